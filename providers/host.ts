@@ -1,0 +1,178 @@
+// Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
+import { defaultNetnsName } from "../core/names";
+import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
+import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
+import { Ctx, ResourceHandler } from "./resource";
+import { LocalTransport, Transport, transportFor } from "./transport";
+
+/** Where netbed records which namespaces it created, so it never deletes one it did not make. */
+export const OWNER_DIR = "/run/netbed/owned";
+const local = new LocalTransport("local");
+
+function connectionOf(name: string, i: HostInputs): HostConnection {
+    switch (i.kind) {
+        case "local":
+            return { kind: "local", name };
+        case "netns":
+            return { kind: "netns", name, namespace: i.namespace! };
+        case "ssh":
+            return { kind: "ssh", name, ssh: i.ssh! };
+    }
+}
+
+function idOf(i: HostInputs): string {
+    switch (i.kind) {
+        case "local":
+            return "local";
+        case "netns":
+            return `netns:${i.namespace}`;
+        case "ssh":
+            return `ssh:${i.ssh!.user}@${i.ssh!.host}:${i.ssh!.port}`;
+    }
+}
+
+export async function netnsExists(ns: string): Promise<boolean> {
+    const r = await local.run(["ip", "netns", "list"]);
+    return r.stdout.split("\n").some((l) => l.split(" ")[0] === ns);
+}
+
+function ownerFile(ns: string): string {
+    return `${OWNER_DIR}/netns-${ns}`;
+}
+
+async function ownerOf(ns: string): Promise<string | undefined> {
+    try {
+        return (await local.getFile(ownerFile(ns))).toString().trim();
+    } catch {
+        return undefined;
+    }
+}
+
+export async function probeHost(t: Transport): Promise<HostProbe> {
+    const r = await t.run(["sh", "-s"], { stdin: PROBE_SCRIPT, timeoutMs: 60_000 });
+    return parseProbe(r.stdout);
+}
+
+async function ensurePackages(ctx: Ctx, t: Transport, i: HostInputs, probe: HostProbe): Promise<string | undefined> {
+    if (i.packages.length === 0) return undefined;
+    if (!probe.debianLike) {
+        const why = `packages not installed: host '${ctx.name}' runs ${probe.os}, not a Debian-like system; install ${i.packages.join(", ")} yourself`;
+        ctx.log.warn(ctx.urn, why);
+        return why;
+    }
+    // dpkg-query answers quickly when everything is present, so a no-op stays cheap.
+    const q = await t.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", ...i.packages.map((p) => p.split("=")[0])], { check: false });
+    const installed = new Set(q.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+    const missing = i.packages.filter((p) => !installed.has(p.split("=")[0]));
+    if (missing.length === 0) return undefined;
+    ctx.log.info(ctx.urn, `installing ${missing.join(", ")} with apt-get on '${ctx.name}'`);
+    const env = { DEBIAN_FRONTEND: "noninteractive" };
+    const install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", ...missing];
+    const r = await t.run(install, { env, timeoutMs: 20 * 60_000, check: false });
+    if (r.code !== 0) {
+        // A stale package list is the usual cause on a fresh machine: refresh it once and retry.
+        ctx.log.info(ctx.urn, `apt-get install failed; running apt-get update on '${ctx.name}' and retrying`);
+        await t.run(["apt-get", "update", "-q"], { env, timeoutMs: 10 * 60_000 });
+        await t.run(install, { env, timeoutMs: 20 * 60_000 });
+    }
+    return undefined;
+}
+
+async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<string, unknown>> {
+    const probe = await probeHost(t);
+    const packagesSkipped = await ensurePackages(ctx, t, i, probe);
+    // Probe again only when something was installed, so the tool list is current.
+    const finalProbe = i.packages.length > 0 && !packagesSkipped ? await probeHost(t) : probe;
+    if (!finalProbe.kvm.usable) ctx.log.info(ctx.urn, `host '${ctx.name}': KVM not usable for stock guests (${finalProbe.kvm.reason}); guests there run under TCG`);
+    return {
+        ...i,
+        connection: connectionOf(ctx.name, i),
+        probe: finalProbe,
+        packagesSkipped,
+    };
+}
+
+export const hostHandler: ResourceHandler<HostInputs> = {
+    schema: HostArgsSchema,
+    properties: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey", "ssh.hostKeyFingerprint", "ssh.connectTimeoutMs", "ssh.dialRetries", "packages"],
+    replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"],
+    deleteBeforeReplace: true,
+    secretPaths: [["ssh", "privateKey"], ["connection", "ssh", "privateKey"]],
+
+    defaults(inputs, name) {
+        if (inputs.kind === "netns" && inputs.namespace === undefined) return { ...inputs, namespace: defaultNetnsName(name) };
+        return inputs;
+    },
+
+    async create(ctx, i) {
+        const conn = connectionOf(ctx.name, i);
+        if (conn.kind === "netns") {
+            const ns = conn.namespace;
+            if (await netnsExists(ns)) {
+                throw new Error(
+                    `host '${ctx.name}': network namespace '${ns}' already exists and netbed did not create it for this resource; ` +
+                        `choose another 'namespace', or remove it if it is a leftover ('ip netns del ${ns}')`,
+                );
+            }
+            // The owner record is written first, so a namespace netbed made is never without one,
+            // even if this process dies between the two steps.
+            await local.putFile(ownerFile(ns), `${ctx.urn}\n`);
+            try {
+                await local.run(["ip", "netns", "add", ns]);
+                await local.run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+                const outs = await observe(ctx, i, transportFor(conn));
+                return { id: idOf(i), outs };
+            } catch (e) {
+                // Creation is all or nothing: remove what this call made before reporting.
+                await local.run(["ip", "netns", "del", ns], { check: false });
+                await local.run(["rm", "-f", "--", ownerFile(ns)], { check: false });
+                throw e;
+            }
+        }
+        const t = transportFor(conn, (m) => ctx.log.status(ctx.urn, m));
+        return { id: idOf(i), outs: await observe(ctx, i, t) };
+    },
+
+    async read(ctx, _id, state) {
+        const i = HostArgsSchema.parse(pickInputs(state));
+        const conn = connectionOf(ctx.name, i);
+        if (conn.kind === "netns" && !(await netnsExists(conn.namespace))) {
+            // Gone behind our back: drop netbed's own owner record with it.
+            await local.run(["rm", "-f", "--", ownerFile(conn.namespace)], { check: false });
+            return undefined;
+        }
+        const probe = await probeHost(transportFor(conn, (m) => ctx.log.status(ctx.urn, m)));
+        return { ...state, connection: conn, probe };
+    },
+
+    async update(ctx, _id, _olds, news) {
+        return observe(ctx, news, transportFor(connectionOf(ctx.name, news), (m) => ctx.log.status(ctx.urn, m)));
+    },
+
+    async delete(ctx, _id, state) {
+        const i = HostArgsSchema.parse(pickInputs(state));
+        if (i.kind !== "netns") return; // local and SSH machines are not netbed's to remove
+        const ns = i.namespace!;
+        if (!(await netnsExists(ns))) {
+            await local.run(["rm", "-f", "--", ownerFile(ns)], { check: false });
+            return;
+        }
+        const owner = await ownerOf(ns);
+        if (owner !== undefined && owner !== ctx.urn) {
+            throw new Error(
+                `host '${ctx.name}': namespace '${ns}' now belongs to ${owner}, not to this resource; not deleting it`,
+            );
+        }
+        if (owner === undefined) {
+            ctx.log.warn(ctx.urn, `namespace '${ns}' exists but has no netbed owner record (made outside netbed?); leaving it in place`);
+            return;
+        }
+        await local.run(["ip", "netns", "del", ns]);
+        await local.run(["rm", "-f", "--", ownerFile(ns)]);
+    },
+};
+
+function pickInputs(state: Record<string, unknown>): Record<string, unknown> {
+    const { kind, namespace, ssh, packages } = state as any;
+    return { kind, namespace, ssh, packages };
+}

@@ -1,0 +1,105 @@
+// The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
+import type * as provider from "@pulumi/pulumi/provider";
+import { checkWithSchema } from "../core/check";
+import { diffProperties } from "../core/diff";
+import { urnName } from "../core/names";
+import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
+import { Logger } from "./log";
+import { Ctx, ResourceHandler } from "./resource";
+
+export function typeOfUrn(urn: string): string {
+    // urn:pulumi:<stack>::<project>::<parent$type>::<name>
+    const parts = urn.split("::");
+    const qualified = parts[parts.length - 2] ?? "";
+    return qualified.slice(qualified.lastIndexOf("$") + 1);
+}
+
+function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+    return out;
+}
+
+export class NetbedProvider implements provider.Provider {
+    constructor(
+        readonly version: string,
+        private readonly handlers: Record<string, ResourceHandler>,
+        private readonly log: Logger,
+    ) {}
+
+    private handler(urn: string): ResourceHandler {
+        const type = typeOfUrn(urn);
+        const h = this.handlers[type];
+        if (!h) throw new Error(`netbed provider ${this.version} does not know resource type '${type}'`);
+        return h;
+    }
+
+    private ctx(urn: string): Ctx {
+        return { urn, name: urnName(urn), log: this.log };
+    }
+
+    private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
+        return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra]);
+    }
+
+    async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
+        const h = this.handler(urn);
+        const { value, secretPaths } = unwrapSecrets(news ?? {});
+        let plain = value as Record<string, unknown>;
+        // Pulumi's own bookkeeping keys never reach the schema.
+        plain = Object.fromEntries(Object.entries(plain).filter(([k]) => !k.startsWith("__")));
+        if (h.defaults) plain = h.defaults(plain, urnName(urn));
+        const r = checkWithSchema(h.schema, plain);
+        if (!r.ok) {
+            if (r.failures.length > 0) return { inputs: news, failures: r.failures };
+            // Only values not known yet are in the way: validated again once they are known.
+            return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? [])]) };
+        }
+        return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? [])]) };
+    }
+
+    async diff(_id: string, urn: string, olds: any, news: any): Promise<provider.DiffResult> {
+        const h = this.handler(urn);
+        const o = unwrapSecrets(olds ?? {}).value;
+        const n = unwrapSecrets(news ?? {}).value;
+        const { changed, replaces } = diffProperties(o, n, h.properties, h.replaceOn);
+        // An unknown value under a replace-on property may turn out different: plan for replacement.
+        for (const p of h.replaceOn) {
+            if (!replaces.includes(p) && containsUnknown((n as any)[p.split(".")[0]])) replaces.push(p);
+        }
+        return {
+            changes: changed.length > 0 || replaces.length > 0,
+            replaces,
+            deleteBeforeReplace: replaces.length > 0 && h.deleteBeforeReplace === true,
+        };
+    }
+
+    async create(urn: string, inputs: any): Promise<provider.CreateResult> {
+        const h = this.handler(urn);
+        const { value, secretPaths } = unwrapSecrets(inputs);
+        const r = await h.create(this.ctx(urn), value as any);
+        return { id: r.id, outs: this.secretOuts(h, r.outs, secretPaths) };
+    }
+
+    async read(id: string, urn: string, props?: any): Promise<provider.ReadResult> {
+        const h = this.handler(urn);
+        const { value, secretPaths } = unwrapSecrets(props ?? {});
+        const outs = await h.read(this.ctx(urn), id, value as Record<string, unknown>);
+        if (!outs) return { id: "", props: {} };
+        const wrapped = this.secretOuts(h, outs, secretPaths);
+        return { id, props: wrapped, inputs: pick(wrapped, h.properties.map((p) => p.split(".")[0])) };
+    }
+
+    async update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult> {
+        const h = this.handler(urn);
+        const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
+        const { value, secretPaths } = unwrapSecrets(news);
+        const outs = await h.update(this.ctx(urn), id, o, value as any);
+        return { outs: this.secretOuts(h, outs, secretPaths) };
+    }
+
+    async delete(id: string, urn: string, props: any): Promise<void> {
+        const h = this.handler(urn);
+        await h.delete(this.ctx(urn), id, unwrapSecrets(props ?? {}).value as Record<string, unknown>);
+    }
+}

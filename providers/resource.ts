@@ -1,0 +1,38 @@
+// What every netbed resource implements in the provider, and the context it runs with.
+import { z } from "zod";
+import type { Path } from "../core/secrets";
+import type { Logger } from "./log";
+
+export interface Ctx {
+    urn: string;
+    /** The resource's Pulumi name (the last URN segment). */
+    name: string;
+    log: Logger;
+}
+
+export interface CreateOutcome {
+    id: string;
+    /** All outputs; they include the validated inputs so diff() can compare against state. */
+    outs: Record<string, unknown>;
+}
+
+export interface ResourceHandler<I extends Record<string, unknown> = any> {
+    /** The same zod schema the SDK class exposes: check() validates with it. */
+    schema: z.ZodType<I, z.ZodTypeDef, unknown>;
+    /** Input properties compared by diff(). */
+    properties: readonly string[];
+    /** Properties (or parents of dotted ones) whose change needs a new object. */
+    replaceOn: readonly string[];
+    /** Kernel objects with fixed names cannot exist twice: delete the old one first. */
+    deleteBeforeReplace?: boolean;
+    /** Paths always stored as secrets, in inputs and outputs. */
+    secretPaths?: Path[];
+    /** Fills defaults that depend on the resource's name, before validation. Pure. */
+    defaults?(inputs: Record<string, unknown>, name: string): Record<string, unknown>;
+    create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
+    /** Observes the real thing; undefined when it no longer exists. */
+    read(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+    update(ctx: Ctx, id: string, olds: Record<string, unknown>, news: I): Promise<Record<string, unknown>>;
+    /** Must succeed when the object is already gone. */
+    delete(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<void>;
+}

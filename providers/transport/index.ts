@@ -1,0 +1,37 @@
+// Transports by host connection, cached for the life of the provider process so SSH
+// connections are reused across resources.
+import type { HostConnection } from "../../sdk/host";
+import { LocalTransport, NetnsTransport } from "./local";
+import { SshTransport } from "./ssh";
+import { Transport } from "./types";
+
+export * from "./types";
+export { LocalTransport, NetnsTransport, SshTransport };
+
+const cache = new Map<string, Transport>();
+
+export function transportFor(conn: HostConnection, onProgress?: (msg: string) => void): Transport {
+    const key = JSON.stringify(conn);
+    let t = cache.get(key);
+    if (!t) {
+        switch (conn.kind) {
+            case "local":
+                t = new LocalTransport(`'${conn.name}' (local)`);
+                break;
+            case "netns":
+                t = new NetnsTransport(conn.namespace, conn.name);
+                break;
+            case "ssh":
+                t = new SshTransport(conn.ssh, onProgress, conn.name);
+                break;
+        }
+        cache.set(key, t);
+    }
+    return t;
+}
+
+export async function closeAll(): Promise<void> {
+    const all = [...cache.values()];
+    cache.clear();
+    await Promise.all(all.map((t) => t.close()));
+}

@@ -1,0 +1,87 @@
+// Runs commands on the machine the provider runs on, optionally inside a network namespace.
+import { spawn } from "child_process";
+import { promises as fs } from "fs";
+import * as path from "path";
+import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
+
+/** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
+export function spawnCollect(
+    label: string,
+    argv: readonly string[],
+    opts: RunOptions = {},
+    shown: readonly string[] = argv,
+): Promise<RunResult> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+        const child = spawn(argv[0], argv.slice(1), {
+            env: { ...process.env, ...(opts.env ?? {}) },
+            stdio: ["pipe", "pipe", "pipe"],
+        });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, timeoutMs);
+        child.stdout.on("data", (b: Buffer) => out.push(b));
+        child.stderr.on("data", (b: Buffer) => err.push(b));
+        child.on("error", (e) => {
+            clearTimeout(timer);
+            reject(new CommandError(label, shown, null, "", "", `could not start: ${e.message}`));
+        });
+        child.on("close", (code, signal) => {
+            clearTimeout(timer);
+            const res = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+            if (timedOut) {
+                reject(new CommandError(label, shown, null, res.stdout, res.stderr, `timed out after ${timeoutMs} ms`));
+            } else if (signal) {
+                reject(new CommandError(label, shown, null, res.stdout, res.stderr, `was killed by ${signal}`));
+            } else if (code !== 0 && opts.check !== false) {
+                reject(new CommandError(label, shown, code, res.stdout, res.stderr));
+            } else {
+                resolve(res);
+            }
+        });
+        child.stdin.on("error", () => undefined); // the command may exit without reading stdin
+        child.stdin.end(opts.stdin ?? "");
+    });
+}
+
+export class LocalTransport implements Transport {
+    readonly label: string;
+    constructor(label = "local") {
+        this.label = label;
+    }
+    run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+        return spawnCollect(this.label, argv, opts);
+    }
+    async putFile(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        // Write then rename so a reader never sees half a file.
+        const tmp = `${file}.tmp-${process.pid}`;
+        await fs.writeFile(tmp, data, { mode });
+        await fs.rename(tmp, file);
+    }
+    getFile(file: string): Promise<Buffer> {
+        return fs.readFile(file);
+    }
+    async close(): Promise<void> {}
+}
+
+/**
+ * Runs commands inside a named network namespace with `ip netns exec`. The namespace shares the
+ * filesystem with this machine, so files go through the local filesystem.
+ */
+export class NetnsTransport extends LocalTransport {
+    constructor(
+        readonly namespace: string,
+        name?: string,
+    ) {
+        super(name ? `'${name}' (netns ${namespace})` : `netns ${namespace}`);
+    }
+    override run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
+        // Errors show the argv the caller asked for; the label already names the namespace.
+        return spawnCollect(this.label, ["ip", "netns", "exec", this.namespace, ...argv], opts, argv);
+    }
+}

@@ -1,0 +1,179 @@
+// Runs commands on an existing machine over SSH (ssh2), with the host key pinned.
+import { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import { renderForSsh } from "../../core/argv";
+import { sshFingerprint } from "../../core/fingerprint";
+import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
+
+export interface SshConfig {
+    host: string;
+    port: number;
+    user: string;
+    privateKey: string;
+    hostKeyFingerprint: string;
+    connectTimeoutMs: number;
+    dialRetries: number;
+}
+
+/** Raised when the host presents a key other than the pinned one. Never retried. */
+export class HostKeyMismatchError extends Error {
+    constructor(label: string, expected: string, got: string) {
+        super(
+            `on host ${label}: the SSH host key ${got} does not match the pinned hostKeyFingerprint ${expected}; ` +
+                "refusing to connect. If the host was legitimately re-keyed, update hostKeyFingerprint " +
+                "(ssh-keyscan -p PORT HOST | ssh-keygen -lf -).",
+        );
+        this.name = "HostKeyMismatchError";
+    }
+}
+
+export class SshTransport implements Transport {
+    readonly label: string;
+    private client?: Promise<Client>;
+
+    constructor(
+        private readonly cfg: SshConfig,
+        private readonly onProgress: (msg: string) => void = () => undefined,
+        name?: string,
+    ) {
+        this.label = `${name ? `'${name}' (` : ""}ssh ${cfg.user}@${cfg.host}:${cfg.port}${name ? ")" : ""}`;
+    }
+
+    private dialOnce(): Promise<Client> {
+        return new Promise((resolve, reject) => {
+            const c = new Client();
+            let mismatch: HostKeyMismatchError | undefined;
+            c.on("ready", () => resolve(c));
+            c.on("error", (e) => reject(mismatch ?? e));
+            c.on("close", () => {
+                if (this.client) this.client = undefined; // reconnect on next use
+            });
+            c.connect({
+                host: this.cfg.host,
+                port: this.cfg.port,
+                username: this.cfg.user,
+                privateKey: this.cfg.privateKey,
+                readyTimeout: this.cfg.connectTimeoutMs,
+                keepaliveInterval: 15_000,
+                keepaliveCountMax: 4,
+                hostVerifier: (key: Buffer) => {
+                    const got = sshFingerprint(key);
+                    if (got === this.cfg.hostKeyFingerprint) return true;
+                    mismatch = new HostKeyMismatchError(this.label, this.cfg.hostKeyFingerprint, got);
+                    return false;
+                },
+            });
+        });
+    }
+
+    /** Connects with bounded retries (1 s, 2 s, 4 s ... apart, at most 10 s); a wrong host key is final. */
+    private async dial(): Promise<Client> {
+        let lastErr: unknown;
+        for (let attempt = 0; attempt <= this.cfg.dialRetries; attempt++) {
+            try {
+                return await this.dialOnce();
+            } catch (e) {
+                if (e instanceof HostKeyMismatchError) throw e;
+                lastErr = e;
+                if (attempt < this.cfg.dialRetries) {
+                    const wait = Math.min(1000 * 2 ** attempt, 10_000);
+                    this.onProgress(
+                        `ssh ${this.cfg.host}:${this.cfg.port}: attempt ${attempt + 1}/${this.cfg.dialRetries + 1} failed (${(e as Error).message}); retrying in ${wait / 1000} s`,
+                    );
+                    await new Promise((r) => setTimeout(r, wait));
+                }
+            }
+        }
+        throw new Error(
+            `on host ${this.label}: could not connect after ${this.cfg.dialRetries + 1} attempts: ${(lastErr as Error)?.message ?? lastErr}`,
+        );
+    }
+
+    private connection(): Promise<Client> {
+        if (!this.client) {
+            this.client = this.dial();
+            this.client.catch(() => (this.client = undefined));
+        }
+        return this.client;
+    }
+
+    async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+        const client = await this.connection();
+        const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        const line = renderForSsh(argv, opts.env);
+        return new Promise((resolve, reject) => {
+            client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
+                if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
+                const out: Buffer[] = [];
+                const errb: Buffer[] = [];
+                let code: number | null = null;
+                let signal: string | undefined;
+                let timedOut = false;
+                const timer = setTimeout(() => {
+                    timedOut = true;
+                    ch.signal("KILL");
+                    ch.close();
+                }, timeoutMs);
+                ch.on("data", (b: Buffer) => out.push(b));
+                ch.stderr.on("data", (b: Buffer) => errb.push(b));
+                ch.on("exit", (c: number | null, sig?: string) => {
+                    code = c;
+                    signal = sig;
+                });
+                ch.on("close", () => {
+                    clearTimeout(timer);
+                    const stdout = Buffer.concat(out).toString();
+                    const stderr = Buffer.concat(errb).toString();
+                    if (timedOut) return reject(new CommandError(this.label, argv, null, stdout, stderr, `timed out after ${timeoutMs} ms`));
+                    if (code === null) {
+                        return reject(new CommandError(this.label, argv, null, stdout, stderr, signal ? `was killed by ${signal}` : "lost its connection before it exited"));
+                    }
+                    if (code !== 0 && opts.check !== false) return reject(new CommandError(this.label, argv, code, stdout, stderr));
+                    resolve({ code, stdout, stderr });
+                });
+                ch.end(opts.stdin ?? "");
+            });
+        });
+    }
+
+    private async sftp(): Promise<SFTPWrapper> {
+        const client = await this.connection();
+        return new Promise((resolve, reject) => client.sftp((e, s) => (e ? reject(e) : resolve(s))));
+    }
+
+    async putFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+        const dir = path.replace(/\/[^/]*$/, "") || "/";
+        await this.run(["mkdir", "-p", "--", dir]);
+        const sftp = await this.sftp();
+        const tmp = `${path}.tmp-netbed`;
+        try {
+            await new Promise<void>((resolve, reject) =>
+                sftp.writeFile(tmp, data, { mode }, (e) => (e ? reject(e) : resolve())),
+            );
+            // posix-rename replaces an existing file atomically; plain SFTP rename refuses to.
+            await new Promise<void>((resolve, reject) =>
+                sftp.ext_openssh_rename(tmp, path, (e) => (e ? reject(e) : resolve())),
+            );
+        } catch (e) {
+            throw new Error(`on host ${this.label}: could not write ${path}: ${(e as Error).message}`);
+        } finally {
+            sftp.end();
+        }
+    }
+
+    async getFile(path: string): Promise<Buffer> {
+        const sftp = await this.sftp();
+        try {
+            return await new Promise<Buffer>((resolve, reject) => sftp.readFile(path, (e, b) => (e ? reject(e) : resolve(b))));
+        } catch (e) {
+            throw new Error(`on host ${this.label}: could not read ${path}: ${(e as Error).message}`);
+        } finally {
+            sftp.end();
+        }
+    }
+
+    async close(): Promise<void> {
+        const c = this.client;
+        this.client = undefined;
+        if (c) (await c.catch(() => undefined))?.end();
+    }
+}

@@ -1,0 +1,101 @@
+// Drives the real Pulumi engine (the `pulumi` CLI) through the Automation API. The program runs
+// in this Node.js process (an "inline" program), so no separate Node.js language host is needed;
+// the project directory's Pulumi.yaml still supplies the stack config dir and the provider plugin.
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as fs from "fs";
+import * as path from "path";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** The documented passphrase of the `local` stack's secrets (it holds none that matter). */
+export const LOCAL_PASSPHRASE = "netbed-local";
+
+export type Operation = "up" | "preview" | "refresh" | "destroy" | "outputs";
+
+export interface EngineOptions {
+    /** Stack name (default "local"). */
+    stack?: string;
+    /** Project directory with Pulumi.yaml (default: the netbed checkout). */
+    dir?: string;
+    /** Where engine output goes (default: stdout). */
+    onOutput?: (text: string) => void;
+    /** Extra environment for the engine. */
+    env?: Record<string, string>;
+}
+
+/** The environment that keeps the engine on this machine: local state, no downloads, no update checks. */
+export function engineEnv(stack: string, extra: Record<string, string> = {}): Record<string, string> {
+    const env: Record<string, string> = {
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${path.join(ROOT, ".netbed", "state")}`,
+        ...extra,
+    };
+    const hasPass = process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || process.env.PULUMI_CONFIG_PASSPHRASE_FILE !== undefined;
+    if (!hasPass) {
+        if (stack !== "local") {
+            throw new Error(
+                `stack '${stack}' needs a secrets passphrase: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE ` +
+                    `(only the 'local' stack has a built-in default)`,
+            );
+        }
+        env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
+    }
+    if (env.PULUMI_BACKEND_URL.startsWith("file://")) {
+        fs.mkdirSync(env.PULUMI_BACKEND_URL.slice("file://".length), { recursive: true });
+    }
+    return env;
+}
+
+function readMain(dir: string): string {
+    const yaml = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8");
+    const m = /^main:\s*(\S+)\s*$/m.exec(yaml);
+    return path.resolve(dir, m ? m[1] : "index.ts");
+}
+
+function readProjectName(dir: string): string {
+    const yaml = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8");
+    const m = /^name:\s*(\S+)\s*$/m.exec(yaml);
+    if (!m) throw new Error(`${dir}/Pulumi.yaml has no 'name:'`);
+    return m[1];
+}
+
+/** Loads the project's program fresh (so two `up`s in one process each run it). */
+function programOf(mainFile: string): () => Promise<Record<string, unknown> | void> {
+    return async () => {
+        const resolved = require.resolve(mainFile);
+        delete require.cache[resolved];
+        const mod = require(resolved);
+        const fn = typeof mod.default === "function" ? mod.default : typeof mod === "function" ? mod : undefined;
+        return fn ? await fn() : mod;
+    };
+}
+
+export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
+    const stackName = opts.stack ?? "local";
+    const dir = path.resolve(opts.dir ?? ROOT);
+    return LocalWorkspace.createOrSelectStack(
+        { stackName, projectName: readProjectName(dir), program: programOf(readMain(dir)) },
+        { workDir: dir, envVars: engineEnv(stackName, opts.env) },
+    );
+}
+
+/** Runs one engine operation and returns its outputs (for up/outputs) or summary. */
+export async function run(op: Operation, opts: EngineOptions = {}): Promise<Record<string, unknown>> {
+    const stack = await openStack(opts);
+    const onOutput = opts.onOutput ?? ((s: string) => process.stdout.write(s));
+    const plain = (o: Record<string, { value: unknown }>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
+    switch (op) {
+        case "up":
+            return plain((await stack.up({ onOutput, color: "never" })).outputs);
+        case "preview":
+            return { changes: (await stack.preview({ onOutput, color: "never" })).changeSummary };
+        case "refresh":
+            return { changes: (await stack.refresh({ onOutput, color: "never" })).summary.resourceChanges };
+        case "destroy":
+            return { changes: (await stack.destroy({ onOutput, color: "never" })).summary.resourceChanges };
+        case "outputs":
+            return plain(await stack.outputs());
+    }
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Makes the Pulumi engine available to netbed without reaching the internet beyond the Go
+# module proxy: the `pulumi` CLI, `pulumi-resource-pulumi-nodejs`, and (where the proxy serves
+# them) `pulumi-language-nodejs` and the `command` provider plugin.
+#
+# The engine version is the version of @pulumi/pulumi pinned in package.json: one place.
+# Builds land in a cache outside the clone ($NETBED_CACHE, default ~/.cache/netbed) and are
+# skipped when a binary of the right version is already there.
+#
+# Prints the bin directory to put on PATH as its last line. scripts/env.sh does that for you.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=$(node -p "require('$root/package.json').dependencies['@pulumi/pulumi']")
+cache=${NETBED_CACHE:-$HOME/.cache/netbed}
+bindir="$cache/pulumi/v$version/bin"
+mkdir -p "$bindir"
+
+log() { printf 'install-pulumi: %s\n' "$*" >&2; }
+
+have_version() { # $1 = binary; true when it reports v$version
+    [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$version" ]
+}
+
+# 1. The CLI: a matching `pulumi` on PATH, else the cached build, else build it now.
+onpath=$(command -v pulumi 2>/dev/null || true)
+if [ -n "$onpath" ] && [ "$onpath" != "$bindir/pulumi" ] && have_version "$onpath"; then
+    log "using $onpath (v$version) from PATH"
+    ln -sf "$onpath" "$bindir/pulumi"
+elif have_version "$bindir/pulumi"; then
+    log "using cached $bindir/pulumi (v$version)"
+else
+    if ! command -v go >/dev/null 2>&1; then
+        log "ERROR: no pulumi v$version on PATH and no Go toolchain to build it."
+        log "Install the Pulumi CLI v$version with Pulumi's official installer"
+        log "(https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh -s -- --version $version')"
+        log "or install Go >= 1.25 and run this script again."
+        exit 1
+    fi
+    log "building pulumi v$version from the Go module proxy (cold: about 7 minutes on 2 cores)"
+    mod="$cache/pulumi/v$version/src"
+    mkdir -p "$mod"
+    # pkg/go.mod replaces sdk/v3 with a relative path, so `go install pkg@version` refuses it;
+    # a wrapper module that requires both at the same version builds it.
+    cat > "$mod/go.mod" <<EOF
+module netbed.local/pulumi-build
+
+go 1.25
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$version
+	github.com/pulumi/pulumi/sdk/v3 v$version
+)
+EOF
+    cat > "$mod/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+EOF
+    # The checksum database does not answer for pulumi's modules through every proxy (it does
+    # not on the project's machines); their hashes are then taken from the proxy itself.
+    export GONOSUMDB=${GONOSUMDB:-github.com/pulumi}
+    (cd "$mod" && go mod tidy)
+    (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace \
+        -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+        -o "$bindir/pulumi.new" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    mv "$bindir/pulumi.new" "$bindir/pulumi"
+    log "built $bindir/pulumi"
+fi
+
+# 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package.
+shim="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+if [ -x "$shim" ]; then
+    ln -sf "$shim" "$bindir/pulumi-resource-pulumi-nodejs"
+else
+    log "WARNING: $shim is missing: run 'npm ci' first"
+fi
+
+# 3. Go plugins that the proxy may or may not serve. netbed itself needs neither: it drives the
+#    engine through the Automation API, which hosts the Node.js program in-process, and its own
+#    provider is a Node.js plugin. They are needed for a plain `pulumi up` in a Node.js project
+#    (the language host) and for @pulumi/command resources (the command provider).
+try_go_plugin() { # $1 = output name, $2 = module@version, $3 = package path
+    local out=$1 modver=$2 pkg=$3
+    [ -x "$bindir/$out" ] && return 0
+    command -v go >/dev/null 2>&1 || return 1
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && go mod init netbed.local/plugin >/dev/null 2>&1 &&
+        GONOSUMDB=${GONOSUMDB:-github.com/pulumi} go get "$modver" >/dev/null 2>"$tmp/err" &&
+        CGO_ENABLED=0 go build -trimpath -o "$bindir/$out" "$pkg" 2>>"$tmp/err") || {
+        log "NOTE: could not build $out from $modver: $(tail -n 2 "$tmp/err" | tr '\n' ' ')"
+        rm -rf "$tmp"
+        return 1
+    }
+    rm -rf "$tmp"
+}
+
+# The language host has no tags of its own: it is published at the pseudo-version of the commit
+# behind tag pkg/v$version (pinned here, computed from that tag).
+langhost_pseudo=${NETBED_LANGHOST_PSEUDO:-v3.0.0-20260624180030-dc7edd58bc13}
+if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
+    try_go_plugin pulumi-language-nodejs \
+        "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$langhost_pseudo" \
+        github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 ||
+        log "pulumi-language-nodejs is unavailable: use 'npm run netbed -- up' (Automation API), not a bare 'pulumi up'"
+fi
+command_version=$(node -p "require('$root/package.json').dependencies['@pulumi/command']")
+if ! "$bindir/pulumi" plugin ls 2>/dev/null | grep -q "^command *resource *$command_version"; then
+    if try_go_plugin pulumi-resource-command \
+        "github.com/pulumi/pulumi-command/provider@v$command_version" \
+        github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command; then
+        PULUMI_SKIP_UPDATE_CHECK=true "$bindir/pulumi" plugin install resource command "v$command_version" \
+            --file "$bindir/pulumi-resource-command" >/dev/null
+    else
+        log "the command provider plugin v$command_version is unavailable: @pulumi/command resources will not run"
+    fi
+fi
+
+echo "$bindir"

@@ -1,0 +1,31 @@
+// netbed's command line: `npm run netbed -- <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`.
+import { Operation, run } from "./engine";
+
+const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
+
+function usage(msg?: string): never {
+    if (msg) console.error(`netbed: ${msg}`);
+    console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR]");
+    process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+    const op = argv[0] as Operation;
+    if (!OPS.includes(op)) usage(argv[0] ? `unknown command '${argv[0]}'` : undefined);
+    let stack: string | undefined;
+    let dir: string | undefined;
+    for (let i = 1; i < argv.length; i++) {
+        if (argv[i] === "--stack" && argv[i + 1]) stack = argv[++i];
+        else if (argv[i] === "--dir" && argv[i + 1]) dir = argv[++i];
+        else usage(`unknown option '${argv[i]}'`);
+    }
+    const started = Date.now();
+    const out = await run(op, { stack, dir });
+    if (op === "up" || op === "outputs") console.log(JSON.stringify(out, null, 2));
+    console.error(`netbed ${op} (${stack ?? "local"}) finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main(process.argv.slice(2)).catch((e) => {
+    console.error(`netbed: ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+});

@@ -1,0 +1,118 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { debPackageProblem, netnsProblem } from "../core/names";
+import { fingerprintProblem } from "../core/fingerprint";
+import type { HostProbe } from "../core/probe";
+import { ArgsOf } from "./types";
+
+const refineWith =
+    (problem: (v: string) => string | undefined) =>
+    (v: string | undefined, ctx: z.RefinementCtx) => {
+        if (v === undefined) return;
+        const p = problem(v);
+        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' ${p}` });
+    };
+
+export const SshSchema = z
+    .object({
+        /** DNS name or address of the machine. */
+        host: z.string().min(1, "set the machine's DNS name or IP address"),
+        /** Default 22. */
+        port: z.number().int().min(1).max(65535).default(22),
+        /** Default "root": netbed creates links and namespaces, which needs root or CAP_NET_ADMIN. */
+        user: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_.-]*$/i, "must be a plain user name (letters, digits, _ . -)")
+            .default("root"),
+        /** The private key's contents (OpenSSH or PEM), not a path. Pass it as a Pulumi secret. */
+        privateKey: z
+            .string()
+            .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), {
+                message:
+                    "must be the contents of an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----), not a path; read the file and pass it with pulumi.secret()",
+            }),
+        /** The host key's OpenSSH SHA256 fingerprint; any other key is refused. */
+        hostKeyFingerprint: z.string().superRefine(refineWith(fingerprintProblem)),
+        /** Milliseconds to wait for each connection attempt (default 10 000). */
+        connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
+        /** Extra connection attempts after the first fails (default 3), one second apart, then more. */
+        dialRetries: z.number().int().min(0).max(20).default(3),
+    })
+    .strict();
+
+export const HOST_KINDS = ["local", "netns", "ssh"] as const;
+
+export const HostArgsSchema = z
+    .object({
+        /**
+         * Where the host is: `local` (this machine), `netns` (a network namespace on this machine that
+         * netbed creates and removes: the embedded default), or `ssh` (an existing machine).
+         */
+        kind: z.enum(HOST_KINDS, {
+            errorMap: () => ({ message: "must be one of 'local', 'netns' or 'ssh'" }),
+        }),
+        /** For `netns`: the namespace name. Default: "nb-" + the resource name. */
+        namespace: z.string().optional().superRefine(refineWith(netnsProblem)),
+        /** For `ssh`: how to reach the machine. */
+        ssh: SshSchema.optional(),
+        /** Debian packages ensured with apt-get (skipped with a message on hosts that are not Debian-like). */
+        packages: z.array(z.string().superRefine(refineWith(debPackageProblem))).default([]),
+    })
+    .strict()
+    .superRefine((v, ctx) => {
+        if (v.kind === "ssh" && !v.ssh) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: "is required when kind is 'ssh': give host, privateKey and hostKeyFingerprint" });
+        }
+        if (v.kind !== "ssh" && v.ssh) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: `only applies to kind 'ssh' (kind is '${v.kind}'): remove it or set kind: 'ssh'` });
+        }
+        if (v.kind !== "netns" && v.namespace !== undefined) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["namespace"], message: `only applies to kind 'netns' (kind is '${v.kind}'): remove it or set kind: 'netns'` });
+        }
+    });
+
+/** The validated Host arguments, with defaults filled in. */
+export type HostInputs = z.output<typeof HostArgsSchema>;
+
+/** How the provider reaches a host; every resource placed on a host carries this. */
+export const HostConnectionSchema = z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("local"), name: z.string() }).strict(),
+    z.object({ kind: z.literal("netns"), name: z.string(), namespace: z.string() }).strict(),
+    z.object({ kind: z.literal("ssh"), name: z.string(), ssh: SshSchema }).strict(),
+]);
+export type HostConnection = z.output<typeof HostConnectionSchema>;
+
+export type HostArgs = ArgsOf<z.input<typeof HostArgsSchema>>;
+
+/**
+ * A machine the testbed's resources live on: this machine, a network namespace on it that
+ * netbed creates (the `local` stack's server, client and external hosts), or a machine over SSH.
+ * Its `probe` output says what the host can do; other resources refuse what it lacks.
+ */
+export class Host extends pulumi.CustomResource {
+    /** The validated arguments. */
+    public readonly kind!: pulumi.Output<HostInputs["kind"]>;
+    /** For `netns` hosts: the namespace's name. */
+    public readonly namespace!: pulumi.Output<string | undefined>;
+    public readonly packages!: pulumi.Output<string[]>;
+    /** How the provider reaches this host: pass it to resources placed on it (secret for SSH). */
+    public readonly connection!: pulumi.Output<HostConnection>;
+    /** What the host offers: CPU, memory, kernel, KVM usability, vhost-net, TUN, macvtap, Landlock, seccomp, tools. */
+    public readonly probe!: pulumi.Output<HostProbe>;
+    /** Why `packages` were not installed, when they were skipped. */
+    public readonly packagesSkipped!: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            "netbed:index:Host",
+            name,
+            {
+                ...args,
+                connection: undefined,
+                probe: undefined,
+                packagesSkipped: undefined,
+            },
+            opts,
+        );
+    }
+}
