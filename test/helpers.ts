@@ -1,0 +1,29 @@
+// Test fixtures that create real kernel objects, each removed by the test that made it.
+import { spawnSync } from "child_process";
+
+export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });
+    return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export function must(argv: string[], input?: string): string {
+    const r = sh(argv, input);
+    if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+}
+
+export function netnsList(): string[] {
+    return must(["ip", "netns", "list"])
+        .split("\n")
+        .map((l) => l.split(" ")[0])
+        .filter(Boolean);
+}
+
+/** A short unique suffix, so parallel or leftover runs never collide on names. */
+export function uniq(): string {
+    return `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`.slice(-7);
+}
+
+export function isRoot(): boolean {
+    return process.getuid?.() === 0;
+}
