@@ -7,6 +7,13 @@ import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "..");
 
+/** Where scripts/install-pulumi.sh keeps the engine for the pinned @pulumi/pulumi version. */
+export function engineBinDir(): string {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+    const cache = process.env.NETBED_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache", "netbed");
+    return path.join(cache, "pulumi", `v${version}`, "bin");
+}
+
 /** The documented passphrase of the `local` stack's secrets (it holds none that matter). */
 export const LOCAL_PASSPHRASE = "netbed-local";
 
@@ -25,7 +32,12 @@ export interface EngineOptions {
 
 /** The environment that keeps the engine on this machine: local state, no downloads, no update checks. */
 export function engineEnv(stack: string, extra: Record<string, string> = {}): Record<string, string> {
+    const bin = engineBinDir();
+    if (!fs.existsSync(path.join(bin, "pulumi"))) {
+        throw new Error(`the Pulumi engine is not installed at ${bin}: run 'bash scripts/setup.sh' (or scripts/install-pulumi.sh)`);
+    }
     const env: Record<string, string> = {
+        PATH: `${bin}:${process.env.PATH ?? ""}`,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
@@ -75,9 +87,12 @@ function programOf(mainFile: string): () => Promise<Record<string, unknown> | vo
 export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
     const stackName = opts.stack ?? "local";
     const dir = path.resolve(opts.dir ?? ROOT);
+    const envVars = engineEnv(stackName, opts.env);
+    // The Automation API looks the CLI up on this process's PATH.
+    process.env.PATH = envVars.PATH;
     return LocalWorkspace.createOrSelectStack(
         { stackName, projectName: readProjectName(dir), program: programOf(readMain(dir)) },
-        { workDir: dir, envVars: engineEnv(stackName, opts.env) },
+        { workDir: dir, envVars },
     );
 }
 

@@ -99,7 +99,10 @@ export class SshTransport implements Transport {
     async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
         const client = await this.connection();
         const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-        const line = renderForSsh(argv, opts.env);
+        // The remote side enforces the timeout too (coreutils timeout), so a command is never left
+        // running on the host when the channel is torn down.
+        const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
+        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...argv], opts.env);
         return new Promise((resolve, reject) => {
             client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
                 if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
@@ -112,6 +115,7 @@ export class SshTransport implements Transport {
                     timedOut = true;
                     ch.signal("KILL");
                     ch.close();
+                    reject(new CommandError(this.label, argv, null, Buffer.concat(out).toString(), Buffer.concat(errb).toString(), `timed out after ${timeoutMs} ms`));
                 }, timeoutMs);
                 ch.on("data", (b: Buffer) => out.push(b));
                 ch.stderr.on("data", (b: Buffer) => errb.push(b));
@@ -123,7 +127,7 @@ export class SshTransport implements Transport {
                     clearTimeout(timer);
                     const stdout = Buffer.concat(out).toString();
                     const stderr = Buffer.concat(errb).toString();
-                    if (timedOut) return reject(new CommandError(this.label, argv, null, stdout, stderr, `timed out after ${timeoutMs} ms`));
+                    if (timedOut) return; // already rejected
                     if (code === null) {
                         return reject(new CommandError(this.label, argv, null, stdout, stderr, signal ? `was killed by ${signal}` : "lost its connection before it exited"));
                     }

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for netbed: system packages, npm packages, the Pulumi engine,
+# and the compiled provider. Safe to run again: each step is skipped when already done.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Tools netbed runs on the hosts it manages (here: this machine and its namespaces).
+packages=(iproute2 openssh-server openssh-client iperf3 sockperf ethtool iputils-ping procps kmod python3)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null | grep -q '^installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        log "missing Debian packages: ${missing[*]}; run as root or install them with apt-get"
+        exit 1
+    fi
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+bash scripts/install-pulumi.sh >/dev/null
+
+log "building (tsc)"
+npx tsc -p tsconfig.json
+log "ready"
