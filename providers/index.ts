@@ -1,7 +1,15 @@
 // The resource types this provider implements, by type name (netbed:index:<Type>).
+import { bridgeHandler } from "./bridge";
 import { hostHandler } from "./host";
+import { macvtapHandler } from "./macvtap";
 import { ResourceHandler } from "./resource";
+import { tapHandler } from "./tap";
+import { vethHandler } from "./veth";
 
 export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:Host": hostHandler,
+    "netbed:index:Bridge": bridgeHandler,
+    "netbed:index:Tap": tapHandler,
+    "netbed:index:MacvtapLink": macvtapHandler,
+    "netbed:index:VethPair": vethHandler,
 };

@@ -5,6 +5,7 @@ import { diffProperties } from "../core/diff";
 import { urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
 import { Logger } from "./log";
+import { Registry } from "./registry";
 import { Ctx, ResourceHandler } from "./resource";
 
 export function typeOfUrn(urn: string): string {
@@ -21,6 +22,8 @@ function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<str
 }
 
 export class NetbedProvider implements provider.Provider {
+    private readonly registry = new Registry();
+
     constructor(
         readonly version: string,
         private readonly handlers: Record<string, ResourceHandler>,
@@ -48,13 +51,15 @@ export class NetbedProvider implements provider.Provider {
         let plain = value as Record<string, unknown>;
         // Pulumi's own bookkeeping keys never reach the schema.
         plain = Object.fromEntries(Object.entries(plain).filter(([k]) => !k.startsWith("__")));
-        if (h.defaults) plain = h.defaults(plain, urnName(urn));
+        if (h.defaults) plain = h.defaults(plain, urnName(urn), urn);
         const r = checkWithSchema(h.schema, plain);
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
             // Only values not known yet are in the way: validated again once they are known.
             return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? [])]) };
         }
+        const cross = h.crossCheck?.(urn, r.value, this.registry) ?? [];
+        if (cross.length > 0) return { inputs: news, failures: cross };
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? [])]) };
     }
 

@@ -1,7 +1,9 @@
 // What every netbed resource implements in the provider, and the context it runs with.
 import { z } from "zod";
 import type { Path } from "../core/secrets";
+import type { CheckFailure } from "../core/check";
 import type { Logger } from "./log";
+import type { Registry } from "./registry";
 
 export interface Ctx {
     urn: string;
@@ -27,12 +29,28 @@ export interface ResourceHandler<I extends Record<string, unknown> = any> {
     deleteBeforeReplace?: boolean;
     /** Paths always stored as secrets, in inputs and outputs. */
     secretPaths?: Path[];
-    /** Fills defaults that depend on the resource's name, before validation. Pure. */
-    defaults?(inputs: Record<string, unknown>, name: string): Record<string, unknown>;
+    /** Fills defaults that depend on the resource's name or URN, before validation. Pure. */
+    defaults?(inputs: Record<string, unknown>, name: string, urn: string): Record<string, unknown>;
+    /** Checks against the other resources of the stack (overlapping subnets, duplicate MACs). */
+    crossCheck?(urn: string, inputs: I, registry: Registry): CheckFailure[];
     create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
     /** Observes the real thing; undefined when it no longer exists. */
     read(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
     update(ctx: Ctx, id: string, olds: Record<string, unknown>, news: I): Promise<Record<string, unknown>>;
     /** Must succeed when the object is already gone. */
     delete(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<void>;
+}
+
+/** The input keys of a resource schema (an object, possibly wrapped in refinements). */
+export function inputKeys(schema: z.ZodTypeAny): string[] {
+    let s: any = schema;
+    while (s && !s.shape && s._def?.schema) s = s._def.schema;
+    if (!s?.shape) throw new Error("schema is not an object schema");
+    return Object.keys(s.shape);
+}
+
+/** Re-validates the inputs kept in a resource's state (its outputs include them). */
+export function inputsFromState<I>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, state: Record<string, unknown>): I {
+    const keys = inputKeys(schema);
+    return schema.parse(Object.fromEntries(keys.filter((k) => state[k] !== undefined).map((k) => [k, state[k]])));
 }

@@ -3,15 +3,8 @@ import { z } from "zod";
 import { debPackageProblem, netnsProblem } from "../core/names";
 import { fingerprintProblem } from "../core/fingerprint";
 import type { HostProbe } from "../core/probe";
+import { refineWith } from "./link";
 import { ArgsOf } from "./types";
-
-const refineWith =
-    (problem: (v: string) => string | undefined) =>
-    (v: string | undefined, ctx: z.RefinementCtx) => {
-        if (v === undefined) return;
-        const p = problem(v);
-        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' ${p}` });
-    };
 
 export const SshSchema = z
     .object({

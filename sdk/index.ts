@@ -1,3 +1,8 @@
 // netbed's public API: `import * as netbed from "netbed"`.
 export { Host, HostArgs, HostArgsSchema, HostConnection, HostConnectionSchema, HostInputs, SshSchema } from "./host";
+export { Bridge, BridgeArgs, BridgeArgsSchema } from "./bridge";
+export { Tap, TapArgs, TapArgsSchema } from "./tap";
+export { MacvtapLink, MacvtapLinkArgs, MacvtapLinkArgsSchema, MACVTAP_MODES } from "./macvtap";
+export { VethPair, VethPairArgs, VethPairArgsSchema } from "./veth";
+export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";

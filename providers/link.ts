@@ -1,0 +1,220 @@
+// Operations shared by every link resource: observe a link, converge it to its spec, own it.
+import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
+import type { HostConnection } from "../sdk/host";
+import type { LinkObserved } from "../sdk/link";
+import { Ctx } from "./resource";
+import { Transport, transportFor } from "./transport";
+
+/** The fields of a link netbed converges (a subset of every link resource's inputs). */
+export interface LinkSpec {
+    name: string;
+    mtu?: number;
+    addresses: string[];
+    routes: Route[];
+    up: boolean;
+    txqueuelen?: number;
+    offloads?: Offloads;
+    mac?: string;
+}
+
+export interface Observed {
+    link: LinkObservation;
+    routes: Route[];
+    offloads?: Offloads;
+}
+
+export function hostTransport(ctx: Ctx, host: HostConnection): Transport {
+    return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
+}
+
+/** The network stack a host's links live in: the key for ownership records and address checks. */
+export function stackKey(host: HostConnection): string {
+    switch (host.kind) {
+        case "local":
+            return "init";
+        case "netns":
+            return `netns-${host.namespace}`;
+        case "ssh":
+            return `ssh-${host.ssh.host}-${host.ssh.port}`;
+    }
+}
+
+export const LINK_OWNER_DIR = "/run/netbed/owned/links";
+
+/** Ownership records live on the machine that holds the link, under /run (gone after a reboot, as the links are). */
+function ownerPath(host: HostConnection, name: string): string {
+    return `${LINK_OWNER_DIR}/${host.kind === "ssh" ? "init" : stackKey(host)}/link-${name}`;
+}
+
+export async function recordOwner(t: Transport, host: HostConnection, name: string, urn: string): Promise<void> {
+    await t.putFile(ownerPath(host, name), `${urn}\n`);
+}
+
+export async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
+    const r = await t.run(["cat", "--", ownerPath(host, name)], { check: false });
+    return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+export async function dropOwner(t: Transport, host: HostConnection, name: string): Promise<void> {
+    await t.run(["rm", "-f", "--", ownerPath(host, name)]);
+}
+
+/** True when a link with this name exists on the host. */
+export async function linkExists(t: Transport, name: string): Promise<boolean> {
+    const r = await t.run(["ip", "-json", "link", "show", "dev", name], { check: false });
+    return r.code === 0;
+}
+
+/**
+ * Refuses to create over an existing link unless this resource owns it (a retry after a failure
+ * half-way), in which case the leftover is removed first.
+ */
+export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string): Promise<void> {
+    if (await linkExists(t, name)) {
+        const owner = await ownerOf(t, host, name);
+        if (owner !== ctx.urn) {
+            throw new Error(
+                `on host '${host.name}': an interface named '${name}' already exists and ${owner ? `belongs to ${owner}` : "netbed did not create it"}; ` +
+                    "choose another name, or remove it if it is a leftover",
+            );
+        }
+        ctx.log.info(ctx.urn, `removing '${name}' left on host '${host.name}' by an earlier attempt`);
+        await t.run(["ip", "link", "del", "dev", name]);
+    }
+    await recordOwner(t, host, name, ctx.urn);
+}
+
+export async function observe(t: Transport, name: string, withEthtool: boolean): Promise<Observed | undefined> {
+    const l = await t.run(["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
+    if (l.code !== 0) {
+        if (/does not exist/.test(l.stderr)) return undefined;
+        throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
+    }
+    const a = await t.run(["ip", "-json", "addr", "show", "dev", name]);
+    const r = await t.run(["ip", "-json", "route", "show", "dev", name]);
+    const r6 = await t.run(["ip", "-6", "-json", "route", "show", "dev", name]);
+    let offloads: Offloads | undefined;
+    if (withEthtool) {
+        const e = await t.run(["ethtool", "-k", name], { check: false });
+        if (e.code === 0) offloads = parseEthtoolFeatures(e.stdout);
+    }
+    return {
+        link: parseLink(l.stdout, a.stdout),
+        routes: [...parseRoutes(r.stdout), ...parseRoutes(r6.stdout)],
+        offloads,
+    };
+}
+
+/** Whether the host has ethtool (from its probe, via a cheap check when unknown). */
+export async function hasEthtool(t: Transport): Promise<boolean> {
+    return (await t.run(["ethtool", "--version"], { check: false }).catch(() => ({ code: 127 }))).code === 0;
+}
+
+/** Brings a link to its spec: MTU, MAC, queue length, addresses, state, offloads, routes. */
+export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spec: LinkSpec, extraSet: string[] = []): Promise<Observed> {
+    const wantEthtool = spec.offloads !== undefined && Object.keys(spec.offloads).length > 0;
+    if (wantEthtool && !(await hasEthtool(t))) {
+        throw new Error(`on host '${host.name}': offloads for '${spec.name}' need ethtool: add 'ethtool' to the host's packages`);
+    }
+    let obs = await observe(t, spec.name, false);
+    if (!obs) throw new Error(`on host '${host.name}': link '${spec.name}' disappeared while it was being configured`);
+    const set: string[] = [...extraSet];
+    if (spec.mtu !== undefined && obs.link.mtu !== spec.mtu) set.push("mtu", String(spec.mtu));
+    if (spec.mac !== undefined && obs.link.mac !== spec.mac) set.push("address", spec.mac);
+    if (spec.txqueuelen !== undefined && obs.link.txqueuelen !== spec.txqueuelen) set.push("txqueuelen", String(spec.txqueuelen));
+    if (obs.link.up !== spec.up) set.push(spec.up ? "up" : "down");
+    if (set.length > 0) await t.run(["ip", "link", "set", "dev", spec.name, ...set]);
+
+    const want = new Set(spec.addresses.map(canonicalCidr));
+    const have = new Set(obs.link.addresses.map(canonicalCidr));
+    for (const a of have) if (!want.has(a)) await t.run(addrArgv("del", spec.name, a));
+    for (const a of want) if (!have.has(a)) await t.run(addrArgv("add", spec.name, a));
+
+    if (wantEthtool) {
+        const cur = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);
+        const argv = ethtoolArgv(spec.name, spec.offloads!, cur);
+        if (argv) {
+            // ethtool exits non-zero when a feature is fixed on this driver; say which.
+            const r = await t.run(argv, { check: false });
+            const after = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);
+            const stuck = Object.entries(spec.offloads!).filter(([k, v]) => after[k as keyof Offloads] !== v);
+            if (stuck.length > 0) {
+                throw new Error(
+                    `on host '${host.name}': could not set ${stuck.map(([k, v]) => `${k} ${v ? "on" : "off"}`).join(", ")} on '${spec.name}' ` +
+                        `(the driver has them fixed?): ${r.stderr.trim() || r.stdout.trim()}`,
+                );
+            }
+        }
+    }
+
+    // Routes go last: they need the link up and its addresses in place.
+    obs = (await observe(t, spec.name, false))!;
+    const wantR = new Map(spec.routes.map((r) => [routeKey(r), r]));
+    const haveR = new Map(obs.routes.map((r) => [routeKey(r), r]));
+    for (const [k, r] of haveR) if (!wantR.has(k)) await t.run(routeArgv("del", spec.name, r));
+    for (const [k, r] of wantR) if (!haveR.has(k)) await t.run(routeArgv("add", spec.name, r));
+
+    ctx.log.status(ctx.urn, `'${spec.name}' on host '${host.name}' configured`);
+    return (await observe(t, spec.name, true))!;
+}
+
+export function observedOutput(o: Observed): LinkObserved {
+    const out: LinkObserved = {
+        ifindex: o.link.ifindex,
+        mac: o.link.mac,
+        mtu: o.link.mtu,
+        up: o.link.up,
+        txqueuelen: o.link.txqueuelen,
+        addresses: o.link.addresses,
+    };
+    if (o.offloads && Object.keys(o.offloads).length === 5) out.offloads = o.offloads as Required<Offloads>;
+    return out;
+}
+
+/**
+ * The spec as the host shows it now, for refresh: fields the user set take the observed value, so
+ * drift (MTU changed, address removed) shows up as a diff that the next `up` repairs.
+ */
+export function specFromObserved<T extends LinkSpec>(spec: T, o: Observed): T {
+    const out: T = { ...spec, up: o.link.up, routes: o.routes };
+    // Keep the user's spelling where the address is unchanged, so a refresh is not a diff.
+    const observed = new Set(o.link.addresses.map(canonicalCidr));
+    out.addresses = [
+        ...spec.addresses.filter((a) => observed.has(canonicalCidr(a))),
+        ...o.link.addresses.filter((a) => !spec.addresses.some((s) => canonicalCidr(s) === canonicalCidr(a))),
+    ];
+    out.routes = [
+        ...spec.routes.filter((r) => o.routes.some((x) => routeKey(x) === routeKey(r))),
+        ...o.routes.filter((r) => !spec.routes.some((x) => routeKey(x) === routeKey(r))),
+    ];
+    if (spec.mtu !== undefined) out.mtu = o.link.mtu;
+    if (spec.mac !== undefined) out.mac = o.link.mac;
+    if (spec.txqueuelen !== undefined) out.txqueuelen = o.link.txqueuelen;
+    if (spec.offloads !== undefined && o.offloads) {
+        out.offloads = Object.fromEntries(Object.keys(spec.offloads).map((k) => [k, o.offloads![k as keyof Offloads]]));
+    }
+    return out;
+}
+
+/** Deletes a link this resource owns; already gone is success; a foreign link is left alone. */
+export async function deleteOwnedLink(ctx: Ctx, t: Transport, host: HostConnection, name: string): Promise<void> {
+    if (await linkExists(t, name)) {
+        const owner = await ownerOf(t, host, name);
+        if (owner !== undefined && owner !== ctx.urn) {
+            throw new Error(`on host '${host.name}': '${name}' now belongs to ${owner}; not deleting it`);
+        }
+        if (owner === undefined) {
+            ctx.log.warn(ctx.urn, `'${name}' on host '${host.name}' has no netbed owner record (made outside netbed?); leaving it in place`);
+            return;
+        }
+        await t.run(["ip", "link", "del", "dev", name]);
+    }
+    await dropOwner(t, host, name);
+}
+
+/** True when the namespace (for netns hosts) is gone, so everything in it is gone too. */
+export async function hostGone(host: HostConnection): Promise<boolean> {
+    if (host.kind !== "netns") return false;
+    const r = await transportFor({ kind: "local", name: "local" }).run(["ip", "netns", "list"]);
+    return !r.stdout.split("\n").some((l) => l.split(" ")[0] === host.namespace);
+}

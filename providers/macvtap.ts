@@ -1,0 +1,114 @@
+// MacvtapLink: a macvtap on a parent interface, with a character device node of its own.
+import { deriveMac } from "../core/net";
+import type { HostConnection } from "../sdk/host";
+import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
+import { Observed, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+export const DEV_DIR = "/run/netbed/dev";
+
+/**
+ * The device node netbed makes for a macvtap. devtmpfs names macvtap devices /dev/tap<ifindex>,
+ * and ifindexes repeat across network namespaces, so /dev/tapN may be another namespace's device.
+ */
+export function devicePath(host: HostConnection, name: string): string {
+    return `${DEV_DIR}/${stackKey(host)}/${name}`;
+}
+
+/** Creates (or re-creates) the node with the major:minor the kernel gives this link. */
+async function ensureDevice(t: Transport, host: HostConnection, name: string, ifindex: number): Promise<string> {
+    const r = await t.run(["cat", `/sys/class/net/${name}/macvtap/tap${ifindex}/dev`], { check: false });
+    const m = /^(\d+):(\d+)$/.exec(r.stdout.trim());
+    if (!m) throw new Error(`on host '${host.name}': macvtap '${name}' has no character device in sysfs: ${r.stderr.trim() || r.stdout.trim()}`);
+    const path = devicePath(host, name);
+    await t.run(["mkdir", "-p", "--", path.slice(0, path.lastIndexOf("/"))]);
+    await t.run(["rm", "-f", "--", path]);
+    await t.run(["mknod", "-m", "0600", path, "c", m[1], m[2]]);
+    return path;
+}
+
+async function checkParent(t: Transport, hostName: string, parent: string): Promise<void> {
+    if (!(await observe(t, parent, false))) {
+        throw new Error(`on host '${hostName}': parent interface '${parent}' does not exist there (on the local stack, use a VethPair end on the same host)`);
+    }
+}
+
+function outsOf(i: MacvtapLinkInputs, obs: Observed, device: string): Record<string, unknown> {
+    return { ...i, ifindex: obs.link.ifindex, device, observed: observedOutput(obs) };
+}
+
+async function readDeviceOk(t: Transport, path: string, name: string, ifindex: number): Promise<boolean> {
+    const want = (await t.run(["cat", `/sys/class/net/${name}/macvtap/tap${ifindex}/dev`], { check: false })).stdout.trim();
+    const have = await t.run(["stat", "-c", "%t:%T", path], { check: false });
+    if (have.code !== 0 || !want) return false;
+    const [maj, min] = have.stdout.trim().split(":").map((h) => parseInt(h, 16));
+    return `${maj}:${min}` === want;
+}
+
+export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
+    schema: MacvtapLinkArgsSchema,
+    properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "parent", "mode", "mac"],
+    replaceOn: ["host", "name", "parent", "mode"],
+    deleteBeforeReplace: true,
+
+    defaults(inputs, _name, urn) {
+        return inputs.mac === undefined ? { ...inputs, mac: deriveMac(urn) } : inputs;
+    },
+
+    crossCheck(urn, i, registry) {
+        return registry.claim(
+            urn,
+            i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),
+            i.mac ? [{ property: "mac", mac: i.mac }] : [],
+        );
+    },
+
+    async create(ctx: Ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        await checkParent(t, i.host.name, i.parent!);
+        await claimName(ctx, t, i.host, i.name);
+        try {
+            await t.run(["ip", "link", "add", "link", i.parent!, "name", i.name, "address", i.mac!, "type", "macvtap", "mode", i.mode]);
+            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`]);
+            const device = await ensureDevice(t, i.host, i.name, obs.link.ifindex);
+            return { id: `${i.host.name}/${i.name}`, outs: outsOf(i, obs, device) };
+        } catch (e) {
+            await t.run(["rm", "-f", "--", devicePath(i.host, i.name)], { check: false }).catch(() => undefined);
+            await deleteOwnedLink(ctx, t, i.host, i.name).catch(() => undefined);
+            throw e;
+        }
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(MacvtapLinkArgsSchema, state);
+        if (await hostGone(i.host)) return undefined;
+        const t = hostTransport(ctx, i.host);
+        const obs = await observe(t, i.name, true);
+        if (!obs || obs.link.kind !== "macvtap") return undefined;
+        const device = devicePath(i.host, i.name);
+        return {
+            ...specFromObserved(i, obs),
+            mode: obs.link.info.mode ?? i.mode,
+            parent: obs.link.link ?? i.parent,
+            ifindex: obs.link.ifindex,
+            // An empty device means the node is missing or stale: the next update re-creates it.
+            device: (await readDeviceOk(t, device, i.name, obs.link.ifindex)) ? device : "",
+            observed: observedOutput(obs),
+        };
+    },
+
+    async update(ctx, _id, _olds, news) {
+        const t = hostTransport(ctx, news.host);
+        const obs = await converge(ctx, t, news.host, news);
+        return outsOf(news, obs, await ensureDevice(t, news.host, news.name, obs.link.ifindex));
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(MacvtapLinkArgsSchema, state);
+        if (await hostGone(i.host)) return;
+        const t = hostTransport(ctx, i.host);
+        await t.run(["rm", "-f", "--", devicePath(i.host, i.name)]);
+        await deleteOwnedLink(ctx, t, i.host, i.name);
+    },
+};

@@ -1,0 +1,86 @@
+// Tap: a tap device on a host, optionally attached to a bridge.
+import { TapArgsSchema, TapInputs } from "../sdk/tap";
+import { claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+/** argv for `ip tuntap add`. Pure. */
+export function tuntapArgv(i: TapInputs): string[] {
+    const argv = ["ip", "tuntap", "add", "dev", i.name, "mode", "tap"];
+    if (i.multiQueue) argv.push("multi_queue");
+    if (i.vnetHdr) argv.push("vnet_hdr");
+    if (i.owner !== undefined) argv.push("user", String(i.owner));
+    if (i.group !== undefined) argv.push("group", String(i.group));
+    return argv;
+}
+
+async function checkBridge(t: Transport, hostName: string, bridge: string): Promise<void> {
+    const o = await observe(t, bridge, false);
+    if (!o) throw new Error(`on host '${hostName}': bridge '${bridge}' does not exist there (create the Bridge on the same host)`);
+    if (o.link.kind !== "bridge") throw new Error(`on host '${hostName}': '${bridge}' is a ${o.link.kind || "plain"} link, not a bridge`);
+}
+
+export const tapHandler: ResourceHandler<TapInputs> = {
+    schema: TapArgsSchema,
+    properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "bridge", "multiQueue", "queues", "owner", "group", "vnetHdr", "mac"],
+    replaceOn: ["host", "name", "multiQueue", "owner", "group", "vnetHdr"],
+    deleteBeforeReplace: true,
+
+    crossCheck(urn, i, registry) {
+        return registry.claim(
+            urn,
+            i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),
+            i.mac ? [{ property: "mac", mac: i.mac }] : [],
+        );
+    },
+
+    async create(ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        if (i.bridge) await checkBridge(t, i.host.name, i.bridge);
+        await claimName(ctx, t, i.host, i.name);
+        try {
+            await t.run(tuntapArgv(i));
+            const extra = ["alias", `netbed ${ctx.name}`, ...(i.bridge ? ["master", i.bridge] : [])];
+            const obs = await converge(ctx, t, i.host, i, extra);
+            return { id: `${i.host.name}/${i.name}`, outs: { ...i, ifindex: obs.link.ifindex, observed: observedOutput(obs) } };
+        } catch (e) {
+            await deleteOwnedLink(ctx, t, i.host, i.name).catch(() => undefined);
+            throw e;
+        }
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(TapArgsSchema, state);
+        if (await hostGone(i.host)) return undefined;
+        const t = hostTransport(ctx, i.host);
+        const obs = await observe(t, i.name, true);
+        if (!obs || obs.link.kind !== "tun" || obs.link.info.type !== "tap") return undefined;
+        return {
+            ...specFromObserved(i, obs),
+            bridge: obs.link.master,
+            multiQueue: obs.link.info.multi_queue === true,
+            vnetHdr: obs.link.info.vnet_hdr === true,
+            ifindex: obs.link.ifindex,
+            observed: observedOutput(obs),
+        };
+    },
+
+    async update(ctx, _id, olds, news) {
+        const t = hostTransport(ctx, news.host);
+        const extra: string[] = [];
+        if (olds.bridge !== news.bridge) {
+            if (news.bridge) {
+                await checkBridge(t, news.host.name, news.bridge);
+                extra.push("master", news.bridge);
+            } else extra.push("nomaster");
+        }
+        const obs = await converge(ctx, t, news.host, news, extra);
+        return { ...news, ifindex: obs.link.ifindex, observed: observedOutput(obs) };
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(TapArgsSchema, state);
+        if (await hostGone(i.host)) return;
+        await deleteOwnedLink(ctx, hostTransport(ctx, i.host), i.host, i.name);
+    },
+};

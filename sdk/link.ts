@@ -1,0 +1,84 @@
+// Argument pieces shared by every network link resource (Bridge, Tap, MacvtapLink, VethPair ends).
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { OFFLOADS } from "../core/link";
+import { cidrProblem, ipProblem, macProblem, parseCidr, routeDestinationProblem } from "../core/net";
+import { ifnameProblem } from "../core/names";
+import type { Host } from "./host";
+
+export const refineWith =
+    (problem: (v: string) => string | undefined) =>
+    (v: string | undefined, ctx: z.RefinementCtx) => {
+        if (v === undefined) return;
+        const p = problem(v);
+        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' ${p}` });
+    };
+
+export const IfnameSchema = z.string().superRefine(refineWith(ifnameProblem));
+export const MacSchema = z.string().superRefine(refineWith(macProblem));
+
+export const RouteSchema = z
+    .object({
+        /** Destination subnet, or "default". */
+        to: z.string().superRefine(refineWith(routeDestinationProblem)),
+        /** Gateway address; without it the destination is directly on this link. */
+        via: z.string().superRefine(refineWith(ipProblem)).optional(),
+        metric: z.number().int().min(0).max(4294967295).optional(),
+    })
+    .strict();
+
+export const OffloadsSchema = z
+    .object(Object.fromEntries(OFFLOADS.map((k) => [k, z.boolean().optional()])) as Record<(typeof OFFLOADS)[number], z.ZodOptional<z.ZodBoolean>>)
+    .strict();
+
+/** Fields every link takes. */
+export const linkFields = {
+    /** Interface name: at most 15 bytes, no '/', ':' or whitespace. */
+    name: IfnameSchema,
+    /** MTU in bytes (68-65535). Default: the kernel's (1500). Updated in place. */
+    mtu: z.number({ invalid_type_error: "must be a number of bytes" }).int().min(68, "must be at least 68 (the IPv4 minimum)").max(65535, "must be at most 65535").optional(),
+    /** Addresses with prefix length (IPv4 or IPv6). Updated in place. */
+    addresses: z.array(z.string().superRefine(refineWith(cidrProblem))).default([]),
+    /** Routes through this link. Updated in place. */
+    routes: z.array(RouteSchema).default([]),
+    /** Administrative state (default up). Updated in place. */
+    up: z.boolean().default(true),
+    /** Transmit queue length in packets. Default: the kernel's. Updated in place. */
+    txqueuelen: z.number().int().min(0).max(1_000_000).optional(),
+    /** Offloads to force on or off with ethtool (needs ethtool on the host). Updated in place. */
+    offloads: OffloadsSchema.optional(),
+};
+
+/** Checks that apply to any link's fields: no repeated address, routes need the link up. */
+export function refineLink(v: { addresses: string[]; routes: unknown[]; up: boolean }, ctx: z.RefinementCtx, at: (string | number)[] = []): void {
+    const seen = new Map<string, number>();
+    v.addresses.forEach((a, i) => {
+        const c = parseCidr(a);
+        if (!c) return;
+        const key = `${c.family}/${c.value}`;
+        if (seen.has(key)) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...at, "addresses", i], message: `'${a}' repeats addresses[${seen.get(key)}]` });
+        }
+        seen.set(key, i);
+    });
+    if (!v.up && v.routes.length > 0) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...at, "routes"], message: "routes need the link up: set up: true or remove the routes" });
+    }
+}
+
+/** What the provider observed on the real link: the values benchmarks depend on. */
+export interface LinkObserved {
+    ifindex: number;
+    mac: string;
+    mtu: number;
+    up: boolean;
+    txqueuelen: number;
+    addresses: string[];
+    /** Offload state read back with `ethtool -k` (absent where the host has no ethtool). */
+    offloads?: Record<(typeof OFFLOADS)[number], boolean>;
+}
+
+/** A link's placement: pass the Host resource. */
+export function connectionOf(host: Host): pulumi.Output<unknown> {
+    return host.connection;
+}
