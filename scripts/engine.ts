@@ -103,6 +103,9 @@ export async function run(op: Operation, opts: EngineOptions = {}): Promise<Reco
     const plain = (o: Record<string, { value: unknown }>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.value]));
     switch (op) {
         case "up":
+            // The Automation API's up skips the preview; run it first so bad input (which
+            // check() reports for every resource) fails before anything is created.
+            await stack.preview({ onOutput, color: "never" });
             return plain((await stack.up({ onOutput, color: "never" })).outputs);
         case "preview":
             return { changes: (await stack.preview({ onOutput, color: "never" })).changeSummary };

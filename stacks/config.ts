@@ -1,35 +1,95 @@
-// The stack config schema: what stacks/Pulumi.<hardware>.yaml may say. Validated before anything
-// is created, with errors that name the config key.
+// The stack config schema: what stacks/Pulumi.<hardware>.yaml may say. Validated as a whole
+// before any resource is declared, with errors that name the config key and the fix.
 import { z } from "zod";
-import { HostArgsSchema } from "../sdk/host";
+import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
+import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
+import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
+import { TapArgsSchema, TapInputs } from "../sdk/tap";
+import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+const entries = z.record(z.string(), z.record(z.string(), z.unknown())).default({});
 
 export const StackConfigSchema = z
     .object({
         /** The testbed's hosts by name (server, client, external, ...). */
-        hosts: z
-            .record(z.string().regex(HOST_NAME, "host names are lower-case letters, digits and '-', starting with a letter"), z.unknown())
-            .refine((h) => Object.keys(h).length > 0, "declare at least one host"),
+        hosts: z.record(z.string(), z.unknown()).refine((h) => Object.keys(h).length > 0, "declare at least one host"),
+        /** Links by kind, each keyed by its interface name; `host` names one of `hosts`. */
+        fabric: z
+            .object({
+                bridges: entries,
+                taps: entries,
+                macvtaps: entries,
+                /** Veth pairs keyed by a wire name; each end names its host and interface. */
+                wires: entries,
+            })
+            .strict()
+            .default({}),
     })
     .strict();
 
-export type StackConfig = z.output<typeof StackConfigSchema>;
+export interface ParsedConfig {
+    hosts: Record<string, HostInputs>;
+    bridges: Record<string, { host: string; args: BridgeInputs }>;
+    taps: Record<string, { host: string; args: TapInputs }>;
+    macvtaps: Record<string, { host: string; args: MacvtapLinkInputs }>;
+    wires: Record<string, { a: string; b: string; args: VethPairInputs }>;
+}
 
 /** Validates config; throws one error listing every problem as `testbed:<key>: reason`. */
-export function parseStackConfig(raw: Record<string, unknown>): StackConfig & { hostArgs: Record<string, z.output<typeof HostArgsSchema>> } {
+export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
     const problems: string[] = [];
+    const add = (key: string, path: (string | number)[], msg: string) =>
+        problems.push(`testbed:${key}${path.length ? "." + path.join(".") : ""}: ${msg}`);
     const top = StackConfigSchema.safeParse(raw);
     if (!top.success) {
-        for (const i of top.error.issues) problems.push(`testbed:${i.path.join(".") || "(config)"}: ${i.message}`);
+        for (const i of top.error.issues) add(String(i.path[0] ?? "(config)"), i.path.slice(1), i.message);
         throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     }
-    const hostArgs: Record<string, z.output<typeof HostArgsSchema>> = {};
+    const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {} };
+
     for (const [name, spec] of Object.entries(top.data.hosts)) {
+        if (!HOST_NAME.test(name)) add("hosts", [name], "host names are lower-case letters, digits and '-', starting with a letter");
         const r = HostArgsSchema.safeParse(spec);
-        if (r.success) hostArgs[name] = r.data;
-        else for (const i of r.error.issues) problems.push(`testbed:hosts.${name}${i.path.length ? "." + i.path.join(".") : ""}: ${i.message}`);
+        if (r.success) out.hosts[name] = r.data;
+        else for (const i of r.error.issues) add("hosts", [name, ...i.path], i.message);
+    }
+    // A placeholder connection for validating link fields: the real one comes from the Host.
+    const hostRef = (key: string, path: (string | number)[], v: unknown): HostConnection | undefined => {
+        if (typeof v !== "string" || !(v in top.data.hosts)) {
+            add(key, path, `must name one of the hosts (${Object.keys(top.data.hosts).join(", ")}), got ${JSON.stringify(v)}`);
+            return undefined;
+        }
+        return { kind: "local", name: v };
+    };
+    const links = <T>(kind: "bridges" | "taps" | "macvtaps", schema: z.ZodType<T, z.ZodTypeDef, unknown>, target: Record<string, { host: string; args: T }>) => {
+        for (const [name, spec] of Object.entries(top.data.fabric[kind])) {
+            const key = `fabric.${kind}`;
+            const host = hostRef(key, [name, "host"], spec.host);
+            if (!host) continue;
+            const r = schema.safeParse({ ...spec, name: spec.name ?? name, host });
+            if (r.success) target[name] = { host: host.name, args: r.data };
+            else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+        }
+    };
+    links("bridges", BridgeArgsSchema, out.bridges);
+    links("taps", TapArgsSchema, out.taps);
+    links("macvtaps", MacvtapLinkArgsSchema, out.macvtaps);
+    for (const [name, spec] of Object.entries(top.data.fabric.wires)) {
+        const key = "fabric.wires";
+        const a = spec.a as Record<string, unknown> | undefined;
+        const b = spec.b as Record<string, unknown> | undefined;
+        const ha = hostRef(key, [name, "a", "host"], a?.host);
+        const hb = hostRef(key, [name, "b", "host"], b?.host);
+        if (!ha || !hb) continue;
+        // Ends on different netns hosts are on one machine: validate with netns placeholders.
+        const conn = (h: HostConnection): HostConnection =>
+            out.hosts[h.name]?.kind === "netns" ? { kind: "netns", name: h.name, namespace: out.hosts[h.name].namespace ?? h.name } : h;
+        const r = VethPairArgsSchema.safeParse({ ...spec, a: { ...a, host: conn(ha) }, b: { ...b, host: conn(hb) } });
+        if (r.success) out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
+        else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
     }
     if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
-    return { ...top.data, hostArgs };
+    return out;
 }

@@ -1,27 +1,77 @@
 // The default program: one testbed from the selected stack's config.
 import * as pulumi from "@pulumi/pulumi";
+import { Bridge } from "../sdk/bridge";
 import { Host } from "../sdk/host";
+import { MacvtapLink } from "../sdk/macvtap";
+import { Tap } from "../sdk/tap";
+import { VethPair } from "../sdk/veth";
 import { parseStackConfig } from "./config";
 
 export default async function program(): Promise<Record<string, unknown>> {
     const cfg = new pulumi.Config("testbed");
-    const parsed = parseStackConfig({ hosts: cfg.requireObject("hosts") });
-    const hosts: Record<string, pulumi.Output<unknown>> = {};
-    for (const [name, args] of Object.entries(parsed.hostArgs)) {
+    // Validate everything before declaring anything.
+    const c = parseStackConfig({ hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric") });
+
+    const hosts: Record<string, Host> = {};
+    for (const [name, args] of Object.entries(c.hosts)) {
         const ssh = args.ssh ? { ...args.ssh, privateKey: pulumi.secret(args.ssh.privateKey) } : undefined;
-        const h = new Host(name, { ...args, ssh });
-        hosts[name] = pulumi.all([h.id, h.namespace, h.probe]).apply(([id, namespace, probe]) => ({
-            id,
-            namespace,
-            kernel: probe.kernelRelease,
-            cores: probe.cores,
-            memoryMiB: probe.memoryMiB,
-            kvm: probe.kvm,
-            vhostNet: probe.vhostNet,
-            macvtap: probe.macvtap,
-            landlockAbi: probe.landlockAbi,
-            tools: probe.tools,
-        }));
+        hosts[name] = new Host(name, { ...args, ssh });
     }
-    return { hosts };
+    const strip = <T extends { host: unknown }>(a: T): Omit<T, "host"> => {
+        const { host: _h, ...rest } = a;
+        return rest;
+    };
+
+    const wires = Object.entries(c.wires).map(
+        ([name, w]) =>
+            new VethPair(`wire-${name}`, {
+                a: { ...strip(w.args.a), host: hosts[w.a] },
+                b: { ...strip(w.args.b), host: hosts[w.b] },
+                mtu: w.args.mtu,
+            }),
+    );
+    // Bridge members and macvtap parents may be wire ends: create the wires first.
+    const bridges: Record<string, Bridge> = {};
+    for (const [name, b] of Object.entries(c.bridges)) {
+        bridges[`${b.host}/${b.args.name}`] = new Bridge(`${b.host}-${name}`, { ...strip(b.args), host: hosts[b.host] }, { dependsOn: wires });
+    }
+    const taps: Record<string, Tap> = {};
+    for (const [name, t] of Object.entries(c.taps)) {
+        const br = t.args.bridge ? bridges[`${t.host}/${t.args.bridge}`] : undefined;
+        taps[`${t.host}/${t.args.name}`] = new Tap(`${t.host}-${name}`, { ...strip(t.args), host: hosts[t.host], bridge: br ?? t.args.bridge });
+    }
+    const macvtaps: Record<string, MacvtapLink> = {};
+    for (const [name, m] of Object.entries(c.macvtaps)) {
+        macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(`${m.host}-${name}`, { ...strip(m.args), host: hosts[m.host] }, { dependsOn: wires });
+    }
+
+    const hostOut = Object.fromEntries(
+        Object.entries(hosts).map(([name, h]) => [
+            name,
+            pulumi.all([h.id, h.namespace, h.probe]).apply(([id, namespace, probe]) => ({
+                id,
+                namespace,
+                kernel: probe.kernelRelease,
+                cpu: probe.cpuModel,
+                cores: probe.cores,
+                memoryMiB: probe.memoryMiB,
+                kvm: probe.kvm,
+                vhostNet: probe.vhostNet,
+                macvtap: probe.macvtap,
+                landlockAbi: probe.landlockAbi,
+                tools: probe.tools,
+            })),
+        ]),
+    );
+    return {
+        hosts: hostOut,
+        fabric: {
+            bridges: Object.fromEntries(Object.entries(bridges).map(([k, b]) => [k, b.observed])),
+            taps: Object.fromEntries(Object.entries(taps).map(([k, t]) => [k, t.observed])),
+            macvtaps: Object.fromEntries(
+                Object.entries(macvtaps).map(([k, m]) => [k, pulumi.all([m.mac, m.device, m.observed]).apply(([mac, device, observed]) => ({ mac, device, observed }))]),
+            ),
+            wires: Object.fromEntries(Object.keys(c.wires).map((name, n) => [name, wires[n].observed])),
+        },
+    };
 }
