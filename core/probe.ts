@@ -37,6 +37,8 @@ export interface HostProbe {
     landlockAbi: number;
     seccompFilter: boolean;
     cgroupV2: boolean;
+    /** Network interfaces in the host's network stack when it was probed. */
+    interfaces: string[];
     tools: Record<ToolName, ToolInfo>;
 }
 
@@ -106,6 +108,7 @@ fi
 [ -r /proc/sys/kernel/seccomp/actions_avail ] && echo "seccomp_actions=$(cat /proc/sys/kernel/seccomp/actions_avail)"
 grep -q '^Seccomp:' /proc/self/status 2>/dev/null && echo "seccomp_status=1"
 [ -r /sys/fs/cgroup/cgroup.controllers ] && echo "cgroup2=1"
+echo "interfaces=$(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
 ${toolLines}
 echo "probe_done=1"
 `;
@@ -206,6 +209,7 @@ export function parseProbe(text: string): HostProbe {
         landlockAbi,
         seccompFilter: (kv.get("seccomp_actions") ?? "").split(/\s+/).includes("kill_process") || configOn(kv, "SECCOMP_FILTER"),
         cgroupV2: flag(kv, "cgroup2"),
+        interfaces: (kv.get("interfaces") ?? "").split(/\s+/).filter(Boolean).sort(),
         tools,
     };
 }

@@ -23,6 +23,7 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
+        registry.declareLinks(urn, stackKey(i.host), [i.name]);
         return registry.claim(urn, i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })), []);
     },
 

@@ -1,5 +1,6 @@
 // MacvtapLink: a macvtap on a parent interface, with a character device node of its own.
 import { deriveMac } from "../core/net";
+import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
 import { Observed, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
@@ -53,10 +54,24 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
     deleteBeforeReplace: true,
 
     defaults(inputs, _name, urn) {
-        return inputs.mac === undefined ? { ...inputs, mac: deriveMac(urn) } : inputs;
+        const out = { ...inputs };
+        if (out.mac === undefined) out.mac = deriveMac(urn);
+        // Not known before the host exists (first preview): the parent is checked at create then.
+        if (out.hostInterfaces === UNKNOWN || out.hostInterfaces === null) delete out.hostInterfaces;
+        return out;
     },
 
     crossCheck(urn, i, registry) {
+        const stack = stackKey(i.host);
+        registry.declareLinks(urn, stack, [i.name]);
+        if (i.hostInterfaces && !i.hostInterfaces.includes(i.parent!) && !registry.declared(stack, i.parent!)) {
+            return [
+                {
+                    property: "parent",
+                    reason: `'${i.parent}' is not an interface of host '${i.host.name}' (it has ${i.hostInterfaces.join(", ") || "none"}) nor a link declared in this stack`,
+                },
+            ];
+        }
         return registry.claim(
             urn,
             i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),

@@ -15,6 +15,20 @@ export class Registry {
     private readonly subnets = new Map<string, Claim[]>(); // by network stack
     private readonly macs = new Map<string, Claim>();
     private readonly byUrn = new Map<string, { stacks: string[]; macs: string[] }>();
+    private readonly links = new Map<string, Map<string, string>>(); // stack -> link name -> urn
+
+    /** Records the link names a resource declares on a network stack (for parent checks). */
+    declareLinks(urn: string, stack: string, names: string[]): void {
+        const m = this.links.get(stack) ?? new Map<string, string>();
+        for (const [n, u] of m) if (u === urn) m.delete(n);
+        for (const n of names) m.set(n, urn);
+        this.links.set(stack, m);
+    }
+
+    /** True when some resource of this stack declares a link with that name on that network stack. */
+    declared(stack: string, name: string): boolean {
+        return this.links.get(stack)?.has(name) ?? false;
+    }
 
     /** Forgets what a resource claimed before (it is being checked again). */
     private release(urn: string): void {

@@ -27,6 +27,7 @@ export const tapHandler: ResourceHandler<TapInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
+        registry.declareLinks(urn, stackKey(i.host), [i.name]);
         return registry.claim(
             urn,
             i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),

@@ -41,6 +41,8 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
+        registry.declareLinks(`${urn}#a`, stackKey(i.a.host), [i.a.name]);
+        registry.declareLinks(`${urn}#b`, stackKey(i.b.host), [i.b.name]);
         const macs = [
             ...(i.a.mac ? [{ property: "a.mac", mac: i.a.mac }] : []),
             ...(i.b.mac ? [{ property: "b.mac", mac: i.b.mac }] : []),

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostConnectionSchema, type Host } from "./host";
 import { IfnameSchema, LinkObserved, linkFields, refineLink } from "./link";
-import { ArgsOf } from "./types";
+import { ArgsOf, withHost } from "./types";
 
 export const BridgeArgsSchema = z
     .object({
@@ -37,6 +37,6 @@ export class Bridge extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:Bridge", name, { ...args, host: args.host.connection, ifindex: undefined, observed: undefined }, opts);
+        super("netbed:index:Bridge", name, { ...args, host: args.host.placement, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

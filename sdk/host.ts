@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { debPackageProblem, netnsProblem } from "../core/names";
+import { debPackageProblem, defaultNetnsName, netnsProblem } from "../core/names";
 import { fingerprintProblem } from "../core/fingerprint";
 import type { HostProbe } from "../core/probe";
 import { refineWith } from "./link";
@@ -94,6 +94,12 @@ export class Host extends pulumi.CustomResource {
     public readonly probe!: pulumi.Output<HostProbe>;
     /** Why `packages` were not installed, when they were skipped. */
     public readonly packagesSkipped!: pulumi.Output<string | undefined>;
+    /**
+     * Where resources placed on this host run their commands, computed from the arguments so it is
+     * known at preview time (the provider can then check links across the stack before anything
+     * exists). Resources that take `host` use it and depend on the Host.
+     */
+    public readonly placement: pulumi.Output<HostConnection>;
 
     constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
         super(
@@ -107,5 +113,16 @@ export class Host extends pulumi.CustomResource {
             },
             opts,
         );
+        const a = pulumi.output(args as any) as pulumi.Output<any>;
+        this.placement = a.apply((v: any): HostConnection => {
+            switch (v.kind) {
+                case "netns":
+                    return { kind: "netns", name, namespace: v.namespace ?? defaultNetnsName(name) };
+                case "ssh":
+                    return { kind: "ssh", name, ssh: v.ssh };
+                default:
+                    return { kind: "local", name };
+            }
+        });
     }
 }

@@ -1,10 +1,8 @@
 // Argument pieces shared by every network link resource (Bridge, Tap, MacvtapLink, VethPair ends).
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { OFFLOADS } from "../core/link";
 import { cidrProblem, ipProblem, macProblem, parseCidr, routeDestinationProblem } from "../core/net";
 import { ifnameProblem } from "../core/names";
-import type { Host } from "./host";
 
 export const refineWith =
     (problem: (v: string) => string | undefined) =>
@@ -76,9 +74,4 @@ export interface LinkObserved {
     addresses: string[];
     /** Offload state read back with `ethtool -k` (absent where the host has no ethtool). */
     offloads?: Record<(typeof OFFLOADS)[number], boolean>;
-}
-
-/** A link's placement: pass the Host resource. */
-export function connectionOf(host: Host): pulumi.Output<unknown> {
-    return host.connection;
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostConnectionSchema, type Host } from "./host";
 import { IfnameSchema, LinkObserved, MacSchema, linkFields, refineLink } from "./link";
-import { ArgsOf } from "./types";
+import { ArgsOf, withHost } from "./types";
 
 export const MACVTAP_MODES = ["bridge", "vepa", "private", "passthru"] as const;
 
@@ -22,6 +22,11 @@ export const MacvtapLinkArgsSchema = z
          * runs, locally administered). Updated in place.
          */
         mac: MacSchema.optional(),
+        /**
+         * The host's interfaces at its last probe, passed by the SDK from the Host so check() can
+         * refuse a parent the host does not have (before anything is created). Not compared by diff.
+         */
+        hostInterfaces: z.array(z.string()).optional(),
     })
     .strict()
     .superRefine((v, ctx) => {
@@ -34,7 +39,7 @@ export const MacvtapLinkArgsSchema = z
     });
 
 export type MacvtapLinkInputs = z.output<typeof MacvtapLinkArgsSchema>;
-export type MacvtapLinkArgs = ArgsOf<Omit<z.input<typeof MacvtapLinkArgsSchema>, "host">> & { host: Host };
+export type MacvtapLinkArgs = ArgsOf<Omit<z.input<typeof MacvtapLinkArgsSchema>, "host" | "hostInterfaces">> & { host: Host };
 
 /** A macvtap link: a guest NIC straight on a parent interface, opened by the VMM as a character device. */
 export class MacvtapLink extends pulumi.CustomResource {
@@ -52,6 +57,6 @@ export class MacvtapLink extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: MacvtapLinkArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:MacvtapLink", name, { ...args, host: args.host.connection, ifindex: undefined, device: undefined, observed: undefined }, opts);
+        super("netbed:index:MacvtapLink", name, { ...args, host: args.host.placement, hostInterfaces: args.host.probe.interfaces, ifindex: undefined, device: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Bridge } from "./bridge";
 import { HostConnectionSchema, type Host } from "./host";
 import { IfnameSchema, LinkObserved, MacSchema, linkFields, refineLink } from "./link";
-import { ArgsOf } from "./types";
+import { ArgsOf, withHost } from "./types";
 
 export const TapArgsSchema = z
     .object({
@@ -57,8 +57,8 @@ export class Tap extends pulumi.CustomResource {
         super(
             "netbed:index:Tap",
             name,
-            { ...args, host: args.host.connection, bridge, ifindex: undefined, observed: undefined },
-            opts,
+            { ...args, host: args.host.placement, bridge, ifindex: undefined, observed: undefined },
+            withHost(opts, args.host),
         );
     }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import { LinkObserved, MacSchema, linkFields, refineLink } from "./link";
-import { ArgsOf } from "./types";
+import { ArgsOf, withHost } from "./types";
 
 const { mtu: _mtu, ...endFields } = linkFields;
 
@@ -69,12 +69,12 @@ export class VethPair extends pulumi.CustomResource {
             "netbed:index:VethPair",
             name,
             {
-                a: { ...args.a, host: args.a.host.connection },
-                b: { ...args.b, host: args.b.host.connection },
+                a: { ...args.a, host: args.a.host.placement },
+                b: { ...args.b, host: args.b.host.placement },
                 mtu: args.mtu,
                 observed: undefined,
             },
-            opts,
+            withHost(withHost(opts, args.a.host), args.b.host),
         );
     }
 }

@@ -1,0 +1,129 @@
+// The fabric on the real engine: the local stack's topology from the default program (with its
+// own namespaces), and a corpus of bad inputs that must fail in preview, creating nothing.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT, openStack } from "../scripts/engine";
+import { BAD_CASES } from "./fixtures/bad-inputs/cases";
+import { must, netnsList, sh, uniq } from "./helpers";
+
+function linkNames(ns: string): string[] {
+    return (JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[]).map((l) => l.ifname).sort();
+}
+
+function rootLinks(): string[] {
+    return (JSON.parse(must(["ip", "-json", "link", "show"])) as any[]).map((l) => l.ifname).sort();
+}
+
+describe("fabric on the real engine", function () {
+    this.timeout(600_000);
+    let backend: string;
+    const saved = { ...process.env };
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+
+    before(() => {
+        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+    });
+    after(() => {
+        fs.rmSync(backend, { recursive: true, force: true });
+        process.env = saved;
+    });
+
+    it("the local topology comes up, carries traffic, a second up changes nothing, destroy leaves nothing", async () => {
+        const id = uniq();
+        const stackName = `fab${id}`;
+        const n = Math.floor(Math.random() * 200) + 20;
+        const nsOf = (h: string) => `nbt-${id}-${h}`;
+        const cfgFile = path.join(ROOT, "stacks", `Pulumi.${stackName}.yaml`);
+        // The local stack's topology with this test's own namespaces and subnets.
+        const config = {
+            "testbed:hosts": Object.fromEntries(["server", "client", "external"].map((h) => [h, { kind: "netns", namespace: nsOf(h) }])),
+            "testbed:fabric": {
+                wires: {
+                    client: { a: { host: "server", name: "cli0" }, b: { host: "client", name: "eth0", addresses: [`10.${n}.1.2/24`] } },
+                    external: { a: { host: "server", name: "ext0", addresses: [`10.${n}.2.1/24`] }, b: { host: "external", name: "eth0", addresses: [`10.${n}.2.2/24`] } },
+                },
+                bridges: { br0: { host: "server", addresses: [`10.${n}.1.1/24`], members: ["cli0"] } },
+                taps: { tap0: { host: "server", bridge: "br0" }, tap1: { host: "server", bridge: "br0" } },
+                macvtaps: { mvtap0: { host: "server", parent: "ext0" } },
+            },
+        };
+        fs.writeFileSync(cfgFile, JSON.stringify({ config }, null, 2));
+        const before = rootLinks();
+        try {
+            const stack = await openStack({ stack: stackName });
+            await stack.preview({ onOutput, color: "never" });
+            const t0 = Date.now();
+            const up = await stack.up({ onOutput, color: "never" });
+            const upMs = Date.now() - t0;
+            assert.equal(up.summary.result, "succeeded", log.join(""));
+            assert.deepEqual(linkNames(nsOf("server")), ["br0", "cli0", "ext0", "lo", "mvtap0", "tap0", "tap1"]);
+            const br = JSON.parse(must(["ip", "-n", nsOf("server"), "-json", "link", "show", "master", "br0"])).map((l: any) => l.ifname).sort();
+            assert.deepEqual(br, ["cli0", "tap0", "tap1"]);
+            // client -> server over the bridge; external -> server over the "10GbE" wire
+            assert.equal(sh(["ip", "netns", "exec", nsOf("client"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.1.1`]).code, 0);
+            assert.equal(sh(["ip", "netns", "exec", nsOf("external"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.2.1`]).code, 0);
+            const outs = up.outputs.fabric.value as any;
+            assert.match(outs.macvtaps["server/mvtap0"].device, /^\/run\/netbed\/dev\//);
+            assert.equal(outs.taps["server/tap0"].txqueuelen, 1000);
+
+            const pv = await stack.preview({ onOutput, color: "never" });
+            const again = await stack.up({ onOutput, color: "never" });
+            assert.deepEqual(Object.keys(pv.changeSummary), ["same"]);
+            assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
+
+            const t1 = Date.now();
+            await stack.destroy({ onOutput, color: "never" });
+            const destroyMs = Date.now() - t1;
+            assert.ok(!netnsList().some((x) => x.startsWith(`nbt-${id}`)), "namespaces left behind");
+            assert.deepEqual(rootLinks(), before, "links left behind in the root namespace");
+            assert.ok(!fs.existsSync(`/run/netbed/dev/netns-${nsOf("server")}`));
+            assert.ok(!fs.existsSync(`/run/netbed/owned/links/netns-${nsOf("server")}`));
+            await stack.workspace.removeStack(stackName);
+            console.log(`      local topology: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (10 resources)`);
+        } finally {
+            for (const h of ["server", "client", "external"]) sh(["ip", "netns", "del", nsOf(h)]);
+            fs.rmSync(cfgFile, { force: true });
+        }
+    });
+
+    it(`${BAD_CASES.length} bad inputs each fail in preview, naming the field, and create nothing`, async () => {
+        const id = uniq();
+        const ns = `nbt-bad-${id}`;
+        const dir = path.join(__dirname, "fixtures", "bad-inputs");
+        const stackName = `bad${id}`;
+        const stack = await openStack({ stack: stackName, dir });
+        try {
+            await stack.setConfig("namespace", { value: ns });
+            // The base exists, as on a real testbed, so checks can use the host's probe.
+            await stack.up({ onOutput, color: "never" });
+            const baseLinks = linkNames(ns);
+            const seen: string[] = [];
+            for (const c of BAD_CASES) {
+                await stack.setConfig("case", { value: c.name });
+                const err = await stack.preview({ onOutput, color: "never" }).then(
+                    () => undefined,
+                    (e) => String(e),
+                );
+                assert.ok(err, `case '${c.name}' passed preview`);
+                const prop = c.property.replace(/[[\].]/g, (ch) => `\\${ch}`);
+                assert.match(err!, new RegExp(`property ${prop} value .* has a problem: .*`), `case '${c.name}': ${err!.slice(-600)}`);
+                assert.match(err!, c.says, `case '${c.name}': ${err!.slice(-600)}`);
+                assert.deepEqual(linkNames(ns), baseLinks, `case '${c.name}' created something`);
+                seen.push(c.name);
+            }
+            assert.ok(seen.length >= 15);
+            await stack.setConfig("case", { value: "none" });
+            await stack.destroy({ onOutput, color: "never" });
+            assert.ok(!netnsList().includes(ns));
+            await stack.workspace.removeStack(stackName);
+        } finally {
+            sh(["ip", "netns", "del", ns]);
+            fs.rmSync(path.join(dir, `Pulumi.${stackName}.yaml`), { force: true });
+        }
+    });
+});
