@@ -59,10 +59,10 @@ export function parseCidr(s: string): Cidr | undefined {
 export function cidrProblem(s: string): string | undefined {
     const c = parseCidr(s);
     if (!c) return "is not an address with a prefix length, like 10.0.0.1/24 or fd00::1/64";
+    if (c.prefix === 0) return "has prefix length 0: that is a default route, not an interface address";
     if (c.family === 4 && c.prefix < 31 && c.value === c.network) {
         return `is the network address of ${c.address}/${c.prefix}: give a host address such as ${bigToIpv4(c.network + 1n)}/${c.prefix}`;
     }
-    if (c.prefix === 0) return "has prefix length 0: that is a default route, not an interface address";
     return undefined;
 }
 

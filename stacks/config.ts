@@ -83,9 +83,13 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         const ha = hostRef(key, [name, "a", "host"], a?.host);
         const hb = hostRef(key, [name, "b", "host"], b?.host);
         if (!ha || !hb) continue;
-        // Ends on different netns hosts are on one machine: validate with netns placeholders.
-        const conn = (h: HostConnection): HostConnection =>
-            out.hosts[h.name]?.kind === "netns" ? { kind: "netns", name: h.name, namespace: out.hosts[h.name].namespace ?? h.name } : h;
+        // Validate with placeholders of the hosts' real kinds, so a wire between machines is refused.
+        const conn = (h: HostConnection): HostConnection => {
+            const spec = out.hosts[h.name];
+            if (spec?.kind === "netns") return { kind: "netns", name: h.name, namespace: spec.namespace ?? h.name };
+            if (spec?.kind === "ssh" && spec.ssh) return { kind: "ssh", name: h.name, ssh: spec.ssh };
+            return h;
+        };
         const r = VethPairArgsSchema.safeParse({ ...spec, a: { ...a, host: conn(ha) }, b: { ...b, host: conn(hb) } });
         if (r.success) out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
         else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);

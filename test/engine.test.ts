@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { openStack } from "../scripts/engine";
 import { OWNER_DIR } from "../providers/host";
-import { must, netnsList, sh, uniq } from "./helpers";
+import { dropNetns, must, netnsList, uniq } from "./helpers";
 
 describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
     this.timeout(300_000);
@@ -27,8 +27,7 @@ describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
         }
     });
     after(async () => {
-        sh(["ip", "netns", "del", ns]);
-        fs.rmSync(`${OWNER_DIR}/netns-${ns}`, { force: true });
+        dropNetns(ns);
         fs.rmSync(backend, { recursive: true, force: true });
         fs.rmSync(path.join(dir, `Pulumi.${stackName}.yaml`), { force: true });
         process.env = saved;

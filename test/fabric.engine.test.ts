@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT, openStack } from "../scripts/engine";
 import { BAD_CASES } from "./fixtures/bad-inputs/cases";
-import { must, netnsList, sh, uniq } from "./helpers";
+import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
 
 function linkNames(ns: string): string[] {
     return (JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[]).map((l) => l.ifname).sort();
@@ -86,7 +86,7 @@ describe("fabric on the real engine", function () {
             await stack.workspace.removeStack(stackName);
             console.log(`      local topology: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (10 resources)`);
         } finally {
-            for (const h of ["server", "client", "external"]) sh(["ip", "netns", "del", nsOf(h)]);
+            for (const h of ["server", "client", "external"]) dropNetns(nsOf(h));
             fs.rmSync(cfgFile, { force: true });
         }
     });
@@ -122,7 +122,7 @@ describe("fabric on the real engine", function () {
             assert.ok(!netnsList().includes(ns));
             await stack.workspace.removeStack(stackName);
         } finally {
-            sh(["ip", "netns", "del", ns]);
+            dropNetns(ns);
             fs.rmSync(path.join(dir, `Pulumi.${stackName}.yaml`), { force: true });
         }
     });

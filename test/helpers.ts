@@ -27,3 +27,9 @@ export function uniq(): string {
 export function isRoot(): boolean {
     return process.getuid?.() === 0;
 }
+
+/** Removes a test namespace and netbed's records for it (after a failed test that skipped destroy). */
+export function dropNetns(ns: string): void {
+    sh(["ip", "netns", "del", ns]);
+    sh(["rm", "-rf", "--", `/run/netbed/owned/netns-${ns}`, `/run/netbed/owned/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`]);
+}
