@@ -51,8 +51,11 @@ export async function recordOwner(t: Transport, host: HostConnection, name: stri
 }
 
 export async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
-    const r = await t.run(["cat", "--", ownerPath(host, name)], { check: false });
-    return r.code === 0 ? r.stdout.trim() : undefined;
+    try {
+        return (await t.getFile(ownerPath(host, name))).toString().trim();
+    } catch {
+        return undefined;
+    }
 }
 
 export async function dropOwner(t: Transport, host: HostConnection, name: string): Promise<void> {
@@ -85,21 +88,23 @@ export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, na
 }
 
 export async function observe(t: Transport, name: string, withEthtool: boolean): Promise<Observed | undefined> {
-    const l = await t.run(["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
+    // `ip addr show` with -details carries the link's attributes and its addresses in one call.
+    const l = await t.run(["ip", "-json", "-details", "addr", "show", "dev", name], { check: false });
     if (l.code !== 0) {
         if (/does not exist/.test(l.stderr)) return undefined;
         throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
     }
-    const a = await t.run(["ip", "-json", "addr", "show", "dev", name]);
-    const r = await t.run(["ip", "-json", "route", "show", "dev", name]);
-    const r6 = await t.run(["ip", "-6", "-json", "route", "show", "dev", name]);
+    const [r, r6] = await Promise.all([
+        t.run(["ip", "-json", "route", "show", "dev", name]),
+        t.run(["ip", "-6", "-json", "route", "show", "dev", name]),
+    ]);
     let offloads: Offloads | undefined;
     if (withEthtool) {
         const e = await t.run(["ethtool", "-k", name], { check: false });
         if (e.code === 0) offloads = parseEthtoolFeatures(e.stdout);
     }
     return {
-        link: parseLink(l.stdout, a.stdout),
+        link: parseLink(l.stdout, l.stdout),
         routes: [...parseRoutes(r.stdout), ...parseRoutes(r6.stdout)],
         offloads,
     };
@@ -148,7 +153,7 @@ export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spe
     }
 
     // Routes go last: they need the link up and its addresses in place.
-    obs = (await observe(t, spec.name, false))!;
+    if (spec.routes.length > 0 || obs.routes.length > 0) obs = (await observe(t, spec.name, false))!;
     const wantR = new Map(spec.routes.map((r) => [routeKey(r), r]));
     const haveR = new Map(obs.routes.map((r) => [routeKey(r), r]));
     for (const [k, r] of haveR) if (!wantR.has(k)) await t.run(routeArgv("del", spec.name, r));

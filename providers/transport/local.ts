@@ -81,7 +81,9 @@ export class NetnsTransport extends LocalTransport {
         super(name ? `'${name}' (netns ${namespace})` : `netns ${namespace}`);
     }
     override run(argv: readonly string[], opts?: RunOptions): Promise<RunResult> {
-        // Errors show the argv the caller asked for; the label already names the namespace.
-        return spawnCollect(this.label, ["ip", "netns", "exec", this.namespace, ...argv], opts, argv);
+        // `ip -n NS` enters only the network namespace; `ip netns exec` also builds a mount
+        // namespace for every command, which costs more. Errors show the caller's argv.
+        const wrapped = argv[0] === "ip" ? ["ip", "-n", this.namespace, ...argv.slice(1)] : ["ip", "netns", "exec", this.namespace, ...argv];
+        return spawnCollect(this.label, wrapped, opts, argv);
     }
 }
