@@ -9,9 +9,10 @@ export function shQuote(word: string): string {
 }
 
 /** Renders argv (and an optional environment) as one POSIX shell command line for SSH exec. */
-export function renderForSsh(argv: readonly string[], env?: Readonly<Record<string, string>>): string {
+export function renderForSsh(argv: readonly string[], env?: Readonly<Record<string, string>>, cwd?: string): string {
     if (argv.length === 0) throw new Error("argv must not be empty");
     const words: string[] = [];
+    if (cwd !== undefined) words.push("cd", shQuote(cwd), "&&");
     const envEntries = Object.entries(env ?? {});
     if (envEntries.length > 0) {
         words.push("env");

@@ -1,6 +1,8 @@
 // The resource types this provider implements, by type name (netbed:index:<Type>).
 import { bridgeHandler } from "./bridge";
 import { hostHandler } from "./host";
+import { imageHandler } from "./image";
+import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
 import { ResourceHandler } from "./resource";
 import { tapHandler } from "./tap";
@@ -12,4 +14,6 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:Tap": tapHandler,
     "netbed:index:MacvtapLink": macvtapHandler,
     "netbed:index:VethPair": vethHandler,
+    "netbed:index:Kernel": kernelHandler,
+    "netbed:index:GuestImage": imageHandler,
 };

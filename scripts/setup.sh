@@ -8,7 +8,9 @@ cd "$root"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Tools netbed runs on the hosts it manages (here: this machine and its namespaces).
-packages=(iproute2 openssh-server openssh-client iperf3 sockperf ethtool iputils-ping procps kmod python3)
+packages=(iproute2 openssh-server openssh-client iperf3 sockperf netperf ethtool iputils-ping procps kmod python3
+    qemu-system-x86 busybox-static cpio xz-utils
+    linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +23,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # netperf is in Debian's non-free component.
+    nonfree=/etc/apt/sources.list.d/netbed-non-free.sources
+    if [[ " ${missing[*]} " == *" netperf "* ]] && [ ! -f "$nonfree" ] && ! grep -rqs "non-free" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$codename" > "$nonfree"
+    fi
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -9,6 +9,7 @@ describe("argv rendering for SSH", () => {
         assert.equal(shQuote("it's"), `'it'\\''s'`);
         assert.equal(renderForSsh(["echo", "a b"]), `'echo' 'a b'`);
         assert.equal(renderForSsh(["env"], { A: "1" }), `env 'A=1' 'env'`);
+        assert.equal(renderForSsh(["pwd"], undefined, "/tmp/a b"), `cd '/tmp/a b' && 'pwd'`);
     });
 
     it("a real POSIX shell sees exactly the argv, whatever the words contain", () => {

@@ -15,6 +15,7 @@ export function spawnCollect(
     return new Promise((resolve, reject) => {
         const child = spawn(argv[0], argv.slice(1), {
             env: { ...process.env, ...(opts.env ?? {}) },
+            cwd: opts.cwd,
             stdio: ["pipe", "pipe", "pipe"],
         });
         const out: Buffer[] = [];

@@ -102,7 +102,7 @@ export class SshTransport implements Transport {
         // The remote side enforces the timeout too (coreutils timeout), so a command is never left
         // running on the host when the channel is torn down.
         const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
-        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...argv], opts.env);
+        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...argv], opts.env, opts.cwd);
         return new Promise((resolve, reject) => {
             client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
                 if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));

@@ -8,6 +8,8 @@ export interface RunOptions {
     env?: Record<string, string>;
     /** Kill the command after this many milliseconds (default 120 000). */
     timeoutMs?: number;
+    /** Working directory for the command (default: the transport's default). */
+    cwd?: string;
     /** When false, a non-zero exit is returned instead of thrown (default true). */
     check?: boolean;
 }

@@ -1,0 +1,157 @@
+// netbed's guest init (a busybox sh script, PID 1 of every GuestImage), the kernel command line
+// that drives it, and the readiness line it prints. Pure.
+import { macProblem, parseCidr } from "./net";
+
+export const READY_PREFIX = "NETBED-READY";
+export const ERROR_PREFIX = "NETBED-ERROR";
+export const SERVERS = ["iperf3", "sockperf", "netserver"] as const;
+export type Server = (typeof SERVERS)[number];
+
+export interface GuestNic {
+    mac: string;
+    /** Address with prefix, e.g. 10.77.1.10/24. */
+    address: string;
+    gateway?: string;
+    mtu?: number;
+}
+
+/** Kernel command line words for the guest's NICs and servers (each a single word: no spaces). */
+export function guestCmdline(nics: readonly GuestNic[], servers: readonly Server[]): string[] {
+    const words: string[] = [];
+    for (const n of nics) {
+        if (macProblem(n.mac)) throw new Error(`NIC MAC '${n.mac}' ${macProblem(n.mac)}`);
+        if (!parseCidr(n.address)) throw new Error(`NIC address '${n.address}' is not an address with a prefix length`);
+        if (n.gateway !== undefined && !/^[0-9a-fA-F:.]+$/.test(n.gateway)) throw new Error(`NIC gateway '${n.gateway}' is not an address`);
+        let w = `netbed.nic=${n.mac},${n.address}`;
+        if (n.gateway) w += `,gw=${n.gateway}`;
+        if (n.mtu !== undefined) w += `,mtu=${n.mtu}`;
+        words.push(w);
+    }
+    if (servers.length > 0) words.push(`netbed.servers=${servers.join(",")}`);
+    return words;
+}
+
+export interface ReadyLine {
+    /** Guest uptime in seconds when init finished: the boot time the guest itself measured. */
+    uptime: number;
+    /** dev=address pairs of the configured NICs. */
+    nics: Record<string, string>;
+    servers: string[];
+}
+
+/** Finds and parses the readiness line in console output; undefined if it has not arrived yet. */
+export function parseReadyLine(console: string): ReadyLine | undefined {
+    // Not anchored at the line start: firmware and the console leave escape sequences before it.
+    const m = new RegExp(`${READY_PREFIX} (.*)$`, "m").exec(console.replace(/\r/g, ""));
+    if (!m) return undefined;
+    const kv = new Map<string, string>();
+    for (const part of m[1].trim().split(/\s+/)) {
+        const i = part.indexOf("=");
+        if (i > 0) kv.set(part.slice(0, i), part.slice(i + 1));
+    }
+    const nics: Record<string, string> = {};
+    for (const n of (kv.get("nics") ?? "").split(",").filter(Boolean)) {
+        const [dev, addr] = n.split("@");
+        nics[dev] = addr;
+    }
+    return { uptime: Number(kv.get("uptime")), nics, servers: (kv.get("servers") ?? "").split(",").filter(Boolean) };
+}
+
+/** Errors init reported on the console (module load failures, missing NICs). */
+export function consoleErrors(console: string): string[] {
+    return console
+        .replace(/\r/g, "")
+        .split("\n")
+        .filter((l) => l.includes(`${ERROR_PREFIX} `))
+        .map((l) => l.slice(l.indexOf(ERROR_PREFIX) + ERROR_PREFIX.length + 1));
+}
+
+/**
+ * The init script. Mounts the pseudo filesystems, loads modules in the order the image lists,
+ * configures each NIC named on the command line by its MAC, starts the requested servers,
+ * prints the readiness line with /proc/uptime, then obeys "poweroff" / "reboot" on the console.
+ */
+export const GUEST_INIT = `#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /bin /sbin /usr/bin /usr/sbin
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+/bin/busybox mount -t tmpfs tmpfs /tmp
+/bin/busybox --install -s
+export PATH=/usr/local/bin:/bin:/sbin:/usr/bin:/usr/sbin
+exec 0</dev/console 1>/dev/console 2>&1
+
+if [ -f /lib/modules/netbed.order ]; then
+  while read -r m; do
+    insmod "/lib/modules/$m" || echo "${ERROR_PREFIX} insmod $m failed"
+  done < /lib/modules/netbed.order
+fi
+ip link set lo up
+
+nics=""
+configure_nic() {
+  old_ifs=$IFS; IFS=,; set -- $1; IFS=$old_ifs
+  mac=$1; cidr=$2; shift 2
+  dev=""; n=0
+  while [ -z "$dev" ] && [ $n -lt 50 ]; do
+    for d in /sys/class/net/*; do
+      [ "$(cat "$d/address" 2>/dev/null)" = "$mac" ] && dev=\${d##*/}
+    done
+    [ -z "$dev" ] && { n=$((n + 1)); sleep 0.1; }
+  done
+  if [ -z "$dev" ]; then echo "${ERROR_PREFIX} no NIC with MAC $mac"; return; fi
+  for kv in "$@"; do case "$kv" in mtu=*) ip link set "$dev" mtu "\${kv#mtu=}" ;; esac; done
+  ip addr add "$cidr" dev "$dev" || echo "${ERROR_PREFIX} address $cidr on $dev failed"
+  ip link set "$dev" up
+  for kv in "$@"; do case "$kv" in gw=*) ip route add default via "\${kv#gw=}" || echo "${ERROR_PREFIX} route via \${kv#gw=} failed" ;; esac; done
+  nics="$nics,$dev@$cidr"
+}
+
+servers=""
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    netbed.nic=*) configure_nic "\${arg#netbed.nic=}" ;;
+    netbed.servers=*) servers="\${arg#netbed.servers=}" ;;
+  esac
+done
+
+started=""
+old_ifs=$IFS; IFS=,
+for s in $servers; do
+  IFS=$old_ifs
+  case "$s" in
+    iperf3) iperf3 -s -D >/dev/null 2>&1 && started="$started,iperf3" || echo "${ERROR_PREFIX} iperf3 server did not start" ;;
+    sockperf) (sockperf server --tcp -p 11111 >/dev/null 2>&1 &); (sockperf server -p 11111 >/dev/null 2>&1 &); started="$started,sockperf" ;;
+    netserver) netserver >/dev/null 2>&1 && started="$started,netserver" || echo "${ERROR_PREFIX} netserver did not start" ;;
+  esac
+  IFS=,
+done
+IFS=$old_ifs
+
+read -r up idle < /proc/uptime
+echo "${READY_PREFIX} uptime=$up nics=\${nics#,} servers=\${started#,}"
+
+while true; do
+  while read -r cmd; do
+    case "$cmd" in
+      poweroff) echo "NETBED-POWEROFF"; sync; poweroff -f ;;
+      reboot) echo "NETBED-REBOOT"; sync; reboot -f ;;
+    esac
+  done
+  sleep 1
+done
+`;
+
+/** Parses `ldd` output into the absolute paths of the libraries (and loader) a binary needs. */
+export function parseLdd(text: string): string[] {
+    const out = new Set<string>();
+    for (const line of text.split("\n")) {
+        const arrow = /=>\s+(\/\S+)/.exec(line);
+        if (arrow) out.add(arrow[1]);
+        else {
+            const direct = /^\s*(\/\S+)\s+\(/.exec(line);
+            if (direct) out.add(direct[1]);
+        }
+    }
+    return [...out].sort();
+}

@@ -1,0 +1,56 @@
+// The content-addressed artifact cache on a host (kernels, images): entries are built in a
+// temporary directory and moved into place in one rename, so a half-built entry never exists;
+// each stack resource that uses an entry holds a reference file in it.
+import { createHash } from "crypto";
+import { Transport } from "./transport";
+
+export function sha256Hex(s: string): string {
+    return createHash("sha256").update(s).digest("hex");
+}
+
+export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
+    return `${cacheDir}/${kind}/${key}`;
+}
+
+export async function readMeta<T>(t: Transport, dir: string): Promise<T | undefined> {
+    const r = await t.run(["cat", "--", `${dir}/meta.json`], { check: false });
+    if (r.code !== 0) return undefined;
+    try {
+        return JSON.parse(r.stdout) as T;
+    } catch {
+        return undefined;
+    }
+}
+
+/** A fresh temporary directory under the cache (same filesystem, so the final rename is atomic). */
+export async function makeTemp(t: Transport, cacheDir: string): Promise<string> {
+    await t.run(["mkdir", "-p", "--", `${cacheDir}/tmp`]);
+    return (await t.run(["mktemp", "-d", "-p", `${cacheDir}/tmp`, "build.XXXXXXXX"])).stdout.trim();
+}
+
+/** Moves a finished entry into place. If another build won the race, its entry is kept. */
+export async function commitEntry(t: Transport, tmpEntry: string, dir: string): Promise<void> {
+    await t.run(["mkdir", "-p", "--", dir.slice(0, dir.lastIndexOf("/"))]);
+    const r = await t.run(["mv", "-T", "--", tmpEntry, dir], { check: false });
+    if (r.code !== 0 && (await t.run(["test", "-f", `${dir}/meta.json`], { check: false })).code !== 0) {
+        throw new Error(`on host ${t.label}: could not move the built entry into ${dir}: ${r.stderr.trim()}`);
+    }
+}
+
+export async function addRef(t: Transport, dir: string, urn: string): Promise<void> {
+    await t.putFile(`${dir}/refs/${sha256Hex(urn).slice(0, 24)}`, `${urn}\n`);
+}
+
+export async function dropRef(t: Transport, dir: string, urn: string): Promise<void> {
+    await t.run(["rm", "-f", "--", `${dir}/refs/${sha256Hex(urn).slice(0, 24)}`]);
+}
+
+/** sha256 of a file on the host. */
+export async function fileSha256(t: Transport, path: string): Promise<string> {
+    const r = await t.run(["sha256sum", "--", path]);
+    return r.stdout.split(/\s+/)[0];
+}
+
+export async function fileSize(t: Transport, path: string): Promise<number> {
+    return Number((await t.run(["stat", "-L", "-c", "%s", "--", path])).stdout.trim());
+}

@@ -1,0 +1,153 @@
+// GuestImage: an initramfs with busybox-static, the benchmark tools and netbed's init, cached by content.
+import { GUEST_INIT, parseLdd } from "../core/guestinit";
+import { ToolName, parseToolVersion } from "../core/probe";
+import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
+import { addRef, commitEntry, dropRef, entryDir, fileSha256, fileSize, makeTemp, readMeta, sha256Hex } from "./cache";
+import { hostTransport } from "./link";
+import { ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+export const BUSYBOX = "/bin/busybox";
+
+interface ImageMeta {
+    sha256: string;
+    size: number;
+    manifest: ImageManifest;
+    buildSeconds: number;
+}
+
+const VERSION_FLAG: Record<string, string> = { iperf3: "--version", sockperf: "--version", netperf: "-V", netserver: "-V", ping: "-V" };
+const PACKAGE_OF: Record<string, string> = { iperf3: "iperf3", sockperf: "sockperf", netperf: "netperf", netserver: "netperf", ping: "iputils-ping" };
+
+/** Files on the host that go into the image, resolved and hashed. */
+interface Inputs {
+    tools: { name: string; path: string }[];
+    libraries: string[];
+    modules: string[];
+    hashes: Record<string, string>;
+}
+
+async function sha256s(t: Transport, paths: string[]): Promise<Record<string, string>> {
+    if (paths.length === 0) return {};
+    const r = await t.run(["sha256sum", "--", ...paths]);
+    const out: Record<string, string> = {};
+    for (const line of r.stdout.trim().split("\n")) {
+        const [h, ...rest] = line.split("  ");
+        out[rest.join("  ")] = h;
+    }
+    return out;
+}
+
+async function resolve(t: Transport, i: GuestImageInputs): Promise<Inputs> {
+    const bb = await t.run(["ldd", BUSYBOX], { check: false });
+    if ((await t.run(["test", "-x", BUSYBOX], { check: false })).code !== 0 || !/not a dynamic executable|statically linked/.test(bb.stdout + bb.stderr)) {
+        throw new Error(`on host '${i.host.name}': ${BUSYBOX} is missing or not static: install busybox-static on the host (add it to the Host's packages)`);
+    }
+    const tools: { name: string; path: string }[] = [];
+    const libs = new Set<string>();
+    for (const name of i.tools) {
+        const r = await t.run(["sh", "-c", 'command -v "$1"', "sh", name], { check: false });
+        const path = r.stdout.trim();
+        if (r.code !== 0 || !path.startsWith("/")) {
+            throw new Error(`on host '${i.host.name}': tool '${name}' is not installed: add ${PACKAGE_OF[name]} to the Host's packages${name.startsWith("net") ? " (netperf is in Debian's non-free component)" : ""}`);
+        }
+        tools.push({ name, path });
+        for (const l of parseLdd((await t.run(["ldd", path])).stdout)) libs.add(l);
+    }
+    const modules: string[] = [];
+    if (i.modulesDir) {
+        const order = (await t.getFile(`${i.modulesDir}/netbed.order`)).toString().split("\n").filter(Boolean);
+        modules.push(...order.map((m) => `${i.modulesDir}/${m}`));
+    }
+    const libraries = [...libs].sort();
+    const hashes = await sha256s(t, [BUSYBOX, ...tools.map((x) => x.path), ...libraries, ...modules]);
+    return { tools, libraries, modules, hashes };
+}
+
+async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, out: string): Promise<ImageMeta> {
+    const started = Date.now();
+    const root = `${tmp}/root`;
+    await t.run(["mkdir", "-p", "--", ...["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules"].map((d) => `${root}/${d}`)]);
+    await t.run(["cp", "--", BUSYBOX, `${root}/bin/busybox`]);
+    for (const tool of r.tools) await t.run(["cp", "-L", "--", tool.path, `${root}/usr/local/bin/${tool.name}`]);
+    if (r.libraries.length > 0) await t.run(["cp", "-L", "--parents", "--", ...r.libraries, root]);
+    if (r.modules.length > 0) {
+        await t.run(["cp", "--", ...r.modules, `${root}/lib/modules/`]);
+        await t.putFile(`${root}/lib/modules/netbed.order`, r.modules.map((m) => `${m.split("/").pop()}\n`).join(""));
+    }
+    await t.putFile(`${root}/init`, GUEST_INIT, 0o755);
+    await t.putFile(`${root}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
+    await t.putFile(`${root}/etc/group`, "root:x:0:\n");
+    await t.putFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n::1 localhost\n");
+    for (const [p, content] of Object.entries(i.extraFiles)) await t.putFile(`${root}${p}`, content);
+    // A reproducible archive: sorted names, owner root, no timestamps in the gzip header. The
+    // script is constant; the two paths are passed as arguments.
+    await t.run(
+        ["sh", "-c", 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 --reproducible | gzip -n -6 > "$2"', "sh", root, out],
+        { timeoutMs: 10 * 60_000 },
+    );
+    const tools: ImageManifest["tools"] = {};
+    for (const tool of r.tools) {
+        const v = await t.run([tool.path, VERSION_FLAG[tool.name]], { check: false, timeoutMs: 10_000 });
+        tools[tool.name] = { path: `/usr/local/bin/${tool.name}`, version: parseToolVersion(tool.name as ToolName, (v.stdout + v.stderr).split("\n")[0]) ?? "unknown" };
+    }
+    const bb = (await t.run([BUSYBOX], { check: false })).stdout.split("\n")[0];
+    return {
+        sha256: await fileSha256(t, out),
+        size: await fileSize(t, out),
+        manifest: { busybox: /v(\d+\.\d+(\.\d+)?)/.exec(bb)?.[1] ?? "unknown", tools, libraries: r.libraries, modules: r.modules.map((m) => m.split("/").pop()!), init: sha256Hex(GUEST_INIT) },
+        buildSeconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+}
+
+function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, hit: boolean): Record<string, unknown> {
+    return { ...i, path: `${dir}/initramfs.cpio.gz`, sha256: meta.sha256, size: meta.size, manifest: meta.manifest, buildSeconds: hit ? 0 : meta.buildSeconds, cacheKey: key };
+}
+
+export const imageHandler: ResourceHandler<GuestImageInputs> = {
+    schema: GuestImageArgsSchema,
+    properties: ["host", "tools", "modulesDir", "extraFiles", "cacheDir"],
+    replaceOn: ["host", "tools", "modulesDir", "extraFiles", "cacheDir"],
+
+    async create(ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        const r = await resolve(t, i);
+        const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
+        const dir = entryDir(i.cacheDir, "images", key);
+        let meta = await readMeta<ImageMeta>(t, dir);
+        const hit = meta !== undefined;
+        if (!meta) {
+            const tmp = await makeTemp(t, i.cacheDir);
+            try {
+                ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
+                await t.run(["mkdir", "-p", "--", `${tmp}/entry`]);
+                meta = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
+                await t.putFile(`${tmp}/entry/meta.json`, JSON.stringify(meta, null, 2));
+                await commitEntry(t, `${tmp}/entry`, dir);
+                ctx.log.info(ctx.urn, `guest image ${(meta.size / 2 ** 20).toFixed(1)} MiB cached as ${dir} in ${meta.buildSeconds} s`);
+            } finally {
+                await t.run(["rm", "-rf", "--", tmp], { check: false });
+            }
+        }
+        await addRef(t, dir, ctx.urn);
+        return { id: key, outs: outsOf(i, dir, meta, key, hit) };
+    },
+
+    async read(ctx, id, state) {
+        const i = inputsFromState(GuestImageArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        const dir = entryDir(i.cacheDir, "images", id);
+        const meta = await readMeta<ImageMeta>(t, dir);
+        if (!meta || (await t.run(["test", "-f", `${dir}/initramfs.cpio.gz`], { check: false })).code !== 0) return undefined;
+        return { ...state, sha256: meta.sha256, size: meta.size };
+    },
+
+    async update(_ctx, _id, olds) {
+        return olds; // every input replaces
+    },
+
+    async delete(ctx, id, state) {
+        const i = inputsFromState(GuestImageArgsSchema, state);
+        await dropRef(hostTransport(ctx, i.host), entryDir(i.cacheDir, "images", id), ctx.urn);
+    },
+};
