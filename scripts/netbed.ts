@@ -1,4 +1,5 @@
 // netbed's command line: `npm run netbed -- <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`.
+import { prune } from "./cache";
 import { Operation, run } from "./engine";
 
 const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
@@ -6,10 +7,19 @@ const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 function usage(msg?: string): never {
     if (msg) console.error(`netbed: ${msg}`);
     console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR]");
+    console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
     process.exit(2);
 }
 
 async function main(argv: string[]): Promise<void> {
+    if (argv[0] === "cache") {
+        if (argv[1] !== "prune") usage("the cache command is 'cache prune [--dir DIR] [--dry-run]'");
+        const dir = argv.includes("--dir") ? argv[argv.indexOf("--dir") + 1] : "/var/cache/netbed";
+        const r = prune(dir, { dryRun: argv.includes("--dry-run") });
+        for (const p of r.removed) console.log(`${argv.includes("--dry-run") ? "would remove" : "removed"} ${p}`);
+        console.log(`${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${r.removed.length} entries`);
+        return;
+    }
     const op = argv[0] as Operation;
     if (!OPS.includes(op)) usage(argv[0] ? `unknown command '${argv[0]}'` : undefined);
     let stack: string | undefined;

@@ -1,0 +1,76 @@
+import { strict as assert } from "assert";
+import { GUEST_INIT, consoleErrors, guestCmdline, parseLdd, parseReadyLine } from "../core/guestinit";
+import { MINIMAL_FRAGMENT, fragmentLineProblem, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
+import { loadOrder, parseModulesDep } from "../core/modules";
+import { qemuArgv } from "../core/qemu";
+import { sh } from "./helpers";
+
+describe("guest init, kernel config, modules, QEMU argv", () => {
+    it("renders the command line the init reads", () => {
+        assert.deepEqual(guestCmdline([{ mac: "02:00:00:00:00:01", address: "10.0.0.2/24", gateway: "10.0.0.1", mtu: 9000 }], ["iperf3", "sockperf"]), [
+            "netbed.nic=02:00:00:00:00:01,10.0.0.2/24,gw=10.0.0.1,mtu=9000",
+            "netbed.servers=iperf3,sockperf",
+        ]);
+        assert.throws(() => guestCmdline([{ mac: "02:00:00:00:00:01", address: "10.0.0.2" }], []), /prefix length/);
+        assert.throws(() => guestCmdline([{ mac: "zz", address: "10.0.0.2/24" }], []), /MAC/);
+    });
+    it("parses the readiness line even after console escape sequences", () => {
+        const r = parseReadyLine("SeaBIOS\n\x1bc\x1b[?7lNETBED-READY uptime=1.87 nics=eth0@10.0.0.2/24,eth1@fd00::2/64 servers=iperf3\r\n");
+        assert.deepEqual(r, { uptime: 1.87, nics: { eth0: "10.0.0.2/24", eth1: "fd00::2/64" }, servers: ["iperf3"] });
+        assert.equal(parseReadyLine("booting..."), undefined);
+        assert.deepEqual(consoleErrors("x\nNETBED-ERROR insmod virtio.ko failed\n"), ["insmod virtio.ko failed"]);
+    });
+    it("the init script is valid sh", () => {
+        const r = sh(["sh", "-n"], GUEST_INIT);
+        assert.equal(r.code, 0, r.stderr);
+    });
+    it("validates fragments and reads a final config", () => {
+        assert.equal(fragmentLineProblem("CONFIG_NR_CPUS=64"), undefined);
+        assert.equal(fragmentLineProblem('CONFIG_CMDLINE="console=ttyS0"'), undefined);
+        assert.equal(fragmentLineProblem("# CONFIG_MODULES is not set"), undefined);
+        for (const bad of ["CONFIG_X=yes", "VIRTIO_NET=y", "CONFIG_X = y", "CONFIG_X=y; rm"]) assert.ok(fragmentLineProblem(bad), bad);
+        for (const l of MINIMAL_FRAGMENT) assert.equal(fragmentLineProblem(l), undefined, l);
+        const final = "CONFIG_VIRTIO_NET=y\nCONFIG_VIRTIO_PCI=y\n# CONFIG_DEFAULT_CUBIC is not set\n";
+        assert.equal(virtioMode(final), "builtin");
+        assert.equal(virtioMode("CONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\n"), "modules");
+        assert.equal(virtioMode(""), "absent");
+        assert.deepEqual(unmetOptions(["CONFIG_VIRTIO_NET=y", "CONFIG_DEFAULT_CUBIC=y"], final), ["CONFIG_DEFAULT_CUBIC=y (got not set)"]);
+    });
+    it("reads the release from a bzImage header", () => {
+        const img = Buffer.alloc(0x1000);
+        img.write("HdrS", 0x202, "latin1");
+        img.writeUInt16LE(0x600, 0x20e);
+        img.write("6.1.0-56-amd64 (debian-kernel@lists.debian.org) #1 SMP\0", 0x800, "latin1");
+        assert.equal(releaseFromBzImage(img), "6.1.0-56-amd64");
+        assert.equal(releaseFromBzImage(Buffer.alloc(16)), undefined);
+    });
+    it("orders modules dependencies first", () => {
+        const dep = parseModulesDep(
+            [
+                "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko",
+                "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko",
+                "kernel/net/core/failover.ko:",
+                "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko",
+                "kernel/drivers/virtio/virtio_ring.ko:",
+                "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko",
+                "kernel/drivers/virtio/virtio_pci_modern_dev.ko:",
+            ].join("\n"),
+        );
+        const { order, missing } = loadOrder(dep, ["virtio_pci", "virtio_mmio", "virtio_net"]);
+        const names = order.map((p) => p.split("/").pop()!);
+        assert.deepEqual(missing, ["virtio_mmio"]);
+        assert.deepEqual([...names].sort(), ["failover.ko", "net_failover.ko", "virtio.ko", "virtio_net.ko", "virtio_pci.ko", "virtio_pci_modern_dev.ko", "virtio_ring.ko"]);
+        for (const [p, deps] of dep) for (const d of deps) if (order.includes(p)) assert.ok(order.indexOf(d) < order.indexOf(p), `${d} before ${p}`);
+    });
+    it("parses ldd output", () => {
+        const libs = parseLdd("\tlinux-vdso.so.1 (0x00007ffd)\n\tlibiperf.so.0 => /lib/x86_64-linux-gnu/libiperf.so.0 (0x7f)\n\t/lib64/ld-linux-x86-64.so.2 (0x7f)\n");
+        assert.deepEqual(libs, ["/lib/x86_64-linux-gnu/libiperf.so.0", "/lib64/ld-linux-x86-64.so.2"]);
+    });
+    it("renders QEMU argv and refuses option injection", () => {
+        const a = qemuArgv({ accel: "tcg", cpus: 2, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: ["netbed.servers=iperf3"], nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false }] });
+        assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
+        assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off"));
+        assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 netbed.servers=iperf3");
+        assert.throws(() => qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [], nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false }] }), /cannot appear/);
+    });
+});
