@@ -1,6 +1,7 @@
 // npm run bench -- [name ...]: runs the named benchmarks (default: all) and prints their figures.
 const BENCHES: Record<string, () => Promise<void>> = {
     fabric: () => require("./fabric").main(),
+    boot: () => require("./boot").main(),
 };
 
 async function run(names: string[]): Promise<void> {
