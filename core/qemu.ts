@@ -20,11 +20,19 @@ export interface QemuSpec {
     /** Kernel command line words after the console setup. */
     cmdline: readonly string[];
     nics: readonly QemuNic[];
-    /** QMP unix socket path, for thread ids and clean shutdown. */
+    /** QMP unix socket path. */
     qmp?: string;
+    /**
+     * Run detached (-daemonize, for a VMM that outlives the process that started it): the serial
+     * console becomes a unix socket (for commands) that also logs to a file, and QEMU writes its pid.
+     */
+    daemon?: { pidfile: string; consoleSocket: string; consoleLog: string; name: string };
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
+    for (const p of [s.kernel, s.initrd, s.qmp ?? "", ...(s.daemon ? [s.daemon.pidfile, s.daemon.consoleSocket, s.daemon.consoleLog, s.daemon.name] : [])]) {
+        if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
+    }
     const argv = [
         s.binary ?? "qemu-system-x86_64",
         "-M", "q35",
@@ -32,8 +40,18 @@ export function qemuArgv(s: QemuSpec): string[] {
         "-cpu", s.accel === "kvm" ? "host" : "max",
         "-smp", String(s.cpus),
         "-m", String(s.memoryMiB),
-        "-nodefaults", "-no-user-config", "-nographic",
-        "-serial", "stdio",
+        "-nodefaults", "-no-user-config",
+        ...(s.daemon
+            ? [
+                  "-display", "none",
+                  "-daemonize",
+                  "-pidfile", s.daemon.pidfile,
+                  // Thread names "CPU n/TCG|KVM" let netbed find vCPU threads to pin.
+                  "-name", `${s.daemon.name},debug-threads=on`,
+                  "-chardev", `socket,id=con0,path=${s.daemon.consoleSocket},server=on,wait=off,logfile=${s.daemon.consoleLog}`,
+                  "-serial", "chardev:con0",
+              ]
+            : ["-nographic", "-serial", "stdio"]),
         "-kernel", s.kernel,
         "-initrd", s.initrd,
         // quiet: under TCG every console line costs boot time.

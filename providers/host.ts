@@ -139,7 +139,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
         if (conn.kind === "netns" && !(await netnsExists(conn.namespace))) {
             // Gone behind our back: drop netbed's own owner records with it.
             await local.run(["rm", "-f", "--", ownerFile(conn.namespace)], { check: false });
-            await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${conn.namespace}`, `/run/netbed/dev/netns-${conn.namespace}`], { check: false });
+            await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${conn.namespace}`, `/run/netbed/dev/netns-${conn.namespace}`, `/run/netbed/vms/netns-${conn.namespace}`], { check: false });
             return undefined;
         }
         const probe = await probeHost(transportFor(conn, (m) => ctx.log.status(ctx.urn, m)));
@@ -170,7 +170,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
         }
         await local.run(["ip", "netns", "del", ns]);
         // The namespace took its links with it: their owner records and device nodes go too.
-        await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`]);
+        await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`, `/run/netbed/vms/netns-${ns}`]);
         await local.run(["rm", "-f", "--", ownerFile(ns)]);
     },
 };

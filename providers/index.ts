@@ -4,6 +4,7 @@ import { hostHandler } from "./host";
 import { imageHandler } from "./image";
 import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
+import { microvmHandler } from "./microvm";
 import { ResourceHandler } from "./resource";
 import { tapHandler } from "./tap";
 import { vethHandler } from "./veth";
@@ -16,4 +17,5 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:VethPair": vethHandler,
     "netbed:index:Kernel": kernelHandler,
     "netbed:index:GuestImage": imageHandler,
+    "netbed:index:MicroVm": microvmHandler,
 };

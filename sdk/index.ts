@@ -6,5 +6,6 @@ export { MacvtapLink, MacvtapLinkArgs, MacvtapLinkArgsSchema, MACVTAP_MODES } fr
 export { VethPair, VethPairArgs, VethPairArgsSchema } from "./veth";
 export { Kernel, KernelArgs, KernelArgsSchema, VirtioMode } from "./kernel";
 export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_TOOLS } from "./image";
+export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, NIC_BACKENDS } from "./microvm";
 export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";

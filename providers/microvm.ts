@@ -1,0 +1,241 @@
+// MicroVm with the QEMU driver: a detached VMM (it outlives this plugin process) tracked by pid and
+// start time, booted to the image's readiness line, optionally pinned.
+import * as net from "net";
+import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
+import { deriveMac } from "../core/net";
+import { QemuNic, qemuArgv } from "../core/qemu";
+import { UNKNOWN } from "../core/secrets";
+import type { HostConnection } from "../sdk/host";
+import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
+import { hostTransport, stackKey } from "./link";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+export const VM_DIR = "/run/netbed/vms";
+
+export function runDir(host: HostConnection, name: string): string {
+    return `${VM_DIR}/${stackKey(host)}/${name}`;
+}
+
+/** Field 22 of /proc/PID/stat: the start time in clock ticks, which with the pid identifies a process. */
+export function parseStartTime(stat: string): string | undefined {
+    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return after[19];
+}
+
+async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {
+    const r = await t.run(["cat", `/proc/${pid}/stat`], { check: false });
+    if (r.code !== 0) return undefined;
+    // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
+    if (r.stdout.slice(r.stdout.lastIndexOf(")") + 2).startsWith("Z")) return undefined;
+    const comm = /\((.*)\)/.exec(r.stdout)?.[1] ?? "";
+    const start = parseStartTime(r.stdout.trim());
+    return start ? { start, comm } : undefined;
+}
+
+async function alive(t: Transport, pid: number, start: string): Promise<boolean> {
+    const id = await processIdentity(t, pid);
+    return id !== undefined && id.start === start && id.comm.startsWith("qemu");
+}
+
+/** Threads of the VMM with their names and allowed CPUs. */
+async function threads(t: Transport, pid: number): Promise<{ tid: number; name: string; cpus: string }[]> {
+    const tids = (await t.run(["ls", `/proc/${pid}/task`])).stdout.trim().split(/\s+/).map(Number);
+    const out: { tid: number; name: string; cpus: string }[] = [];
+    for (const tid of tids) {
+        const st = await t.run(["cat", `/proc/${pid}/task/${tid}/status`], { check: false });
+        if (st.code !== 0) continue;
+        out.push({ tid, name: /^Name:\s*(.*)$/m.exec(st.stdout)?.[1] ?? "", cpus: /^Cpus_allowed_list:\s*(.*)$/m.exec(st.stdout)?.[1] ?? "" });
+    }
+    return out;
+}
+
+async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: number) {
+    const ts = await threads(t, pid);
+    const vcpu = (name: string) => /^CPU (\d+)\/(TCG|KVM)$/.exec(name);
+    if (i.pinning?.vcpus) {
+        for (const th of ts) {
+            const m = vcpu(th.name);
+            if (m) await t.run(["taskset", "-p", "-c", String(i.pinning.vcpus[Number(m[1])]), String(th.tid)]);
+        }
+    }
+    if (i.pinning?.other) {
+        for (const th of ts) if (!vcpu(th.name)) await t.run(["taskset", "-p", "-c", i.pinning.other.join(","), String(th.tid)]);
+    }
+    const after = await threads(t, pid);
+    const placement = {
+        vcpus: after.filter((x) => vcpu(x.name)).map((x) => ({ thread: x.tid, cpus: x.cpus })),
+        other: after.filter((x) => !vcpu(x.name)).map((x) => ({ thread: x.tid, name: x.name, cpus: x.cpus })),
+    };
+    if (i.pinning) ctx.log.info(ctx.urn, `pinned: vCPU threads ${placement.vcpus.map((v) => `${v.thread}->${v.cpus}`).join(", ")}`);
+    return placement;
+}
+
+/** Sends a line to the guest's serial console (netbed's init obeys "poweroff"). */
+function consoleSend(sock: string, line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const c = net.connect(sock, () => c.end(`${line}\n`, () => resolve()));
+        c.on("error", reject);
+        setTimeout(() => (c.destroy(), resolve()), 2000);
+    });
+}
+
+function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: string[]; macs: string[]; fds: string[] } {
+    const fds: string[] = [];
+    const qemu: QemuNic[] = [];
+    const hostIf: string[] = [];
+    const macs: string[] = [];
+    i.nics.forEach((n, k) => {
+        const mac = n.mac ?? n.macvtapMac ?? deriveMac(`${urn}#nic${k}`);
+        macs.push(mac);
+        if (n.backend === "macvtap") {
+            // fds 3, 4, ... in the order the wrapper opens them.
+            qemu.push({ fd: 3 + fds.length, mac, vhost: false, queues: n.queues });
+            fds.push(n.macvtapDevice!);
+            hostIf.push(n.macvtapDevice!);
+        } else {
+            qemu.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues });
+            hostIf.push(n.tap!);
+        }
+    });
+    return { qemu, hostIf, macs, fds };
+}
+
+/**
+ * Opens each macvtap device as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
+ * script: the count and paths are arguments, and eval only ever sees a number.
+ */
+export const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
+
+async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string): Promise<void> {
+    if (!(await alive(t, pid, start))) return;
+    await consoleSend(`${dir}/console.sock`, "poweroff").catch(() => undefined);
+    for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 200));
+    if (await alive(t, pid, start)) {
+        ctx.log.warn(ctx.urn, `guest did not power off within 20 s: killing VMM pid ${pid}`);
+        await t.run(["kill", "-KILL", String(pid)], { check: false });
+        for (let k = 0; k < 50 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
+export const microvmHandler: ResourceHandler<MicroVmInputs> = {
+    schema: MicroVmArgsSchema,
+    properties: ["host", "driver", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    replaceOn: ["host", "driver", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    deleteBeforeReplace: true,
+
+    defaults(inputs) {
+        // Host capabilities and the image size are not known before those resources exist.
+        const out = { ...inputs };
+        for (const k of ["hostCaps", "imageSize"]) if (out[k] === UNKNOWN || out[k] === null) delete out[k];
+        return out;
+    },
+
+    async create(ctx, i) {
+        if (i.host.kind === "ssh") throw new Error(`MicroVm on SSH host '${i.host.name}' is not supported yet: the VMM's console and pinning are driven from this machine`);
+        const t = hostTransport(ctx, i.host);
+        const dir = runDir(i.host, ctx.name);
+        let accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
+        let accelWarning: string | undefined;
+        if (accel === "tcg") {
+            accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
+            ctx.log.warn(ctx.urn, accelWarning);
+        }
+        const nics = nicsOf(i, ctx.urn);
+        const cmdline = [
+            ...guestCmdline(i.nics.map((n, k) => ({ mac: nics.macs[k], address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers),
+            ...i.cmdline,
+        ];
+        const argv = qemuArgv({
+            accel,
+            cpus: i.vcpus,
+            memoryMiB: i.memoryMiB,
+            kernel: i.kernel,
+            initrd: i.image,
+            cmdline,
+            nics: nics.qemu,
+            qmp: `${dir}/qmp.sock`,
+            daemon: { pidfile: `${dir}/pid`, consoleSocket: `${dir}/console.sock`, consoleLog: `${dir}/console.log`, name: `netbed-${ctx.name}` },
+        });
+        await t.run(["rm", "-rf", "--", dir]);
+        await t.run(["mkdir", "-p", "--", dir]);
+        const started = Date.now();
+        const launch = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
+        await t.run(launch, { timeoutMs: 60_000 });
+        const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
+        const id = await processIdentity(t, pid);
+        if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
+        try {
+            ctx.log.info(ctx.urn, `VMM pid ${pid} started (${accel}); waiting for the guest's readiness line`);
+            const deadline = started + i.bootTimeoutSeconds * 1000;
+            let ready;
+            for (;;) {
+                const log = await t.getFile(`${dir}/console.log`).then((b) => b.toString(), () => "");
+                ready = parseReadyLine(log);
+                if (ready) break;
+                if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
+                if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
+                ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
+                await new Promise((r) => setTimeout(r, 200));
+            }
+            const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
+            const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
+            if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
+            const placement = await applyPinning(ctx, t, i, pid);
+            ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
+            return {
+                id: `${i.host.name}/${ctx.name}/${pid}`,
+                outs: {
+                    ...i,
+                    pid,
+                    startTime: id.start,
+                    accelUsed: accel,
+                    accelWarning,
+                    bootTime: { guestSeconds: ready.uptime, wallSeconds },
+                    qmpSocket: `${dir}/qmp.sock`,
+                    consoleLog: `${dir}/console.log`,
+                    interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
+                    placement,
+                    argv,
+                },
+            };
+        } catch (e) {
+            await stop(ctx, t, dir, pid, id.start);
+            await t.run(["rm", "-rf", "--", dir], { check: false });
+            throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
+        }
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(MicroVmArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        if (!(await alive(t, state.pid as number, state.startTime as string))) return undefined;
+        return { ...state, placement: await applyPinningReadOnly(t, state.pid as number) };
+    },
+
+    async update(_ctx, _id, olds) {
+        return olds; // every input replaces
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(MicroVmArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        const dir = runDir(i.host, ctx.name);
+        await stop(ctx, t, dir, state.pid as number, state.startTime as string);
+        await t.run(["rm", "-rf", "--", dir]);
+    },
+};
+
+/** The placement as it is now (refresh shows threads moved behind netbed's back). */
+async function applyPinningReadOnly(t: Transport, pid: number) {
+    const ts = await threads(t, pid);
+    const vcpu = (n: string) => /^CPU \d+\/(TCG|KVM)$/.test(n);
+    return {
+        vcpus: ts.filter((x) => vcpu(x.name)).map((x) => ({ thread: x.tid, cpus: x.cpus })),
+        other: ts.filter((x) => !vcpu(x.name)).map((x) => ({ thread: x.tid, name: x.name, cpus: x.cpus })),
+    };
+}
+
+async function tail(t: Transport, dir: string): Promise<string> {
+    return t.getFile(`${dir}/console.log`).then((b) => b.toString().slice(-2000), () => "(no console log)");
+}

@@ -1,0 +1,196 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { SERVERS } from "../core/guestinit";
+import { cidrProblem, ipProblem } from "../core/net";
+import { HostConnectionSchema, type Host } from "./host";
+import type { GuestImage } from "./image";
+import type { Kernel } from "./kernel";
+import { IfnameSchema, MacSchema, refineWith } from "./link";
+import type { MacvtapLink } from "./macvtap";
+import type { Tap } from "./tap";
+import { ArgsOf, withHost } from "./types";
+
+export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
+
+export const NicSchema = z
+    .object({
+        /**
+         * `virtio`: a tap, device model in the VMM (QEMU vhost=off); `vhost-net`: the same tap with the
+         * kernel's vhost worker (refused where the host has no /dev/vhost-net); `macvtap`: a
+         * MacvtapLink's device handed to the VMM as a file descriptor.
+         */
+        backend: z.enum(NIC_BACKENDS, { errorMap: () => ({ message: `must be one of ${NIC_BACKENDS.join(", ")}` }) }),
+        /** For virtio and vhost-net: the tap's name on the host (a Tap's `name`). */
+        tap: IfnameSchema.optional(),
+        /** For macvtap: the MacvtapLink's device node and MAC (the SDK fills both from the resource). */
+        macvtapDevice: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces").optional(),
+        macvtapMac: MacSchema.optional(),
+        /** Guest MAC. Default: derived from the VM and NIC index (macvtap: the link's MAC, which it must equal). */
+        mac: MacSchema.optional(),
+        /** Guest address with prefix length. */
+        address: z.string().superRefine(refineWith(cidrProblem)),
+        gateway: z.string().superRefine(refineWith(ipProblem)).optional(),
+        mtu: z.number().int().min(68).max(65535).optional(),
+        /** virtio-net queues (needs a multi-queue tap when > 1). Default 1. */
+        queues: z.number().int().min(1).max(64).default(1),
+    })
+    .strict();
+
+export const MicroVmArgsSchema = z
+    .object({
+        host: HostConnectionSchema,
+        /** The VMM. Default and today's only driver: "qemu". */
+        driver: z.enum(["qemu"], { errorMap: () => ({ message: "must be 'qemu' (the only driver so far)" }) }).default("qemu"),
+        vcpus: z.number().int().min(1, "must be at least 1").max(64).default(1),
+        /** Guest memory in MiB. Default 256. */
+        memoryMiB: z.number().int().min(32, "must be at least 32 MiB").max(1 << 20).default(256),
+        /** The kernel image path (a Kernel's `path`). */
+        kernel: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces"),
+        /** The initramfs path (a GuestImage's `path`) and size (checked against memory). */
+        image: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces"),
+        imageSize: z.number().int().min(0).optional(),
+        /** Extra kernel command line words. */
+        cmdline: z.array(z.string().regex(/^\S+$/, "must be one word (no whitespace)")).default([]),
+        nics: z.array(NicSchema).min(1, "give at least one NIC").max(8),
+        /** Benchmark servers the guest starts at boot. Default: iperf3, sockperf, netserver. */
+        servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
+        /** `kvm`, `tcg`, or `auto` (kvm where the host can run stock guests under KVM, else tcg with a warning). */
+        accel: z.enum(["kvm", "tcg", "auto"]).default("auto"),
+        /** CPU placement: `vcpus` pins vCPU i to host CPU vcpus[i]; `other` confines the VMM's other threads. */
+        pinning: z
+            .object({ vcpus: z.array(z.number().int().min(0)).optional(), other: z.array(z.number().int().min(0)).min(1).optional() })
+            .strict()
+            .optional(),
+        /** Give up waiting for the readiness line after this many seconds (default 180). */
+        bootTimeoutSeconds: z.number().int().min(5).max(3600).default(180),
+        /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
+        hostCaps: z
+            .object({ cores: z.number().int(), vhostNet: z.boolean(), kvmUsable: z.boolean(), kvmReason: z.string().optional() })
+            .strict()
+            .optional(),
+    })
+    .strict()
+    .superRefine((v, ctx) => {
+        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+        const macs = new Map<string, number>();
+        v.nics.forEach((n, i) => {
+            if (n.backend === "macvtap") {
+                if (n.tap !== undefined) issue(["nics", i, "tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
+                if (!n.macvtapDevice || !n.macvtapMac) issue(["nics", i, "macvtapDevice"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
+                if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac) issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
+            } else {
+                if (n.tap === undefined) issue(["nics", i, "tap"], `a ${n.backend} NIC needs a tap (pass a Tap)`);
+                if (n.macvtapDevice !== undefined) issue(["nics", i, "macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
+            }
+            if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
+                issue(["nics", i, "backend"], `vhost-net backend needs /dev/vhost-net on host '${v.host.name}', which it does not have; use 'virtio' (netbed never downgrades silently)`);
+            }
+            const mac = n.mac ?? n.macvtapMac;
+            if (mac) {
+                if (macs.has(mac)) issue(["nics", i, "mac"], `MAC ${mac} is also nics[${macs.get(mac)}]'s`);
+                macs.set(mac, i);
+            }
+        });
+        if (v.accel === "kvm" && v.hostCaps && !v.hostCaps.kvmUsable) {
+            issue(["accel"], `host '${v.host.name}' cannot run stock guests under KVM (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use 'tcg' or 'auto'`);
+        }
+        if (v.pinning?.vcpus && v.pinning.vcpus.length !== v.vcpus) {
+            issue(["pinning", "vcpus"], `gives ${v.pinning.vcpus.length} CPUs for ${v.vcpus} vCPUs: give one host CPU per vCPU`);
+        }
+        if (v.hostCaps) {
+            for (const [k, list] of [["vcpus", v.pinning?.vcpus], ["other", v.pinning?.other]] as const) {
+                (list ?? []).forEach((c, i) => {
+                    if (c >= v.hostCaps!.cores) issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
+                });
+            }
+        }
+        // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
+        if (v.imageSize !== undefined) {
+            const need = 64 + Math.ceil((4 * v.imageSize) / 2 ** 20);
+            if (v.memoryMiB < need) issue(["memoryMiB"], `${v.memoryMiB} MiB is too small for a ${(v.imageSize / 2 ** 20).toFixed(1)} MiB image: give at least ${need} MiB`);
+        }
+    });
+
+export type MicroVmInputs = z.output<typeof MicroVmArgsSchema>;
+
+export interface NicArgs {
+    backend: pulumi.Input<(typeof NIC_BACKENDS)[number]>;
+    /** For virtio and vhost-net. */
+    tap?: Tap;
+    /** For macvtap. */
+    macvtap?: MacvtapLink;
+    mac?: pulumi.Input<string>;
+    address: pulumi.Input<string>;
+    gateway?: pulumi.Input<string>;
+    mtu?: pulumi.Input<number>;
+    queues?: pulumi.Input<number>;
+}
+
+export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "image" | "imageSize" | "nics" | "hostCaps">> & {
+    host: Host;
+    kernel: Kernel;
+    image: GuestImage;
+    nics: NicArgs[];
+};
+
+export interface BootTime {
+    /** Guest uptime when its init printed the readiness line. */
+    guestSeconds: number;
+    /** From starting the VMM to seeing the readiness line. */
+    wallSeconds: number;
+}
+
+/** A microVM: a VMM process booting a Kernel and GuestImage with NICs on taps or macvtaps. */
+export class MicroVm extends pulumi.CustomResource {
+    public readonly pid!: pulumi.Output<number>;
+    public readonly accelUsed!: pulumi.Output<"kvm" | "tcg">;
+    /** Set when the numbers of this VM are not comparable with KVM ones (TCG). */
+    public readonly accelWarning!: pulumi.Output<string | undefined>;
+    public readonly bootTime!: pulumi.Output<BootTime>;
+    public readonly qmpSocket!: pulumi.Output<string>;
+    public readonly consoleLog!: pulumi.Output<string>;
+    /** Per NIC: host-side interface, guest MAC and address. */
+    public readonly interfaces!: pulumi.Output<{ host: string; mac: string; address: string; backend: string }[]>;
+    /** Which host CPUs each thread may run on, read back after pinning. */
+    public readonly placement!: pulumi.Output<{ vcpus: { thread: number; cpus: string }[]; other: { thread: number; name: string; cpus: string }[] }>;
+    public readonly argv!: pulumi.Output<string[]>;
+
+    constructor(name: string, args: MicroVmArgs, opts?: pulumi.CustomResourceOptions) {
+        const nics = args.nics.map((n) => ({
+            backend: n.backend,
+            tap: n.tap?.name,
+            macvtapDevice: n.macvtap?.device,
+            macvtapMac: n.macvtap?.mac,
+            mac: n.mac,
+            address: n.address,
+            gateway: n.gateway,
+            mtu: n.mtu,
+            queues: n.queues,
+        }));
+        const hostCaps = args.host.probe.apply((p) => ({ cores: p.cores, vhostNet: p.vhostNet, kvmUsable: p.kvm.usable, kvmReason: p.kvm.reason }));
+        const deps = [...args.nics.map((n) => n.tap ?? n.macvtap).filter((x): x is Tap | MacvtapLink => x !== undefined), args.kernel, args.image];
+        super(
+            "netbed:index:MicroVm",
+            name,
+            {
+                ...args,
+                host: args.host.placement,
+                kernel: args.kernel.path,
+                image: args.image.path,
+                imageSize: args.image.size,
+                nics,
+                hostCaps,
+                pid: undefined,
+                accelUsed: undefined,
+                accelWarning: undefined,
+                bootTime: undefined,
+                qmpSocket: undefined,
+                consoleLog: undefined,
+                interfaces: undefined,
+                placement: undefined,
+                argv: undefined,
+            },
+            withHost({ ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any }, args.host),
+        );
+    }
+}

@@ -1,0 +1,144 @@
+// MicroVm against real QEMU guests (TCG here) in test namespaces: virtio on a bridge, macvtap on
+// a veth parent reached from the far end, guest to guest, pinning, refresh of a killed VMM.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import { bridgeHandler } from "../providers/bridge";
+import { hostHandler } from "../providers/host";
+import { imageHandler } from "../providers/image";
+import { kernelHandler } from "../providers/kernel";
+import { MemoryLogger } from "../providers/log";
+import { macvtapHandler } from "../providers/macvtap";
+import { microvmHandler, runDir } from "../providers/microvm";
+import { Ctx } from "../providers/resource";
+import { tapHandler } from "../providers/tap";
+import { vethHandler } from "../providers/veth";
+import { BridgeArgsSchema } from "../sdk/bridge";
+import { HostArgsSchema, HostConnection } from "../sdk/host";
+import { GuestImageArgsSchema } from "../sdk/image";
+import { KernelArgsSchema } from "../sdk/kernel";
+import { MacvtapLinkArgsSchema } from "../sdk/macvtap";
+import { MicroVmArgsSchema } from "../sdk/microvm";
+import { TapArgsSchema } from "../sdk/tap";
+import { VethPairArgsSchema } from "../sdk/veth";
+import { ping } from "./boot";
+import { netnsList, sh, uniq } from "./helpers";
+
+const local = { kind: "local" as const, name: "me" };
+function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
+    return { urn: `urn:pulumi:test::vm::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
+}
+
+describe("MicroVm (real QEMU guests)", function () {
+    this.timeout(30 * 60_000);
+    const id = uniq();
+    const n = Math.floor(Math.random() * 200) + 20;
+    const hosts: Record<string, { outs: any; conn: HostConnection }> = {};
+    const cleanup: (() => Promise<void>)[] = [];
+    let kernel: any;
+    let image: any;
+
+    before(async () => {
+        for (const h of ["srv", "ext"]) {
+            const { outs } = await hostHandler.create(ctxFor("Host", h), HostArgsSchema.parse({ kind: "netns", namespace: `nbt-vm${h}-${id}` }));
+            hosts[h] = { outs, conn: outs.connection as HostConnection };
+        }
+        kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
+        image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
+        const srv = hosts.srv.conn;
+        const br = await bridgeHandler.create(ctxFor("Bridge", "br"), BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: [`10.240.${n}.1/24`] }));
+        cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
+        for (const t of ["tap0", "tap1", "tap2", "tap3"]) {
+            const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: srv, name: t, bridge: "br0" }));
+            cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", t), r.id, r.outs));
+        }
+        const w = await vethHandler.create(
+            ctxFor("VethPair", "w"),
+            VethPairArgsSchema.parse({ a: { host: srv, name: "ext0" }, b: { host: hosts.ext.conn, name: "eth0", addresses: [`10.241.${n}.2/24`] } }),
+        );
+        cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
+        const mctx = ctxFor("MacvtapLink", "mv");
+        const mv = await macvtapHandler.create(mctx, MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)));
+        cleanup.unshift(() => macvtapHandler.delete(mctx, mv.id, mv.outs));
+        hosts.srv.outs.macvtap = mv.outs;
+    });
+
+    after(async () => {
+        for (const c of cleanup) await c().catch((e) => console.error(e));
+        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        assert.ok(!netnsList().some((x) => x.endsWith(id)));
+    });
+
+    const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm" };
+    const vmArgs = (nics: unknown[], extra: Record<string, unknown> = {}) =>
+        MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics, hostCaps: caps, servers: ["iperf3"], ...extra });
+
+    async function up(name: string, args: any) {
+        const ctx = ctxFor("MicroVm", name);
+        const r = await microvmHandler.create(ctx, args);
+        cleanup.unshift(() => microvmHandler.delete(ctx, r.id, r.outs));
+        return { ctx, ...r, outs: r.outs as any };
+    }
+
+    it("virtio guests on a bridge: reachable from the host, from each other; pinned threads really run where asked", async () => {
+        const a = await up("vma", vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }));
+        const b = await up("vmb", vmArgs([{ backend: "virtio", tap: "tap1", address: `10.240.${n}.11/24` }]));
+        assert.equal(a.outs.accelUsed, "tcg");
+        assert.match(a.outs.accelWarning, /not comparable with KVM/);
+        assert.ok(a.outs.bootTime.guestSeconds > 0 && a.outs.bootTime.wallSeconds >= a.outs.bootTime.guestSeconds / 10);
+        const p = ping(`nbt-vmsrv-${id}`, `10.240.${n}.10`);
+        assert.ok(p.ok, p.out);
+        const p2 = ping(`nbt-vmsrv-${id}`, `10.240.${n}.11`);
+        assert.ok(p2.ok, p2.out);
+        const fdb = sh(["ip", "-n", `nbt-vmsrv-${id}`, "neigh", "show", "dev", "br0"]).stdout;
+        assert.match(fdb, new RegExp(`10\\.240\\.${n}\\.10 .*lladdr`));
+        // Pinning, read back from /proc for each vCPU thread.
+        assert.equal(a.outs.placement.vcpus.length, 2);
+        assert.deepEqual(a.outs.placement.vcpus.map((v: any) => v.cpus).sort(), ["0", "1"]);
+        for (const v of a.outs.placement.vcpus) {
+            const status = fs.readFileSync(`/proc/${a.outs.pid}/task/${v.thread}/status`, "utf8");
+            assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(status)![1], v.cpus);
+        }
+        assert.ok(a.outs.placement.other.every((o: any) => o.cpus === "0"));
+    });
+
+    it("a macvtap guest is reachable from the external host over the parent link", async () => {
+        const mv = hosts.srv.outs.macvtap;
+        const g = await up("vmm", vmArgs([{ backend: "macvtap", macvtapDevice: mv.device, macvtapMac: mv.mac, address: `10.241.${n}.10/24` }]));
+        assert.equal(g.outs.interfaces[0].mac, mv.mac);
+        const p = ping(`nbt-vmext-${id}`, `10.241.${n}.10`);
+        assert.ok(p.ok, p.out);
+    });
+
+    it("refresh notices a VMM killed by hand; delete leaves no process and no files", async () => {
+        const g = await up("vmk", vmArgs([{ backend: "virtio", tap: "tap2", address: `10.240.${n}.12/24` }]));
+        assert.ok(await microvmHandler.read(g.ctx, g.id, g.outs));
+        process.kill(g.outs.pid, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(await microvmHandler.read(g.ctx, g.id, g.outs), undefined);
+        await microvmHandler.delete(g.ctx, g.id, g.outs);
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk")));
+        // a graceful delete: the guest powers off and the VMM exits by itself
+        const h = await up("vmh", vmArgs([{ backend: "virtio", tap: "tap3", address: `10.240.${n}.13/24` }]));
+        await microvmHandler.delete(h.ctx, h.id, h.outs);
+        const stat = fs.existsSync(`/proc/${h.outs.pid}/stat`) ? fs.readFileSync(`/proc/${h.outs.pid}/stat`, "utf8") : "";
+        assert.ok(stat === "" || / Z /.test(stat.slice(stat.lastIndexOf(")"))), `VMM still running: ${stat}`);
+        assert.match(h.ctx.log.lines.join("\n"), /guest ready/);
+        assert.ok(!h.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on request");
+    });
+
+    it("bad input is refused before anything starts", () => {
+        const bad = (nics: unknown[], extra: Record<string, unknown> = {}) => {
+            const r = MicroVmArgsSchema.safeParse({ host: hosts.srv.conn, kernel: "/k", image: "/i", imageSize: 7e6, nics, hostCaps: caps, ...extra });
+            return r.success ? [] : r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`);
+        };
+        const nic = { backend: "virtio", tap: "tap0", address: "10.0.0.2/24" };
+        assert.match(bad([nic], { vcpus: 0 }).join(), /vcpus: must be at least 1/);
+        assert.match(bad([nic], { memoryMiB: 40 }).join(), /memoryMiB: 40 MiB is too small for a 6\.7 MiB image: give at least 91 MiB/);
+        assert.match(bad([{ ...nic, backend: "vfio" }]).join(), /nics.0.backend: must be one of virtio, vhost-net, macvtap/);
+        assert.match(bad([{ backend: "macvtap", tap: "tap0", address: "10.0.0.2/24" }]).join(), /nics.0.tap: a macvtap NIC takes a MacvtapLink, not a tap/);
+        assert.match(bad([{ ...nic, mac: "02:00:00:00:00:01" }, { ...nic, tap: "tap1", mac: "02:00:00:00:00:01" }]).join(), /nics.1.mac: MAC 02:00:00:00:00:01 is also nics\[0\]'s/);
+        assert.match(bad([nic], { pinning: { vcpus: [7] } }).join(), /pinning.vcpus.0: CPU 7 does not exist on host 'srv'/);
+        assert.match(bad([{ ...nic, backend: "vhost-net" }]).join(), /vhost-net backend needs \/dev\/vhost-net on host 'srv'/);
+        assert.match(bad([nic], { accel: "kvm" }).join(), /cannot run stock guests under KVM \(no \/dev\/kvm\)/);
+    });
+});
