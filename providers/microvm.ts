@@ -89,6 +89,7 @@ function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: strin
         const mac = n.mac ?? n.macvtapMac ?? deriveMac(`${urn}#nic${k}`);
         macs.push(mac);
         if (n.backend === "macvtap") {
+            if (!n.macvtapDevice || !n.macvtapMac) throw new Error(`nics[${k}]: macvtap link '${n.macvtap}' has no device or MAC (was it created?)`);
             // fds 3, 4, ... in the order the wrapper opens them.
             qemu.push({ fd: 3 + fds.length, mac, vhost: false, queues: n.queues });
             fds.push(n.macvtapDevice!);

@@ -57,6 +57,6 @@ export class MacvtapLink extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: MacvtapLinkArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:MacvtapLink", name, { ...args, host: args.host.placement, hostInterfaces: args.host.probe.interfaces, ifindex: undefined, device: undefined, observed: undefined }, withHost(opts, args.host));
+        super("netbed:index:MacvtapLink", name, { ...args, host: args.host.placement, hostInterfaces: args.host.probe.interfaces, mac: args.mac, ifindex: undefined, device: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

@@ -22,7 +22,8 @@ export const NicSchema = z
         backend: z.enum(NIC_BACKENDS, { errorMap: () => ({ message: `must be one of ${NIC_BACKENDS.join(", ")}` }) }),
         /** For virtio and vhost-net: the tap's name on the host (a Tap's `name`). */
         tap: IfnameSchema.optional(),
-        /** For macvtap: the MacvtapLink's device node and MAC (the SDK fills both from the resource). */
+        /** For macvtap: the MacvtapLink's name, device node and MAC (the SDK fills them from the resource). */
+        macvtap: IfnameSchema.optional(),
         macvtapDevice: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces").optional(),
         macvtapMac: MacSchema.optional(),
         /** Guest MAC. Default: derived from the VM and NIC index (macvtap: the link's MAC, which it must equal). */
@@ -76,7 +77,7 @@ export const MicroVmArgsSchema = z
         v.nics.forEach((n, i) => {
             if (n.backend === "macvtap") {
                 if (n.tap !== undefined) issue(["nics", i, "tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
-                if (!n.macvtapDevice || !n.macvtapMac) issue(["nics", i, "macvtapDevice"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
+                if (!n.macvtap) issue(["nics", i, "macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
                 if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac) issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
             } else {
                 if (n.tap === undefined) issue(["nics", i, "tap"], `a ${n.backend} NIC needs a tap (pass a Tap)`);
@@ -159,6 +160,7 @@ export class MicroVm extends pulumi.CustomResource {
         const nics = args.nics.map((n) => ({
             backend: n.backend,
             tap: n.tap?.name,
+            macvtap: n.macvtap?.name,
             macvtapDevice: n.macvtap?.device,
             macvtapMac: n.macvtap?.mac,
             mac: n.mac,

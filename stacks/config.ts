@@ -6,6 +6,9 @@ import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
 import { TapArgsSchema, TapInputs } from "../sdk/tap";
 import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
+import { GuestImageArgsSchema, GuestImageInputs } from "../sdk/image";
+import { KernelArgsSchema, KernelInputs } from "../sdk/kernel";
+import { MicroVmArgsSchema } from "../sdk/microvm";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -26,6 +29,15 @@ export const StackConfigSchema = z
             })
             .strict()
             .default({}),
+        /** Guests: one kernel and image (built on every host that runs VMs) and the VMs by name. */
+        guests: z
+            .object({
+                kernel: z.record(z.string(), z.unknown()).default({ source: { kind: "debian", package: "linux-image-amd64" } }),
+                image: z.record(z.string(), z.unknown()).default({}),
+                vms: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+            })
+            .strict()
+            .optional(),
     })
     .strict();
 
@@ -35,6 +47,17 @@ export interface ParsedConfig {
     taps: Record<string, { host: string; args: TapInputs }>;
     macvtaps: Record<string, { host: string; args: MacvtapLinkInputs }>;
     wires: Record<string, { a: string; b: string; args: VethPairInputs }>;
+    kernel?: Omit<KernelInputs, "host">;
+    image?: Omit<GuestImageInputs, "host">;
+    /** VM args as given (links are referenced by name and resolved by the program). */
+    vms: Record<string, { host: string; args: Record<string, unknown>; nics: VmNicConfig[] }>;
+}
+
+export interface VmNicConfig {
+    backend: string;
+    tap?: string;
+    macvtap?: string;
+    [k: string]: unknown;
 }
 
 /** Validates config; throws one error listing every problem as `testbed:<key>: reason`. */
@@ -47,7 +70,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         for (const i of top.error.issues) add(String(i.path[0] ?? "(config)"), i.path.slice(1), i.message);
         throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     }
-    const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {} };
+    const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {}, vms: {} };
 
     for (const [name, spec] of Object.entries(top.data.hosts)) {
         if (!HOST_NAME.test(name)) add("hosts", [name], "host names are lower-case letters, digits and '-', starting with a letter");
@@ -93,6 +116,44 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         const r = VethPairArgsSchema.safeParse({ ...spec, a: { ...a, host: conn(ha) }, b: { ...b, host: conn(hb) } });
         if (r.success) out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
         else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+    }
+    const g = top.data.guests;
+    if (g) {
+        const placeholder = { kind: "local", name: "config" };
+        const k = KernelArgsSchema.safeParse({ ...g.kernel, host: placeholder });
+        if (k.success) out.kernel = k.data;
+        else for (const i of k.error.issues) add("guests.kernel", i.path, i.message);
+        const im = GuestImageArgsSchema.safeParse({ ...g.image, host: placeholder });
+        if (im.success) out.image = im.data;
+        else for (const i of im.error.issues) add("guests.image", i.path, i.message);
+        for (const [name, spec] of Object.entries(g.vms)) {
+            const key = "guests.vms";
+            if (!HOST_NAME.test(name)) add(key, [name], "VM names are lower-case letters, digits and '-', starting with a letter");
+            const host = hostRef(key, [name, "host"], spec.host);
+            if (!host) continue;
+            const nics = (Array.isArray(spec.nics) ? spec.nics : []) as VmNicConfig[];
+            nics.forEach((n, idx) => {
+                if (n.tap !== undefined && !Object.values(out.taps).some((t) => t.host === host.name && t.args.name === n.tap)) {
+                    add(key, [name, "nics", idx, "tap"], `'${n.tap}' is not a tap of host '${host.name}' in fabric.taps`);
+                }
+                if (n.macvtap !== undefined && !Object.values(out.macvtaps).some((m) => m.host === host.name && m.args.name === n.macvtap)) {
+                    add(key, [name, "nics", idx, "macvtap"], `'${n.macvtap}' is not a macvtap of host '${host.name}' in fabric.macvtaps`);
+                }
+            });
+            // Validate the rest with the MicroVm schema, links replaced by placeholders of their kind.
+            const r = MicroVmArgsSchema.safeParse({
+                ...spec,
+                host,
+                kernel: "/placeholder/vmlinuz",
+                image: "/placeholder/initrd",
+                nics: nics.map((n, idx) => {
+                    const mac = `02:00:00:00:00:${(idx + 2).toString(16).padStart(2, "0")}`;
+                    return n.macvtap !== undefined ? { ...n, macvtapDevice: "/placeholder/dev", macvtapMac: mac } : n;
+                }),
+            });
+            if (!r.success) for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+            else out.vms[name] = { host: host.name, args: spec, nics };
+        }
     }
     if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     return out;

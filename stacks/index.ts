@@ -5,12 +5,15 @@ import { Host } from "../sdk/host";
 import { MacvtapLink } from "../sdk/macvtap";
 import { Tap } from "../sdk/tap";
 import { VethPair } from "../sdk/veth";
+import { GuestImage } from "../sdk/image";
+import { Kernel } from "../sdk/kernel";
+import { MicroVm, NicArgs } from "../sdk/microvm";
 import { parseStackConfig } from "./config";
 
 export default async function program(): Promise<Record<string, unknown>> {
     const cfg = new pulumi.Config("testbed");
     // Validate everything before declaring anything.
-    const c = parseStackConfig({ hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric") });
+    const c = parseStackConfig({ hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric"), guests: cfg.getObject("guests") });
 
     const hosts: Record<string, Host> = {};
     for (const [name, args] of Object.entries(c.hosts)) {
@@ -45,6 +48,24 @@ export default async function program(): Promise<Record<string, unknown>> {
         macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(`${m.host}-${name}`, { ...strip(m.args), host: hosts[m.host] }, { dependsOn: wires });
     }
 
+    // One kernel and image on every host that runs VMs (a netns host shares this machine's cache).
+    const artifacts: Record<string, { kernel: Kernel; image: GuestImage }> = {};
+    const vms: Record<string, MicroVm> = {};
+    for (const [name, vm] of Object.entries(c.vms)) {
+        if (!artifacts[vm.host]) {
+            const kernel = new Kernel(`${vm.host}-kernel`, { ...c.kernel!, host: hosts[vm.host] });
+            const image = new GuestImage(`${vm.host}-image`, { ...c.image!, host: hosts[vm.host], kernel });
+            artifacts[vm.host] = { kernel, image };
+        }
+        const nics: NicArgs[] = vm.nics.map(({ tap, macvtap, ...rest }) => ({
+            ...(rest as Omit<NicArgs, "tap" | "macvtap">),
+            tap: tap !== undefined ? taps[`${vm.host}/${tap}`] : undefined,
+            macvtap: macvtap !== undefined ? macvtaps[`${vm.host}/${macvtap}`] : undefined,
+        }));
+        const { host: _h, nics: _n, ...rest } = vm.args as any;
+        vms[name] = new MicroVm(name, { ...rest, host: hosts[vm.host], kernel: artifacts[vm.host].kernel, image: artifacts[vm.host].image, nics });
+    }
+
     const hostOut = Object.fromEntries(
         Object.entries(hosts).map(([name, h]) => [
             name,
@@ -65,6 +86,18 @@ export default async function program(): Promise<Record<string, unknown>> {
     );
     return {
         hosts: hostOut,
+        guests: Object.fromEntries(
+            Object.entries(vms).map(([k, v]) => [
+                k,
+                pulumi.all([v.pid, v.accelUsed, v.accelWarning, v.bootTime, v.interfaces, v.placement]).apply(([pid, accel, accelWarning, bootTime, interfaces, placement]) => ({ pid, accel, accelWarning, bootTime, interfaces, placement })),
+            ]),
+        ),
+        artifacts: Object.fromEntries(
+            Object.entries(artifacts).map(([h, a]) => [
+                h,
+                pulumi.all([a.kernel.release, a.kernel.virtio, a.kernel.size, a.image.size, a.image.manifest]).apply(([release, virtio, kernelSize, imageSize, manifest]) => ({ kernel: { release, virtio, size: kernelSize }, image: { size: imageSize, tools: manifest.tools } })),
+            ]),
+        ),
         fabric: {
             bridges: Object.fromEntries(Object.entries(bridges).map(([k, b]) => [k, b.observed])),
             taps: Object.fromEntries(Object.entries(taps).map(([k, t]) => [k, t.observed])),

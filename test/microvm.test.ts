@@ -103,7 +103,7 @@ describe("MicroVm (real QEMU guests)", function () {
 
     it("a macvtap guest is reachable from the external host over the parent link", async () => {
         const mv = hosts.srv.outs.macvtap;
-        const g = await up("vmm", vmArgs([{ backend: "macvtap", macvtapDevice: mv.device, macvtapMac: mv.mac, address: `10.241.${n}.10/24` }]));
+        const g = await up("vmm", vmArgs([{ backend: "macvtap", macvtap: "mvtap0", macvtapDevice: mv.device, macvtapMac: mv.mac, address: `10.241.${n}.10/24` }]));
         assert.equal(g.outs.interfaces[0].mac, mv.mac);
         const p = ping(`nbt-vmext-${id}`, `10.241.${n}.10`);
         assert.ok(p.ok, p.out);
