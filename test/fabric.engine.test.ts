@@ -33,7 +33,7 @@ describe("fabric on the real engine", function () {
         process.env = saved;
     });
 
-    it("the local topology comes up, carries traffic, a second up changes nothing, destroy leaves nothing", async () => {
+    it("the local topology with a virtio and a macvtap guest comes up, carries traffic, a second up changes nothing, destroy leaves nothing", async () => {
         const id = uniq();
         const stackName = `fab${id}`;
         const n = Math.floor(Math.random() * 200) + 20;
@@ -51,6 +51,13 @@ describe("fabric on the real engine", function () {
                 taps: { tap0: { host: "server", bridge: "br0" }, tap1: { host: "server", bridge: "br0" } },
                 macvtaps: { mvtap0: { host: "server", parent: "ext0" } },
             },
+            "testbed:guests": {
+                kernel: { source: { kind: "debian", package: "linux-image-amd64" } },
+                vms: {
+                    vm1: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: `10.${n}.1.10/24`, gateway: `10.${n}.1.1` }] },
+                    vm2: { host: "server", nics: [{ backend: "macvtap", macvtap: "mvtap0", address: `10.${n}.2.10/24` }] },
+                },
+            },
         };
         fs.writeFileSync(cfgFile, JSON.stringify({ config }, null, 2));
         const before = rootLinks();
@@ -67,6 +74,15 @@ describe("fabric on the real engine", function () {
             // client -> server over the bridge; external -> server over the "10GbE" wire
             assert.equal(sh(["ip", "netns", "exec", nsOf("client"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.1.1`]).code, 0);
             assert.equal(sh(["ip", "netns", "exec", nsOf("external"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.2.1`]).code, 0);
+            // host -> bridged guest, client -> bridged guest over L2, external -> macvtap guest
+            for (const [from, to] of [["server", `10.${n}.1.10`], ["client", `10.${n}.1.10`], ["external", `10.${n}.2.10`]]) {
+                const p = sh(["ip", "netns", "exec", nsOf(from), "ping", "-c", "2", "-i", "0.2", "-W", "3", to]);
+                assert.equal(p.code, 0, `${from} -> ${to}: ${p.stdout}`);
+            }
+            const guests = up.outputs.guests.value as any;
+            assert.equal(guests.vm1.accel, "tcg");
+            assert.ok(guests.vm2.bootTime.guestSeconds > 0);
+            const pids = [guests.vm1.pid, guests.vm2.pid];
             const outs = up.outputs.fabric.value as any;
             assert.match(outs.macvtaps["server/mvtap0"].device, /^\/run\/netbed\/dev\//);
             assert.equal(outs.taps["server/tap0"].txqueuelen, 1000);
@@ -76,15 +92,32 @@ describe("fabric on the real engine", function () {
             assert.deepEqual(Object.keys(pv.changeSummary), ["same"]);
             assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
 
+            // A VMM killed behind netbed's back: refresh drops it, the next up boots a new one.
+            process.kill(guests.vm1.pid, "SIGKILL");
+            await new Promise((r) => setTimeout(r, 300));
+            const refreshed = await stack.refresh({ onOutput, color: "never" });
+            assert.equal(refreshed.summary.resourceChanges?.delete, 1, log.join("").slice(-3000));
+            const healed = await stack.up({ onOutput, color: "never" });
+            assert.equal(healed.summary.resourceChanges?.create, 1);
+            const vm1 = (healed.outputs.guests.value as any).vm1;
+            assert.notEqual(vm1.pid, guests.vm1.pid);
+            pids.push(vm1.pid);
+            assert.equal(sh(["ip", "netns", "exec", nsOf("server"), "ping", "-c", "1", "-W", "3", `10.${n}.1.10`]).code, 0);
+
             const t1 = Date.now();
             await stack.destroy({ onOutput, color: "never" });
             const destroyMs = Date.now() - t1;
             assert.ok(!netnsList().some((x) => x.startsWith(`nbt-${id}`)), "namespaces left behind");
+            for (const pid of pids) {
+                const stat = fs.existsSync(`/proc/${pid}/stat`) ? fs.readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+                assert.ok(stat === "" || / Z /.test(stat.slice(stat.lastIndexOf(")"))), `VMM ${pid} still running`);
+            }
+            assert.ok(!fs.existsSync(`/run/netbed/vms/netns-${nsOf("server")}`));
             assert.deepEqual(rootLinks(), before, "links left behind in the root namespace");
             assert.ok(!fs.existsSync(`/run/netbed/dev/netns-${nsOf("server")}`));
             assert.ok(!fs.existsSync(`/run/netbed/owned/links/netns-${nsOf("server")}`));
             await stack.workspace.removeStack(stackName);
-            console.log(`      local topology: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (10 resources)`);
+            console.log(`      local topology with 2 guests: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (14 resources)`);
         } finally {
             for (const h of ["server", "client", "external"]) dropNetns(nsOf(h));
             fs.rmSync(cfgFile, { force: true });
