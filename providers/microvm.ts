@@ -1,9 +1,11 @@
 // MicroVm with the QEMU driver: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
+import * as fs from "fs";
 import * as net from "net";
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import { deriveMac } from "../core/net";
 import { QemuNic, qemuArgv } from "../core/qemu";
+import { renderTemplate } from "../core/vmm";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
@@ -35,7 +37,7 @@ async function processIdentity(t: Transport, pid: number): Promise<{ start: stri
 
 async function alive(t: Transport, pid: number, start: string): Promise<boolean> {
     const id = await processIdentity(t, pid);
-    return id !== undefined && id.start === start && id.comm.startsWith("qemu");
+    return id !== undefined && id.start === start;
 }
 
 /** Threads of the VMM with their names and allowed CPUs. */
@@ -72,7 +74,22 @@ async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: numbe
 }
 
 /** Sends a line to the guest's serial console (netbed's init obeys "poweroff"). */
-function consoleSend(sock: string, line: string): Promise<void> {
+async function consoleSend(dir: string, line: string): Promise<void> {
+    const fifo = `${dir}/console.in`;
+    if (fs.existsSync(fifo)) {
+        // The VMM holds the FIFO open for reading and writing, so this open never blocks.
+        const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        try {
+            fs.writeSync(fd, `${line}\n`);
+        } finally {
+            fs.closeSync(fd);
+        }
+        return;
+    }
+    return socketSend(`${dir}/console.sock`, line);
+}
+
+function socketSend(sock: string, line: string): Promise<void> {
     return new Promise((resolve, reject) => {
         const c = net.connect(sock, () => c.end(`${line}\n`, () => resolve()));
         c.on("error", reject);
@@ -108,9 +125,16 @@ function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: strin
  */
 export const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
 
+/**
+ * Starts a VMM that does not daemonize itself (the custom driver), detached under setsid: its
+ * stdout and stderr go to the console log, its stdin is a FIFO netbed writes console commands to,
+ * and the shell writes its own pid (which exec keeps) before it becomes the VMM.
+ */
+export const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
+
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string): Promise<void> {
     if (!(await alive(t, pid, start))) return;
-    await consoleSend(`${dir}/console.sock`, "poweroff").catch(() => undefined);
+    await consoleSend(dir, "poweroff").catch(() => undefined);
     for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 200));
     if (await alive(t, pid, start)) {
         ctx.log.warn(ctx.urn, `guest did not power off within 20 s: killing VMM pid ${pid}`);
@@ -121,8 +145,8 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
 
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
-    properties: ["host", "driver", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
-    replaceOn: ["host", "driver", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    properties: ["host", "driver", "custom", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    replaceOn: ["host", "driver", "custom", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
     deleteBeforeReplace: true,
 
     defaults(inputs) {
@@ -136,9 +160,9 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         if (i.host.kind === "ssh") throw new Error(`MicroVm on SSH host '${i.host.name}' is not supported yet: the VMM's console and pinning are driven from this machine`);
         const t = hostTransport(ctx, i.host);
         const dir = runDir(i.host, ctx.name);
-        let accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
+        const accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
         let accelWarning: string | undefined;
-        if (accel === "tcg") {
+        if (i.driver === "qemu" && accel === "tcg") {
             accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
             ctx.log.warn(ctx.urn, accelWarning);
         }
@@ -147,7 +171,19 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
             ...guestCmdline(i.nics.map((n, k) => ({ mac: nics.macs[k], address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers),
             ...i.cmdline,
         ];
-        const argv = qemuArgv({
+        const argv = i.driver === "custom"
+            ? renderTemplate(i.custom!.argv, {
+                  kernel: i.kernel,
+                  initrd: i.image,
+                  cmdline: ["console=ttyS0", "quiet", "panic=-1", ...cmdline].join(" "),
+                  vcpus: i.vcpus,
+                  memoryMiB: i.memoryMiB,
+                  console: `${dir}/console.log`,
+                  taps: i.nics.map((n) => n.tap),
+                  macs: nics.macs,
+                  fds: nics.qemu.map((q) => q.fd),
+              })
+            : qemuArgv({
             accel,
             cpus: i.vcpus,
             memoryMiB: i.memoryMiB,
@@ -161,13 +197,22 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["mkdir", "-p", "--", dir]);
         const started = Date.now();
-        const launch = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
-        await t.run(launch, { timeoutMs: 60_000 });
+        const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
+        if (i.driver === "custom") {
+            if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0) {
+                throw new Error(`on host '${i.host.name}': the custom VMM binary ${argv[0]} does not exist or is not executable`);
+            }
+            await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
+            await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
+            for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
+        } else {
+            await t.run(withFds, { timeoutMs: 60_000 });
+        }
         const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
         const id = await processIdentity(t, pid);
         if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
         try {
-            ctx.log.info(ctx.urn, `VMM pid ${pid} started (${accel}); waiting for the guest's readiness line`);
+            ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver === "qemu" ? accel : argv[0]}); waiting for the guest's readiness line`);
             const deadline = started + i.bootTimeoutSeconds * 1000;
             let ready;
             for (;;) {
@@ -190,7 +235,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
                     ...i,
                     pid,
                     startTime: id.start,
-                    accelUsed: accel,
+                    accelUsed: i.driver === "qemu" ? accel : "vmm's own",
                     accelWarning,
                     bootTime: { guestSeconds: ready.uptime, wallSeconds },
                     qmpSocket: `${dir}/qmp.sock`,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
+import { templateProblem } from "../core/vmm";
 import { HostConnectionSchema, type Host } from "./host";
 import type { GuestImage } from "./image";
 import type { Kernel } from "./kernel";
@@ -40,8 +41,13 @@ export const NicSchema = z
 export const MicroVmArgsSchema = z
     .object({
         host: HostConnectionSchema,
-        /** The VMM. Default and today's only driver: "qemu". */
-        driver: z.enum(["qemu"], { errorMap: () => ({ message: "must be 'qemu' (the only driver so far)" }) }).default("qemu"),
+        /**
+         * The VMM: "qemu" (default), or "custom" with `custom.argv`, a template for a VMM netbed does
+         * not know (placeholders {kernel} {initrd} {cmdline} {vcpus} {memoryMiB} {tapN} {macN} {fdN};
+         * its serial console must be its stdin/stdout).
+         */
+        driver: z.enum(["qemu", "custom"], { errorMap: () => ({ message: "must be 'qemu' or 'custom'" }) }).default("qemu"),
+        custom: z.object({ argv: z.array(z.string()) }).strict().optional(),
         vcpus: z.number().int().min(1, "must be at least 1").max(64).default(1),
         /** Guest memory in MiB. Default 256. */
         memoryMiB: z.number().int().min(32, "must be at least 32 MiB").max(1 << 20).default(256),
@@ -73,6 +79,15 @@ export const MicroVmArgsSchema = z
     .strict()
     .superRefine((v, ctx) => {
         const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+        if (v.driver === "custom") {
+            if (!v.custom) issue(["custom"], "the custom driver needs custom.argv, the VMM's argv template");
+            else {
+                const p = templateProblem(v.custom.argv, v.nics.length);
+                if (p) issue(["custom", "argv"], p);
+            }
+            if (v.pinning?.vcpus) issue(["pinning", "vcpus"], "vCPU pinning needs the qemu driver (netbed finds vCPU threads by QEMU's thread names); use pinning.other for a custom VMM");
+            if (v.accel !== "auto") issue(["accel"], "a custom VMM chooses its own acceleration: leave accel unset");
+        } else if (v.custom) issue(["custom"], "only applies to driver 'custom'");
         const macs = new Map<string, number>();
         v.nics.forEach((n, i) => {
             if (n.backend === "macvtap") {
@@ -144,7 +159,7 @@ export interface BootTime {
 /** A microVM: a VMM process booting a Kernel and GuestImage with NICs on taps or macvtaps. */
 export class MicroVm extends pulumi.CustomResource {
     public readonly pid!: pulumi.Output<number>;
-    public readonly accelUsed!: pulumi.Output<"kvm" | "tcg">;
+    public readonly accelUsed!: pulumi.Output<"kvm" | "tcg" | "vmm's own">;
     /** Set when the numbers of this VM are not comparable with KVM ones (TCG). */
     public readonly accelWarning!: pulumi.Output<string | undefined>;
     public readonly bootTime!: pulumi.Output<BootTime>;

@@ -74,3 +74,17 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         assert.throws(() => qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [], nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false }] }), /cannot appear/);
     });
 });
+
+describe("custom VMM argv templates", () => {
+    it("checks placeholders against the VM and renders each inside one argv word", async () => {
+        const { renderTemplate, templateProblem } = await import("../core/vmm");
+        assert.equal(templateProblem(["/usr/bin/vmm", "--kernel", "{kernel}", "--net", "tap={tap0},mac={mac0}"], 1), undefined);
+        assert.match(templateProblem(["/usr/bin/vmm", "{kernel}", "{fd2}"], 2)!, /NIC 2, but the VM has 2/);
+        assert.match(templateProblem(["/usr/bin/vmm"], 0)!, /never uses \{kernel\}/);
+        const argv = renderTemplate(["/v", "{kernel}", "--cmdline", "{cmdline}", "tap={tap0},mac={mac0}", "{vcpus}x{memoryMiB}"], {
+            kernel: "/k", initrd: "/i", cmdline: "console=ttyS0 quiet", vcpus: 2, memoryMiB: 256, console: "/c", taps: ["tap0"], macs: ["02:00:00:00:00:01"], fds: [undefined],
+        });
+        assert.deepEqual(argv, ["/v", "/k", "--cmdline", "console=ttyS0 quiet", "tap=tap0,mac=02:00:00:00:00:01", "2x256"]);
+        assert.throws(() => renderTemplate(["/v", "{kernel}", "{fd0}"], { kernel: "/k", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 1, console: "", taps: ["t"], macs: ["m"], fds: [undefined] }), /NIC 0 has no fd/);
+    });
+});

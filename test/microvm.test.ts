@@ -47,7 +47,7 @@ describe("MicroVm (real QEMU guests)", function () {
         const srv = hosts.srv.conn;
         const br = await bridgeHandler.create(ctxFor("Bridge", "br"), BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: [`10.240.${n}.1/24`] }));
         cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
-        for (const t of ["tap0", "tap1", "tap2", "tap3"]) {
+        for (const t of ["tap0", "tap1", "tap2", "tap3", "tap4"]) {
             const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: srv, name: t, bridge: "br0" }));
             cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", t), r.id, r.outs));
         }
@@ -126,6 +126,23 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(!h.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on request");
     });
 
+    it("the custom driver runs a VMM netbed does not know from an argv template (QEMU standing in)", async () => {
+        const argv = [
+            "/usr/bin/qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "{vcpus}", "-m", "{memoryMiB}",
+            "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
+            "-kernel", "{kernel}", "-initrd", "{initrd}", "-append", "{cmdline}",
+            "-netdev", "tap,id=n0,ifname={tap0},script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac={mac0},romfile=",
+        ];
+        const g = await up("vmc", vmArgs([{ backend: "virtio", tap: "tap4", address: `10.240.${n}.14/24` }], { driver: "custom", custom: { argv } }));
+        assert.equal(g.outs.accelUsed, "vmm's own");
+        assert.equal(g.outs.argv[g.outs.argv.indexOf("-append") + 1].split(" ")[0], "console=ttyS0");
+        const p = ping(`nbt-vmsrv-${id}`, `10.240.${n}.14`);
+        assert.ok(p.ok, p.out);
+        await microvmHandler.delete(g.ctx, g.id, g.outs);
+        assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on a console command");
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc")));
+    });
+
     it("bad input is refused before anything starts", () => {
         const bad = (nics: unknown[], extra: Record<string, unknown> = {}) => {
             const r = MicroVmArgsSchema.safeParse({ host: hosts.srv.conn, kernel: "/k", image: "/i", imageSize: 7e6, nics, hostCaps: caps, ...extra });
@@ -140,5 +157,10 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(bad([nic], { pinning: { vcpus: [7] } }).join(), /pinning.vcpus.0: CPU 7 does not exist on host 'srv'/);
         assert.match(bad([{ ...nic, backend: "vhost-net" }]).join(), /vhost-net backend needs \/dev\/vhost-net on host 'srv'/);
         assert.match(bad([nic], { accel: "kvm" }).join(), /cannot run stock guests under KVM \(no \/dev\/kvm\)/);
+        assert.match(bad([nic], { driver: "custom" }).join(), /custom: the custom driver needs custom.argv/);
+        assert.match(bad([nic], { driver: "custom", custom: { argv: ["/vmm", "{kernel}", "{tap1}"] } }).join(), /'\{tap1\}' refers to NIC 1, but the VM has 1/);
+        assert.match(bad([nic], { driver: "custom", custom: { argv: ["vmm", "{kernel}"] } }).join(), /must be the VMM binary's absolute path/);
+        assert.match(bad([nic], { driver: "custom", custom: { argv: ["/vmm", "{kernel}", "{disk}"] } }).join(), /'\{disk\}' is not a placeholder/);
+        assert.match(bad([nic], { driver: "firecracker" }).join(), /driver: must be 'qemu' or 'custom'/);
     });
 });
