@@ -22,15 +22,12 @@ export interface QemuSpec {
     nics: readonly QemuNic[];
     /** QMP unix socket path. */
     qmp?: string;
-    /**
-     * Run detached (-daemonize, for a VMM that outlives the process that started it): the serial
-     * console becomes a unix socket (for commands) that also logs to a file, and QEMU writes its pid.
-     */
-    daemon?: { pidfile: string; consoleSocket: string; consoleLog: string; name: string };
+    /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
+    name?: string;
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
-    for (const p of [s.kernel, s.initrd, s.qmp ?? "", ...(s.daemon ? [s.daemon.pidfile, s.daemon.consoleSocket, s.daemon.consoleLog, s.daemon.name] : [])]) {
+    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.name ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
     }
     const argv = [
@@ -41,17 +38,9 @@ export function qemuArgv(s: QemuSpec): string[] {
         "-smp", String(s.cpus),
         "-m", String(s.memoryMiB),
         "-nodefaults", "-no-user-config",
-        ...(s.daemon
-            ? [
-                  "-display", "none",
-                  "-daemonize",
-                  "-pidfile", s.daemon.pidfile,
-                  // Thread names "CPU n/TCG|KVM" let netbed find vCPU threads to pin.
-                  "-name", `${s.daemon.name},debug-threads=on`,
-                  "-chardev", `socket,id=con0,path=${s.daemon.consoleSocket},server=on,wait=off,logfile=${s.daemon.consoleLog}`,
-                  "-serial", "chardev:con0",
-              ]
-            : ["-nographic", "-serial", "stdio"]),
+        // The serial console is stdin/stdout: the launcher connects them to a FIFO and a log.
+        "-nographic", "-serial", "stdio",
+        ...(s.name ? ["-name", `${s.name},debug-threads=on`] : []),
         "-kernel", s.kernel,
         "-initrd", s.initrd,
         // quiet: under TCG every console line costs boot time.

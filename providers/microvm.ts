@@ -1,7 +1,5 @@
 // MicroVm with the QEMU driver: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
-import * as fs from "fs";
-import * as net from "net";
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import { deriveMac } from "../core/net";
 import { QemuNic, qemuArgv } from "../core/qemu";
@@ -73,28 +71,12 @@ async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: numbe
     return placement;
 }
 
-/** Sends a line to the guest's serial console (netbed's init obeys "poweroff"). */
-async function consoleSend(dir: string, line: string): Promise<void> {
-    const fifo = `${dir}/console.in`;
-    if (fs.existsSync(fifo)) {
-        // The VMM holds the FIFO open for reading and writing, so this open never blocks.
-        const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-        try {
-            fs.writeSync(fd, `${line}\n`);
-        } finally {
-            fs.closeSync(fd);
-        }
-        return;
-    }
-    return socketSend(`${dir}/console.sock`, line);
-}
-
-function socketSend(sock: string, line: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const c = net.connect(sock, () => c.end(`${line}\n`, () => resolve()));
-        c.on("error", reject);
-        setTimeout(() => (c.destroy(), resolve()), 2000);
-    });
+/**
+ * Sends a line to the guest's serial console (netbed's init obeys "poweroff"): the VMM reads its
+ * stdin from a FIFO it holds open for reading and writing, so this write never blocks on a live VM.
+ */
+async function consoleSend(t: Transport, dir: string, line: string): Promise<void> {
+    await t.run(["sh", "-c", 'printf "%s\\n" "$2" > "$1"', "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
 }
 
 function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: string[]; macs: string[]; fds: string[] } {
@@ -126,15 +108,15 @@ function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: strin
 export const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
 
 /**
- * Starts a VMM that does not daemonize itself (the custom driver), detached under setsid: its
- * stdout and stderr go to the console log, its stdin is a FIFO netbed writes console commands to,
- * and the shell writes its own pid (which exec keeps) before it becomes the VMM.
+ * Starts the VMM detached under setsid, so it outlives this plugin process: its stdout and stderr
+ * go to the console log, its stdin is a FIFO netbed writes console commands to, and the shell writes
+ * its own pid (which exec keeps) before it becomes the VMM. Works the same over every transport.
  */
 export const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
 
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string): Promise<void> {
     if (!(await alive(t, pid, start))) return;
-    await consoleSend(dir, "poweroff").catch(() => undefined);
+    await consoleSend(t, dir, "poweroff").catch(() => undefined);
     for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 200));
     if (await alive(t, pid, start)) {
         ctx.log.warn(ctx.urn, `guest did not power off within 20 s: killing VMM pid ${pid}`);
@@ -157,7 +139,6 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     },
 
     async create(ctx, i) {
-        if (i.host.kind === "ssh") throw new Error(`MicroVm on SSH host '${i.host.name}' is not supported yet: the VMM's console and pinning are driven from this machine`);
         const t = hostTransport(ctx, i.host);
         const dir = runDir(i.host, ctx.name);
         const accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
@@ -192,22 +173,18 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
             cmdline,
             nics: nics.qemu,
             qmp: `${dir}/qmp.sock`,
-            daemon: { pidfile: `${dir}/pid`, consoleSocket: `${dir}/console.sock`, consoleLog: `${dir}/console.log`, name: `netbed-${ctx.name}` },
+            name: `netbed-${ctx.name}`,
         });
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["mkdir", "-p", "--", dir]);
         const started = Date.now();
         const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
-        if (i.driver === "custom") {
-            if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0) {
-                throw new Error(`on host '${i.host.name}': the custom VMM binary ${argv[0]} does not exist or is not executable`);
-            }
-            await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
-            await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
-            for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
-        } else {
-            await t.run(withFds, { timeoutMs: 60_000 });
+        if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0 && (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).code !== 0) {
+            throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
         }
+        await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
+        await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
+        for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
         const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
         const id = await processIdentity(t, pid);
         if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
