@@ -22,6 +22,7 @@ import { TapArgsSchema } from "../sdk/tap";
 import { VethPairArgsSchema } from "../sdk/veth";
 import { ping } from "./boot";
 import { netnsList, sh, uniq } from "./helpers";
+import { startSshd } from "./sshd";
 
 const local = { kind: "local" as const, name: "me" };
 function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
@@ -141,6 +142,34 @@ describe("MicroVm (real QEMU guests)", function () {
         await microvmHandler.delete(g.ctx, g.id, g.outs);
         assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on a console command");
         assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc")));
+    });
+
+    it("a guest on an SSH host (a real sshd in a namespace): the same lifecycle over the SSH transport", async () => {
+        const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, `10.250.${n}`);
+        try {
+            const hctx = ctxFor("Host", "lab");
+            const hin = HostArgsSchema.parse({ kind: "ssh", ssh: { host: d.nsIp, port: d.port, privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 } });
+            const h = await hostHandler.create(hctx, hin);
+            const conn = (h.outs as any).connection as HostConnection;
+            assert.ok((h.outs as any).probe.interfaces.includes(`nbv${id}p`), "probed over SSH inside the sshd's namespace");
+            const tctx = ctxFor("Tap", "sshtap");
+            const tap = await tapHandler.create(tctx, TapArgsSchema.parse({ host: conn, name: "tapssh0", addresses: [`10.242.${n}.1/24`] }));
+            try {
+                const vctx = ctxFor("MicroVm", "vmssh");
+                const vm = await microvmHandler.create(vctx, MicroVmArgsSchema.parse({ host: conn, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }], servers: [] }));
+                const p = ping(d.ns, `10.242.${n}.10`);
+                assert.ok(p.ok, p.out);
+                assert.ok(await microvmHandler.read(vctx, vm.id, vm.outs));
+                await microvmHandler.delete(vctx, vm.id, vm.outs);
+                assert.ok(!vctx.log.lines.some((l) => l.includes("killing VMM")), "powered off through the console FIFO over SSH");
+                assert.equal(await microvmHandler.read(vctx, vm.id, vm.outs), undefined);
+            } finally {
+                await tapHandler.delete(tctx, tap.id, tap.outs);
+            }
+            await hostHandler.delete(hctx, h.id, h.outs);
+        } finally {
+            d.stop();
+        }
     });
 
     it("bad input is refused before anything starts", () => {

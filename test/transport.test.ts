@@ -1,14 +1,13 @@
 // The three transports against real targets: this machine, a network namespace, and a real
 // OpenSSH sshd running inside a namespace the test creates (reached over a veth the test owns).
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { CommandError, LocalTransport, NetnsTransport, SshTransport, Transport } from "../providers/transport";
-import { must, sh, uniq } from "./helpers";
+import { must, uniq } from "./helpers";
+import { Sshd, startSshd } from "./sshd";
 
 async function commonChecks(t: Transport, dir: string): Promise<void> {
     const r = await t.run(["sh", "-c", 'printf "%s|%s" "$1" "$NB_TEST"', "sh", "a b;$(x)"], { env: { NB_TEST: "v" } });
@@ -61,83 +60,22 @@ describe("transports", function () {
 
     describe("ssh against a real sshd in a namespace", () => {
         const id = uniq();
-        const ns = `nbt-ssh-${id}`;
-        const vethHost = `nbs${id}`;
-        const vethNs = `nbn${id}`;
-        // A /30 from the TEST-NET-free 10.250.0.0/16 range, inside namespaces this test creates.
-        const hostIp = "10.250.77.1";
-        const nsIp = "10.250.77.2";
-        const port = 2222;
-        let sshd: ChildProcess | undefined;
-        let key = "";
-        let fp = "";
-        let sdir = "";
-
+        let d: Sshd;
         before(async function () {
             this.timeout(30_000);
-            sdir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sshd-"));
-            must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(sdir, "host_key")]);
-            must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path.join(sdir, "client_key")]);
-            fs.copyFileSync(path.join(sdir, "client_key.pub"), path.join(sdir, "authorized_keys"));
-            key = fs.readFileSync(path.join(sdir, "client_key"), "utf8");
-            fp = fingerprintOfPublicKeyLine(fs.readFileSync(path.join(sdir, "host_key.pub"), "utf8"));
-            // Cross-check our fingerprint code against OpenSSH's own.
-            assert.equal(must(["ssh-keygen", "-lf", path.join(sdir, "host_key.pub")]).split(" ")[1], fp);
-            fs.writeFileSync(
-                path.join(sdir, "sshd_config"),
-                [
-                    `Port ${port}`,
-                    `ListenAddress ${nsIp}`,
-                    `HostKey ${sdir}/host_key`,
-                    `AuthorizedKeysFile ${sdir}/authorized_keys`,
-                    `PidFile ${sdir}/sshd.pid`,
-                    "PermitRootLogin prohibit-password",
-                    "PasswordAuthentication no",
-                    "KbdInteractiveAuthentication no",
-                    "UsePAM no",
-                    "StrictModes no",
-                    "Subsystem sftp internal-sftp",
-                ].join("\n") + "\n",
-            );
-            fs.mkdirSync("/run/sshd", { recursive: true });
-            must(["ip", "netns", "add", ns]);
-            must(["ip", "link", "add", vethHost, "type", "veth", "peer", "name", vethNs]);
-            must(["ip", "link", "set", vethNs, "netns", ns]);
-            must(["ip", "addr", "add", `${hostIp}/30`, "dev", vethHost]);
-            must(["ip", "link", "set", vethHost, "up"]);
-            must(["ip", "-n", ns, "addr", "add", `${nsIp}/30`, "dev", vethNs]);
-            must(["ip", "-n", ns, "link", "set", vethNs, "up"]);
-            must(["ip", "-n", ns, "link", "set", "lo", "up"]);
-            sshd = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(sdir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
-            let log = "";
-            sshd.stderr!.on("data", (b) => (log += b));
-            // Wait (bounded) until sshd accepts connections.
-            const deadline = Date.now() + 10_000;
-            for (;;) {
-                const ok = await new Promise<boolean>((resolve) => {
-                    const s = net.connect(port, nsIp);
-                    s.once("connect", () => (s.destroy(), resolve(true)));
-                    s.once("error", () => resolve(false));
-                });
-                if (ok) break;
-                if (Date.now() > deadline) throw new Error(`sshd did not start: ${log}`);
-                await new Promise((r) => setTimeout(r, 100));
-            }
+            d = await startSshd(`nbt-ssh-${id}`, `nbs${id}`, "10.250.77");
         });
+        after(() => d?.stop());
+        const vethNs = `nbs${id}p`;
+        const nsIp = "10.250.77.2";
+        const port = 2222;
 
-        after(() => {
-            if (sshd?.pid) process.kill(sshd.pid, "SIGTERM");
-            sh(["ip", "link", "del", vethHost]);
-            sh(["ip", "netns", "del", ns]);
-            if (sdir) fs.rmSync(sdir, { recursive: true, force: true });
-        });
-
-        const cfg = () => ({ host: nsIp, port, user: "root", privateKey: key, hostKeyFingerprint: fp, connectTimeoutMs: 5000, dialRetries: 1 });
+        const cfg = () => ({ host: nsIp, port, user: "root", privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 });
 
         it("runs commands, feeds stdin, reports errors and round-trips files over SFTP", async () => {
             const t = new SshTransport(cfg(), undefined, "remote");
             try {
-                await commonChecks(t, path.join(sdir, "files"));
+                await commonChecks(t, path.join(d.dir, "files"));
                 // The command really ran in the sshd's namespace.
                 const addrs = (await t.run(["ip", "-o", "-4", "addr", "show", "dev", vethNs])).stdout;
                 assert.match(addrs, new RegExp(nsIp.replace(/\./g, "\\.")));
@@ -147,7 +85,7 @@ describe("transports", function () {
         });
 
         it("refuses a host key that is not the pinned one, without retrying", async () => {
-            const other = fingerprintOfPublicKeyLine(fs.readFileSync(path.join(sdir, "client_key.pub"), "utf8"));
+            const other = fingerprintOfPublicKeyLine(fs.readFileSync(path.join(d.dir, "client_key.pub"), "utf8"));
             const msgs: string[] = [];
             const t = new SshTransport({ ...cfg(), hostKeyFingerprint: other, dialRetries: 3 }, (m) => msgs.push(m));
             const err = await t.run(["true"]).catch((e) => e);
