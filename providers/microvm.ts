@@ -9,9 +9,44 @@ import type { HostConnection } from "../sdk/host";
 import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
 import { hostTransport, stackKey } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { tapHandler } from "./tap";
+import { TapArgsSchema } from "../sdk/tap";
+import { sha256Hex } from "./cache";
 import { Transport } from "./transport";
 
 export const VM_DIR = "/run/netbed/vms";
+
+/** The tap a VM makes for a NIC given a bridge: "nbv" + a hash of the VM and NIC (15 bytes max). */
+export function ownTapName(urn: string, nic: number): string {
+    return `nbv${sha256Hex(`${urn}#${nic}`).slice(0, 10)}`;
+}
+
+function ownTapCtx(ctx: Ctx, nic: number): Ctx {
+    return { ...ctx, urn: `${ctx.urn}#tap${nic}`, name: `${ctx.name}-tap${nic}` };
+}
+
+/** Creates the taps for NICs that name a bridge (and returns the inputs with those taps filled in). */
+async function makeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<MicroVmInputs> {
+    const nics = [];
+    for (const [k, n] of i.nics.entries()) {
+        if (n.bridge === undefined) {
+            nics.push(n);
+            continue;
+        }
+        const name = ownTapName(ctx.urn, k);
+        await tapHandler.create(ownTapCtx(ctx, k), TapArgsSchema.parse({ host: i.host, name, bridge: n.bridge, multiQueue: n.queues > 1, queues: n.queues }));
+        nics.push({ ...n, tap: name });
+    }
+    return { ...i, nics };
+}
+
+async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
+    for (const [k, n] of i.nics.entries()) {
+        if (n.bridge === undefined) continue;
+        const name = ownTapName(ctx.urn, k);
+        await tapHandler.delete(ownTapCtx(ctx, k), name, { host: i.host, name });
+    }
+}
 
 export function runDir(host: HostConnection, name: string): string {
     return `${VM_DIR}/${stackKey(host)}/${name}`;
@@ -138,94 +173,13 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         return out;
     },
 
-    async create(ctx, i) {
-        const t = hostTransport(ctx, i.host);
-        const dir = runDir(i.host, ctx.name);
-        const accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
-        let accelWarning: string | undefined;
-        if (i.driver === "qemu" && accel === "tcg") {
-            accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
-            ctx.log.warn(ctx.urn, accelWarning);
-        }
-        const nics = nicsOf(i, ctx.urn);
-        const cmdline = [
-            ...guestCmdline(i.nics.map((n, k) => ({ mac: nics.macs[k], address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers),
-            ...i.cmdline,
-        ];
-        const argv = i.driver === "custom"
-            ? renderTemplate(i.custom!.argv, {
-                  kernel: i.kernel,
-                  initrd: i.image,
-                  cmdline: ["console=ttyS0", "quiet", "panic=-1", ...cmdline].join(" "),
-                  vcpus: i.vcpus,
-                  memoryMiB: i.memoryMiB,
-                  console: `${dir}/console.log`,
-                  taps: i.nics.map((n) => n.tap),
-                  macs: nics.macs,
-                  fds: nics.qemu.map((q) => q.fd),
-              })
-            : qemuArgv({
-            accel,
-            cpus: i.vcpus,
-            memoryMiB: i.memoryMiB,
-            kernel: i.kernel,
-            initrd: i.image,
-            cmdline,
-            nics: nics.qemu,
-            qmp: `${dir}/qmp.sock`,
-            name: `netbed-${ctx.name}`,
-        });
-        await t.run(["rm", "-rf", "--", dir]);
-        await t.run(["mkdir", "-p", "--", dir]);
-        const started = Date.now();
-        const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
-        if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0 && (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).code !== 0) {
-            throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
-        }
-        await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
-        await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
-        for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
-        const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
-        const id = await processIdentity(t, pid);
-        if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
+    async create(ctx, given) {
+        const i = await makeOwnTaps(ctx, given);
         try {
-            ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver === "qemu" ? accel : argv[0]}); waiting for the guest's readiness line`);
-            const deadline = started + i.bootTimeoutSeconds * 1000;
-            let ready;
-            for (;;) {
-                const log = await t.getFile(`${dir}/console.log`).then((b) => b.toString(), () => "");
-                ready = parseReadyLine(log);
-                if (ready) break;
-                if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
-                if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
-                ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
-                await new Promise((r) => setTimeout(r, 200));
-            }
-            const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
-            const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
-            if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
-            const placement = await applyPinning(ctx, t, i, pid);
-            ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
-            return {
-                id: `${i.host.name}/${ctx.name}/${pid}`,
-                outs: {
-                    ...i,
-                    pid,
-                    startTime: id.start,
-                    accelUsed: i.driver === "qemu" ? accel : "vmm's own",
-                    accelWarning,
-                    bootTime: { guestSeconds: ready.uptime, wallSeconds },
-                    qmpSocket: `${dir}/qmp.sock`,
-                    consoleLog: `${dir}/console.log`,
-                    interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
-                    placement,
-                    argv,
-                },
-            };
+            return await bootVm(ctx, i, given);
         } catch (e) {
-            await stop(ctx, t, dir, pid, id.start);
-            await t.run(["rm", "-rf", "--", dir], { check: false });
-            throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
+            await removeOwnTaps(ctx, given).catch(() => undefined);
+            throw e;
         }
     },
 
@@ -246,6 +200,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const dir = runDir(i.host, ctx.name);
         await stop(ctx, t, dir, state.pid as number, state.startTime as string);
         await t.run(["rm", "-rf", "--", dir]);
+        await removeOwnTaps(ctx, i);
     },
 };
 
@@ -261,4 +216,96 @@ async function applyPinningReadOnly(t: Transport, pid: number) {
 
 async function tail(t: Transport, dir: string): Promise<string> {
     return t.getFile(`${dir}/console.log`).then((b) => b.toString().slice(-2000), () => "(no console log)");
+}
+
+/** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
+async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const t = hostTransport(ctx, i.host);
+    const dir = runDir(i.host, ctx.name);
+    const accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
+    let accelWarning: string | undefined;
+    if (i.driver === "qemu" && accel === "tcg") {
+        accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
+        ctx.log.warn(ctx.urn, accelWarning);
+    }
+    const nics = nicsOf(i, ctx.urn);
+    const cmdline = [
+        ...guestCmdline(i.nics.map((n, k) => ({ mac: nics.macs[k], address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers),
+        ...i.cmdline,
+    ];
+    const argv = i.driver === "custom"
+        ? renderTemplate(i.custom!.argv, {
+              kernel: i.kernel,
+              initrd: i.image,
+              cmdline: ["console=ttyS0", "quiet", "panic=-1", ...cmdline].join(" "),
+              vcpus: i.vcpus,
+              memoryMiB: i.memoryMiB,
+              console: `${dir}/console.log`,
+              taps: i.nics.map((n) => n.tap),
+              macs: nics.macs,
+              fds: nics.qemu.map((q) => q.fd),
+          })
+        : qemuArgv({
+        accel,
+        cpus: i.vcpus,
+        memoryMiB: i.memoryMiB,
+        kernel: i.kernel,
+        initrd: i.image,
+        cmdline,
+        nics: nics.qemu,
+        qmp: `${dir}/qmp.sock`,
+        name: `netbed-${ctx.name}`,
+    });
+    await t.run(["rm", "-rf", "--", dir]);
+    await t.run(["mkdir", "-p", "--", dir]);
+    const started = Date.now();
+    const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
+    if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0 && (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).code !== 0) {
+        throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
+    }
+    await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
+    await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
+    for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
+    const id = await processIdentity(t, pid);
+    if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
+    try {
+        ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver === "qemu" ? accel : argv[0]}); waiting for the guest's readiness line`);
+        const deadline = started + i.bootTimeoutSeconds * 1000;
+        let ready;
+        for (;;) {
+            const log = await t.getFile(`${dir}/console.log`).then((b) => b.toString(), () => "");
+            ready = parseReadyLine(log);
+            if (ready) break;
+            if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
+            if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
+            ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
+            await new Promise((r) => setTimeout(r, 200));
+        }
+        const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
+        const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
+        if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
+        const placement = await applyPinning(ctx, t, i, pid);
+        ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
+        return {
+            id: `${i.host.name}/${ctx.name}/${pid}`,
+            outs: {
+                ...given,
+                pid,
+                startTime: id.start,
+                accelUsed: i.driver === "qemu" ? accel : "vmm's own",
+                accelWarning,
+                bootTime: { guestSeconds: ready.uptime, wallSeconds },
+                qmpSocket: `${dir}/qmp.sock`,
+                consoleLog: `${dir}/console.log`,
+                interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
+                placement,
+                argv,
+            },
+        };
+    } catch (e) {
+        await stop(ctx, t, dir, pid, id.start);
+        await t.run(["rm", "-rf", "--", dir], { check: false });
+        throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
+    }
 }

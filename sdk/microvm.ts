@@ -9,6 +9,7 @@ import type { Kernel } from "./kernel";
 import { IfnameSchema, MacSchema, refineWith } from "./link";
 import type { MacvtapLink } from "./macvtap";
 import type { Tap } from "./tap";
+import type { Bridge } from "./bridge";
 import { ArgsOf, withHost } from "./types";
 
 export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
@@ -23,6 +24,8 @@ export const NicSchema = z
         backend: z.enum(NIC_BACKENDS, { errorMap: () => ({ message: `must be one of ${NIC_BACKENDS.join(", ")}` }) }),
         /** For virtio and vhost-net: the tap's name on the host (a Tap's `name`). */
         tap: IfnameSchema.optional(),
+        /** For virtio and vhost-net, instead of `tap`: a bridge on the host; the VM makes its own tap there (removed with it). */
+        bridge: IfnameSchema.optional(),
         /** For macvtap: the MacvtapLink's name, device node and MAC (the SDK fills them from the resource). */
         macvtap: IfnameSchema.optional(),
         macvtapDevice: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces").optional(),
@@ -95,7 +98,7 @@ export const MicroVmArgsSchema = z
                 if (!n.macvtap) issue(["nics", i, "macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
                 if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac) issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
             } else {
-                if (n.tap === undefined) issue(["nics", i, "tap"], `a ${n.backend} NIC needs a tap (pass a Tap)`);
+                if ((n.tap === undefined) === (n.bridge === undefined)) issue(["nics", i, "tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
                 if (n.macvtapDevice !== undefined) issue(["nics", i, "macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
             }
             if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
@@ -131,8 +134,10 @@ export type MicroVmInputs = z.output<typeof MicroVmArgsSchema>;
 
 export interface NicArgs {
     backend: pulumi.Input<(typeof NIC_BACKENDS)[number]>;
-    /** For virtio and vhost-net. */
+    /** For virtio and vhost-net: a Tap ... */
     tap?: Tap;
+    /** ... or a Bridge the VM makes its own tap on. */
+    bridge?: Bridge;
     /** For macvtap. */
     macvtap?: MacvtapLink;
     mac?: pulumi.Input<string>;
@@ -175,6 +180,7 @@ export class MicroVm extends pulumi.CustomResource {
         const nics = args.nics.map((n) => ({
             backend: n.backend,
             tap: n.tap?.name,
+            bridge: n.bridge?.name,
             macvtap: n.macvtap?.name,
             macvtapDevice: n.macvtap?.device,
             macvtapMac: n.macvtap?.mac,
@@ -185,7 +191,7 @@ export class MicroVm extends pulumi.CustomResource {
             queues: n.queues,
         }));
         const hostCaps = args.host.probe.apply((p) => ({ cores: p.cores, vhostNet: p.vhostNet, kvmUsable: p.kvm.usable, kvmReason: p.kvm.reason }));
-        const deps = [...args.nics.map((n) => n.tap ?? n.macvtap).filter((x): x is Tap | MacvtapLink => x !== undefined), args.kernel, args.image];
+        const deps = [...args.nics.map((n) => n.tap ?? n.macvtap ?? n.bridge).filter((x): x is Tap | MacvtapLink | Bridge => x !== undefined), args.kernel, args.image];
         super(
             "netbed:index:MicroVm",
             name,

@@ -82,7 +82,11 @@ describe("MicroVm (real QEMU guests)", function () {
 
     it("virtio guests on a bridge: reachable from the host, from each other; pinned threads really run where asked", async () => {
         const a = await up("vma", vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }));
-        const b = await up("vmb", vmArgs([{ backend: "virtio", tap: "tap1", address: `10.240.${n}.11/24` }]));
+        // b has no Tap of its own: it makes one on the bridge, and removes it with itself.
+        const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }]));
+        const ownTap = b.outs.interfaces[0].host;
+        assert.match(ownTap, /^nbv[0-9a-f]{10}$/);
+        assert.equal(JSON.parse(sh(["ip", "-n", `nbt-vmsrv-${id}`, "-json", "link", "show", ownTap]).stdout)[0].master, "br0");
         assert.equal(a.outs.accelUsed, "tcg");
         assert.match(a.outs.accelWarning, /not comparable with KVM/);
         assert.ok(a.outs.bootTime.guestSeconds > 0 && a.outs.bootTime.wallSeconds >= a.outs.bootTime.guestSeconds / 10);
@@ -100,6 +104,8 @@ describe("MicroVm (real QEMU guests)", function () {
             assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(status)![1], v.cpus);
         }
         assert.ok(a.outs.placement.other.every((o: any) => o.cpus === "0"));
+        await microvmHandler.delete(b.ctx, b.id, b.outs);
+        assert.notEqual(sh(["ip", "-n", `nbt-vmsrv-${id}`, "link", "show", ownTap]).code, 0, "the VM's own tap must go with it");
     });
 
     it("a macvtap guest is reachable from the external host over the parent link", async () => {
@@ -191,5 +197,6 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(bad([nic], { driver: "custom", custom: { argv: ["vmm", "{kernel}"] } }).join(), /must be the VMM binary's absolute path/);
         assert.match(bad([nic], { driver: "custom", custom: { argv: ["/vmm", "{kernel}", "{disk}"] } }).join(), /'\{disk\}' is not a placeholder/);
         assert.match(bad([nic], { driver: "firecracker" }).join(), /driver: must be 'qemu' or 'custom'/);
+        assert.match(bad([{ ...nic, bridge: "br0" }]).join(), /needs either a tap \(a Tap\) or a bridge/);
     });
 });
