@@ -213,3 +213,19 @@ export function parseProbe(text: string): HostProbe {
         tools,
     };
 }
+
+/** Parses /proc/interrupts into numbered IRQs and their action names (the last column). */
+export function parseInterrupts(text: string): { irq: number; name: string }[] {
+    const lines = text.split("\n");
+    const cpus = (lines[0] ?? "").trim().split(/\s+/).filter(Boolean).length;
+    const out: { irq: number; name: string }[] = [];
+    for (const line of lines.slice(1)) {
+        const m = /^\s*(\d+):(.*)$/.exec(line);
+        if (!m) continue;
+        const fields = m[2].trim().split(/\s+/);
+        // counts per CPU, then chip, hwirq/trigger, then the action names (may contain spaces)
+        const rest = fields.slice(cpus);
+        out.push({ irq: Number(m[1]), name: rest.slice(2).join(" ") });
+    }
+    return out;
+}

@@ -4,6 +4,7 @@ import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import { deriveMac } from "../core/net";
 import { QemuNic, qemuArgv } from "../core/qemu";
 import { renderTemplate } from "../core/vmm";
+import { parseInterrupts } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
@@ -45,6 +46,54 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
         if (n.bridge === undefined) continue;
         const name = ownTapName(ctx.urn, k);
         await tapHandler.delete(ownTapCtx(ctx, k), name, { host: i.host, name });
+    }
+}
+
+interface IrqApplied {
+    match: string;
+    irq?: number;
+    name?: string;
+    before?: string;
+    after?: string;
+    skipped?: string;
+}
+
+const WRITE_FILE = 'printf "%s\\n" "$2" > "$1"';
+
+async function applyIrqAffinity(ctx: Ctx, t: Transport, i: MicroVmInputs): Promise<IrqApplied[]> {
+    if (i.irqAffinity.length === 0) return [];
+    const table = await t.run(["cat", "/proc/interrupts"], { check: false });
+    const irqs = table.code === 0 ? parseInterrupts(table.stdout) : [];
+    const out: IrqApplied[] = [];
+    for (const a of i.irqAffinity) {
+        const hits = irqs.filter((q) => q.name.includes(a.match));
+        if (hits.length === 0) {
+            const skipped = table.code === 0 ? `no IRQ on host '${i.host.name}' matches '${a.match}' in /proc/interrupts` : `host '${i.host.name}' has no readable /proc/interrupts`;
+            ctx.log.warn(ctx.urn, `irqAffinity: ${skipped}; skipped`);
+            out.push({ match: a.match, skipped });
+            continue;
+        }
+        for (const q of hits) {
+            const file = `/proc/irq/${q.irq}/smp_affinity_list`;
+            const before = (await t.run(["cat", file], { check: false })).stdout.trim();
+            const w = await t.run(["sh", "-c", WRITE_FILE, "sh", file, a.cpus.join(",")], { check: false });
+            const after = (await t.run(["cat", file], { check: false })).stdout.trim();
+            if (w.code !== 0) {
+                const skipped = `IRQ ${q.irq} (${q.name}): the host refused the affinity: ${w.stderr.trim()}`;
+                ctx.log.warn(ctx.urn, `irqAffinity: ${skipped}`);
+                out.push({ match: a.match, irq: q.irq, name: q.name, before, after, skipped });
+            } else {
+                out.push({ match: a.match, irq: q.irq, name: q.name, before, after });
+            }
+        }
+    }
+    return out;
+}
+
+async function restoreIrqAffinity(t: Transport, applied: IrqApplied[]): Promise<void> {
+    for (const a of applied) {
+        if (a.skipped || a.irq === undefined || !a.before) continue;
+        await t.run(["sh", "-c", WRITE_FILE, "sh", `/proc/irq/${a.irq}/smp_affinity_list`, a.before], { check: false });
     }
 }
 
@@ -162,8 +211,8 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
 
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
-    properties: ["host", "driver", "custom", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
-    replaceOn: ["host", "driver", "custom", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    properties: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    replaceOn: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
     deleteBeforeReplace: true,
 
     defaults(inputs) {
@@ -199,6 +248,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const t = hostTransport(ctx, i.host);
         const dir = runDir(i.host, ctx.name);
         await stop(ctx, t, dir, state.pid as number, state.startTime as string);
+        await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
         await t.run(["rm", "-rf", "--", dir]);
         await removeOwnTaps(ctx, i);
     },
@@ -286,6 +336,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
         if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
         const placement = await applyPinning(ctx, t, i, pid);
+        const irqs = await applyIrqAffinity(ctx, t, i);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,
@@ -301,6 +352,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
                 placement,
                 argv,
+                irqs,
             },
         };
     } catch (e) {

@@ -71,6 +71,15 @@ export const MicroVmArgsSchema = z
             .object({ vcpus: z.array(z.number().int().min(0)).optional(), other: z.array(z.number().int().min(0)).min(1).optional() })
             .strict()
             .optional(),
+        /**
+         * IRQ affinity for the host NIC queues that feed the guest (the KVM criteria pin them with the
+         * vCPUs): every IRQ whose /proc/interrupts name contains `match` is confined to `cpus` while the
+         * VM exists, and restored when it is deleted. Skipped, with the reason in the output, where none
+         * matches or the host refuses.
+         */
+        irqAffinity: z
+            .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(z.number().int().min(0)).min(1) }).strict())
+            .default([]),
         /** Give up waiting for the readiness line after this many seconds (default 180). */
         bootTimeoutSeconds: z.number().int().min(5).max(3600).default(180),
         /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
@@ -122,6 +131,11 @@ export const MicroVmArgsSchema = z
                     if (c >= v.hostCaps!.cores) issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
                 });
             }
+            v.irqAffinity.forEach((a, k) =>
+                a.cpus.forEach((c, i) => {
+                    if (c >= v.hostCaps!.cores) issue(["irqAffinity", k, "cpus", i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
+                }),
+            );
         }
         // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
         if (v.imageSize !== undefined) {
@@ -175,6 +189,8 @@ export class MicroVm extends pulumi.CustomResource {
     /** Which host CPUs each thread may run on, read back after pinning. */
     public readonly placement!: pulumi.Output<{ vcpus: { thread: number; cpus: string }[]; other: { thread: number; name: string; cpus: string }[] }>;
     public readonly argv!: pulumi.Output<string[]>;
+    /** IRQs confined for this VM (with the affinity they had before), or why a match was skipped. */
+    public readonly irqs!: pulumi.Output<{ irq?: number; name?: string; before?: string; after?: string; match: string; skipped?: string }[]>;
 
     constructor(name: string, args: MicroVmArgs, opts?: pulumi.CustomResourceOptions) {
         const nics = args.nics.map((n) => ({
@@ -212,6 +228,7 @@ export class MicroVm extends pulumi.CustomResource {
                 interfaces: undefined,
                 placement: undefined,
                 argv: undefined,
+                irqs: undefined,
             },
             withHost({ ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any }, args.host),
         );

@@ -125,8 +125,19 @@ describe("MicroVm (real QEMU guests)", function () {
         await microvmHandler.delete(g.ctx, g.id, g.outs);
         assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk")));
         // a graceful delete: the guest powers off and the VMM exits by itself
-        const h = await up("vmh", vmArgs([{ backend: "virtio", tap: "tap3", address: `10.240.${n}.13/24` }]));
+        // IRQ affinity: the serial port's IRQ stands in for a NIC queue; a match with no IRQ is skipped.
+        const irqFile = (irq: number) => `/proc/irq/${irq}/smp_affinity_list`;
+        const h = await up("vmh", vmArgs([{ backend: "virtio", tap: "tap3", address: `10.240.${n}.13/24` }], { irqAffinity: [{ match: "ttyS0", cpus: [1] }, { match: "nosuchnic0", cpus: [0] }] }));
+        const irqs = h.outs.irqs as any[];
+        assert.match(irqs.find((x) => x.match === "nosuchnic0").skipped, /no IRQ on host 'srv' matches 'nosuchnic0'/);
+        const serial = irqs.find((x) => x.match === "ttyS0");
+        if (serial && !serial.skipped) {
+            assert.equal(fs.readFileSync(irqFile(serial.irq), "utf8").trim(), "1");
+        } else if (serial) {
+            assert.match(serial.skipped, /refused/);
+        }
         await microvmHandler.delete(h.ctx, h.id, h.outs);
+        if (serial && !serial.skipped) assert.equal(fs.readFileSync(irqFile(serial.irq), "utf8").trim(), serial.before, "restored on delete");
         const stat = fs.existsSync(`/proc/${h.outs.pid}/stat`) ? fs.readFileSync(`/proc/${h.outs.pid}/stat`, "utf8") : "";
         assert.ok(stat === "" || / Z /.test(stat.slice(stat.lastIndexOf(")"))), `VMM still running: ${stat}`);
         assert.match(h.ctx.log.lines.join("\n"), /guest ready/);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { PROBE_SCRIPT, kvmInfo, parseKeyValues, parseProbe, parseToolVersion } from "../core/probe";
+import { PROBE_SCRIPT, kvmInfo, parseInterrupts, parseKeyValues, parseProbe, parseToolVersion } from "../core/probe";
 import { sh } from "./helpers";
 
 const SAMPLE = `hostname=bench1
@@ -63,6 +63,11 @@ describe("host probe parsing", () => {
         assert.equal(parseToolVersion("ping", "ping from iputils 20221126"), "20221126");
         assert.equal(parseToolVersion("ip", "ip utility, iproute2-6.1.0, libbpf 1.1.2"), "6.1.0");
         assert.equal(parseToolVersion("ethtool", "ethtool version 6.1"), "6.1");
+    });
+
+    it("parses /proc/interrupts", () => {
+        const t = "           CPU0       CPU1       \n 26:          0          5  IO-APIC   4-edge      ttyS0\n 30:   9   1  PCI-MSIX-0000:00:01.0   2-edge      virtio0-input.0\nNMI:  0  0   Non-maskable interrupts\n";
+        assert.deepEqual(parseInterrupts(t), [{ irq: 26, name: "ttyS0" }, { irq: 30, name: "virtio0-input.0" }]);
     });
 
     it("runs on this machine and reports what it has", () => {
