@@ -54,3 +54,34 @@ export async function fileSha256(t: Transport, path: string): Promise<string> {
 export async function fileSize(t: Transport, path: string): Promise<number> {
     return Number((await t.run(["stat", "-L", "-c", "%s", "--", path])).stdout.trim());
 }
+
+/**
+ * Returns the cached entry for `key`, or builds it: `build` fills `<tmp>/entry` (it may use the rest
+ * of `tmp` as scratch space) and returns the metadata; the entry is then moved into place in one
+ * rename and the temporary directory removed whatever happens. Either way, `urn` gets a reference.
+ */
+export async function getOrBuild<M>(
+    t: Transport,
+    cacheDir: string,
+    kind: "kernels" | "images",
+    key: string,
+    urn: string,
+    build: (tmp: string) => Promise<M>,
+): Promise<{ dir: string; meta: M; hit: boolean }> {
+    const dir = entryDir(cacheDir, kind, key);
+    let meta = await readMeta<M>(t, dir);
+    const hit = meta !== undefined;
+    if (!meta) {
+        const tmp = await makeTemp(t, cacheDir);
+        try {
+            await t.run(["mkdir", "-p", "--", `${tmp}/entry`]);
+            meta = await build(tmp);
+            await t.putFile(`${tmp}/entry/meta.json`, JSON.stringify(meta, null, 2));
+            await commitEntry(t, `${tmp}/entry`, dir);
+        } finally {
+            await t.run(["rm", "-rf", "--", tmp], { check: false });
+        }
+    }
+    await addRef(t, dir, urn);
+    return { dir, meta, hit };
+}

@@ -2,7 +2,7 @@
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
 import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
-import { addRef, commitEntry, dropRef, entryDir, fileSha256, fileSize, makeTemp, readMeta, sha256Hex } from "./cache";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readMeta, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
@@ -113,23 +113,12 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
         const t = hostTransport(ctx, i.host);
         const r = await resolve(t, i);
         const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
-        const dir = entryDir(i.cacheDir, "images", key);
-        let meta = await readMeta<ImageMeta>(t, dir);
-        const hit = meta !== undefined;
-        if (!meta) {
-            const tmp = await makeTemp(t, i.cacheDir);
-            try {
-                ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
-                await t.run(["mkdir", "-p", "--", `${tmp}/entry`]);
-                meta = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
-                await t.putFile(`${tmp}/entry/meta.json`, JSON.stringify(meta, null, 2));
-                await commitEntry(t, `${tmp}/entry`, dir);
-                ctx.log.info(ctx.urn, `guest image ${(meta.size / 2 ** 20).toFixed(1)} MiB cached as ${dir} in ${meta.buildSeconds} s`);
-            } finally {
-                await t.run(["rm", "-rf", "--", tmp], { check: false });
-            }
-        }
-        await addRef(t, dir, ctx.urn);
+        const { dir, meta, hit } = await getOrBuild(t, i.cacheDir, "images", key, ctx.urn, async (tmp) => {
+            ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
+            const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
+            ctx.log.info(ctx.urn, `guest image ${(m.size / 2 ** 20).toFixed(1)} MiB built in ${m.buildSeconds} s`);
+            return m;
+        });
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },
 

@@ -2,7 +2,7 @@
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, KernelInputs, VirtioMode } from "../sdk/kernel";
-import { addRef, commitEntry, dropRef, entryDir, fileSha256, fileSize, makeTemp, readMeta, sha256Hex } from "./cache";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readMeta, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { CommandError, Transport } from "./transport";
@@ -96,7 +96,6 @@ async function buildDebian(ctx: Ctx, t: Transport, i: KernelInputs, tmp: string,
     if (!vmlinuz) throw new Error(`on host '${i.host.name}': package ${real} has no /boot/vmlinuz-*`);
     const release = vmlinuz.slice("vmlinuz-".length);
     const entry = `${tmp}/entry`;
-    await t.run(["mkdir", "-p", "--", entry]);
     await t.run(["cp", "--", `${tmp}/x/boot/${vmlinuz}`, `${entry}/vmlinuz`]);
     const config = (await t.getFile(`${tmp}/x/boot/config-${release}`)).toString();
     let modules: string[] = [];
@@ -113,7 +112,6 @@ async function buildFile(t: Transport, i: KernelInputs & { source: { kind: "file
     const started = Date.now();
     const s = i.source;
     const entry = `${tmp}/entry`;
-    await t.run(["mkdir", "-p", "--", entry]);
     await t.run(["cp", "-L", "--", s.path, `${entry}/vmlinuz`]);
     const config = s.config ? (await t.getFile(s.config)).toString() : undefined;
     const modules = s.modulesDir ? await keepModules(t, s.modulesDir, `${entry}/modules`) : [];
@@ -131,7 +129,7 @@ async function buildSource(ctx: Ctx, t: Transport, i: KernelInputs & { source: {
         return ms;
     };
     await withProgress(ctx, `unpacking ${s.tarball}`, t.run(["tar", "-xf", s.tarball, "-C", tmp], { timeoutMs: left() }));
-    const top = (await t.run(["find", tmp, "-mindepth", "1", "-maxdepth", "1", "-type", "d"])).stdout.trim().split("\n")[0];
+    const top = (await t.run(["find", tmp, "-mindepth", "1", "-maxdepth", "1", "-type", "d", "!", "-name", "entry"])).stdout.trim().split("\n")[0];
     if (!top) throw new Error(`on host '${i.host.name}': ${s.tarball} holds no source directory`);
     const make = (args: string[], what?: string, timeoutMs = left()) => {
         const run = t.run(["make", "-C", top, ...args], { timeoutMs }).catch((e: unknown) => {
@@ -160,7 +158,6 @@ async function buildSource(ctx: Ctx, t: Transport, i: KernelInputs & { source: {
     await make([`-j${cores}`, "bzImage"], `building the kernel with ${cores} jobs`);
     const release = (await make(["-s", "kernelrelease"])).stdout.trim();
     const entry = `${tmp}/entry`;
-    await t.run(["mkdir", "-p", "--", entry]);
     await t.run(["cp", "--", `${top}/arch/x86/boot/bzImage`, `${entry}/vmlinuz`]);
     const meta = await finishEntry(t, entry, config, `build ${s.tarball}`, started, []);
     return { ...meta, release };
@@ -215,30 +212,19 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         const { key, debian } = await keyOf(t, i);
-        const dir = entryDir(i.cacheDir, "kernels", key);
-        let meta = await readMeta<KernelMeta>(t, dir);
-        const hit = meta !== undefined;
-        if (!meta) {
-            const tmp = await makeTemp(t, i.cacheDir);
-            try {
-                const cores = Number((await t.run(["nproc"])).stdout.trim()) || 1;
-                const s = i.source;
-                meta =
-                    s.kind === "debian"
-                        ? await buildDebian(ctx, t, i, tmp, debian!)
-                        : s.kind === "file"
-                          ? await buildFile(t, i as any, tmp)
-                          : await buildSource(ctx, t, i as any, tmp, cores);
-                await t.putFile(`${tmp}/entry/meta.json`, JSON.stringify(meta, null, 2));
-                await commitEntry(t, `${tmp}/entry`, dir);
-                ctx.log.info(ctx.urn, `kernel ${meta.release} (${meta.virtio} virtio) cached as ${dir} in ${meta.buildSeconds} s`);
-            } finally {
-                await t.run(["rm", "-rf", "--", tmp], { check: false });
-            }
-        } else {
-            ctx.log.info(ctx.urn, `kernel ${meta.release} found in the cache (${dir})`);
-        }
-        await addRef(t, dir, ctx.urn);
+        const { dir, meta, hit } = await getOrBuild<KernelMeta>(t, i.cacheDir, "kernels", key, ctx.urn, async (tmp) => {
+            const cores = Number((await t.run(["nproc"])).stdout.trim()) || 1;
+            const s = i.source;
+            const m =
+                s.kind === "debian"
+                    ? await buildDebian(ctx, t, i, tmp, debian!)
+                    : s.kind === "file"
+                      ? await buildFile(t, i as any, tmp)
+                      : await buildSource(ctx, t, i as any, tmp, cores);
+            ctx.log.info(ctx.urn, `kernel ${m.release} (${m.virtio} virtio) built in ${m.buildSeconds} s`);
+            return m;
+        });
+        if (hit) ctx.log.info(ctx.urn, `kernel ${meta.release} found in the cache (${dir})`);
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },
 
