@@ -85,3 +85,11 @@ export async function getOrBuild<M>(
     await addRef(t, dir, urn);
     return { dir, meta, hit };
 }
+
+/** An entry's metadata, or undefined when the entry or its artifact file is gone (for refresh). */
+export async function readEntry<M>(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, artifact: string): Promise<M | undefined> {
+    const dir = entryDir(cacheDir, kind, key);
+    const meta = await readMeta<M>(t, dir);
+    if (!meta || (await t.run(["test", "-f", `${dir}/${artifact}`], { check: false })).code !== 0) return undefined;
+    return meta;
+}

@@ -2,7 +2,7 @@
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
 import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
-import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readMeta, sha256Hex } from "./cache";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
@@ -124,10 +124,8 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
 
     async read(ctx, id, state) {
         const i = inputsFromState(GuestImageArgsSchema, state);
-        const t = hostTransport(ctx, i.host);
-        const dir = entryDir(i.cacheDir, "images", id);
-        const meta = await readMeta<ImageMeta>(t, dir);
-        if (!meta || (await t.run(["test", "-f", `${dir}/initramfs.cpio.gz`], { check: false })).code !== 0) return undefined;
+        const meta = await readEntry<ImageMeta>(hostTransport(ctx, i.host), i.cacheDir, "images", id, "initramfs.cpio.gz");
+        if (!meta) return undefined;
         return { ...state, sha256: meta.sha256, size: meta.size };
     },
 

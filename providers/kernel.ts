@@ -2,7 +2,7 @@
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, KernelInputs, VirtioMode } from "../sdk/kernel";
-import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readMeta, sha256Hex } from "./cache";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { CommandError, Transport } from "./transport";
@@ -230,10 +230,8 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
 
     async read(ctx, id, state) {
         const i = inputsFromState(KernelArgsSchema, state);
-        const t = hostTransport(ctx, i.host);
-        const dir = entryDir(i.cacheDir, "kernels", id);
-        const meta = await readMeta<KernelMeta>(t, dir);
-        if (!meta || (await t.run(["test", "-f", `${dir}/vmlinuz`], { check: false })).code !== 0) return undefined;
+        const meta = await readEntry<KernelMeta>(hostTransport(ctx, i.host), i.cacheDir, "kernels", id, "vmlinuz");
+        if (!meta) return undefined;
         return { ...state, release: meta.release, sha256: meta.sha256, size: meta.size, virtio: meta.virtio };
     },
 

@@ -61,6 +61,9 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         assert.ok(image.manifest.modules.includes("virtio_net.ko"));
         assert.ok(image.manifest.modules.indexOf("virtio_ring.ko") < image.manifest.modules.indexOf("virtio_net.ko"));
 
+        assert.equal(((await kernelHandler.read(kctx, k.id, k.outs)) as any).release, kernel.release);
+        assert.equal(((await imageHandler.read(ictx, img.id, img.outs)) as any).sha256, image.sha256);
+        assert.equal(await kernelHandler.read(kctx, "0".repeat(64), k.outs), undefined, "an entry that is gone reads as deleted");
         await bootAndPing(kernel, image, "tapd0", 2);
         await kernelHandler.delete(kctx, k.id, k.outs);
         await imageHandler.delete(ictx, img.id, img.outs);
