@@ -123,7 +123,9 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
         const i = inputsFromState(MacvtapLinkArgsSchema, state);
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
-        await t.run(["rm", "-f", "--", devicePath(i.host, i.name)]);
+        const dev = devicePath(i.host, i.name);
+        await t.run(["rm", "-f", "--", dev]);
+        await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dev.slice(0, dev.lastIndexOf("/"))], { check: false });
         await deleteOwnedLink(ctx, t, i.host, i.name);
     },
 };

@@ -250,6 +250,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         await stop(ctx, t, dir, state.pid as number, state.startTime as string);
         await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
         await t.run(["rm", "-rf", "--", dir]);
+        await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
         await removeOwnTaps(ctx, i);
     },
 };

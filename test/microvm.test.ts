@@ -23,6 +23,7 @@ import { VethPairArgsSchema } from "../sdk/veth";
 import { ping } from "./boot";
 import { netnsList, sh, uniq } from "./helpers";
 import { startSshd } from "./sshd";
+import { closeAll } from "../providers/transport";
 
 const local = { kind: "local" as const, name: "me" };
 function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
@@ -185,6 +186,7 @@ describe("MicroVm (real QEMU guests)", function () {
             }
             await hostHandler.delete(hctx, h.id, h.outs);
         } finally {
+            await closeAll();
             d.stop();
         }
     });

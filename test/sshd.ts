@@ -44,6 +44,9 @@ export async function startSshd(ns: string, veth: string, subnet: string): Promi
             "UsePAM no",
             "StrictModes no",
             "Subsystem sftp internal-sftp",
+            // Sessions whose client vanished with a test namespace end within seconds.
+            "ClientAliveInterval 2",
+            "ClientAliveCountMax 2",
         ].join("\n") + "\n",
     );
     fs.mkdirSync("/run/sshd", { recursive: true });
