@@ -59,7 +59,9 @@ export async function ownerOf(t: Transport, host: HostConnection, name: string):
 }
 
 export async function dropOwner(t: Transport, host: HostConnection, name: string): Promise<void> {
-    await t.run(["rm", "-f", "--", ownerPath(host, name)]);
+    const p = ownerPath(host, name);
+    await t.run(["rm", "-f", "--", p]);
+    await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", p.slice(0, p.lastIndexOf("/"))], { check: false });
 }
 
 /** True when a link with this name exists on the host. */
