@@ -160,7 +160,7 @@ async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: numbe
  * stdin from a FIFO it holds open for reading and writing, so this write never blocks on a live VM.
  */
 async function consoleSend(t: Transport, dir: string, line: string): Promise<void> {
-    await t.run(["sh", "-c", 'printf "%s\\n" "$2" > "$1"', "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
+    await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
 }
 
 function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: string[]; macs: string[]; fds: string[] } {
