@@ -1,6 +1,6 @@
 // Bridge: a Linux bridge on a host.
 import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
-import { claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -24,7 +24,7 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
 
     crossCheck(urn, i, registry) {
         registry.declareLinks(urn, stackKey(i.host), [i.name]);
-        return registry.claim(urn, i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })), []);
+        return registry.claim(urn, addressClaims(i.host, i.addresses), []);
     },
 
     async create(ctx, i) {

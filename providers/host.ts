@@ -2,7 +2,7 @@
 import { defaultNetnsName } from "../core/names";
 import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
 import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
-import { Ctx, ResourceHandler } from "./resource";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { LocalTransport, Transport, transportFor } from "./transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
@@ -134,7 +134,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
     },
 
     async read(ctx, _id, state) {
-        const i = HostArgsSchema.parse(pickInputs(state));
+        const i = inputsFromState(HostArgsSchema, state);
         const conn = connectionOf(ctx.name, i);
         if (conn.kind === "netns" && !(await netnsExists(conn.namespace))) {
             // Gone behind our back: drop netbed's own owner records with it.
@@ -151,7 +151,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
     },
 
     async delete(ctx, _id, state) {
-        const i = HostArgsSchema.parse(pickInputs(state));
+        const i = inputsFromState(HostArgsSchema, state);
         if (i.kind !== "netns") return; // local and SSH machines are not netbed's to remove
         const ns = i.namespace!;
         if (!(await netnsExists(ns))) {
@@ -174,8 +174,3 @@ export const hostHandler: ResourceHandler<HostInputs> = {
         await local.run(["rm", "-f", "--", ownerFile(ns)]);
     },
 };
-
-function pickInputs(state: Record<string, unknown>): Record<string, unknown> {
-    const { kind, namespace, ssh, packages } = state as any;
-    return { kind, namespace, ssh, packages };
-}

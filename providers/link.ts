@@ -41,6 +41,11 @@ export function stackKey(host: HostConnection): string {
 
 export const LINK_OWNER_DIR = "/run/netbed/owned/links";
 
+/** A link's addresses as registry claims on its host's network stack (for overlap checks). */
+export function addressClaims(host: HostConnection, addresses: string[], prefix = "") {
+    return addresses.map((cidr, n) => ({ stack: stackKey(host), hostName: host.name, property: `${prefix}addresses[${n}]`, cidr }));
+}
+
 /** Ownership records live on the machine that holds the link, under /run (gone after a reboot, as the links are). */
 function ownerPath(host: HostConnection, name: string): string {
     return `${LINK_OWNER_DIR}/${host.kind === "ssh" ? "init" : stackKey(host)}/link-${name}`;

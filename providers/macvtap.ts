@@ -3,7 +3,7 @@ import { deriveMac } from "../core/net";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
-import { Observed, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -74,7 +74,7 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
         }
         return registry.claim(
             urn,
-            i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),
+            addressClaims(i.host, i.addresses),
             i.mac ? [{ property: "mac", mac: i.mac }] : [],
         );
     },

@@ -146,11 +146,7 @@ async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: numbe
     if (i.pinning?.other) {
         for (const th of ts) if (!vcpu(th.name)) await t.run(["taskset", "-p", "-c", i.pinning.other.join(","), String(th.tid)]);
     }
-    const after = await threads(t, pid);
-    const placement = {
-        vcpus: after.filter((x) => vcpu(x.name)).map((x) => ({ thread: x.tid, cpus: x.cpus })),
-        other: after.filter((x) => !vcpu(x.name)).map((x) => ({ thread: x.tid, name: x.name, cpus: x.cpus })),
-    };
+    const placement = await placementOf(t, pid);
     if (i.pinning) ctx.log.info(ctx.urn, `pinned: vCPU threads ${placement.vcpus.map((v) => `${v.thread}->${v.cpus}`).join(", ")}`);
     return placement;
 }
@@ -236,7 +232,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
         if (!(await alive(t, state.pid as number, state.startTime as string))) return undefined;
-        return { ...state, placement: await applyPinningReadOnly(t, state.pid as number) };
+        return { ...state, placement: await placementOf(t, state.pid as number) };
     },
 
     async update(_ctx, _id, olds) {
@@ -255,8 +251,8 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     },
 };
 
-/** The placement as it is now (refresh shows threads moved behind netbed's back). */
-async function applyPinningReadOnly(t: Transport, pid: number) {
+/** Which CPUs each VMM thread may run on now (after pinning, and on refresh to show threads moved behind netbed's back). */
+async function placementOf(t: Transport, pid: number) {
     const ts = await threads(t, pid);
     const vcpu = (n: string) => /^CPU \d+\/(TCG|KVM)$/.test(n);
     return {

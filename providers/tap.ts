@@ -1,6 +1,6 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -30,7 +30,7 @@ export const tapHandler: ResourceHandler<TapInputs> = {
         registry.declareLinks(urn, stackKey(i.host), [i.name]);
         return registry.claim(
             urn,
-            i.addresses.map((cidr, n) => ({ stack: stackKey(i.host), hostName: i.host.name, property: `addresses[${n}]`, cidr })),
+            addressClaims(i.host, i.addresses),
             i.mac ? [{ property: "mac", mac: i.mac }] : [],
         );
     },

@@ -1,7 +1,7 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
 import type { HostConnection } from "../sdk/host";
 import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
-import { claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { LocalTransport, Transport } from "./transport";
 
@@ -31,7 +31,7 @@ function outsOf(i: VethPairInputs, oa: Awaited<ReturnType<typeof converge>>, ob:
 }
 
 function claimsOf(host: HostConnection, end: "a" | "b", e: End) {
-    return e.addresses.map((cidr, n) => ({ stack: stackKey(host), hostName: host.name, property: `${end}.addresses[${n}]`, cidr }));
+    return addressClaims(host, e.addresses, `${end}.`);
 }
 
 export const vethHandler: ResourceHandler<VethPairInputs> = {

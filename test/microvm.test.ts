@@ -81,7 +81,7 @@ describe("MicroVm (real QEMU guests)", function () {
         return { ctx, ...r, outs: r.outs as any };
     }
 
-    it("virtio guests on a bridge: reachable from the host, from each other; pinned threads really run where asked", async () => {
+    it("virtio guests on one bridge (one with a tap it made itself) are reachable from the host through it; pinned threads really run where asked", async () => {
         const a = await up("vma", vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }));
         // b has no Tap of its own: it makes one on the bridge, and removes it with itself.
         const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }]));
