@@ -1,10 +1,12 @@
 // netbed's guest init (a busybox sh script, PID 1 of every GuestImage), the kernel command line
 // that drives it, and the readiness line it prints. Pure.
+import { AGENT_PATH, AGENT_PORT } from "./agent";
 import { macProblem, parseCidr } from "./net";
 
 export const READY_PREFIX = "NETBED-READY";
 export const ERROR_PREFIX = "NETBED-ERROR";
-export const SERVERS = ["iperf3", "sockperf", "netserver"] as const;
+/** What init can start: the benchmark servers, and the agent that runs benchmark clients in the guest. */
+export const SERVERS = ["iperf3", "sockperf", "netserver", "agent"] as const;
 export type Server = (typeof SERVERS)[number];
 
 export interface GuestNic {
@@ -123,6 +125,7 @@ for s in $servers; do
     iperf3) iperf3 -s -D >/dev/null 2>&1 && started="$started,iperf3" || echo "${ERROR_PREFIX} iperf3 server did not start" ;;
     sockperf) (sockperf server --tcp -p 11111 >/dev/null 2>&1 &); (sockperf server -p 11111 >/dev/null 2>&1 &); started="$started,sockperf" ;;
     netserver) netserver >/dev/null 2>&1 && started="$started,netserver" || echo "${ERROR_PREFIX} netserver did not start" ;;
+    agent) (nc -ll -p ${AGENT_PORT} -e ${AGENT_PATH} >/dev/null 2>&1 &); started="$started,agent" ;;
   esac
   IFS=,
 done

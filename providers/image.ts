@@ -1,4 +1,5 @@
 // GuestImage: an initramfs with busybox-static, the benchmark tools and netbed's init, cached by content.
+import { AGENT_PATH, AGENT_SCRIPT } from "../core/agent";
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
 import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
@@ -76,6 +77,7 @@ async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, 
         await t.putFile(`${root}/lib/modules/netbed.order`, r.modules.map((m) => `${m.split("/").pop()}\n`).join(""));
     }
     await t.putFile(`${root}/init`, GUEST_INIT, 0o755);
+    await t.putFile(`${root}${AGENT_PATH}`, AGENT_SCRIPT, 0o755);
     await t.putFile(`${root}/etc/passwd`, "root:x:0:0:root:/root:/bin/sh\n");
     await t.putFile(`${root}/etc/group`, "root:x:0:\n");
     await t.putFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n::1 localhost\n");
@@ -112,7 +114,7 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         const r = await resolve(t, i);
-        const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
+        const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, agent: AGENT_SCRIPT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
         const { dir, meta, hit } = await getOrBuild(t, i.cacheDir, "images", key, ctx.urn, async (tmp) => {
             ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
             const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);

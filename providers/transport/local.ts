@@ -21,10 +21,17 @@ export function spawnCollect(
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let timedOut = false;
+        let aborted = false;
         const timer = setTimeout(() => {
             timedOut = true;
             child.kill("SIGKILL");
         }, timeoutMs);
+        const onAbort = () => {
+            aborted = true;
+            child.kill("SIGTERM");
+        };
+        if (opts.signal?.aborted) onAbort();
+        else opts.signal?.addEventListener("abort", onAbort, { once: true });
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
         child.on("error", (e) => {
@@ -33,8 +40,11 @@ export function spawnCollect(
         });
         child.on("close", (code, signal) => {
             clearTimeout(timer);
+            opts.signal?.removeEventListener("abort", onAbort);
             const res = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-            if (timedOut) {
+            if (aborted && !timedOut) {
+                resolve({ ...res, code: -1 });
+            } else if (timedOut) {
                 reject(new CommandError(label, shown, null, res.stdout, res.stderr, `timed out after ${timeoutMs} ms`));
             } else if (signal) {
                 reject(new CommandError(label, shown, null, res.stdout, res.stderr, `was killed by ${signal}`));

@@ -111,6 +111,13 @@ export class SshTransport implements Transport {
                 let code: number | null = null;
                 let signal: string | undefined;
                 let timedOut = false;
+                let aborted = false;
+                // The remote process is `timeout`, which passes TERM on to the command.
+                const onAbort = () => {
+                    aborted = true;
+                    ch.signal("TERM");
+                    ch.close();
+                };
                 const timer = setTimeout(() => {
                     timedOut = true;
                     ch.signal("KILL");
@@ -123,11 +130,15 @@ export class SshTransport implements Transport {
                     code = c;
                     signal = sig;
                 });
+                if (opts.signal?.aborted) onAbort();
+                else opts.signal?.addEventListener("abort", onAbort, { once: true });
                 ch.on("close", () => {
                     clearTimeout(timer);
+                    opts.signal?.removeEventListener("abort", onAbort);
                     const stdout = Buffer.concat(out).toString();
                     const stderr = Buffer.concat(errb).toString();
                     if (timedOut) return; // already rejected
+                    if (aborted) return resolve({ code: -1, stdout, stderr });
                     if (code === null) {
                         return reject(new CommandError(this.label, argv, null, stdout, stderr, signal ? `was killed by ${signal}` : "lost its connection before it exited"));
                     }

@@ -12,6 +12,11 @@ export interface RunOptions {
     cwd?: string;
     /** When false, a non-zero exit is returned instead of thrown (default true). */
     check?: boolean;
+    /**
+     * Ends the command (SIGTERM) when aborted, for servers that run until told to stop; the run
+     * then resolves with what the command printed and code -1 instead of failing.
+     */
+    signal?: AbortSignal;
 }
 
 export interface RunResult {
