@@ -1,4 +1,5 @@
 // The resource types this provider implements, by type name (netbed:index:<Type>).
+import { benchmarkHandler } from "./benchmark";
 import { bridgeHandler } from "./bridge";
 import { hostHandler } from "./host";
 import { imageHandler } from "./image";
@@ -18,4 +19,5 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:Kernel": kernelHandler,
     "netbed:index:GuestImage": imageHandler,
     "netbed:index:MicroVm": microvmHandler,
+    "netbed:index:BenchmarkRun": benchmarkHandler,
 };

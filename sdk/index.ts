@@ -9,3 +9,8 @@ export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_
 export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, NIC_BACKENDS } from "./microvm";
 export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";
+export { BenchmarkRun, BenchmarkRunArgs, BenchmarkRunArgsSchema, EndpointArgs, PairArgs } from "./benchmark";
+export { TestSpecSchema, RunSettingsSchema, VOLT_MATRIX, TEST_KINDS } from "../core/bench/spec";
+export type { TestSpec, RunSettings } from "../core/bench/spec";
+export { ResultsDocSchema, StatsSchema, CellResultSchema, RESULTS_VERSION, summarizeResults } from "../core/bench/results";
+export type { ResultsDoc, CellResult, Stats, Summary } from "../core/bench/results";

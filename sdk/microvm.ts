@@ -3,7 +3,7 @@ import { z } from "zod";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
 import { templateProblem } from "../core/vmm";
-import { HostConnectionSchema, type Host } from "./host";
+import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import type { GuestImage } from "./image";
 import type { Kernel } from "./kernel";
 import { IfnameSchema, MacSchema, refineWith } from "./link";
@@ -62,7 +62,7 @@ export const MicroVmArgsSchema = z
         /** Extra kernel command line words. */
         cmdline: z.array(z.string().regex(/^\S+$/, "must be one word (no whitespace)")).default([]),
         nics: z.array(NicSchema).min(1, "give at least one NIC").max(8),
-        /** Benchmark servers the guest starts at boot. Default: iperf3, sockperf, netserver. */
+        /** What the guest starts at boot: benchmark servers and the agent that runs clients in it. Default: all (iperf3, sockperf, netserver, agent). */
         servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
         /** `kvm`, `tcg`, or `auto` (kvm where the host can run stock guests under KVM, else tcg with a warning). */
         accel: z.enum(["kvm", "tcg", "auto"]).default("auto"),
@@ -177,6 +177,14 @@ export interface BootTime {
 
 /** A microVM: a VMM process booting a Kernel and GuestImage with NICs on taps or macvtaps. */
 export class MicroVm extends pulumi.CustomResource {
+    /** Where the VM runs (its host's connection). */
+    public readonly host!: pulumi.Output<HostConnection>;
+    public readonly driver!: pulumi.Output<"qemu" | "custom">;
+    /** The kernel image path it boots. */
+    public readonly kernel!: pulumi.Output<string>;
+    public readonly vcpus!: pulumi.Output<number>;
+    public readonly memoryMiB!: pulumi.Output<number>;
+    public readonly pinning!: pulumi.Output<{ vcpus?: number[]; other?: number[] } | undefined>;
     public readonly pid!: pulumi.Output<number>;
     public readonly accelUsed!: pulumi.Output<"kvm" | "tcg" | "vmm's own">;
     /** Set when the numbers of this VM are not comparable with KVM ones (TCG). */

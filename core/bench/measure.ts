@@ -1,0 +1,160 @@
+// One measurement of one cell: the client argv, the tool's output parsed into metrics. The
+// command runs through a callback (a host's transport or a guest's agent), so this stays pure.
+import { createHash } from "crypto";
+import { Cell, RunSettings, TestSpec } from "./spec";
+import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
+import { percentile } from "./stats";
+
+export type ServerName = "iperf3" | "sockperf" | "netserver";
+export type Ports = Record<ServerName, number>;
+
+/** Where the guest image's init starts its servers (core/guestinit.ts): the tools' defaults. */
+export const GUEST_PORTS: Ports = { iperf3: 5201, sockperf: 11111, netserver: 12865 };
+
+/** The servers a host endpoint runs, bound to the address its peer uses; each runs until stopped. */
+export const SERVER_ARGV: Record<ServerName, (address: string, port: number) => string[][]> = {
+    iperf3: (a, p) => [["iperf3", "-s", "-B", a, "-p", String(p)]],
+    // sockperf serves TCP and UDP from separate processes; both may use the one port number.
+    sockperf: (a, p) => [
+        ["sockperf", "server", "-i", a, "-p", String(p)],
+        ["sockperf", "server", "--tcp", "-i", a, "-p", String(p)],
+    ],
+    netserver: (a, p) => [["netserver", "-D", "-L", a, "-p", String(p)]],
+};
+
+export function serversFor(cells: readonly Cell[]): ServerName[] {
+    const need = new Set<ServerName>();
+    for (const c of cells) {
+        if (c.test === "tcp" || c.test === "udp" || c.test === "pps") need.add("iperf3");
+        if (c.test === "latency" || c.test === "load") need.add("sockperf");
+        if (c.test === "rr") need.add("netserver");
+    }
+    return [...need];
+}
+
+/** Ports for a host's servers: derived from the run, so two runs' servers do not collide. */
+export function serverPorts(seed: string): Ports {
+    const n = createHash("sha256").update(seed).digest().readUInt16BE(0) % 900;
+    const base = 20000 + n * 10;
+    return { iperf3: base, sockperf: base + 1, netserver: base + 2 };
+}
+
+/** Seconds of measuring a cell takes by its parameters (the matrix-overhead denominator). */
+export function nominalSeconds(cell: Cell, s: RunSettings): number {
+    const t = cell.spec;
+    if (t.kind === "icmp") return t.count * t.interval;
+    if (t.kind === "load") return t.mps.length * s.duration;
+    return s.duration;
+}
+
+export interface Measurement {
+    /** Metric name (unit in the name) -> value. */
+    metrics: Record<string, number>;
+    /** The tools' raw output, kept on disk. */
+    raw: string;
+    ext: "json" | "txt";
+    sweep?: { mps: number; p50us: number; p99us: number }[];
+    volume?: { kb?: number; transactions?: number };
+}
+
+export type Runner = (argv: string[], timeoutSeconds: number) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+function fail(argv: string[], r: { code: number; stdout: string; stderr: string }, why: string): never {
+    throw new Error(`\`${argv.join(" ")}\` ${why} (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().slice(-500)}` : ""}`);
+}
+
+/** Runs a tool, parses its output with the tool's parser, and turns a parse failure into an error that names the command. */
+async function runParsed<T>(run: Runner, argv: string[], timeout: number, parse: (out: string) => T): Promise<{ out: T; raw: string }> {
+    const r = await run(argv, timeout);
+    try {
+        return { out: parse(r.stdout), raw: r.stdout };
+    } catch (err) {
+        return fail(argv, r, (err as Error).message);
+    }
+}
+
+export async function measure(cell: Cell, server: { address?: string }, ports: Ports, s: RunSettings, run: Runner): Promise<Measurement> {
+    const t: TestSpec = cell.spec;
+    const host = server.address!;
+    const slack = 30;
+    switch (t.kind) {
+        case "tcp":
+        case "udp":
+        case "pps": {
+            const udp = t.kind !== "tcp";
+            const argv = iperf3Argv({
+                server: host,
+                port: ports.iperf3,
+                duration: s.duration,
+                parallel: t.kind === "tcp" ? t.streams : 1,
+                reverse: t.kind === "tcp" ? t.reverse : false,
+                udp,
+                bitrate: t.kind === "udp" && t.rateMbps !== "max" ? `${t.rateMbps}M` : udp ? "0" : undefined,
+                length: t.kind === "udp" ? t.size : t.kind === "pps" ? t.sizes[0] : undefined,
+            });
+            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseIperf3);
+            const metrics: Record<string, number> = { gbps: out.bitsPerSecond / 1e9 };
+            if (!udp) metrics.retransmits = out.retransmits ?? 0;
+            else {
+                metrics.pps = out.packetsPerSecond ?? 0;
+                metrics.lossPct = out.lostPercent ?? 0;
+                if (out.jitterMs !== undefined) metrics.jitterMs = out.jitterMs;
+            }
+            return { metrics, raw, ext: "json", volume: { kb: out.bytes / 1024 } };
+        }
+        case "icmp": {
+            const argv = pingArgv({ target: host, count: t.count, interval: t.interval, size: t.size });
+            const r = await run(argv, Math.ceil(t.count * t.interval) + slack);
+            let p;
+            try {
+                p = parsePing(r.stdout);
+            } catch (err) {
+                return fail(argv, r, (err as Error).message);
+            }
+            const rtts = p.rtts.map((x) => x.ms);
+            if (rtts.length === 0) fail(argv, r, `got no echo reply from ${host}`);
+            const metrics = {
+                p50ms: percentile(rtts, 50),
+                p95ms: percentile(rtts, 95),
+                p99ms: percentile(rtts, 99),
+                minms: Math.min(...rtts),
+                maxms: Math.max(...rtts),
+                lossPct: p.lossPercent,
+            };
+            return { metrics, raw: r.stdout, ext: "txt" };
+        }
+        case "latency": {
+            const argv = sockperfArgv({ mode: "ping-pong", server: host, port: ports.sockperf, duration: s.duration, tcp: t.protocol === "tcp", messageSize: t.size });
+            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
+            return { metrics: { p50us: out.p50, p99us: out.p99, p999us: out.p999, avgus: out.avg, minus: out.min, maxus: out.max }, raw, ext: "txt" };
+        }
+        case "rr": {
+            const argv = netperfArgv({ server: host, port: ports.netserver, test: t.test, duration: s.duration, requestSize: t.size, responseSize: t.size });
+            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseNetperf);
+            const metrics: Record<string, number> = { tps: out.transactionsPerSecond };
+            for (const [k, v] of [
+                ["localSdUsPerTr", out.localServiceDemand],
+                ["remoteSdUsPerTr", out.remoteServiceDemand],
+                ["p50us", out.p50LatencyUs],
+                ["p99us", out.p99LatencyUs],
+            ] as const) {
+                if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
+            }
+            return { metrics, raw, ext: "txt", volume: { transactions: out.transactionsPerSecond * s.duration } };
+        }
+        case "load": {
+            const sweep: NonNullable<Measurement["sweep"]> = [];
+            const raws: string[] = [];
+            const metrics: Record<string, number> = {};
+            for (const mps of t.mps) {
+                const argv = sockperfArgv({ mode: "under-load", server: host, port: ports.sockperf, duration: s.duration, tcp: t.protocol === "tcp", messageSize: t.size, mps });
+                const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
+                sweep.push({ mps, p50us: out.p50, p99us: out.p99 });
+                metrics[`p50us@${mps}`] = out.p50;
+                metrics[`p99us@${mps}`] = out.p99;
+                raws.push(`### mps=${mps}\n${raw}`);
+            }
+            return { metrics, raw: raws.join("\n"), ext: "txt", sweep };
+        }
+    }
+}

@@ -1,0 +1,258 @@
+// The benchmark tools' argv and their output parsed into numbers. Pure: tested on real outputs
+// captured on these machines (test/fixtures/tools/).
+
+export interface Iperf3Options {
+    server: string;
+    port: number;
+    duration: number;
+    parallel?: number;
+    reverse?: boolean;
+    udp?: boolean;
+    /** iperf3 -b: "0" for unlimited, or e.g. "100M". */
+    bitrate?: string;
+    /** iperf3 -l: the UDP datagram / TCP write size in bytes. */
+    length?: number;
+}
+
+export function iperf3Argv(o: Iperf3Options): string[] {
+    const a = ["iperf3", "-c", o.server, "-p", String(o.port), "-t", String(o.duration), "-J"];
+    if (o.parallel && o.parallel > 1) a.push("-P", String(o.parallel));
+    if (o.reverse) a.push("-R");
+    if (o.udp) a.push("-u");
+    if (o.bitrate !== undefined) a.push("-b", o.bitrate);
+    if (o.length !== undefined) a.push("-l", String(o.length));
+    return a;
+}
+
+export interface Iperf3Result {
+    protocol: "TCP" | "UDP";
+    reverse: boolean;
+    streams: number;
+    seconds: number;
+    /** Bytes the receiver got. */
+    bytes: number;
+    /** Goodput at the receiver. */
+    bitsPerSecond: number;
+    /** TCP: the sender's retransmits. */
+    retransmits?: number;
+    /** UDP: datagrams sent, lost (as counted by the receiver), and their rate at the receiver. */
+    packets?: number;
+    lostPackets?: number;
+    lostPercent?: number;
+    packetsPerSecond?: number;
+    jitterMs?: number;
+    /** Per-interval samples (by default one per second). */
+    intervals: { start: number; end: number; bitsPerSecond: number; packets?: number }[];
+    cpu?: { hostTotal: number; remoteTotal: number };
+}
+
+export function parseIperf3(json: string): Iperf3Result {
+    let d: any;
+    try {
+        d = JSON.parse(json);
+    } catch {
+        throw new Error(`iperf3 printed no JSON result: ${JSON.stringify(json.trim().slice(0, 200))}`);
+    }
+    if (d.error) throw new Error(`iperf3 failed: ${d.error}`);
+    const t = d.start?.test_start;
+    const e = d.end;
+    if (!t || !e) throw new Error("iperf3 JSON has no test_start or end section");
+    const udp = t.protocol === "UDP";
+    const recv = e.sum_received;
+    if (!recv) throw new Error("iperf3 JSON has no end.sum_received");
+    const r: Iperf3Result = {
+        protocol: udp ? "UDP" : "TCP",
+        reverse: t.reverse === 1,
+        streams: t.num_streams,
+        seconds: recv.seconds,
+        bytes: recv.bytes,
+        bitsPerSecond: recv.bits_per_second,
+        intervals: (d.intervals ?? []).map((i: any) => ({ start: i.sum.start, end: i.sum.end, bitsPerSecond: i.sum.bits_per_second, ...(i.sum.packets !== undefined ? { packets: i.sum.packets } : {}) })),
+    };
+    if (!udp) r.retransmits = e.sum_sent?.retransmits;
+    else {
+        // end.sum carries the receiver's loss and jitter; sum_received.packets is what arrived.
+        const sum = e.sum ?? recv;
+        r.packets = sum.packets;
+        r.lostPackets = sum.lost_packets;
+        r.lostPercent = sum.lost_percent;
+        r.jitterMs = sum.jitter_ms;
+        r.packetsPerSecond = recv.packets / recv.seconds;
+    }
+    if (e.cpu_utilization_percent) r.cpu = { hostTotal: e.cpu_utilization_percent.host_total, remoteTotal: e.cpu_utilization_percent.remote_total };
+    return r;
+}
+
+export interface SockperfOptions {
+    mode: "ping-pong" | "under-load";
+    server: string;
+    port: number;
+    duration: number;
+    tcp?: boolean;
+    messageSize?: number;
+    /** under-load: messages per second. */
+    mps?: number;
+}
+
+/**
+ * under-load: the server answers every Nth message only (sockperf's default N is 100, which at low
+ * rates leaves no observation in a short run): about 1000 observed replies per second at any rate.
+ */
+export function replyEvery(mps: number): number {
+    return Math.max(1, Math.floor(mps / 1000));
+}
+
+export function sockperfArgv(o: SockperfOptions): string[] {
+    const a = ["sockperf", o.mode, "-i", o.server, "-p", String(o.port), "-t", String(o.duration)];
+    if (o.tcp) a.push("--tcp");
+    if (o.messageSize !== undefined) a.push("-m", String(o.messageSize));
+    if (o.mode === "under-load") {
+        const mps = o.mps ?? 10000;
+        a.push("--mps", String(mps), "--reply-every", String(replyEvery(mps)));
+    }
+    return a;
+}
+
+export interface SockperfResult {
+    /** Microseconds. */
+    avg: number;
+    stddev: number;
+    min: number;
+    max: number;
+    p25: number;
+    p50: number;
+    p75: number;
+    p90: number;
+    p99: number;
+    p999: number;
+    p9999: number;
+    p99999: number;
+    observations: number;
+    /** Every percentile sockperf printed, keyed as printed ("99.900"). */
+    percentiles: Record<string, number>;
+    sent?: number;
+    received?: number;
+}
+
+export function parseSockperf(text: string): SockperfResult {
+    // sockperf colours its lines with ANSI escapes.
+    const t = text.replace(/\x1b\[[0-9;]*m/g, "");
+    const err = /sockperf: ERROR: (.*)/.exec(t);
+    if (err) throw new Error(`sockperf failed: ${err[1].trim()}`);
+    const avg = /avg-latency=([\d.]+) \(std-dev=([\d.]+)\)/.exec(t);
+    if (!avg) throw new Error(`sockperf printed no latency summary: ${JSON.stringify(t.trim().slice(-300))}`);
+    const percentiles: Record<string, number> = {};
+    for (const m of t.matchAll(/---> percentile ([\d.]+) =\s*([\d.]+)/g)) percentiles[m[1]] = Number(m[2]);
+    const p = (k: string) => {
+        const v = percentiles[k];
+        if (v === undefined) throw new Error(`sockperf printed no ${k} percentile`);
+        return v;
+    };
+    const num = (re: RegExp) => {
+        const m = re.exec(t);
+        if (!m) throw new Error(`sockperf output lacks ${re.source}`);
+        return Number(m[1]);
+    };
+    const valid = /\[Valid Duration\].*SentMessages=(\d+); ReceivedMessages=(\d+)/.exec(t);
+    return {
+        avg: Number(avg[1]),
+        stddev: Number(avg[2]),
+        min: num(/<MIN> observation =\s*([\d.]+)/),
+        max: num(/<MAX> observation =\s*([\d.]+)/),
+        p25: p("25.000"),
+        p50: p("50.000"),
+        p75: p("75.000"),
+        p90: p("90.000"),
+        p99: p("99.000"),
+        p999: p("99.900"),
+        p9999: p("99.990"),
+        p99999: p("99.999"),
+        observations: num(/Total (\d+) observations/),
+        percentiles,
+        ...(valid ? { sent: Number(valid[1]), received: Number(valid[2]) } : {}),
+    };
+}
+
+export interface NetperfOptions {
+    server: string;
+    port: number;
+    test: "TCP_RR" | "TCP_CRR" | "UDP_RR";
+    duration: number;
+    requestSize: number;
+    responseSize: number;
+}
+
+/** The omni output selectors netbed reads, in this order (one CSV line with -P 0). */
+export const NETPERF_SELECTORS = ["THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL", "LOCAL_SD", "REMOTE_SD", "SD_UNITS", "MEAN_LATENCY", "P50_LATENCY", "P99_LATENCY"] as const;
+
+export function netperfArgv(o: NetperfOptions): string[] {
+    // -c/-C measure CPU on both ends so netperf reports service demand; -P 0 drops the banner.
+    return ["netperf", "-H", o.server, "-p", String(o.port), "-l", String(o.duration), "-t", o.test, "-c", "-C", "-P", "0", "--", "-r", `${o.requestSize},${o.responseSize}`, "-o", NETPERF_SELECTORS.join(",")];
+}
+
+export interface NetperfResult {
+    transactionsPerSecond: number;
+    localCpuPercent?: number;
+    remoteCpuPercent?: number;
+    /** Microseconds of CPU per transaction. */
+    localServiceDemand?: number;
+    remoteServiceDemand?: number;
+    meanLatencyUs?: number;
+    p50LatencyUs?: number;
+    p99LatencyUs?: number;
+}
+
+export function parseNetperf(text: string): NetperfResult {
+    const line = text
+        .split("\n")
+        .map((l) => l.trim())
+        .find((l) => /^[\d.]+,Trans\/s,/.test(l));
+    if (!line) {
+        const why = text.trim().split("\n")[0] ?? "";
+        throw new Error(`netperf failed: ${why || "no result line"}`);
+    }
+    const f = line.split(",");
+    const num = (i: number) => {
+        const v = Number(f[i]);
+        // netperf prints -1 where it could not measure (e.g. no remote CPU figure).
+        return Number.isFinite(v) && v >= 0 ? v : undefined;
+    };
+    return {
+        transactionsPerSecond: Number(f[0]),
+        localCpuPercent: num(2),
+        remoteCpuPercent: num(3),
+        localServiceDemand: num(4),
+        remoteServiceDemand: num(5),
+        meanLatencyUs: num(7),
+        p50LatencyUs: num(8),
+        p99LatencyUs: num(9),
+    };
+}
+
+export interface PingOptions {
+    target: string;
+    count: number;
+    /** Seconds between echoes. */
+    interval: number;
+    size?: number;
+}
+
+export function pingArgv(o: PingOptions): string[] {
+    return ["ping", "-c", String(o.count), "-i", String(o.interval), "-W", "2", ...(o.size !== undefined ? ["-s", String(o.size)] : []), o.target];
+}
+
+export interface PingResult {
+    rtts: { seq: number; ms: number }[];
+    transmitted: number;
+    received: number;
+    lossPercent: number;
+}
+
+/** iputils and busybox ping. */
+export function parsePing(text: string): PingResult {
+    const rtts: PingResult["rtts"] = [];
+    for (const m of text.matchAll(/(?:icmp_seq|seq)=(\d+).*?time=([\d.]+) ms/g)) rtts.push({ seq: Number(m[1]), ms: Number(m[2]) });
+    const s = /(\d+) packets transmitted, (\d+) (?:packets )?received.*?([\d.]+)% packet loss/.exec(text);
+    if (!s) throw new Error(`ping failed: ${text.trim().split("\n").pop() || "no output"}`);
+    return { rtts, transmitted: Number(s[1]), received: Number(s[2]), lossPercent: Number(s[3]) };
+}

@@ -1,0 +1,137 @@
+// The results document a BenchmarkRun exports: typed and versioned, so reports and other stacks
+// can read it (`pulumi stack output results --json`). Pure.
+import { z } from "zod";
+
+export const RESULTS_VERSION = 1;
+
+export const StatsSchema = z.object({
+    n: z.number().int(),
+    median: z.number(),
+    mean: z.number(),
+    stddev: z.number(),
+    /** Coefficient of variation: stddev / mean. */
+    cv: z.number(),
+    min: z.number(),
+    max: z.number(),
+    /** 95% confidence interval of the median (bootstrap). */
+    ci95: z.object({ low: z.number(), high: z.number() }),
+});
+export type Stats = z.infer<typeof StatsSchema>;
+
+/** CPU cost of one measurement, in CPU-seconds (the KVM criteria insist on seconds, not %). */
+export const CpuSchema = z.object({
+    /** Per machine (hosts sharing one kernel count once): /proc/stat deltas. */
+    machines: z.record(
+        z.object({ user: z.number(), system: z.number(), softirq: z.number(), irq: z.number(), guest: z.number(), busy: z.number(), idle: z.number() }),
+    ),
+    /** The VMM process of each guest endpoint (all its threads). */
+    vmm: z.record(z.number()),
+    /** vhost worker threads; absent where the guest has none (null means not measurable). */
+    vhost: z.record(z.number().nullable()),
+    /** VM exits per second where the host exposes KVM statistics; null when it does not (not zero). */
+    vmExitsPerSecond: z.number().nullable(),
+});
+export type Cpu = z.infer<typeof CpuSchema>;
+
+export const RepetitionSchema = z.object({
+    index: z.number().int(),
+    metrics: z.record(z.number()),
+    cpu: CpuSchema.optional(),
+    /** The raw tool output, relative to resultsDir. */
+    raw: z.string(),
+    seconds: z.number(),
+});
+
+export const CellResultSchema = z.object({
+    pair: z.string(),
+    cell: z.string(),
+    dimensions: z.object({
+        topology: z.string(),
+        backend: z.string(),
+        client: z.string(),
+        server: z.string(),
+        vmm: z.string().optional(),
+        accel: z.string().optional(),
+        kernel: z.string().optional(),
+        vcpus: z.number().optional(),
+        memoryMiB: z.number().optional(),
+        pinning: z.string(),
+        security: z.string(),
+        test: z.string(),
+        size: z.number().optional(),
+        streams: z.number().optional(),
+        reverse: z.boolean().optional(),
+        protocol: z.string().optional(),
+        load: z.array(z.number()).optional(),
+    }),
+    status: z.enum(["ok", "failed"]),
+    error: z.string().optional(),
+    /** Statistics over the repetitions, per metric (units in the metric name: gbps, us, ms, pps, tps, pct). */
+    metrics: z.record(StatsSchema),
+    /** Service demand: host CPU microseconds per KB moved or per transaction (median over repetitions). */
+    serviceDemand: z.object({ unit: z.enum(["us/KB", "us/tr"]), value: z.number() }).optional(),
+    /** Host CPU-seconds per measurement (median over repetitions, all machines). */
+    cpuSeconds: z.object({ user: z.number(), system: z.number(), softirq: z.number(), guest: z.number(), busy: z.number(), vmm: z.number().nullable() }).optional(),
+    /** Latency under load: per offered rate, the P50/P99 medians, and the knee. */
+    sweep: z.array(z.object({ mps: z.number(), p50us: z.number(), p99us: z.number() })).optional(),
+    knee: z.number().nullable().optional(),
+    repetitions: z.array(RepetitionSchema),
+    /** Directory holding this cell's raw data, relative to resultsDir. */
+    rawDir: z.string(),
+});
+export type CellResult = z.infer<typeof CellResultSchema>;
+
+export const ResultsDocSchema = z.object({
+    version: z.literal(RESULTS_VERSION),
+    run: z.object({
+        name: z.string(),
+        started: z.string(),
+        finished: z.string(),
+        wallSeconds: z.number(),
+        /** Sum of the measurement durations (without warm-up), for the overhead ratio. */
+        measuredSeconds: z.number(),
+        resultsDir: z.string(),
+        settings: z.object({ duration: z.number(), repetitions: z.number(), warmup: z.number() }),
+        order: z.literal("interleaved"),
+    }),
+    environment: z.object({
+        machines: z.record(
+            z.object({ cpu: z.string(), cores: z.number(), memoryMiB: z.number(), kernel: z.string(), tools: z.record(z.string()) }),
+        ),
+        guests: z.record(z.object({ vmm: z.string(), accel: z.string(), kernel: z.string(), vcpus: z.number(), memoryMiB: z.number(), backend: z.string() })),
+    }),
+    cells: z.array(CellResultSchema),
+    warnings: z.array(z.string()),
+});
+export type ResultsDoc = z.infer<typeof ResultsDocSchema>;
+
+/** Headline numbers per pair (the Volt template's summary row); missing cells are absent. */
+export type Summary = Record<string, Record<string, number>>;
+
+/** The Volt headline metrics: which cell and metric each summary column comes from. */
+const HEADLINES: [string, (c: CellResult) => boolean, string][] = [
+    ["tcpGbps", (c) => c.cell === "tcp-1", "gbps"],
+    ["tcpParallelGbps", (c) => c.dimensions.test === "tcp" && (c.dimensions.streams ?? 1) > 1 && !c.dimensions.reverse, "gbps"],
+    ["tcpReverseGbps", (c) => c.dimensions.test === "tcp" && c.dimensions.reverse === true, "gbps"],
+    ["udpGbps", (c) => c.dimensions.test === "udp", "gbps"],
+    ["icmpP50ms", (c) => c.dimensions.test === "icmp", "p50ms"],
+    ["icmpP99ms", (c) => c.dimensions.test === "icmp", "p99ms"],
+    ["tcpLatencyP50us", (c) => c.dimensions.test === "latency" && c.dimensions.protocol === "tcp", "p50us"],
+    ["tcpLatencyP99us", (c) => c.dimensions.test === "latency" && c.dimensions.protocol === "tcp", "p99us"],
+    ["pps64", (c) => c.cell === "pps-64", "pps"],
+    ["tcpRrTps", (c) => c.cell.startsWith("tcp_rr-"), "tps"],
+    ["tcpCrrTps", (c) => c.cell.startsWith("tcp_crr-"), "tps"],
+    ["udpRrTps", (c) => c.cell.startsWith("udp_rr-"), "tps"],
+];
+
+export function summarizeResults(doc: Pick<ResultsDoc, "cells">): Summary {
+    const out: Summary = {};
+    for (const c of doc.cells) {
+        if (c.status !== "ok") continue;
+        const row = (out[c.pair] ??= {});
+        for (const [key, match, metric] of HEADLINES) {
+            if (row[key] === undefined && match(c) && c.metrics[metric]) row[key] = c.metrics[metric].median;
+        }
+    }
+    return out;
+}

@@ -1,0 +1,157 @@
+// What a BenchmarkRun measures, as data: the test specs (one zod schema for the SDK and check()),
+// their expansion into cells, and the interleaved run order. Pure.
+import { z } from "zod";
+
+const Seconds = z.number().min(0.5, "must be at least 0.5 s").max(3600, "must be at most 3600 s");
+
+/** iperf3 TCP: one stream, N parallel streams (8 in the seeds), or reverse (server sends). */
+const TcpTest = z.object({ kind: z.literal("tcp"), streams: z.number().int().min(1).max(128).default(1), reverse: z.boolean().default(false) }).strict();
+/** iperf3 UDP at maximum rate ("max") or a target rate in Mbit/s, with a datagram size. */
+const UdpTest = z
+    .object({
+        kind: z.literal("udp"),
+        rateMbps: z.union([z.literal("max"), z.number().positive().max(400_000)]).default("max"),
+        size: z.number().int().min(16, "must be at least 16 bytes (iperf3's UDP header)").max(65507).default(1400),
+    })
+    .strict();
+/** Packets per second: iperf3 UDP at maximum rate, one cell per datagram size, with the loss at that rate. */
+const PpsTest = z
+    .object({ kind: z.literal("pps"), sizes: z.array(z.number().int().min(16, "must be at least 16 bytes (iperf3's UDP header)").max(65507)).min(1).default([64, 128, 256, 512]) })
+    .strict();
+/** ICMP echo: per-packet RTTs kept; percentiles computed by netbed. */
+const IcmpTest = z
+    .object({
+        kind: z.literal("icmp"),
+        count: z.number().int().min(1).max(100_000).default(100),
+        /** Seconds between echoes; below 0.2 s ping needs root (the provider is root on its hosts). */
+        interval: z.number().min(0.001).max(60).default(0.01),
+        size: z.number().int().min(0).max(65507).default(56),
+    })
+    .strict();
+/** Request-response latency: sockperf ping-pong over TCP or UDP. */
+const LatencyTest = z
+    .object({ kind: z.literal("latency"), protocol: z.enum(["tcp", "udp"]).default("tcp"), size: z.number().int().min(14, "must be at least 14 bytes (sockperf's header)").max(65000).default(64) })
+    .strict();
+/** Transaction rates: netperf TCP_RR, TCP_CRR, UDP_RR with service demand. */
+const RrTest = z
+    .object({ kind: z.literal("rr"), test: z.enum(["TCP_RR", "TCP_CRR", "UDP_RR"]), size: z.number().int().min(1).max(65000).default(1) })
+    .strict();
+/** Latency under load: sockperf under-load at increasing message rates; the knee is where P99 passes factor x its unloaded value. */
+const LoadTest = z
+    .object({
+        kind: z.literal("load"),
+        protocol: z.enum(["tcp", "udp"]).default("udp"),
+        mps: z
+            .array(z.number().int().min(1).max(10_000_000))
+            .min(2, "give at least two message rates to sweep")
+            .refine((a) => a.every((v, i) => i === 0 || v > a[i - 1]), "must increase"),
+        factor: z.number().gt(1).max(1000).default(2),
+        size: z.number().int().min(14).max(65000).default(64),
+    })
+    .strict();
+
+export const TEST_KINDS = ["tcp", "udp", "pps", "icmp", "latency", "rr", "load"] as const;
+
+export const TestSpecSchema = z.discriminatedUnion("kind", [TcpTest, UdpTest, PpsTest, IcmpTest, LatencyTest, RrTest, LoadTest], {
+    errorMap: (issue, ctx) =>
+        issue.code === z.ZodIssueCode.invalid_union_discriminator ? { message: `kind must be one of ${TEST_KINDS.join(", ")}` } : { message: ctx.defaultError },
+});
+export type TestSpec = z.output<typeof TestSpecSchema>;
+
+export const RunSettingsSchema = z
+    .object({
+        /** Seconds per measurement (iperf3 -t, sockperf -t, netperf -l). */
+        duration: Seconds.default(10),
+        /** Measured repetitions per cell. */
+        repetitions: z.number().int().min(1).max(1000).default(5),
+        /** Omitted warm-up repetitions per cell, run first. */
+        warmup: z.number().int().min(0).max(100).default(1),
+    })
+    .strict();
+export type RunSettings = z.output<typeof RunSettingsSchema>;
+
+/** The Volt template's matrix: all four throughput tests, ICMP and TCP latency, PPS, netperf RR. */
+export const VOLT_MATRIX: TestSpec[] = [
+    { kind: "tcp", streams: 1, reverse: false },
+    { kind: "tcp", streams: 8, reverse: false },
+    { kind: "tcp", streams: 1, reverse: true },
+    { kind: "udp", rateMbps: "max", size: 1400 },
+    { kind: "icmp", count: 100, interval: 0.01, size: 56 },
+    { kind: "latency", protocol: "tcp", size: 64 },
+    { kind: "pps", sizes: [64, 128, 256, 512] },
+    { kind: "rr", test: "TCP_RR", size: 1 },
+    { kind: "rr", test: "TCP_CRR", size: 1 },
+    { kind: "rr", test: "UDP_RR", size: 1 },
+];
+
+/** One measurable thing: a test with one size / parameter set. */
+export interface Cell {
+    /** Stable, path-safe id, e.g. "tcp-1", "tcp-8", "tcp-1-reverse", "udp-max-1400", "pps-64". */
+    id: string;
+    test: TestSpec["kind"];
+    /** The parameters of this cell (a single size for pps). */
+    spec: TestSpec;
+    size?: number;
+}
+
+export function expandCells(tests: readonly TestSpec[]): Cell[] {
+    const cells: Cell[] = [];
+    for (const t of tests) {
+        switch (t.kind) {
+            case "tcp":
+                cells.push({ id: `tcp-${t.streams}${t.reverse ? "-reverse" : ""}`, test: t.kind, spec: t });
+                break;
+            case "udp":
+                cells.push({ id: `udp-${t.rateMbps}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                break;
+            case "pps":
+                for (const s of t.sizes) cells.push({ id: `pps-${s}`, test: t.kind, spec: { ...t, sizes: [s] }, size: s });
+                break;
+            case "icmp":
+                cells.push({ id: `icmp-${t.size}`, test: t.kind, spec: t, size: t.size });
+                break;
+            case "latency":
+                cells.push({ id: `latency-${t.protocol}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                break;
+            case "rr":
+                cells.push({ id: `${t.test.toLowerCase()}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                break;
+            case "load":
+                cells.push({ id: `load-${t.protocol}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                break;
+        }
+    }
+    return cells;
+}
+
+/** Cell ids that appear twice (the same test given twice): refused, the results would collide. */
+export function duplicateCells(tests: readonly TestSpec[]): string[] {
+    const seen = new Set<string>();
+    const dup = new Set<string>();
+    for (const c of expandCells(tests)) (seen.has(c.id) ? dup : seen).add(c.id);
+    return [...dup];
+}
+
+export interface Step {
+    /** Index into the pairs. */
+    pair: number;
+    cell: Cell;
+    /** 0-based; warm-up steps are negative (-warmup .. -1). */
+    repetition: number;
+    warmup: boolean;
+}
+
+/**
+ * The run order: all warm-ups first (each cell once per warm-up round), then repetition rounds,
+ * each visiting every (pair, cell) once: A B A B, never A A B B, so slow drift of the machine
+ * spreads evenly over the cells being compared.
+ */
+export function schedule(pairs: number, cells: readonly Cell[], settings: Pick<RunSettings, "repetitions" | "warmup">): Step[] {
+    const steps: Step[] = [];
+    const round = (repetition: number, warmup: boolean) => {
+        for (const cell of cells) for (let pair = 0; pair < pairs; pair++) steps.push({ pair, cell, repetition, warmup });
+    };
+    for (let w = settings.warmup; w > 0; w--) round(-w, true);
+    for (let r = 0; r < settings.repetitions; r++) round(r, false);
+    return steps;
+}

@@ -1,0 +1,139 @@
+// Statistics for benchmark repetitions and CPU accounting. Pure.
+import type { Stats } from "./results";
+
+/** Percentile with linear interpolation between closest ranks (numpy's default, "linear"). */
+export function percentile(values: readonly number[], p: number): number {
+    if (values.length === 0) throw new Error("percentile of no values");
+    const s = [...values].sort((a, b) => a - b);
+    const rank = (p / 100) * (s.length - 1);
+    const lo = Math.floor(rank);
+    const hi = Math.ceil(rank);
+    return s[lo] + (s[hi] - s[lo]) * (rank - lo);
+}
+
+export function median(values: readonly number[]): number {
+    return percentile(values, 50);
+}
+
+/** A small deterministic PRNG (mulberry32): the same data always gives the same interval. */
+function mulberry32(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+export function summarize(values: readonly number[], opts: { resamples?: number; seed?: number } = {}): Stats {
+    const n = values.length;
+    if (n === 0) throw new Error("summary of no values");
+    const mean = values.reduce((a, b) => a + b, 0) / n;
+    const stddev = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
+    // Bootstrap of the median: resample with replacement, take the 2.5th and 97.5th percentiles.
+    const rnd = mulberry32(opts.seed ?? 0x5eed);
+    const medians: number[] = [];
+    const sample = new Array<number>(n);
+    for (let r = 0; r < (opts.resamples ?? 2000); r++) {
+        for (let i = 0; i < n; i++) sample[i] = values[Math.floor(rnd() * n)];
+        medians.push(median(sample));
+    }
+    return {
+        n,
+        median: median(values),
+        mean,
+        stddev,
+        cv: mean !== 0 ? stddev / Math.abs(mean) : 0,
+        min: Math.min(...values),
+        max: Math.max(...values),
+        ci95: { low: percentile(medians, 2.5), high: percentile(medians, 97.5) },
+    };
+}
+
+/** The knee of a latency-vs-load sweep: the highest load before P99 first exceeds factor x the first (least loaded) step's P99. */
+export function knee(steps: readonly { load: number; p99: number }[], factor: number): number | undefined {
+    if (steps.length === 0) return undefined;
+    const base = steps[0].p99;
+    let last = steps[0].load;
+    for (const s of steps.slice(1)) {
+        if (s.p99 > factor * base) break;
+        last = s.load;
+    }
+    return last;
+}
+
+export interface CpuSplit {
+    user: number;
+    system: number;
+    softirq: number;
+    irq: number;
+    guest: number;
+    idle: number;
+    /** Everything but idle and iowait. */
+    busy: number;
+}
+
+function cpuLine(stat: string): number[] {
+    const line = stat.split("\n").find((l) => l.startsWith("cpu "));
+    if (!line) throw new Error("no aggregate 'cpu' line in /proc/stat");
+    return line.trim().split(/\s+/).slice(1).map(Number);
+}
+
+/**
+ * CPU-seconds between two /proc/stat readings. The kernel already counts guest time inside user
+ * (and guest_nice inside nice), so guest is reported on its own and subtracted from user.
+ */
+export function cpuSeconds(before: string, after: string, ticksPerSecond = 100): CpuSplit {
+    const b = cpuLine(before);
+    const a = cpuLine(after);
+    const d = (i: number) => ((a[i] ?? 0) - (b[i] ?? 0)) / ticksPerSecond;
+    const [user, nice, system, idle, iowait, irq, softirq, steal, guest, guestNice] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(d);
+    return {
+        user: user + nice - guest - guestNice,
+        system,
+        softirq,
+        irq,
+        guest: guest + guestNice,
+        idle: idle + iowait,
+        busy: user + nice + system + irq + softirq + steal,
+    };
+}
+
+/** utime + stime of a process (all its threads) between two /proc/<pid>/stat readings. */
+export function processCpuSeconds(before: string, after: string, ticksPerSecond = 100): number {
+    const f = (s: string) => {
+        // comm may hold spaces and parentheses: fields start after the last ')'.
+        const rest = s.slice(s.lastIndexOf(")") + 2).trim().split(/\s+/);
+        return Number(rest[11]) + Number(rest[12]);
+    };
+    return (f(after) - f(before)) / ticksPerSecond;
+}
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+    if (!(p > 0 && p < 1)) throw new Error(`normal quantile needs 0 < p < 1, got ${p}`);
+    const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+    const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+    const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+    const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    const lo = 0.02425;
+    if (p < lo) {
+        const q = Math.sqrt(-2 * Math.log(p));
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    if (p > 1 - lo) return -normalQuantile(1 - p);
+    const q = p - 0.5;
+    const r = q * q;
+    return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/**
+ * Repetitions per side to detect a relative change `effect` between two cells with coefficient of
+ * variation `cv`, two-sided at `alpha`, with `power` (normal approximation of the two-sample test).
+ */
+export function requiredRepetitions(cv: number, effect = 0.05, alpha = 0.01, power = 0.8): number {
+    const z = normalQuantile(1 - alpha / 2) + normalQuantile(power);
+    return Math.max(2, Math.ceil(2 * ((z * cv) / effect) ** 2));
+}

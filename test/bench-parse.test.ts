@@ -1,0 +1,146 @@
+// Tool output parsers on real outputs captured on these machines (test/fixtures/tools/), and the
+// statistics against hand-computed values.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
+import { cpuSeconds, knee, normalQuantile, percentile, processCpuSeconds, requiredRepetitions, summarize } from "../core/bench/stats";
+import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
+import { summarizeResults } from "../core/bench/results";
+
+const fx = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", "tools", f), "utf8");
+
+describe("benchmark tool parsers (real outputs)", () => {
+    it("iperf3 TCP: receiver goodput, retransmits, per-second samples", () => {
+        const r = parseIperf3(fx("iperf3-tcp.json"));
+        assert.equal(r.protocol, "TCP");
+        assert.equal(r.bitsPerSecond, 15868341164.083803);
+        assert.equal(r.bytes, 3967549440);
+        assert.equal(r.retransmits, 25);
+        assert.equal(r.intervals.length, 2);
+        assert.equal(r.intervals[0].bitsPerSecond, 15670930023.531088);
+    });
+    it("iperf3 reverse with 2 streams", () => {
+        const r = parseIperf3(fx("iperf3-tcp-p2-reverse.json"));
+        assert.equal(r.reverse, true);
+        assert.equal(r.streams, 2);
+        assert.equal(r.bitsPerSecond, 20666122935.328457);
+    });
+    it("iperf3 UDP 64-byte datagrams: packets, loss and the receiver's packet rate", () => {
+        const r = parseIperf3(fx("iperf3-udp-64.json"));
+        assert.equal(r.protocol, "UDP");
+        assert.equal(r.lostPackets, 3974);
+        assert.equal(r.packets, 236890);
+        assert.ok(Math.abs(r.lostPercent! - 1.6775718687998649) < 1e-12);
+        assert.ok(Math.abs(r.packetsPerSecond! - 236809 / 1.000161) < 1e-6);
+    });
+    it("iperf3 connection refused is a clear error", () => {
+        assert.throws(() => parseIperf3(fx("iperf3-refused.json")), /iperf3 failed: unable to connect to server: Connection refused/);
+        assert.throws(() => parseIperf3("iperf3: error - bad"), /iperf3 printed no JSON result/);
+    });
+    it("sockperf ping-pong percentiles, and its errors", () => {
+        const r = parseSockperf(fx("sockperf-udp.txt"));
+        assert.equal(r.avg, 13.249);
+        assert.equal(r.p50, 12.343);
+        assert.equal(r.p99, 33.413);
+        assert.equal(r.p999, 61.972);
+        assert.equal(r.min, 8.47);
+        assert.equal(r.max, 1280.351);
+        assert.equal(r.observations, 20756);
+        assert.equal(r.received, 20756);
+        assert.ok(parseSockperf(fx("sockperf-tcp.txt")).p50 > 0);
+        assert.equal(parseSockperf(fx("sockperf-underload.txt")).p50, 63.291);
+        assert.throws(() => parseSockperf(fx("sockperf-refused.txt")), /sockperf failed: Can`t connect socket \(errno=111 Connection refused\)/);
+    });
+    it("netperf omni CSV: transactions/s, service demand, latency; no netserver is a clear error", () => {
+        const r = parseNetperf(fx("netperf-tcp_rr.txt"));
+        assert.equal(r.transactionsPerSecond, 30561.86);
+        assert.equal(r.localServiceDemand, 33.731);
+        assert.equal(r.p99LatencyUs, 82);
+        assert.equal(parseNetperf(fx("netperf-tcp_crr.txt")).transactionsPerSecond, 13688.71);
+        assert.equal(parseNetperf(fx("netperf-udp_rr.txt")).meanLatencyUs, 26.37);
+        assert.throws(() => parseNetperf(fx("netperf-refused.txt")), /netperf failed: establish control: are you sure there is a netserver listening on 127.0.0.1 at port 12999\?/);
+    });
+    it("ping (iputils and busybox): per-packet RTTs, loss; unreachable is a clear error", () => {
+        const r = parsePing(fx("ping-iputils.txt"));
+        assert.deepEqual(r.rtts.map((x) => x.ms), [0.059, 0.022, 0.069, 0.006, 0.006]);
+        assert.equal(r.lossPercent, 0);
+        const b = parsePing(fx("ping-busybox.txt"));
+        assert.deepEqual(b.rtts.map((x) => x.seq), [0, 1, 2]);
+        assert.equal(b.received, 3);
+        assert.throws(() => parsePing(fx("ping-unreachable.txt")), /ping failed: ping: connect: Network is unreachable/);
+    });
+    it("argv renderers: words, never a shell string", () => {
+        assert.deepEqual(iperf3Argv({ server: "10.0.0.1", port: 5201, duration: 2, parallel: 8, reverse: true }), ["iperf3", "-c", "10.0.0.1", "-p", "5201", "-t", "2", "-J", "-P", "8", "-R"]);
+        assert.deepEqual(iperf3Argv({ server: "h", port: 1, duration: 1, udp: true, bitrate: "0", length: 64 }).slice(-5), ["-u", "-b", "0", "-l", "64"]);
+        assert.deepEqual(sockperfArgv({ mode: "under-load", server: "h", port: 2, duration: 3, tcp: true, messageSize: 64, mps: 500 }), ["sockperf", "under-load", "-i", "h", "-p", "2", "-t", "3", "--tcp", "-m", "64", "--mps", "500", "--reply-every", "1"]);
+        assert.deepEqual(netperfArgv({ server: "h", port: 3, test: "TCP_CRR", duration: 2, requestSize: 1, responseSize: 1 }).slice(0, 9), ["netperf", "-H", "h", "-p", "3", "-l", "2", "-t", "TCP_CRR"]);
+        assert.deepEqual(pingArgv({ target: "h", count: 5, interval: 0.01, size: 56 }), ["ping", "-c", "5", "-i", "0.01", "-W", "2", "-s", "56", "h"]);
+    });
+});
+
+describe("benchmark statistics (hand-computed)", () => {
+    it("percentiles interpolate linearly between ranks", () => {
+        // [1,2,3,4,100]: rank for p90 = 0.9*4 = 3.6 -> 4 + 0.6*(100-4) = 61.6
+        assert.ok(Math.abs(percentile([100, 1, 3, 2, 4], 90) - 61.6) < 1e-9);
+        assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
+        assert.equal(percentile([7], 99), 7);
+    });
+    it("summary: median, sample stddev, CV, min/max and a bootstrap CI that holds the median", () => {
+        const s = summarize([1, 2, 3, 4, 100]);
+        assert.equal(s.median, 3);
+        assert.equal(s.mean, 22);
+        // deviations -21 -20 -19 -18 78: squares 441+400+361+324+6084 = 7610; /4 = 1902.5
+        assert.ok(Math.abs(s.stddev - Math.sqrt(1902.5)) < 1e-12);
+        assert.ok(Math.abs(s.cv - Math.sqrt(1902.5) / 22) < 1e-12);
+        assert.equal(s.min, 1);
+        assert.equal(s.max, 100);
+        assert.ok(s.ci95.low <= 3 && s.ci95.high >= 3 && s.ci95.low >= 1 && s.ci95.high <= 100);
+        assert.deepEqual(summarize([1, 2, 3, 4, 100]).ci95, s.ci95, "deterministic");
+        assert.equal(summarize([5]).stddev, 0);
+    });
+    it("knee: the highest load before P99 passes factor x unloaded", () => {
+        const steps = [{ load: 100, p99: 10 }, { load: 1000, p99: 15 }, { load: 5000, p99: 19 }, { load: 10000, p99: 25 }, { load: 20000, p99: 12 }];
+        assert.equal(knee(steps, 2), 5000);
+        assert.equal(knee(steps, 3), 20000);
+    });
+    it("CPU-seconds from /proc/stat (guest split out of user) and a process's utime+stime", () => {
+        const before = "cpu  100 10 50 1000 5 1 2 0 20 0\ncpu0 1 1 1 1 1 1 1 1 1 1\n";
+        const after = "cpu  300 10 90 1500 5 3 12 0 120 0\n";
+        const c = cpuSeconds(before, after);
+        // user 200 ticks incl. 100 guest -> user 1.0 s, guest 1.0 s; system 0.4; irq 0.02; softirq 0.1
+        assert.equal(c.user, 1);
+        assert.equal(c.guest, 1);
+        assert.equal(c.system, 0.4);
+        assert.equal(c.softirq, 0.1);
+        assert.equal(c.busy, 2 + 0.4 + 0.02 + 0.1);
+        const p = (u: number, s: number) => `4242 (qemu (x) y) S 1 2 3 4 5 6 7 8 9 10 ${u} ${s} 0 0`;
+        assert.equal(processCpuSeconds(p(100, 50), p(350, 80)), 2.8);
+    });
+    it("repetitions needed for a 5% change at p < 0.01 with 80% power", () => {
+        assert.ok(Math.abs(normalQuantile(0.995) - 2.5758293) < 1e-6);
+        assert.ok(Math.abs(normalQuantile(0.8) - 0.8416212) < 1e-6);
+        // cv = 0.05: 2 * (2.5758 + 0.8416)^2 = 23.36 -> 24
+        assert.equal(requiredRepetitions(0.05), 24);
+        assert.equal(requiredRepetitions(0.01), 2);
+    });
+});
+
+describe("benchmark matrix", () => {
+    it("expands tests into cells (pps one per size) and refuses duplicates", () => {
+        const ids = expandCells(VOLT_MATRIX).map((c) => c.id);
+        assert.deepEqual(ids, ["tcp-1", "tcp-8", "tcp-1-reverse", "udp-max-1400", "icmp-56", "latency-tcp-64", "pps-64", "pps-128", "pps-256", "pps-512", "tcp_rr-1", "tcp_crr-1", "udp_rr-1"]);
+        assert.deepEqual(duplicateCells([{ kind: "pps", sizes: [64, 64] }]), ["pps-64"]);
+    });
+    it("schedules warm-ups first, then rounds that visit every pair of a cell in turn (A B A B)", () => {
+        const cells = expandCells([{ kind: "tcp", streams: 1, reverse: false }, { kind: "icmp", count: 1, interval: 1, size: 56 }]);
+        const s = schedule(2, cells, { repetitions: 2, warmup: 1 }).map((x) => `${x.warmup ? "w" : "r"}${x.repetition}:${x.cell.id}:${x.pair}`);
+        assert.deepEqual(s, ["w-1:tcp-1:0", "w-1:tcp-1:1", "w-1:icmp-56:0", "w-1:icmp-56:1", "r0:tcp-1:0", "r0:tcp-1:1", "r0:icmp-56:0", "r0:icmp-56:1", "r1:tcp-1:0", "r1:tcp-1:1", "r1:icmp-56:0", "r1:icmp-56:1"]);
+    });
+    it("the summary takes the Volt headline numbers per pair", () => {
+        const st = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci95: { low: median, high: median } });
+        const cell = (pair: string, cell: string, dims: object, metrics: object) => ({ pair, cell, status: "ok", dimensions: { test: cell.split("-")[0], ...dims }, metrics }) as any;
+        const s = summarizeResults({ cells: [cell("virtio", "tcp-1", {}, { gbps: st(1.5) }), cell("virtio", "pps-64", {}, { pps: st(9000) }), cell("virtio", "tcp_rr-1", {}, { tps: st(700) })] });
+        assert.deepEqual(s, { virtio: { tcpGbps: 1.5, pps64: 9000, tcpRrTps: 700 } });
+    });
+});
