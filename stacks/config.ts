@@ -9,6 +9,7 @@ import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
 import { GuestImageArgsSchema, GuestImageInputs } from "../sdk/image";
 import { KernelArgsSchema, KernelInputs } from "../sdk/kernel";
 import { MicroVmArgsSchema } from "../sdk/microvm";
+import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
@@ -38,8 +39,31 @@ export const StackConfigSchema = z
             })
             .strict()
             .optional(),
+        /** One BenchmarkRun over client/server pairs; endpoints name a host or a VM. */
+        benchmark: z
+            .object({
+                /** "volt" (the Volt template's matrix) or a list of test specs. */
+                tests: z.union([z.literal("volt"), z.array(z.unknown())]).default("volt"),
+                settings: z.unknown().default({}),
+                /** Relative paths are taken from the project directory. */
+                resultsDir: z.string().min(1).default("results"),
+                pairs: z.array(z.record(z.string(), z.unknown())).min(1, "give at least one pair"),
+                allowFailedCells: z.boolean().default(false),
+            })
+            .strict()
+            .optional(),
     })
     .strict();
+
+export type EndpointConfig = { host: string; address?: string } | { vm: string; nic?: number; via?: string };
+
+export interface BenchmarkConfig {
+    tests: TestSpec[];
+    settings: RunSettings;
+    resultsDir: string;
+    allowFailedCells: boolean;
+    pairs: { label: string; topology?: string; client: EndpointConfig; server: EndpointConfig }[];
+}
 
 export interface ParsedConfig {
     hosts: Record<string, HostInputs>;
@@ -51,6 +75,7 @@ export interface ParsedConfig {
     image?: Omit<GuestImageInputs, "host">;
     /** VM args as given (links are referenced by name and resolved by the program). */
     vms: Record<string, { host: string; args: Record<string, unknown>; nics: VmNicConfig[] }>;
+    benchmark?: BenchmarkConfig;
 }
 
 export interface VmNicConfig {
@@ -155,6 +180,67 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
             else out.vms[name] = { host: host.name, args: spec, nics };
         }
     }
+    const b = top.data.benchmark;
+    if (b) out.benchmark = parseBenchmark(b, top.data.hosts, out, add);
     if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     return out;
+}
+
+const LABEL = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+function parseBenchmark(
+    b: NonNullable<z.output<typeof StackConfigSchema>["benchmark"]>,
+    hosts: Record<string, unknown>,
+    out: ParsedConfig,
+    add: (key: string, path: (string | number)[], msg: string) => void,
+): BenchmarkConfig | undefined {
+    const key = "benchmark";
+    let ok = true;
+    const tests: TestSpec[] = [];
+    if (b.tests === "volt") tests.push(...VOLT_MATRIX);
+    else
+        b.tests.forEach((t, i) => {
+            const r = TestSpecSchema.safeParse(t);
+            if (r.success) tests.push(r.data);
+            else for (const is of r.error.issues) (ok = false), add(key, ["tests", i, ...is.path], is.message);
+        });
+    const dup = duplicateCells(tests);
+    if (dup.length > 0) (ok = false), add(key, ["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
+    const st = RunSettingsSchema.safeParse(b.settings);
+    if (!st.success) for (const is of st.error.issues) (ok = false), add(key, ["settings", ...is.path], is.message);
+    const labels = new Set<string>();
+    const pairs: BenchmarkConfig["pairs"] = [];
+    b.pairs.forEach((p, i) => {
+        const at = (...path: (string | number)[]) => ["pairs", i, ...path];
+        const label = p.label;
+        if (typeof label !== "string" || !LABEL.test(label)) (ok = false), add(key, at("label"), "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory), e.g. virtio");
+        else if (labels.has(label)) (ok = false), add(key, at("label"), `'${label}' labels another pair too`);
+        else labels.add(label);
+        if (p.topology !== undefined && (typeof p.topology !== "string" || !LABEL.test(p.topology))) (ok = false), add(key, at("topology"), "must be lower-case letters, digits, '.', '_' or '-', e.g. host-guest");
+        for (const unknownKey of Object.keys(p).filter((k) => !["label", "topology", "client", "server"].includes(k))) (ok = false), add(key, at(unknownKey), "is not a pair setting (label, topology, client, server)");
+        const ends: Partial<Record<"client" | "server", EndpointConfig>> = {};
+        for (const side of ["client", "server"] as const) {
+            const e = p[side] as Record<string, unknown> | undefined;
+            if (!e || typeof e !== "object") {
+                ok = false;
+                add(key, at(side), "give {host: <name>} or {vm: <name>}");
+                continue;
+            }
+            if (typeof e.vm === "string") {
+                if (!(e.vm in out.vms)) (ok = false), add(key, at(side, "vm"), `must name one of guests.vms (${Object.keys(out.vms).join(", ") || "none declared"})`);
+                if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts)) (ok = false), add(key, at(side, "via"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+                if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) (ok = false), add(key, at(side, "nic"), "must be a NIC index (0, 1, ...)");
+                ends[side] = { vm: e.vm, nic: e.nic as number | undefined, via: e.via as string | undefined };
+            } else if (typeof e.host === "string") {
+                if (!(e.host in hosts)) (ok = false), add(key, at(side, "host"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+                if (side === "server" && typeof e.address !== "string") (ok = false), add(key, at(side, "address"), "a host that runs the servers needs `address`, the address its peer connects to");
+                ends[side] = { host: e.host, address: e.address as string | undefined };
+            } else {
+                ok = false;
+                add(key, at(side), "give {host: <name>} or {vm: <name>}");
+            }
+        }
+        if (ends.client && ends.server) pairs.push({ label: String(label), topology: p.topology as string | undefined, client: ends.client, server: ends.server });
+    });
+    return ok && st.success ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, pairs } : undefined;
 }

@@ -8,12 +8,14 @@ import { VethPair } from "../sdk/veth";
 import { GuestImage } from "../sdk/image";
 import { Kernel } from "../sdk/kernel";
 import { MicroVm, NicArgs } from "../sdk/microvm";
-import { parseStackConfig } from "./config";
+import { BenchmarkRun, EndpointArgs } from "../sdk/benchmark";
+import * as path from "path";
+import { EndpointConfig, parseStackConfig } from "./config";
 
 export default async function program(): Promise<Record<string, unknown>> {
     const cfg = new pulumi.Config("testbed");
     // Validate everything before declaring anything.
-    const c = parseStackConfig({ hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric"), guests: cfg.getObject("guests") });
+    const c = parseStackConfig({ hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric"), guests: cfg.getObject("guests"), benchmark: cfg.getObject("benchmark") });
 
     const hosts: Record<string, Host> = {};
     for (const [name, args] of Object.entries(c.hosts)) {
@@ -66,6 +68,19 @@ export default async function program(): Promise<Record<string, unknown>> {
         vms[name] = new MicroVm(name, { ...rest, host: hosts[vm.host], kernel: artifacts[vm.host].kernel, image: artifacts[vm.host].image, nics });
     }
 
+    let bench: BenchmarkRun | undefined;
+    if (c.benchmark) {
+        const b = c.benchmark;
+        const end = (e: EndpointConfig): EndpointArgs => ("vm" in e ? { vm: vms[e.vm], nic: e.nic, via: e.via ? hosts[e.via] : undefined } : { host: hosts[e.host], address: e.address });
+        bench = new BenchmarkRun("bench", {
+            pairs: b.pairs.map((p) => ({ label: p.label, topology: p.topology, client: end(p.client), server: end(p.server) })),
+            tests: b.tests,
+            settings: b.settings,
+            resultsDir: path.resolve(b.resultsDir),
+            allowFailedCells: b.allowFailedCells,
+        });
+    }
+
     const hostOut = Object.fromEntries(
         Object.entries(hosts).map(([name, h]) => [
             name,
@@ -85,6 +100,7 @@ export default async function program(): Promise<Record<string, unknown>> {
         ]),
     );
     return {
+        ...(bench ? { results: bench.results, summary: bench.summary, resultsPath: bench.resultsPath } : {}),
         hosts: hostOut,
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [
