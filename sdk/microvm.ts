@@ -227,6 +227,11 @@ export class MicroVm extends pulumi.CustomResource {
                 imageSize: args.image.size,
                 nics,
                 hostCaps,
+                // Named so they come back as outputs (with their defaults) even when not given.
+                driver: args.driver,
+                vcpus: args.vcpus,
+                memoryMiB: args.memoryMiB,
+                pinning: args.pinning,
                 pid: undefined,
                 accelUsed: undefined,
                 accelWarning: undefined,
