@@ -2,6 +2,7 @@
 const BENCHES: Record<string, () => Promise<void>> = {
     fabric: () => require("./fabric").main(),
     boot: () => require("./boot").main(),
+    fidelity: () => require("./fidelity").main(),
 };
 
 async function run(names: string[]): Promise<void> {

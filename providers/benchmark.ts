@@ -242,6 +242,8 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     const stops: (() => Promise<void>)[] = [];
     const records = new Map<string, RepRecord>();
     const failed = new Map<string, string>();
+    // Pairs whose guest stopped answering on the network: their remaining cells are not attempted.
+    const stalled = new Map<string, string>();
     try {
         for (const [k, p] of i.pairs.entries()) {
             if (p.server.kind !== "host") continue;
@@ -263,6 +265,10 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             const key = stepKey(s, p.label);
             const cellKey = `${p.label}/${s.cell.id}`;
             if (failed.has(cellKey)) continue;
+            if (stalled.has(p.label)) {
+                failed.set(cellKey, stalled.get(p.label)!);
+                continue;
+            }
             const metaFile = path.join(i.resultsDir, pairDir[s.pair], s.cell.id, `${path.basename(key)}.meta.json`);
             const done = resumed ? await readJson<RepRecord>(metaFile) : undefined;
             if (done) {
@@ -305,6 +311,12 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             if (!rec) {
                 failed.set(cellKey, lastErr!.message);
                 ctx.log.warn(ctx.urn, `cell ${s.cell.id} of pair ${p.label} failed: ${lastErr!.message}`);
+                const silent = await silentGuests(ctx, p);
+                if (silent.length > 0) {
+                    const why = `${silent.join(", ")} after cell ${s.cell.id} (its VMM is alive: the guest's network stalled); replace the guest to measure this pair`;
+                    stalled.set(p.label, why);
+                    ctx.log.warn(ctx.urn, `pair ${p.label} skipped from here: ${why}`);
+                }
                 continue;
             }
             records.set(key, rec);
@@ -385,6 +397,20 @@ async function deadGuests(ctx: Ctx, p: BenchmarkRunInputs["pairs"][number]): Pro
         if (r.code !== 0 || state === "Z") dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
     }
     return dead;
+}
+
+/** Guests of a pair whose agent no longer answers (checked after a failed cell). */
+async function silentGuests(ctx: Ctx, p: BenchmarkRunInputs["pairs"][number]): Promise<string[]> {
+    const silent: string[] = [];
+    for (const e of [p.client, p.server]) {
+        if (e.kind !== "vm") continue;
+        const ok = await runAt(ctx, e, ["cat", "/proc/uptime"], 5).then(
+            (r) => r.code === 0,
+            () => false,
+        );
+        if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent from host ${e.via.name}`);
+    }
+    return silent;
 }
 
 function median(v: number[]): number {

@@ -7,7 +7,7 @@ import { ipProblem } from "../core/net";
 import { HostConnectionSchema, type Host } from "./host";
 import { refineWith } from "./link";
 import { NIC_BACKENDS, type MicroVm } from "./microvm";
-import { DeepInput } from "./types";
+import { DeepInput, withDeps } from "./types";
 
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory)");
 
@@ -177,7 +177,7 @@ export class BenchmarkRun extends pulumi.CustomResource {
                 resultsPath: undefined,
                 wallSeconds: undefined,
             },
-            { ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any },
+            withDeps(opts, ...deps),
         );
     }
 }

@@ -39,6 +39,7 @@ describe("fabric on the real engine", function () {
         const n = Math.floor(Math.random() * 200) + 20;
         const nsOf = (h: string) => `nbt-${id}-${h}`;
         const cfgFile = path.join(ROOT, "stacks", `Pulumi.${stackName}.yaml`);
+        const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
         // The local stack's topology with this test's own namespaces and subnets.
         const config = {
             "testbed:hosts": Object.fromEntries(["server", "client", "external"].map((h) => [h, { kind: "netns", namespace: nsOf(h) }])),
@@ -57,6 +58,17 @@ describe("fabric on the real engine", function () {
                     vm1: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: `10.${n}.1.10/24`, gateway: `10.${n}.1.1` }] },
                     vm2: { host: "server", nics: [{ backend: "macvtap", macvtap: "mvtap0", address: `10.${n}.2.10/24` }] },
                 },
+            },
+            // A tiny matrix: the pipeline through the engine, not the numbers (test/benchmark.test.ts).
+            "testbed:benchmark": {
+                settings: { duration: 1, repetitions: 1, warmup: 0 },
+                tests: [{ kind: "tcp" }, { kind: "icmp", count: 5, interval: 0.05 }],
+                resultsDir: results,
+                pairs: [
+                    { label: "bare-metal", client: { host: "client" }, server: { host: "server", address: `10.${n}.1.1` } },
+                    { label: "virtio", client: { host: "client" }, server: { vm: "vm1" } },
+                    { label: "macvtap", client: { host: "external" }, server: { vm: "vm2", via: "external" } },
+                ],
             },
         };
         fs.writeFileSync(cfgFile, JSON.stringify({ config }, null, 2));
@@ -79,6 +91,10 @@ describe("fabric on the real engine", function () {
                 const p = sh(["ip", "netns", "exec", nsOf(from), "ping", "-c", "2", "-i", "0.2", "-W", "3", to]);
                 assert.equal(p.code, 0, `${from} -> ${to}: ${p.stdout}`);
             }
+            const doc = up.outputs.results.value as any;
+            assert.deepEqual(doc.cells.map((c: any) => `${c.pair}/${c.cell}/${c.status}`).sort(), ["bare-metal/icmp-56/ok", "bare-metal/tcp-1/ok", "macvtap/icmp-56/ok", "macvtap/tcp-1/ok", "virtio/icmp-56/ok", "virtio/tcp-1/ok"]);
+            assert.ok((up.outputs.summary.value as any).macvtap.tcpGbps > 0);
+            assert.ok(fs.existsSync(up.outputs.resultsPath.value as string));
             const guests = up.outputs.guests.value as any;
             assert.equal(guests.vm1.accel, "tcg");
             assert.ok(guests.vm2.bootTime.guestSeconds > 0);
@@ -99,6 +115,8 @@ describe("fabric on the real engine", function () {
             assert.equal(refreshed.summary.resourceChanges?.delete, 1, log.join("").slice(-3000));
             const healed = await stack.up({ onOutput, color: "never" });
             assert.equal(healed.summary.resourceChanges?.create, 1);
+            // The new guest is a new measurement subject: the benchmark runs again.
+            assert.equal(healed.summary.resourceChanges?.update, 1);
             const vm1 = (healed.outputs.guests.value as any).vm1;
             assert.notEqual(vm1.pid, guests.vm1.pid);
             pids.push(vm1.pid);
@@ -117,10 +135,11 @@ describe("fabric on the real engine", function () {
             assert.ok(!fs.existsSync(`/run/netbed/dev/netns-${nsOf("server")}`));
             assert.ok(!fs.existsSync(`/run/netbed/owned/links/netns-${nsOf("server")}`));
             await stack.workspace.removeStack(stackName);
-            console.log(`      local topology with 2 guests: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (14 resources)`);
+            console.log(`      local topology with 2 guests: up ${(upMs / 1000).toFixed(1)} s, destroy ${(destroyMs / 1000).toFixed(1)} s (15 resources)`);
         } finally {
             for (const h of ["server", "client", "external"]) dropNetns(nsOf(h));
             fs.rmSync(cfgFile, { force: true });
+            fs.rmSync(results, { recursive: true, force: true });
         }
     });
 

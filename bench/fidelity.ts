@@ -1,0 +1,103 @@
+// Harness fidelity: for one netns-to-netns veth path, netbed's BenchmarkRun result next to the same
+// tool run by hand with the same parameters, interleaved (netbed, hand, netbed, hand, ...), 5 pairs:
+// iperf3 TCP throughput, sockperf ping-pong P50/P99 and 64-byte UDP packets per second.
+// Run: npm run bench -- fidelity
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { iperf3Argv, parseIperf3, parseSockperf, sockperfArgv } from "../core/bench/parse";
+import { benchmarkHandler } from "../providers/benchmark";
+import { MemoryLogger } from "../providers/log";
+import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
+import { dropNetns, must } from "../test/helpers";
+
+const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function inNs(ns: string, argv: string[], timeoutS: number): string {
+    const r = spawnSync("ip", ["netns", "exec", ns, "timeout", String(timeoutS), ...argv], { encoding: "utf8" });
+    return r.stdout;
+}
+
+export async function main(pairs = 5, duration = 3): Promise<void> {
+    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, kernel ${os.release()}`);
+    const id = process.pid.toString(36);
+    const [a, b] = [`nbb-fa-${id}`, `nbb-fb-${id}`];
+    const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-fidelity-"));
+    const servers: number[] = [];
+    try {
+        for (const ns of [a, b]) must(["ip", "netns", "add", ns]);
+        must(["ip", "link", "add", "nbfa0", "netns", a, "type", "veth", "peer", "name", "nbfb0", "netns", b]);
+        must(["ip", "-n", a, "addr", "add", "10.254.90.1/24", "dev", "nbfa0"]);
+        must(["ip", "-n", b, "addr", "add", "10.254.90.2/24", "dev", "nbfb0"]);
+        for (const [ns, dev] of [[a, "nbfa0"], [b, "nbfb0"]]) {
+            must(["ip", "-n", ns, "link", "set", dev, "up"]);
+            must(["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        // The hand-run side's servers, on their own ports in the server namespace.
+        for (const argv of [["iperf3", "-s", "-B", "10.254.90.1", "-p", "5999"], ["sockperf", "server", "-i", "10.254.90.1", "-p", "11999"]]) {
+            const p = require("child_process").spawn("ip", ["netns", "exec", a, "timeout", "3600", ...argv], { stdio: "ignore" });
+            servers.push(p.pid);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const host = (ns: string, name: string) => ({ kind: "netns" as const, name, namespace: ns });
+        const inputs = BenchmarkRunArgsSchema.parse({
+            pairs: [{ label: "veth", client: { kind: "host", host: host(b, "b") }, server: { kind: "host", host: host(a, "a"), address: "10.254.90.1" } }],
+            tests: [{ kind: "tcp" }, { kind: "latency", protocol: "udp" }, { kind: "pps", sizes: [64] }],
+            settings: { duration, repetitions: 1, warmup: 0 },
+            resultsDir: results,
+        });
+        const nb = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[] };
+        const hand = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[] };
+        let netbedWall = 0;
+        for (let i = 0; i < pairs; i++) {
+            const t0 = Date.now();
+            const r = await benchmarkHandler.create({ urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::f${i}`, name: `f${i}`, log: new MemoryLogger() }, inputs);
+            netbedWall += (Date.now() - t0) / 1000;
+            const cells = (r.outs.results as any).cells as any[];
+            const m = (id: string, k: string) => cells.find((c) => c.cell === id).metrics[k].median;
+            nb.gbps.push(m("tcp-1", "gbps"));
+            nb.p50.push(m("latency-udp-64", "p50us"));
+            nb.p99.push(m("latency-udp-64", "p99us"));
+            nb.pps.push(m("pps-64", "pps"));
+            const t = parseIperf3(inNs(b, iperf3Argv({ server: "10.254.90.1", port: 5999, duration }), duration + 30));
+            hand.gbps.push(t.bitsPerSecond / 1e9);
+            const s = parseSockperf(inNs(b, sockperfArgv({ mode: "ping-pong", server: "10.254.90.1", port: 11999, duration, messageSize: 64 }), duration + 30));
+            hand.p50.push(s.p50);
+            hand.p99.push(s.p99);
+            const u = parseIperf3(inNs(b, iperf3Argv({ server: "10.254.90.1", port: 5999, duration, udp: true, bitrate: "0", length: 64 }), duration + 30));
+            hand.pps.push(u.packetsPerSecond!);
+        }
+        const row = (name: string, k: keyof typeof nb, unit: string, target: string) => {
+            const ratio = median(nb[k]) / median(hand[k]);
+            console.log(`${name.padEnd(22)} netbed ${median(nb[k]).toFixed(3).padStart(12)} ${unit}  by hand ${median(hand[k]).toFixed(3).padStart(12)} ${unit}  ratio ${ratio.toFixed(3)}  (target ${target})`);
+            console.log(`${"".padEnd(22)} netbed [${nb[k].map((x) => x.toFixed(3)).join(", ")}]  by hand [${hand[k].map((x) => x.toFixed(3)).join(", ")}]`);
+            return ratio;
+        };
+        console.log(`${pairs} interleaved pairs, ${duration} s per measurement, veth between two namespaces`);
+        const summary = {
+            tcpThroughputRatio: row("iperf3 TCP", "gbps", "Gbit/s", ">= 0.98"),
+            sockperfP50Ratio: row("sockperf UDP P50", "p50", "us", "within 3%"),
+            sockperfP99Ratio: row("sockperf UDP P99", "p99", "us", "within 3%"),
+            pps64Ratio: row("iperf3 UDP 64 B PPS", "pps", "pps", "~1"),
+            netbedRunSeconds: netbedWall / pairs,
+            measuredSecondsPerRun: 3 * duration,
+        };
+        console.log(`netbed run wall time ${summary.netbedRunSeconds.toFixed(2)} s for ${summary.measuredSecondsPerRun} s of measuring`);
+        console.log(JSON.stringify({ bench: "fidelity", ...summary }));
+    } finally {
+        for (const pid of servers) {
+            try {
+                process.kill(pid, "SIGTERM");
+            } catch {
+                /* already gone */
+            }
+        }
+        dropNetns(a);
+        dropNetns(b);
+        fs.rmSync(results, { recursive: true, force: true });
+    }
+}
