@@ -35,7 +35,7 @@ export interface Iperf3Result {
     bitsPerSecond: number;
     /** TCP: the sender's retransmits. */
     retransmits?: number;
-    /** UDP: datagrams sent, lost (as counted by the receiver), and their rate at the receiver. */
+    /** UDP: datagrams sent, lost (as counted by the receiver), and the rate of those delivered. */
     packets?: number;
     lostPackets?: number;
     lostPercent?: number;
@@ -77,7 +77,8 @@ export function parseIperf3(json: string): Iperf3Result {
         r.lostPackets = sum.lost_packets;
         r.lostPercent = sum.lost_percent;
         r.jitterMs = sum.jitter_ms;
-        r.packetsPerSecond = recv.packets / recv.seconds;
+        // The receiver's packet count is its highest sequence number: lost datagrams are inside it.
+        r.packetsPerSecond = (recv.packets - (sum.lost_packets ?? 0)) / recv.seconds;
     }
     if (e.cpu_utilization_percent) r.cpu = { hostTotal: e.cpu_utilization_percent.host_total, remoteTotal: e.cpu_utilization_percent.remote_total };
     return r;
