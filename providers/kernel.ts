@@ -198,7 +198,9 @@ function outsOf(i: KernelInputs, dir: string, meta: KernelMeta, key: string, hit
         size: meta.size,
         configSha256: meta.configSha256,
         virtio: meta.virtio,
-        modulesDir: meta.modules.length > 0 ? `${dir}/modules` : undefined,
+        // Always present (empty when virtio is built in): an output missing from state reads as
+        // unknown in a preview, which would make a no-op `up` plan to rebuild the image.
+        modulesDir: meta.modules.length > 0 ? `${dir}/modules` : "",
         buildSeconds: hit ? 0 : meta.buildSeconds,
         cacheKey: key,
     };

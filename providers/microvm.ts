@@ -147,7 +147,7 @@ async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: numbe
         for (const th of ts) if (!vcpu(th.name)) await t.run(["taskset", "-p", "-c", i.pinning.other.join(","), String(th.tid)]);
     }
     const placement = await placementOf(t, pid);
-    if (i.pinning) ctx.log.info(ctx.urn, `pinned: vCPU threads ${placement.vcpus.map((v) => `${v.thread}->${v.cpus}`).join(", ")}`);
+    if (i.pinning?.vcpus || i.pinning?.other) ctx.log.info(ctx.urn, `pinned: vCPU threads ${placement.vcpus.map((v) => `${v.thread}->${v.cpus}`).join(", ")}`);
     return placement;
 }
 

@@ -131,7 +131,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 kernel,
                 vcpus,
                 memoryMiB,
-                pinned: pinning !== undefined && pinning !== null,
+                pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0,
             };
         }) as unknown as pulumi.Output<Endpoint>;
 }

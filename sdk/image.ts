@@ -60,7 +60,7 @@ export class GuestImage extends pulumi.CustomResource {
         super(
             "netbed:index:GuestImage",
             name,
-            { ...rest, host: args.host.placement, modulesDir: kernel?.modulesDir, path: undefined, sha256: undefined, size: undefined, manifest: undefined, buildSeconds: undefined, cacheKey: undefined },
+            { ...rest, host: args.host.placement, modulesDir: kernel?.modulesDir.apply((d) => d || undefined), path: undefined, sha256: undefined, size: undefined, manifest: undefined, buildSeconds: undefined, cacheKey: undefined },
             withHost(opts, args.host),
         );
     }

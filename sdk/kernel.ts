@@ -73,8 +73,8 @@ export class Kernel extends pulumi.CustomResource {
     /** sha256 of the final .config ("" when unknown). */
     public readonly configSha256!: pulumi.Output<string>;
     public readonly virtio!: pulumi.Output<VirtioMode>;
-    /** Directory of the modules a guest must load (with netbed.order), when virtio is modular. */
-    public readonly modulesDir!: pulumi.Output<string | undefined>;
+    /** Directory of the modules a guest must load (with netbed.order); empty when virtio is built in. */
+    public readonly modulesDir!: pulumi.Output<string>;
     /** Seconds the build (or unpack) took when the cache entry was made; 0 for a cache hit. */
     public readonly buildSeconds!: pulumi.Output<number>;
     public readonly cacheKey!: pulumi.Output<string>;

@@ -231,7 +231,8 @@ export class MicroVm extends pulumi.CustomResource {
                 driver: args.driver,
                 vcpus: args.vcpus,
                 memoryMiB: args.memoryMiB,
-                pinning: args.pinning,
+                // {} for none: an output absent from state reads as unknown in a preview.
+                pinning: args.pinning ?? {},
                 pid: undefined,
                 accelUsed: undefined,
                 accelWarning: undefined,

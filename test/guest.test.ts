@@ -74,7 +74,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         const k = await kernelHandler.create(kctx, KernelArgsSchema.parse({ host: local, source: { kind: "build" } }));
         const kernel = k.outs as any;
         assert.equal(kernel.virtio, "builtin");
-        assert.equal(kernel.modulesDir, undefined);
+        assert.equal(kernel.modulesDir, "");
         assert.match(kernel.release, /^6\.1\./);
         const ictx = ctxFor("GuestImage", "minimal");
         const img = await imageHandler.create(ictx, GuestImageArgsSchema.parse({ host: local }));
