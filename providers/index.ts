@@ -7,6 +7,7 @@ import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
 import { microvmHandler } from "./microvm";
 import { ResourceHandler } from "./resource";
+import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
 import { vethHandler } from "./veth";
 
@@ -19,5 +20,6 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:Kernel": kernelHandler,
     "netbed:index:GuestImage": imageHandler,
     "netbed:index:MicroVm": microvmHandler,
+    "netbed:index:SecurityProfile": securityHandler,
     "netbed:index:BenchmarkRun": benchmarkHandler,
 };

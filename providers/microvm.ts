@@ -4,6 +4,7 @@ import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import { deriveMac } from "../core/net";
 import { QemuNic, qemuArgv } from "../core/qemu";
 import { renderTemplate } from "../core/vmm";
+import { landlockArgs, withLauncherArgs } from "../core/security";
 import { parseInterrupts } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
@@ -207,8 +208,8 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
 
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
-    properties: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
-    replaceOn: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "bootTimeoutSeconds"],
+    properties: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
+    replaceOn: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
     deleteBeforeReplace: true,
 
     defaults(inputs) {
@@ -250,6 +251,64 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         await removeOwnTaps(ctx, i);
     },
 };
+
+/**
+ * The profile's wrapper plus the Landlock paths this VM needs, found by booting a TCG guest under
+ * Landlock with strace -f -Z (the EACCES list): the VMM's tree (exec and read), the loader cache,
+ * its kernel and image (read), its run directory (the QMP socket), and the devices it opens:
+ * /dev/net/tun for taps by name, /dev/vhost-net and /dev/kvm (by the same reasoning: no vhost-net
+ * or usable KVM on the machine this was derived on). Not needed: the console and macvtap fds
+ * (opened by the shell steps before), /dev/null and /dev/urandom (unused), /proc and /sys (start-up
+ * probes of /proc/self/status, /proc/stat, /proc/mounts and /sys/devices/system/{cpu,node} are
+ * refused and QEMU goes on without them).
+ */
+async function vmWrapper(t: Transport, i: MicroVmInputs, binary: string, dir: string, devices: string[]): Promise<string[]> {
+    const s = i.security!;
+    if (!s.landlock.enabled) return s.wrapper;
+    const exists = async (p: string) => (await t.run(["test", "-e", p], { check: false })).code === 0;
+    // /lib and /lib64 resolve into /usr on merged-usr systems; elsewhere they hold the loader and libc.
+    const resolved = (await t.run(["realpath", "-e", "--", "/usr", "/lib", "/lib64", binary], { check: false })).stdout.split("\n").filter(Boolean);
+    const bin = resolved.pop()!;
+    const roots: string[] = [];
+    for (const p of resolved) if (!roots.some((r) => p === r || p.startsWith(`${r}/`))) roots.push(p);
+    // A VMM outside them (/opt/qemu/bin/...): its prefix holds its libraries and firmware.
+    if (!roots.some((r) => bin.startsWith(`${r}/`))) roots.push(bin.slice(0, bin.lastIndexOf("/", bin.lastIndexOf("/") - 1)) || "/");
+    return withLauncherArgs(s.wrapper, landlockArgs({
+        exec: roots,
+        ro: [...roots, ...((await exists("/etc/ld.so.cache")) ? ["/etc/ld.so.cache"] : []), i.kernel, i.image],
+        rw: [dir, ...devices],
+        bindPorts: [],
+        connectPorts: [],
+        denyTcp: false,
+        scopes: [],
+    }));
+}
+
+/** The device nodes the VMM opens itself: /dev/net/tun for taps by name, /dev/vhost-net, /dev/kvm. */
+async function vmmDevices(t: Transport, i: MicroVmInputs, accel: "kvm" | "tcg"): Promise<string[]> {
+    const kvm = i.driver === "qemu" ? accel === "kvm" : (await t.run(["test", "-e", "/dev/kvm"], { check: false })).code === 0;
+    return [
+        ...(i.nics.some((n) => n.backend !== "macvtap") ? ["/dev/net/tun"] : []),
+        ...(i.nics.some((n) => n.backend === "vhost-net") ? ["/dev/vhost-net"] : []),
+        ...(kvm ? ["/dev/kvm"] : []),
+    ];
+}
+
+/**
+ * A VMM run as another uid needs read-write access to its devices by plain permissions, with the
+ * groups the profile leaves it (none): checked as that uid, so the error comes before the boot.
+ */
+async function checkDeviceAccess(t: Transport, i: MicroVmInputs, devices: string[]): Promise<void> {
+    const { user, group } = i.security!;
+    if (user === undefined && group === undefined) return;
+    const ids = [...(user !== undefined ? [`--reuid=${user}`] : []), ...(group !== undefined ? [`--regid=${group}`, "--clear-groups"] : [])];
+    for (const d of devices) {
+        if ((await t.run(["setpriv", ...ids, "--", "test", "-r", d, "-a", "-w", d], { check: false })).code !== 0) {
+            const mode = (await t.run(["stat", "-L", "-c", "%U:%G %A", "--", d], { check: false })).stdout.trim();
+            throw new Error(`on host '${i.host.name}': SecurityProfile '${i.security!.profile}' runs the VMM as uid ${user ?? 0} gid ${group ?? 0}, which cannot open ${d} (${mode}); widen its permissions or drop user/group from the profile`);
+        }
+    }
+}
 
 /** Which CPUs each VMM thread may run on now (after pinning, and on refresh to show threads moved behind netbed's back). */
 async function placementOf(t: Transport, pid: number) {
@@ -303,13 +362,26 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         qmp: `${dir}/qmp.sock`,
         name: `netbed-${ctx.name}`,
     });
+    const binary = (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).stdout.trim();
+    if (!binary.startsWith("/")) throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
+    let wrapper: string[] | undefined;
+    if (i.security) {
+        // netbed-confine execs an absolute path only: no PATH search under the profile.
+        argv[0] = binary;
+        const devices = await vmmDevices(t, i, accel);
+        await checkDeviceAccess(t, i, devices);
+        wrapper = await vmWrapper(t, i, binary, dir, devices);
+        ctx.log.info(ctx.urn, `confined by SecurityProfile '${i.security.profile}' (filter ${i.security.filterSha256?.slice(0, 12) ?? "none"}, Landlock ABI ${i.security.landlock.enabled ? i.security.landlock.abi : "off"})`);
+    }
     await t.run(["rm", "-rf", "--", dir]);
     await t.run(["mkdir", "-p", "--", dir]);
+    // The VMM makes its QMP socket there.
+    if (i.security?.user !== undefined) await t.run(["chown", `${i.security.user}:${i.security.group}`, "--", dir]);
     const started = Date.now();
-    const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...argv] : argv;
-    if ((await t.run(["test", "-x", argv[0]], { check: false })).code !== 0 && (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).code !== 0) {
-        throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
-    }
+    // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
+    // the VMM last, so those fds are already open when Landlock and the filter apply.
+    const vmm = [...(wrapper ?? []), ...argv];
+    const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...vmm] : vmm;
     await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
     await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
@@ -349,6 +421,9 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
                 placement,
                 argv,
+                wrapper,
+                // Always present (unlike the optional `security` input), so previews read it as known.
+                confinement: i.security ? i.security.profile : "none",
                 irqs,
             },
         };

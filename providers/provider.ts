@@ -58,7 +58,7 @@ export class NetbedProvider implements provider.Provider {
             // Only values not known yet are in the way: validated again once they are known.
             return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? [])]) };
         }
-        const cross = h.crossCheck?.(urn, r.value, this.registry) ?? [];
+        const cross = [...(h.crossCheck?.(urn, r.value, this.registry) ?? []), ...(h.localCheck?.(r.value) ?? [])];
         if (cross.length > 0) return { inputs: news, failures: cross };
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? [])]) };
     }

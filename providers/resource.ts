@@ -33,6 +33,11 @@ export interface ResourceHandler<I extends Record<string, unknown> = any> {
     defaults?(inputs: Record<string, unknown>, name: string, urn: string): Record<string, unknown>;
     /** Checks against the other resources of the stack (overlapping subnets, duplicate MACs). */
     crossCheck?(urn: string, inputs: I, registry: Registry): CheckFailure[];
+    /**
+     * Checks against this machine, for resources on hosts that are this machine (local, netns):
+     * read-only (stat a path), because check() also runs for preview.
+     */
+    localCheck?(inputs: I): CheckFailure[];
     create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
     /** Observes the real thing; undefined when it no longer exists. */
     read(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;

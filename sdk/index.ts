@@ -7,6 +7,7 @@ export { VethPair, VethPairArgs, VethPairArgsSchema } from "./veth";
 export { Kernel, KernelArgs, KernelArgsSchema, VirtioMode } from "./kernel";
 export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_TOOLS } from "./image";
 export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, NIC_BACKENDS } from "./microvm";
+export { SecurityProfile, SecurityProfileArgs, SecurityProfileArgsSchema, SecurityRules } from "./security";
 export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";
 export { BenchmarkRun, BenchmarkRunArgs, BenchmarkRunArgsSchema, EndpointArgs, PairArgs } from "./benchmark";

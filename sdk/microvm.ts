@@ -10,6 +10,8 @@ import { IfnameSchema, MacSchema, refineWith } from "./link";
 import type { MacvtapLink } from "./macvtap";
 import type { Tap } from "./tap";
 import type { Bridge } from "./bridge";
+import { vmSecurityOf, type SecurityProfile } from "./security";
+import { machineOf } from "./veth";
 import { ArgsOf, withHost } from "./types";
 
 export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
@@ -38,6 +40,24 @@ export const NicSchema = z
         mtu: z.number().int().min(68).max(65535).optional(),
         /** virtio-net queues (needs a multi-queue tap when > 1). Default 1. */
         queues: z.number().int().min(1).max(64).default(1),
+    })
+    .strict();
+
+/** What a MicroVm takes from its SecurityProfile (the SDK fills it from the resource). */
+export const VmSecuritySchema = z
+    .object({
+        /** The profile's resource name. */
+        profile: z.string(),
+        /** Its wrapper: the argv prefix ending with netbed-confine's "--". */
+        wrapper: z.array(z.string()).min(2),
+        /** Whether the profile applies Landlock (the VM then adds the paths it needs) and the host's ABI. */
+        landlock: z.object({ enabled: z.boolean(), abi: z.number().int().min(0) }).strict(),
+        filterSha256: z.string().optional(),
+        /** The uid and gid the VMM runs as (its run directory is given to them). */
+        user: z.number().int().min(0).optional(),
+        group: z.number().int().min(0).optional(),
+        /** Which machine the profile's files are on (netns and local hosts share this one). */
+        machine: z.string(),
     })
     .strict();
 
@@ -80,6 +100,8 @@ export const MicroVmArgsSchema = z
         irqAffinity: z
             .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(z.number().int().min(0)).min(1) }).strict())
             .default([]),
+        /** Run the VMM confined by a SecurityProfile (on the same machine). Changing it replaces the VM. */
+        security: VmSecuritySchema.optional(),
         /** Give up waiting for the readiness line after this many seconds (default 180). */
         bootTimeoutSeconds: z.number().int().min(5).max(3600).default(180),
         /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
@@ -137,6 +159,9 @@ export const MicroVmArgsSchema = z
                 }),
             );
         }
+        if (v.security && v.security.machine !== machineOf(v.host)) {
+            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machine}, host '${v.host.name}' on ${machineOf(v.host)}: place the profile on the VM's machine`);
+        }
         // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
         if (v.imageSize !== undefined) {
             const need = 64 + Math.ceil((4 * v.imageSize) / 2 ** 20);
@@ -161,11 +186,13 @@ export interface NicArgs {
     queues?: pulumi.Input<number>;
 }
 
-export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "image" | "imageSize" | "nics" | "hostCaps">> & {
+export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "image" | "imageSize" | "nics" | "hostCaps" | "security">> & {
     host: Host;
     kernel: Kernel;
     image: GuestImage;
     nics: NicArgs[];
+    /** Confine the VMM: seccomp, Landlock (plus the paths this VM needs), capabilities, rlimits. */
+    security?: SecurityProfile;
 };
 
 export interface BootTime {
@@ -197,6 +224,12 @@ export class MicroVm extends pulumi.CustomResource {
     /** Which host CPUs each thread may run on, read back after pinning. */
     public readonly placement!: pulumi.Output<{ vcpus: { thread: number; cpus: string }[]; other: { thread: number; name: string; cpus: string }[] }>;
     public readonly argv!: pulumi.Output<string[]>;
+    /** The SecurityProfile the VMM runs under: its name, filter hash and the host's Landlock ABI (undefined: unconfined). */
+    public readonly security!: pulumi.Output<{ profile: string; filterSha256?: string; landlock: { enabled: boolean; abi: number } } | undefined>;
+    /** The confinement argv the VMM ran under: the profile's wrapper with this VM's own Landlock paths. */
+    public readonly wrapper!: pulumi.Output<string[] | undefined>;
+    /** The SecurityProfile's name the VMM runs under, or "none". */
+    public readonly confinement!: pulumi.Output<string>;
     /** IRQs confined for this VM (with the affinity they had before), or why a match was skipped. */
     public readonly irqs!: pulumi.Output<{ irq?: number; name?: string; before?: string; after?: string; match: string; skipped?: string }[]>;
 
@@ -215,7 +248,18 @@ export class MicroVm extends pulumi.CustomResource {
             queues: n.queues,
         }));
         const hostCaps = args.host.probe.apply((p) => ({ cores: p.cores, vhostNet: p.vhostNet, kvmUsable: p.kvm.usable, kvmReason: p.kvm.reason }));
-        const deps = [...args.nics.map((n) => n.tap ?? n.macvtap ?? n.bridge).filter((x): x is Tap | MacvtapLink | Bridge => x !== undefined), args.kernel, args.image];
+        const p = args.security;
+        const security = p
+            ? pulumi
+                  .all([p.name, p.wrapper, p.rules, p.landlockAbi, p.filterSha256, p.host])
+                  .apply(([name, wrapper, rules, landlockAbi, filterSha256, host]) => vmSecurityOf({ name, wrapper, rules, landlockAbi, filterSha256, host }))
+            : undefined;
+        const deps = [
+            ...args.nics.map((n) => n.tap ?? n.macvtap ?? n.bridge).filter((x): x is Tap | MacvtapLink | Bridge => x !== undefined),
+            args.kernel,
+            args.image,
+            ...(p ? [p] : []),
+        ];
         super(
             "netbed:index:MicroVm",
             name,
@@ -227,6 +271,7 @@ export class MicroVm extends pulumi.CustomResource {
                 imageSize: args.image.size,
                 nics,
                 hostCaps,
+                security,
                 // Named so they come back as outputs (with their defaults) even when not given.
                 driver: args.driver,
                 vcpus: args.vcpus,
@@ -242,6 +287,8 @@ export class MicroVm extends pulumi.CustomResource {
                 interfaces: undefined,
                 placement: undefined,
                 argv: undefined,
+                wrapper: undefined,
+                confinement: undefined,
                 irqs: undefined,
             },
             withHost({ ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any }, args.host),

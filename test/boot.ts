@@ -1,6 +1,7 @@
 // Boots a kernel + GuestImage under QEMU inside a test namespace, over a tap in that namespace.
 // Test and bench infrastructure (the MicroVm resource is the product's way to boot guests).
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as net from "net";
 import { GuestNic, guestCmdline, parseReadyLine, ReadyLine, Server } from "../core/guestinit";
 import { qemuArgv } from "../core/qemu";
 import { must, sh } from "./helpers";
@@ -69,4 +70,50 @@ export async function boot(opts: {
 export function ping(ns: string, addr: string, count = 3): { ok: boolean; out: string } {
     const r = sh(["ip", "netns", "exec", ns, "ping", "-c", String(count), "-i", "0.2", "-W", "3", addr]);
     return { ok: r.code === 0, out: r.stdout + r.stderr };
+}
+
+/** iperf3 from a namespace to a guest's server, bounded in time; the receiver's Gbit/s. */
+export function iperf3(ns: string, addr: string, seconds: number): number {
+    const r = spawnSync("ip", ["netns", "exec", ns, "iperf3", "-c", addr, "-t", String(seconds), "-J"], { encoding: "utf8", timeout: (seconds + 30) * 1000, killSignal: "SIGKILL" });
+    if (r.status !== 0) throw new Error(`iperf3 -c ${addr} failed (${r.status ?? r.signal}): ${r.stdout.slice(-500)}${r.stderr}`);
+    return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
+}
+
+/** Sends QMP commands one by one on a VM's socket and returns each reply (events skipped). */
+export function qmp(socket: string, commands: object[], timeoutMs = 10_000): Promise<any[]> {
+    return new Promise((resolve, reject) => {
+        const c = net.createConnection(socket);
+        const replies: any[] = [];
+        let buf = "";
+        let greeted = false;
+        const timer = setTimeout(() => {
+            c.destroy();
+            reject(new Error(`QMP ${socket}: no reply within ${timeoutMs} ms (got ${JSON.stringify(replies)})`));
+        }, timeoutMs);
+        const next = () => {
+            if (replies.length === commands.length) {
+                clearTimeout(timer);
+                c.end();
+                resolve(replies);
+            } else c.write(`${JSON.stringify(commands[replies.length])}\n`);
+        };
+        c.on("error", (e) => {
+            clearTimeout(timer);
+            reject(e);
+        });
+        c.on("data", (d) => {
+            buf += d;
+            for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+                const msg = JSON.parse(buf.slice(0, i));
+                buf = buf.slice(i + 1);
+                if (msg.QMP && !greeted) {
+                    greeted = true;
+                    next();
+                } else if ("return" in msg || "error" in msg) {
+                    replies.push(msg);
+                    next();
+                }
+            }
+        });
+    });
 }

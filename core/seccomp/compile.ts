@@ -118,7 +118,7 @@ export function syscallNumber(name: string, arch: Arch): number | undefined {
 }
 
 /** Optimal-string-alignment distance: Levenshtein plus adjacent transpositions ("opne" -> "open" is 1). */
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
     const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
     for (let i = 1; i <= a.length; i++) {
         for (let j = 1; j <= b.length; j++) {
@@ -130,7 +130,8 @@ function editDistance(a: string, b: string): number {
     return d[a.length][b.length];
 }
 
-function unknownSyscall(name: string, arch: Arch): Error {
+/** "unknown syscall 'x' on arch: did you mean ...?" for a name the table lacks. */
+export function unknownSyscallMessage(name: string, arch: Arch): string {
     const limit = name.length <= 4 ? 1 : name.length <= 10 ? 2 : 3;
     const close = Object.keys(syscallTable(arch))
         .map((n) => ({ n, d: editDistance(name, n) }))
@@ -139,7 +140,7 @@ function unknownSyscall(name: string, arch: Arch): Error {
         .slice(0, 3)
         .map((c) => `'${c.n}'`);
     const hint = close.length ? `did you mean ${close.join(", ")}?` : `no syscall on ${ARCHES.join(" or ")} is close to it`;
-    return new Error(`unknown syscall '${name}' on ${arch}: ${hint}`);
+    return `unknown syscall '${name}' on ${arch}: ${hint}`;
 }
 
 function actionValue(action: SeccompAction, errno: number | undefined, what: string): number {
@@ -391,7 +392,7 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         const nr = syscallNumber(name, arch);
         if (nr !== undefined) return nr;
         const elsewhere = ARCHES.filter((a) => a !== arch && syscallNumber(name, a) !== undefined);
-        if (!elsewhere.length) throw unknownSyscall(name, arch);
+        if (!elsewhere.length) throw new Error(unknownSyscallMessage(name, arch));
         if (missing === "error") throw new Error(`syscall '${name}' does not exist on ${arch} (only on ${elsewhere.join(", ")}); compile with missing: "skip" to leave it out`);
         skipped.add(name);
         return undefined;

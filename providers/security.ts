@@ -1,0 +1,203 @@
+// SecurityProfile: the filter compiled for the host's architecture and written to a per-profile
+// directory there, the netbed-confine launcher built on the host (cached by its source), and the
+// wrapper argv that applies both with prlimit and setpriv.
+import * as fs from "fs";
+import * as path from "path";
+import { compileFilter } from "../core/seccomp/compile";
+import { CAPABILITIES, Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
+import type { HostConnection } from "../sdk/host";
+import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules } from "../sdk/security";
+import { makeTemp, sha256Hex } from "./cache";
+import { hostTransport, stackKey } from "./link";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+import { packageRoot } from "./version";
+
+export const PROFILE_DIR = "/run/netbed/profiles";
+/** The flags of scripts/build-native.sh: the launcher must build warning-free everywhere. */
+const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
+
+export function profileDir(host: HostConnection, name: string): string {
+    return `${PROFILE_DIR}/${stackKey(host)}/${name}`;
+}
+
+/** Absolute path of a command on the host, or undefined. */
+async function which(t: Transport, cmd: string): Promise<string | undefined> {
+    const r = await t.run(["sh", "-c", 'command -v "$1"', "sh", cmd], { check: false });
+    const p = r.stdout.trim();
+    return r.code === 0 && p.startsWith("/") ? p : undefined;
+}
+
+/**
+ * The launcher on the host: built there with its `cc` from native/netbed-confine.c, in a directory
+ * named by the hash of the source and flags (shared by stacks, never deleted with a profile), and
+ * moved into place in one rename, so a half-written binary is never used.
+ */
+export async function ensureLauncher(ctx: Ctx, t: Transport, hostName: string, cacheDir: string): Promise<string> {
+    const source = fs.readFileSync(path.join(packageRoot(), "native", "netbed-confine.c"), "utf8");
+    const dir = `${cacheDir}/native/${sha256Hex(`${CFLAGS.join(" ")}\n${source}`)}`;
+    const bin = `${dir}/netbed-confine`;
+    if ((await t.run(["test", "-x", bin], { check: false })).code === 0) return bin;
+    if (!(await which(t, "cc"))) {
+        throw new Error(`on host '${hostName}': no C compiler (cc) to build the netbed-confine launcher: install Debian's build-essential (apt-get install build-essential, or add it to the Host's packages)`);
+    }
+    ctx.log.info(ctx.urn, `building netbed-confine on host '${hostName}' into ${dir}`);
+    const tmp = await makeTemp(t, cacheDir);
+    try {
+        await t.putFile(`${tmp}/netbed-confine.c`, source);
+        await t.run(["cc", ...CFLAGS, "-o", `${tmp}/netbed-confine`, `${tmp}/netbed-confine.c`], { timeoutMs: 300_000 });
+        await t.run(["chmod", "0755", "--", `${tmp}/netbed-confine`]);
+        await t.run(["mkdir", "-p", "--", dir]);
+        await t.run(["cp", "--", `${tmp}/netbed-confine.c`, `${dir}/netbed-confine.c`]);
+        await t.run(["mv", "-f", "--", `${tmp}/netbed-confine`, bin]);
+    } finally {
+        await t.run(["rm", "-rf", "--", tmp], { check: false });
+    }
+    return bin;
+}
+
+/** The kernel's Landlock ABI, as the launcher itself sees it (0: none). */
+async function landlockAbi(t: Transport, launcher: string): Promise<number> {
+    const r = await t.run([launcher, "--best-effort", "--ro", "/", "--exec", "/", "--status-fd", "1", "--", "/bin/true"]);
+    const m = /landlock-abi=(\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`on host ${t.label}: netbed-confine printed no status line: ${r.stdout}${r.stderr}`);
+    return Number(m[1]);
+}
+
+/** Rule paths that do not exist on the host, as "landlock.ro[1]: /x". */
+async function missingPaths(t: Transport, i: SecurityProfileInputs): Promise<string[]> {
+    const all = (["ro", "rw", "exec"] as const).flatMap((k) => i.landlock[k].map((p, n) => ({ at: `landlock.${k}[${n}]`, p })));
+    if (all.length === 0) return [];
+    const r = await t.run(["sh", "-c", 'for p; do [ -e "$p" ] || printf "%s\\n" "$p"; done', "sh", ...all.map((x) => x.p)]);
+    const missing = new Set(r.stdout.split("\n").filter(Boolean));
+    return all.filter((x) => missing.has(x.p)).map((x) => `${x.at}: ${x.p}`);
+}
+
+export const securityHandler: ResourceHandler<SecurityProfileInputs> = {
+    schema: SecurityProfileArgsSchema,
+    properties: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
+    replaceOn: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
+    // The directory is named by the resource: the old one must go before the new one is written.
+    deleteBeforeReplace: true,
+
+    defaults(inputs) {
+        const out = { ...inputs };
+        if (out.hostCaps === null || typeof out.hostCaps === "string") delete out.hostCaps; // not known before the Host exists
+        return out;
+    },
+
+    localCheck(i) {
+        if (i.host.kind === "ssh") return [];
+        return (["ro", "rw", "exec"] as const).flatMap((k) =>
+            i.landlock[k]
+                .map((p, n) => ({ p, n }))
+                .filter(({ p }) => !fs.existsSync(p))
+                .map(({ p, n }) => ({ property: `landlock.${k}[${n}]`, reason: `'${p}' does not exist on host '${i.host.name}' (this machine)` })),
+        );
+    },
+
+    async create(ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        const where = `on host '${i.host.name}'`;
+        const missing = await missingPaths(t, i);
+        if (missing.length > 0) throw new Error(`${where}: Landlock rule paths do not exist: ${missing.join(", ")}`);
+
+        const policy = seccompPolicy(i.seccomp);
+        const arch = (await t.run(["uname", "-m"])).stdout.trim();
+        if (policy && !isArch(arch)) throw new Error(`${where}: netbed compiles seccomp filters for x86_64 and aarch64, not ${arch}: use seccomp preset 'none'`);
+        const filter = policy && compileFilter(policy, arch as "x86_64" | "aarch64", { missing: "skip" });
+
+        const lastCap = Number((await t.run(["cat", "/proc/sys/kernel/cap_last_cap"])).stdout.trim());
+        const unknownCaps = i.capabilities.filter((c) => CAPABILITIES.indexOf(c as Capability) > lastCap);
+        if (unknownCaps.length > 0) throw new Error(`${where}: the kernel does not know capabilities ${unknownCaps.join(", ")} (its last is ${CAPABILITIES[lastCap]})`);
+        const tools: Record<string, string> = {};
+        for (const tool of ["prlimit", "setpriv"]) {
+            const p = await which(t, tool);
+            if (!p) throw new Error(`${where}: ${tool} is not installed there (Debian package util-linux)`);
+            tools[tool] = p;
+        }
+
+        const launcher = await ensureLauncher(ctx, t, i.host.name, i.cacheDir);
+        const abi = await landlockAbi(t, launcher);
+        const unmet = unmetLandlockNeeds(i.landlock, abi);
+        if (i.landlock.mode === "strict" && unmet.length > 0) {
+            throw new Error(`${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`);
+        }
+        if (unmet.length > 0 && i.landlock.enabled) ctx.log.warn(ctx.urn, `best effort: Landlock ABI ${abi} ${where} lacks ${unmet.map((n) => n.feature).join(" and ")}: applied without them`);
+
+        const dir = profileDir(i.host, ctx.name);
+        await t.run(["rm", "-rf", "--", dir]);
+        await t.run(["mkdir", "-p", "--", dir]);
+        const filterPath = filter ? `${dir}/filter.bpf` : undefined;
+        if (filter) {
+            await t.putFile(filterPath!, filter.program, 0o600);
+            // The launcher reads it after setpriv has changed the uid.
+            if (i.user !== undefined) await t.run(["chown", `${i.user}:${i.group}`, "--", filterPath!]);
+        }
+        const dropped = unmet.map((n) => n.feature);
+        const l = i.landlock;
+        const rules: SecurityRules = {
+            seccomp: { preset: i.seccomp.preset, defaultAction: policy?.defaultAction, errno: i.seccomp.errno, syscalls: (filter?.syscalls ?? []).map((s) => s.name) },
+            landlock: {
+                ...l,
+                abi: l.enabled && abi > 0 ? abi : 0,
+                bindPorts: dropped.includes("TCP port rules") ? [] : l.bindPorts,
+                connectPorts: dropped.includes("TCP port rules") ? [] : l.connectPorts,
+                denyTcp: dropped.includes("TCP port rules") ? false : l.denyTcp,
+                scopes: dropped.includes("scopes") ? [] : l.scopes,
+                enabled: l.enabled && abi > 0,
+                dropped,
+            },
+            noNewPrivs: true,
+            capabilities: i.capabilities,
+            user: i.user,
+            group: i.group,
+            rlimits: i.rlimits,
+        };
+        await t.putFile(`${dir}/rules.json`, `${JSON.stringify(rules, null, 2)}\n`);
+        const wrapper = wrapperArgv({ prlimit: tools.prlimit, setpriv: tools.setpriv, launcher, rlimits: i.rlimits, capabilities: i.capabilities, user: i.user, group: i.group, landlock: l, filterPath });
+        ctx.log.info(ctx.urn, `profile ready: ${filter ? `${i.seccomp.preset} filter, ${filter.syscalls.length} syscalls, ${filter.instructions} instructions` : "no seccomp filter"}; Landlock ABI ${abi}; capabilities ${i.capabilities.join(", ") || "none"}`);
+        return {
+            id: `${i.host.name}/${ctx.name}/${(filter?.sha256 ?? sha256Hex(wrapper.join("\0"))).slice(0, 12)}`,
+            outs: {
+                ...i,
+                name: ctx.name,
+                filterSha256: filter?.sha256,
+                filterBytes: filter?.program.length ?? 0,
+                filterInstructions: filter?.instructions ?? 0,
+                syscallCount: filter?.syscalls.length ?? 0,
+                skippedSyscalls: filter?.skipped ?? [],
+                landlockAbi: abi,
+                rules,
+                launcherPath: launcher,
+                filterPath,
+                wrapper,
+            },
+        };
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(SecurityProfileArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        const dir = profileDir(i.host, ctx.name);
+        if ((await t.run(["test", "-f", `${dir}/rules.json`], { check: false })).code !== 0) return undefined;
+        if ((await t.run(["test", "-x", state.launcherPath as string], { check: false })).code !== 0) return undefined;
+        if (state.filterPath) {
+            const r = await t.run(["sha256sum", "--", state.filterPath as string], { check: false });
+            if (r.code !== 0 || r.stdout.split(/\s+/)[0] !== state.filterSha256) return undefined;
+        }
+        return state;
+    },
+
+    async update(_ctx, _id, olds) {
+        return olds; // every input replaces
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(SecurityProfileArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        const dir = profileDir(i.host, ctx.name);
+        await t.run(["rm", "-rf", "--", dir]);
+        await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
+    },
+};
