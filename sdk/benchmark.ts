@@ -114,8 +114,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.vcpus, vm.memoryMiB, vm.pinning] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernel, vcpus, memoryMiB, pinning]: any[]) => {
+        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement] as pulumi.Output<any>[])
+        .apply(([urn, host, via, ifs, pid, accel, driver, kernel, vcpus, memoryMiB, pinning, confinement]: any[]) => {
             const i = ifs[nic];
             if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
             return {
@@ -132,6 +132,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 vcpus,
                 memoryMiB,
                 pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0,
+                security: confinement ?? "none",
             };
         }) as unknown as pulumi.Output<Endpoint>;
 }

@@ -9,6 +9,7 @@ import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
 import { GuestImageArgsSchema, GuestImageInputs } from "../sdk/image";
 import { KernelArgsSchema, KernelInputs } from "../sdk/kernel";
 import { MicroVmArgsSchema } from "../sdk/microvm";
+import { SecurityProfileArgsSchema, SecurityProfileInputs } from "../sdk/security";
 import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
@@ -36,6 +37,8 @@ export const StackConfigSchema = z
                 kernel: z.record(z.string(), z.unknown()).default({ source: { kind: "debian", package: "linux-image-amd64" } }),
                 image: z.record(z.string(), z.unknown()).default({}),
                 vms: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+                /** The SecurityProfile every VMM runs under (one per host); "none" runs them unconfined. Default: the QEMU preset. */
+                security: z.union([z.literal("none"), z.record(z.string(), z.unknown())]).default({}),
             })
             .strict()
             .optional(),
@@ -73,6 +76,8 @@ export interface ParsedConfig {
     wires: Record<string, { a: string; b: string; args: VethPairInputs }>;
     kernel?: Omit<KernelInputs, "host">;
     image?: Omit<GuestImageInputs, "host">;
+    /** Undefined: VMMs run unconfined. */
+    security?: Omit<SecurityProfileInputs, "host">;
     /** VM args as given (links are referenced by name and resolved by the program). */
     vms: Record<string, { host: string; args: Record<string, unknown>; nics: VmNicConfig[] }>;
     benchmark?: BenchmarkConfig;
@@ -148,6 +153,11 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         const k = KernelArgsSchema.safeParse({ ...g.kernel, host: placeholder });
         if (k.success) out.kernel = k.data;
         else for (const i of k.error.issues) add("guests.kernel", i.path, i.message);
+        if (g.security !== "none") {
+            const sp = SecurityProfileArgsSchema.safeParse({ ...g.security, host: placeholder });
+            if (sp.success) out.security = sp.data;
+            else for (const i of sp.error.issues) add("guests.security", i.path, i.message);
+        }
         const im = GuestImageArgsSchema.safeParse({ ...g.image, host: placeholder });
         if (im.success) out.image = im.data;
         else for (const i of im.error.issues) add("guests.image", i.path, i.message);

@@ -8,6 +8,7 @@ import { VethPair } from "../sdk/veth";
 import { GuestImage } from "../sdk/image";
 import { Kernel } from "../sdk/kernel";
 import { MicroVm, NicArgs } from "../sdk/microvm";
+import { SecurityProfile } from "../sdk/security";
 import { BenchmarkRun, EndpointArgs } from "../sdk/benchmark";
 import * as path from "path";
 import { EndpointConfig, parseStackConfig } from "./config";
@@ -51,13 +52,14 @@ export default async function program(): Promise<Record<string, unknown>> {
     }
 
     // One kernel and image on every host that runs VMs (a netns host shares this machine's cache).
-    const artifacts: Record<string, { kernel: Kernel; image: GuestImage }> = {};
+    const artifacts: Record<string, { kernel: Kernel; image: GuestImage; security?: SecurityProfile }> = {};
     const vms: Record<string, MicroVm> = {};
     for (const [name, vm] of Object.entries(c.vms)) {
         if (!artifacts[vm.host]) {
             const kernel = new Kernel(`${vm.host}-kernel`, { ...c.kernel!, host: hosts[vm.host] });
             const image = new GuestImage(`${vm.host}-image`, { ...c.image!, host: hosts[vm.host], kernel });
-            artifacts[vm.host] = { kernel, image };
+            const security = c.security ? new SecurityProfile(`${vm.host}-security`, { ...(c.security as any), host: hosts[vm.host] }) : undefined;
+            artifacts[vm.host] = { kernel, image, security };
         }
         const nics: NicArgs[] = vm.nics.map(({ tap, macvtap, ...rest }) => ({
             ...(rest as Omit<NicArgs, "tap" | "macvtap">),
@@ -65,7 +67,7 @@ export default async function program(): Promise<Record<string, unknown>> {
             macvtap: macvtap !== undefined ? macvtaps[`${vm.host}/${macvtap}`] : undefined,
         }));
         const { host: _h, nics: _n, ...rest } = vm.args as any;
-        vms[name] = new MicroVm(name, { ...rest, host: hosts[vm.host], kernel: artifacts[vm.host].kernel, image: artifacts[vm.host].image, nics });
+        vms[name] = new MicroVm(name, { ...rest, host: hosts[vm.host], kernel: artifacts[vm.host].kernel, image: artifacts[vm.host].image, security: artifacts[vm.host].security, nics });
     }
 
     let bench: BenchmarkRun | undefined;
@@ -105,7 +107,7 @@ export default async function program(): Promise<Record<string, unknown>> {
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [
                 k,
-                pulumi.all([v.pid, v.accelUsed, v.accelWarning, v.bootTime, v.interfaces, v.placement]).apply(([pid, accel, accelWarning, bootTime, interfaces, placement]) => ({ pid, accel, accelWarning, bootTime, interfaces, placement })),
+                pulumi.all([v.pid, v.accelUsed, v.accelWarning, v.bootTime, v.interfaces, v.placement, v.confinement]).apply(([pid, accel, accelWarning, bootTime, interfaces, placement, confinement]) => ({ pid, accel, accelWarning, bootTime, interfaces, placement, confinement })),
             ]),
         ),
         artifacts: Object.fromEntries(
