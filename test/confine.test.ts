@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { listen, portOf } from "./helpers";
 
 const root = path.resolve(__dirname, "..");
 const NODE = process.execPath;
@@ -61,14 +62,6 @@ function statusField(status: string, name: string): string | undefined {
     return status.match(new RegExp(`^${name}:\\s*(.*)$`, "m"))?.[1];
 }
 
-function listen(): Promise<net.Server> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer((c) => c.destroy());
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => resolve(s));
-    });
-}
-const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 const close = (s: net.Server) => new Promise<void>((r) => s.close(() => r()));
 
 /** A node script run under the launcher: connects to each port in argv[1] and prints ok or the error code. */

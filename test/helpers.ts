@@ -1,5 +1,6 @@
 // Test fixtures that create real kernel objects, each removed by the test that made it.
 import { spawnSync } from "child_process";
+import * as net from "net";
 
 export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });
@@ -33,3 +34,13 @@ export function dropNetns(ns: string): void {
     sh(["ip", "netns", "del", ns]);
     sh(["rm", "-rf", "--", `/run/netbed/owned/netns-${ns}`, `/run/netbed/owned/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`]);
 }
+
+/** A TCP server on an ephemeral loopback port that closes every connection (a connect target). */
+export function listen(): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer((c) => c.destroy());
+        s.once("error", reject);
+        s.listen(0, "127.0.0.1", () => resolve(s));
+    });
+}
+export const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;

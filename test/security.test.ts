@@ -15,6 +15,7 @@ import { Ctx } from "../providers/resource";
 import { ensureLauncher, profileDir, securityHandler } from "../providers/security";
 import { Transport } from "../providers/transport";
 import { SecurityProfileArgsSchema } from "../sdk/security";
+import { listen, portOf } from "./helpers";
 
 const local = { kind: "local" as const, name: "me" };
 const ctxFor = (name: string): Ctx & { log: MemoryLogger } => ({ urn: `urn:pulumi:test::sec::netbed:index:SecurityProfile::${name}`, name, log: new MemoryLogger() });
@@ -52,14 +53,6 @@ function run(argv: string[], timeoutMs = 20_000): Promise<Run> {
 
 const field = (status: string, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(status)?.[1];
 
-function listen(): Promise<net.Server> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer((c) => c.destroy());
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => resolve(s));
-    });
-}
-const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
 
 /** bash's /dev/tcp: a connect(2) to 127.0.0.1:PORT, the port passed as an argument. */
 const CONNECT = ["/bin/bash", "-c", 'exec 3<>"/dev/tcp/127.0.0.1/$1" && echo connected', "bash"];
