@@ -1,5 +1,6 @@
 // Test fixtures that create real kernel objects, each removed by the test that made it.
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
 
 export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
@@ -31,8 +32,17 @@ export function isRoot(): boolean {
 
 /** Removes a test namespace and netbed's records for it (after a failed test that skipped destroy). */
 export function dropNetns(ns: string): void {
+    // VMMs a failed test left behind there: their pid files are netbed's own records.
+    const vms = `/run/netbed/vms/netns-${ns}`;
+    if (fs.existsSync(vms)) {
+        for (const vm of fs.readdirSync(vms)) {
+            const pidFile = `${vms}/${vm}/pid`;
+            const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8").trim()) : NaN;
+            if (pid > 1 && fs.existsSync(`/proc/${pid}/comm`) && fs.readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("qemu")) process.kill(pid, "SIGKILL");
+        }
+    }
     sh(["ip", "netns", "del", ns]);
-    sh(["rm", "-rf", "--", `/run/netbed/owned/netns-${ns}`, `/run/netbed/owned/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`]);
+    sh(["rm", "-rf", "--", `/run/netbed/owned/netns-${ns}`, `/run/netbed/owned/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`, vms]);
 }
 
 /** A TCP server on an ephemeral loopback port that closes every connection (a connect target). */
