@@ -7,11 +7,16 @@ const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 function usage(msg?: string): never {
     if (msg) console.error(`netbed: ${msg}`);
     console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR]");
+    console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
     console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
     process.exit(2);
 }
 
 async function main(argv: string[]): Promise<void> {
+    if (argv[0] === "compare") {
+        process.exitCode = await (await import("./compare")).main(argv.slice(1));
+        return;
+    }
     if (argv[0] === "cache") {
         if (argv[1] !== "prune") usage("the cache command is 'cache prune [--dir DIR] [--dry-run]'");
         const dir = argv.includes("--dir") ? argv[argv.indexOf("--dir") + 1] : "/var/cache/netbed";

@@ -1,0 +1,204 @@
+// `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
+// (core/report/compare.ts) as markdown or JSON. Exit code 3 on a significant regression (or a cell
+// that worked in A and failed in B), so CI can gate on it; 2 on bad usage, 1 when an input cannot be read.
+//
+// A and B may each be:
+//   - a results document (results/runs/<name>-<timestamp>.json), or a `pulumi stack output --json`
+//     dump holding it under `results`;
+//   - a results directory (the BenchmarkRun's resultsDir, or its runs/ directory): the newest run in it;
+//   - one pair's raw-data directory <resultsDir>/<topology>/<pair>/<timestamp>/ (the layout of the Volt
+//     template's results/<backend>/<timestamp>/): that run's document, restricted to that pair;
+//   - a stack: `stack:NAME`, or a bare NAME that is not a path: its `results` output.
+import * as fs from "fs";
+import * as path from "path";
+import { ResultsDoc, ResultsDocSchema } from "../core/bench/results";
+import { CompareOptions, compareDocs, renderMarkdown } from "../core/report/compare";
+
+export const EXIT_REGRESSION = 3;
+
+export interface Loaded {
+    doc: ResultsDoc;
+    /** Where it came from, for the report. */
+    source: string;
+    /** The pair a raw-data directory names. */
+    pair?: string;
+}
+
+function parseDoc(value: unknown, where: string): ResultsDoc {
+    // A `pulumi stack output --json` dump holds the document under `results`.
+    const v = value && typeof value === "object" && !("version" in value) && "results" in value ? (value as { results: unknown }).results : value;
+    const r = ResultsDocSchema.safeParse(v);
+    if (!r.success) {
+        const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+        throw new Error(`${where} is not a netbed results document (version 1): ${issues.join("; ")}`);
+    }
+    return r.data;
+}
+
+function readDocFile(file: string): ResultsDoc {
+    let json: unknown;
+    try {
+        json = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+        throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    return parseDoc(json, file);
+}
+
+/** Run documents of a runs/ directory (not the progress files of unfinished runs). */
+function runFiles(runsDir: string): string[] {
+    return fs
+        .readdirSync(runsDir)
+        .filter((f) => f.endsWith(".json") && !f.endsWith(".progress.json"))
+        .map((f) => path.join(runsDir, f));
+}
+
+function newest(runsDir: string): Loaded {
+    const docs = runFiles(runsDir).map((f) => ({ f, doc: readDocFile(f) }));
+    if (docs.length === 0) throw new Error(`${runsDir} holds no finished run (no runs/*.json besides progress files)`);
+    docs.sort((x, y) => Date.parse(y.doc.run.finished) - Date.parse(x.doc.run.finished));
+    return { doc: docs[0].doc, source: docs[0].f };
+}
+
+/** <resultsDir>/<topology>/<pair>/<timestamp>/: the run document named after that timestamp. */
+function rawPairDir(dir: string): Loaded | undefined {
+    const timestamp = path.basename(dir);
+    const pair = path.basename(path.dirname(dir));
+    const runsDir = path.join(path.dirname(path.dirname(path.dirname(dir))), "runs");
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(timestamp) || !fs.existsSync(runsDir)) return undefined;
+    const match = runFiles(runsDir).filter((f) => path.basename(f).endsWith(`-${timestamp}.json`));
+    if (match.length === 0) {
+        throw new Error(`${dir} looks like one pair's raw data, but ${runsDir} has no run document for timestamp ${timestamp} (the run did not finish; resume it with pulumi up)`);
+    }
+    if (match.length > 1) throw new Error(`${dir}: several run documents carry timestamp ${timestamp}: ${match.join(", ")}; pass one of them`);
+    const doc = readDocFile(match[0]);
+    if (!doc.cells.some((c) => c.pair === pair)) throw new Error(`${match[0]} has no pair '${pair}' (named by ${dir})`);
+    return { doc, source: `${match[0]} (pair ${pair})`, pair };
+}
+
+export async function load(arg: string, opts: { projectDir?: string } = {}): Promise<Loaded> {
+    const stackName = arg.startsWith("stack:") ? arg.slice("stack:".length) : !fs.existsSync(arg) && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(arg) ? arg : undefined;
+    if (stackName !== undefined) {
+        // Loaded lazily: the Automation API is heavy and only stacks need it.
+        const { run } = await import("./engine");
+        const out = await run("outputs", { stack: stackName, dir: opts.projectDir });
+        if (out.results === undefined) throw new Error(`stack '${stackName}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${stackName}' first`);
+        return { doc: parseDoc(out.results, `the 'results' output of stack '${stackName}'`), source: `stack ${stackName}` };
+    }
+    if (!fs.existsSync(arg)) throw new Error(`${arg}: no such file or directory`);
+    if (!fs.statSync(arg).isDirectory()) return { doc: readDocFile(arg), source: arg };
+    if (fs.existsSync(path.join(arg, "runs")) && fs.statSync(path.join(arg, "runs")).isDirectory()) return newest(path.join(arg, "runs"));
+    if (path.basename(path.resolve(arg)) === "runs") return newest(arg);
+    const raw = rawPairDir(path.resolve(arg));
+    if (raw) return raw;
+    throw new Error(`${arg} is a directory without runs/: pass a results document, a results directory (with runs/), or <resultsDir>/<topology>/<pair>/<timestamp>/`);
+}
+
+const USAGE = [
+    "usage: netbed compare <A> <B> [options]",
+    "  A, B: results.json | results directory | <resultsDir>/<topology>/<pair>/<timestamp>/ | stack:NAME",
+    "  --alpha P                 significance level (default 0.01)",
+    "  --threshold X             noise threshold on |change of the median|, '5%' or 0.05 (default 5%)",
+    "  --threshold METRIC=X      per-metric threshold; METRIC may end in '*' (p99us*=10%); repeatable",
+    "  --paired auto|always|never  pair repetitions by index (auto: only within one interleaved run)",
+    "  --pair-a LABEL --pair-b LABEL  compare one pair of A with one pair of B (e.g. virtio vs vhost-net)",
+    "  --seed N                  seed of the bootstrap and Monte Carlo test (default 24301)",
+    "  --json                    print JSON instead of markdown",
+    "  --out-md FILE, --out-json FILE  also write the markdown / JSON to files",
+    "  --dir PROJECT_DIR         Pulumi project for stack:NAME (default: this checkout)",
+    "exit code: 0 no regression, 3 significant regression or newly failed cell, 2 usage, 1 error",
+].join("\n");
+
+class UsageError extends Error {}
+
+function fraction(s: string, what: string): number {
+    const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(s.trim());
+    if (!m) throw new UsageError(`${what} must be a number or a percentage, got '${s}'`);
+    return m[2] ? Number(m[1]) / 100 : Number(m[1]);
+}
+
+export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string } {
+    const pos: string[] = [];
+    const options: CompareOptions = { thresholds: {} };
+    let json = false;
+    let outMd: string | undefined;
+    let outJson: string | undefined;
+    let dir: string | undefined;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const val = () => {
+            if (i + 1 >= argv.length) throw new UsageError(`${a} needs a value`);
+            return argv[++i];
+        };
+        if (a === "--alpha") options.alpha = fraction(val(), "--alpha");
+        else if (a === "--threshold") {
+            const v = val();
+            const eq = v.lastIndexOf("=");
+            if (eq > 0) options.thresholds![v.slice(0, eq)] = fraction(v.slice(eq + 1), `--threshold ${v.slice(0, eq)}`);
+            else options.threshold = fraction(v, "--threshold");
+        } else if (a === "--paired") {
+            const v = val();
+            if (v !== "auto" && v !== "always" && v !== "never") throw new UsageError(`--paired must be auto, always or never, got '${v}'`);
+            options.paired = v;
+        } else if (a === "--pair-a") options.pairA = val();
+        else if (a === "--pair-b") options.pairB = val();
+        else if (a === "--seed") {
+            const v = val();
+            if (!/^\d+$/.test(v)) throw new UsageError(`--seed must be a non-negative integer, got '${v}'`);
+            options.seed = Number(v);
+        } else if (a === "--json") json = true;
+        else if (a === "--out-md") outMd = val();
+        else if (a === "--out-json") outJson = val();
+        else if (a === "--dir") dir = val();
+        else if (a.startsWith("-")) throw new UsageError(`unknown option '${a}'`);
+        else pos.push(a);
+    }
+    if (pos.length !== 2) throw new UsageError(`compare takes two inputs, got ${pos.length}`);
+    if ((options.pairA === undefined) !== (options.pairB === undefined)) throw new UsageError("--pair-a and --pair-b go together");
+    if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, got ${options.alpha}`);
+    return { a: pos[0], b: pos[1], options, json, outMd, outJson, dir };
+}
+
+/** Runs the command; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+    let args: ReturnType<typeof parseArgs>;
+    try {
+        args = parseArgs(argv);
+    } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        console.error(`netbed compare: ${err.message}\n${USAGE}`);
+        return 2;
+    }
+    try {
+        const A = await load(args.a, { projectDir: args.dir });
+        const B = await load(args.b, { projectDir: args.dir });
+        // A raw-data directory names its pair: compare that pair only (unless the user chose pairs).
+        const options = { ...args.options };
+        if (options.pairA === undefined && (A.pair !== undefined || B.pair !== undefined)) {
+            options.pairA = A.pair ?? B.pair;
+            options.pairB = B.pair ?? A.pair;
+        }
+        const c = compareDocs(A.doc, B.doc, options, { a: A.source, b: B.source });
+        const md = renderMarkdown(c);
+        const json = JSON.stringify(c, null, 2);
+        if (args.outMd) fs.writeFileSync(args.outMd, md);
+        if (args.outJson) fs.writeFileSync(args.outJson, json + "\n");
+        process.stdout.write(args.json ? json + "\n" : md);
+        return c.verdict === "regression" ? EXIT_REGRESSION : 0;
+    } catch (err) {
+        console.error(`netbed compare: ${(err as Error).message}`);
+        return 1;
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err) => {
+            console.error(`netbed compare: ${err instanceof Error ? err.stack : err}`);
+            process.exitCode = 1;
+        },
+    );
+}
