@@ -3,6 +3,9 @@
 import { AGENT_PATH, AGENT_PORT } from "./agent";
 import { macProblem, parseCidr } from "./net";
 
+/** Console setup every guest gets; quiet because under TCG every console line costs boot time. */
+export const CONSOLE_WORDS = ["console=ttyS0", "quiet", "panic=-1"];
+
 export const READY_PREFIX = "NETBED-READY";
 export const ERROR_PREFIX = "NETBED-ERROR";
 /** What init can start: the benchmark servers, and the agent that runs benchmark clients in the guest. */

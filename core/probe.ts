@@ -45,6 +45,8 @@ export interface HostProbe {
 export const TOOLS = [
     "qemu-system-x86_64",
     "qemu-system-aarch64",
+    "firecracker",
+    "cloud-hypervisor",
     "iperf3",
     "sockperf",
     "netperf",
@@ -60,6 +62,8 @@ export type ToolName = (typeof TOOLS)[number];
 const VERSION_FLAG: Record<ToolName, string> = {
     "qemu-system-x86_64": "--version",
     "qemu-system-aarch64": "--version",
+    firecracker: "--version",
+    "cloud-hypervisor": "--version",
     iperf3: "--version",
     sockperf: "--version",
     netperf: "-V",
@@ -130,6 +134,9 @@ export function parseToolVersion(tool: ToolName, line: string | undefined): stri
     const patterns: Partial<Record<ToolName, RegExp>> = {
         "qemu-system-x86_64": /QEMU emulator version (\d+\.\d+(?:\.\d+)?)/,
         "qemu-system-aarch64": /QEMU emulator version (\d+\.\d+(?:\.\d+)?)/,
+        // "Firecracker v1.7.0" and "cloud-hypervisor v40.0.0".
+        firecracker: /Firecracker v(\d+(?:\.\d+)*)/,
+        "cloud-hypervisor": /cloud-hypervisor v(\d+(?:\.\d+)*)/,
         iperf3: /iperf (\d+\.\d+(?:\.\d+)?)/,
         sockperf: /version (\d+\.\d+(?:\.\d+)?)/,
         netperf: /version (\d+\.\d+(?:\.\d+)?)/i,

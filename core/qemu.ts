@@ -1,5 +1,7 @@
-// QEMU argv for a microVM (q35 with virtio-net-pci: -M microvm hangs under TCG, see
-// shared/NOTES.md). Pure: the caller spawns it.
+// QEMU argv for a microVM: q35 with virtio-net-pci (reliable under TCG), or the microvm machine
+// with virtio-mmio devices (hangs at timer calibration in some TCG boots: shared/NOTES.md). Pure.
+import { CONSOLE_WORDS } from "./guestinit";
+
 export interface QemuNic {
     /** A tap device name (virtio, vhost-net) ... */
     tap?: string;
@@ -10,8 +12,13 @@ export interface QemuNic {
     queues?: number;
 }
 
+export const QEMU_MACHINES = ["q35", "microvm"] as const;
+export type QemuMachine = (typeof QEMU_MACHINES)[number];
+
 export interface QemuSpec {
     binary?: string;
+    /** Default q35. */
+    machine?: QemuMachine;
     accel: "kvm" | "tcg";
     cpus: number;
     memoryMiB: number;
@@ -32,7 +39,8 @@ export function qemuArgv(s: QemuSpec): string[] {
     }
     const argv = [
         s.binary ?? "qemu-system-x86_64",
-        "-M", "q35",
+        // microvm: no PCI, no firmware option ROMs; its ISA serial port is the console.
+        "-M", s.machine === "microvm" ? "microvm,x-option-roms=off,isa-serial=on,rtc=on" : "q35",
         "-accel", s.accel,
         "-cpu", s.accel === "kvm" ? "host" : "max",
         "-smp", String(s.cpus),
@@ -43,8 +51,7 @@ export function qemuArgv(s: QemuSpec): string[] {
         ...(s.name ? ["-name", `${s.name},debug-threads=on`] : []),
         "-kernel", s.kernel,
         "-initrd", s.initrd,
-        // quiet: under TCG every console line costs boot time.
-        "-append", ["console=ttyS0", "quiet", "panic=-1", ...s.cmdline].join(" "),
+        "-append", [...CONSOLE_WORDS, ...s.cmdline].join(" "),
         "-no-reboot",
     ];
     s.nics.forEach((n, i) => {
@@ -54,7 +61,7 @@ export function qemuArgv(s: QemuSpec): string[] {
         const backend = n.fd !== undefined ? `tap,id=n${i},fd=${n.fd}` : `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`;
         argv.push("-netdev", `${backend},vhost=${n.vhost ? "on" : "off"}${q}`);
         const mq = n.queues && n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
-        argv.push("-device", `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`);
+        argv.push("-device", s.machine === "microvm" ? `virtio-net-device,netdev=n${i},mac=${n.mac}${n.queues && n.queues > 1 ? ",mq=on" : ""}` : `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`);
     });
     if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
     return argv;

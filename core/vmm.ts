@@ -1,5 +1,186 @@
+// The VMM driver model: a frozen, validated VM spec rendered to what each VMM is started with
+// (argv and config files), plus what each driver can do and how it names its vCPU threads.
+// Pure: providers/vmm.ts adds the I/O (find the binary, start, wait, inspect, stop).
+import { cloudHvArgv, cloudHvVcpu } from "./cloudhv";
+import { CONSOLE_WORDS } from "./guestinit";
+import { firecrackerConfig, firecrackerVcpu } from "./firecracker";
+import { QemuMachine, qemuArgv } from "./qemu";
+
+export const VMM_DRIVERS = ["qemu", "firecracker", "cloud-hypervisor", "custom"] as const;
+export type VmmDriverName = (typeof VMM_DRIVERS)[number];
+
+export interface VmNic {
+    /** A tap by name (virtio, vhost-net) ... */
+    tap?: string;
+    /** ... or a file descriptor the VMM inherits (a macvtap's character device). */
+    fd?: number;
+    mac: string;
+    vhost: boolean;
+    queues: number;
+}
+
+export interface VmSpec {
+    driver: VmmDriverName;
+    /** The VMM binary: an absolute path, or a name looked up on the host's PATH. */
+    binary: string;
+    /** QEMU's machine type. */
+    machine: QemuMachine;
+    accel: "kvm" | "tcg";
+    vcpus: number;
+    memoryMiB: number;
+    kernel: string;
+    initrd: string;
+    /** Guest kernel command line words after the driver's console setup. */
+    cmdline: readonly string[];
+    nics: readonly VmNic[];
+    /** The VM's run directory on its host (sockets, config files, console log). */
+    dir: string;
+    /** The VM's name (QEMU names its process and threads after it). */
+    name: string;
+    /** The custom driver's argv template. */
+    template?: readonly string[];
+}
+
+/** Freezes a spec and everything in it: what was validated is what is rendered. */
+export function freezeSpec(s: VmSpec): Readonly<VmSpec> {
+    const deep = <T>(o: T): T => {
+        if (o && typeof o === "object") {
+            for (const v of Object.values(o)) deep(v);
+            Object.freeze(o);
+        }
+        return o;
+    };
+    return deep(structuredClone(s));
+}
+
+export interface Launch {
+    argv: string[];
+    /** Files to write into the run directory before starting (name within it, content). */
+    files: { name: string; content: string }[];
+    /** The VMM's control socket, where it has one. */
+    api?: { kind: "qmp" | "firecracker" | "cloud-hypervisor"; path: string };
+}
+
+export interface DriverModel {
+    name: VmmDriverName;
+    /** Binary name looked up on PATH when none is given. */
+    defaultBinary?: string;
+    /** What the driver supports; the MicroVm schema refuses the rest before anything is created. */
+    supports: { macvtap: boolean; vhostNet: boolean; tcg: boolean; machineTypes: boolean; vcpuPinning: boolean; multiQueue: boolean };
+    /** The console line the guest's init obeys to make this VMM exit. */
+    stopLine: "poweroff" | "reboot";
+    render(s: Readonly<VmSpec>): Launch;
+    /** The vCPU index a VMM thread runs, from the thread's name (undefined: not a vCPU thread). */
+    vcpuOf(threadName: string): number | undefined;
+}
+
+const qemu: DriverModel = {
+    name: "qemu",
+    defaultBinary: "qemu-system-x86_64",
+    supports: { macvtap: true, vhostNet: true, tcg: true, machineTypes: true, vcpuPinning: true, multiQueue: true },
+    // With -no-reboot, QEMU exits on either; poweroff is the clean one.
+    stopLine: "poweroff",
+    render: (s) => ({
+        argv: qemuArgv({
+            binary: s.binary,
+            machine: s.machine,
+            accel: s.accel,
+            cpus: s.vcpus,
+            memoryMiB: s.memoryMiB,
+            kernel: s.kernel,
+            initrd: s.initrd,
+            cmdline: s.cmdline,
+            nics: s.nics,
+            qmp: `${s.dir}/qmp.sock`,
+            name: `netbed-${s.name}`,
+        }),
+        files: [],
+        api: { kind: "qmp", path: `${s.dir}/qmp.sock` },
+    }),
+    // -name ...,debug-threads=on names them "CPU n/TCG" or "CPU n/KVM" (QMP gives the ids too).
+    vcpuOf: (n) => {
+        const m = /^CPU (\d+)\/(TCG|KVM)$/.exec(n);
+        return m ? Number(m[1]) : undefined;
+    },
+};
+
+const firecracker: DriverModel = {
+    name: "firecracker",
+    defaultBinary: "firecracker",
+    // Firecracker opens taps by name only and has no vhost-net; it needs KVM.
+    supports: { macvtap: false, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: false },
+    // No ACPI power-off: the guest's reboot (reboot=k) is what ends a Firecracker VM.
+    stopLine: "reboot",
+    render: (s) => ({
+        argv: [s.binary, "--no-api", "--config-file", `${s.dir}/firecracker.json`, "--level", "Warning"],
+        files: [
+            {
+                name: "firecracker.json",
+                content: JSON.stringify(
+                    firecrackerConfig({
+                        kernel: s.kernel,
+                        initrd: s.initrd,
+                        bootArgs: [...CONSOLE_WORDS, "reboot=k", "pci=off", ...s.cmdline].join(" "),
+                        vcpus: s.vcpus,
+                        memoryMiB: s.memoryMiB,
+                        nics: s.nics.map((n) => ({ tap: n.tap!, mac: n.mac })),
+                    }),
+                    null,
+                    2,
+                ),
+            },
+        ],
+    }),
+    vcpuOf: firecrackerVcpu,
+};
+
+const cloudHypervisor: DriverModel = {
+    name: "cloud-hypervisor",
+    defaultBinary: "cloud-hypervisor",
+    supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true },
+    stopLine: "poweroff",
+    render: (s) => ({
+        argv: cloudHvArgv({
+            binary: s.binary,
+            kernel: s.kernel,
+            initrd: s.initrd,
+            cmdline: [...CONSOLE_WORDS, ...s.cmdline].join(" "),
+            vcpus: s.vcpus,
+            memoryMiB: s.memoryMiB,
+            nics: s.nics,
+            api: `${s.dir}/api.sock`,
+        }),
+        files: [],
+        api: { kind: "cloud-hypervisor", path: `${s.dir}/api.sock` },
+    }),
+    vcpuOf: cloudHvVcpu,
+};
+
+const custom: DriverModel = {
+    name: "custom",
+    supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true },
+    stopLine: "poweroff",
+    render: (s) => ({
+        argv: renderTemplate([s.binary, ...s.template!.slice(1)], {
+            kernel: s.kernel,
+            initrd: s.initrd,
+            cmdline: [...CONSOLE_WORDS, ...s.cmdline].join(" "),
+            vcpus: s.vcpus,
+            memoryMiB: s.memoryMiB,
+            console: `${s.dir}/console.log`,
+            taps: s.nics.map((n) => n.tap),
+            macs: s.nics.map((n) => n.mac),
+            fds: s.nics.map((n) => n.fd),
+        }),
+        files: [],
+    }),
+    vcpuOf: () => undefined,
+};
+
+export const DRIVER_MODELS: Record<VmmDriverName, DriverModel> = { qemu, firecracker, "cloud-hypervisor": cloudHypervisor, custom };
+
 // The `custom` VMM driver's argv template: placeholders in {braces} are replaced by the VM's
-// values, each inside one argv word (never re-split by a shell). Pure.
+// values, each inside one argv word (never re-split by a shell).
 
 export const PLACEHOLDERS = ["kernel", "initrd", "cmdline", "vcpus", "memoryMiB", "console"] as const;
 const NIC_PLACEHOLDER = /^(tap|mac|fd)(\d+)$/;
@@ -48,4 +229,9 @@ export function renderTemplate(argv: readonly string[], v: TemplateValues): stri
             return String((v as unknown as Record<string, unknown>)[p]);
         }),
     );
+}
+
+/** A vhost worker of the VMM with this pid: the kernel names it "vhost-<pid>" (a kernel thread, or one of the VMM's own since Linux 6.4). */
+export function isVhostWorker(threadName: string, vmmPid: number): boolean {
+    return threadName === `vhost-${vmmPid}`;
 }

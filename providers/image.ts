@@ -6,7 +6,7 @@ import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/im
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, which } from "./transport";
 
 export const BUSYBOX = "/bin/busybox";
 
@@ -47,9 +47,8 @@ async function resolve(t: Transport, i: GuestImageInputs): Promise<Inputs> {
     const tools: { name: string; path: string }[] = [];
     const libs = new Set<string>();
     for (const name of i.tools) {
-        const r = await t.run(["sh", "-c", 'command -v "$1"', "sh", name], { check: false });
-        const path = r.stdout.trim();
-        if (r.code !== 0 || !path.startsWith("/")) {
+        const path = await which(t, name);
+        if (!path) {
             throw new Error(`on host '${i.host.name}': tool '${name}' is not installed: add ${PACKAGE_OF[name]} to the Host's packages${name.startsWith("net") ? " (netperf is in Debian's non-free component)" : ""}`);
         }
         tools.push({ name, path });

@@ -1,9 +1,8 @@
-// MicroVm with the QEMU driver: a detached VMM (it outlives this plugin process) tracked by pid and
+// MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import { deriveMac } from "../core/net";
-import { QemuNic, qemuArgv } from "../core/qemu";
-import { renderTemplate } from "../core/vmm";
+import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
 import { parseInterrupts } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
@@ -15,6 +14,7 @@ import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
 import { sha256Hex } from "./cache";
 import { Transport } from "./transport";
+import { applyPinning, placementOf, resolveBinary } from "./vmm";
 
 export const VM_DIR = "/run/netbed/vms";
 
@@ -123,35 +123,6 @@ async function alive(t: Transport, pid: number, start: string): Promise<boolean>
     return id !== undefined && id.start === start;
 }
 
-/** Threads of the VMM with their names and allowed CPUs. */
-async function threads(t: Transport, pid: number): Promise<{ tid: number; name: string; cpus: string }[]> {
-    const tids = (await t.run(["ls", `/proc/${pid}/task`])).stdout.trim().split(/\s+/).map(Number);
-    const out: { tid: number; name: string; cpus: string }[] = [];
-    for (const tid of tids) {
-        const st = await t.run(["cat", `/proc/${pid}/task/${tid}/status`], { check: false });
-        if (st.code !== 0) continue;
-        out.push({ tid, name: /^Name:\s*(.*)$/m.exec(st.stdout)?.[1] ?? "", cpus: /^Cpus_allowed_list:\s*(.*)$/m.exec(st.stdout)?.[1] ?? "" });
-    }
-    return out;
-}
-
-async function applyPinning(ctx: Ctx, t: Transport, i: MicroVmInputs, pid: number) {
-    const ts = await threads(t, pid);
-    const vcpu = (name: string) => /^CPU (\d+)\/(TCG|KVM)$/.exec(name);
-    if (i.pinning?.vcpus) {
-        for (const th of ts) {
-            const m = vcpu(th.name);
-            if (m) await t.run(["taskset", "-p", "-c", String(i.pinning.vcpus[Number(m[1])]), String(th.tid)]);
-        }
-    }
-    if (i.pinning?.other) {
-        for (const th of ts) if (!vcpu(th.name)) await t.run(["taskset", "-p", "-c", i.pinning.other.join(","), String(th.tid)]);
-    }
-    const placement = await placementOf(t, pid);
-    if (i.pinning?.vcpus || i.pinning?.other) ctx.log.info(ctx.urn, `pinned: vCPU threads ${placement.vcpus.map((v) => `${v.thread}->${v.cpus}`).join(", ")}`);
-    return placement;
-}
-
 /**
  * Sends a line to the guest's serial console (netbed's init obeys "poweroff"): the VMM reads its
  * stdin from a FIFO it holds open for reading and writing, so this write never blocks on a live VM.
@@ -160,26 +131,24 @@ async function consoleSend(t: Transport, dir: string, line: string): Promise<voi
     await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
 }
 
-function nicsOf(i: MicroVmInputs, urn: string): { qemu: QemuNic[]; hostIf: string[]; macs: string[]; fds: string[] } {
+function nicsOf(i: MicroVmInputs, urn: string): { vm: VmNic[]; hostIf: string[]; fds: string[] } {
     const fds: string[] = [];
-    const qemu: QemuNic[] = [];
+    const vm: VmNic[] = [];
     const hostIf: string[] = [];
-    const macs: string[] = [];
     i.nics.forEach((n, k) => {
         const mac = n.mac ?? n.macvtapMac ?? deriveMac(`${urn}#nic${k}`);
-        macs.push(mac);
         if (n.backend === "macvtap") {
             if (!n.macvtapDevice || !n.macvtapMac) throw new Error(`nics[${k}]: macvtap link '${n.macvtap}' has no device or MAC (was it created?)`);
             // fds 3, 4, ... in the order the wrapper opens them.
-            qemu.push({ fd: 3 + fds.length, mac, vhost: false, queues: n.queues });
+            vm.push({ fd: 3 + fds.length, mac, vhost: false, queues: n.queues });
             fds.push(n.macvtapDevice!);
             hostIf.push(n.macvtapDevice!);
         } else {
-            qemu.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues });
+            vm.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues });
             hostIf.push(n.tap!);
         }
     });
-    return { qemu, hostIf, macs, fds };
+    return { vm, hostIf, fds };
 }
 
 /**
@@ -195,9 +164,9 @@ export const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exe
  */
 export const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
 
-async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string): Promise<void> {
+async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
     if (!(await alive(t, pid, start))) return;
-    await consoleSend(t, dir, "poweroff").catch(() => undefined);
+    await consoleSend(t, dir, line).catch(() => undefined);
     for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 200));
     if (await alive(t, pid, start)) {
         ctx.log.warn(ctx.urn, `guest did not power off within 20 s: killing VMM pid ${pid}`);
@@ -208,8 +177,8 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
 
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
-    properties: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
-    replaceOn: ["host", "driver", "custom", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
+    properties: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
+    replaceOn: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
     deleteBeforeReplace: true,
 
     defaults(inputs) {
@@ -233,7 +202,8 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
         if (!(await alive(t, state.pid as number, state.startTime as string))) return undefined;
-        return { ...state, placement: await placementOf(t, state.pid as number) };
+        const api: Launch["api"] = state.qmpSocket ? { kind: "qmp", path: state.qmpSocket as string } : undefined;
+        return { ...state, placement: await placementOf(t, state.pid as number, DRIVER_MODELS[i.driver], { api }, (m) => ctx.log.warn(ctx.urn, m)) };
     },
 
     async update(_ctx, _id, olds) {
@@ -244,7 +214,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
         const dir = runDir(i.host, ctx.name);
-        await stop(ctx, t, dir, state.pid as number, state.startTime as string);
+        await stop(ctx, t, dir, state.pid as number, state.startTime as string, DRIVER_MODELS[i.driver].stopLine);
         await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
@@ -286,7 +256,8 @@ async function vmWrapper(t: Transport, i: MicroVmInputs, binary: string, dir: st
 
 /** The device nodes the VMM opens itself: /dev/net/tun for taps by name, /dev/vhost-net, /dev/kvm. */
 async function vmmDevices(t: Transport, i: MicroVmInputs, accel: "kvm" | "tcg"): Promise<string[]> {
-    const kvm = i.driver === "qemu" ? accel === "kvm" : (await t.run(["test", "-e", "/dev/kvm"], { check: false })).code === 0;
+    // Firecracker and Cloud Hypervisor always open /dev/kvm; a custom VMM may.
+    const kvm = i.driver === "qemu" ? accel === "kvm" : i.driver !== "custom" || (await t.run(["test", "-e", "/dev/kvm"], { check: false })).code === 0;
     return [
         ...(i.nics.some((n) => n.backend !== "macvtap") ? ["/dev/net/tun"] : []),
         ...(i.nics.some((n) => n.backend === "vhost-net") ? ["/dev/vhost-net"] : []),
@@ -310,16 +281,6 @@ async function checkDeviceAccess(t: Transport, i: MicroVmInputs, devices: string
     }
 }
 
-/** Which CPUs each VMM thread may run on now (after pinning, and on refresh to show threads moved behind netbed's back). */
-async function placementOf(t: Transport, pid: number) {
-    const ts = await threads(t, pid);
-    const vcpu = (n: string) => /^CPU \d+\/(TCG|KVM)$/.test(n);
-    return {
-        vcpus: ts.filter((x) => vcpu(x.name)).map((x) => ({ thread: x.tid, cpus: x.cpus })),
-        other: ts.filter((x) => !vcpu(x.name)).map((x) => ({ thread: x.tid, name: x.name, cpus: x.cpus })),
-    };
-}
-
 async function tail(t: Transport, dir: string): Promise<string> {
     return t.getFile(`${dir}/console.log`).then((b) => b.toString().slice(-2000), () => "(no console log)");
 }
@@ -328,55 +289,48 @@ async function tail(t: Transport, dir: string): Promise<string> {
 async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
     const t = hostTransport(ctx, i.host);
     const dir = runDir(i.host, ctx.name);
-    const accel: "kvm" | "tcg" = i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
+    const model = DRIVER_MODELS[i.driver];
+    // Firecracker and Cloud Hypervisor run under KVM only (the schema refused them elsewhere).
+    const accel: "kvm" | "tcg" = i.driver !== "qemu" ? "kvm" : i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
     let accelWarning: string | undefined;
     if (i.driver === "qemu" && accel === "tcg") {
         accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
         ctx.log.warn(ctx.urn, accelWarning);
     }
     const nics = nicsOf(i, ctx.urn);
-    const cmdline = [
-        ...guestCmdline(i.nics.map((n, k) => ({ mac: nics.macs[k], address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers),
-        ...i.cmdline,
-    ];
-    const argv = i.driver === "custom"
-        ? renderTemplate(i.custom!.argv, {
-              kernel: i.kernel,
-              initrd: i.image,
-              cmdline: ["console=ttyS0", "quiet", "panic=-1", ...cmdline].join(" "),
-              vcpus: i.vcpus,
-              memoryMiB: i.memoryMiB,
-              console: `${dir}/console.log`,
-              taps: i.nics.map((n) => n.tap),
-              macs: nics.macs,
-              fds: nics.qemu.map((q) => q.fd),
-          })
-        : qemuArgv({
+    const binary = i.driver === "custom" ? i.custom!.argv[0] : await resolveBinary(t, i.host.name, model, i.binary);
+    if (i.driver === "custom" && (await t.run(["test", "-x", binary], { check: false })).code !== 0) {
+        throw new Error(`on host '${i.host.name}': the custom VMM ${binary} (custom.argv[0]) is not an executable file there`);
+    }
+    const spec = freezeSpec({
+        driver: i.driver,
+        binary,
+        machine: i.machine,
         accel,
-        cpus: i.vcpus,
+        vcpus: i.vcpus,
         memoryMiB: i.memoryMiB,
         kernel: i.kernel,
         initrd: i.image,
-        cmdline,
-        nics: nics.qemu,
-        qmp: `${dir}/qmp.sock`,
-        name: `netbed-${ctx.name}`,
+        cmdline: [...guestCmdline(i.nics.map((n, k) => ({ mac: nics.vm[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers), ...i.cmdline],
+        nics: nics.vm,
+        dir,
+        name: ctx.name,
+        template: i.custom?.argv,
     });
-    const binary = (await t.run(["sh", "-c", 'command -v "$1"', "sh", argv[0]], { check: false })).stdout.trim();
-    if (!binary.startsWith("/")) throw new Error(`on host '${i.host.name}': the VMM binary ${argv[0]} is not installed there`);
+    const launch = model.render(spec);
+    const argv = launch.argv;
     let wrapper: string[] | undefined;
     if (i.security) {
-        // netbed-confine execs an absolute path only: no PATH search under the profile.
-        argv[0] = binary;
         const devices = await vmmDevices(t, i, accel);
         await checkDeviceAccess(t, i, devices);
         wrapper = await vmWrapper(t, i, binary, dir, devices);
         ctx.log.info(ctx.urn, `confined by SecurityProfile '${i.security.profile}' (filter ${i.security.filterSha256?.slice(0, 12) ?? "none"}, Landlock ABI ${i.security.landlock.enabled ? i.security.landlock.abi : "off"})`);
     }
     await t.run(["rm", "-rf", "--", dir]);
-    await t.run(["mkdir", "-p", "--", dir]);
-    // The VMM makes its QMP socket there.
-    if (i.security?.user !== undefined) await t.run(["chown", `${i.security.user}:${i.security.group}`, "--", dir]);
+    await t.run(["mkdir", "-p", "-m", "0700", "--", dir]);
+    for (const f of launch.files) await t.putFile(`${dir}/${f.name}`, f.content, 0o600);
+    // The VMM makes its control socket there and reads its config files.
+    if (i.security?.user !== undefined) await t.run(["chown", "-R", `${i.security.user}:${i.security.group}`, "--", dir]);
     const started = Date.now();
     // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
     // the VMM last, so those fds are already open when Landlock and the filter apply.
@@ -387,9 +341,9 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
-    if (!id) throw new Error(`on host '${i.host.name}': QEMU wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
+    if (!id) throw new Error(`on host '${i.host.name}': ${binary} wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
     try {
-        ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver === "qemu" ? accel : argv[0]}); waiting for the guest's readiness line`);
+        ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver}, ${i.driver === "custom" ? "its own acceleration" : accel}); waiting for the guest's readiness line`);
         const deadline = started + i.bootTimeoutSeconds * 1000;
         let ready;
         for (;;) {
@@ -404,7 +358,10 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
         const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
         if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
-        const placement = await applyPinning(ctx, t, i, pid);
+        const placement = await applyPinning(t, pid, model, launch, i.pinning, (m) => ctx.log.warn(ctx.urn, m));
+        if (i.pinning?.vcpus || i.pinning?.other || i.pinning?.vhost) {
+            ctx.log.info(ctx.urn, `pinned (${placement.source}): vCPU threads ${placement.vcpus.map((v) => `${v.index}:${v.thread}->${v.cpus}`).join(", ")}`);
+        }
         const irqs = await applyIrqAffinity(ctx, t, i);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
         return {
@@ -413,12 +370,13 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 ...given,
                 pid,
                 startTime: id.start,
-                accelUsed: i.driver === "qemu" ? accel : "vmm's own",
+                accelUsed: i.driver === "custom" ? "vmm's own" : accel,
                 accelWarning,
                 bootTime: { guestSeconds: ready.uptime, wallSeconds },
-                qmpSocket: `${dir}/qmp.sock`,
+                // Always present ("" without QMP), so previews read it as known.
+                qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
                 consoleLog: `${dir}/console.log`,
-                interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.macs[k], address: n.address, backend: n.backend })),
+                interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
                 placement,
                 argv,
                 wrapper,
@@ -428,7 +386,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
             },
         };
     } catch (e) {
-        await stop(ctx, t, dir, pid, id.start);
+        await stop(ctx, t, dir, pid, id.start, model.stopLine);
         await t.run(["rm", "-rf", "--", dir], { check: false });
         throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
     }

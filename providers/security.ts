@@ -10,7 +10,7 @@ import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules } from 
 import { makeTemp, sha256Hex } from "./cache";
 import { hostTransport, stackKey } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, which } from "./transport";
 import { packageRoot } from "./version";
 
 export const PROFILE_DIR = "/run/netbed/profiles";
@@ -19,13 +19,6 @@ const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
 
 export function profileDir(host: HostConnection, name: string): string {
     return `${PROFILE_DIR}/${stackKey(host)}/${name}`;
-}
-
-/** Absolute path of a command on the host, or undefined. */
-async function which(t: Transport, cmd: string): Promise<string | undefined> {
-    const r = await t.run(["sh", "-c", 'command -v "$1"', "sh", cmd], { check: false });
-    const p = r.stdout.trim();
-    return r.code === 0 && p.startsWith("/") ? p : undefined;
 }
 
 /**

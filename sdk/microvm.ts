@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
-import { templateProblem } from "../core/vmm";
+import { QEMU_MACHINES } from "../core/qemu";
+import { DRIVER_MODELS, VMM_DRIVERS, templateProblem } from "../core/vmm";
 import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import type { GuestImage } from "./image";
 import type { Kernel } from "./kernel";
@@ -65,12 +66,17 @@ export const MicroVmArgsSchema = z
     .object({
         host: HostConnectionSchema,
         /**
-         * The VMM: "qemu" (default), or "custom" with `custom.argv`, a template for a VMM netbed does
+         * The VMM: "qemu" (default); "firecracker" or "cloud-hypervisor" (KVM only, their binary on the
+         * host's PATH or at `binary`); or "custom" with `custom.argv`, a template for a VMM netbed does
          * not know (placeholders {kernel} {initrd} {cmdline} {vcpus} {memoryMiB} {tapN} {macN} {fdN};
          * its serial console must be its stdin/stdout).
          */
-        driver: z.enum(["qemu", "custom"], { errorMap: () => ({ message: "must be 'qemu' or 'custom'" }) }).default("qemu"),
+        driver: z.enum(VMM_DRIVERS, { errorMap: () => ({ message: `must be one of ${VMM_DRIVERS.join(", ")}` }) }).default("qemu"),
         custom: z.object({ argv: z.array(z.string()) }).strict().optional(),
+        /** The VMM binary's absolute path on the host. Default: the driver's binary found on the host's PATH. */
+        binary: z.string().regex(/^\/[^,\s]*[^/,\s]$/, "must be an absolute path to a file, without ',' or spaces").optional(),
+        /** QEMU's machine type: q35 (default; reliable under TCG) or microvm (virtio-mmio devices). */
+        machine: z.enum(QEMU_MACHINES, { errorMap: () => ({ message: `must be one of ${QEMU_MACHINES.join(", ")}` }) }).default("q35"),
         vcpus: z.number().int().min(1, "must be at least 1").max(64).default(1),
         /** Guest memory in MiB. Default 256. */
         memoryMiB: z.number().int().min(32, "must be at least 32 MiB").max(1 << 20).default(256),
@@ -86,9 +92,16 @@ export const MicroVmArgsSchema = z
         servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
         /** `kvm`, `tcg`, or `auto` (kvm where the host can run stock guests under KVM, else tcg with a warning). */
         accel: z.enum(["kvm", "tcg", "auto"]).default("auto"),
-        /** CPU placement: `vcpus` pins vCPU i to host CPU vcpus[i]; `other` confines the VMM's other threads. */
+        /**
+         * CPU placement: `vcpus` pins vCPU i to host CPU vcpus[i]; `other` confines the VMM's other
+         * threads; `vhost` confines the kernel's vhost workers of its vhost-net NICs.
+         */
         pinning: z
-            .object({ vcpus: z.array(z.number().int().min(0)).optional(), other: z.array(z.number().int().min(0)).min(1).optional() })
+            .object({
+                vcpus: z.array(z.number().int().min(0)).optional(),
+                other: z.array(z.number().int().min(0)).min(1).optional(),
+                vhost: z.array(z.number().int().min(0)).min(1).optional(),
+            })
             .strict()
             .optional(),
         /**
@@ -106,24 +119,48 @@ export const MicroVmArgsSchema = z
         bootTimeoutSeconds: z.number().int().min(5).max(3600).default(180),
         /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
         hostCaps: z
-            .object({ cores: z.number().int(), vhostNet: z.boolean(), kvmUsable: z.boolean(), kvmReason: z.string().optional() })
+            .object({
+                cores: z.number().int(),
+                vhostNet: z.boolean(),
+                kvmUsable: z.boolean(),
+                kvmReason: z.string().optional(),
+                /** Tools found on the host's PATH by its probe (VMM binaries among them). */
+                vmms: z.array(z.string()).optional(),
+            })
             .strict()
             .optional(),
     })
     .strict()
     .superRefine((v, ctx) => {
         const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+        const model = DRIVER_MODELS[v.driver];
+        const driverName = `driver '${v.driver}'`;
         if (v.driver === "custom") {
             if (!v.custom) issue(["custom"], "the custom driver needs custom.argv, the VMM's argv template");
             else {
                 const p = templateProblem(v.custom.argv, v.nics.length);
                 if (p) issue(["custom", "argv"], p);
             }
-            if (v.pinning?.vcpus) issue(["pinning", "vcpus"], "vCPU pinning needs the qemu driver (netbed finds vCPU threads by QEMU's thread names); use pinning.other for a custom VMM");
             if (v.accel !== "auto") issue(["accel"], "a custom VMM chooses its own acceleration: leave accel unset");
+            if (v.binary) issue(["binary"], "the custom driver's binary is the first word of custom.argv");
         } else if (v.custom) issue(["custom"], "only applies to driver 'custom'");
+        if (!model.supports.vcpuPinning && v.pinning?.vcpus) issue(["pinning", "vcpus"], `vCPU pinning needs a driver whose vCPU threads netbed can find (qemu, firecracker, cloud-hypervisor); use pinning.other for a custom VMM`);
+        if (!model.supports.machineTypes && v.machine !== "q35") issue(["machine"], `only applies to driver 'qemu'`);
+        if (!model.supports.tcg) {
+            if (v.accel === "tcg") issue(["accel"], `${driverName} runs guests under KVM only: use 'kvm' or 'auto', or driver 'qemu' for TCG`);
+            else if (v.hostCaps && !v.hostCaps.kvmUsable) issue(["driver"], `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`);
+        }
+        if (model.defaultBinary && !v.binary && v.hostCaps?.vmms && !v.hostCaps.vmms.includes(model.defaultBinary)) {
+            issue(["binary"], `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``);
+        }
+        if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net")) issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
         const macs = new Map<string, number>();
         v.nics.forEach((n, i) => {
+            if (n.backend === "macvtap" && !model.supports.macvtap) issue(["nics", i, "backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
+            if (n.backend === "vhost-net" && !model.supports.vhostNet) issue(["nics", i, "backend"], `${driverName} has no vhost-net backend: use 'virtio', or driver 'qemu' for vhost-net`);
+            if (n.queues > 1 && (!model.supports.multiQueue || n.backend === "macvtap")) {
+                issue(["nics", i, "queues"], n.backend === "macvtap" ? "a macvtap NIC has one queue here (netbed opens its device once)" : `${driverName} takes one queue per NIC`);
+            }
             if (n.backend === "macvtap") {
                 if (n.tap !== undefined) issue(["nics", i, "tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
                 if (!n.macvtap) issue(["nics", i, "macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
@@ -148,7 +185,7 @@ export const MicroVmArgsSchema = z
             issue(["pinning", "vcpus"], `gives ${v.pinning.vcpus.length} CPUs for ${v.vcpus} vCPUs: give one host CPU per vCPU`);
         }
         if (v.hostCaps) {
-            for (const [k, list] of [["vcpus", v.pinning?.vcpus], ["other", v.pinning?.other]] as const) {
+            for (const [k, list] of [["vcpus", v.pinning?.vcpus], ["other", v.pinning?.other], ["vhost", v.pinning?.vhost]] as const) {
                 (list ?? []).forEach((c, i) => {
                     if (c >= v.hostCaps!.cores) issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
                 });
@@ -195,6 +232,15 @@ export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" 
     security?: SecurityProfile;
 };
 
+export interface Placement {
+    /** Where the thread ids came from: QEMU's QMP query-cpus-fast, or the VMM's thread names. */
+    source: "qmp" | "thread names";
+    vcpus: { index: number; thread: number; cpus: string }[];
+    other: { thread: number; name: string; cpus: string }[];
+    /** vhost workers of the VM's vhost-net NICs (kernel threads, or the VMM's own on kernels >= 6.4). */
+    vhost: { thread: number; name: string; cpus: string }[];
+}
+
 export interface BootTime {
     /** Guest uptime when its init printed the readiness line. */
     guestSeconds: number;
@@ -206,12 +252,14 @@ export interface BootTime {
 export class MicroVm extends pulumi.CustomResource {
     /** Where the VM runs (its host's connection). */
     public readonly host!: pulumi.Output<HostConnection>;
-    public readonly driver!: pulumi.Output<"qemu" | "custom">;
+    public readonly driver!: pulumi.Output<(typeof VMM_DRIVERS)[number]>;
+    /** QEMU's machine type (q35 for other drivers). */
+    public readonly machine!: pulumi.Output<(typeof QEMU_MACHINES)[number]>;
     /** The kernel image path it boots. */
     public readonly kernel!: pulumi.Output<string>;
     public readonly vcpus!: pulumi.Output<number>;
     public readonly memoryMiB!: pulumi.Output<number>;
-    public readonly pinning!: pulumi.Output<{ vcpus?: number[]; other?: number[] } | undefined>;
+    public readonly pinning!: pulumi.Output<{ vcpus?: number[]; other?: number[]; vhost?: number[] } | undefined>;
     public readonly pid!: pulumi.Output<number>;
     public readonly accelUsed!: pulumi.Output<"kvm" | "tcg" | "vmm's own">;
     /** Set when the numbers of this VM are not comparable with KVM ones (TCG). */
@@ -221,8 +269,8 @@ export class MicroVm extends pulumi.CustomResource {
     public readonly consoleLog!: pulumi.Output<string>;
     /** Per NIC: host-side interface, guest MAC and address. */
     public readonly interfaces!: pulumi.Output<{ host: string; mac: string; address: string; backend: string }[]>;
-    /** Which host CPUs each thread may run on, read back after pinning. */
-    public readonly placement!: pulumi.Output<{ vcpus: { thread: number; cpus: string }[]; other: { thread: number; name: string; cpus: string }[] }>;
+    /** Which host CPUs each thread may run on, read back after pinning (vCPU thread ids from QMP query-cpus-fast under QEMU). */
+    public readonly placement!: pulumi.Output<Placement>;
     public readonly argv!: pulumi.Output<string[]>;
     /** The SecurityProfile the VMM runs under: its name, filter hash and the host's Landlock ABI (undefined: unconfined). */
     public readonly security!: pulumi.Output<{ profile: string; filterSha256?: string; landlock: { enabled: boolean; abi: number } } | undefined>;
@@ -247,7 +295,15 @@ export class MicroVm extends pulumi.CustomResource {
             mtu: n.mtu,
             queues: n.queues,
         }));
-        const hostCaps = args.host.probe.apply((p) => ({ cores: p.cores, vhostNet: p.vhostNet, kvmUsable: p.kvm.usable, kvmReason: p.kvm.reason }));
+        const hostCaps = args.host.probe.apply((p) => ({
+            cores: p.cores,
+            vhostNet: p.vhostNet,
+            kvmUsable: p.kvm.usable,
+            kvmReason: p.kvm.reason,
+            vmms: Object.entries(p.tools)
+                .filter(([, t]) => t.path)
+                .map(([name]) => name),
+        }));
         const p = args.security;
         const security = p
             ? pulumi
@@ -274,6 +330,7 @@ export class MicroVm extends pulumi.CustomResource {
                 security,
                 // Named so they come back as outputs (with their defaults) even when not given.
                 driver: args.driver,
+                machine: args.machine,
                 vcpus: args.vcpus,
                 memoryMiB: args.memoryMiB,
                 // {} for none: an output absent from state reads as unknown in a preview.

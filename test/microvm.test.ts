@@ -70,7 +70,7 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
     });
 
-    const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm" };
+    const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm", vmms: ["qemu-system-x86_64", "iperf3"] };
     const vmArgs = (nics: unknown[], extra: Record<string, unknown> = {}) =>
         MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics, hostCaps: caps, servers: ["iperf3"], ...extra });
 
@@ -97,12 +97,14 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(p2.ok, p2.out);
         const fdb = sh(["ip", "-n", `nbt-vmsrv-${id}`, "neigh", "show", "dev", "br0"]).stdout;
         assert.match(fdb, new RegExp(`10\\.240\\.${n}\\.10 .*lladdr`));
-        // Pinning, read back from /proc for each vCPU thread.
-        assert.equal(a.outs.placement.vcpus.length, 2);
-        assert.deepEqual(a.outs.placement.vcpus.map((v: any) => v.cpus).sort(), ["0", "1"]);
+        // Pinning: vCPU i's thread id from QMP query-cpus-fast, checked against the kernel's view of
+        // that thread (its name, which QEMU sets, and where it may run).
+        assert.equal(a.outs.placement.source, "qmp");
+        assert.deepEqual(a.outs.placement.vcpus.map((v: any) => [v.index, v.cpus]), [[0, "1"], [1, "0"]]);
         for (const v of a.outs.placement.vcpus) {
             const status = fs.readFileSync(`/proc/${a.outs.pid}/task/${v.thread}/status`, "utf8");
             assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(status)![1], v.cpus);
+            assert.equal(/Name:\s*(.*)/.exec(status)![1], `CPU ${v.index}/TCG`);
         }
         assert.ok(a.outs.placement.other.every((o: any) => o.cpus === "0"));
         await microvmHandler.delete(b.ctx, b.id, b.outs);
@@ -162,6 +164,17 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc")));
     });
 
+    it("firecracker and cloud-hypervisor refuse clearly on a host without their binaries, leaving nothing behind", async () => {
+        for (const driver of ["firecracker", "cloud-hypervisor"]) {
+            const ctx = ctxFor("MicroVm", `vm-${driver}`);
+            // No hostCaps: as if the preview could not tell, so the refusal comes from create itself.
+            const args = MicroVmArgsSchema.parse({ host: hosts.srv.conn, driver, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tap4", address: `10.240.${n}.15/24` }] });
+            await assert.rejects(microvmHandler.create(ctx, args), new RegExp(`on host 'srv': driver '${driver}' needs ${driver}, which is not on the host's PATH`));
+            await assert.rejects(microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }), new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`));
+            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`)));
+        }
+    });
+
     it("a guest on an SSH host (a real sshd in a namespace): the same lifecycle over the SSH transport", async () => {
         const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, `10.250.${n}`);
         try {
@@ -177,6 +190,9 @@ describe("MicroVm (real QEMU guests)", function () {
                 const vm = await microvmHandler.create(vctx, MicroVmArgsSchema.parse({ host: conn, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }], servers: [] }));
                 const p = ping(d.ns, `10.242.${n}.10`);
                 assert.ok(p.ok, p.out);
+                // QMP reached over SSH's streamlocal forwarding.
+                assert.equal((vm.outs as any).placement.source, "qmp");
+                assert.equal((vm.outs as any).placement.vcpus.length, 1);
                 assert.ok(await microvmHandler.read(vctx, vm.id, vm.outs));
                 await microvmHandler.delete(vctx, vm.id, vm.outs);
                 assert.ok(!vctx.log.lines.some((l) => l.includes("killing VMM")), "powered off through the console FIFO over SSH");
@@ -209,7 +225,21 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(bad([nic], { driver: "custom", custom: { argv: ["/vmm", "{kernel}", "{tap1}"] } }).join(), /'\{tap1\}' refers to NIC 1, but the VM has 1/);
         assert.match(bad([nic], { driver: "custom", custom: { argv: ["vmm", "{kernel}"] } }).join(), /must be the VMM binary's absolute path/);
         assert.match(bad([nic], { driver: "custom", custom: { argv: ["/vmm", "{kernel}", "{disk}"] } }).join(), /'\{disk\}' is not a placeholder/);
-        assert.match(bad([nic], { driver: "firecracker" }).join(), /driver: must be 'qemu' or 'custom'/);
+        assert.match(bad([nic], { driver: "xen" }).join(), /driver: must be one of qemu, firecracker, cloud-hypervisor, custom/);
+        // Firecracker and Cloud Hypervisor: KVM only, their own binaries, and what they cannot attach.
+        for (const driver of ["firecracker", "cloud-hypervisor"]) {
+            const msgs = bad([nic], { driver }).join();
+            assert.match(msgs, new RegExp(`driver: driver '${driver}' needs KVM, and host 'srv' cannot run stock guests under it \\(no /dev/kvm\\)`));
+            assert.match(msgs, new RegExp(`binary: driver '${driver}' needs ${driver}, which is not on host 'srv''s PATH`));
+            assert.match(bad([nic], { driver, accel: "tcg" }).join(), /accel: .* runs guests under KVM only/);
+            assert.match(bad([nic], { driver, machine: "microvm" }).join(), /machine: only applies to driver 'qemu'/);
+            assert.match(bad([{ ...nic, backend: "vhost-net" }], { driver }).join(), /has no vhost-net backend/);
+        }
+        assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24" }], { driver: "firecracker" }).join(), /nics.0.backend: driver 'firecracker' cannot take a macvtap device/);
+        assert.doesNotMatch(bad([nic], { driver: "firecracker", binary: "/opt/fc/firecracker" }).join(), /binary:/);
+        assert.match(bad([nic], { binary: "qemu" }).join(), /binary: must be an absolute path/);
+        assert.match(bad([nic], { pinning: { vhost: [0] } }).join(), /pinning.vhost: pins vhost workers, but no NIC uses backend 'vhost-net'/);
+        assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24", queues: 2 }]).join(), /nics.0.queues: a macvtap NIC has one queue/);
         assert.match(bad([{ ...nic, bridge: "br0" }]).join(), /needs either a tap \(a Tap\) or a bridge/);
     });
 });

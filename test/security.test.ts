@@ -229,6 +229,9 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
             run: async () => ({ code: 1, stdout: "", stderr: "" }),
             putFile: async () => undefined,
             getFile: async () => Buffer.alloc(0),
+            connectUnix: async () => {
+                throw new Error("not used");
+            },
             close: async () => undefined,
         };
         await assert.rejects(ensureLauncher(ctxFor("pd"), none, "bare", "/var/cache/netbed"), /on host 'bare': no C compiler \(cc\).*build-essential/);

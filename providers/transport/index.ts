@@ -35,3 +35,10 @@ export async function closeAll(): Promise<void> {
     cache.clear();
     await Promise.all(all.map((t) => t.close()));
 }
+
+/** Absolute path of a command on the host's PATH, or undefined. */
+export async function which(t: Transport, cmd: string): Promise<string | undefined> {
+    const r = await t.run(["sh", "-c", 'command -v "$1"', "sh", cmd], { check: false });
+    const p = r.stdout.trim();
+    return r.code === 0 && p.startsWith("/") ? p : undefined;
+}

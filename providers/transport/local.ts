@@ -1,7 +1,9 @@
 // Runs commands on the machine the provider runs on, optionally inside a network namespace.
 import { spawn } from "child_process";
 import { promises as fs } from "fs";
+import * as net from "net";
 import * as path from "path";
+import type { Duplex } from "stream";
 import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
@@ -76,6 +78,14 @@ export class LocalTransport implements Transport {
     }
     getFile(file: string): Promise<Buffer> {
         return fs.readFile(file);
+    }
+    // A netns shares this machine's filesystem, so its unix sockets are reached from here too.
+    connectUnix(socket: string): Promise<Duplex> {
+        return new Promise((resolve, reject) => {
+            const c = net.createConnection({ path: socket });
+            c.once("connect", () => resolve(c));
+            c.once("error", (e) => reject(new Error(`on host ${this.label}: cannot connect to ${socket}: ${e.message}`)));
+        });
     }
     async close(): Promise<void> {}
 }

@@ -1,4 +1,5 @@
 // Runs commands on an existing machine over SSH (ssh2), with the host key pinned.
+import type { Duplex } from "stream";
 import { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { renderForSsh } from "../../core/argv";
 import { sshFingerprint } from "../../core/fingerprint";
@@ -184,6 +185,16 @@ export class SshTransport implements Transport {
         } finally {
             sftp.end();
         }
+    }
+
+    /** OpenSSH's streamlocal forwarding (the sshd must allow it: AllowStreamLocalForwarding, on by default). */
+    async connectUnix(socket: string): Promise<Duplex> {
+        const client = await this.connection();
+        return new Promise((resolve, reject) =>
+            client.openssh_forwardOutStreamLocal(socket, (err, stream) =>
+                err ? reject(new Error(`on host ${this.label}: cannot connect to ${socket}: ${err.message}`)) : resolve(stream),
+            ),
+        );
     }
 
     async close(): Promise<void> {

@@ -1,4 +1,5 @@
 // The one interface through which the provider touches a host.
+import type { Duplex } from "stream";
 import { displayArgv } from "../../core/argv";
 
 export interface RunOptions {
@@ -31,6 +32,8 @@ export interface Transport {
     run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
     putFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
     getFile(path: string): Promise<Buffer>;
+    /** A stream to a unix socket on the host (a VMM's control socket), over SSH where remote. */
+    connectUnix(path: string): Promise<Duplex>;
     close(): Promise<void>;
 }
 

@@ -1,0 +1,50 @@
+// Cloud Hypervisor's argv for a microVM (its documented command line: --kernel, --initramfs,
+// --cmdline, --cpus, --memory, --net tap=|fd=, --serial tty, --api-socket). Pure.
+
+export interface CloudHvNic {
+    tap?: string;
+    fd?: number;
+    mac: string;
+    queues?: number;
+}
+
+export interface CloudHvSpec {
+    binary: string;
+    kernel: string;
+    initrd: string;
+    cmdline: string;
+    vcpus: number;
+    memoryMiB: number;
+    nics: readonly CloudHvNic[];
+    /** Its REST API socket. */
+    api: string;
+}
+
+export function cloudHvArgv(s: CloudHvSpec): string[] {
+    for (const p of [s.kernel, s.initrd, s.api]) if (/[,\s]/.test(p)) throw new Error(`'${p}' cannot appear in a Cloud Hypervisor option (it contains ',' or a space)`);
+    const argv = [
+        s.binary,
+        "--api-socket", `path=${s.api}`,
+        "--kernel", s.kernel,
+        "--initramfs", s.initrd,
+        "--cmdline", s.cmdline,
+        "--cpus", `boot=${s.vcpus}`,
+        "--memory", `size=${s.memoryMiB}M`,
+        // The serial port is the console, on the VMM's stdin/stdout like QEMU's.
+        "--serial", "tty",
+        "--console", "off",
+    ];
+    s.nics.forEach((n, i) => {
+        for (const v of [n.tap ?? "", n.mac]) if (/[,=\s]/.test(v)) throw new Error(`NIC ${i}: '${v}' cannot appear in a Cloud Hypervisor option`);
+        // num_queues counts RX and TX queues: two per queue pair.
+        const q = n.queues && n.queues > 1 ? `,num_queues=${2 * n.queues}` : "";
+        argv.push("--net", `${n.fd !== undefined ? `fd=${n.fd}` : `tap=${n.tap}`},mac=${n.mac}${q}`);
+    });
+    return argv;
+}
+
+/** Cloud Hypervisor names its vCPU threads "vcpuN". */
+export function cloudHvVcpu(threadName: string): number | undefined {
+    const m = /^vcpu(\d+)$/.exec(threadName);
+    return m ? Number(m[1]) : undefined;
+}
