@@ -66,6 +66,15 @@ export interface MetricComparison {
     nB: number;
     medianA: number;
     medianB: number;
+    /** Coefficient of variation of each side's repetitions. */
+    cvA: number;
+    cvB: number;
+    /**
+     * Either side varies by more than 10% (BenchmarkRun's own warning level): a called change is then
+     * real in direction but its size is uncertain: a few noisy repetitions that happen to separate
+     * overstate the change (the winner's curse), and the bootstrap of a median of ~5 values is narrow.
+     */
+    noisy: boolean;
     /** medianB / medianA - 1; null when A's median is 0 (no relative change exists). */
     change: number | null;
     /** Bootstrap percentile interval of `change` at level 1 - alpha; null with `change`. */
@@ -156,6 +165,16 @@ function binomial(n: number, k: number): number {
 }
 
 const mean = (v: readonly number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+
+function cv(v: readonly number[]): number {
+    if (v.length < 2) return 0;
+    const m = mean(v);
+    const sd = Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / (v.length - 1));
+    return m !== 0 ? sd / Math.abs(m) : 0;
+}
+
+/** The CV above which a metric is flagged as noisy. */
+export const NOISY_CV = 0.1;
 
 /** Whether a permuted statistic is at least as extreme as the observed one (float-tolerant). */
 function extreme(stat: number, observed: number, scale: number): boolean {
@@ -362,6 +381,10 @@ export function compareMetric(
         verdict = direction === "unknown" ? "change" : (direction === "higher") === up ? "improvement" : "regression";
         reason = `p ${fmtP(t.pValue)} <= ${o.alpha}, ${change === null ? "from zero" : `|change| > ${(o.threshold * 100).toFixed(1)}%`}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}`;
     }
+    const cvA = cv(va);
+    const cvB = cv(vb);
+    const noisy = Math.max(cvA, cvB) > NOISY_CV;
+    if (noisy && verdict !== "no change" && verdict !== "underpowered") reason += `; noisy (CV ${(cvA * 100).toFixed(0)}% / ${(cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain`;
     return {
         metric,
         direction,
@@ -369,6 +392,9 @@ export function compareMetric(
         nB: vb.length,
         medianA,
         medianB,
+        cvA,
+        cvB,
+        noisy,
         change,
         ci,
         pValue: t.pValue,
@@ -502,7 +528,7 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
     };
     if (all.length > 0) {
         const tested = all.filter((m) => m.verdict !== "underpowered").length;
-        notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(1)} would be significant by chance alone; the noise threshold filters most of those.`);
+        notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`);
     }
     if (counts.underpowered > 0) notes.push(`${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`);
     if (A.run.settings.duration !== B.run.settings.duration) notes.push(`the runs measured for different durations (A ${A.run.settings.duration} s, B ${B.run.settings.duration} s).`);
@@ -551,9 +577,11 @@ export function renderMarkdown(c: Comparison): string {
     const k = c.counts;
     L.push("", `**Verdict: ${c.verdict === "regression" ? "REGRESSION" : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
     const called = c.cells.flatMap((cell) => cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })));
-    if (called.length > 0) {
+    const newlyFailed = c.cells.filter((x) => x.status === "failed" && x.failed!.every((f) => f.side === "B"));
+    if (called.length + newlyFailed.length > 0) {
         L.push("", "## Called changes", "");
-        for (const { cell, m } of called) L.push(`- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})`);
+        for (const cell of newlyFailed) L.push(`- **REGRESSION** ${cellName(cell)}: worked in A, failed in B: ${cell.failed![0].error}`);
+        for (const { cell, m } of called) L.push(`- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain` : ""}`);
     }
     L.push("", "## Per cell and metric", "");
     L.push(`| Cell | Metric | Better | A median | B median | Change | ${(c.settings.ciLevel * 100).toFixed(0)}% CI | p | Test | Verdict |`);
@@ -563,7 +591,7 @@ export function renderMarkdown(c: Comparison): string {
             const ci = m.ci ? `${pct(m.ci.low)} .. ${pct(m.ci.high)}` : "-";
             const test = `${m.test === "paired sign-flip" ? "paired" : "unpaired"} ${m.method}, n ${m.nA}/${m.nB}`;
             const better = m.direction === "higher" ? "higher" : m.direction === "lower" ? "lower" : "?";
-            L.push(`| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]} |`);
+            L.push(`| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`);
         }
     }
     const diffs = c.cells.filter((x) => x.differences.length > 0);

@@ -1,0 +1,402 @@
+// A/B comparison on synthetic results whose answer is known: no difference (false positives stay
+// within alpha), a 10% shift (detected and labelled by direction), high variance (not called, and an
+// interval wide enough to say so), pairing within one interleaved run, cells on one side only or
+// failed, and the CLI's exit code on a regression.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CellResult, ResultsDoc, ResultsDocSchema } from "../core/bench/results";
+import { summarize } from "../core/bench/stats";
+import { compareDocs, metricDirection, permutationTest, renderMarkdown, repetitionsNeeded, signFlipTest } from "../core/report/compare";
+
+/** Seeded normal samples (mulberry32 + Box-Muller), so every synthetic data set is fixed. */
+function normals(seed: number): () => number {
+    let a = seed >>> 0;
+    const u = () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+    };
+    return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
+interface CellSpec {
+    pair?: string;
+    cell: string;
+    test?: string;
+    status?: "ok" | "failed";
+    kernel?: string;
+    /** Per metric, the per-repetition values. */
+    metrics: Record<string, number[]>;
+    /** Repetition indices (default 0..n-1). */
+    indices?: number[];
+}
+
+function cell(s: CellSpec): CellResult {
+    const n = Math.max(0, ...Object.values(s.metrics).map((v) => v.length));
+    const idx = s.indices ?? [...Array(n).keys()];
+    return {
+        pair: s.pair ?? "virtio",
+        cell: s.cell,
+        dimensions: { topology: "guest-guest", backend: "virtio", client: "vm-a", server: "vm-b", kernel: s.kernel ?? "bzImage", pinning: "default", security: "qemu", test: s.test ?? "tcp" },
+        status: s.status ?? "ok",
+        ...(s.status === "failed" ? { error: "iperf3: connection refused" } : {}),
+        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v, { resamples: 50 })])),
+        repetitions: idx.map((index, i) => ({ index, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v[i]])), raw: `x/rep-${index + 1}.json`, seconds: 2 })),
+        rawDir: `guest-guest/${s.pair ?? "virtio"}/t/${s.cell}`,
+    };
+}
+
+function doc(name: string, started: string, cells: CellSpec[], repetitions = 5): ResultsDoc {
+    return {
+        version: 1,
+        run: { name, started, finished: started, wallSeconds: 60, measuredSeconds: 50, resultsDir: "/tmp/results", settings: { duration: 2, repetitions, warmup: 1 }, order: "interleaved" },
+        environment: { machines: { local: { cpu: "Xeon", cores: 2, memoryMiB: 4096, kernel: "6.1.0", tools: {} } }, guests: {} },
+        cells: cells.map(cell),
+        warnings: [],
+    };
+}
+
+/** n values around `mean` with coefficient of variation `cv`. */
+function sample(rnd: () => number, n: number, mean: number, cv: number): number[] {
+    return Array.from({ length: n }, () => mean * (1 + cv * rnd()));
+}
+
+describe("A/B comparison (core/report/compare)", () => {
+    it("labels metrics by the unit in their name", () => {
+        for (const m of ["gbps", "pps", "tps"]) assert.equal(metricDirection(m), "higher", m);
+        for (const m of ["p50us", "p99us@20000", "p99ms", "minms", "jitterMs", "avgus", "lossPct", "retransmits", "localSdUsPerTr", "cpuSecondsPerGbit", "cpuUsPerTr", "cpuBusySeconds"]) {
+            assert.equal(metricDirection(m), "lower", m);
+        }
+        assert.equal(metricDirection("frobs"), "unknown");
+    });
+
+    it("exact permutation and sign-flip p-values match hand counts", () => {
+        // 3 vs 3 fully separated: 2 of the C(6,3) = 20 splits are as extreme (it and its mirror).
+        assert.equal(permutationTest([1, 2, 3], [4, 5, 6]).pValue, 2 / 20);
+        assert.equal(permutationTest([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]).pValue, 2 / 252);
+        // Identical groups: every split is at least as extreme as a zero difference.
+        assert.equal(permutationTest([1, 2, 3], [1, 2, 3]).pValue, 1);
+        // Differences all positive (n = 4): 2 of 16 sign patterns reach |sum| = 10.
+        assert.equal(signFlipTest([0, 0, 0, 0], [1, 2, 3, 4]).pValue, 2 / 16);
+        // Differences 1, 2, 3, -4 (sum 2): all 16 signed sums are even, and only the two patterns
+        // flipping {1, 4} or {2, 3} give 0, so 14 of 16 reach |sum| >= 2.
+        assert.equal(signFlipTest([0, 0, 0, 4], [1, 2, 3, 0]).pValue, 14 / 16);
+        assert.equal(repetitionsNeeded(0.01, false), 5);
+        assert.equal(repetitionsNeeded(0.01, true), 8);
+    });
+
+    it("the seeded Monte Carlo test agrees with exact enumeration and is reproducible", () => {
+        const rnd = normals(7);
+        const a = sample(rnd, 7, 100, 0.05);
+        const b = sample(rnd, 7, 104, 0.05);
+        const exact = permutationTest(a, b);
+        const mc = permutationTest(a, b, { exactLimit: 0, permutations: 20000, seed: 3 });
+        assert.equal(exact.method, "exact");
+        assert.equal(mc.method, "monte-carlo");
+        assert.ok(Math.abs(exact.pValue - mc.pValue) < 0.01, `exact ${exact.pValue} vs Monte Carlo ${mc.pValue}`);
+        assert.deepEqual(permutationTest(a, b, { exactLimit: 0, seed: 3 }), mc);
+        const sf = signFlipTest(a, b);
+        const sfmc = signFlipTest(a, b, { exactLimit: 0, seed: 3 });
+        assert.ok(Math.abs(sf.pValue - sfmc.pValue) < 0.01, `exact ${sf.pValue} vs Monte Carlo ${sfmc.pValue}`);
+    });
+
+    it("no difference: over 200 seeded comparisons, significance stays within alpha and nothing is called", () => {
+        const rnd = normals(11);
+        const cellsA: CellSpec[] = [];
+        const cellsB: CellSpec[] = [];
+        for (let i = 0; i < 200; i++) {
+            cellsA.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 8, 10, 0.03) } });
+            cellsB.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 8, 10, 0.03) } });
+        }
+        const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", cellsA, 8), doc("b", "2026-01-02T00:00:00Z", cellsB, 8));
+        const ms = c.cells.flatMap((x) => x.metrics);
+        assert.equal(ms.length, 200);
+        const significant = ms.filter((m) => m.significant).length;
+        // The exact test has type I error <= alpha: 2 expected of 200; P(>= 8 | Binomial(200, 0.01)) < 0.001.
+        assert.ok(significant <= 7, `${significant} of 200 significant with no difference`);
+        assert.equal(c.counts.regressions + c.counts.improvements, 0, "a 3% CV never passes the 5% threshold and the test together");
+        assert.equal(c.verdict, "ok");
+        assert.ok(ms.every((m) => m.method === "exact" && m.arrangements === 12870));
+    });
+
+    it("a 10% shift is detected, labelled by direction, with an interval around it", () => {
+        const rnd = normals(5);
+        const A: CellSpec[] = [];
+        const B: CellSpec[] = [];
+        for (let i = 0; i < 50; i++) {
+            A.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 10, 0.02), p99us: sample(rnd, 5, 100, 0.02), tps: sample(rnd, 5, 5000, 0.02) } });
+            // Throughput and latency both 10% worse; transactions 10% better.
+            B.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 9, 0.02), p99us: sample(rnd, 5, 110, 0.02), tps: sample(rnd, 5, 5500, 0.02) } });
+        }
+        const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", A), doc("b", "2026-01-02T00:00:00Z", B));
+        const by = (m: string) => c.cells.map((x) => x.metrics.find((y) => y.metric === m)!);
+        const detected = (m: string, v: string) => by(m).filter((x) => x.verdict === v).length;
+        assert.ok(detected("gbps", "regression") >= 48, `gbps regressions: ${detected("gbps", "regression")}/50`);
+        assert.ok(detected("p99us", "regression") >= 48, `p99us regressions: ${detected("p99us", "regression")}/50`);
+        assert.ok(detected("tps", "improvement") >= 48, `tps improvements: ${detected("tps", "improvement")}/50`);
+        assert.equal(by("gbps").filter((x) => x.verdict === "improvement").length, 0);
+        const g = by("gbps");
+        const covers = g.filter((x) => x.ci!.low <= -0.1 && -0.1 <= x.ci!.high).length;
+        assert.ok(covers >= 45, `99% intervals cover the true -10% in ${covers}/50`);
+        assert.ok(g.every((x) => x.ci!.high < 0), "every interval excludes no change");
+        assert.ok(g.every((x) => !x.noisy && !/noisy/.test(x.reason)));
+        assert.equal(c.verdict, "regression");
+        const md = renderMarkdown(c);
+        assert.match(md, /\*\*Verdict: REGRESSION\*\*/);
+        assert.match(md, /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/);
+    });
+
+    it("high variance with a 10% shift: rarely called, and the interval says how little is known", () => {
+        const rnd = normals(9);
+        const A: CellSpec[] = [];
+        const B: CellSpec[] = [];
+        for (let i = 0; i < 100; i++) {
+            A.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 10, 0.3) } });
+            B.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 9, 0.3) } });
+        }
+        const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", A), doc("b", "2026-01-02T00:00:00Z", B));
+        const ms = c.cells.map((x) => x.metrics[0]);
+        const called = ms.filter((m) => m.verdict === "regression" || m.verdict === "improvement");
+        assert.ok(called.length <= 5, `${called.length}/100 called at CV 30%`);
+        assert.equal(ms.filter((m) => m.verdict === "improvement").length, 0, "never called the wrong way");
+        // The few that separate by chance overstate the change (winner's curse: -35% for a true -10%
+        // here), so every call carries the noise flag instead of a confident size.
+        assert.ok(called.every((m) => m.noisy && /noisy \(CV \d+% \/ \d+%\): the direction holds, the size is uncertain/.test(m.reason)));
+        const noisy = ms.filter((m) => m.noisy).length;
+        assert.ok(noisy >= 90, `${noisy}/100 flagged noisy (a sample of 5 at CV 30% rarely shows a CV under 10%)`);
+        const widths = ms.map((m) => m.ci!.high - m.ci!.low).sort((x, y) => x - y);
+        assert.ok(widths[50] > 0.4, `median interval width ${widths[50]} should be wide at CV 30%`);
+        // Where an interval is computed, it covers the true change most of the time.
+        const covers = ms.filter((m) => m.ci!.low <= -0.1 && -0.1 <= m.ci!.high).length;
+        assert.ok(covers >= 90, `intervals cover the true -10% in ${covers}/100`);
+    });
+
+    it("pairs repetitions within one interleaved run, and that removes shared drift", () => {
+        // Two pairs of one run; the machine's speed drifts by repetition (shared by both pairs),
+        // pair B is 8% slower. Unpaired, the drift hides it; paired, it is plain.
+        const rnd = normals(21);
+        const drift = Array.from({ length: 10 }, (_, i) => 1 + 0.25 * Math.sin(i));
+        const virtio = drift.map((d) => 10 * d * (1 + 0.005 * rnd()));
+        const vhost = drift.map((d) => 9.2 * d * (1 + 0.005 * rnd()));
+        const one = doc("run", "2026-01-01T00:00:00Z", [
+            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
+            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost } },
+        ], 10);
+        const paired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost" });
+        assert.equal(paired.cells.length, 1);
+        assert.equal(paired.cells[0].paired, true);
+        assert.match(paired.cells[0].pairedWhy!, /same run/);
+        const m = paired.cells[0].metrics[0];
+        assert.equal(m.test, "paired sign-flip");
+        assert.equal(m.pValue, 2 / 1024);
+        assert.equal(m.verdict, "regression");
+        const unpaired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost", paired: "never" }).cells[0];
+        assert.equal(unpaired.paired, false);
+        assert.equal(unpaired.metrics[0].test, "two-sample permutation");
+        assert.equal(unpaired.metrics[0].verdict, "no change", `p ${unpaired.metrics[0].pValue}`);
+        // Two separate runs are not paired by default (their rep i share nothing) but can be forced.
+        const other = { ...one, run: { ...one.run, started: "2026-01-02T00:00:00Z" } };
+        assert.equal(compareDocs(one, other, { pairA: "virtio", pairB: "vhost" }).cells[0].paired, false);
+        assert.equal(compareDocs(one, other, { pairA: "virtio", pairB: "vhost", paired: "always" }).cells[0].paired, true);
+        // Different repetition indices (a repetition missing on one side) cannot be paired.
+        const gap = doc("run", "2026-01-01T00:00:00Z", [
+            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
+            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 9) }, indices: [0, 1, 2, 3, 4, 5, 6, 7, 9] },
+        ], 10);
+        const g = compareDocs(gap, gap, { pairA: "virtio", pairB: "vhost" }).cells[0];
+        assert.equal(g.paired, false);
+        assert.match(g.pairedWhy!, /same repetition indices/);
+        assert.equal(g.metrics[0].nB, 9);
+    });
+
+    it("reports cells on one side only, failed cells, and what differs; a cell failing only in B gates", () => {
+        const rnd = normals(3);
+        const v = () => sample(rnd, 5, 10, 0.01);
+        const A = doc("a", "2026-01-01T00:00:00Z", [
+            { cell: "tcp-1", metrics: { gbps: v() } },
+            { cell: "udp-max-1400", test: "udp", metrics: { gbps: v() } },
+            { cell: "pps-64", test: "pps", metrics: { pps: v() } },
+            { cell: "icmp-56", test: "icmp", metrics: {}, status: "failed" },
+        ]);
+        const B = doc("b", "2026-01-02T00:00:00Z", [
+            { cell: "tcp-1", metrics: { gbps: v() }, kernel: "bzImage-6.6" },
+            { cell: "udp-max-1400", test: "udp", metrics: {}, status: "failed" },
+            { cell: "icmp-56", test: "icmp", metrics: { p50ms: v() } },
+            { cell: "tcp_rr-1", test: "rr", metrics: { tps: v() } },
+        ]);
+        const c = compareDocs(A, B);
+        const st = Object.fromEntries(c.cells.map((x) => [x.cell, x]));
+        assert.equal(st["tcp-1"].status, "compared");
+        assert.deepEqual(st["tcp-1"].differences, [{ dimension: "kernel", a: "bzImage", b: "bzImage-6.6" }]);
+        assert.equal(st["pps-64"].status, "only in A");
+        assert.equal(st["tcp_rr-1"].status, "only in B");
+        assert.equal(st["udp-max-1400"].status, "failed");
+        assert.deepEqual(st["udp-max-1400"].failed, [{ side: "B", error: "iperf3: connection refused" }]);
+        assert.deepEqual(st["icmp-56"].failed!.map((f) => f.side), ["A"]);
+        assert.deepEqual(
+            { onlyA: c.counts.onlyA, onlyB: c.counts.onlyB, failed: c.counts.failed, newlyFailed: c.counts.newlyFailed, regressions: c.counts.regressions },
+            { onlyA: 1, onlyB: 1, failed: 2, newlyFailed: 1, regressions: 0 },
+        );
+        assert.equal(c.verdict, "regression", "a cell that worked in A and fails in B fails the gate");
+        const md = renderMarkdown(c);
+        assert.match(md, /virtio udp-max-1400: failed in B: iperf3: connection refused/);
+        assert.match(md, /\*\*REGRESSION\*\* virtio udp-max-1400: worked in A, failed in B: iperf3: connection refused/);
+        assert.match(md, /virtio pps-64: only in A/);
+        assert.match(md, /virtio tcp_rr-1: only in B/);
+        assert.match(md, /kernel "bzImage" → "bzImage-6.6": virtio tcp-1/);
+        // Without the newly failed cell the gate passes.
+        const fixed = { ...B, cells: B.cells.filter((x) => x.cell !== "udp-max-1400") };
+        assert.equal(compareDocs(A, fixed).verdict, "ok");
+    });
+
+    it("too few repetitions are reported as underpowered, never as no change", () => {
+        const A = doc("a", "2026-01-01T00:00:00Z", [{ cell: "tcp-1", metrics: { gbps: [10, 10.1, 9.9] } }], 3);
+        const B = doc("b", "2026-01-02T00:00:00Z", [{ cell: "tcp-1", metrics: { gbps: [5, 5.1, 4.9] } }], 3);
+        const c = compareDocs(A, B);
+        const m = c.cells[0].metrics[0];
+        assert.equal(m.verdict, "underpowered");
+        assert.equal(m.minPValue, 0.1);
+        assert.match(m.reason, /needs 5 per side/);
+        assert.equal(c.verdict, "ok");
+        assert.match(renderMarkdown(c), /underpowered \(1 metric\(s\)\): 3 vs 3 repetitions cannot reach p <= 0.01/);
+        // At alpha 0.1 the same data are a called regression.
+        assert.equal(compareDocs(A, B, { alpha: 0.1 }).cells[0].metrics[0].verdict, "regression");
+    });
+
+    it("a move away from a zero median is called without a relative change; thresholds are per metric", () => {
+        const rnd = normals(13);
+        const A = doc("a", "2026-01-01T00:00:00Z", [{ cell: "udp-max-1400", test: "udp", metrics: { lossPct: [0, 0, 0, 0, 0], gbps: sample(rnd, 5, 10, 0.01), jitterMs: sample(rnd, 5, 1, 0.01) } }]);
+        const B = doc("b", "2026-01-02T00:00:00Z", [{ cell: "udp-max-1400", test: "udp", metrics: { lossPct: [4, 5, 6, 5, 4], gbps: sample(rnd, 5, 9.2, 0.01), jitterMs: sample(rnd, 5, 1.08, 0.01) } }]);
+        const c = compareDocs(A, B, { thresholds: { "jitter*": 0.1 } });
+        const m = Object.fromEntries(c.cells[0].metrics.map((x) => [x.metric, x]));
+        assert.equal(m.lossPct.change, null);
+        assert.equal(m.lossPct.ci, null);
+        assert.equal(m.lossPct.verdict, "regression");
+        assert.equal(m.gbps.verdict, "regression", "8% drop with the default 5% threshold");
+        assert.equal(m.jitterMs.threshold, 0.1);
+        assert.equal(m.jitterMs.significant, true);
+        assert.equal(m.jitterMs.verdict, "no change", "8% rise under its own 10% threshold");
+    });
+
+    it("derives CPU cost per Gbit from each repetition's CPU accounting (not raw CPU-seconds)", () => {
+        const mk = (name: string, gbps: number[], busy: number[]) => {
+            const d = doc(name, `2026-01-0${name === "a" ? 1 : 2}T00:00:00Z`, [{ cell: "tcp-1", metrics: { gbps } }]);
+            d.cells[0].repetitions.forEach((r, i) => {
+                r.cpu = { machines: { local: { user: 0, system: busy[i], softirq: 0, irq: 0, guest: 0, busy: busy[i], idle: 0 } }, vmm: {}, vhost: {}, vmExitsPerSecond: null };
+            });
+            return d;
+        };
+        // B moves 20% more data for 20% more CPU: the same cost per Gbit, so no CPU regression.
+        const a = mk("a", [10, 10.1, 9.9, 10, 10.05], [2, 2.02, 1.98, 2, 2.01]);
+        const b = mk("b", [12, 12.1, 11.9, 12, 12.05], [2.4, 2.42, 2.38, 2.4, 2.41]);
+        const m = Object.fromEntries(compareDocs(a, b).cells[0].metrics.map((x) => [x.metric, x]));
+        assert.equal(m.gbps.verdict, "improvement");
+        assert.ok(Math.abs(m.cpuSecondsPerGbit.medianA - 2 / (10 * 2)) < 1e-9, "busy / (gbps x duration)");
+        assert.equal(m.cpuSecondsPerGbit.verdict, "no change");
+        assert.equal(m.cpuSecondsPerGbit.direction, "lower");
+    });
+
+    it("the same inputs and seed give the same comparison", () => {
+        const rnd = normals(17);
+        const A = doc("a", "2026-01-01T00:00:00Z", [{ cell: "tcp-1", metrics: { gbps: sample(rnd, 6, 10, 0.05) } }]);
+        const B = doc("b", "2026-01-02T00:00:00Z", [{ cell: "tcp-1", metrics: { gbps: sample(rnd, 6, 9.5, 0.05) } }]);
+        assert.deepEqual(compareDocs(A, B), compareDocs(A, B));
+        const other = compareDocs(A, B, { seed: 99 }).cells[0].metrics[0];
+        const base = compareDocs(A, B).cells[0].metrics[0];
+        assert.equal(other.pValue, base.pValue, "the exact test does not depend on the seed");
+        assert.notDeepEqual(other.ci, base.ci, "the bootstrap does");
+        assert.throws(() => compareDocs(A, B, { pairA: "nope", pairB: "virtio" }), /A \(a\) has no pair 'nope'; its pairs: virtio/);
+    });
+});
+
+describe("netbed compare CLI", function () {
+    this.timeout(120000);
+    const root = path.resolve(__dirname, "..");
+    let dir: string;
+    const cli = (args: string[], entry = "scripts/compare.ts") =>
+        spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, entry), ...args], { cwd: root, encoding: "utf8", timeout: 60000 });
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-compare-"));
+        const rnd = normals(1);
+        const base = (name: string, started: string, gbps: number, p99: number) =>
+            doc(name, started, [
+                { pair: "virtio", cell: "tcp-1", metrics: { gbps: sample(rnd, 5, gbps, 0.01), retransmits: [0, 0, 0, 0, 0] } },
+                { pair: "virtio", cell: "latency-tcp-64", test: "latency", metrics: { p50us: sample(rnd, 5, 50, 0.01), p99us: sample(rnd, 5, p99, 0.01) } },
+            ]);
+        const write = (f: string, d: ResultsDoc) => {
+            assert.ok(ResultsDocSchema.safeParse(d).success);
+            fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+            fs.writeFileSync(path.join(dir, f), JSON.stringify(d));
+        };
+        write("a.json", base("bench", "2026-01-01T00:00:00.000Z", 10, 100));
+        write("same.json", base("bench", "2026-01-02T00:00:00.000Z", 10, 100));
+        write("slow.json", base("bench", "2026-01-03T00:00:00.000Z", 10, 120));
+        // A results directory holding two runs (the newer is slow) and one unfinished run's progress file.
+        const older = base("bench", "2026-01-01T00:00:00.000Z", 10, 100);
+        const newer = { ...base("bench", "2026-01-03T00:00:00.000Z", 8.5, 100) };
+        newer.run.finished = "2026-01-03T00:10:00.000Z";
+        write("results/runs/bench-2026-01-01T00-00-00-000Z.json", older);
+        write("results/runs/bench-2026-01-03T00-00-00-000Z.json", newer);
+        fs.writeFileSync(path.join(dir, "results/runs/bench.progress.json"), "{}");
+        fs.mkdirSync(path.join(dir, "results/guest-guest/virtio/2026-01-01T00-00-00-000Z/tcp-1"), { recursive: true });
+        // The same results in a `pulumi stack output --json` dump.
+        fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({ results: older, summary: {}, resultsPath: "x" }));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("exits 3 on a significant regression and prints it", () => {
+        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--out-json", path.join(dir, "c.json")]);
+        assert.equal(r.status, 3, r.stderr);
+        assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
+        assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
+        const json = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
+        assert.equal(json.verdict, "regression");
+        assert.equal(json.counts.regressions, 1);
+    });
+
+    it("exits 0 when nothing changed, and prints JSON on request", () => {
+        const r = cli([path.join(dir, "a.json"), path.join(dir, "same.json"), "--json"]);
+        assert.equal(r.status, 0, r.stderr);
+        const json = JSON.parse(r.stdout);
+        assert.equal(json.verdict, "ok");
+        assert.equal(json.counts.compared, 2);
+        assert.equal(json.counts.tests, 4);
+    });
+
+    it("reads a results directory (newest run), a raw pair directory and a stack-output dump", () => {
+        const r = cli([path.join(dir, "outputs.json"), path.join(dir, "results"), "--json"]);
+        assert.equal(r.status, 3, r.stderr);
+        const json = JSON.parse(r.stdout);
+        assert.equal(json.b.source, path.join(dir, "results/runs/bench-2026-01-03T00-00-00-000Z.json"));
+        assert.equal(json.cells.find((c: { cell: string }) => c.cell === "tcp-1").metrics[0].verdict, "regression");
+        const raw = cli([path.join(dir, "results/guest-guest/virtio/2026-01-01T00-00-00-000Z"), path.join(dir, "a.json"), "--json"]);
+        assert.equal(raw.status, 0, raw.stderr);
+        assert.match(JSON.parse(raw.stdout).a.source, /bench-2026-01-01T00-00-00-000Z\.json \(pair virtio\)$/);
+    });
+
+    it("says what failed: a missing file, a document of another shape, bad usage", () => {
+        const missing = cli([path.join(dir, "nope.json"), path.join(dir, "a.json")]);
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /nope\.json: no such file or directory/);
+        fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify({ version: 1, cells: [] }));
+        const bad = cli([path.join(dir, "bad.json"), path.join(dir, "a.json")]);
+        assert.equal(bad.status, 1);
+        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 1\): run: Required/);
+        const usage = cli([path.join(dir, "a.json")]);
+        assert.equal(usage.status, 2);
+        assert.match(usage.stderr, /compare takes two inputs, got 1/);
+        assert.equal(cli([path.join(dir, "a.json"), path.join(dir, "a.json"), "--threshold", "five"]).status, 2);
+    });
+
+    it("is reachable as `netbed compare`", () => {
+        const r = cli(["compare", path.join(dir, "a.json"), path.join(dir, "slow.json"), "--threshold", "p99us=25%"], "scripts/netbed.ts");
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /\*\*Verdict: no regression\*\*/);
+    });
+});
