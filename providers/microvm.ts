@@ -1,6 +1,7 @@
 // MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
+import * as fs from "fs";
 import { deriveMac } from "../core/net";
 import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
@@ -188,6 +189,19 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         return out;
     },
 
+    // On this machine (local and netns hosts) a given VMM binary is checked at preview; over SSH, at create.
+    localCheck(i) {
+        const bin = i.driver === "custom" ? i.custom?.argv[0] : i.binary;
+        if (i.host.kind === "ssh" || !bin?.startsWith("/")) return [];
+        try {
+            fs.accessSync(bin, fs.constants.X_OK);
+            if (fs.statSync(bin).isFile()) return [];
+        } catch {
+            // reported below
+        }
+        return [{ property: i.driver === "custom" ? "custom.argv[0]" : "binary", reason: `${bin} is not an executable file on host '${i.host.name}' (this machine)` }];
+    },
+
     async create(ctx, given) {
         const i = await makeOwnTaps(ctx, given);
         try {
@@ -301,6 +315,10 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const binary = i.driver === "custom" ? i.custom!.argv[0] : await resolveBinary(t, i.host.name, model, i.binary);
     if (i.driver === "custom" && (await t.run(["test", "-x", binary], { check: false })).code !== 0) {
         throw new Error(`on host '${i.host.name}': the custom VMM ${binary} (custom.argv[0]) is not an executable file there`);
+    }
+    if (i.driver === "firecracker") {
+        const magic = await t.run(["od", "-An", "-c", "-N4", "--", i.kernel], { check: false });
+        if (!/177\s+E\s+L\s+F/.test(magic.stdout)) throw new Error(`on host '${i.host.name}': driver 'firecracker' boots an uncompressed ELF vmlinux, and ${i.kernel} is not one (a bzImage?)`);
     }
     const spec = freezeSpec({
         driver: i.driver,

@@ -20,6 +20,7 @@ import { MacvtapLinkArgsSchema } from "../sdk/macvtap";
 import { MicroVmArgsSchema } from "../sdk/microvm";
 import { TapArgsSchema } from "../sdk/tap";
 import { VethPairArgsSchema } from "../sdk/veth";
+import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
 import { ping } from "./boot";
 import { netnsList, sh, uniq } from "./helpers";
 import { startSshd } from "./sshd";
@@ -81,10 +82,10 @@ describe("MicroVm (real QEMU guests)", function () {
         return { ctx, ...r, outs: r.outs as any };
     }
 
-    it("virtio guests on one bridge (one with a tap it made itself) are reachable from the host through it; pinned threads really run where asked", async () => {
+    it("virtio guests on one bridge (one with a tap it made itself) reach the host and each other; pinned threads really run where asked", async () => {
         const a = await up("vma", vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }));
         // b has no Tap of its own: it makes one on the bridge, and removes it with itself.
-        const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }]));
+        const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }], { servers: ["iperf3", "agent"] }));
         const ownTap = b.outs.interfaces[0].host;
         assert.match(ownTap, /^nbv[0-9a-f]{10}$/);
         assert.equal(JSON.parse(sh(["ip", "-n", `nbt-vmsrv-${id}`, "-json", "link", "show", ownTap]).stdout)[0].master, "br0");
@@ -95,6 +96,11 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(p.ok, p.out);
         const p2 = ping(`nbt-vmsrv-${id}`, `10.240.${n}.11`);
         assert.ok(p2.ok, p2.out);
+        // Guest to guest over the bridge: b's agent pings a.
+        const g2g = sh(["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)], agentRequest(["ping", "-c", "3", "-W", "2", `10.240.${n}.10`], 15));
+        const reply = parseAgentReply(Buffer.from(g2g.stdout));
+        assert.equal(reply.code, 0, `${reply.stdout}\n${reply.stderr}`);
+        assert.match(reply.stdout, /3 packets transmitted, 3 (packets )?received/);
         const fdb = sh(["ip", "-n", `nbt-vmsrv-${id}`, "neigh", "show", "dev", "br0"]).stdout;
         assert.match(fdb, new RegExp(`10\\.240\\.${n}\\.10 .*lladdr`));
         // Pinning: vCPU i's thread id from QMP query-cpus-fast, checked against the kernel's view of
@@ -238,6 +244,11 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24" }], { driver: "firecracker" }).join(), /nics.0.backend: driver 'firecracker' cannot take a macvtap device/);
         assert.doesNotMatch(bad([nic], { driver: "firecracker", binary: "/opt/fc/firecracker" }).join(), /binary:/);
         assert.match(bad([nic], { binary: "qemu" }).join(), /binary: must be an absolute path/);
+        // A given binary on this machine is checked at preview too.
+        const parsed = (extra: Record<string, unknown>) => MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [nic], ...extra });
+        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/opt/nothing/qemu" })), [{ property: "binary", reason: "/opt/nothing/qemu is not an executable file on host 'srv' (this machine)" }]);
+        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/etc/hostname" })).map((f) => f.property), ["binary"]);
+        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/usr/bin/qemu-system-x86_64" })), []);
         assert.match(bad([nic], { pinning: { vhost: [0] } }).join(), /pinning.vhost: pins vhost workers, but no NIC uses backend 'vhost-net'/);
         assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24", queues: 2 }]).join(), /nics.0.queues: a macvtap NIC has one queue/);
         assert.match(bad([{ ...nic, bridge: "br0" }]).join(), /needs either a tap \(a Tap\) or a bridge/);
