@@ -212,6 +212,15 @@ describe("A/B comparison (core/report/compare)", () => {
         assert.equal(g.paired, false);
         assert.match(g.pairedWhy!, /same repetition indices/);
         assert.equal(g.metrics[0].nB, 9);
+        // Six repetitions: the paired test could not reach 0.01 (smallest p 2/64), so auto does not pair.
+        const six = doc("run", "2026-01-01T00:00:00Z", [
+            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio.slice(0, 6) } },
+            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 6) } },
+        ], 6);
+        const s6 = compareDocs(six, six, { pairA: "virtio", pairB: "vhost" }).cells[0];
+        assert.equal(s6.paired, false);
+        assert.match(s6.pairedWhy!, /paired test cannot reach p <= 0.01 with fewer than 8 repetitions, the unpaired one can from 5/);
+        assert.equal(compareDocs(six, six, { pairA: "virtio", pairB: "vhost", paired: "always" }).cells[0].metrics[0].verdict, "underpowered");
     });
 
     it("reports cells on one side only, failed cells, and what differs; a cell failing only in B gates", () => {

@@ -17,8 +17,9 @@
 // sign-flip test removes it. Two separate runs were each interleaved internally but not with each
 // other: their rep i are minutes or days apart and share nothing, so pairing them would only cost
 // power (2^n sign flips instead of C(2n, n) splits). Hence paired = "auto": both sides from the same
-// run (same name and start time) and the same repetition indices; "always" pairs whenever the
-// indices match; "never" does not pair.
+// run (same name and start time), the same repetition indices, and enough repetitions for the paired
+// test to reach alpha (2/2^n <= alpha: 8 at 0.01; with fewer, the unpaired test, which can reach
+// 0.01 from 5, is the better choice); "always" pairs whenever the indices match; "never" does not pair.
 //
 // Test statistic: the difference of the means of the per-repetition values. The permutation test is
 // exact for any statistic; the mean is used because with the few repetitions a benchmark has, the
@@ -476,7 +477,10 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         if (pairedMode === "never") pairedWhy = "unpaired (paired: never)";
         else if (pairedMode === "auto" && !sameRun) pairedWhy = "unpaired: separate runs, repetition i of A and of B were not measured together";
         else if (!indicesMatch) pairedWhy = "unpaired: the two sides do not have the same repetition indices";
-        else {
+        else if (pairedMode === "auto" && common.some((m) => 2 / 2 ** va.get(m)!.size > alpha)) {
+            // Chosen from the counts alone (not the values), so the choice does not bias the test.
+            pairedWhy = `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}`;
+        } else {
             paired = true;
             pairedWhy = sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)";
         }
