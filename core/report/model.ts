@@ -1,0 +1,144 @@
+// What the report reads from a results document: its columns (one per pair, named by backend),
+// the bare-metal and virtio baselines, and the Volt template's rows. Shared by the markdown,
+// the charts and the HTML. Pure.
+import type { CellResult, ResultsDoc, Stats } from "../bench/results";
+
+export interface Column {
+    /** The pair label (unique in a run). */
+    pair: string;
+    backend: string;
+    topology: string;
+    /** A native (no guest) pair: the percent-of-bare-metal reference. */
+    native: boolean;
+    /** Header text: the backend, plus the pair label where they differ. */
+    title: string;
+}
+
+/** Host-to-host topologies (the KVM criteria's ext<->host, host<->host, loopback) have no guest. */
+const NATIVE_TOPOLOGY = /^((host|ext)-(host|ext)|loopback)$/;
+
+export function isNative(c: Pick<CellResult, "dimensions">): boolean {
+    return c.dimensions.backend === "bare-metal" || NATIVE_TOPOLOGY.test(c.dimensions.topology);
+}
+
+/** One column per pair, in the run's pair order. */
+export function columns(doc: Pick<ResultsDoc, "cells">): Column[] {
+    const out: Column[] = [];
+    for (const c of doc.cells) {
+        if (out.some((x) => x.pair === c.pair)) continue;
+        const b = c.dimensions.backend;
+        out.push({ pair: c.pair, backend: b, topology: c.dimensions.topology, native: isNative(c), title: b === c.pair ? b : `${b} (${c.pair})` });
+    }
+    return out;
+}
+
+/** The pair the "% of bare metal" figures divide by: the first native pair. */
+export function nativePair(cols: readonly Column[]): Column | undefined {
+    return cols.find((c) => c.native);
+}
+
+/** The Volt template's baseline for "improvement %": the first virtio pair. */
+export function virtioPair(cols: readonly Column[]): Column | undefined {
+    return cols.find((c) => !c.native && c.backend === "virtio");
+}
+
+export function findCell(doc: Pick<ResultsDoc, "cells">, pair: string, cell: string): CellResult | undefined {
+    return doc.cells.find((c) => c.pair === pair && c.cell === cell);
+}
+
+export type Category = "throughput" | "latency" | "pps" | "transactions";
+
+/** One table row: a metric of one cell id, across the columns. */
+export interface Row {
+    category: Category;
+    label: string;
+    cell: string;
+    metric: string;
+    /** Multiplies the stored value into the row's unit (ICMP ms -> us). */
+    scale: number;
+    unit: string;
+    higherIsBetter: boolean;
+    format: (v: number) => string;
+}
+
+const f2 = (v: number) => v.toFixed(2);
+const f1 = (v: number) => v.toFixed(1);
+const f0 = (v: number) => v.toFixed(0);
+const kilo = (v: number) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(1)}k`);
+
+/** Cell ids of one test kind, in the order the run measured them (each id once). */
+function cellsOf(doc: Pick<ResultsDoc, "cells">, pred: (c: CellResult) => boolean): CellResult[] {
+    const seen = new Set<string>();
+    const out: CellResult[] = [];
+    for (const c of doc.cells) {
+        if (pred(c) && !seen.has(c.cell)) {
+            seen.add(c.cell);
+            out.push(c);
+        }
+    }
+    return out;
+}
+
+/** Tables' rows, per category, from the cells the run has (nothing for tests it did not run). */
+export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
+    const throughput: Row[] = cellsOf(doc, (c) => c.dimensions.test === "tcp" || c.dimensions.test === "udp").map((c) => {
+        const d = c.dimensions;
+        let label: string;
+        if (d.test === "tcp") {
+            const n = d.streams ?? 1;
+            label = d.reverse ? (n > 1 ? `TCP Reverse (${n} streams)` : "TCP Reverse") : n > 1 ? `TCP Multi-${n} Stream` : "TCP Single Stream";
+        } else {
+            const rate = /^udp-([^-]+)-/.exec(c.cell)?.[1];
+            label = `${rate === "max" || rate === undefined ? "UDP Maximum" : `UDP ${rate} Mbit/s`}${d.size !== undefined ? ` (${d.size} B)` : ""}`;
+        }
+        return { category: "throughput", label, cell: c.cell, metric: "gbps", scale: 1, unit: "Gbit/s", higherIsBetter: true, format: f2 };
+    });
+    const latency: Row[] = [];
+    const icmp = cellsOf(doc, (c) => c.dimensions.test === "icmp");
+    for (const c of icmp) {
+        const sfx = icmp.length > 1 ? ` (${c.dimensions.size} B)` : "";
+        for (const p of ["50", "95", "99"]) latency.push({ category: "latency", label: `ICMP P${p}${sfx}`, cell: c.cell, metric: `p${p}ms`, scale: 1000, unit: "µs", higherIsBetter: false, format: f1 });
+    }
+    const lat = cellsOf(doc, (c) => c.dimensions.test === "latency");
+    for (const c of lat) {
+        const proto = (c.dimensions.protocol ?? "tcp").toUpperCase();
+        const sfx = lat.filter((x) => x.dimensions.protocol === c.dimensions.protocol).length > 1 ? ` (${c.dimensions.size} B)` : "";
+        for (const p of ["50", "99"]) latency.push({ category: "latency", label: `${proto} P${p}${sfx}`, cell: c.cell, metric: `p${p}us`, scale: 1, unit: "µs", higherIsBetter: false, format: f1 });
+    }
+    const pps: Row[] = cellsOf(doc, (c) => c.dimensions.test === "pps")
+        .sort((a, b) => (a.dimensions.size ?? 0) - (b.dimensions.size ?? 0))
+        .map((c) => ({ category: "pps", label: `${c.dimensions.size} bytes`, cell: c.cell, metric: "pps", scale: 1, unit: "pps", higherIsBetter: true, format: kilo }));
+    const transactions: Row[] = cellsOf(doc, (c) => c.dimensions.test === "rr").map((c) => {
+        const multi = doc.cells.filter((x) => x.dimensions.test === "rr" && x.dimensions.protocol === c.dimensions.protocol && x.cell !== c.cell).length > 0;
+        return { category: "transactions", label: `${c.dimensions.protocol ?? c.cell}${multi ? ` (${c.dimensions.size} B)` : ""}`, cell: c.cell, metric: "tps", scale: 1, unit: "trans/s", higherIsBetter: true, format: f0 };
+    });
+    return { throughput, latency, pps, transactions };
+}
+
+/** A row's value in one column, or why there is none. */
+export type Value = { ok: true; stats: Stats; median: number } | { ok: false; why: "failed" | "absent"; error?: string };
+
+export function value(doc: Pick<ResultsDoc, "cells">, row: Pick<Row, "cell" | "metric" | "scale">, pair: string): Value {
+    const c = findCell(doc, pair, row.cell);
+    if (!c) return { ok: false, why: "absent" };
+    if (c.status !== "ok") return { ok: false, why: "failed", error: c.error };
+    const st = c.metrics[row.metric];
+    if (!st) return { ok: false, why: "absent" };
+    const k = row.scale;
+    const stats: Stats = { ...st, median: st.median * k, mean: st.mean * k, stddev: st.stddev * k, min: st.min * k, max: st.max * k, ci95: { low: st.ci95.low * k, high: st.ci95.high * k } };
+    return { ok: true, stats, median: stats.median };
+}
+
+/** Relative change of x over base in percent, signed so that positive is better. */
+export function improvement(x: number, base: number, higherIsBetter: boolean): number {
+    return ((higherIsBetter ? x - base : base - x) / base) * 100;
+}
+
+/** Two medians differ beyond noise only where their 95% intervals do not overlap. */
+export function distinct(a: Stats, b: Stats): boolean {
+    return a.ci95.high < b.ci95.low || b.ci95.high < a.ci95.low;
+}
+
+export function pct(v: number): string {
+    return `${Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)}%`;
+}
