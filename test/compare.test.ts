@@ -403,6 +403,30 @@ describe("netbed compare CLI", function () {
         assert.equal(cli([path.join(dir, "a.json"), path.join(dir, "a.json"), "--threshold", "five"]).status, 2);
     });
 
+    it("on measured loopback iperf3 runs: A/A is no change, a lower MSS is a regression", () => {
+        // test/fixtures/compare/measure-loopback.ts: 10 interleaved rounds of A, A' and MSS 9000 on a
+        // busy 2-core machine (load average ~9; CV 13-16%).
+        const fx = (f: string) => path.join(root, "test/fixtures/compare", f);
+        const same = cli([fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
+        assert.equal(same.status, 0, same.stderr);
+        assert.deepEqual(JSON.parse(same.stdout).cells[0].metrics.map((m: { verdict: string }) => m.verdict), ["no change", "no change"]);
+        const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--json"]);
+        assert.equal(slow.status, 3, slow.stderr);
+        const g = JSON.parse(slow.stdout).cells[0].metrics.find((m: { metric: string }) => m.metric === "gbps");
+        assert.equal(g.verdict, "regression");
+        assert.equal(g.test, "two-sample permutation");
+        assert.ok(g.change < -0.2 && g.ci.high < -0.1, `change ${g.change}, interval ${JSON.stringify(g.ci)}`);
+        // The same measurements as pairs of one interleaved run: paired.
+        const one = fx("loopback-one-run.json");
+        const pairedAA = cli([one, one, "--pair-a", "a", "--pair-b", "a2", "--json"]);
+        assert.equal(pairedAA.status, 0, pairedAA.stderr);
+        const pairedSlow = cli([one, one, "--pair-a", "a", "--pair-b", "mss9000", "--json"]);
+        assert.equal(pairedSlow.status, 3, pairedSlow.stderr);
+        const c = JSON.parse(pairedSlow.stdout).cells[0];
+        assert.equal(c.paired, true);
+        assert.equal(c.metrics.find((m: { metric: string }) => m.metric === "gbps").verdict, "regression");
+    });
+
     it("is reachable as `netbed compare`", () => {
         const r = cli(["compare", path.join(dir, "a.json"), path.join(dir, "slow.json"), "--threshold", "p99us=25%"], "scripts/netbed.ts");
         assert.equal(r.status, 0, r.stderr);
