@@ -76,15 +76,29 @@ function rawPairDir(dir: string): Loaded | undefined {
     return { doc, source: `${match[0]} (pair ${pair})`, pair };
 }
 
-export async function load(arg: string, opts: { projectDir?: string } = {}): Promise<Loaded> {
-    const stackName = arg.startsWith("stack:") ? arg.slice("stack:".length) : !fs.existsSync(arg) && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(arg) ? arg : undefined;
-    if (stackName !== undefined) {
-        // Loaded lazily: the Automation API is heavy and only stacks need it.
-        const { run } = await import("./engine");
-        const out = await run("outputs", { stack: stackName, dir: opts.projectDir });
-        if (out.results === undefined) throw new Error(`stack '${stackName}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${stackName}' first`);
-        return { doc: parseDoc(out.results, `the 'results' output of stack '${stackName}'`), source: `stack ${stackName}` };
+/** The `results` output of a stack. The stack must exist: opening one would create it, and compare only reads. */
+async function stackResults(name: string, projectDir: string | undefined): Promise<Loaded> {
+    // Loaded lazily: the Automation API is heavy and only stacks need it.
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    const engine = await import("./engine");
+    const dir = path.resolve(projectDir ?? engine.ROOT);
+    const envVars = engine.engineEnv(name);
+    // The Automation API looks the CLI up on this process's PATH (as engine.openStack does).
+    process.env.PATH = envVars.PATH;
+    const ws = await LocalWorkspace.create({ workDir: dir, envVars });
+    const known = (await ws.listStacks()).map((s) => s.name);
+    if (!known.some((k) => k === name || k.endsWith(`/${name}`))) {
+        throw new Error(`'${name}' is neither a file nor a stack of ${dir} (its stacks: ${known.join(", ") || "none"})`);
     }
+    const out = await engine.run("outputs", { stack: name, dir });
+    if (out.results === undefined) throw new Error(`stack '${name}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${name}' first`);
+    return { doc: parseDoc(out.results, `the 'results' output of stack '${name}'`), source: `stack ${name}` };
+}
+
+export async function load(arg: string, opts: { projectDir?: string } = {}): Promise<Loaded> {
+    // A bare word that is no path is a stack name; one with a dot or slash is a mistyped file.
+    const stackName = arg.startsWith("stack:") ? arg.slice("stack:".length) : !fs.existsSync(arg) && /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(arg) ? arg : undefined;
+    if (stackName !== undefined) return stackResults(stackName, opts.projectDir);
     if (!fs.existsSync(arg)) throw new Error(`${arg}: no such file or directory`);
     if (!fs.statSync(arg).isDirectory()) return { doc: readDocFile(arg), source: arg };
     if (fs.existsSync(path.join(arg, "runs")) && fs.statSync(path.join(arg, "runs")).isDirectory()) return newest(path.join(arg, "runs"));
