@@ -9,6 +9,7 @@ import { microvmHandler } from "./microvm";
 import { ResourceHandler } from "./resource";
 import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
+import { tuningHandler } from "./tuning";
 import { vethHandler } from "./veth";
 
 export const handlers: Record<string, ResourceHandler> = {
@@ -22,4 +23,5 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:MicroVm": microvmHandler,
     "netbed:index:SecurityProfile": securityHandler,
     "netbed:index:BenchmarkRun": benchmarkHandler,
+    "netbed:index:HostTuning": tuningHandler,
 };

@@ -5,7 +5,6 @@ import * as fs from "fs";
 import { deriveMac } from "../core/net";
 import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
-import { parseInterrupts } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
@@ -16,6 +15,7 @@ import { TapArgsSchema } from "../sdk/tap";
 import { sha256Hex } from "./cache";
 import { Transport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
+import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
 export const VM_DIR = "/run/netbed/vms";
 
@@ -48,54 +48,6 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
         if (n.bridge === undefined) continue;
         const name = ownTapName(ctx.urn, k);
         await tapHandler.delete(ownTapCtx(ctx, k), name, { host: i.host, name });
-    }
-}
-
-interface IrqApplied {
-    match: string;
-    irq?: number;
-    name?: string;
-    before?: string;
-    after?: string;
-    skipped?: string;
-}
-
-const WRITE_FILE = 'printf "%s\\n" "$2" > "$1"';
-
-async function applyIrqAffinity(ctx: Ctx, t: Transport, i: MicroVmInputs): Promise<IrqApplied[]> {
-    if (i.irqAffinity.length === 0) return [];
-    const table = await t.run(["cat", "/proc/interrupts"], { check: false });
-    const irqs = table.code === 0 ? parseInterrupts(table.stdout) : [];
-    const out: IrqApplied[] = [];
-    for (const a of i.irqAffinity) {
-        const hits = irqs.filter((q) => q.name.includes(a.match));
-        if (hits.length === 0) {
-            const skipped = table.code === 0 ? `no IRQ on host '${i.host.name}' matches '${a.match}' in /proc/interrupts` : `host '${i.host.name}' has no readable /proc/interrupts`;
-            ctx.log.warn(ctx.urn, `irqAffinity: ${skipped}; skipped`);
-            out.push({ match: a.match, skipped });
-            continue;
-        }
-        for (const q of hits) {
-            const file = `/proc/irq/${q.irq}/smp_affinity_list`;
-            const before = (await t.run(["cat", file], { check: false })).stdout.trim();
-            const w = await t.run(["sh", "-c", WRITE_FILE, "sh", file, a.cpus.join(",")], { check: false });
-            const after = (await t.run(["cat", file], { check: false })).stdout.trim();
-            if (w.code !== 0) {
-                const skipped = `IRQ ${q.irq} (${q.name}): the host refused the affinity: ${w.stderr.trim()}`;
-                ctx.log.warn(ctx.urn, `irqAffinity: ${skipped}`);
-                out.push({ match: a.match, irq: q.irq, name: q.name, before, after, skipped });
-            } else {
-                out.push({ match: a.match, irq: q.irq, name: q.name, before, after });
-            }
-        }
-    }
-    return out;
-}
-
-async function restoreIrqAffinity(t: Transport, applied: IrqApplied[]): Promise<void> {
-    for (const a of applied) {
-        if (a.skipped || a.irq === undefined || !a.before) continue;
-        await t.run(["sh", "-c", WRITE_FILE, "sh", `/proc/irq/${a.irq}/smp_affinity_list`, a.before], { check: false });
     }
 }
 
@@ -380,7 +332,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         if (i.pinning?.vcpus || i.pinning?.other || i.pinning?.vhost) {
             ctx.log.info(ctx.urn, `pinned (${placement.source}): vCPU threads ${placement.vcpus.map((v) => `${v.index}:${v.thread}->${v.cpus}`).join(", ")}`);
         }
-        const irqs = await applyIrqAffinity(ctx, t, i);
+        const irqs = await applyIrqAffinity(ctx, t, i.host.name, i.irqAffinity);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,

@@ -6,7 +6,9 @@ export { MacvtapLink, MacvtapLinkArgs, MacvtapLinkArgsSchema, MACVTAP_MODES } fr
 export { VethPair, VethPairArgs, VethPairArgsSchema } from "./veth";
 export { Kernel, KernelArgs, KernelArgsSchema, VirtioMode } from "./kernel";
 export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_TOOLS } from "./image";
-export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, NIC_BACKENDS } from "./microvm";
+export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, Placement, NIC_BACKENDS } from "./microvm";
+export { VMM_DRIVERS } from "../core/vmm";
+export { HostTuning, HostTuningArgs, HostTuningArgsSchema, TuningApplied } from "./tuning";
 export { SecurityProfile, SecurityProfileArgs, SecurityProfileArgsSchema, SecurityRules } from "./security";
 export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";

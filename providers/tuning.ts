@@ -1,0 +1,125 @@
+// HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
+// delete can put it back; what the host does not offer is skipped with the reason.
+import { BOOST_FILES, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
+import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../sdk/tuning";
+import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
+import { hostTransport } from "./link";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+async function readFile(t: Transport, file: string): Promise<string | undefined> {
+    const r = await t.run(["cat", file], { check: false });
+    return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Every file a setting writes, with the value; or why the host does not offer it. */
+async function plan(t: Transport, i: HostTuningInputs): Promise<{ setting: string; file?: string; wanted: string; skipped?: string }[]> {
+    const out: { setting: string; file?: string; wanted: string; skipped?: string }[] = [];
+    if (i.governor) {
+        const cpus = cpuDirs((await t.run(["ls", "/sys/devices/system/cpu"], { check: false })).stdout);
+        let any = false;
+        for (const c of cpus) {
+            const base = `/sys/devices/system/cpu/${c}/cpufreq`;
+            const avail = await readFile(t, `${base}/scaling_available_governors`);
+            if (avail === undefined) continue;
+            any = true;
+            out.push(
+                avail.split(/\s+/).includes(i.governor)
+                    ? { setting: `governor ${c}`, file: `${base}/scaling_governor`, wanted: i.governor }
+                    : { setting: `governor ${c}`, wanted: i.governor, skipped: `${c} offers governors ${avail}, not ${i.governor}` },
+            );
+        }
+        if (!any) out.push({ setting: "governor", wanted: i.governor, skipped: `host '${i.host.name}' has no cpufreq (no /sys/devices/system/cpu/cpu*/cpufreq): the hypervisor or firmware owns the frequency` });
+    }
+    if (i.boost !== undefined) {
+        const wanted = i.boost ? "on" : "off";
+        let found = false;
+        for (const b of BOOST_FILES) {
+            if ((await readFile(t, b.file)) === undefined) continue;
+            out.push({ setting: "boost", file: b.file, wanted: i.boost ? b.on : b.off });
+            found = true;
+            break;
+        }
+        if (!found) out.push({ setting: "boost", wanted, skipped: `host '${i.host.name}' exposes no boost control (${BOOST_FILES.map((b) => b.file).join(", ")})` });
+    }
+    for (const [key, value] of Object.entries(i.sysctls)) {
+        const file = sysctlPath(key);
+        out.push((await readFile(t, file)) === undefined ? { setting: key, wanted: value, skipped: `host '${i.host.name}' has no sysctl ${key} (${file})` } : { setting: key, file, wanted: value });
+    }
+    return out;
+}
+
+async function apply(ctx: Ctx, t: Transport, i: HostTuningInputs): Promise<TuningApplied[]> {
+    const applied: TuningApplied[] = [];
+    for (const p of await plan(t, i)) {
+        if (p.skipped || !p.file) {
+            ctx.log.warn(ctx.urn, `${p.setting}: skipped: ${p.skipped}`);
+            applied.push(p);
+            continue;
+        }
+        const before = await readFile(t, p.file);
+        const w = await t.run(["sh", "-c", WRITE_FILE, "sh", p.file, p.wanted], { check: false });
+        const after = await readFile(t, p.file);
+        if (w.code !== 0) {
+            const skipped = `host '${i.host.name}' refused ${p.wanted} in ${p.file}: ${w.stderr.trim()}`;
+            ctx.log.warn(ctx.urn, `${p.setting}: skipped: ${skipped}`);
+            applied.push({ ...p, before, after, skipped });
+        } else {
+            ctx.log.info(ctx.urn, `${p.setting}: ${before} -> ${after}`);
+            applied.push({ ...p, before, after });
+        }
+    }
+    return applied;
+}
+
+async function restore(t: Transport, applied: TuningApplied[]): Promise<void> {
+    // In reverse, so a setting written twice ends at its first value.
+    for (const a of [...applied].reverse()) {
+        if (a.skipped || !a.file || a.before === undefined) continue;
+        await t.run(["sh", "-c", WRITE_FILE, "sh", a.file, a.before], { check: false });
+    }
+}
+
+export const tuningHandler: ResourceHandler<HostTuningInputs> = {
+    schema: HostTuningArgsSchema,
+    properties: ["host", "governor", "boost", "sysctls", "irqAffinity"],
+    replaceOn: ["host", "governor", "boost", "sysctls", "irqAffinity"],
+    // The old values must be restored before the new ones are read as "before".
+    deleteBeforeReplace: true,
+
+    async create(ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        const applied = await apply(ctx, t, i);
+        let irqs: IrqApplied[] = [];
+        try {
+            irqs = await applyIrqAffinity(ctx, t, i.host.name, i.irqAffinity);
+        } catch (e) {
+            await restore(t, applied);
+            throw e;
+        }
+        return { id: `${i.host.name}/${ctx.name}`, outs: { ...i, applied, irqs, drift: [] } };
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(HostTuningArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        const drift: string[] = [];
+        for (const a of (state.applied as TuningApplied[]) ?? []) {
+            if (a.skipped || !a.file) continue;
+            const now = await readFile(t, a.file);
+            if (now === undefined || !sameSysctl(now, a.after ?? a.wanted)) drift.push(`${a.setting}: ${a.file} is ${now ?? "gone"}, was set to ${a.after ?? a.wanted}`);
+        }
+        return { ...state, drift };
+    },
+
+    async update(_ctx, _id, olds) {
+        return olds; // every input replaces
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(HostTuningArgsSchema, state);
+        const t = hostTransport(ctx, i.host);
+        await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
+        await restore(t, (state.applied as TuningApplied[] | undefined) ?? []);
+    },
+};
