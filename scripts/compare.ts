@@ -198,6 +198,10 @@ export async function main(argv: string[]): Promise<number> {
         if (args.outMd) fs.writeFileSync(args.outMd, md);
         if (args.outJson) fs.writeFileSync(args.outJson, json + "\n");
         process.stdout.write(args.json ? json + "\n" : md);
+        // A CI gate that cannot see a regression must not pass silently.
+        if (c.counts.underpowered > 0) {
+            console.error(`netbed compare: ${c.counts.underpowered} of ${c.counts.tests} metrics cannot reach p <= ${c.settings.alpha} with these repetition counts: this comparison cannot detect a regression in them (see the notes)`);
+        }
         return c.verdict === "regression" ? EXIT_REGRESSION : 0;
     } catch (err) {
         console.error(`netbed compare: ${(err as Error).message}`);

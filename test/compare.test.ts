@@ -237,6 +237,7 @@ describe("A/B comparison (core/report/compare)", () => {
             { cell: "udp-max-1400", test: "udp", metrics: {}, status: "failed" },
             { cell: "icmp-56", test: "icmp", metrics: { p50ms: v() } },
             { cell: "tcp_rr-1", test: "rr", metrics: { tps: v() } },
+            { cell: "udp_rr-1", test: "rr", metrics: {}, status: "failed" },
         ]);
         const c = compareDocs(A, B);
         const st = Object.fromEntries(c.cells.map((x) => [x.cell, x]));
@@ -249,14 +250,15 @@ describe("A/B comparison (core/report/compare)", () => {
         assert.deepEqual(st["icmp-56"].failed!.map((f) => f.side), ["A"]);
         assert.deepEqual(
             { onlyA: c.counts.onlyA, onlyB: c.counts.onlyB, failed: c.counts.failed, newlyFailed: c.counts.newlyFailed, regressions: c.counts.regressions },
-            { onlyA: 1, onlyB: 1, failed: 2, newlyFailed: 1, regressions: 0 },
+            { onlyA: 1, onlyB: 2, failed: 2, newlyFailed: 1, regressions: 0 },
         );
         assert.equal(c.verdict, "regression", "a cell that worked in A and fails in B fails the gate");
         const md = renderMarkdown(c);
         assert.match(md, /virtio udp-max-1400: failed in B: iperf3: connection refused/);
         assert.match(md, /\*\*REGRESSION\*\* virtio udp-max-1400: worked in A, failed in B: iperf3: connection refused/);
         assert.match(md, /virtio pps-64: only in A/);
-        assert.match(md, /virtio tcp_rr-1: only in B/);
+        assert.match(md, /virtio tcp_rr-1: only in B\n/);
+        assert.match(md, /virtio udp_rr-1: only in B \(failed there: B: iperf3: connection refused\)/);
         assert.match(md, /kernel "bzImage" → "bzImage-6.6": virtio tcp-1/);
         // Without the newly failed cell the gate passes.
         const fixed = { ...B, cells: B.cells.filter((x) => x.cell !== "udp-max-1400") };
@@ -401,6 +403,12 @@ describe("netbed compare CLI", function () {
         assert.equal(usage.status, 2);
         assert.match(usage.stderr, /compare takes two inputs, got 1/);
         assert.equal(cli([path.join(dir, "a.json"), path.join(dir, "a.json"), "--threshold", "five"]).status, 2);
+        // Three repetitions a side cannot reach 0.01: exit 0, but said on stderr, not silently.
+        const three = doc("bench", "2026-01-01T00:00:00.000Z", [{ cell: "tcp-1", metrics: { gbps: [10, 10.1, 9.9] } }], 3);
+        fs.writeFileSync(path.join(dir, "three.json"), JSON.stringify(three));
+        const weak = cli([path.join(dir, "three.json"), path.join(dir, "three.json")]);
+        assert.equal(weak.status, 0, weak.stderr);
+        assert.match(weak.stderr, /1 of 1 metrics cannot reach p <= 0.01 with these repetition counts: this comparison cannot detect a regression in them/);
     });
 
     it("on measured loopback iperf3 runs: A/A is no change, a lower MSS is a regression", () => {

@@ -453,7 +453,7 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         const b = cb.get(key);
         const base = { pairA: a.pair, pairB: b?.pair ?? opts.pairB ?? a.pair, cell: a.cell, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
         if (!b) {
-            cells.push({ ...base, status: "only in A" });
+            cells.push({ ...base, status: "only in A", ...(a.status === "failed" ? { failed: [{ side: "A" as const, error: a.error ?? "failed" }] } : {}) });
             continue;
         }
         const differences: CellComparison["differences"] = [];
@@ -515,7 +515,9 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         });
     }
     for (const [key, b] of cb) {
-        if (!ca.has(key)) cells.push({ pairA: opts.pairA ?? b.pair, pairB: b.pair, cell: b.cell, status: "only in B", differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] });
+        if (ca.has(key)) continue;
+        const failed = b.status === "failed" ? { failed: [{ side: "B" as const, error: b.error ?? "failed" }] } : {};
+        cells.push({ pairA: opts.pairA ?? b.pair, pairB: b.pair, cell: b.cell, status: "only in B", ...failed, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] });
     }
 
     const all = cells.flatMap((c) => c.metrics);
@@ -615,7 +617,8 @@ export function renderMarkdown(c: Comparison): string {
     if (odd.length > 0) {
         L.push("", "## Cells not compared", "");
         for (const cell of odd) {
-            const why = cell.status === "failed" ? `failed in ${cell.failed!.map((f) => `${f.side}: ${f.error}`).join("; ")}` : cell.status;
+            const failures = cell.failed?.map((f) => `${f.side}: ${f.error}`).join("; ");
+            const why = cell.status === "failed" ? `failed in ${failures}` : `${cell.status}${failures ? ` (failed there: ${failures})` : ""}`;
             L.push(`- ${cellName(cell)}: ${why}`);
         }
     }
