@@ -1,16 +1,17 @@
 // Bridge: a Linux bridge on a host.
 import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { runIp } from "./ipbatch";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
-    const r = await t.run(["ip", "-json", "link", "show", "master", bridge]);
+    const r = await runIp(t, ["ip", "-json", "link", "show", "master", bridge]);
     return (JSON.parse(r.stdout || "[]") as any[]).map((l) => l.ifname);
 }
 
 async function attach(t: Transport, hostName: string, bridge: string, member: string): Promise<void> {
-    const r = await t.run(["ip", "link", "set", "dev", member, "master", bridge, "up"], { check: false });
+    const r = await runIp(t, ["ip", "link", "set", "dev", member, "master", bridge, "up"], { check: false });
     if (r.code !== 0) {
         throw new Error(`on host '${hostName}': could not add member '${member}' to bridge '${bridge}': ${r.stderr.trim()}` + (/does not exist/.test(r.stderr) ? ` ('${member}' does not exist there)` : ""));
     }
@@ -23,7 +24,8 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
-        registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        const dup = registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        if (dup.length > 0) return dup;
         return registry.claim(urn, addressClaims(i.host, i.addresses), []);
     },
 
@@ -31,12 +33,12 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
         const t = hostTransport(ctx, i.host);
         await claimName(ctx, t, i.host, i.name);
         try {
-            await t.run(["ip", "link", "add", "name", i.name, "type", "bridge", "stp_state", i.stp ? "1" : "0"]);
+            await runIp(t, ["ip", "link", "add", "name", i.name, "type", "bridge", "stp_state", i.stp ? "1" : "0"]);
             for (const m of i.members) await attach(t, i.host.name, i.name, m);
-            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`]);
+            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], true);
             return { id: `${i.host.name}/${i.name}`, outs: { ...i, ifindex: obs.link.ifindex, observed: observedOutput(obs) } };
         } catch (e) {
-            for (const m of i.members) await t.run(["ip", "link", "set", "dev", m, "nomaster"], { check: false });
+            for (const m of i.members) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"], { check: false });
             await deleteOwnedLink(ctx, t, i.host, i.name).catch(() => undefined);
             throw e;
         }
@@ -61,9 +63,9 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
     async update(ctx, _id, olds, news) {
         const t = hostTransport(ctx, news.host);
         const old = inputsFromState(BridgeArgsSchema, olds);
-        if (old.stp !== news.stp) await t.run(["ip", "link", "set", "dev", news.name, "type", "bridge", "stp_state", news.stp ? "1" : "0"]);
+        if (old.stp !== news.stp) await runIp(t, ["ip", "link", "set", "dev", news.name, "type", "bridge", "stp_state", news.stp ? "1" : "0"]);
         const attached = await membersOf(t, news.name);
-        for (const m of old.members) if (!news.members.includes(m) && attached.includes(m)) await t.run(["ip", "link", "set", "dev", m, "nomaster"]);
+        for (const m of old.members) if (!news.members.includes(m) && attached.includes(m)) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"]);
         for (const m of news.members) if (!attached.includes(m)) await attach(t, news.host.name, news.name, m);
         const obs = await converge(ctx, t, news.host, news);
         return { ...news, ifindex: obs.link.ifindex, observed: observedOutput(obs) };
@@ -74,7 +76,7 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
         // Members are not ours: detach them (the kernel would too) and leave them as they are.
-        for (const m of i.members) await t.run(["ip", "link", "set", "dev", m, "nomaster"], { check: false });
+        for (const m of i.members) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"], { check: false });
         await deleteOwnedLink(ctx, t, i.host, i.name);
     },
 };

@@ -3,7 +3,8 @@ import { deriveMac } from "../core/net";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
-import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -30,7 +31,7 @@ async function ensureDevice(t: Transport, host: HostConnection, name: string, if
 }
 
 async function checkParent(t: Transport, hostName: string, parent: string): Promise<void> {
-    if (!(await observe(t, parent, false))) {
+    if (!(await linkExists(t, parent))) {
         throw new Error(`on host '${hostName}': parent interface '${parent}' does not exist there (on the local stack, use a VethPair end on the same host)`);
     }
 }
@@ -63,7 +64,8 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
 
     crossCheck(urn, i, registry) {
         const stack = stackKey(i.host);
-        registry.declareLinks(urn, stack, [i.name]);
+        const dup = registry.declareLinks(urn, stack, [i.name]);
+        if (dup.length > 0) return dup;
         if (i.hostInterfaces && !i.hostInterfaces.includes(i.parent!) && !registry.declared(stack, i.parent!)) {
             return [
                 {
@@ -84,8 +86,8 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
         await checkParent(t, i.host.name, i.parent!);
         await claimName(ctx, t, i.host, i.name);
         try {
-            await t.run(["ip", "link", "add", "link", i.parent!, "name", i.name, "address", i.mac!, "type", "macvtap", "mode", i.mode]);
-            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`]);
+            await runIp(t, ["ip", "link", "add", "link", i.parent!, "name", i.name, "address", i.mac!, "type", "macvtap", "mode", i.mode]);
+            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], true);
             const device = await ensureDevice(t, i.host, i.name, obs.link.ifindex);
             return { id: `${i.host.name}/${i.name}`, outs: outsOf(i, obs, device) };
         } catch (e) {

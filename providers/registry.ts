@@ -17,12 +17,23 @@ export class Registry {
     private readonly byUrn = new Map<string, { stacks: string[]; macs: string[] }>();
     private readonly links = new Map<string, Map<string, string>>(); // stack -> link name -> urn
 
-    /** Records the link names a resource declares on a network stack (for parent checks). */
-    declareLinks(urn: string, stack: string, names: string[]): void {
+    /**
+     * Records the link names a resource declares on a network stack (for parent checks), returning
+     * a failure for a name another resource already declares there (one of the two could never be
+     * created). A name that fails is not recorded.
+     */
+    declareLinks(urn: string, stack: string, names: string[], property = "name"): CheckFailure[] {
         const m = this.links.get(stack) ?? new Map<string, string>();
         for (const [n, u] of m) if (u === urn) m.delete(n);
-        for (const n of names) m.set(n, urn);
+        const failures: CheckFailure[] = [];
+        for (const n of names) {
+            const other = m.get(n);
+            if (other !== undefined && other !== urn) {
+                failures.push({ property, reason: `'${n}' is already declared by ${urnName(other).replace(/#([ab])$/, " (end $1)")} on the same host: give each link its own name` });
+            } else m.set(n, urn);
+        }
         this.links.set(stack, m);
+        return failures;
     }
 
     /** True when some resource of this stack declares a link with that name on that network stack. */

@@ -1,6 +1,7 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkKind, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { runIp } from "./ipbatch";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -15,9 +16,9 @@ export function tuntapArgv(i: TapInputs): string[] {
 }
 
 async function checkBridge(t: Transport, hostName: string, bridge: string): Promise<void> {
-    const o = await observe(t, bridge, false);
-    if (!o) throw new Error(`on host '${hostName}': bridge '${bridge}' does not exist there (create the Bridge on the same host)`);
-    if (o.link.kind !== "bridge") throw new Error(`on host '${hostName}': '${bridge}' is a ${o.link.kind || "plain"} link, not a bridge`);
+    const kind = await linkKind(t, bridge);
+    if (kind === undefined) throw new Error(`on host '${hostName}': bridge '${bridge}' does not exist there (create the Bridge on the same host)`);
+    if (kind !== "bridge") throw new Error(`on host '${hostName}': '${bridge}' is a ${kind || "plain"} link, not a bridge`);
 }
 
 export const tapHandler: ResourceHandler<TapInputs> = {
@@ -27,7 +28,8 @@ export const tapHandler: ResourceHandler<TapInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
-        registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        const dup = registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        if (dup.length > 0) return dup;
         return registry.claim(
             urn,
             addressClaims(i.host, i.addresses),
@@ -40,9 +42,9 @@ export const tapHandler: ResourceHandler<TapInputs> = {
         if (i.bridge) await checkBridge(t, i.host.name, i.bridge);
         await claimName(ctx, t, i.host, i.name);
         try {
-            await t.run(tuntapArgv(i));
+            await runIp(t, tuntapArgv(i));
             const extra = ["alias", `netbed ${ctx.name}`, ...(i.bridge ? ["master", i.bridge] : [])];
-            const obs = await converge(ctx, t, i.host, i, extra);
+            const obs = await converge(ctx, t, i.host, i, extra, true);
             return { id: `${i.host.name}/${i.name}`, outs: { ...i, ifindex: obs.link.ifindex, observed: observedOutput(obs) } };
         } catch (e) {
             await deleteOwnedLink(ctx, t, i.host, i.name).catch(() => undefined);

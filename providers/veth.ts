@@ -2,6 +2,7 @@
 import type { HostConnection } from "../sdk/host";
 import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
 import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { LocalTransport, Transport } from "./transport";
 
@@ -13,9 +14,11 @@ export function vethAddArgv(a: End, b: End): string[] {
     return ["ip", "link", "add", "name", a.name, ...place(a), "type", "veth", "peer", "name", b.name, ...place(b)];
 }
 
+const thisMachine = new LocalTransport("local");
+
 /** Where the pair is made: this machine for local/netns hosts, the SSH host otherwise. */
 function machineTransport(ctx: Ctx, a: End): Transport {
-    return a.host.kind === "ssh" ? hostTransport(ctx, a.host) : new LocalTransport("local");
+    return a.host.kind === "ssh" ? hostTransport(ctx, a.host) : thisMachine;
 }
 
 function endSpec(e: End, mtu: number | undefined) {
@@ -41,8 +44,11 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
-        registry.declareLinks(`${urn}#a`, stackKey(i.a.host), [i.a.name]);
-        registry.declareLinks(`${urn}#b`, stackKey(i.b.host), [i.b.name]);
+        const dup = [
+            ...registry.declareLinks(`${urn}#a`, stackKey(i.a.host), [i.a.name], "a.name"),
+            ...registry.declareLinks(`${urn}#b`, stackKey(i.b.host), [i.b.name], "b.name"),
+        ];
+        if (dup.length > 0) return dup;
         const macs = [
             ...(i.a.mac ? [{ property: "a.mac", mac: i.a.mac }] : []),
             ...(i.b.mac ? [{ property: "b.mac", mac: i.b.mac }] : []),
@@ -57,10 +63,12 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
         await claimName(ctx, ta, i.a.host, i.a.name);
         await claimName(ctx, tb, i.b.host, i.b.name);
         try {
-            await machineTransport(ctx, i.a).run(vethAddArgv(i.a, i.b));
+            await runIp(machineTransport(ctx, i.a), vethAddArgv(i.a, i.b));
             const alias = (end: string) => ["alias", `netbed ${ctx.name} ${end}`];
-            const oa = await converge(ctx, ta, i.a.host, endSpec(i.a, i.mtu), alias("a"));
-            const ob = await converge(ctx, tb, i.b.host, endSpec(i.b, i.mtu), alias("b"));
+            const [oa, ob] = await Promise.all([
+                converge(ctx, ta, i.a.host, endSpec(i.a, i.mtu), alias("a"), true),
+                converge(ctx, tb, i.b.host, endSpec(i.b, i.mtu), alias("b"), true),
+            ]);
             return { id: `${i.a.host.name}/${i.a.name}--${i.b.host.name}/${i.b.name}`, outs: outsOf(i, oa, ob) };
         } catch (e) {
             // Deleting one end deletes the pair.
@@ -73,8 +81,7 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
     async read(ctx, _id, state) {
         const i = inputsFromState(VethPairArgsSchema, state);
         if (await endsGone(i)) return undefined;
-        const oa = await observe(hostTransport(ctx, i.a.host), i.a.name, true);
-        const ob = await observe(hostTransport(ctx, i.b.host), i.b.name, true);
+        const [oa, ob] = await Promise.all([observe(hostTransport(ctx, i.a.host), i.a.name, true), observe(hostTransport(ctx, i.b.host), i.b.name, true)]);
         if (!oa || !ob || oa.link.kind !== "veth" || ob.link.kind !== "veth") return undefined;
         const a = specFromObserved(endSpec(i.a, i.mtu), oa);
         const b = specFromObserved(endSpec(i.b, i.mtu), ob);
@@ -84,8 +91,10 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
     },
 
     async update(ctx, _id, _olds, news) {
-        const oa = await converge(ctx, hostTransport(ctx, news.a.host), news.a.host, endSpec(news.a, news.mtu));
-        const ob = await converge(ctx, hostTransport(ctx, news.b.host), news.b.host, endSpec(news.b, news.mtu));
+        const [oa, ob] = await Promise.all([
+            converge(ctx, hostTransport(ctx, news.a.host), news.a.host, endSpec(news.a, news.mtu)),
+            converge(ctx, hostTransport(ctx, news.b.host), news.b.host, endSpec(news.b, news.mtu)),
+        ]);
         return outsOf(news, oa, ob);
     },
 

@@ -6,6 +6,7 @@ import type { ResultsDoc, Summary } from "../core/bench/results";
 import { ipProblem } from "../core/net";
 import { HostConnectionSchema, type Host } from "./host";
 import { refineWith } from "./link";
+import { hostPath } from "./paths";
 import { NIC_BACKENDS, type MicroVm } from "./microvm";
 import { DeepInput, withDeps } from "./types";
 
@@ -70,7 +71,7 @@ export const BenchmarkRunArgsSchema = z
         tests: z.array(TestSpecSchema).min(1).default(VOLT_MATRIX),
         settings: RunSettingsSchema.default({}),
         /** Where raw data goes on the machine running `pulumi up`: <resultsDir>/<topology>/<backend>/<timestamp>/. */
-        resultsDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path").refine((p) => !p.split("/").includes(".."), "must not contain '..'"),
+        resultsDir: hostPath(),
         /** Change any of these to run again with unchanged inputs. */
         triggers: z.array(z.any()).default([]),
         /** When true, failed cells are reported in the results instead of failing the run. */

@@ -9,7 +9,11 @@ import { ArgsOf } from "./types";
 export const SshSchema = z
     .object({
         /** DNS name or address of the machine. */
-        host: z.string().min(1, "set the machine's DNS name or IP address"),
+        host: z
+            .string()
+            .min(1, "set the machine's DNS name or IP address")
+            .max(253, "must be at most 253 characters (a DNS name or an address)")
+            .regex(/^[A-Za-z0-9:[][A-Za-z0-9.:%_[\]-]*$/, "must be a DNS name or an IP address (letters, digits, . : - _, not starting with '-')"),
         /** Default 22. */
         port: z.number().int().min(1).max(65535).default(22),
         /** Default "root": netbed creates links and namespaces, which needs root or CAP_NET_ADMIN. */
@@ -49,7 +53,7 @@ export const HostArgsSchema = z
         /** For `ssh`: how to reach the machine. */
         ssh: SshSchema.optional(),
         /** Debian packages ensured with apt-get (skipped with a message on hosts that are not Debian-like). */
-        packages: z.array(z.string().superRefine(refineWith(debPackageProblem))).default([]),
+        packages: z.array(z.string().max(200, "must be at most 200 characters").superRefine(refineWith(debPackageProblem))).max(1000).default([]),
     })
     .strict()
     .superRefine((v, ctx) => {

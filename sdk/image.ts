@@ -3,11 +3,12 @@ import { z } from "zod";
 import type { Host } from "./host";
 import { HostConnectionSchema } from "./host";
 import type { Kernel } from "./kernel";
+import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
 export const IMAGE_TOOLS = ["iperf3", "sockperf", "netperf", "netserver", "ping"] as const;
 
-const AbsPath = z.string().regex(/^\/[^\0]*$/, "must be an absolute path");
+const AbsPath = hostPath();
 
 export const GuestImageArgsSchema = z
     .object({

@@ -4,9 +4,10 @@ import { fragmentLineProblem } from "../core/kconfig";
 import { debPackageProblem } from "../core/names";
 import { HostConnectionSchema, type Host } from "./host";
 import { refineWith } from "./link";
+import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
-const AbsPath = z.string().regex(/^\/[^\0]*$/, "must be an absolute path on the host");
+const AbsPath = hostPath(" on the host");
 
 export const KernelSourceSchema = z.discriminatedUnion(
     "kind",
@@ -15,7 +16,7 @@ export const KernelSourceSchema = z.discriminatedUnion(
             .object({
                 kind: z.literal("debian"),
                 /** A Debian kernel package, e.g. "linux-image-amd64" (follows the metapackage) or "linux-image-6.1.0-28-amd64". */
-                package: z.string().superRefine(refineWith(debPackageProblem)),
+                package: z.string().max(200, "must be at most 200 characters").superRefine(refineWith(debPackageProblem)),
             })
             .strict(),
         z

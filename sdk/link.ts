@@ -4,15 +4,28 @@ import { OFFLOADS } from "../core/link";
 import { cidrProblem, ipProblem, macProblem, parseCidr, routeDestinationProblem } from "../core/net";
 import { ifnameProblem } from "../core/names";
 
+/** A value quoted in an error message, cut short: a 1 MB argument must not make a 1 MB error. */
+export function quoted(v: string): string {
+    return v.length > 80 ? `'${v.slice(0, 60)}...' (${v.length} characters)` : `'${v}'`;
+}
+
 export const refineWith =
     (problem: (v: string) => string | undefined) =>
     (v: string | undefined, ctx: z.RefinementCtx) => {
         if (v === undefined) return;
         const p = problem(v);
-        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' ${p}` });
+        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${quoted(v)} ${p}` });
     };
 
-export const IfnameSchema = z.string().superRefine(refineWith(ifnameProblem));
+/**
+ * Linux accepts a leading '-', but the name is an argv word of ip, ethtool and tc, which would read
+ * it as an option.
+ */
+function linkNameProblem(name: string): string | undefined {
+    return ifnameProblem(name) ?? (name.startsWith("-") ? "must not start with '-' (it would read as an option of ip or ethtool)" : undefined);
+}
+
+export const IfnameSchema = z.string().superRefine(refineWith(linkNameProblem));
 export const MacSchema = z.string().superRefine(refineWith(macProblem));
 
 export const RouteSchema = z
@@ -34,7 +47,7 @@ export const linkFields = {
     /** Interface name: at most 15 bytes, no '/', ':' or whitespace. */
     name: IfnameSchema,
     /** MTU in bytes (68-65535). Default: the kernel's (1500). Updated in place. */
-    mtu: z.number({ invalid_type_error: "must be a number of bytes" }).int().min(68, "must be at least 68 (the IPv4 minimum)").max(65535, "must be at most 65535").optional(),
+    mtu: z.number({ invalid_type_error: "must be a number of bytes" }).int("must be a whole number of bytes").min(68, "must be at least 68 (the IPv4 minimum)").max(65535, "must be at most 65535").optional(),
     /** Addresses with prefix length (IPv4 or IPv6). Updated in place. */
     addresses: z.array(z.string().superRefine(refineWith(cidrProblem))).default([]),
     /** Routes through this link. Updated in place. */

@@ -8,6 +8,7 @@ import {
 import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import { refineWith } from "./link";
 import { machineOf } from "./veth";
+import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
 const problem = (check: (v: string) => string | undefined) => (v: string, ctx: z.RefinementCtx) => {
@@ -73,12 +74,12 @@ export const SecurityProfileArgsSchema = z
         rlimits: z
             .object({
                 nofile: z.number().int().min(1).max(1 << 20).optional(),
-                memlock: z.union([z.number().int().min(0), z.literal("unlimited")]).optional(),
+                memlock: z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER, "must be at most 2^53-1 bytes, or 'unlimited'"), z.literal("unlimited")]).optional(),
             })
             .strict()
             .default({}),
         /** Where the launcher is built, shared by stacks (default /var/cache/netbed: native/<sha256>/netbed-confine). */
-        cacheDir: z.string().regex(/^\/[^\0]*$/, "must be an absolute path on the host").default("/var/cache/netbed"),
+        cacheDir: hostPath(" on the host").default("/var/cache/netbed"),
         /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
         hostCaps: z.object({ arch: z.string(), landlockAbi: z.number().int().min(0), seccompFilter: z.boolean() }).strict().optional(),
     })

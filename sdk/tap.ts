@@ -16,9 +16,9 @@ export const TapArgsSchema = z
         /** Queues the VMM opens when multiQueue is on (1-256). Default 1. */
         queues: z.number().int().min(1).max(256).default(1),
         /** uid allowed to open the tap without CAP_NET_ADMIN (for a VMM that drops privileges). Replaces. */
-        owner: z.number().int().min(0).optional(),
+        owner: z.number().int().min(0).max(4294967294, "must be a uid (0-4294967294)").optional(),
         /** gid allowed to open the tap. Replaces. */
-        group: z.number().int().min(0).optional(),
+        group: z.number().int().min(0).max(4294967294, "must be a gid (0-4294967294)").optional(),
         /** virtio-net header support (needed for offloads between guest and host). Default on. Replaces. */
         vnetHdr: z.boolean().default(true),
         /** Host-side MAC of the tap. Default: the kernel's random one. */

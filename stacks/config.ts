@@ -10,9 +10,12 @@ import { GuestImageArgsSchema, GuestImageInputs } from "../sdk/image";
 import { KernelArgsSchema, KernelInputs } from "../sdk/kernel";
 import { MicroVmArgsSchema } from "../sdk/microvm";
 import { SecurityProfileArgsSchema, SecurityProfileInputs } from "../sdk/security";
+import { HostTuningArgsSchema, HostTuningInputs } from "../sdk/tuning";
 import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** Fabric entry keys become parts of resource names (and link names when `name` is not given). */
+export const ENTRY_KEY = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,62}$/;
 
 const entries = z.record(z.string(), z.record(z.string(), z.unknown())).default({});
 
@@ -31,6 +34,8 @@ export const StackConfigSchema = z
             })
             .strict()
             .default({}),
+        /** Host tuning by host name (governor, boost, sysctls, NIC IRQ affinity): applied before the fabric and guests, restored on destroy. */
+        tuning: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
         /** Guests: one kernel and image (built on every host that runs VMs) and the VMs by name. */
         guests: z
             .object({
@@ -46,10 +51,16 @@ export const StackConfigSchema = z
         benchmark: z
             .object({
                 /** "volt" (the Volt template's matrix) or a list of test specs. */
-                tests: z.union([z.literal("volt"), z.array(z.unknown())]).default("volt"),
+                tests: z.union([z.literal("volt"), z.array(z.unknown())], { errorMap: () => ({ message: "must be 'volt' or a list of test specs" }) }).default("volt"),
                 settings: z.unknown().default({}),
-                /** Relative paths are taken from the project directory. */
-                resultsDir: z.string().min(1).default("results"),
+                /** Relative paths are taken from the project directory; '..' is refused (it would lead out of it). */
+                resultsDir: z
+                    .string()
+                    .min(1)
+                    .max(4096, "must be at most 4096 bytes (PATH_MAX)")
+                    .refine((p) => !/[\x00-\x1f\x7f]/.test(p), "must not contain control characters (NUL, newline, ...)")
+                    .refine((p) => !p.split("/").includes(".."), "must not contain '..' (give the directory it stands for)")
+                    .default("results"),
                 pairs: z.array(z.record(z.string(), z.unknown())).min(1, "give at least one pair"),
                 allowFailedCells: z.boolean().default(false),
             })
@@ -74,6 +85,7 @@ export interface ParsedConfig {
     taps: Record<string, { host: string; args: TapInputs }>;
     macvtaps: Record<string, { host: string; args: MacvtapLinkInputs }>;
     wires: Record<string, { a: string; b: string; args: VethPairInputs }>;
+    tuning: Record<string, HostTuningInputs>;
     kernel?: Omit<KernelInputs, "host">;
     image?: Omit<GuestImageInputs, "host">;
     /** Undefined: VMMs run unconfined. */
@@ -100,7 +112,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         for (const i of top.error.issues) add(String(i.path[0] ?? "(config)"), i.path.slice(1), i.message);
         throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     }
-    const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {}, vms: {} };
+    const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {}, tuning: {}, vms: {} };
 
     for (const [name, spec] of Object.entries(top.data.hosts)) {
         if (!HOST_NAME.test(name)) add("hosts", [name], "host names are lower-case letters, digits and '-', starting with a letter");
@@ -116,14 +128,29 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         }
         return { kind: "local", name: v };
     };
-    const links = <T>(kind: "bridges" | "taps" | "macvtaps", schema: z.ZodType<T, z.ZodTypeDef, unknown>, target: Record<string, { host: string; args: T }>) => {
+    for (const kind of ["bridges", "taps", "macvtaps", "wires"] as const) {
+        for (const name of Object.keys(top.data.fabric[kind])) {
+            if (!ENTRY_KEY.test(name)) add(`fabric.${kind}`, [name], "keys are letters, digits and _ . @ + -, starting with a letter or digit (at most 63)");
+        }
+    }
+    // Link names per host: two links with one name on one host could never both be created.
+    const linkOwner = new Map<string, string>();
+    const claimLink = (host: string, link: string, key: string, path: (string | number)[]) => {
+        const k = `${host}\0${link}`;
+        const other = linkOwner.get(k);
+        if (other !== undefined) add(key, path, `'${link}' is also ${other} on host '${host}': give each link its own name`);
+        else linkOwner.set(k, `${key}.${path.slice(0, -1).join(".")}`);
+    };
+    const links = <T extends { name: string }>(kind: "bridges" | "taps" | "macvtaps", schema: z.ZodType<T, z.ZodTypeDef, unknown>, target: Record<string, { host: string; args: T }>) => {
         for (const [name, spec] of Object.entries(top.data.fabric[kind])) {
             const key = `fabric.${kind}`;
             const host = hostRef(key, [name, "host"], spec.host);
             if (!host) continue;
             const r = schema.safeParse({ ...spec, name: spec.name ?? name, host });
-            if (r.success) target[name] = { host: host.name, args: r.data };
-            else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+            if (r.success) {
+                target[name] = { host: host.name, args: r.data };
+                claimLink(host.name, r.data.name, key, [name, "name"]);
+            } else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
         }
     };
     links("bridges", BridgeArgsSchema, out.bridges);
@@ -144,8 +171,19 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
             return h;
         };
         const r = VethPairArgsSchema.safeParse({ ...spec, a: { ...a, host: conn(ha) }, b: { ...b, host: conn(hb) } });
-        if (r.success) out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
+        if (r.success) {
+            out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
+            claimLink(ha.name, r.data.a.name, key, [name, "a", "name"]);
+            claimLink(hb.name, r.data.b.name, key, [name, "b", "name"]);
+        }
         else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+    }
+    for (const [name, spec] of Object.entries(top.data.tuning)) {
+        const host = hostRef("tuning", [name], name);
+        if (!host) continue;
+        const r = HostTuningArgsSchema.safeParse({ ...spec, host });
+        if (r.success) out.tuning[name] = r.data;
+        else for (const i of r.error.issues) add("tuning", [name, ...i.path], i.message);
     }
     const g = top.data.guests;
     if (g) {

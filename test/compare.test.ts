@@ -356,6 +356,13 @@ describe("netbed compare CLI", function () {
         write("results/runs/bench-2026-01-03T00-00-00-000Z.json", newer);
         fs.writeFileSync(path.join(dir, "results/runs/bench.progress.json"), "{}");
         fs.mkdirSync(path.join(dir, "results/guest-guest/virtio/2026-01-01T00-00-00-000Z/tcp-1"), { recursive: true });
+        // Volt's layout, results/<backend>/<timestamp>/: two pairs of one run, each with its raw-data directory.
+        const twoPairs = doc("bench", "2026-01-05T00:00:00.000Z", [
+            { pair: "virtio", cell: "tcp-1", metrics: { gbps: sample(rnd, 5, 10, 0.01) } },
+            { pair: "vhost-net", cell: "tcp-1", metrics: { gbps: sample(rnd, 5, 12, 0.01) } },
+        ]);
+        write("results2/runs/bench-2026-01-05T00-00-00-000Z.json", twoPairs);
+        for (const p of ["virtio", "vhost-net"]) fs.mkdirSync(path.join(dir, `results2/guest-guest/${p}/2026-01-05T00-00-00-000Z/tcp-1`), { recursive: true });
         // The same results in a `pulumi stack output --json` dump.
         fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({ results: older, summary: {}, resultsPath: "x" }));
     });
@@ -389,6 +396,17 @@ describe("netbed compare CLI", function () {
         const raw = cli([path.join(dir, "results/guest-guest/virtio/2026-01-01T00-00-00-000Z"), path.join(dir, "a.json"), "--json"]);
         assert.equal(raw.status, 0, raw.stderr);
         assert.match(JSON.parse(raw.stdout).a.source, /bench-2026-01-01T00-00-00-000Z\.json \(pair virtio\)$/);
+        // Two backends' directories of one run: the two pairs are compared with each other.
+        const backends = cli([path.join(dir, "results2/guest-guest/virtio/2026-01-05T00-00-00-000Z"), path.join(dir, "results2/guest-guest/vhost-net/2026-01-05T00-00-00-000Z"), "--json"]);
+        assert.equal(backends.status, 0, backends.stderr);
+        const b = JSON.parse(backends.stdout).cells;
+        assert.deepEqual(b.map((c: { pairA: string; pairB: string; status: string }) => [c.pairA, c.pairB, c.status]), [["virtio", "vhost-net", "compared"]]);
+        assert.equal(b[0].metrics[0].verdict, "improvement");
+        const unfinished = path.join(dir, "results2/guest-guest/virtio/2026-01-06T00-00-00-000Z");
+        fs.mkdirSync(unfinished, { recursive: true });
+        const u = cli([unfinished, path.join(dir, "a.json")]);
+        assert.equal(u.status, 1);
+        assert.match(u.stderr, /looks like one pair's raw data, but .*results2\/runs has no run document for timestamp 2026-01-06T00-00-00-000Z/);
     });
 
     it("says what failed: a missing file, a document of another shape, bad usage", () => {
