@@ -124,6 +124,25 @@ describe("A/B comparison (core/report/compare)", () => {
         assert.ok(ms.every((m) => m.method === "exact" && m.arrangements === 12870));
     });
 
+    it("no difference: the paired test and the Monte Carlo test keep their false-positive rate too", () => {
+        const rnd = normals(12);
+        let paired = 0;
+        let monteCarlo = 0;
+        for (let i = 0; i < 200; i++) {
+            // Paired: a shared per-repetition drift, no difference between the sides.
+            const drift = Array.from({ length: 10 }, () => 1 + 0.2 * rnd());
+            const a = drift.map((d) => 10 * d * (1 + 0.03 * rnd()));
+            const b = drift.map((d) => 10 * d * (1 + 0.03 * rnd()));
+            if (signFlipTest(a, b).pValue <= 0.01) paired++;
+            // 12 vs 12: C(24, 12) = 2.7 million splits, so 20000 seeded random ones.
+            const t = permutationTest(sample(rnd, 12, 10, 0.03), sample(rnd, 12, 10, 0.03), { seed: i });
+            assert.equal(t.method, "monte-carlo");
+            if (t.pValue <= 0.01) monteCarlo++;
+        }
+        assert.ok(paired <= 7, `${paired}/200 paired comparisons significant with no difference`);
+        assert.ok(monteCarlo <= 7, `${monteCarlo}/200 Monte Carlo comparisons significant with no difference`);
+    });
+
     it("a 10% shift is detected, labelled by direction, with an interval around it", () => {
         const rnd = normals(5);
         const A: CellSpec[] = [];

@@ -488,11 +488,8 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
             pairedWhy = sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)";
         }
         for (const m of common) {
-            const ma = va.get(m)!;
-            const mb = vb.get(m)!;
-            if (ma.size < 1 || mb.size < 1) continue;
             metrics.push(
-                compareMetric(m, ma, mb, {
+                compareMetric(m, va.get(m)!, vb.get(m)!, {
                     paired,
                     alpha,
                     threshold: thresholdFor(m, threshold, thresholds),
