@@ -83,6 +83,13 @@ export const CHECK_CASES: BadCase[] = [
     { name: "no pairs", resources: [["BenchmarkRun", "r", run({ pairs: [] })]], property: "pairs", says: /give at least one client\/server pair/ },
     { name: "relative results dir", resources: [["BenchmarkRun", "r", run({ resultsDir: "results" })]], property: "resultsDir", says: /must be an absolute path/ },
     { name: "unknown netperf test", resources: [["BenchmarkRun", "r", run({ tests: [{ kind: "rr", test: "SCTP_RR" }] })]], property: "tests[0].test", says: /TCP_RR/ },
+    // HostTuning
+    { name: "unknown governor", resources: [["HostTuning", "tu", { governor: "turbo" }]], property: "governor", says: /must be one of performance, powersave/ },
+    { name: "sysctl key as a path out of /proc/sys", resources: [["HostTuning", "tu", { sysctls: { "net/../../../etc/passwd": "x" } }]], property: "sysctls.net/../../../etc/passwd", says: /is not a sysctl key/ },
+    { name: "second line in a sysctl value", resources: [["HostTuning", "tu", { sysctls: { "net.core.rmem_max": "4194304\nkernel.core_pattern=|/tmp/x" } }]], property: "sysctls.net.core.rmem_max", says: /must be one line/ },
+    { name: "1 MB sysctl value", resources: [["HostTuning", "tu", { sysctls: { "net.core.rmem_max": MEGABYTE } }]], property: "sysctls.net.core.rmem_max", says: /at most 4096 characters/ },
+    { name: "boost as a string", resources: [["HostTuning", "tu", { boost: "off" }]], property: "boost", says: /Expected boolean, received string/ },
+    { name: "10^12 as an IRQ CPU", resources: [["HostTuning", "tu", { irqAffinity: [{ match: "eth0", cpus: [1e12] }] }]], property: "irqAffinity[0].cpus[0]", says: /must be a CPU number/ },
     // MicroVm (sdk/microvm.ts is the lead's: the cases marked `lead` fail until its schema changes)
     { name: "10^12 vCPUs", resources: [["MicroVm", "vm", vm({ vcpus: 1e12 })]], property: "vcpus", says: /less than or equal to 64/ },
     { name: "memory as a string", resources: [["MicroVm", "vm", vm({ memoryMiB: "lots" })]], property: "memoryMiB", says: /Expected number, received string/ },
