@@ -8,6 +8,7 @@ function usage(msg?: string): never {
     if (msg) console.error(`netbed: ${msg}`);
     console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR]");
     console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
+    console.error("       netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME] (see scripts/report.ts)");
     console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
     process.exit(2);
 }
@@ -15,6 +16,10 @@ function usage(msg?: string): never {
 async function main(argv: string[]): Promise<void> {
     if (argv[0] === "compare") {
         process.exitCode = await (await import("./compare")).main(argv.slice(1));
+        return;
+    }
+    if (argv[0] === "report") {
+        process.exitCode = await (await import("./report")).main(argv.slice(1));
         return;
     }
     if (argv[0] === "cache") {
