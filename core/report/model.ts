@@ -62,7 +62,7 @@ export interface Row {
 }
 
 const f2 = (v: number) => v.toFixed(2);
-const f1 = (v: number) => v.toFixed(1);
+const f1 = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(1));
 const f0 = (v: number) => v.toFixed(0);
 const kilo = (v: number) => (Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(1)}k`);
 

@@ -70,10 +70,13 @@ export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
     for (const [cat, title, first] of sections) {
         out.push(B.h(3, title));
         if (ctx.rows[cat].length === 0) out.push(B.p("Not measured in this run."));
-        else out.push(resultTable(ctx, ctx.rows[cat], first));
+        else {
+            out.push(resultTable(ctx, ctx.rows[cat], first));
+            // Said once, under the first table, where the reader first meets the parentheses.
+            if (note && !out.some((b) => b.kind === "paragraph" && b.text === note)) out.push(B.p(note));
+        }
         out.push(...charts(cat));
     }
-    if (note) out.push(B.p(note));
     const load = loadSection(ctx);
     if (load.length > 0 || charts("load").length > 0) out.push(B.h(3, "Latency Under Load"), ...load, ...charts("load"));
     const cpu = cpuSection(ctx);
@@ -143,7 +146,7 @@ function environment(ctx: Ctx): Block[] {
 
 // ---- result tables ----
 
-function resultsNote(ctx: Ctx): string | undefined {
+function resultsNote(ctx: Ctx): string {
     const n = ctx.doc.run.settings.repetitions;
     const parts = [`Medians of ${n} repetition${n === 1 ? "" : "s"}.`];
     if (ctx.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${ctx.native.pair}\` (${ctx.native.topology}) in the same row.`);
