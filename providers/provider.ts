@@ -15,6 +15,19 @@ export function typeOfUrn(urn: string): string {
     return qualified.slice(qualified.lastIndexOf("$") + 1);
 }
 
+/**
+ * Every path to an SSH private key in a value: a host's connection rides in the inputs of each
+ * resource placed on it (and of BenchmarkRun endpoints), and must be secret there too even when the
+ * program passed the key as plain text.
+ */
+export function keyPaths(v: unknown, at: Path = []): Path[] {
+    if (Array.isArray(v)) return v.flatMap((x, i) => keyPaths(x, [...at, i]));
+    if (!v || typeof v !== "object") return [];
+    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) =>
+        k === "privateKey" && at[at.length - 1] === "ssh" && typeof x === "string" ? [[...at, k]] : keyPaths(x, [...at, k]),
+    );
+}
+
 function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
@@ -42,7 +55,7 @@ export class NetbedProvider implements provider.Provider {
     }
 
     private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
-        return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra]);
+        return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra, ...keyPaths(outs)]);
     }
 
     async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
@@ -56,11 +69,11 @@ export class NetbedProvider implements provider.Provider {
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
             // Only values not known yet are in the way: validated again once they are known.
-            return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? [])]) };
+            return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(plain)]) };
         }
         const cross = [...(h.crossCheck?.(urn, r.value, this.registry) ?? []), ...(h.localCheck?.(r.value) ?? [])];
         if (cross.length > 0) return { inputs: news, failures: cross };
-        return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? [])]) };
+        return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(r.value)]) };
     }
 
     async diff(_id: string, urn: string, olds: any, news: any): Promise<provider.DiffResult> {
