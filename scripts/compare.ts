@@ -82,7 +82,9 @@ async function stackResults(name: string, projectDir: string | undefined): Promi
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const engine = await import("./engine");
     const dir = path.resolve(projectDir ?? engine.ROOT);
-    const envVars = engine.engineEnv(name);
+    // Listing stacks decrypts nothing: the local stack's environment will do (any other stack's
+    // needs a passphrase, which `run` below asks for once the stack is known to exist).
+    const envVars = engine.engineEnv("local");
     // The Automation API looks the CLI up on this process's PATH (as engine.openStack does).
     process.env.PATH = envVars.PATH;
     const ws = await LocalWorkspace.create({ workDir: dir, envVars });

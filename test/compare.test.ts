@@ -472,6 +472,27 @@ describe("netbed compare CLI", function () {
         assert.equal(c.metrics.find((m: { metric: string }) => m.metric === "gbps").verdict, "regression");
     });
 
+    it("reads a stack's results output, and refuses a stack that does not exist (without creating it)", () => {
+        // A throwaway project and file backend: its one stack exports a results document, as a testbed stack does.
+        const proj = path.join(dir, "stackproj");
+        fs.mkdirSync(proj);
+        fs.writeFileSync(path.join(proj, "Pulumi.yaml"), "name: comparetest\nruntime: nodejs\nmain: index.ts\n");
+        const fixture = path.join(root, "test/fixtures/compare/loopback-mss9000.json");
+        fs.writeFileSync(path.join(proj, "index.ts"), `export default async () => ({ results: JSON.parse(require("fs").readFileSync(${JSON.stringify(fixture)}, "utf8")) });\n`);
+        fs.writeFileSync(path.join(proj, "up.ts"), `require(${JSON.stringify(path.join(root, "scripts/engine"))}).run("up", { stack: "local", dir: ${JSON.stringify(proj)}, onOutput: () => {} }).catch((e: Error) => { console.error(e.message); process.exitCode = 1; });\n`);
+        const env = { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}` };
+        const up = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(proj, "up.ts")], { cwd: root, env, encoding: "utf8", timeout: 120000 });
+        assert.equal(up.status, 0, up.stderr);
+        const run = (args: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), ...args], { cwd: root, env, encoding: "utf8", timeout: 120000 });
+        const r = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "local", "--dir", proj, "--json"]);
+        assert.equal(r.status, 3, r.stderr);
+        assert.equal(JSON.parse(r.stdout).b.source, "stack local");
+        const none = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "stack:other", "--dir", proj]);
+        assert.equal(none.status, 1);
+        assert.match(none.stderr, /'other' is neither a file nor a stack of .*stackproj \(its stacks: local\)/);
+        assert.ok(!fs.readdirSync(path.join(dir, "state/.pulumi/stacks/comparetest")).some((f) => f.startsWith("other")), "no stack 'other' was created");
+    });
+
     it("is reachable as `netbed compare`", () => {
         const r = cli(["compare", path.join(dir, "a.json"), path.join(dir, "slow.json"), "--threshold", "p99us=25%"], "scripts/netbed.ts");
         assert.equal(r.status, 0, r.stderr);
