@@ -393,6 +393,7 @@ describe("netbed compare CLI", function () {
         assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
         const json = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
+        assert.equal(json.version, 1);
         assert.equal(json.verdict, "regression");
         assert.equal(json.counts.regressions, 1);
     });

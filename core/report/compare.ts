@@ -118,7 +118,11 @@ export interface RunInfo {
     source?: string;
 }
 
+/** Version of the comparison's JSON (`netbed compare --json`), for tools that gate on it. */
+export const COMPARISON_VERSION = 1;
+
 export interface Comparison {
+    version: typeof COMPARISON_VERSION;
     a: RunInfo;
     b: RunInfo;
     settings: { alpha: number; threshold: number; thresholds: Record<string, number>; paired: "auto" | "always" | "never"; seed: number; ciLevel: number };
@@ -543,6 +547,7 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
     const tcg = [...Object.values(A.environment.guests), ...Object.values(B.environment.guests)].some((g) => g.accel === "tcg");
     if (tcg) notes.push("guests ran under TCG (software emulation): their numbers vary more and say little about KVM performance.");
     return {
+        version: COMPARISON_VERSION,
         a: { name: A.run.name, started: A.run.started, repetitions: A.run.settings.repetitions, duration: A.run.settings.duration, source: sources.a },
         b: { name: B.run.name, started: B.run.started, repetitions: B.run.settings.repetitions, duration: B.run.settings.duration, source: sources.b },
         settings: { alpha, threshold, thresholds, paired: pairedMode, seed, ciLevel: 1 - alpha },
