@@ -9,6 +9,15 @@ import { ArgsOf, withHost } from "./types";
 
 const AbsPath = hostPath(" on the host");
 
+/**
+ * A config line, whose string value must not hold '$' or '`': the build's make includes
+ * include/config/auto.conf, where Kconfig escapes only '"' and '\\', so "$(shell ...)" in a value
+ * that a Makefile expands (CONFIG_INITRAMFS_SOURCE, CONFIG_EXTRA_FIRMWARE, ...) runs on the host.
+ */
+function fragmentProblem(line: string): string | undefined {
+    return fragmentLineProblem(line) ?? (/[$`]/.test(line) ? "must not contain '$' or '`' (make would expand it while building on the host)" : undefined);
+}
+
 export const KernelSourceSchema = z.discriminatedUnion(
     "kind",
     [
@@ -40,7 +49,7 @@ export const KernelSourceSchema = z.discriminatedUnion(
                 /** Add netbed's minimal microVM fragment (default true). */
                 minimal: z.boolean().default(true),
                 /** More CONFIG_ lines, applied after the minimal fragment. */
-                fragments: z.array(z.string().superRefine(refineWith(fragmentLineProblem))).default([]),
+                fragments: z.array(z.string().max(1024, "must be at most 1024 characters").superRefine(refineWith(fragmentProblem))).default([]),
                 /** Give up after this many minutes (default 90). */
                 timeoutMinutes: z.number().int().min(1).max(24 * 60).default(90),
             })

@@ -53,6 +53,7 @@ export const CHECK_CASES: BadCase[] = [
     // Kernel
     { name: "10^6 minute kernel build", resources: [["Kernel", "k", { source: { kind: "build", timeoutMinutes: 1e6 } }]], property: "source.timeoutMinutes", says: /less than or equal to 1440/ },
     { name: "shell line in a kernel config fragment", resources: [["Kernel", "k", { source: { kind: "build", fragments: ["CONFIG_X=y\nrm -rf /"] } }]], property: "source.fragments[0]", says: /not a kernel config line/ },
+    { name: "make function in a kernel config string", resources: [["Kernel", "k", { source: { kind: "build", fragments: ['CONFIG_INITRAMFS_SOURCE="$(shell touch /tmp/pwned)"'] } }]], property: "source.fragments[0]", says: /must not contain '\$' or '`'/ },
     { name: "relative base config", resources: [["Kernel", "k", { source: { kind: "build", base: "configs/my.config" } }]], property: "source.base", says: /must be an absolute path on the host/ },
     { name: "kernel modules dir with '..'", resources: [["Kernel", "k", { source: { kind: "file", path: "/boot/vmlinuz", modulesDir: "/lib/modules/../../etc" } }]], property: "source.modulesDir", says: /must not contain '\.\.'/ },
     { name: "1 MB kernel path", resources: [["Kernel", "k", { source: { kind: "file", path: "/" + MEGABYTE } }]], property: "source.path", says: /longer than 4096 bytes/ },
@@ -102,6 +103,7 @@ export const CHECK_CASES: BadCase[] = [
     { name: "custom VMM argv without a driver", resources: [["MicroVm", "vm", vm({ custom: { argv: ["/bin/sh", "-c", "id"] } })]], property: "custom", says: /only applies to driver 'custom'/ },
     { name: "kernel path with '..'", lead: "kernel: hostPath() instead of the ',' / whitespace regex", resources: [["MicroVm", "vm", vm({ kernel: "/var/cache/netbed/../../../etc/shadow" })]], property: "kernel", says: /must not contain '\.\.'/ },
     { name: "image path with '..'", lead: "image: hostPath() instead of the ',' / whitespace regex", resources: [["MicroVm", "vm", vm({ image: "/var/cache/netbed/../../../root/initrd" })]], property: "image", says: /must not contain '\.\.'/ },
+    { name: "VMM binary path with '..'", lead: "binary: refuse '..' segments (and cap at 4096) like kernel and image", resources: [["MicroVm", "vm", vm({ binary: "/usr/bin/../../tmp/qemu" })]], property: "binary", says: /must not contain '\.\.'/ },
     { name: "1 MB kernel command line word", lead: "cmdline words: .max(4096) (the whole x86 command line is 2048 bytes by default)", resources: [["MicroVm", "vm", vm({ cmdline: [MEGABYTE] })]], property: "cmdline[0]", says: /at most/ },
     { name: "10^12 as a CPU to pin to", lead: "pinning.vcpus/other/vhost and irqAffinity cpus: .max(8191) (NR_CPUS); without hostCaps (a first preview) any CPU number passes", resources: [["MicroVm", "vm", vm({ pinning: { other: [1e12] } })]], property: "pinning.other[0]", says: /less than or equal to 8191/ },
 ];
