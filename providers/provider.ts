@@ -28,6 +28,17 @@ export function keyPaths(v: unknown, at: Path = []): Path[] {
     );
 }
 
+/**
+ * Why a resource name cannot be used, or undefined: handlers put it in paths (a VM's run directory,
+ * a benchmark's progress and results files) and in logs, so it must be one plain path segment.
+ */
+export function resourceNameProblem(name: string): string | undefined {
+    if (name === "." || name === ".." || name.includes("/")) return `'${name.slice(0, 80)}' must not contain '/' or be '.' or '..' (netbed uses it as a file name)`;
+    if (/[\x00-\x1f\x7f]/.test(name)) return "must not contain control characters (newline, ...)";
+    if (Buffer.byteLength(name, "utf8") > 200) return `is ${Buffer.byteLength(name, "utf8")} bytes long; netbed takes at most 200 (it becomes a file name)`;
+    return undefined;
+}
+
 function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
@@ -60,6 +71,9 @@ export class NetbedProvider implements provider.Provider {
 
     async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
         const h = this.handler(urn);
+        // No property: the engine then reports it as a problem of the resource itself.
+        const nameProblem = resourceNameProblem(urnName(urn));
+        if (nameProblem) return { inputs: news, failures: [{ property: "", reason: `the resource name ${nameProblem}` }] };
         const { value, secretPaths } = unwrapSecrets(news ?? {});
         let plain = value as Record<string, unknown>;
         // Pulumi's own bookkeeping keys never reach the schema.

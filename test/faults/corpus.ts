@@ -84,6 +84,8 @@ export const CHECK_CASES: BadCase[] = [
     { name: "no pairs", resources: [["BenchmarkRun", "r", run({ pairs: [] })]], property: "pairs", says: /give at least one client\/server pair/ },
     { name: "relative results dir", resources: [["BenchmarkRun", "r", run({ resultsDir: "results" })]], property: "resultsDir", says: /must be an absolute path/ },
     { name: "unknown netperf test", resources: [["BenchmarkRun", "r", run({ tests: [{ kind: "rr", test: "SCTP_RR" }] })]], property: "tests[0].test", says: /TCP_RR/ },
+    { name: "VM named to climb out of its run directory", resources: [["MicroVm", "../../../../etc/cron.d", vm({})]], property: "", says: /the resource name .* must not contain '\/'/ },
+    { name: "newline in a resource name", resources: [["Tap", "t\nreboot", { name: "tapn" }]], property: "", says: /the resource name must not contain control characters/ },
     // HostTuning
     { name: "unknown governor", resources: [["HostTuning", "tu", { governor: "turbo" }]], property: "governor", says: /must be one of performance, powersave/ },
     { name: "sysctl key as a path out of /proc/sys", resources: [["HostTuning", "tu", { sysctls: { "net/../../../etc/passwd": "x" } }]], property: "sysctls.net/../../../etc/passwd", says: /is not a sysctl key/ },
