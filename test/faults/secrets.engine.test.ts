@@ -46,7 +46,7 @@ describe("SSH keys through the real engine", function () {
         process.env = saved;
     });
 
-    it("a key passed as plain text is in no state, export or engine output; the resources on its host are created and destroyed", async () => {
+    it("a key passed as plain text is in no state, export, engine output or error; the resources on its host are created and destroyed", async () => {
         const dir = path.join(__dirname, "..", "fixtures", "secrets");
         const stackName = `sec${id}`;
         const stack = await openStack({ stack: stackName, dir });
@@ -89,6 +89,19 @@ describe("SSH keys through the real engine", function () {
             assert.ok(!after.includes("brsec0") && !after.includes("tapsec0"), after.join(" "));
             for (const f of filesUnder(backend)) leaks(`state file ${path.relative(backend, f)}`, fs.readFileSync(f, "utf8"));
             leaks("the engine's output", log.join(""));
+
+            // A host that presents another host key: the failure names the host and the fingerprints, not the key.
+            await stack.setConfig("fingerprint", { value: "SHA256:" + "A".repeat(43) });
+            const err = await stack.up({ onOutput, color: "never" }).then(
+                () => "",
+                (e) => String(e),
+            );
+            assert.match(err, /far/, "the error names the host");
+            assert.match(err, /SHA256:A{43}/, "the error names the expected fingerprint");
+            leaks("the error of a refused host key", err);
+            leaks("the engine's output", log.join(""));
+            for (const f of filesUnder(backend)) leaks(`state file ${path.relative(backend, f)}`, fs.readFileSync(f, "utf8"));
+            await stack.destroy({ onOutput, color: "never" });
             await stack.workspace.removeStack(stackName);
         } finally {
             fs.rmSync(path.join(dir, `Pulumi.${stackName}.yaml`), { force: true });
