@@ -132,7 +132,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 kernel,
                 vcpus,
                 memoryMiB,
-                pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0,
+                pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
                 security: confinement ?? "none",
             };
         }) as unknown as pulumi.Output<Endpoint>;

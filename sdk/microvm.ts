@@ -13,7 +13,13 @@ import type { Tap } from "./tap";
 import type { Bridge } from "./bridge";
 import { vmSecurityOf, type SecurityProfile } from "./security";
 import { machineOf } from "./veth";
+import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
+
+/** A path the VMM takes inside an option value: a host path without ',' (QEMU's separator) or whitespace. */
+const VmPath = hostPath().refine((p) => !/[,\s]/.test(p), "must not contain ',' or spaces (they would split the VMM's option)");
+/** A host CPU number (NR_CPUS caps it even where the host's count is not known yet). */
+const Cpu = z.number().int().min(0).max(8191);
 
 export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
 
@@ -31,7 +37,7 @@ export const NicSchema = z
         bridge: IfnameSchema.optional(),
         /** For macvtap: the MacvtapLink's name, device node and MAC (the SDK fills them from the resource). */
         macvtap: IfnameSchema.optional(),
-        macvtapDevice: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces").optional(),
+        macvtapDevice: VmPath.optional(),
         macvtapMac: MacSchema.optional(),
         /** Guest MAC. Default: derived from the VM and NIC index (macvtap: the link's MAC, which it must equal). */
         mac: MacSchema.optional(),
@@ -74,19 +80,19 @@ export const MicroVmArgsSchema = z
         driver: z.enum(VMM_DRIVERS, { errorMap: () => ({ message: `must be one of ${VMM_DRIVERS.join(", ")}` }) }).default("qemu"),
         custom: z.object({ argv: z.array(z.string()) }).strict().optional(),
         /** The VMM binary's absolute path on the host. Default: the driver's binary found on the host's PATH. */
-        binary: z.string().regex(/^\/[^,\s]*[^/,\s]$/, "must be an absolute path to a file, without ',' or spaces").optional(),
+        binary: VmPath.refine((p) => !p.endsWith("/"), "must be the path of a file, not a directory").optional(),
         /** QEMU's machine type: q35 (default; reliable under TCG) or microvm (virtio-mmio devices). */
         machine: z.enum(QEMU_MACHINES, { errorMap: () => ({ message: `must be one of ${QEMU_MACHINES.join(", ")}` }) }).default("q35"),
         vcpus: z.number().int().min(1, "must be at least 1").max(64).default(1),
         /** Guest memory in MiB. Default 256. */
         memoryMiB: z.number().int().min(32, "must be at least 32 MiB").max(1 << 20).default(256),
         /** The kernel image path (a Kernel's `path`). */
-        kernel: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces"),
+        kernel: VmPath,
         /** The initramfs path (a GuestImage's `path`) and size (checked against memory). */
-        image: z.string().regex(/^\/[^,\s]+$/, "must be an absolute path without ',' or spaces"),
+        image: VmPath,
         imageSize: z.number().int().min(0).optional(),
         /** Extra kernel command line words. */
-        cmdline: z.array(z.string().regex(/^\S+$/, "must be one word (no whitespace)")).default([]),
+        cmdline: z.array(z.string().max(4096, "must be at most 4096 characters").regex(/^\S+$/, "must be one word (no whitespace)")).max(256).default([]),
         nics: z.array(NicSchema).min(1, "give at least one NIC").max(8),
         /** What the guest starts at boot: benchmark servers and the agent that runs clients in it. Default: all (iperf3, sockperf, netserver, agent). */
         servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
@@ -98,9 +104,9 @@ export const MicroVmArgsSchema = z
          */
         pinning: z
             .object({
-                vcpus: z.array(z.number().int().min(0)).optional(),
-                other: z.array(z.number().int().min(0)).min(1).optional(),
-                vhost: z.array(z.number().int().min(0)).min(1).optional(),
+                vcpus: z.array(Cpu).optional(),
+                other: z.array(Cpu).min(1).optional(),
+                vhost: z.array(Cpu).min(1).optional(),
             })
             .strict()
             .optional(),
@@ -111,7 +117,7 @@ export const MicroVmArgsSchema = z
          * matches or the host refuses.
          */
         irqAffinity: z
-            .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(z.number().int().min(0)).min(1) }).strict())
+            .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(Cpu).min(1) }).strict())
             .default([]),
         /** Run the VMM confined by a SecurityProfile (on the same machine). Changing it replaces the VM. */
         security: VmSecuritySchema.optional(),
@@ -300,7 +306,7 @@ export class MicroVm extends pulumi.CustomResource {
             vhostNet: p.vhostNet,
             kvmUsable: p.kvm.usable,
             kvmReason: p.kvm.reason,
-            vmms: Object.entries(p.tools)
+            vmms: Object.entries(p.tools ?? {})
                 .filter(([, t]) => t.path)
                 .map(([name]) => name),
         }));

@@ -18,6 +18,12 @@ const OUTPUTS: Record<string, (name: string, inputs: any) => Record<string, unkn
     }),
     "netbed:index:Kernel": () => ({ path: "/var/cache/netbed/kernels/k/vmlinuz" }),
     "netbed:index:GuestImage": () => ({ path: "/var/cache/netbed/images/i/initramfs.cpio.gz", size: 7e6 }),
+    "netbed:index:MicroVm": (_name, inputs) => ({
+        pid: 4242,
+        accelUsed: "tcg",
+        confinement: "none",
+        interfaces: (inputs.nics as any[]).map((n, k) => ({ host: `tap${k}`, mac: `02:00:00:00:00:0${k + 1}`, address: n.address, backend: n.backend })),
+    }),
 };
 
 pulumi.runtime.setMocks(
@@ -84,5 +90,63 @@ describe("MicroVm under a SecurityProfile (mocks)", () => {
         assert.deepEqual(prof.inputs.host, { kind: "netns", name: "vmhost", namespace: "nb-vmhost" });
         assert.deepEqual(prof.inputs.hostCaps, { arch: "x86_64", landlockAbi: 6, seccompFilter: true });
         assert.deepEqual(await value(p.wrapper), PROFILE_WRAPPER);
+    });
+});
+
+describe("Testbed component (mocks)", () => {
+    const config = {
+        hosts: { server: { kind: "netns" }, client: { kind: "netns" } },
+        fabric: {
+            wires: { client: { a: { host: "server", name: "cli0" }, b: { host: "client", name: "eth0", addresses: ["10.88.1.2/24"] } } },
+            bridges: { br0: { host: "server", addresses: ["10.88.1.1/24"], members: ["cli0"] } },
+            taps: { tap0: { host: "server", bridge: "br0" } },
+        },
+        tuning: { server: { sysctls: { "net.core.somaxconn": 4096 } } },
+        guests: { kernel: { source: { kind: "build" } }, vms: { vm1: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: "10.88.1.10/24" }] } } },
+        benchmark: { tests: [{ kind: "tcp" }], settings: { duration: 1, repetitions: 1, warmup: 0 }, pairs: [{ label: "virtio", client: { host: "client" }, server: { vm: "vm1" } }] },
+    };
+
+    it("builds hosts, fabric, tuning, artifacts, VMs and the BenchmarkRun as its children, named after it; setup hooks (@pulumi/command) come before the benchmarks", async () => {
+        const { Testbed } = await import("../sdk/testbed");
+        const command = await import("@pulumi/command");
+        let hostsSeen: string[] = [];
+        const tb = new Testbed("tb", {
+            config,
+            setup: (t) => {
+                hostsSeen = Object.keys(t.hosts);
+                return [new command.local.Command("tb-hook", { create: "true", delete: "true" }, { parent: t })];
+            },
+        });
+        assert.deepEqual(hostsSeen, ["server", "client"], "the hook sees the testbed's hosts");
+        const urn = await value(tb.vms.vm1.urn);
+        assert.match(urn, /netbed:index:Testbed\$netbed:index:MicroVm::tb-vm1$/);
+        assert.match(await value(tb.benchmark!.urn), /netbed:index:Testbed\$netbed:index:BenchmarkRun::tb-bench$/);
+        await value(tb.benchmark!.id);
+        const names = created.filter((c) => c.name.startsWith("tb-")).map((c) => `${c.type}/${c.name}`);
+        for (const want of [
+            "netbed:index:Host/tb-server",
+            "netbed:index:Host/tb-client",
+            "netbed:index:HostTuning/tb-server-tuning",
+            "netbed:index:VethPair/tb-wire-client",
+            "netbed:index:Bridge/tb-server-br0",
+            "netbed:index:Tap/tb-server-tap0",
+            "netbed:index:Kernel/tb-server-kernel",
+            "netbed:index:GuestImage/tb-server-image",
+            "netbed:index:SecurityProfile/tb-server-security",
+            "netbed:index:MicroVm/tb-vm1",
+            "command:local:Command/tb-hook",
+            "netbed:index:BenchmarkRun/tb-bench",
+        ]) assert.ok(names.includes(want), `${want} in ${names.join(", ")}`);
+        assert.deepEqual(created.find((c) => c.name === "tb-server-tuning")!.inputs.sysctls, { "net.core.somaxconn": "4096" });
+    });
+
+    it("a bad config fails before anything is declared, naming every wrong key", async () => {
+        const { Testbed } = await import("../sdk/testbed");
+        const before = created.length;
+        assert.throws(
+            () => new Testbed("bad", { config: { ...config, tuning: { server: { governor: "turbo" }, nosuch: {} } } }),
+            (e: Error) => /testbed:tuning.server.governor: must be one of performance/.test(e.message) && /testbed:tuning.nosuch: must name one of the hosts/.test(e.message),
+        );
+        assert.equal(created.slice(before).filter((c) => c.name.startsWith("bad")).length, 0);
     });
 });

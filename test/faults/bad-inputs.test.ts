@@ -50,7 +50,7 @@ const ALL = [...BAD_CASES, ...HOSTILE_CASES, ...CHECK_CASES];
 describe("hostile and malformed resource arguments, through check()", () => {
     for (const c of ALL) {
         const title = `${c.resources.map((r) => r[0]).join("+")}: ${c.name} -> ${c.property || "(the resource)"}`;
-        it(c.lead ? `NEEDS sdk/microvm.ts (${c.lead}): ${title}` : title, async () => {
+        it(title, async () => {
             const f = await failuresOf(c);
             assert.ok(f.length > 0, `'${c.name}' passed check()`);
             const hit = f.find((x) => x.property === c.property);
