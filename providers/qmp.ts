@@ -14,10 +14,13 @@ export async function qmp(t: Transport, socket: string, commands: string[], time
         wake();
     });
     let closed = false;
-    s.on("close", () => {
-        closed = true;
-        wake();
-    });
+    // An SSH channel ends (EOF) before it closes; either means no more replies.
+    for (const ev of ["end", "close"]) {
+        s.on(ev, () => {
+            closed = true;
+            wake();
+        });
+    }
     s.on("error", () => undefined); // reported as a close before the reply
     const deadline = Date.now() + timeoutMs;
     const until = async (done: () => boolean, what: string) => {

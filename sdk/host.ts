@@ -4,6 +4,7 @@ import { debPackageProblem, defaultNetnsName, netnsProblem } from "../core/names
 import { fingerprintProblem } from "../core/fingerprint";
 import type { HostProbe } from "../core/probe";
 import { refineWith } from "./link";
+import { hostPath } from "./paths";
 import { ArgsOf } from "./types";
 
 export const SshSchema = z
@@ -21,13 +22,19 @@ export const SshSchema = z
             .string()
             .regex(/^[a-z_][a-z0-9_.-]*$/i, "must be a plain user name (letters, digits, _ . -)")
             .default("root"),
-        /** The private key's contents (OpenSSH or PEM), not a path. Pass it as a Pulumi secret. */
+        /** The private key's contents (OpenSSH or PEM), not a path. Pass it as a Pulumi secret. Or use `agent`. */
         privateKey: z
             .string()
             .refine((k) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(k), {
                 message:
                     "must be the contents of an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----), not a path; read the file and pass it with pulumi.secret()",
-            }),
+            })
+            .optional(),
+        /**
+         * Authenticate with an ssh-agent instead of a key: `true` for the agent in the provider's
+         * SSH_AUTH_SOCK, or the agent socket's absolute path. No key material reaches the stack.
+         */
+        agent: z.union([z.literal(true), hostPath(" (the ssh-agent's socket), or true for $SSH_AUTH_SOCK")]).optional(),
         /** The host key's OpenSSH SHA256 fingerprint; any other key is refused. */
         hostKeyFingerprint: z.string().superRefine(refineWith(fingerprintProblem)),
         /** Milliseconds to wait for each connection attempt (default 10 000). */
@@ -35,7 +42,12 @@ export const SshSchema = z
         /** Extra connection attempts after the first fails (default 3), one second apart, then more. */
         dialRetries: z.number().int().min(0).max(20).default(3),
     })
-    .strict();
+    .strict()
+    .superRefine((v, ctx) => {
+        if ((v.privateKey === undefined) === (v.agent === undefined)) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privateKey"], message: "give either privateKey (the key's contents, as a secret) or agent (true, or the ssh-agent socket's path), not both or neither" });
+        }
+    });
 
 export const HOST_KINDS = ["local", "netns", "ssh"] as const;
 
@@ -58,7 +70,7 @@ export const HostArgsSchema = z
     .strict()
     .superRefine((v, ctx) => {
         if (v.kind === "ssh" && !v.ssh) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: "is required when kind is 'ssh': give host, privateKey and hostKeyFingerprint" });
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: "is required when kind is 'ssh': give host, privateKey (or agent) and hostKeyFingerprint" });
         }
         if (v.kind !== "ssh" && v.ssh) {
             ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: `only applies to kind 'ssh' (kind is '${v.kind}'): remove it or set kind: 'ssh'` });

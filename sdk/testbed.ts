@@ -57,7 +57,7 @@ export class Testbed extends pulumi.ComponentResource {
         const n = (s: string) => `${name}-${s}`;
 
         for (const [h, a] of Object.entries(c.hosts)) {
-            const ssh = a.ssh ? { ...a.ssh, privateKey: pulumi.secret(a.ssh.privateKey) } : undefined;
+            const ssh = a.ssh ? { ...a.ssh, privateKey: a.ssh.privateKey === undefined ? undefined : pulumi.secret(a.ssh.privateKey) } : undefined;
             this.hosts[h] = new Host(n(h), { ...a, ssh }, child);
         }
         const strip = <T extends { host: unknown }>(a: T): Omit<T, "host"> => {

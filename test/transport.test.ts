@@ -2,11 +2,12 @@
 // OpenSSH sshd running inside a namespace the test creates (reached over a veth the test owns).
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { CommandError, LocalTransport, NetnsTransport, SshTransport, Transport } from "../providers/transport";
-import { must, uniq } from "./helpers";
+import { must, sh, uniq } from "./helpers";
 import { Sshd, startSshd } from "./sshd";
 
 async function commonChecks(t: Transport, dir: string): Promise<void> {
@@ -81,6 +82,45 @@ describe("transports", function () {
                 assert.match(addrs, new RegExp(nsIp.replace(/\./g, "\\.")));
             } finally {
                 await t.close();
+            }
+        });
+
+        it("authenticates through an ssh-agent (no key in the config); a unix socket on the host is reached over streamlocal forwarding", async () => {
+            const sock = path.join(d.dir, "agent.sock");
+            const keyFile = path.join(d.dir, "agent_key");
+            fs.writeFileSync(keyFile, d.key, { mode: 0o600 });
+            const started = must(["ssh-agent", "-s", "-a", sock]);
+            const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(started)![1]);
+            try {
+                const add = sh(["env", `SSH_AUTH_SOCK=${sock}`, "ssh-add", keyFile]);
+                assert.equal(add.code, 0, add.stderr);
+                const { privateKey: _k, ...noKey } = cfg();
+                const t = new SshTransport({ ...noKey, agent: sock }, undefined, "agent");
+                try {
+                    assert.equal((await t.run(["echo", "via-agent"])).stdout.trim(), "via-agent");
+                    // A unix socket server on the host, reached like a VMM's QMP socket.
+                    const usock = path.join(d.dir, "echo.sock");
+                    const srv = net.createServer((c) => c.end("hello from the socket\n")).listen(usock);
+                    try {
+                        const stream = await t.connectUnix(usock);
+                        const got = await new Promise<string>((resolve) => {
+                            let b = "";
+                            stream.on("data", (x: Buffer) => (b += x));
+                            stream.on("end", () => resolve(b));
+                        });
+                        stream.destroy();
+                        assert.equal(got, "hello from the socket\n");
+                        await assert.rejects(t.connectUnix(path.join(d.dir, "none.sock")), /cannot connect to .*none.sock/);
+                    } finally {
+                        srv.close();
+                    }
+                } finally {
+                    await t.close();
+                }
+                const empty = new SshTransport({ ...noKey, agent: path.join(d.dir, "no-agent.sock"), dialRetries: 0 }, undefined, "noagent");
+                await assert.rejects(empty.run(["true"]), /could not connect/);
+            } finally {
+                process.kill(agentPid, "SIGTERM");
             }
         });
 

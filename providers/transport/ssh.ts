@@ -9,7 +9,9 @@ export interface SshConfig {
     host: string;
     port: number;
     user: string;
-    privateKey: string;
+    privateKey?: string;
+    /** true: the agent at $SSH_AUTH_SOCK; a path: that agent's socket. */
+    agent?: true | string;
     hostKeyFingerprint: string;
     connectTimeoutMs: number;
     dialRetries: number;
@@ -25,6 +27,12 @@ export class HostKeyMismatchError extends Error {
         );
         this.name = "HostKeyMismatchError";
     }
+}
+
+function agentSocket(label: string): string {
+    const sock = process.env.SSH_AUTH_SOCK;
+    if (!sock) throw new Error(`on host ${label}: ssh.agent is true but SSH_AUTH_SOCK is not set where netbed runs: start ssh-agent (and ssh-add your key) or give the agent socket's path`);
+    return sock;
 }
 
 export class SshTransport implements Transport {
@@ -53,6 +61,7 @@ export class SshTransport implements Transport {
                 port: this.cfg.port,
                 username: this.cfg.user,
                 privateKey: this.cfg.privateKey,
+                agent: this.cfg.agent === true ? agentSocket(this.label) : this.cfg.agent,
                 readyTimeout: this.cfg.connectTimeoutMs,
                 keepaliveInterval: 15_000,
                 keepaliveCountMax: 4,
