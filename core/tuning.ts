@@ -4,8 +4,15 @@
 /** A sysctl key: dot-separated words, each [a-z0-9_-] (so the path under /proc/sys never leaves it). */
 export function sysctlProblem(key: string): string | undefined {
     if (!/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/i.test(key)) return "is not a sysctl key like net.core.rmem_max (dot-separated words of letters, digits, '_' and '-')";
+    if (!TUNING_SYSCTLS.some((p) => (p.endsWith(".") || p.endsWith("_") ? key.startsWith(p) : key === p))) {
+        // kernel.core_pattern=|prog, kernel.modprobe and the like would run programs as root.
+        return `is not a tuning sysctl: netbed sets only ${TUNING_SYSCTLS.map((p) => (p.endsWith(".") || p.endsWith("_") ? `${p}*` : p)).join(", ")}`;
+    }
     return undefined;
 }
+
+/** The sysctls a testbed tunes for stable numbers: networking, memory, the scheduler and watchdogs. */
+export const TUNING_SYSCTLS = ["net.", "vm.", "kernel.sched_", "kernel.numa_balancing", "kernel.timer_migration", "kernel.nmi_watchdog", "kernel.watchdog", "kernel.perf_event_paranoid"];
 
 export function sysctlPath(key: string): string {
     return `/proc/sys/${key.split(".").join("/")}`;

@@ -18,6 +18,9 @@ describe("HostTuning", function () {
         assert.equal(sysctlPath("net.core.rmem_max"), "/proc/sys/net/core/rmem_max");
         assert.equal(sysctlProblem("net.ipv4.conf.eth0-1.forwarding"), undefined);
         for (const bad of ["net", "../etc/passwd", "net..core", "net.core.rmem_max/../x", "-n.x", "net.core.$(id)"]) assert.ok(sysctlProblem(bad), bad);
+        assert.match(sysctlProblem("kernel.core_pattern")!, /is not a tuning sysctl: netbed sets only net\.\*, vm\.\*, kernel\.sched_\*/);
+        assert.equal(sysctlProblem("kernel.numa_balancing"), undefined);
+        assert.ok(sysctlProblem("kernel.numa_balancing_x"));
         assert.ok(sameSysctl("4096\t131072\t6291456", "4096 131072 6291456"));
         assert.deepEqual(cpuDirs("cpu1 cpufreq cpu0 cpuidle cpu10 online"), ["cpu0", "cpu1", "cpu10"]);
     });
