@@ -1,0 +1,64 @@
+// The per-hardware stacks on the real engine: the xeon-e2288g template previews here without
+// reaching its SSH hosts (TEST-NET addresses, ssh-agent auth, nothing connects during preview),
+// and a mistake in it fails the preview naming the config key.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ROOT, openStack } from "../scripts/engine";
+
+/** A project that runs the checkout's default program with a copy of one stack file (the engine writes into stack files). */
+function projectWith(stackFile: string, edit: (yaml: string) => string = (y) => y): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-stacks-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        ["name: testbed", "runtime: nodejs", `main: ${path.join(ROOT, "stacks", "index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"),
+    );
+    fs.writeFileSync(path.join(dir, "stacks", path.basename(stackFile)), edit(fs.readFileSync(path.join(ROOT, "stacks", stackFile), "utf8")));
+    return dir;
+}
+
+describe("hardware stacks on the real engine", function () {
+    this.timeout(300_000);
+    const saved = { ...process.env };
+    const dirs: string[] = [];
+    before(() => {
+        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        dirs.push(backend);
+        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+        // ssh.agent: true must not need an agent at preview.
+        delete process.env.SSH_AUTH_SOCK;
+    });
+    after(() => {
+        for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+        process.env = saved;
+    });
+
+    it("xeon-e2288g previews the Volt environment (2 SSH hosts, tuning, 3 KVM guests, 4 pairs) without reaching a host", async () => {
+        const dir = projectWith("Pulumi.xeon-e2288g.yaml");
+        dirs.push(dir);
+        const stack = await openStack({ stack: "xeon-e2288g", dir });
+        const started = Date.now();
+        let out = "";
+        const r = await stack.preview({ color: "never", onOutput: (s) => (out += s) });
+        // 2 hosts, 2 tunings, 1 bridge, 2 taps, 1 macvtap, kernel, image, security profile, 3 VMs, 1 benchmark run, the Testbed and the stack.
+        assert.equal(r.changeSummary.create, 17, out);
+        assert.match(out, /netbed:index:MicroVm\s+testbed-vm-vhost\s+create/);
+        assert.match(out, /netbed:index:HostTuning\s+testbed-server-tuning\s+create/);
+        // Unreachable TEST-NET hosts: a connection attempt would have waited out its 10 s timeouts.
+        assert.ok(Date.now() - started < 120_000);
+    });
+
+    it("a mistake in the stack file fails the preview, naming the key and the fix", async () => {
+        const dir = projectWith("Pulumi.xeon-e2288g.yaml", (y) => y.replace("vcpus: [2, 3, 4, 5]", "vcpus: [2, 3, 4]").replace("governor: performance", "governor: fastest"));
+        dirs.push(dir);
+        const stack = await openStack({ stack: "xeon-e2288g", dir });
+        let out = "";
+        await assert.rejects(stack.preview({ color: "never", onOutput: (s) => (out += s) }), (e: Error) => {
+            const all = `${e.message}\n${out}`;
+            return /testbed:guests\.vms\.vm-virtio\.pinning\.vcpus: gives 3 CPUs for 4 vCPUs/.test(all) && /testbed:tuning\.server\.governor: must be one of performance/.test(all);
+        });
+    });
+});
