@@ -9,6 +9,7 @@ export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_
 export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, Placement, NIC_BACKENDS } from "./microvm";
 export { VMM_DRIVERS } from "../core/vmm";
 export { HostTuning, HostTuningArgs, HostTuningArgsSchema, TuningApplied } from "./tuning";
+export { Testbed, TestbedArgs } from "./testbed";
 export { SecurityProfile, SecurityProfileArgs, SecurityProfileArgsSchema, SecurityRules } from "./security";
 export type { LinkObserved } from "./link";
 export type { HostProbe, KvmInfo, ToolInfo } from "../core/probe";
