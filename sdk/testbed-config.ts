@@ -1,16 +1,16 @@
-// The stack config schema: what stacks/Pulumi.<hardware>.yaml may say. Validated as a whole
-// before any resource is declared, with errors that name the config key and the fix.
+// The Testbed description, which is also the stack config (stacks/Pulumi.<hardware>.yaml):
+// validated as a whole before any resource is declared, errors naming the key and the fix.
 import { z } from "zod";
-import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
-import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
-import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
-import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
-import { GuestImageArgsSchema, GuestImageInputs } from "../sdk/image";
-import { KernelArgsSchema, KernelInputs } from "../sdk/kernel";
-import { MicroVmArgsSchema } from "../sdk/microvm";
-import { SecurityProfileArgsSchema, SecurityProfileInputs } from "../sdk/security";
-import { HostTuningArgsSchema, HostTuningInputs } from "../sdk/tuning";
+import { BridgeArgsSchema, BridgeInputs } from "./bridge";
+import { HostArgsSchema, HostConnection, HostInputs } from "./host";
+import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "./macvtap";
+import { TapArgsSchema, TapInputs } from "./tap";
+import { VethPairArgsSchema, VethPairInputs } from "./veth";
+import { GuestImageArgsSchema, GuestImageInputs } from "./image";
+import { KernelArgsSchema, KernelInputs } from "./kernel";
+import { MicroVmArgsSchema } from "./microvm";
+import { SecurityProfileArgsSchema, SecurityProfileInputs } from "./security";
+import { HostTuningArgsSchema, HostTuningInputs } from "./tuning";
 import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
