@@ -35,7 +35,7 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
         try {
             await runIp(t, ["ip", "link", "add", "name", i.name, "type", "bridge", "stp_state", i.stp ? "1" : "0"]);
             for (const m of i.members) await attach(t, i.host.name, i.name, m);
-            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], true);
+            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], { fresh: true });
             return { id: `${i.host.name}/${i.name}`, outs: { ...i, ifindex: obs.link.ifindex, observed: observedOutput(obs) } };
         } catch (e) {
             for (const m of i.members) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"], { check: false });

@@ -2,8 +2,10 @@
 import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
 import type { HostConnection } from "../sdk/host";
 import type { LinkObserved } from "../sdk/link";
+import { existsSync, promises as fs } from "fs";
+import { ethtoolFeatures, runIp } from "./ipbatch";
 import { Ctx } from "./resource";
-import { Transport, transportFor } from "./transport";
+import { LocalTransport, Transport, transportFor } from "./transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {
@@ -65,22 +67,40 @@ export async function ownerOf(t: Transport, host: HostConnection, name: string):
 
 export async function dropOwner(t: Transport, host: HostConnection, name: string): Promise<void> {
     const p = ownerPath(host, name);
+    const dir = p.slice(0, p.lastIndexOf("/"));
+    if (t instanceof LocalTransport) {
+        // Local and netns hosts keep their records on this machine: no process needed.
+        await fs.rm(p, { force: true });
+        await fs.rmdir(dir).catch(() => undefined); // still holds other records
+        return;
+    }
     await t.run(["rm", "-f", "--", p]);
-    await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", p.slice(0, p.lastIndexOf("/"))], { check: false });
+    await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir], { check: false });
 }
 
 /** True when a link with this name exists on the host. */
 export async function linkExists(t: Transport, name: string): Promise<boolean> {
-    const r = await t.run(["ip", "-json", "link", "show", "dev", name], { check: false });
+    // The same options as linkKind's query, so the two share a batch.
+    const r = await runIp(t, ["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
     return r.code === 0;
+}
+
+/** The kind of an existing link ("" for a plain one), undefined when there is none. */
+export async function linkKind(t: Transport, name: string): Promise<string | undefined> {
+    const r = await runIp(t, ["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
+    if (r.code !== 0) {
+        if (/does not exist/.test(r.stderr)) return undefined;
+        throw new Error(`on host ${t.label}: could not read link '${name}': ${r.stderr.trim()}`);
+    }
+    return JSON.parse(r.stdout)[0]?.linkinfo?.info_kind ?? "";
 }
 
 /**
  * Refuses to create over an existing link unless this resource owns it (a retry after a failure
  * half-way), in which case the leftover is removed first.
  */
-export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string): Promise<void> {
-    if (await linkExists(t, name)) {
+export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string, exists?: Promise<boolean>): Promise<void> {
+    if (await (exists ?? linkExists(t, name))) {
         const owner = await ownerOf(t, host, name);
         if (owner !== ctx.urn) {
             throw new Error(
@@ -89,31 +109,35 @@ export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, na
             );
         }
         ctx.log.info(ctx.urn, `removing '${name}' left on host '${host.name}' by an earlier attempt`);
-        await t.run(["ip", "link", "del", "dev", name]);
+        await runIp(t, ["ip", "link", "del", "dev", name]);
     }
     await recordOwner(t, host, name, ctx.urn);
 }
 
-export async function observe(t: Transport, name: string, withEthtool: boolean): Promise<Observed | undefined> {
+/**
+ * Reads a link as the kernel shows it: attributes and addresses, routes unless `routes` is false
+ * (outputs do not carry them), offloads with `ethtool`. Every command goes through the host's
+ * shared batch, and the reads run concurrently.
+ */
+export async function observe(t: Transport, name: string, withEthtool: boolean, routes = true): Promise<Observed | undefined> {
     // `ip addr show` with -details carries the link's attributes and its addresses in one call.
-    const l = await t.run(["ip", "-json", "-details", "addr", "show", "dev", name], { check: false });
+    const [l, r, r6, e] = await Promise.all([
+        runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", name], { check: false }),
+        routes ? runIp(t, ["ip", "-json", "route", "show", "dev", name], { check: false }) : undefined,
+        routes ? runIp(t, ["ip", "-6", "-json", "route", "show", "dev", name], { check: false }) : undefined,
+        withEthtool ? ethtoolFeatures(t, name) : undefined,
+    ]);
     if (l.code !== 0) {
         if (/does not exist/.test(l.stderr)) return undefined;
         throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
     }
-    const [r, r6] = await Promise.all([
-        t.run(["ip", "-json", "route", "show", "dev", name]),
-        t.run(["ip", "-6", "-json", "route", "show", "dev", name]),
-    ]);
-    let offloads: Offloads | undefined;
-    if (withEthtool) {
-        const e = await t.run(["ethtool", "-k", name], { check: false });
-        if (e.code === 0) offloads = parseEthtoolFeatures(e.stdout);
+    for (const [x, argv] of [[r, "ip -json route show"], [r6, "ip -6 -json route show"]] as const) {
+        if (x && x.code !== 0) throw new Error(`on host ${t.label}: \`${argv} dev ${name}\` failed: ${x.stderr.trim()}`);
     }
     return {
         link: parseLink(l.stdout, l.stdout),
-        routes: [...parseRoutes(r.stdout), ...parseRoutes(r6.stdout)],
-        offloads,
+        routes: [...parseRoutes(r?.stdout ?? ""), ...parseRoutes(r6?.stdout ?? "")],
+        offloads: e && e.code === 0 ? parseEthtoolFeatures(e.stdout) : undefined,
     };
 }
 
@@ -122,25 +146,53 @@ export async function hasEthtool(t: Transport): Promise<boolean> {
     return (await t.run(["ethtool", "--version"], { check: false }).catch(() => ({ code: 127 }))).code === 0;
 }
 
-/** Brings a link to its spec: MTU, MAC, queue length, addresses, state, offloads, routes. */
-export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spec: LinkSpec, extraSet: string[] = []): Promise<Observed> {
+/**
+ * Runs changes in order through the host's batch without waiting between them (they land in one
+ * batch, where ip runs them in order); fails with the first one that failed.
+ */
+async function pipeline(t: Transport, argvs: readonly (readonly string[])[]): Promise<void> {
+    const rs = await Promise.allSettled(argvs.map((a) => runIp(t, a)));
+    const failed = rs.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+}
+
+export interface ConvergeOptions {
+    /**
+     * The link does not exist yet: `create` (an `ip` argv on the same host) makes it, and the
+     * configuration follows in the same batch without reading anything first (a new link has no
+     * addresses or routes of its own).
+     */
+    create?: readonly string[];
+    /** The link was made a moment ago by this resource (elsewhere): configure without reading first. */
+    fresh?: boolean;
+}
+
+/**
+ * Brings a link to its spec: MTU, MAC, queue length, addresses, state, offloads, routes. Returns
+ * the link as observed afterwards, without routes (outputs do not carry them; read() observes them).
+ */
+export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spec: LinkSpec, extraSet: string[] = [], opts: ConvergeOptions = {}): Promise<Observed> {
+    const fresh = opts.fresh === true || opts.create !== undefined;
     const wantEthtool = spec.offloads !== undefined && Object.keys(spec.offloads).length > 0;
     if (wantEthtool && !(await hasEthtool(t))) {
         throw new Error(`on host '${host.name}': offloads for '${spec.name}' need ethtool: add 'ethtool' to the host's packages`);
     }
-    let obs = await observe(t, spec.name, false);
-    if (!obs) throw new Error(`on host '${host.name}': link '${spec.name}' disappeared while it was being configured`);
+    const obs = fresh ? undefined : await observe(t, spec.name, false);
+    if (!fresh && !obs) throw new Error(`on host '${host.name}': link '${spec.name}' disappeared while it was being configured`);
+    const differs = <T>(want: T | undefined, have: T | undefined) => want !== undefined && (fresh || have !== want);
     const set: string[] = [...extraSet];
-    if (spec.mtu !== undefined && obs.link.mtu !== spec.mtu) set.push("mtu", String(spec.mtu));
-    if (spec.mac !== undefined && obs.link.mac !== spec.mac) set.push("address", spec.mac);
-    if (spec.txqueuelen !== undefined && obs.link.txqueuelen !== spec.txqueuelen) set.push("txqueuelen", String(spec.txqueuelen));
-    if (obs.link.up !== spec.up) set.push(spec.up ? "up" : "down");
-    if (set.length > 0) await t.run(["ip", "link", "set", "dev", spec.name, ...set]);
-
+    if (differs(spec.mtu, obs?.link.mtu)) set.push("mtu", String(spec.mtu));
+    if (differs(spec.mac, obs?.link.mac)) set.push("address", spec.mac!);
+    if (differs(spec.txqueuelen, obs?.link.txqueuelen)) set.push("txqueuelen", String(spec.txqueuelen));
+    if (differs(spec.up, obs?.link.up)) set.push(spec.up ? "up" : "down");
     const want = new Set(spec.addresses.map(canonicalCidr));
-    const have = new Set(obs.link.addresses.map(canonicalCidr));
-    for (const a of have) if (!want.has(a)) await t.run(addrArgv("del", spec.name, a));
-    for (const a of want) if (!have.has(a)) await t.run(addrArgv("add", spec.name, a));
+    const have = new Set((obs?.link.addresses ?? []).map(canonicalCidr));
+    await pipeline(t, [
+        ...(opts.create ? [opts.create] : []),
+        ...(set.length > 0 ? [["ip", "link", "set", "dev", spec.name, ...set]] : []),
+        ...[...have].filter((a) => !want.has(a)).map((a) => addrArgv("del", spec.name, a)),
+        ...[...want].filter((a) => !have.has(a)).map((a) => addrArgv("add", spec.name, a)),
+    ]);
 
     if (wantEthtool) {
         const cur = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);
@@ -159,15 +211,19 @@ export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spe
         }
     }
 
-    // Routes go last: they need the link up and its addresses in place.
-    if (spec.routes.length > 0 || obs.routes.length > 0) obs = (await observe(t, spec.name, false))!;
+    // Routes go last: they need the link up and its addresses in place. A fresh link has only
+    // the kernel's own routes, which are never ours to change.
+    let haveRoutes: Route[] = [];
+    if (!fresh && (spec.routes.length > 0 || obs!.routes.length > 0)) haveRoutes = (await observe(t, spec.name, false))!.routes;
     const wantR = new Map(spec.routes.map((r) => [routeKey(r), r]));
-    const haveR = new Map(obs.routes.map((r) => [routeKey(r), r]));
-    for (const [k, r] of haveR) if (!wantR.has(k)) await t.run(routeArgv("del", spec.name, r));
-    for (const [k, r] of wantR) if (!haveR.has(k)) await t.run(routeArgv("add", spec.name, r));
+    const haveR = new Map(haveRoutes.map((r) => [routeKey(r), r]));
+    await pipeline(t, [
+        ...[...haveR].filter(([k]) => !wantR.has(k)).map(([, r]) => routeArgv("del", spec.name, r)),
+        ...[...wantR].filter(([k]) => !haveR.has(k)).map(([, r]) => routeArgv("add", spec.name, r)),
+    ]);
 
     ctx.log.status(ctx.urn, `'${spec.name}' on host '${host.name}' configured`);
-    return (await observe(t, spec.name, true))!;
+    return (await observe(t, spec.name, true, false))!;
 }
 
 export function observedOutput(o: Observed): LinkObserved {
@@ -219,7 +275,7 @@ export async function deleteOwnedLink(ctx: Ctx, t: Transport, host: HostConnecti
             ctx.log.warn(ctx.urn, `'${name}' on host '${host.name}' has no netbed owner record (made outside netbed?); leaving it in place`);
             return;
         }
-        await t.run(["ip", "link", "del", "dev", name]);
+        await runIp(t, ["ip", "link", "del", "dev", name]);
     }
     await dropOwner(t, host, name);
 }
@@ -227,6 +283,6 @@ export async function deleteOwnedLink(ctx: Ctx, t: Transport, host: HostConnecti
 /** True when the namespace (for netns hosts) is gone, so everything in it is gone too. */
 export async function hostGone(host: HostConnection): Promise<boolean> {
     if (host.kind !== "netns") return false;
-    const r = await transportFor({ kind: "local", name: "local" }).run(["ip", "netns", "list"]);
-    return !r.stdout.split("\n").some((l) => l.split(" ")[0] === host.namespace);
+    // What `ip netns list` reads, without a process per resource.
+    return !existsSync(`/run/netns/${host.namespace}`);
 }

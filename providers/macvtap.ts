@@ -4,7 +4,6 @@ import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
 import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved, stackKey } from "./link";
-import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -86,8 +85,8 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
         await checkParent(t, i.host.name, i.parent!);
         await claimName(ctx, t, i.host, i.name);
         try {
-            await runIp(t, ["ip", "link", "add", "link", i.parent!, "name", i.name, "address", i.mac!, "type", "macvtap", "mode", i.mode]);
-            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], true);
+            const add = ["ip", "link", "add", "link", i.parent!, "name", i.name, "address", i.mac!, "type", "macvtap", "mode", i.mode];
+            const obs = await converge(ctx, t, i.host, i, ["alias", `netbed ${ctx.name}`], { create: add });
             const device = await ensureDevice(t, i.host, i.name, obs.link.ifindex);
             return { id: `${i.host.name}/${i.name}`, outs: outsOf(i, obs, device) };
         } catch (e) {

@@ -1,7 +1,6 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkKind, observe, observedOutput, specFromObserved, stackKey } from "./link";
-import { runIp } from "./ipbatch";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved, stackKey } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -39,12 +38,14 @@ export const tapHandler: ResourceHandler<TapInputs> = {
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
+        // Asked together with the bridge check: one batch for both reads.
+        const exists = linkExists(t, i.name);
+        exists.catch(() => undefined); // awaited below unless the bridge check fails first
         if (i.bridge) await checkBridge(t, i.host.name, i.bridge);
-        await claimName(ctx, t, i.host, i.name);
+        await claimName(ctx, t, i.host, i.name, exists);
         try {
-            await runIp(t, tuntapArgv(i));
             const extra = ["alias", `netbed ${ctx.name}`, ...(i.bridge ? ["master", i.bridge] : [])];
-            const obs = await converge(ctx, t, i.host, i, extra, true);
+            const obs = await converge(ctx, t, i.host, i, extra, { create: tuntapArgv(i) });
             return { id: `${i.host.name}/${i.name}`, outs: { ...i, ifindex: obs.link.ifindex, observed: observedOutput(obs) } };
         } catch (e) {
             await deleteOwnedLink(ctx, t, i.host, i.name).catch(() => undefined);

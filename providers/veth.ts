@@ -66,8 +66,8 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
             await runIp(machineTransport(ctx, i.a), vethAddArgv(i.a, i.b));
             const alias = (end: string) => ["alias", `netbed ${ctx.name} ${end}`];
             const [oa, ob] = await Promise.all([
-                converge(ctx, ta, i.a.host, endSpec(i.a, i.mtu), alias("a"), true),
-                converge(ctx, tb, i.b.host, endSpec(i.b, i.mtu), alias("b"), true),
+                converge(ctx, ta, i.a.host, endSpec(i.a, i.mtu), alias("a"), { fresh: true }),
+                converge(ctx, tb, i.b.host, endSpec(i.b, i.mtu), alias("b"), { fresh: true }),
             ]);
             return { id: `${i.a.host.name}/${i.a.name}--${i.b.host.name}/${i.b.name}`, outs: outsOf(i, oa, ob) };
         } catch (e) {

@@ -1,0 +1,124 @@
+// `ip -batch` input and output for many independent `ip` commands in one process. Pure.
+//
+// One `ip` process per command costs a fork/exec (tens of ms on a busy 2-core machine), which is
+// most of what provisioning many links costs; iproute2 runs a batch of lines in one process. Its
+// line syntax is not argv: words split on blanks, '"' or '\'' quote a word, '#' starts a comment
+// anywhere on the line. A command whose words cannot be written unambiguously is not batched.
+//
+// Output is attributed by position: every command line is followed by a sentinel line
+// (`link show dev lo`, which prints exactly one JSON line in every namespace), so the stdout
+// lines between two sentinels belong to the command before the second one, and the number of
+// sentinels says how far ip got. With -force ip goes on after a failed command and prints
+// "Command failed -:<line>" on stderr after that command's own messages; an argument ip cannot
+// parse at all ends the process (exit 255) without that marker.
+
+/** The line that follows every command; its output marks the command's end. */
+export const SENTINEL = ["link", "show", "dev", "lo"];
+
+/** ip's batch reader stops with "Too many arguments" at 100 words. */
+const MAX_WORDS = 90;
+
+/** One batch line for a command's words (without `ip` and global options); undefined when not representable. */
+export function batchLine(words: readonly string[]): string | undefined {
+    if (words.length === 0 || words.length > MAX_WORDS) return undefined;
+    const out: string[] = [];
+    for (const w of words) {
+        if (/^[^\s"'#\\]+$/.test(w)) out.push(w);
+        // Spaces (an interface alias) are fine inside double quotes; nothing else special is.
+        else if (/^[^\t\r\n\f\v"#\\]*$/.test(w)) out.push(`"${w}"`);
+        else return undefined;
+    }
+    return out.join(" ");
+}
+
+/** Whether a command is a query whose output could be taken for the sentinel's. */
+export function looksLikeSentinel(words: readonly string[]): boolean {
+    return words.includes("lo");
+}
+
+/** The batch text for commands already rendered by batchLine. Line 2k+1 is command k, 2k+2 its sentinel. */
+export function renderBatch(lines: readonly string[]): string {
+    const s = SENTINEL.join(" ");
+    return lines.map((l) => `${l}\n${s}\n`).join("");
+}
+
+export interface BatchOutcome {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export interface ParsedBatch {
+    /** One entry per command that ip finished (in order); commands after them are not here. */
+    done: BatchOutcome[];
+    /**
+     * The command ip stopped at without finishing (an argument it could not parse ends the
+     * process), with what ip said; undefined when every command finished or ip was killed.
+     */
+    stoppedAt?: { index: number; stderr: string };
+}
+
+function isSentinelLine(line: string): boolean {
+    try {
+        const j = JSON.parse(line);
+        return Array.isArray(j) && j.length === 1 && j[0]?.ifname === "lo" && !("addr_info" in j[0]) && !("dst" in j[0]);
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * Splits the output of `ip -json -force -batch -` run on renderBatch(lines) into per-command
+ * results. `exitCode` is the process's; `killed` says it died by a signal (its buffered stdout may
+ * be lost, so nothing past the last sentinel seen is known).
+ */
+export function parseBatch(count: number, stdout: string, stderr: string, exitCode: number, killed = false): ParsedBatch {
+    // stderr: the messages before each "Command failed -:N" belong to the command on line N.
+    const failed = new Map<number, string>();
+    let pending: string[] = [];
+    for (const line of stderr.split("\n")) {
+        const m = /^Command failed -:(\d+)$/.exec(line);
+        if (m) {
+            failed.set(Number(m[1]), pending.join("\n").trim());
+            pending = [];
+        } else if (line !== "") pending.push(line);
+    }
+    const tail = pending.join("\n").trim();
+
+    const done: BatchOutcome[] = [];
+    let out: string[] = [];
+    for (const line of stdout.split("\n")) {
+        if (line === "") continue;
+        if (done.length < count && isSentinelLine(line)) {
+            const k = done.length;
+            const err = failed.get(2 * k + 1);
+            done.push({ code: err === undefined ? 0 : 1, stdout: out.length ? `${out.join("\n")}\n` : "", stderr: err ?? "" });
+            out = [];
+        } else out.push(line);
+    }
+    if (done.length === count || killed) return { done };
+    if (exitCode === 0) throw new Error(`ip -batch exited 0 but finished ${done.length} of ${count} commands`);
+    const k = done.length;
+    // The command ip stopped at: its own failure marker, or the message that ended the process.
+    return { done, stoppedAt: { index: k, stderr: failed.get(2 * k + 1) ?? tail } };
+}
+
+/** A constant script that runs `ethtool -k` for each device given as an argument (never evaluated as code). */
+export const ETHTOOL_BATCH_SCRIPT = 'for d do ethtool -k "$d" 2>&1; echo "### netbed-ethtool $?"; done';
+
+/** Splits ETHTOOL_BATCH_SCRIPT's output into one result per device, in order; undefined where it stopped short. */
+export function parseEthtoolBatch(count: number, stdout: string): (BatchOutcome | undefined)[] {
+    const res: (BatchOutcome | undefined)[] = [];
+    let cur: string[] = [];
+    for (const line of stdout.split("\n")) {
+        const m = /^### netbed-ethtool (\d+)$/.exec(line);
+        if (m) {
+            const code = Number(m[1]);
+            const text = cur.length ? `${cur.join("\n")}\n` : "";
+            res.push(code === 0 ? { code, stdout: text, stderr: "" } : { code, stdout: "", stderr: text });
+            cur = [];
+        } else cur.push(line);
+    }
+    while (res.length < count) res.push(undefined);
+    return res.slice(0, count);
+}

@@ -1,0 +1,144 @@
+// Coalesces the `ip` and `ethtool -k` commands that link resources issue at the same time on one
+// host into one process per batch. The engine creates many links at once (8 operations on 2
+// cores); as separate processes, their ~5 commands each were what provisioning spent its time on.
+// While a batch runs, new commands queue and go out together in the next one (a group commit), so
+// a lone command waits for nothing and a busy host sends few large batches.
+import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, looksLikeSentinel, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
+import { CommandError, RunResult, Transport } from "./transport";
+
+interface Job {
+    argv: readonly string[];
+    line: string;
+    check: boolean;
+    resolve: (r: RunResult) => void;
+    reject: (e: Error) => void;
+}
+
+interface Queue {
+    pending: Job[];
+    running: boolean;
+}
+
+/** Global options a batch may carry; anything else runs on its own. */
+const BATCHABLE_GLOBALS = new Set(["-json", "-details", "-6"]);
+const QUERY_VERBS = new Set(["show", "list", "lst", "get"]);
+/** Keeps one batch's stdin and output small and its failure's blast radius bounded. */
+const MAX_BATCH = 256;
+
+const ipQueues = new WeakMap<Transport, Map<string, Queue>>();
+const ethtoolQueues = new WeakMap<Transport, { pending: { dev: string; resolve: (r: RunResult) => void; reject: (e: Error) => void }[]; running: boolean }>();
+
+function finish(t: Transport, job: Job, r: BatchOutcome): void {
+    if (job.check && r.code !== 0) job.reject(new CommandError(t.label, job.argv, r.code, r.stdout, r.stderr));
+    else job.resolve(r);
+}
+
+async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]): Promise<void> {
+    let r: RunResult;
+    let killed = false;
+    try {
+        r = await t.run(["ip", ...globals, "-force", "-batch", "-"], { stdin: renderBatch(jobs.map((j) => j.line)), check: false });
+    } catch (err) {
+        // Timed out or killed: whatever ran is unknown, so every command reports the failure.
+        const e = err as CommandError;
+        r = { code: -1, stdout: e.stdout ?? "", stderr: `${e.stderr ?? ""}\n${e.message}`.trim() };
+        killed = true;
+    }
+    let parsed;
+    try {
+        parsed = parseBatch(jobs.length, r.stdout, r.stderr, r.code, killed);
+    } catch (err) {
+        for (const j of jobs) j.reject(new CommandError(t.label, j.argv, null, r.stdout, r.stderr, `failed in an ip batch: ${(err as Error).message}`));
+        return;
+    }
+    parsed.done.forEach((res, k) => finish(t, jobs[k], res));
+    const rest = jobs.slice(parsed.done.length);
+    if (killed) {
+        for (const j of rest) j.reject(new CommandError(t.label, j.argv, null, "", r.stderr, "was cut short with its ip batch (killed or timed out)"));
+        return;
+    }
+    if (parsed.stoppedAt) {
+        // ip stopped at this command (it exits on an argument it cannot parse); the ones after
+        // it never ran and go out again with the next batch.
+        finish(t, rest[0], { code: r.code, stdout: "", stderr: parsed.stoppedAt.stderr });
+        q.pending.unshift(...rest.slice(1));
+    }
+}
+
+function kickIp(t: Transport, key: string, globals: string[], q: Queue): void {
+    if (q.running || q.pending.length === 0) return;
+    q.running = true;
+    // Defer to the next turn of the event loop so commands issued together share the batch.
+    setImmediate(() => {
+        const jobs = q.pending.splice(0, MAX_BATCH);
+        runIpBatch(t, globals, q, jobs)
+            .catch((err) => jobs.forEach((j) => j.reject(err as Error)))
+            .finally(() => {
+                q.running = false;
+                kickIp(t, key, globals, q);
+            });
+    });
+}
+
+/**
+ * Runs an `ip` command (argv[0] === "ip") through this host's shared batch. JSON queries and
+ * changes (add/set/del) are batched; anything else, or a word the batch syntax cannot carry,
+ * runs as its own process. Same result and errors as `t.run(argv, { check })`.
+ */
+export function runIp(t: Transport, argv: readonly string[], opts: { check?: boolean } = {}): Promise<RunResult> {
+    const check = opts.check !== false;
+    let k = 1;
+    while (k < argv.length && argv[k].startsWith("-")) k++;
+    const globals = argv.slice(1, k);
+    const words = argv.slice(k);
+    const line = batchLine(words);
+    const query = QUERY_VERBS.has(words[1] ?? "");
+    if (argv[0] !== "ip" || !line || !globals.every((g) => BATCHABLE_GLOBALS.has(g)) || (query && !globals.includes("-json")) || looksLikeSentinel(words)) {
+        return t.run(argv, { check });
+    }
+    // Changes print nothing with -json; the sentinel needs it to print one line.
+    const g = [...new Set(["-json", ...globals])].sort();
+    const key = g.join(" ");
+    let byKey = ipQueues.get(t);
+    if (!byKey) ipQueues.set(t, (byKey = new Map()));
+    let q = byKey.get(key);
+    if (!q) byKey.set(key, (q = { pending: [], running: false }));
+    const queue = q;
+    return new Promise((resolve, reject) => {
+        queue.pending.push({ argv, line, check, resolve, reject });
+        kickIp(t, key, g, queue);
+    });
+}
+
+/** `ethtool -k DEV` through this host's shared batch (one shell running ethtool per device); never throws on a non-zero exit. */
+export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
+    let q = ethtoolQueues.get(t);
+    if (!q) ethtoolQueues.set(t, (q = { pending: [], running: false }));
+    const queue = q;
+    const kick = () => {
+        if (queue.running || queue.pending.length === 0) return;
+        queue.running = true;
+        setImmediate(async () => {
+            const jobs = queue.pending.splice(0, MAX_BATCH);
+            try {
+                const r = await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...jobs.map((j) => j.dev)], { check: false });
+                const res = parseEthtoolBatch(jobs.length, r.stdout);
+                for (const [k, j] of jobs.entries()) {
+                    const one = res[k];
+                    // Where the shell stopped short, ask that device on its own.
+                    if (one) j.resolve(one);
+                    else t.run(["ethtool", "-k", j.dev], { check: false }).then(j.resolve, j.reject);
+                }
+            } catch (err) {
+                for (const j of jobs) j.reject(err as Error);
+            } finally {
+                queue.running = false;
+                kick();
+            }
+        });
+    };
+    return new Promise((resolve, reject) => {
+        queue.pending.push({ dev, resolve, reject });
+        kick();
+    });
+}

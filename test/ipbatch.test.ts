@@ -1,0 +1,124 @@
+// ip -batch: the line syntax and the output attribution (pure, on output captured from iproute2
+// 6.1), then the shared batch against a real namespace: many concurrent commands, failures
+// attributed to their own command, a batch that ip abandons half-way.
+import { strict as assert } from "assert";
+import { batchLine, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
+import { ethtoolFeatures, runIp } from "../providers/ipbatch";
+import { NetnsTransport } from "../providers/transport";
+import { dropNetns, must, uniq } from "./helpers";
+
+const LO = '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536,"qdisc":"noop","operstate":"DOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"}]';
+
+describe("ip batch syntax and attribution (pure)", () => {
+    it("writes words ip's batch reader splits back the same, and refuses the rest", () => {
+        assert.equal(batchLine(["link", "set", "dev", "tap0", "alias", "netbed tap 0", "up"]), 'link set dev tap0 alias "netbed tap 0" up');
+        assert.equal(batchLine(["addr", "add", "fd51::1/64", "dev", "x", "nodad"]), "addr add fd51::1/64 dev x nodad");
+        for (const bad of ["a#b", 'say "hi"', "two\nlines", "back\\slash", "tab\there"]) {
+            assert.equal(batchLine(["link", "set", "dev", "x", "alias", bad]), undefined, bad);
+        }
+        assert.equal(batchLine([]), undefined);
+        assert.equal(batchLine(Array.from({ length: 95 }, () => "w")), undefined, "ip stops at 100 words");
+    });
+
+    it("follows every command with the sentinel", () => {
+        assert.equal(renderBatch(["a 1", "b 2"]), "a 1\nlink show dev lo\nb 2\nlink show dev lo\n");
+    });
+
+    it("gives each command its own output and its own error", () => {
+        // Commands: link add (ok), link set on a missing device (fails), addr show lo-less query (ok).
+        const stdout = `${LO}\n${LO}\n[{"ifindex":2,"ifname":"br9","addr_info":[]}]\n${LO}\n`;
+        const stderr = 'Cannot find device "nope"\nCommand failed -:3\n';
+        const p = parseBatch(3, stdout, stderr, 1);
+        assert.equal(p.stoppedAt, undefined);
+        assert.deepEqual(
+            p.done.map((d) => d.code),
+            [0, 1, 0],
+        );
+        assert.equal(p.done[1].stderr, 'Cannot find device "nope"');
+        assert.equal(p.done[0].stdout, "");
+        assert.equal(JSON.parse(p.done[2].stdout)[0].ifname, "br9");
+    });
+
+    it("finds where ip gave up (an argument it cannot parse ends the process)", () => {
+        // captured: tuntap add, link set alias+up, link set mtu abc (fatal), addr add (never ran)
+        const p = parseBatch(4, `${LO}\n${LO}\n`, 'Error: argument "abc" is wrong: Invalid "mtu" value\n', 255);
+        assert.equal(p.done.length, 2);
+        assert.deepEqual(p.stoppedAt, { index: 2, stderr: 'Error: argument "abc" is wrong: Invalid "mtu" value' });
+        // killed: nothing past the last sentinel is known
+        assert.deepEqual(parseBatch(4, `${LO}\n`, "", -1, true), { done: [{ code: 0, stdout: "", stderr: "" }] });
+        assert.throws(() => parseBatch(2, `${LO}\n`, "", 0), /finished 1 of 2/);
+    });
+
+    it("splits batched ethtool output per device", () => {
+        const out = "Features for a:\ntcp-segmentation-offload: on\n### netbed-ethtool 0\nnetlink error: no device matches name (offset 24)\n### netbed-ethtool 1\n";
+        const r = parseEthtoolBatch(3, out);
+        assert.equal(r[0]!.code, 0);
+        assert.match(r[0]!.stdout, /tcp-segmentation-offload: on/);
+        assert.equal(r[1]!.code, 1);
+        assert.match(r[1]!.stderr, /no device/);
+        assert.equal(r[2], undefined);
+    });
+});
+
+describe("shared ip batch (real namespace)", function () {
+    this.timeout(60_000);
+    const ns = `nbt-ipb-${uniq()}`;
+    let t: NetnsTransport;
+    let processes = 0;
+    before(() => {
+        must(["ip", "netns", "add", ns]);
+        t = new NetnsTransport(ns, "batchtest");
+        const run = t.run.bind(t);
+        t.run = (argv, opts) => {
+            processes++;
+            return run(argv, opts);
+        };
+    });
+    after(() => dropNetns(ns));
+
+    it("runs many concurrent commands in few processes with the results of separate ones", async () => {
+        const n = 40;
+        processes = 0;
+        await Promise.all(Array.from({ length: n }, (_, k) => runIp(t, ["ip", "tuntap", "add", "dev", `bt${k}`, "mode", "tap"])));
+        const shown = await Promise.all(Array.from({ length: n }, (_, k) => runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", `bt${k}`])));
+        shown.forEach((r, k) => assert.equal(JSON.parse(r.stdout)[0].ifname, `bt${k}`));
+        assert.ok(processes <= 4, `${2 * n} commands took ${processes} processes`);
+        const links = JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[];
+        assert.equal(links.filter((l) => /^bt\d+$/.test(l.ifname)).length, n);
+    });
+
+    it("fails only the command that failed, naming it and what ip said", async () => {
+        const [ok, missing, also] = await Promise.allSettled([
+            runIp(t, ["ip", "link", "set", "dev", "bt0", "alias", "netbed bt 0", "up"]),
+            runIp(t, ["ip", "link", "set", "dev", "nosuch0", "up"]),
+            runIp(t, ["ip", "-json", "link", "show", "dev", "nosuch1"], { check: false }),
+        ]);
+        assert.equal(ok.status, "fulfilled");
+        assert.equal(missing.status, "rejected");
+        assert.match((missing as PromiseRejectedResult).reason.message, /ip link set dev nosuch0 up.*exited with code 1[\s\S]*Cannot find device "nosuch0"/);
+        assert.equal(also.status, "fulfilled");
+        assert.equal((also as PromiseFulfilledResult<any>).value.code, 1);
+        assert.match((also as PromiseFulfilledResult<any>).value.stderr, /does not exist/);
+        assert.equal(JSON.parse(must(["ip", "-n", ns, "-json", "link", "show", "dev", "bt0"]))[0].ifalias, "netbed bt 0");
+    });
+
+    it("reruns the commands after one that made ip give up", async () => {
+        const [bad, after1, after2] = await Promise.allSettled([
+            runIp(t, ["ip", "link", "set", "dev", "bt1", "mtu", "abc"]),
+            runIp(t, ["ip", "link", "set", "dev", "bt1", "mtu", "1400"]),
+            runIp(t, ["ip", "addr", "add", "10.250.9.1/24", "dev", "bt2"]),
+        ]);
+        assert.equal(bad.status, "rejected");
+        assert.match((bad as PromiseRejectedResult).reason.message, /Invalid "mtu" value/);
+        assert.equal(after1.status, "fulfilled");
+        assert.equal(after2.status, "fulfilled");
+        assert.equal(JSON.parse(must(["ip", "-n", ns, "-json", "link", "show", "dev", "bt1"]))[0].mtu, 1400);
+    });
+
+    it("batches ethtool -k per device", async () => {
+        const [a, b] = await Promise.all([ethtoolFeatures(t, "bt3"), ethtoolFeatures(t, "nosuch2")]);
+        assert.equal(a.code, 0);
+        assert.match(a.stdout, /^tx-checksumming: (on|off)/m);
+        assert.notEqual(b.code, 0);
+    });
+});
