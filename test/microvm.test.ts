@@ -247,7 +247,10 @@ describe("MicroVm (real QEMU guests)", function () {
         // A given binary on this machine is checked at preview too.
         const parsed = (extra: Record<string, unknown>) => MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [nic], ...extra });
         assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/opt/nothing/qemu" })), [{ property: "binary", reason: "/opt/nothing/qemu is not an executable file on host 'srv' (this machine)" }]);
-        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/etc/hostname" })).map((f) => f.property), ["binary"]);
+        const plain = `${fs.mkdtempSync("/tmp/nbt-bin-")}/qemu`;
+        fs.writeFileSync(plain, "not a program", { mode: 0o644 });
+        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: plain })).map((f) => f.property), ["binary"]);
+        fs.rmSync(plain.slice(0, plain.lastIndexOf("/")), { recursive: true });
         assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/usr/bin/qemu-system-x86_64" })), []);
         assert.match(bad([nic], { pinning: { vhost: [0] } }).join(), /pinning.vhost: pins vhost workers, but no NIC uses backend 'vhost-net'/);
         assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24", queues: 2 }]).join(), /nics.0.queues: a macvtap NIC has one queue/);
