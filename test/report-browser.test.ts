@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as zlib from "zlib";
 import { ResultsDocSchema } from "../core/bench/results";
-import { writeReport } from "../scripts/report";
+import { writeReport } from "../providers/report";
 
 const FIXTURE = path.join(__dirname, "fixtures", "report", "results.json");
 

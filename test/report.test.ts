@@ -11,7 +11,8 @@ import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
 import { cpuSecondsPerGbit, hierarchy, voltMarkdown, voltReport } from "../core/report/volt";
-import { main as reportMain, resolveResultsDir } from "../scripts/report";
+import { main as reportMain } from "../scripts/report";
+import { resolveResultsDir } from "../providers/report";
 
 const FIXTURE_DIR = path.join(__dirname, "fixtures", "report");
 const FIXTURE = path.join(FIXTURE_DIR, "results.json");
