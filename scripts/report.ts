@@ -2,7 +2,6 @@
 // the Volt template filled in (report.md), the same as one self-contained page (report.html),
 // and the charts as SVG files, written to DIR (default: <doc name>-report/ beside the results
 // document). Inputs are read as `netbed compare` reads them (scripts/compare.ts load()).
-import * as fs from "fs";
 import * as path from "path";
 import { writeReport } from "../providers/report";
 import { load } from "./compare";
