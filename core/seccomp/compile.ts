@@ -381,7 +381,7 @@ function emitTree(asm: Assembler, entries: Entry[], lo: number, hi: number, dflt
 }
 
 export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOptions = {}): CompiledFilter {
-    const table = syscallTable(arch);
+    syscallTable(arch); // refuses an unknown architecture before anything is compiled
     const missing = opts.missing ?? "error";
     const dflt = actionValue(policy.defaultAction, policy.errno, "defaultAction");
     const skipped = new Set<string>();
