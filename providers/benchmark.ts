@@ -5,6 +5,7 @@ import { createHash } from "crypto";
 import { promises as fs } from "fs";
 import * as path from "path";
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
+import { writeReport } from "./report";
 import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
 import { measure, Measurement, nominalSeconds, serverPorts, SERVER_ARGV, ServerName, serversFor, GUEST_PORTS, Ports } from "../core/bench/measure";
@@ -370,6 +371,15 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     };
     const resultsPath = path.join(i.resultsDir, "runs", `${ctx.name}-${timestamp}.json`);
     await writeFileSafe(resultsPath, JSON.stringify(doc, null, 1));
+    // The report beside the document, also for a partial run (it lists the failed cells). A report
+    // that cannot be rendered costs a warning, never the measurements.
+    let reportPath = "";
+    try {
+        reportPath = (await writeReport(doc, { docFile: resultsPath, out: resultsPath.replace(/\.json$/, "-report") })).markdown;
+        ctx.log.info(ctx.urn, `report: ${reportPath} (and report.html, SVG charts)`);
+    } catch (e) {
+        ctx.log.warn(ctx.urn, `the report could not be written (${(e as Error).message}); the results are in ${resultsPath}`);
+    }
     if (failed.size > 0 && !i.allowFailedCells) {
         throw new Error(
             `benchmark ${ctx.name}: ${failed.size} cell(s) failed (${[...failed].map(([k, v]) => `${k}: ${v}`).join("; ")}); the other cells are in ${resultsPath}; set allowFailedCells to accept a partial run`,
@@ -377,7 +387,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     }
     await fs.rm(progressFile, { force: true });
     ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${measuredSeconds.toFixed(1)} s measured): ${resultsPath}`);
-    return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, wallSeconds: doc.run.wallSeconds };
+    return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
 }
 
 function headline(m: Record<string, number>): string {

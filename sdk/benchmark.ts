@@ -150,6 +150,8 @@ export class BenchmarkRun extends pulumi.CustomResource {
     public readonly summary!: pulumi.Output<Summary>;
     /** The results document on the machine running `pulumi up`. */
     public readonly resultsPath!: pulumi.Output<string>;
+    /** The report (markdown; report.html and the SVG charts beside it), "" where it could not be rendered. */
+    public readonly reportPath!: pulumi.Output<string>;
     public readonly wallSeconds!: pulumi.Output<number>;
 
     constructor(name: string, args: BenchmarkRunArgs, opts?: pulumi.CustomResourceOptions) {
@@ -177,6 +179,7 @@ export class BenchmarkRun extends pulumi.CustomResource {
                 results: undefined,
                 summary: undefined,
                 resultsPath: undefined,
+                reportPath: undefined,
                 wallSeconds: undefined,
             },
             withDeps(opts, ...deps),

@@ -29,7 +29,7 @@ export default async function program(): Promise<Record<string, unknown>> {
         ]),
     );
     return {
-        ...(bench ? { results: bench.results, summary: bench.summary, resultsPath: bench.resultsPath } : {}),
+        ...(bench ? { results: bench.results, summary: bench.summary, resultsPath: bench.resultsPath, reportPath: bench.reportPath } : {}),
         hosts: hostOut,
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [

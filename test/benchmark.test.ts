@@ -160,6 +160,13 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         // The document is on disk, and the raw layout is <topology>/<label>/<timestamp>/<cell>/.
         assert.ok(fs.existsSync(r.outs.resultsPath as string));
         assert.match(cell("virtio", "tcp-1").rawDir, /^host-guest\/virtio\/[0-9TZ-]+\/tcp-1$/);
+        // The report from the measured data, beside the document.
+        const report = r.outs.reportPath as string;
+        assert.equal(report, (r.outs.resultsPath as string).replace(/\.json$/, "-report/report.md"));
+        const md = fs.readFileSync(report, "utf8");
+        assert.match(md, /\| *virtio *\|/);
+        assert.match(md, new RegExp(cell("virtio", "tcp-1").metrics.gbps.median.toFixed(2)));
+        assert.ok(fs.existsSync(report.replace(/report\.md$/, "report.html")));
     });
 
     it("a guest runs the clients through its agent (guest to host)", async () => {
