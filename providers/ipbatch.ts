@@ -10,6 +10,9 @@ interface Job {
     argv: readonly string[];
     line: string;
     check: boolean;
+    query: boolean;
+    /** Times this query was asked again because a dump was interrupted. */
+    retries: number;
     resolve: (r: RunResult) => void;
     reject: (e: Error) => void;
 }
@@ -22,6 +25,8 @@ interface Queue {
 /** Global options a batch may carry; anything else runs on its own. */
 const BATCHABLE_GLOBALS = new Set(["-json", "-details", "-6"]);
 const QUERY_VERBS = new Set(["show", "list", "lst", "get"]);
+/** A query whose dump keeps being interrupted is answered as it is after this many asks. */
+const MAX_DUMP_RETRIES = 3;
 /** Keeps one batch's stdin and output small and its failure's blast radius bounded. */
 const MAX_BATCH = 256;
 
@@ -51,7 +56,19 @@ async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]
         for (const j of jobs) j.reject(new CommandError(t.label, j.argv, null, r.stdout, r.stderr, `failed in an ip batch: ${(err as Error).message}`));
         return;
     }
-    parsed.done.forEach((res, k) => finish(t, jobs[k], res));
+    // A netlink dump that raced with a change anywhere on the host (a VMM exiting, a link made)
+    // is reported by ip as "Dump was interrupted" on stderr and may miss entries (seen: a bridge
+    // read back without its address) while the command still succeeds. Which command it was is
+    // not known in a batch: queries are read-only, so every query of the batch is asked again.
+    const interrupted = /Dump was interrupted/.test(r.stderr);
+    const again: Job[] = [];
+    parsed.done.forEach((res, k) => {
+        const j = jobs[k];
+        if (interrupted && j.query && j.retries < MAX_DUMP_RETRIES) {
+            j.retries++;
+            again.push(j);
+        } else finish(t, j, res);
+    });
     const rest = jobs.slice(parsed.done.length);
     if (killed) {
         for (const j of rest) j.reject(new CommandError(t.label, j.argv, null, "", r.stderr, "was cut short with its ip batch (killed or timed out)"));
@@ -63,6 +80,7 @@ async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]
         finish(t, rest[0], { code: r.code, stdout: "", stderr: parsed.stoppedAt.stderr });
         q.pending.unshift(...rest.slice(1));
     }
+    q.pending.unshift(...again);
 }
 
 function kickIp(t: Transport, key: string, globals: string[], q: Queue): void {
@@ -105,7 +123,7 @@ export function runIp(t: Transport, argv: readonly string[], opts: { check?: boo
     if (!q) byKey.set(key, (q = { pending: [], running: false }));
     const queue = q;
     return new Promise((resolve, reject) => {
-        queue.pending.push({ argv, line, check, resolve, reject });
+        queue.pending.push({ argv, line, check, query, retries: 0, resolve, reject });
         kickIp(t, key, g, queue);
     });
 }

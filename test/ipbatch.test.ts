@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { batchLine, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
 import { ethtoolFeatures, runIp } from "../providers/ipbatch";
-import { NetnsTransport } from "../providers/transport";
+import { NetnsTransport, RunResult, Transport } from "../providers/transport";
 import { dropNetns, must, uniq } from "./helpers";
 
 const LO = '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536,"qdisc":"noop","operstate":"DOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"}]';
@@ -57,6 +57,39 @@ describe("ip batch syntax and attribution (pure)", () => {
         assert.equal(r[1]!.code, 1);
         assert.match(r[1]!.stderr, /no device/);
         assert.equal(r[2], undefined);
+    });
+});
+
+describe("shared ip batch: an interrupted netlink dump", () => {
+    it("asks the batch's queries again (read-only), keeps the changes' results, and gives up after 3 asks", async () => {
+        // A host whose ip answers a query without the address while the dump is interrupted.
+        const batches: string[] = [];
+        let interruptions = 1;
+        const full = '[{"ifindex":4,"ifname":"br0","addr_info":[{"local":"10.0.0.1"}]}]';
+        const partial = '[{"ifindex":4,"ifname":"br0","addr_info":[]}]';
+        const fake: Transport = {
+            label: "fake",
+            async run(argv, opts): Promise<RunResult> {
+                const lines = String(opts?.stdin ?? "").trim().split("\n");
+                batches.push(lines.filter((l) => l !== "link show dev lo").join("; "));
+                const interrupted = interruptions-- > 0;
+                const out = lines.map((l) => (l === "link show dev lo" ? LO : l.startsWith("addr show") ? (interrupted ? partial : full) : "")).filter(Boolean);
+                return { code: 0, stdout: out.join("\n") + "\n", stderr: interrupted ? "Dump was interrupted and may be inconsistent.\n" : "" };
+            },
+            putFile: async () => undefined,
+            getFile: async () => Buffer.from(""),
+            close: async () => undefined,
+        };
+        const [change, query] = await Promise.all([runIp(fake, ["ip", "link", "set", "dev", "br0", "up"]), runIp(fake, ["ip", "-json", "addr", "show", "dev", "br0"])]);
+        assert.equal(change.code, 0);
+        assert.equal(JSON.parse(query.stdout)[0].addr_info[0].local, "10.0.0.1");
+        assert.deepEqual(batches, ["link set dev br0 up; addr show dev br0", "addr show dev br0"], "only the query is asked again");
+
+        interruptions = 10;
+        batches.length = 0;
+        const stubborn = await runIp(fake, ["ip", "-json", "addr", "show", "dev", "br0"]);
+        assert.equal(batches.length, 4);
+        assert.equal(JSON.parse(stubborn.stdout)[0].addr_info.length, 0);
     });
 });
 
