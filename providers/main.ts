@@ -15,7 +15,23 @@ async function main(args: string[]): Promise<void> {
         ? new EngineLogger(engineAddress)
         : { info: () => undefined, warn: () => undefined, status: () => undefined };
     process.on("exit", () => void closeAll());
+    watchEngine();
     await provider.main(new NetbedProvider(version, handlers, log), args);
+}
+
+/**
+ * The engine starts this plugin as its child and stops it when done. An engine killed outright
+ * (SIGKILL) cannot, and the plugin would wait for it forever (found by test/faults): once this
+ * process is reparented, the engine is gone, so exit.
+ */
+function watchEngine(): void {
+    const engine = process.ppid;
+    setInterval(() => {
+        if (process.ppid !== engine) {
+            console.error(`pulumi-resource-netbed: the engine (pid ${engine}) is gone; exiting`);
+            process.exit(1);
+        }
+    }, 500).unref();
 }
 
 main(process.argv.slice(2)).catch((e) => {

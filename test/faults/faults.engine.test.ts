@@ -1,0 +1,349 @@
+// Faults injected into real engine runs (test/fixtures/faults: two netns hosts, a veth, a bridge
+// with many taps, a BenchmarkRun of 1-s cells): the CLI killed or interrupted mid-update, the
+// provider plugin killed mid-benchmark, two updates at once, a foreign link in the way, a full
+// results disk. Each asserts the expected outcome, then that destroy leaves nothing behind:
+// no namespace, link, process in the stack's namespaces, /run/netbed record or plugin process.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "../../scripts/engine";
+import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
+
+const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ppidOf(pid: number): number | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+        return undefined;
+    }
+}
+
+function cmdline(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+    } catch {
+        return "";
+    }
+}
+
+function alive(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    } catch {
+        return false;
+    }
+}
+
+/** This process's descendants, by walking /proc's parent links. */
+function descendants(root = process.pid): number[] {
+    const pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+    const parent = new Map(pids.map((p) => [p, ppidOf(p)]));
+    const out: number[] = [];
+    const isDesc = (p: number): boolean => {
+        for (let q = parent.get(p), n = 0; q !== undefined && n < 64; q = parent.get(q), n++) if (q === root) return true;
+        return false;
+    };
+    for (const p of pids) if (isDesc(p)) out.push(p);
+    return out;
+}
+
+/** The `pulumi` CLI processes this test started (through the Automation API). */
+function cliPids(): number[] {
+    return descendants().filter((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "pulumi");
+}
+
+/** The netbed provider plugins under this test (node running dist/providers/main.js). */
+function pluginPids(): number[] {
+    return descendants().filter((p) => /dist\/providers\/main\.js/.test(cmdline(p)));
+}
+
+function tapsIn(ns: string): string[] {
+    const r = sh(["ip", "-n", ns, "-json", "link", "show", "type", "tun"]);
+    return r.code === 0 ? (JSON.parse(r.stdout || "[]") as any[]).map((l) => l.ifname) : [];
+}
+
+function rootLinks(): string[] {
+    return (JSON.parse(must(["ip", "-json", "link", "show"])) as any[]).map((l) => l.ifname);
+}
+
+function walk(dir: string): string[] {
+    let entries: fs.Dirent[];
+    try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+        return [];
+    }
+    return entries.flatMap((e) => [path.join(dir, e.name), ...(e.isDirectory() ? walk(path.join(dir, e.name)) : [])]);
+}
+
+function netnsInode(ns: string): number | undefined {
+    try {
+        return fs.statSync(`/run/netns/${ns}`).ino;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Everything of one stack's left on the machine: must be empty after destroy. */
+class Leftovers {
+    private inodes = new Set<number>();
+    private plugins = new Set<number>();
+    private rootBefore: Set<string>;
+    constructor(readonly prefix: string, private rootNames: string[] = []) {
+        this.rootBefore = new Set(rootLinks());
+    }
+    /** Remembers the stack's namespaces (by inode, which outlives the name) and plugin processes. */
+    note(): void {
+        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) this.inodes.add(netnsInode(ns) ?? -1);
+        for (const p of pluginPids()) this.plugins.add(p);
+    }
+    list(): string[] {
+        const out: string[] = [];
+        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) out.push(`namespace ${ns}`);
+        for (const f of walk("/run/netbed")) if (f.includes(this.prefix)) out.push(`file ${f}`);
+        // Only names this stack gives in the root namespace: other tests may add links meanwhile.
+        for (const l of rootLinks()) if (!this.rootBefore.has(l) && this.rootNames.includes(l)) out.push(`root link ${l}`);
+        for (const d of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+            let ns = "";
+            try {
+                ns = fs.readlinkSync(`/proc/${d}/ns/net`);
+            } catch {
+                continue;
+            }
+            const ino = Number(/\[(\d+)\]/.exec(ns)?.[1]);
+            if (this.inodes.has(ino) && alive(Number(d))) out.push(`process ${d} (${cmdline(Number(d)).trim()}) in a destroyed namespace`);
+        }
+        for (const p of this.plugins) if (alive(p)) out.push(`provider plugin ${p}`);
+        return out;
+    }
+}
+
+/** Starts `op`, and when `when()` holds kills the CLI with `signal`; returns the op's error. */
+async function interrupt(op: Promise<unknown>, signal: NodeJS.Signals, when: () => boolean, target: () => number[] = cliPids, timeoutMs = 120_000): Promise<{ err: string; killed: number[] }> {
+    let done = false;
+    const settled = op.then(
+        () => "",
+        (e) => String(e),
+    ).finally(() => (done = true));
+    const t0 = Date.now();
+    let killed: number[] = [];
+    while (!done && Date.now() - t0 < timeoutMs) {
+        if (when()) {
+            killed = target();
+            for (const p of killed) process.kill(p, signal);
+            if (killed.length > 0) break;
+        }
+        await sleep(20);
+    }
+    return { err: await settled, killed };
+}
+
+const BACKEND_LOCKS = (backend: string) => path.join(backend, ".pulumi", "locks");
+
+describe("faults on the real engine", function () {
+    this.timeout(900_000);
+    const saved = { ...process.env };
+    let backend: string;
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+    const tail = () => log.join("").slice(-3000);
+    const cleanup: (() => void)[] = [];
+
+    before(() => {
+        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+    });
+    afterEach(() => {
+        for (const c of cleanup.splice(0)) c();
+    });
+    after(() => {
+        fs.rmSync(backend, { recursive: true, force: true });
+        process.env = saved;
+    });
+
+    async function stackFor(tag: string, config: Record<string, string>): Promise<{ stack: Stack; prefix: string; left: Leftovers }> {
+        const id = uniq();
+        const prefix = `nbf${tag}${id}`;
+        const stackName = `f${tag}${id}`;
+        const stack = await openStack({ stack: stackName, dir: FIXTURE });
+        const net = String(Math.floor(Math.random() * 200) + 20);
+        await stack.setAllConfig(Object.fromEntries(Object.entries({ prefix, net, ...config }).map(([k, v]) => [k, { value: v }])));
+        cleanup.push(() => {
+            dropNetns(`${prefix}-a`);
+            dropNetns(`${prefix}-b`);
+            fs.rmSync(path.join(FIXTURE, `Pulumi.${stackName}.yaml`), { force: true });
+        });
+        return { stack, prefix, left: new Leftovers(prefix, config.rootTap ? [config.rootTap] : []) };
+    }
+
+    /** Clears the pending operations an interrupted update left, as Pulumi documents: export, edit, import. */
+    async function clearPending(stack: Stack): Promise<number> {
+        const dep = await stack.exportStack();
+        const pending = (dep.deployment.pending_operations ?? []) as unknown[];
+        if (pending.length > 0) {
+            dep.deployment.pending_operations = [];
+            await stack.importStack(dep);
+        }
+        return pending.length;
+    }
+
+    async function destroyClean(stack: Stack, left: Leftovers): Promise<void> {
+        left.note();
+        await stack.destroy({ onOutput, color: "never" });
+        // A plugin killed mid-operation, or the CLI's children, may take a moment to go.
+        for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
+        assert.deepEqual(left.list(), [], "left behind after destroy");
+        await stack.workspace.removeStack(stack.name);
+    }
+
+    for (const signal of ["SIGKILL", "SIGINT"] as const) {
+        it(`up interrupted by ${signal} of the pulumi CLI while it creates 48 taps: refresh and up converge, destroy leaves nothing`, async () => {
+            const taps = 48;
+            const { stack, prefix, left } = await stackFor(signal === "SIGKILL" ? "k" : "i", { taps: String(taps) });
+            const ns = `${prefix}-a`;
+            let atKill = -1;
+            const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), signal, () => {
+                const n = tapsIn(ns).length;
+                if (n > 0) {
+                    left.note();
+                    atKill = n;
+                    return true;
+                }
+                return false;
+            });
+            assert.equal(killed.length, 1, `one CLI was interrupted (${tail()})`);
+            assert.ok(atKill > 0 && atKill < taps, `interrupted mid-fabric (${atKill} of ${taps} taps existed)`);
+            assert.ok(err !== "", "the interrupted up failed");
+            if (signal === "SIGINT") assert.match(err, /cancel|interrupt|signal/i, err.slice(-800));
+
+            const locks = walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json"));
+            let pending = 0;
+            if (signal === "SIGKILL") {
+                // A killed CLI cannot release the backend's lock: the next operation is refused
+                // until `pulumi cancel` (the Automation API's cancel()) removes it, as Pulumi documents.
+                assert.equal(locks.length, 1, "the killed update's lock is still there");
+                const blocked = await stack.refresh({ onOutput, color: "never" }).then(
+                    () => "",
+                    (e) => String(e),
+                );
+                assert.match(blocked, /the stack is currently locked by 1 lock\(s\)/, blocked.slice(-800));
+                await stack.cancel();
+                assert.deepEqual(walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")), [], "cancel removed the stale lock");
+                pending = await clearPending(stack);
+                assert.ok(pending > 0, "a killed update leaves pending operations");
+            } else {
+                assert.deepEqual(locks, [], "a cancelled update releases its lock");
+                pending = await clearPending(stack);
+            }
+            await stack.refresh({ onOutput, color: "never" });
+            const up = await stack.up({ onOutput, color: "never" });
+            assert.equal(up.summary.result, "succeeded", tail());
+            assert.equal(tapsIn(ns).length, taps);
+            const again = await stack.preview({ onOutput, color: "never" });
+            assert.deepEqual(Object.keys(again.changeSummary), ["same"], "converged: a second preview changes nothing");
+            await destroyClean(stack, left);
+            console.log(`      ${signal}: ${atKill}/${taps} taps at the interruption, ${pending} pending operation(s) cleared, 0 left after destroy`);
+        });
+    }
+
+    it("the provider plugin killed during a BenchmarkRun's third cell: finished cells stay on disk, refresh + up resume, destroy leaves nothing", async () => {
+        const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
+        cleanup.push(() => fs.rmSync(results, { recursive: true, force: true }));
+        const { stack, left } = await stackFor("p", { resultsDir: results, cells: "4" });
+        const raws = () => walk(results).filter((f) => /\/rep-\d+\.json$/.test(f));
+        const { err, killed } = await interrupt(
+            stack.up({ onOutput, color: "never" }),
+            "SIGKILL",
+            () => {
+                if (raws().length >= 2) {
+                    left.note();
+                    return true;
+                }
+                return false;
+            },
+            pluginPids,
+        );
+        assert.ok(killed.length >= 1, `the plugin was killed (${tail()})`);
+        assert.ok(err !== "", "the up whose plugin died failed");
+        const kept = raws();
+        assert.ok(kept.length >= 2 && kept.length < 4, `finished cells are on disk: ${kept.join(", ")}`);
+        const before = new Map(kept.map((f) => [f, fs.statSync(f).mtimeMs]));
+        // The CLI exits normally after a plugin failure: its lock is released.
+        assert.deepEqual(walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")), []);
+        const pending = await clearPending(stack);
+        await stack.refresh({ onOutput, color: "never" });
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        assert.deepEqual((up.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok", "tcp-4/ok"].sort());
+        for (const [f, t] of before) assert.equal(fs.statSync(f).mtimeMs, t, `${f} was kept, not measured again`);
+        await destroyClean(stack, left);
+        console.log(`      plugin killed with ${kept.length} of 4 cells on disk, ${pending} pending operation(s) cleared; resumed, 0 left after destroy`);
+    });
+
+    it("two ups on one stack at once: the second is refused by the backend's lock, the first completes", async () => {
+        const { stack, prefix, left } = await stackFor("l", { taps: "24" });
+        const second = await openStack({ stack: stack.name, dir: FIXTURE });
+        const first = stack.up({ onOutput, color: "never" });
+        // The second starts once the first holds the lock.
+        for (let n = 0; n < 600 && walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")).length === 0; n++) await sleep(20);
+        const refused = await second.up({ onOutput, color: "never" }).then(
+            () => "",
+            (e) => String(e),
+        );
+        assert.match(refused, /the stack is currently locked by 1 lock\(s\)/, refused.slice(-800));
+        const up = await first;
+        assert.equal(up.summary.result, "succeeded");
+        assert.equal(tapsIn(`${prefix}-a`).length, 24);
+        await destroyClean(stack, left);
+    });
+
+    it("a tap name taken by a link netbed does not own: create fails naming it, and neither up nor destroy deletes the foreign link", async () => {
+        const name = `nbx${uniq()}`.slice(0, 15);
+        must(["ip", "tuntap", "add", "dev", name, "mode", "tap"]);
+        cleanup.push(() => void sh(["ip", "link", "del", "dev", name]));
+        const ifindex = JSON.parse(must(["ip", "-json", "link", "show", "dev", name]))[0].ifindex;
+        const { stack, left } = await stackFor("x", { rootTap: name });
+        const err = await stack.up({ onOutput, color: "never" }).then(
+            () => "",
+            (e) => String(e),
+        );
+        assert.match(err, new RegExp(`an interface named '${name}' already exists and netbed did not create it`), err.slice(-800));
+        assert.equal(JSON.parse(must(["ip", "-json", "link", "show", "dev", name]))[0].ifindex, ifindex, "the foreign link is untouched");
+        left.note();
+        await stack.destroy({ onOutput, color: "never" });
+        assert.equal(JSON.parse(must(["ip", "-json", "link", "show", "dev", name]))[0].ifindex, ifindex, "destroy left the foreign link");
+        assert.deepEqual(left.list(), []);
+        await stack.workspace.removeStack(stack.name);
+    });
+
+    it("a full results disk: the run fails naming the file and ENOSPC, keeps what it wrote, and completes once there is room", async () => {
+        const mnt = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-full-"));
+        must(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt]);
+        cleanup.push(() => {
+            sh(["umount", mnt]);
+            fs.rmSync(mnt, { recursive: true, force: true });
+        });
+        const filler = path.join(mnt, "filler");
+        // Fill it: dd stops at ENOSPC.
+        sh(["dd", "if=/dev/zero", `of=${filler}`, "bs=4k"]);
+        const { stack, left } = await stackFor("d", { resultsDir: mnt, cells: "2" });
+        const err = await stack.up({ onOutput, color: "never" }).then(
+            () => "",
+            (e) => String(e),
+        );
+        assert.match(err, /ENOSPC|No space left/, err.slice(-800));
+        assert.ok(err.includes(mnt), `the error names the results directory: ${err.slice(-800)}`);
+        fs.rmSync(filler);
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        assert.deepEqual((up.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok"]);
+        await destroyClean(stack, left);
+    });
+});
