@@ -1,0 +1,90 @@
+// The examples' views of a results document (percent of native, PPS cost, the KVM matrix and
+// knees), with plain inputs whose answers are worked out by hand.
+import { strict as assert } from "assert";
+import type { CellResult, ResultsDoc } from "../core/bench/results";
+import { percentOfNative } from "../examples/lguest-baseline/view";
+import { ppsCost } from "../examples/solo5-pps/view";
+import { knees, matrix } from "../examples/kvm-matrix/view";
+
+const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci95: { low: median, high: median } });
+
+function cell(pair: string, id: string, dims: Partial<CellResult["dimensions"]>, metrics: Record<string, number>, extra: Partial<CellResult> = {}): CellResult {
+    return {
+        pair,
+        cell: id,
+        dimensions: { topology: "host-guest", backend: "virtio", client: "a", server: "b", pinning: "none", security: "none", test: "tcp", ...dims },
+        status: "ok",
+        metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, stats(v)])),
+        repetitions: [],
+        rawDir: `${pair}/${id}`,
+        ...extra,
+    };
+}
+
+const run = (duration: number) => ({ name: "t", started: "", finished: "", wallSeconds: 1, measuredSeconds: 1, resultsDir: "/r", settings: { duration, repetitions: 2, warmup: 0 }, order: "interleaved" as const });
+
+describe("examples' result views", () => {
+    it("lguest-baseline: each pair's Gbit/s as percent of the native cell; null where the baseline cell failed", () => {
+        const doc = {
+            cells: [
+                cell("native-loopback", "tcp-1", { topology: "loopback", backend: "host" }, { gbps: 40 }),
+                cell("native-loopback", "tcp-8", { topology: "loopback", backend: "host" }, { gbps: 50 }, { status: "failed", metrics: {} }),
+                cell("bridged-guest-to-host", "tcp-1", { topology: "guest-host" }, { gbps: 2 }),
+                cell("routed-guest-to-guest", "tcp-1", { topology: "guest-guest" }, { gbps: 1.5 }),
+                cell("routed-guest-to-guest", "tcp-8", { topology: "guest-guest" }, { gbps: 3 }),
+                cell("routed-host-to-guest", "tcp-1", {}, {}, { status: "failed", metrics: {} }),
+            ],
+        };
+        assert.deepEqual(percentOfNative(doc, "native-loopback"), [
+            { pair: "bridged-guest-to-host", topology: "guest-host", cell: "tcp-1", gbps: 2, percentOfNative: 5 },
+            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-1", gbps: 1.5, percentOfNative: 3.8 },
+            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-8", gbps: 3, percentOfNative: null },
+        ]);
+    });
+
+    it("solo5-pps: CPU µs per packet from the busy CPU-seconds of a measurement, VM exits null under TCG", () => {
+        const rep = (exits: number | null) => ({ index: 0, metrics: {}, raw: "x", seconds: 2, cpu: { machines: {}, vmm: {}, vhost: {}, vmExitsPerSecond: exits } });
+        const doc = {
+            run: run(2),
+            cells: [
+                cell("bare-metal", "pps-1300", { test: "pps", backend: "host", size: 1300 }, { pps: 50_000, lossPct: 1 }, { cpuSeconds: { user: 0, system: 1, softirq: 0, guest: 0, busy: 1, vmm: null }, repetitions: [rep(null), rep(null)] }),
+                // 1000 pps x 2 s = 2000 packets; 0.5 busy CPU-seconds = 250 µs each, 0.2 in the VMM = 100 µs.
+                cell("virtio", "pps-1300", { test: "pps", size: 1300 }, { pps: 1000, lossPct: 0 }, { cpuSeconds: { user: 0, system: 0, softirq: 0, guest: 0, busy: 0.5, vmm: 0.2 }, repetitions: [rep(100), rep(300)] }),
+                cell("virtio", "pps-64", { test: "pps", size: 64 }, { pps: 9000 }),
+                cell("macvtap", "pps-1300", { test: "pps", backend: "macvtap", size: 1300 }, { pps: 800 }),
+            ],
+        } as Pick<ResultsDoc, "cells" | "run">;
+        assert.deepEqual(ppsCost(doc, 1300), [
+            { pair: "bare-metal", backend: "host", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            { pair: "virtio", backend: "virtio", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
+            { pair: "macvtap", backend: "macvtap", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
+        ]);
+    });
+
+    it("kvm-matrix: one headline row per cell with protocol, size and service demand; knees from the load cells", () => {
+        const sweep = [
+            { mps: 500, p50us: 100, p99us: 200 },
+            { mps: 1000, p50us: 120, p99us: 500 },
+        ];
+        const doc = {
+            cells: [
+                cell("pinned-host-guest", "tcp-1", { pinning: "vcpus 0; other 1" }, { gbps: 1.2 }, { serviceDemand: { unit: "us/KB", value: 3.5 } }),
+                cell("pinned-host-guest", "udp-max-64", { test: "udp", size: 64, pinning: "vcpus 0; other 1" }, { gbps: 0.1, pps: 2e5 }),
+                cell("pinned-host-guest", "icmp-1400", { test: "icmp", size: 1400, pinning: "vcpus 0; other 1" }, { p99ms: 0.9, p50ms: 0.5 }),
+                cell("unpinned-guest-guest", "udp_rr-1", { test: "rr", size: 1, topology: "guest-guest" }, { tps: 4000 }, { serviceDemand: { unit: "us/tr", value: 210 } }),
+                cell("unpinned-guest-guest", "tcp_rr-1", { test: "rr", size: 1, topology: "guest-guest" }, {}, { status: "failed", metrics: {} }),
+                cell("unpinned-guest-guest", "load-udp-64", { test: "load", protocol: "udp", size: 64, topology: "guest-guest" }, { "p99us@500": 200 }, { sweep, knee: 1000 }),
+            ],
+        };
+        assert.deepEqual(
+            matrix(doc).map((r) => [r.pair, r.protocol, r.cell, r.size, r.metric, r.median, r.serviceDemand?.value ?? null]),
+            [
+                ["pinned-host-guest", "TCP", "tcp-1", null, "gbps", 1.2, 3.5],
+                ["pinned-host-guest", "UDP", "udp-max-64", 64, "gbps", 0.1, null],
+                ["pinned-host-guest", "ICMP", "icmp-1400", 1400, "p99ms", 0.9, null],
+                ["unpinned-guest-guest", "UDP", "udp_rr-1", 1, "tps", 4000, 210],
+            ],
+        );
+        assert.deepEqual(knees(doc), [{ pair: "unpinned-guest-guest", topology: "guest-guest", pinning: "none", knee: 1000, sweep }]);
+    });
+});
