@@ -16,7 +16,7 @@ export function median(values: readonly number[]): number {
 }
 
 /** A small deterministic PRNG (mulberry32): the same data always gives the same interval. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
     let a = seed >>> 0;
     return () => {
         a = (a + 0x6d2b79f5) >>> 0;

@@ -34,7 +34,7 @@
 // that cannot reach alpha whatever the data (e.g. 3 vs 3: smallest p 0.1) is reported as
 // "underpowered" with the repetitions it would need, never as "no change".
 import type { CellResult, ResultsDoc } from "../bench/results";
-import { median, percentile } from "../bench/stats";
+import { median, mulberry32, percentile } from "../bench/stats";
 
 export type Direction = "higher" | "lower" | "unknown";
 export type Verdict = "regression" | "improvement" | "change" | "no change" | "underpowered";
@@ -144,18 +144,6 @@ export function metricDirection(metric: string): Direction {
 
 // ---- random numbers and small helpers -------------------------------------------------------
 
-/** mulberry32, as in core/bench/stats.ts (not exported there): small, fast, reproducible. */
-function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
 /** FNV-1a: a per-metric seed so a metric's numbers do not depend on which other cells are compared. */
 function hash(s: string, seed: number): number {
     let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -227,7 +215,7 @@ export function permutationTest(a: readonly number[], b: readonly number[], opts
         return { pValue: hits / splits, minPValue: exactMin, method: "exact", arrangements: splits };
     }
     const draws = opts.permutations ?? 20000;
-    const rnd = rng(opts.seed ?? 1);
+    const rnd = mulberry32(opts.seed ?? 1);
     const idx = pooled.slice();
     let hits = 0;
     for (let d = 0; d < draws; d++) {
@@ -268,7 +256,7 @@ export function signFlipTest(a: readonly number[], b: readonly number[], opts: {
         return { pValue: hits / patterns, minPValue: exactMin, method: "exact", arrangements: patterns };
     }
     const draws = opts.permutations ?? 20000;
-    const rnd = rng(opts.seed ?? 1);
+    const rnd = mulberry32(opts.seed ?? 1);
     let hits = 0;
     for (let k = 0; k < draws; k++) {
         let s = 0;
@@ -283,7 +271,7 @@ export function signFlipTest(a: readonly number[], b: readonly number[], opts: {
  * independently; paired: repetition pairs resampled together (keeping what they share).
  */
 export function bootstrapChange(a: readonly number[], b: readonly number[], opts: { paired: boolean; level: number; resamples?: number; seed?: number }): { low: number; high: number } | null {
-    const rnd = rng(opts.seed ?? 1);
+    const rnd = mulberry32(opts.seed ?? 1);
     const out: number[] = [];
     const sa = new Array<number>(a.length);
     const sb = new Array<number>(b.length);
