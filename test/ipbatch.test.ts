@@ -79,6 +79,9 @@ describe("shared ip batch: an interrupted netlink dump", () => {
             putFile: async () => undefined,
             getFile: async () => Buffer.from(""),
             close: async () => undefined,
+            connectUnix: async () => {
+                throw new Error("not used by ip batches");
+            },
         };
         const [change, query] = await Promise.all([runIp(fake, ["ip", "link", "set", "dev", "br0", "up"]), runIp(fake, ["ip", "-json", "addr", "show", "dev", "br0"])]);
         assert.equal(change.code, 0);
