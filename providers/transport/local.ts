@@ -15,7 +15,11 @@ export function spawnCollect(
 ): Promise<RunResult> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-        const child = spawn(argv[0], argv.slice(1), {
+        // A command the provider stops itself (a benchmark server) must also stop when the provider
+        // dies: killed outright it cannot, and the server would hold its port and namespace
+        // (found by test/faults). The kernel sends it SIGTERM when its parent exits.
+        const spawned = opts.signal ? ["setpriv", "--pdeathsig", "TERM", "--", ...argv] : argv;
+        const child = spawn(spawned[0], spawned.slice(1), {
             env: { ...process.env, ...(opts.env ?? {}) },
             cwd: opts.cwd,
             stdio: ["pipe", "pipe", "pipe"],
