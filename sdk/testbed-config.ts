@@ -63,6 +63,8 @@ export const StackConfigSchema = z
                     .default("results"),
                 pairs: z.array(z.record(z.string(), z.unknown())).min(1, "give at least one pair"),
                 allowFailedCells: z.boolean().default(false),
+                /** Change any of these to measure again with nothing else changed (an A/B run, a rerun after a host change). */
+                triggers: z.array(z.union([z.string().max(200), z.number()])).max(16).default([]),
             })
             .strict()
             .optional(),
@@ -76,6 +78,7 @@ export interface BenchmarkConfig {
     settings: RunSettings;
     resultsDir: string;
     allowFailedCells: boolean;
+    triggers: (string | number)[];
     pairs: { label: string; topology?: string; client: EndpointConfig; server: EndpointConfig }[];
 }
 
@@ -290,5 +293,5 @@ function parseBenchmark(
         }
         if (ends.client && ends.server) pairs.push({ label: String(label), topology: p.topology as string | undefined, client: ends.client, server: ends.server });
     });
-    return ok && st.success ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, pairs } : undefined;
+    return ok && st.success ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, triggers: b.triggers, pairs } : undefined;
 }

@@ -114,6 +114,7 @@ export class Testbed extends pulumi.ComponentResource {
                     settings: b.settings,
                     resultsDir: path.resolve(b.resultsDir),
                     allowFailedCells: b.allowFailedCells,
+                    triggers: b.triggers,
                 },
                 // Measured on the tuned hosts, after the user's setup steps.
                 { ...child, dependsOn: [...Object.values(this.tuning), ...this.setupSteps] },
