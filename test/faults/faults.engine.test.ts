@@ -323,27 +323,37 @@ describe("faults on the real engine", function () {
         await stack.workspace.removeStack(stack.name);
     });
 
-    it("a full results disk: the run fails naming the file and ENOSPC, keeps what it wrote, and completes once there is room", async () => {
+    it("a results disk that fills up mid-run: the run fails naming the file and ENOSPC, keeps the cells it wrote, and resumes once there is room", async () => {
         const mnt = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-full-"));
-        must(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt]);
+        must(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mnt]);
         cleanup.push(() => {
             sh(["umount", mnt]);
             fs.rmSync(mnt, { recursive: true, force: true });
         });
         const filler = path.join(mnt, "filler");
-        // Fill it: dd stops at ENOSPC.
-        sh(["dd", "if=/dev/zero", `of=${filler}`, "bs=4k"]);
-        const { stack, left } = await stackFor("d", { resultsDir: mnt, cells: "2" });
-        const err = await stack.up({ onOutput, color: "never" }).then(
+        const raws = () => walk(mnt).filter((f) => /\/rep-\d+\.json$/.test(f));
+        const { stack, left } = await stackFor("d", { resultsDir: mnt, cells: "3" });
+        let done = false;
+        const up = stack.up({ onOutput, color: "never" }).then(
             () => "",
             (e) => String(e),
-        );
+        ).finally(() => (done = true));
+        // Once the first cell is on disk, fill the disk (dd stops at ENOSPC).
+        while (!done && raws().length === 0) await sleep(20);
+        sh(["dd", "if=/dev/zero", `of=${filler}`, "bs=4k"]);
+        const err = await up;
         assert.match(err, /ENOSPC|No space left/, err.slice(-800));
-        assert.ok(err.includes(mnt), `the error names the results directory: ${err.slice(-800)}`);
+        assert.ok(err.includes(mnt), `the error names the file it could not write: ${err.slice(-600)}`);
+        const kept = raws();
+        assert.ok(kept.length >= 1, "the first cell is kept");
+        const before = new Map(kept.map((f) => [f, fs.readFileSync(f, "utf8")]));
+        for (const [f, text] of before) assert.ok(JSON.parse(text).end, `${f} is a whole iperf3 document`);
         fs.rmSync(filler);
-        const up = await stack.up({ onOutput, color: "never" });
-        assert.equal(up.summary.result, "succeeded", tail());
-        assert.deepEqual((up.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok"]);
+        const again = await stack.up({ onOutput, color: "never" });
+        assert.equal(again.summary.result, "succeeded", tail());
+        assert.deepEqual((again.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok"]);
+        for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
+        assert.deepEqual(walk(mnt).filter((f) => /\.tmp-/.test(f)), [], "no partial temporary files");
         await destroyClean(stack, left);
     });
 });
