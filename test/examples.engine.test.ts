@@ -39,7 +39,10 @@ describe("examples on the real engine", function () {
         process.env = saved;
     });
 
-    const previews: { dir: string; prefix: string; total: number; types: Record<string, number>; hosts: string[]; pairs: string[] }[] = [
+    // NETBED_EXAMPLES_UP=1 also brings each VM example up for real (TCG guests: 1.5-5 min each here)
+    // and checks its outputs before destroying it; by default they only preview.
+    const fullUp = process.env.NETBED_EXAMPLES_UP === "1";
+    const previews: { dir: string; prefix: string; total: number; types: Record<string, number>; hosts: string[]; pairs: string[]; cells: number; check: (out: Record<string, any>) => void }[] = [
         {
             dir: "volt-matrix",
             prefix: "nbev",
@@ -48,6 +51,9 @@ describe("examples on the real engine", function () {
             types: { "netbed:index:Testbed": 1, "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 1, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 2, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server", "client", "external"],
             pairs: ["bare-metal", "virtio", "macvtap"],
+            // The Volt matrix: 13 cells (pps at 4 sizes) per pair.
+            cells: 39,
+            check: (o) => assert.deepEqual(Object.keys(o.summary).sort(), ["bare-metal", "macvtap", "virtio"]),
         },
         {
             dir: "lguest-baseline",
@@ -57,6 +63,11 @@ describe("examples on the real engine", function () {
             types: { "netbed:index:Testbed": 1, "netbed:index:Host": 1, "netbed:index:HostTuning": 1, "netbed:index:Bridge": 1, "netbed:index:Tap": 4, "netbed:index:MicroVm": 4, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server"],
             pairs: ["native-loopback", "bridged-guest-to-host", "bridged-host-to-guest", "bridged-guest-to-guest", "routed-guest-to-host", "routed-host-to-guest", "routed-guest-to-guest"],
+            cells: 7,
+            check: (o) => {
+                assert.equal(o.percentOfNative.length, 6);
+                for (const r of o.percentOfNative) assert.ok(r.percentOfNative > 0, JSON.stringify(r));
+            },
         },
         {
             dir: "solo5-pps",
@@ -66,6 +77,13 @@ describe("examples on the real engine", function () {
             types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 1, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 2, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server", "client", "external"],
             pairs: ["bare-metal", "virtio", "macvtap"],
+            cells: 3,
+            check: (o) => {
+                assert.deepEqual(o.pps.map((r: any) => r.backend), ["bare-metal", "virtio", "macvtap"]);
+                for (const r of o.pps) assert.ok(r.pps > 0 && r.cpuUsPerPacket > 0, JSON.stringify(r));
+                // TCG: no VM exits to count, reported as null (not zero).
+                for (const r of o.pps) assert.equal(r.vmExitsPerSecond, null);
+            },
         },
         {
             dir: "kvm-matrix",
@@ -75,11 +93,21 @@ describe("examples on the real engine", function () {
             types: { "netbed:index:Testbed": 1, "netbed:index:Host": 2, "netbed:index:VethPair": 1, "netbed:index:Bridge": 1, "netbed:index:Tap": 4, "netbed:index:MicroVm": 4, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server", "client"],
             pairs: ["bare-metal", "pinned-host-guest", "pinned-guest-guest", "pinned-ext-guest", "unpinned-host-guest", "unpinned-guest-guest", "unpinned-ext-guest"],
+            cells: 56,
+            check: (o) => {
+                // 7 headline cells (the load cell is in knees) per pair.
+                assert.equal(o.matrix.length, 49);
+                assert.ok(o.matrix.some((r: any) => r.protocol === "ICMP" && r.size === 1400));
+                assert.ok(o.matrix.filter((r: any) => r.serviceDemand).length > 0);
+                assert.equal(o.knees.length, 7);
+                for (const k of o.knees) assert.equal(k.sweep.length, 4);
+            },
         },
     ];
 
     for (const ex of previews) {
-        it(`examples/${ex.dir} previews its plan (${ex.total} resources) and creates nothing`, async () => {
+        it(`examples/${ex.dir} previews its plan (${ex.total} resources) and creates nothing${fullUp ? ", then comes up for real" : ""}`, async function () {
+            if (fullUp) this.timeout(1_800_000);
             const dir = path.join(EXAMPLES, ex.dir);
             const stackName = `pv${id}`;
             const prefix = `${ex.prefix}${id}`;
@@ -96,6 +124,24 @@ describe("examples on the real engine", function () {
             assert.deepEqual(plan.namespaces, ex.hosts.map((h) => `${prefix}-${h}`).sort());
             assert.deepEqual(plan.labels, ex.pairs);
             assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), [], "a preview creates nothing");
+            if (fullUp) {
+                const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
+                cleanup.push(() => fs.rmSync(resultsDir, { recursive: true, force: true }));
+                await stack.setConfig("resultsDir", { value: resultsDir });
+                const t0 = Date.now();
+                try {
+                    const up = await stack.up({ color: "never" });
+                    const o = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value as any]));
+                    const doc = JSON.parse(fs.readFileSync(o.resultsPath, "utf8"));
+                    assert.equal(doc.cells.length, ex.cells);
+                    assert.deepEqual(doc.cells.filter((c: any) => c.status !== "ok").map((c: any) => `${c.pair}/${c.cell}: ${c.error}`), []);
+                    ex.check(o);
+                    console.log(`      ${ex.dir}: up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+                } finally {
+                    await stack.destroy({ color: "never" });
+                }
+                assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), [], "destroy removed every namespace");
+            }
             await stack.workspace.removeStack(stackName);
         });
     }
