@@ -10,6 +10,7 @@ import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
 import { measure, Measurement, nominalSeconds, serverPorts, SERVER_ARGV, ServerName, serversFor, GUEST_PORTS, Ports } from "../core/bench/measure";
 import { cpuSeconds, processCpuSeconds, summarize, knee } from "../core/bench/stats";
+import { OverheadStep, overheadReport } from "../core/bench/overhead";
 import type { HostConnection } from "../sdk/host";
 import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../sdk/benchmark";
 import { probeHost } from "./host";
@@ -121,8 +122,19 @@ async function sampleCpu(ctx: Ctx, machines: Map<string, { host: HostConnection;
     const out = new Map<string, Sample>();
     await Promise.all(
         [...machines].map(async ([key, m]) => {
-            const r = await hostTransport(ctx, m.host).run(["cat", "/proc/stat", ...m.pids.map((p) => `/proc/${p}/stat`)], { check: false, timeoutMs: 10_000 });
             const pids: Record<number, string> = {};
+            if (m.host.kind !== "ssh") {
+                // This machine (its namespaces share /proc/stat and the pid space): read the files
+                // directly instead of starting a process on each side of every measurement.
+                const read = (f: string) => fs.readFile(f, "utf8").catch(() => undefined);
+                const [stat, ...per] = await Promise.all([read("/proc/stat"), ...m.pids.map((p) => read(`/proc/${p}/stat`))]);
+                m.pids.forEach((p, k) => {
+                    if (per[k]) pids[p] = per[k]!.trim();
+                });
+                out.set(key, { stat: stat ?? "", pids });
+                return;
+            }
+            const r = await hostTransport(ctx, m.host).run(["cat", "/proc/stat", ...m.pids.map((p) => `/proc/${p}/stat`)], { check: false, timeoutMs: 10_000 });
             for (const line of r.stdout.split("\n")) {
                 const p = /^(\d+) \(/.exec(line);
                 if (p && m.pids.includes(Number(p[1]))) pids[Number(p[1])] = line;
@@ -223,6 +235,11 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             machines.set(key, m);
         }
     }
+    // Where the wall time goes besides measuring (the overhead file next to the document).
+    const since = (t0: number) => (Date.now() - t0) / 1000;
+    const spent: OverheadStep[] = [];
+    let serverSeconds = 0;
+    const environmentStarted = Date.now();
     const environment: ResultsDoc["environment"] = { machines: {}, guests: {} };
     for (const [key, m] of machines) {
         const probe = await probeHost(hostTransport(ctx, m.host));
@@ -237,6 +254,8 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             }
         }
     }
+
+    const environmentSeconds = since(environmentStarted);
 
     // Host-side servers, one set per (host, address), on ports of their own.
     const serverPortsOf = new Map<string, Ports>();
@@ -254,7 +273,9 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             serverPortsOf.set(key, ports);
             const names = serversFor(cells);
             ctx.log.info(ctx.urn, `starting ${names.join(", ")} on host ${p.server.host.name} (${p.server.address}) for pair ${p.label} (${k + 1}/${i.pairs.length})`);
+            const t0 = Date.now();
             stops.push(await startServers(ctx, p.server, ports, names));
+            serverSeconds += since(t0);
         }
         const portsFor = (p: BenchmarkRunInputs["pairs"][number]): Ports =>
             p.server.kind === "host" ? serverPortsOf.get(`${p.server.host.name}/${p.server.address}`)! : GUEST_PORTS;
@@ -282,11 +303,15 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             // One retry: a single lost control connection should not cost a cell.
             for (let attempt = 0; attempt < 2 && !rec; attempt++) {
                 try {
+                    const s0 = Date.now();
                     const before = await sampleCpu(ctx, machines);
                     const t0 = Date.now();
                     const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs));
                     const seconds = (Date.now() - t0) / 1000;
+                    const s1 = Date.now();
                     const after = await sampleCpu(ctx, machines);
+                    const sampling = (t0 - s0) / 1000 + since(s1);
+                    const w0 = Date.now();
                     const rawName = `${path.basename(key)}.${m.ext}`;
                     await writeFileSafe(path.join(i.resultsDir, pairDir[s.pair], s.cell.id, rawName), m.raw);
                     rec = {
@@ -301,6 +326,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                         volume: m.volume,
                     };
                     await writeFileSafe(metaFile, JSON.stringify(rec, null, 1));
+                    spent.push({ test: s.cell.test, warmup: s.warmup, seconds, nominal: rec.nominal, cpuSampling: sampling, fileWrites: since(w0) });
                 } catch (err) {
                     lastErr = err as Error;
                     const dead = await deadGuests(ctx, p);
@@ -324,7 +350,9 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(rec.metrics)}`);
         }
     } finally {
+        const t0 = Date.now();
         for (const stop of stops) await stop();
+        serverSeconds += since(t0);
     }
 
     const finished = Date.now();
@@ -371,6 +399,9 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     };
     const resultsPath = path.join(i.resultsDir, "runs", `${ctx.name}-${timestamp}.json`);
     await writeFileSafe(resultsPath, JSON.stringify(doc, null, 1));
+    // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
+    const overhead = overheadReport(doc.run.wallSeconds, spent, serverSeconds, environmentSeconds);
+    await writeFileSafe(overheadPath(resultsPath), JSON.stringify(overhead, null, 1));
     // The report beside the document, also for a partial run (it lists the failed cells). A report
     // that cannot be rendered costs a warning, never the measurements.
     let reportPath = "";
@@ -386,8 +417,14 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
         );
     }
     await fs.rm(progressFile, { force: true });
-    ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${measuredSeconds.toFixed(1)} s measured): ${resultsPath}`);
+    const parts = Object.entries(overhead.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ");
+    ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`);
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
+}
+
+/** The overhead breakdown of a run, beside its results document. */
+export function overheadPath(resultsPath: string): string {
+    return resultsPath.replace(/\.json$/, ".overhead.json");
 }
 
 function headline(m: Record<string, number>): string {
