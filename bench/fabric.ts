@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { openStack } from "../scripts/engine";
+import { machine } from "./machine";
 
 function ip(args: string[]): void {
     const r = spawnSync("ip", args, { encoding: "utf8" });
@@ -57,10 +58,10 @@ async function netbed(ns: string, n: number, backend: string): Promise<{ upMs: n
     }
 }
 
-export async function main(sizes = [8, 16, 32, 64]): Promise<void> {
+export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unknown>> {
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-bench-"));
     const rows: Record<string, number>[] = [];
-    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, kernel ${os.release()}`);
+    console.log(machine());
     try {
         for (const n of sizes) {
             const raw = rawScript(`nbb-raw-${process.pid}`, n);
@@ -75,6 +76,8 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<void> {
     const first = rows[0];
     const last = rows[rows.length - 1];
     const growth = (last.netbedUpMs - first.netbedUpMs) / (last.taps - first.taps);
-    console.log(`netbed up grows ${growth.toFixed(0)} ms per extra tap between ${first.taps} and ${last.taps} taps (x${(last.netbedUpMs / first.netbedUpMs).toFixed(2)} time for x${last.taps / first.taps} taps)`);
-    console.log(JSON.stringify({ bench: "fabric", rows }));
+    const rawGrowth = (last.rawUpMs - first.rawUpMs) / (last.taps - first.taps);
+    console.log(`netbed up grows ${growth.toFixed(0)} ms per extra tap between ${first.taps} and ${last.taps} taps (x${(last.netbedUpMs / first.netbedUpMs).toFixed(2)} time for x${last.taps / first.taps} taps); the raw script ${rawGrowth.toFixed(1)} ms per tap`);
+    console.log(`at ${last.taps} taps netbed's up is ${(last.netbedUpMs / last.rawUpMs).toFixed(1)} x the raw script (target <= 2); netbed's up minus its no-op up (the engine's fixed cost) is ${((last.netbedUpMs - last.netbedNoopUpMs) / last.rawUpMs).toFixed(1)} x`);
+    return { rows, msPerExtraTap: growth, rawMsPerExtraTap: rawGrowth };
 }

@@ -11,6 +11,7 @@ import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
 import { dropNetns, must } from "../test/helpers";
+import { machine } from "./machine";
 
 const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -22,8 +23,8 @@ function inNs(ns: string, argv: string[], timeoutS: number): string {
     return r.stdout;
 }
 
-export async function main(pairs = 5, duration = 3): Promise<void> {
-    console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, kernel ${os.release()}`);
+export async function main(pairs = 5, duration = 3): Promise<Record<string, unknown>> {
+    console.log(machine());
     const id = process.pid.toString(36);
     const [a, b] = [`nbb-fa-${id}`, `nbb-fb-${id}`];
     const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-fidelity-"));
@@ -87,7 +88,7 @@ export async function main(pairs = 5, duration = 3): Promise<void> {
             measuredSecondsPerRun: 3 * duration,
         };
         console.log(`netbed run wall time ${summary.netbedRunSeconds.toFixed(2)} s for ${summary.measuredSecondsPerRun} s of measuring`);
-        console.log(JSON.stringify({ bench: "fidelity", ...summary }));
+        return { ...summary, raw: { netbed: nb, byHand: hand } };
     } finally {
         for (const pid of servers) {
             try {

@@ -1,20 +1,51 @@
-// npm run bench -- [name ...]: runs the named benchmarks (default: all) and prints their figures.
-const BENCHES: Record<string, () => Promise<void>> = {
-    fabric: () => require("./fabric").main(),
-    boot: () => require("./boot").main(),
-    fidelity: () => require("./fidelity").main(),
+// npm run bench -- [name ...]: runs the named benchmarks (default: all, figures 1 to 6 of issue
+// 10), prints each figure with its raw numbers and the machine, and writes a JSON summary to
+// results/bench-<timestamp>.json. A benchmark that fails is reported and the others still run.
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "../scripts/engine";
+import { machine, machineInfo } from "./machine";
+
+type Summary = Record<string, unknown>;
+
+const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) => Promise<Summary> }> = {
+    fidelity: { figures: "1 harness fidelity", run: () => require("./fidelity").main() },
+    fabric: { figures: "2 provisioning", run: () => require("./fabric").main() },
+    // noop and matrix share one testbed when both run.
+    noop: { figures: "3 no-op cost", run: (sel) => require("./testbed").main({ noop: true, matrix: sel.has("matrix") }) },
+    boot: { figures: "4 boot", run: () => require("./boot").main() },
+    matrix: { figures: "5 matrix overhead, 6 statistical power", run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })) },
 };
 
-async function run(names: string[]): Promise<void> {
-    for (const n of names.length ? names : Object.keys(BENCHES)) {
-        const b = BENCHES[n];
-        if (!b) throw new Error(`unknown bench '${n}' (have: ${Object.keys(BENCHES).join(", ")})`);
-        console.log(`== ${n}`);
-        await b();
+async function run(names: string[]): Promise<number> {
+    const selected = new Set(names.length ? names : Object.keys(BENCHES));
+    for (const n of selected) if (!BENCHES[n]) throw new Error(`unknown bench '${n}' (have: ${Object.keys(BENCHES).join(", ")})`);
+    const started = new Date();
+    const summary = { started: started.toISOString(), finished: "", command: `npm run bench${names.length ? ` -- ${names.join(" ")}` : ""}`, machine: machineInfo(), results: {} as Record<string, Summary>, errors: {} as Record<string, string> };
+    console.log(machine());
+    for (const n of Object.keys(BENCHES).filter((k) => selected.has(k))) {
+        console.log(`\n== ${n} (figure ${BENCHES[n].figures})`);
+        const t0 = Date.now();
+        try {
+            const r = await BENCHES[n].run(selected);
+            if (r && r.sharedWith === undefined) summary.results[n] = { ...r, benchSeconds: (Date.now() - t0) / 1000 };
+        } catch (e) {
+            console.error(`bench ${n} failed: ${(e as Error).stack ?? e}`);
+            summary.errors[n] = (e as Error).message;
+        }
     }
+    summary.finished = new Date().toISOString();
+    const file = path.join(ROOT, "results", `bench-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(summary, null, 2));
+    console.log(`\nsummary: ${file}`);
+    return Object.keys(summary.errors).length ? 1 : 0;
 }
 
-run(process.argv.slice(2)).catch((e) => {
-    console.error(e);
-    process.exit(1);
-});
+run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    },
+);

@@ -1,0 +1,176 @@
+// The local stack's testbed through the real engine, with namespaces of its own:
+//  - figure 3 (no-op cost): first `up` of 2 guests and 20 fabric resources, then a second `up`
+//    and a `refresh` with nothing changed;
+//  - figure 5 (matrix overhead): the local stack's benchmark section (its default matrix and
+//    settings, read from stacks/Pulumi.local.yaml) added to the same testbed and run by `up`:
+//    wall time over the nominal seconds measured, with the provider's breakdown of the rest;
+//  - figure 6 (statistical power): from that run's repetitions, how many are needed to detect a
+//    5% throughput change at p < 0.01.
+// Run: npm run bench -- noop | matrix   (both share one testbed when given together)
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { OverheadReport } from "../core/bench/overhead";
+import { warmupFloor } from "../core/bench/overhead";
+import type { ResultsDoc } from "../core/bench/results";
+import { normalQuantile, requiredRepetitions } from "../core/bench/stats";
+import { overheadPath } from "../providers/benchmark";
+import { ROOT, openStack } from "../scripts/engine";
+import { dropNetns } from "../test/helpers";
+import { machine } from "./machine";
+
+// js-yaml comes with @pulumi/pulumi; the stack file is YAML.
+const yaml = require("js-yaml") as { load(s: string): any };
+
+/** Taps beyond the two the guests use, so the testbed has 20 fabric resources. */
+const EXTRA_TAPS = 11;
+
+function localConfig(): Record<string, any> {
+    return yaml.load(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8")).config;
+}
+
+/** The local stack's testbed with this run's namespaces, and 13 taps instead of 2. */
+function testbedConfig(id: string): Record<string, unknown> {
+    const local = localConfig();
+    const hosts = Object.fromEntries(Object.keys(local["testbed:hosts"]).map((h) => [h, { kind: "netns", namespace: `nbb-${id}-${h}` }]));
+    const fabric = structuredClone(local["testbed:fabric"]);
+    for (let k = 2; k < 2 + EXTRA_TAPS; k++) fabric.taps[`tap${k}`] = { host: "server", bridge: "br0" };
+    return { "testbed:hosts": hosts, "testbed:fabric": fabric, "testbed:guests": local["testbed:guests"] };
+}
+
+function fabricCount(cfg: Record<string, any>): number {
+    const f = cfg["testbed:fabric"];
+    return Object.keys(cfg["testbed:hosts"]).length + ["wires", "bridges", "taps", "macvtaps"].reduce((a, k) => a + Object.keys(f[k] ?? {}).length, 0);
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+    const t0 = Date.now();
+    const r = await f();
+    return [r, (Date.now() - t0) / 1000];
+}
+
+export interface TestbedResult {
+    noop?: Record<string, unknown>;
+    matrix?: Record<string, unknown>;
+    power?: Record<string, unknown>;
+}
+
+/** Metrics that are a throughput (higher is better) per test kind: the ones figure 6 is about. */
+const THROUGHPUT: Record<string, string> = { tcp: "gbps", udp: "gbps", pps: "pps", rr: "tps" };
+
+export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: true, matrix: true }): Promise<TestbedResult> {
+    console.log(machine());
+    const id = process.pid.toString(36);
+    const stackName = `bench${id}`;
+    const cfgFile = path.join(ROOT, "stacks", `Pulumi.${stackName}.yaml`);
+    const backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-bench-state-"));
+    const saved = { ...process.env };
+    process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+    process.env.PULUMI_CONFIG_PASSPHRASE = "bench";
+    const config = testbedConfig(id);
+    const out: TestbedResult = {};
+    const engineLog: string[] = [];
+    const onOutput = (s: string) => engineLog.push(s);
+    fs.writeFileSync(cfgFile, JSON.stringify({ config }, null, 2));
+    const stack = await openStack({ stack: stackName });
+    try {
+        const [, firstUp] = await timed(() => stack.up({ onOutput, color: "never" }));
+        const resources = fabricCount(config);
+        console.log(`testbed: ${resources} fabric resources (3 netns hosts, 2 veth pairs, 1 bridge, ${2 + EXTRA_TAPS} taps, 1 macvtap), kernel, image, security profile, 2 guests`);
+        console.log(`first up: ${firstUp.toFixed(1)} s`);
+        if (opts.noop) {
+            const [up2, secondUp] = await timed(() => stack.up({ onOutput, color: "never" }));
+            const [ref, refresh] = await timed(() => stack.refresh({ onOutput, color: "never" }));
+            const [up3, upAfterRefresh] = await timed(() => stack.up({ onOutput, color: "never" }));
+            const changed = (s: Record<string, number> | undefined) => Object.entries(s ?? {}).filter(([k]) => k !== "same").reduce((a, [, v]) => a + v, 0);
+            const noChange = changed(up2.summary.resourceChanges) === 0 && changed(ref.summary.resourceChanges) === 0 && changed(up3.summary.resourceChanges) === 0;
+            out.noop = {
+                fabricResources: resources,
+                guests: 2,
+                firstUpSeconds: firstUp,
+                secondUpSeconds: secondUp,
+                refreshSeconds: refresh,
+                upAfterRefreshSeconds: upAfterRefresh,
+                secondUpRatio: secondUp / firstUp,
+                refreshRatio: refresh / firstUp,
+                changes: { secondUp: up2.summary.resourceChanges, refresh: ref.summary.resourceChanges, upAfterRefresh: up3.summary.resourceChanges },
+            };
+            console.log(`second up (no change): ${secondUp.toFixed(1)} s = ${(secondUp / firstUp).toFixed(2)} x the first up`);
+            console.log(`refresh (no change):   ${refresh.toFixed(1)} s = ${(refresh / firstUp).toFixed(2)} x the first up`);
+            console.log(`up after refresh:      ${upAfterRefresh.toFixed(1)} s; changes planned: ${noChange ? "none" : JSON.stringify(out.noop.changes)}`);
+            // Name what a refresh with nothing changed still saw as different.
+            const diffs = [...new Set(engineLog.join("").split("\n").filter((l) => /\[diff: /.test(l)).map((l) => l.replace(/\s*\(\d+(\.\d+)?s\)/, "").trim()))];
+            for (const d of diffs) console.log(`  ${d}`);
+            out.noop.diffs = diffs;
+        }
+        if (opts.matrix) {
+            const local = localConfig();
+            const resultsDir = path.join(ROOT, "results", `bench-matrix-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+            // A failed cell (a guest stalling under TCG) must not cost the figure: it is reported.
+            const bench = { ...local["testbed:benchmark"], resultsDir, allowFailedCells: true };
+            fs.writeFileSync(cfgFile, JSON.stringify({ config: { ...config, "testbed:benchmark": bench } }, null, 2));
+            const [up, wall] = await timed(() => stack.up({ onOutput, color: "never" }));
+            const resultsPath = up.outputs.resultsPath.value as string;
+            const doc = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as ResultsDoc;
+            const oh = JSON.parse(fs.readFileSync(overheadPath(resultsPath), "utf8")) as OverheadReport;
+            const s = doc.run.settings;
+            const steps = Object.values(oh.toolStartStopByTest).reduce((a, t) => a + t.steps, 0);
+            const failedCells = doc.cells.filter((c) => c.status !== "ok").map((c) => `${c.pair}/${c.cell}`);
+            if (failedCells.length) console.log(`failed cells: ${failedCells.join(", ")}`);
+            console.log(`matrix: ${doc.cells.length} cells (${[...new Set(doc.cells.map((c) => c.pair))].join(", ")}), ${s.duration} s each, ${s.warmup} warm-up + ${s.repetitions} repetitions: ${steps} measurements`);
+            console.log(`\`pulumi up\` of the benchmark: ${wall.toFixed(1)} s; the run itself ${oh.wallSeconds.toFixed(1)} s for ${oh.measuredSeconds.toFixed(1)} s measured: ratio ${oh.ratio.toFixed(2)} (target <= 1.25)`);
+            for (const [k, v] of Object.entries(oh.seconds)) console.log(`  ${k.padEnd(14)} ${v.toFixed(1).padStart(7)} s  ${((100 * v) / oh.wallSeconds).toFixed(1).padStart(5)}%`);
+            console.log(`  tool start/stop beyond nominal per measurement: ${Object.entries(oh.toolStartStopByTest).map(([t, x]) => `${t} ${x.meanSeconds.toFixed(2)} s`).join(", ")}`);
+            const floor = warmupFloor(s);
+            const netbedOwn = oh.seconds.cpuSampling + oh.seconds.fileWrites + oh.seconds.servers + oh.seconds.environment + oh.seconds.other;
+            console.log(
+                `  floor from warm-ups alone (${s.warmup} + ${s.repetitions}) / ${s.repetitions} = ${floor.toFixed(2)}; with the tools' own start/stop: ${((oh.seconds.measuring + oh.seconds.warmups + oh.seconds.toolStartStop) / oh.measuredSeconds).toFixed(2)}; ` +
+                    `netbed's own share ${netbedOwn.toFixed(1)} s = ${(netbedOwn / oh.measuredSeconds).toFixed(3)} of the ratio`,
+            );
+            out.matrix = { upSeconds: wall, resultsPath, settings: s, cells: doc.cells.length, failedCells, measurements: steps, overhead: oh, warmupFloor: floor, netbedOwnSeconds: netbedOwn };
+
+            // Figure 6: per pair, the CV of each throughput cell over its repetitions, pooled (RMS).
+            const power: Record<string, unknown> = {};
+            console.log(`power: repetitions per side to detect a 5% throughput change, p < 0.01 two-sided, 80% power (normal approximation), from ${s.repetitions} repetitions per cell`);
+            for (const pair of [...new Set(doc.cells.map((c) => c.pair))]) {
+                const cvs: Record<string, number> = {};
+                for (const c of doc.cells.filter((x) => x.pair === pair && x.status === "ok")) {
+                    const m = THROUGHPUT[c.dimensions.test];
+                    const st = m ? c.metrics[m] : undefined;
+                    if (st && st.n >= 2) cvs[c.cell] = st.cv;
+                }
+                const values = Object.values(cvs);
+                if (values.length === 0) continue;
+                const pooled = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
+                const sorted = [...values].sort((a, b) => a - b);
+                const med = sorted[Math.floor(sorted.length / 2)];
+                power[pair] = { cvByCell: cvs, pooledCv: pooled, medianCv: med, repetitionsPooled: requiredRepetitions(pooled), repetitionsMedianCell: requiredRepetitions(med) };
+                console.log(
+                    `  ${pair.padEnd(11)} CV per cell ${values.map((v) => `${(100 * v).toFixed(1)}%`).join(" ")}; pooled ${(100 * pooled).toFixed(1)}% -> ${requiredRepetitions(pooled)} repetitions; median cell ${(100 * med).toFixed(1)}% -> ${requiredRepetitions(med)}`,
+                );
+            }
+            // The largest CV 3 repetitions can resolve: n = 2 (z cv / effect)^2 solved for cv.
+            const z = normalQuantile(1 - 0.01 / 2) + normalQuantile(0.8);
+            const cvFor = (n: number) => (0.05 * Math.sqrt(n / 2)) / z;
+            const worst = Math.max(...Object.values(power).map((p: any) => p.repetitionsPooled));
+            const recommendation =
+                `With ${s.duration}-s measurements on this machine, use at least ${worst} repetitions per cell (interleaved) to call a 5% throughput difference at p < 0.01; ` +
+                `${s.repetitions} repetitions resolve it only where a cell's CV is below ${(100 * cvFor(s.repetitions)).toFixed(1)}%. Otherwise report the median with its 95% CI and call smaller differences noise.`;
+            console.log(`recommendation: ${recommendation}`);
+            out.power = { effect: 0.05, alpha: 0.01, power: 0.8, byPair: power, recommendation };
+        }
+    } finally {
+        const [, destroy] = await timed(() => stack.destroy({ onOutput, color: "never" })).catch((e) => {
+            console.error(`destroy failed: ${(e as Error).message}\n${engineLog.join("").slice(-3000)}`);
+            return [undefined, NaN] as const;
+        });
+        if (out.noop) out.noop.destroySeconds = destroy;
+        console.log(`destroy: ${Number(destroy).toFixed(1)} s`);
+        await stack.workspace.removeStack(stackName).catch(() => undefined);
+        fs.rmSync(cfgFile, { force: true });
+        for (const h of Object.keys(config["testbed:hosts"] as object)) dropNetns(`nbb-${id}-${h}`);
+        fs.rmSync(backend, { recursive: true, force: true });
+        process.env = saved;
+    }
+    return out;
+}
