@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openStack } from "../../scripts/engine";
+import { engineBinDir, openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
@@ -354,6 +354,49 @@ describe("faults on the real engine", function () {
         assert.deepEqual((again.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok"]);
         for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
         assert.deepEqual(walk(mnt).filter((f) => /\.tmp-/.test(f)), [], "no partial temporary files");
+        await destroyClean(stack, left);
+    });
+
+    it("a host without iperf3 (not on the PATH the engine and provider run with): the run fails naming the tool and the host, nothing else is harmed", async () => {
+        // This machine with iperf3 uninstalled, as far as any command can tell: a PATH of links to
+        // every other program, which the provider inherits and `ip netns exec` searches.
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-noiperf-"));
+        cleanup.push(() => fs.rmSync(bin, { recursive: true, force: true }));
+        const savedPath = process.env.PATH!;
+        cleanup.push(() => (process.env.PATH = savedPath));
+        const dirs = [path.dirname(process.execPath), ...savedPath.split(":")];
+        for (const d of dirs) {
+            let names: string[] = [];
+            try {
+                names = fs.readdirSync(d);
+            } catch {
+                continue;
+            }
+            for (const n of names) if (n !== "iperf3" && !fs.existsSync(path.join(bin, n))) fs.symlinkSync(path.join(d, n), path.join(bin, n));
+        }
+        const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
+        cleanup.push(() => fs.rmSync(results, { recursive: true, force: true }));
+        const id = uniq();
+        const prefix = `nbft${id}`;
+        const stackName = `ft${id}`;
+        const stack = await openStack({ stack: stackName, dir: FIXTURE, env: { PATH: `${engineBinDir()}:${bin}` } });
+        cleanup.push(() => {
+            dropNetns(`${prefix}-a`);
+            dropNetns(`${prefix}-b`);
+            fs.rmSync(path.join(FIXTURE, `Pulumi.${stackName}.yaml`), { force: true });
+        });
+        const left = new Leftovers(prefix);
+        assert.notEqual(sh(["sh", "-c", "command -v iperf3"]).code, 0, "iperf3 is gone from the PATH");
+        await stack.setAllConfig({ prefix: { value: prefix }, net: { value: String(Math.floor(Math.random() * 200) + 20) }, resultsDir: { value: results }, cells: { value: "1" } });
+        const err = await stack.up({ onOutput, color: "never" }).then(
+            () => "",
+            (e) => String(e),
+        );
+        assert.match(err, /iperf3/, err.slice(-800));
+        assert.match(err, /host '?[ab]'?/, `the error names the host: ${err.slice(-800)}`);
+        assert.match(err, /not (installed|found)|No such file or directory/i, `the error says the tool is missing: ${err.slice(-800)}`);
+        // The rest of the testbed came up and stays usable.
+        assert.equal(sh(["ip", "netns", "exec", `${prefix}-b`, "ping", "-c", "1", "-W", "2", `10.${(await stack.getConfig("net")).value}.0.1`]).code, 0);
         await destroyClean(stack, left);
     });
 });
