@@ -1,25 +1,16 @@
 // examples/wire, a program that imports the package as `netbed`, on the real engine.
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { openStack } from "../scripts/engine";
-import { dropNetns, netnsList, sh, uniq } from "./helpers";
+import { dropNetns, netnsList, sh, tempBackend, uniq } from "./helpers";
 
 describe("examples/wire on the real engine", function () {
     this.timeout(300_000);
     const id = uniq();
-    const saved = { ...process.env };
-    let backend: string;
-    before(() => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-    });
+    tempBackend();
     after(() => {
         for (const side of ["left", "right"]) dropNetns(`nbx${id}-${side}`);
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
     });
 
     it("comes up with `import * as netbed from \"netbed\"`, carries traffic, and is destroyed", async () => {

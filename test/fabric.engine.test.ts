@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { ROOT, openStack } from "../scripts/engine";
 import { BAD_CASES } from "./fixtures/bad-inputs/cases";
-import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
+import { dropNetns, must, netnsList, sh, tempBackend, uniq } from "./helpers";
 
 function linkNames(ns: string): string[] {
     return (JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[]).map((l) => l.ifname).sort();
@@ -18,20 +18,10 @@ function rootLinks(): string[] {
 
 describe("fabric on the real engine", function () {
     this.timeout(600_000);
-    let backend: string;
-    const saved = { ...process.env };
+    tempBackend();
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
 
-    before(() => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-    });
-    after(() => {
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
-    });
 
     it("the local topology with a virtio and a macvtap guest comes up, carries traffic, a second up changes nothing, destroy leaves nothing", async () => {
         const id = uniq();

@@ -2,6 +2,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
 
 export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });
@@ -54,3 +56,22 @@ export function listen(): Promise<net.Server> {
     });
 }
 export const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
+
+/**
+ * Points the engine at a fresh file backend with a test passphrase for the enclosing describe
+ * block (mocha hooks), and puts the environment back after it. Returns the backend directory.
+ */
+export function tempBackend(): () => string {
+    const saved = { ...process.env };
+    let dir = "";
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        process.env.PULUMI_BACKEND_URL = `file://${dir}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+    });
+    after(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        process.env = saved;
+    });
+    return () => dir;
+}

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT, openStack } from "../scripts/engine";
+import { tempBackend } from "./helpers";
 
 /** A project that runs the checkout's default program with a copy of one stack file (the engine writes into stack files). */
 function projectWith(stackFile: string, edit: (yaml: string) => string = (y) => y): string {
@@ -21,19 +22,14 @@ function projectWith(stackFile: string, edit: (yaml: string) => string = (y) => 
 
 describe("hardware stacks on the real engine", function () {
     this.timeout(300_000);
-    const saved = { ...process.env };
+    tempBackend();
     const dirs: string[] = [];
     before(() => {
-        const backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        dirs.push(backend);
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-        // ssh.agent: true must not need an agent at preview.
+        // ssh.agent: true must not need an agent at preview (the backend's hook puts it back after).
         delete process.env.SSH_AUTH_SOCK;
     });
     after(() => {
         for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-        process.env = saved;
     });
 
     it("xeon-e2288g previews the Volt environment (2 SSH hosts, tuning, 3 KVM guests, 4 pairs) without reaching a host", async () => {

@@ -4,11 +4,10 @@
 // not in netbed's records under /run/netbed, not under the directory the cases point paths at.
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { openStack } from "../../scripts/engine";
 import { HOSTILE_CASES, SENTINEL_DIR } from "../fixtures/bad-inputs/cases";
-import { dropNetns, must, netnsList, uniq } from "../helpers";
+import { dropNetns, must, netnsList, tempBackend, uniq } from "../helpers";
 
 const links = (ns?: string): string[] => (JSON.parse(must(["ip", ...(ns ? ["-n", ns] : []), "-json", "link", "show"])) as any[]).map((l) => l.ifname).sort();
 
@@ -34,20 +33,10 @@ function namesIn(v: unknown): string[] {
 
 describe("hostile input on the real engine", function () {
     this.timeout(900_000);
-    const saved = { ...process.env };
-    let backend: string;
+    tempBackend();
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
 
-    before(() => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-    });
-    after(() => {
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
-    });
 
     it(`${HOSTILE_CASES.length} hostile inputs each fail in preview, naming the field, and create no namespace, link or file`, async () => {
         const id = uniq();

@@ -4,10 +4,9 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { engineEnv, openStack } from "../../scripts/engine";
-import { uniq } from "../helpers";
+import { tempBackend, uniq } from "../helpers";
 import { Sshd, startSshd } from "../sshd";
 
 /** The lines of a private key file that are key material (the base64 body). */
@@ -27,23 +26,17 @@ function filesUnder(dir: string): string[] {
 
 describe("SSH keys through the real engine", function () {
     this.timeout(600_000);
-    const saved = { ...process.env };
+    const backendDir = tempBackend();
     const id = uniq();
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
-    let backend: string;
     let d: Sshd | undefined;
 
     before(async () => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
         d = await startSshd(`nbt-sec-${id}`, `nbk${id}`, `10.251.${Math.floor(Math.random() * 200) + 20}`);
     });
     after(() => {
         d?.stop();
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
     });
 
     it("a key passed as plain text is in no state, export, engine output or error; the resources on its host are created and destroyed", async () => {
@@ -82,12 +75,12 @@ describe("SSH keys through the real engine", function () {
                 assert.match(JSON.stringify(r.inputs.host), /4dabf18193072939515e22adb298388d/, `${type}'s host input is a secret`);
             }
             await stack.refresh({ onOutput, color: "never" });
-            for (const f of filesUnder(backend)) leaks(`state file ${path.relative(backend, f)}`, fs.readFileSync(f, "utf8"));
+            for (const f of filesUnder(backendDir())) leaks(`state file ${path.relative(backendDir(), f)}`, fs.readFileSync(f, "utf8"));
 
             await stack.destroy({ onOutput, color: "never" });
             const after = (JSON.parse(must(["ip", "-n", d!.ns, "-json", "link", "show"])) as any[]).map((l) => l.ifname);
             assert.ok(!after.includes("brsec0") && !after.includes("tapsec0"), after.join(" "));
-            for (const f of filesUnder(backend)) leaks(`state file ${path.relative(backend, f)}`, fs.readFileSync(f, "utf8"));
+            for (const f of filesUnder(backendDir())) leaks(`state file ${path.relative(backendDir(), f)}`, fs.readFileSync(f, "utf8"));
             leaks("the engine's output", log.join(""));
 
             // A host that presents another host key: the failure names the host and the fingerprints, not the key.
@@ -100,7 +93,7 @@ describe("SSH keys through the real engine", function () {
             assert.match(err, /SHA256:A{43}/, "the error names the expected fingerprint");
             leaks("the error of a refused host key", err);
             leaks("the engine's output", log.join(""));
-            for (const f of filesUnder(backend)) leaks(`state file ${path.relative(backend, f)}`, fs.readFileSync(f, "utf8"));
+            for (const f of filesUnder(backendDir())) leaks(`state file ${path.relative(backendDir(), f)}`, fs.readFileSync(f, "utf8"));
             await stack.destroy({ onOutput, color: "never" });
             await stack.workspace.removeStack(stackName);
         } finally {
