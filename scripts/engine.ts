@@ -14,6 +14,11 @@ export function engineBinDir(): string {
     return path.join(cache, "pulumi", `v${version}`, "bin");
 }
 
+/** Where stacks live unless PULUMI_BACKEND_URL says otherwise. */
+export function defaultStateDir(): string {
+    return path.join(ROOT, ".netbed", "state");
+}
+
 /** The documented passphrase of the `local` stack's secrets (it holds none that matter). */
 export const LOCAL_PASSPHRASE = "netbed-local";
 
@@ -41,7 +46,7 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${path.join(ROOT, ".netbed", "state")}`,
+        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`,
         ...extra,
     };
     const hasPass = process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || process.env.PULUMI_CONFIG_PASSPHRASE_FILE !== undefined;
@@ -55,7 +60,14 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
     }
     if (env.PULUMI_BACKEND_URL.startsWith("file://")) {
-        fs.mkdirSync(env.PULUMI_BACKEND_URL.slice("file://".length), { recursive: true });
+        const dir = env.PULUMI_BACKEND_URL.slice("file://".length);
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        // Pulumi writes state files world-readable (0644); they hold every output, and the local
+        // stack's passphrase is documented. netbed's own state directory keeps them to its user.
+        if (dir === defaultStateDir()) {
+            fs.chmodSync(path.dirname(dir), 0o700);
+            fs.chmodSync(dir, 0o700);
+        }
     }
     return env;
 }

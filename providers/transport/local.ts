@@ -74,11 +74,18 @@ export class LocalTransport implements Transport {
         return spawnCollect(this.label, argv, opts);
     }
     async putFile(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        // Write then rename so a reader never sees half a file.
+        await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+        // Write then rename so a reader never sees half a file. The temporary name is predictable:
+        // create it exclusively ("wx"), so a link planted there is not followed (found by test/faults).
         const tmp = `${file}.tmp-${process.pid}`;
-        await fs.writeFile(tmp, data, { mode });
-        await fs.rename(tmp, file);
+        await fs.rm(tmp, { force: true });
+        try {
+            await fs.writeFile(tmp, data, { mode, flag: "wx" });
+            await fs.rename(tmp, file);
+        } catch (e) {
+            await fs.rm(tmp, { force: true });
+            throw new Error(`on host ${this.label}: could not write ${file}: ${(e as Error).message}`);
+        }
     }
     getFile(file: string): Promise<Buffer> {
         return fs.readFile(file);

@@ -171,14 +171,17 @@ export class SshTransport implements Transport {
         const sftp = await this.sftp();
         const tmp = `${path}.tmp-netbed`;
         try {
+            // Created exclusively: a link planted at the temporary name is not followed.
+            await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
             await new Promise<void>((resolve, reject) =>
-                sftp.writeFile(tmp, data, { mode }, (e) => (e ? reject(e) : resolve())),
+                sftp.writeFile(tmp, data, { mode, flag: "wx" }, (e) => (e ? reject(e) : resolve())),
             );
             // posix-rename replaces an existing file atomically; plain SFTP rename refuses to.
             await new Promise<void>((resolve, reject) =>
                 sftp.ext_openssh_rename(tmp, path, (e) => (e ? reject(e) : resolve())),
             );
         } catch (e) {
+            await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
             throw new Error(`on host ${this.label}: could not write ${path}: ${(e as Error).message}`);
         } finally {
             sftp.end();
