@@ -399,4 +399,32 @@ describe("faults on the real engine", function () {
         assert.equal(sh(["ip", "netns", "exec", `${prefix}-b`, "ping", "-c", "1", "-W", "2", `10.${(await stack.getConfig("net")).value}.0.1`]).code, 0);
         await destroyClean(stack, left);
     });
+
+    it("files an up writes (records under /run/netbed, results): links planted at their names are not followed, nothing is group- or world-writable", async () => {
+        const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
+        const victim = path.join(results, "..", `${path.basename(results)}-victim`);
+        fs.writeFileSync(victim, "not netbed's\n");
+        cleanup.push(() => {
+            fs.rmSync(results, { recursive: true, force: true });
+            fs.rmSync(victim, { force: true });
+        });
+        const { stack, prefix, left } = await stackFor("s", { taps: "1", resultsDir: results, cells: "1" });
+        // Links where netbed will write its namespace record, a tap's owner record and the run's progress file.
+        const planted = [`/run/netbed/owned/netns-${prefix}-a`, `/run/netbed/owned/links/netns-${prefix}-a/link-tap0`, path.join(results, "runs", "bench.progress.json")];
+        cleanup.push(() => planted.forEach((f) => fs.rmSync(f, { force: true })));
+        for (const f of planted) {
+            fs.mkdirSync(path.dirname(f), { recursive: true });
+            fs.symlinkSync(victim, f);
+        }
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        assert.equal(fs.readFileSync(victim, "utf8"), "not netbed's\n", "a planted link was written through");
+        // Each is netbed's own file now, or gone (a finished run drops its progress file).
+        for (const f of planted) assert.ok(!fs.existsSync(f) || fs.lstatSync(f).isFile(), `${f} is still a link`);
+        const written = [...walk("/run/netbed").filter((f) => f.includes(prefix)), ...walk(results)];
+        assert.ok(written.length >= 6, written.join(" "));
+        const loose = written.filter((f) => (fs.lstatSync(f).mode & 0o022) !== 0);
+        assert.deepEqual(loose, [], "group- or world-writable");
+        await destroyClean(stack, left);
+    });
 });
