@@ -109,10 +109,19 @@ export const hostHandler: ResourceHandler<HostInputs> = {
         if (conn.kind === "netns") {
             const ns = conn.namespace;
             if (await netnsExists(ns)) {
-                throw new Error(
-                    `host '${ctx.name}': network namespace '${ns}' already exists and netbed did not create it for this resource; ` +
-                        `choose another 'namespace', or remove it if it is a leftover ('ip netns del ${ns}')`,
-                );
+                const owner = await ownerOf(ns);
+                if (owner !== ctx.urn) {
+                    throw new Error(
+                        `host '${ctx.name}': network namespace '${ns}' already exists and ${owner ? `belongs to ${owner}` : "netbed did not create it"}; ` +
+                            `choose another 'namespace', or remove it if it is a leftover ('ip netns del ${ns}')`,
+                    );
+                }
+                // This resource made it in a create the engine never recorded (the engine was
+                // killed; found by test/faults). A Host is deleted before it is replaced, so no
+                // recorded Host uses it: start afresh.
+                ctx.log.info(ctx.urn, `removing namespace '${ns}' left by an interrupted create of this host`);
+                await local.run(["ip", "netns", "del", ns]);
+                await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`, `/run/netbed/vms/netns-${ns}`]);
             }
             // The owner record is written first, so a namespace netbed made is never without one,
             // even if this process dies between the two steps.

@@ -427,4 +427,19 @@ describe("faults on the real engine", function () {
         assert.deepEqual(loose, [], "group- or world-writable");
         await destroyClean(stack, left);
     });
+
+    it("up killed (SIGKILL of the CLI) right after a host's namespace appears: cancel, refresh and up converge, destroy leaves nothing", async () => {
+        const { stack, prefix, left } = await stackFor("h", {});
+        const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), "SIGKILL", () => netnsList().includes(`${prefix}-a`));
+        assert.equal(killed.length, 1);
+        assert.ok(err !== "");
+        left.note();
+        await stack.cancel();
+        const pending = await clearPending(stack);
+        await stack.refresh({ onOutput, color: "never" });
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        await destroyClean(stack, left);
+        console.log(`      killed as the namespace appeared: ${pending} pending operation(s) cleared, 0 left after destroy`);
+    });
 });
