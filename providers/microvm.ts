@@ -137,7 +137,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     defaults(inputs) {
         // Host capabilities and the image size are not known before those resources exist.
         const out = { ...inputs };
-        for (const k of ["hostCaps", "imageSize"]) if (out[k] === UNKNOWN || out[k] === null) delete out[k];
+        for (const k of ["hostCaps", "imageSize", "kernelRelease"]) if (out[k] === UNKNOWN || out[k] === null) delete out[k];
         return out;
     },
 

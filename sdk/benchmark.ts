@@ -115,8 +115,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernel, vcpus, memoryMiB, pinning, confinement]: any[]) => {
+        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement] as pulumi.Output<any>[])
+        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement]: any[]) => {
             const i = ifs[nic];
             if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
             return {
@@ -129,7 +129,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 backend: i.backend,
                 accel,
                 driver,
-                kernel,
+                // The release where the VM knows it, else its kernel's path.
+                kernel: kernelRelease || kernelPath,
                 vcpus,
                 memoryMiB,
                 pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,

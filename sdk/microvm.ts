@@ -91,6 +91,8 @@ export const MicroVmArgsSchema = z
         /** The initramfs path (a GuestImage's `path`) and size (checked against memory). */
         image: VmPath,
         imageSize: z.number().int().min(0).optional(),
+        /** The kernel's release (a Kernel's `release`, filled by the SDK): recorded with benchmark results. */
+        kernelRelease: z.string().max(200).optional(),
         /** Extra kernel command line words. */
         cmdline: z.array(z.string().max(4096, "must be at most 4096 characters").regex(/^\S+$/, "must be one word (no whitespace)")).max(256).default([]),
         nics: z.array(NicSchema).min(1, "give at least one NIC").max(8),
@@ -229,7 +231,7 @@ export interface NicArgs {
     queues?: pulumi.Input<number>;
 }
 
-export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "image" | "imageSize" | "nics" | "hostCaps" | "security">> & {
+export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "kernelRelease" | "image" | "imageSize" | "nics" | "hostCaps" | "security">> & {
     host: Host;
     kernel: Kernel;
     image: GuestImage;
@@ -263,6 +265,8 @@ export class MicroVm extends pulumi.CustomResource {
     public readonly machine!: pulumi.Output<(typeof QEMU_MACHINES)[number]>;
     /** The kernel image path it boots. */
     public readonly kernel!: pulumi.Output<string>;
+    /** That kernel's release (uname -r in the guest). */
+    public readonly kernelRelease!: pulumi.Output<string | undefined>;
     public readonly vcpus!: pulumi.Output<number>;
     public readonly memoryMiB!: pulumi.Output<number>;
     public readonly pinning!: pulumi.Output<{ vcpus?: number[]; other?: number[]; vhost?: number[] } | undefined>;
@@ -331,6 +335,7 @@ export class MicroVm extends pulumi.CustomResource {
                 kernel: args.kernel.path,
                 image: args.image.path,
                 imageSize: args.image.size,
+                kernelRelease: args.kernel.release,
                 nics,
                 hostCaps,
                 security,

@@ -31,7 +31,7 @@ h1{font-size:28px;margin:0 0 4px;border-bottom:1px solid #d0d7de;padding-bottom:
 h2{font-size:21px;margin:32px 0 8px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 h3{font-size:17px;margin:24px 0 8px}
 table{border-collapse:collapse;margin:8px 0 12px;font-size:14px;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #d0d7de;padding:4px 10px}
+th,td{border:1px solid #d0d7de;padding:4px 10px;overflow-wrap:anywhere}
 th{background:#f6f8fa;text-align:left}
 td.r,th.r{text-align:right}
 tr:nth-child(even) td{background:#fbfcfd}
