@@ -6,14 +6,19 @@
 // anywhere on the line. A command whose words cannot be written unambiguously is not batched.
 //
 // Output is attributed by position: every command line is followed by a sentinel line
-// (`link show dev lo`, which prints exactly one JSON line in every namespace), so the stdout
+// (`addr show dev lo`, which prints exactly one JSON line in every namespace), so the stdout
 // lines between two sentinels belong to the command before the second one, and the number of
 // sentinels says how far ip got. With -force ip goes on after a failed command and prints
 // "Command failed -:<line>" on stderr after that command's own messages; an argument ip cannot
 // parse at all ends the process (exit 255) without that marker.
+//
+// ip keeps some state from one batch line to the next: `link show` sets its address family to
+// AF_PACKET for the rest of the process, after which every `addr show` prints links without
+// their addresses (seen: a bridge read back without its address) and `route show` dumps every
+// family. So `link show` is never batched, and the sentinel is an `addr show`.
 
 /** The line that follows every command; its output marks the command's end. */
-export const SENTINEL = ["link", "show", "dev", "lo"];
+export const SENTINEL = ["addr", "show", "dev", "lo"];
 
 /** ip's batch reader stops with "Too many arguments" at 100 words. */
 const MAX_WORDS = 90;
@@ -31,9 +36,13 @@ export function batchLine(words: readonly string[]): string | undefined {
     return out.join(" ");
 }
 
-/** Whether a command is a query whose output could be taken for the sentinel's. */
-export function looksLikeSentinel(words: readonly string[]): boolean {
-    return words.includes("lo");
+/**
+ * Whether a command may share a batch: not a query whose output could be taken for the
+ * sentinel's, and not `link show`, which changes how later lines of the batch behave.
+ */
+export function batchable(words: readonly string[]): boolean {
+    if (words.includes("lo")) return false;
+    return !(words[0] === "link" && ["show", "list", "lst"].includes(words[1] ?? "show"));
 }
 
 /** The batch text for commands already rendered by batchLine. Line 2k+1 is command k, 2k+2 its sentinel. */
@@ -61,7 +70,7 @@ export interface ParsedBatch {
 function isSentinelLine(line: string): boolean {
     try {
         const j = JSON.parse(line);
-        return Array.isArray(j) && j.length === 1 && j[0]?.ifname === "lo" && !("addr_info" in j[0]) && !("dst" in j[0]);
+        return Array.isArray(j) && j.length === 1 && j[0]?.ifname === "lo" && !("dst" in j[0]);
     } catch {
         return false;
     }

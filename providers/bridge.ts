@@ -6,7 +6,7 @@ import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
-    const r = await runIp(t, ["ip", "-json", "link", "show", "master", bridge]);
+    const r = await runIp(t, ["ip", "-json", "addr", "show", "master", bridge]);
     return (JSON.parse(r.stdout || "[]") as any[]).map((l) => l.ifname);
 }
 

@@ -3,7 +3,7 @@
 // cores); as separate processes, their ~5 commands each were what provisioning spent its time on.
 // While a batch runs, new commands queue and go out together in the next one (a group commit), so
 // a lone command waits for nothing and a busy host sends few large batches.
-import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, looksLikeSentinel, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
+import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
 import { CommandError, RunResult, Transport } from "./transport";
 
 interface Job {
@@ -100,8 +100,8 @@ function kickIp(t: Transport, key: string, globals: string[], q: Queue): void {
 
 /**
  * Runs an `ip` command (argv[0] === "ip") through this host's shared batch. JSON queries and
- * changes (add/set/del) are batched; anything else, or a word the batch syntax cannot carry,
- * runs as its own process. Same result and errors as `t.run(argv, { check })`.
+ * changes (add/set/del) are batched; `link show` (see core/ipbatch.ts), anything else, or a word
+ * the batch syntax cannot carry, runs as its own process. Same result and errors as `t.run(argv, { check })`.
  */
 export function runIp(t: Transport, argv: readonly string[], opts: { check?: boolean } = {}): Promise<RunResult> {
     const check = opts.check !== false;
@@ -111,7 +111,7 @@ export function runIp(t: Transport, argv: readonly string[], opts: { check?: boo
     const words = argv.slice(k);
     const line = batchLine(words);
     const query = QUERY_VERBS.has(words[1] ?? "");
-    if (argv[0] !== "ip" || !line || !globals.every((g) => BATCHABLE_GLOBALS.has(g)) || (query && !globals.includes("-json")) || looksLikeSentinel(words)) {
+    if (argv[0] !== "ip" || !line || !globals.every((g) => BATCHABLE_GLOBALS.has(g)) || (query && !globals.includes("-json")) || !batchable(words)) {
         return t.run(argv, { check });
     }
     // Changes print nothing with -json; the sentinel needs it to print one line.

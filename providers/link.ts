@@ -80,14 +80,15 @@ export async function dropOwner(t: Transport, host: HostConnection, name: string
 
 /** True when a link with this name exists on the host. */
 export async function linkExists(t: Transport, name: string): Promise<boolean> {
-    // The same options as linkKind's query, so the two share a batch.
-    const r = await runIp(t, ["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
+    // `addr show` (a batched `link show` would change later lines of the batch) with linkKind's
+    // options, so the two share a batch.
+    const r = await runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", name], { check: false });
     return r.code === 0;
 }
 
 /** The kind of an existing link ("" for a plain one), undefined when there is none. */
 export async function linkKind(t: Transport, name: string): Promise<string | undefined> {
-    const r = await runIp(t, ["ip", "-json", "-details", "link", "show", "dev", name], { check: false });
+    const r = await runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", name], { check: false });
     if (r.code !== 0) {
         if (/does not exist/.test(r.stderr)) return undefined;
         throw new Error(`on host ${t.label}: could not read link '${name}': ${r.stderr.trim()}`);

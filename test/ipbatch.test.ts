@@ -2,7 +2,7 @@
 // 6.1), then the shared batch against a real namespace: many concurrent commands, failures
 // attributed to their own command, a batch that ip abandons half-way.
 import { strict as assert } from "assert";
-import { batchLine, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
+import { batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
 import { ethtoolFeatures, runIp } from "../providers/ipbatch";
 import { NetnsTransport, RunResult, Transport } from "../providers/transport";
 import { dropNetns, must, uniq } from "./helpers";
@@ -20,8 +20,16 @@ describe("ip batch syntax and attribution (pure)", () => {
         assert.equal(batchLine(Array.from({ length: 95 }, () => "w")), undefined, "ip stops at 100 words");
     });
 
+    it("keeps `link show` (it changes the later lines of a batch) and queries about lo out of batches", () => {
+        assert.equal(batchable(["link", "show", "dev", "br0"]), false);
+        assert.equal(batchable(["link"]), false);
+        assert.equal(batchable(["addr", "show", "dev", "lo"]), false);
+        assert.equal(batchable(["addr", "show", "dev", "br0"]), true);
+        assert.equal(batchable(["link", "set", "dev", "br0", "up"]), true);
+    });
+
     it("follows every command with the sentinel", () => {
-        assert.equal(renderBatch(["a 1", "b 2"]), "a 1\nlink show dev lo\nb 2\nlink show dev lo\n");
+        assert.equal(renderBatch(["a 1", "b 2"]), "a 1\naddr show dev lo\nb 2\naddr show dev lo\n");
     });
 
     it("gives each command its own output and its own error", () => {
@@ -71,9 +79,9 @@ describe("shared ip batch: an interrupted netlink dump", () => {
             label: "fake",
             async run(argv, opts): Promise<RunResult> {
                 const lines = String(opts?.stdin ?? "").trim().split("\n");
-                batches.push(lines.filter((l) => l !== "link show dev lo").join("; "));
+                batches.push(lines.filter((l) => l !== "addr show dev lo").join("; "));
                 const interrupted = interruptions-- > 0;
-                const out = lines.map((l) => (l === "link show dev lo" ? LO : l.startsWith("addr show") ? (interrupted ? partial : full) : "")).filter(Boolean);
+                const out = lines.map((l) => (l === "addr show dev lo" ? LO : l.startsWith("addr show") ? (interrupted ? partial : full) : "")).filter(Boolean);
                 return { code: 0, stdout: out.join("\n") + "\n", stderr: interrupted ? "Dump was interrupted and may be inconsistent.\n" : "" };
             },
             putFile: async () => undefined,
@@ -121,6 +129,25 @@ describe("shared ip batch (real namespace)", function () {
         assert.ok(processes <= 4, `${2 * n} commands took ${processes} processes`);
         const links = JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[];
         assert.equal(links.filter((l) => /^bt\d+$/.test(l.ifname)).length, n);
+    });
+
+    it("reads every link's addresses in one batch, whatever came before in it", async () => {
+        // A batched `link show` used to leave ip showing links without addresses for the rest
+        // of the batch; the existence checks now use `addr show`.
+        for (const k of [10, 11, 12]) must(["ip", "-n", ns, "addr", "add", `10.250.${k}.1/24`, "dev", `bt${k}`]);
+        const names = ["bt10", "bt11", "bt12"];
+        const [, ...shown] = await Promise.all([
+            runIp(t, ["ip", "-json", "-details", "link", "show", "dev", "bt10"]),
+            ...names.map((n) => runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", n])),
+            ...names.map((n) => runIp(t, ["ip", "-json", "route", "show", "dev", n])),
+        ]);
+        names.forEach((n, k) => {
+            const l = JSON.parse(shown[k].stdout)[0];
+            assert.equal(l.ifname, n);
+            assert.deepEqual(l.addr_info.filter((a: any) => a.family === "inet").map((a: any) => a.local), [`10.250.${10 + k}.1`]);
+            const routes = JSON.parse(shown[3 + k].stdout) as any[];
+            assert.ok(routes.every((r) => !String(r.dst).includes(":")), `IPv4 routes only: ${shown[3 + k].stdout}`);
+        });
     });
 
     it("fails only the command that failed, naming it and what ip said", async () => {
