@@ -11,7 +11,7 @@
 //   - a stack: `stack:NAME`, or a bare NAME that is not a path: its `results` output.
 import * as fs from "fs";
 import * as path from "path";
-import { ResultsDoc, ResultsDocSchema } from "../core/bench/results";
+import { ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
 import { CompareOptions, compareDocs, renderMarkdown } from "../core/report/compare";
 
 export const EXIT_REGRESSION = 3;
@@ -45,11 +45,11 @@ function readDocFile(file: string): ResultsDoc {
     return parseDoc(json, file);
 }
 
-/** Run documents of a runs/ directory (not the progress files of unfinished runs). */
+/** Run documents of a runs/ directory (not the progress files of unfinished runs, nor overhead breakdowns). */
 function runFiles(runsDir: string): string[] {
     return fs
         .readdirSync(runsDir)
-        .filter((f) => f.endsWith(".json") && !f.endsWith(".progress.json"))
+        .filter(isRunDocName)
         .map((f) => path.join(runsDir, f));
 }
 

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ResultsDoc, ResultsDocSchema, summarizeResults } from "../core/bench/results";
+import { ResultsDoc, ResultsDocSchema, isRunDocName, summarizeResults } from "../core/bench/results";
 import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
@@ -340,7 +340,7 @@ describe("report: CLI (scripts/report.ts)", function () {
 describe("report: a real run (results/runs/*.json, when `npm run up` has produced one)", function () {
     this.timeout(180_000);
     const runs = path.join(__dirname, "..", "results", "runs");
-    const docs = fs.existsSync(runs) ? fs.readdirSync(runs).filter((f) => f.endsWith(".json") && !f.endsWith(".progress.json")) : [];
+    const docs = fs.existsSync(runs) ? fs.readdirSync(runs).filter(isRunDocName) : [];
     it("reports the newest run", async function () {
         if (docs.length === 0) this.skip();
         const f = path.join(runs, docs.sort().slice(-1)[0]);

@@ -135,3 +135,8 @@ export function summarizeResults(doc: Pick<ResultsDoc, "cells">): Summary {
     }
     return out;
 }
+
+/** A run document's file name in resultsDir/runs: <run>-<ISO timestamp with '-' for ':' and '.'>.json (not its .overhead.json or .progress.json). */
+export function isRunDocName(file: string): boolean {
+    return /-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/.test(file);
+}
