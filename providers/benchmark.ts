@@ -170,11 +170,17 @@ function sha256(s: string): string {
 
 /** Writes a file atomically without following a link planted at its name. */
 async function writeFileSafe(file: string, data: string): Promise<void> {
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
     const tmp = `${file}.tmp-${process.pid}`;
-    await fs.rm(tmp, { force: true });
-    await fs.writeFile(tmp, data, { flag: "wx", mode: 0o644 });
-    await fs.rename(tmp, file);
+    try {
+        await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+        await fs.rm(tmp, { force: true });
+        await fs.writeFile(tmp, data, { flag: "wx", mode: 0o644 });
+        await fs.rename(tmp, file);
+    } catch (e) {
+        // A full disk leaves half a temporary file: remove it, and say which file failed.
+        await fs.rm(tmp, { force: true }).catch(() => undefined);
+        throw new Error(`could not write ${file}: ${(e as Error).message}`);
+    }
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
