@@ -12,9 +12,11 @@ async function readFile(t: Transport, file: string): Promise<string | undefined>
     return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-/** Every file a setting writes, with the value; or why the host does not offer it. */
-async function plan(t: Transport, i: HostTuningInputs): Promise<{ setting: string; file?: string; wanted: string; skipped?: string }[]> {
-    const out: { setting: string; file?: string; wanted: string; skipped?: string }[] = [];
+type Planned = { setting: string; file?: string; wanted: string; before?: string; skipped?: string };
+
+/** Every file a setting writes, with the value and the value it has now; or why the host does not offer it. */
+async function plan(t: Transport, i: HostTuningInputs): Promise<Planned[]> {
+    const out: Planned[] = [];
     if (i.governor) {
         const cpus = cpuDirs((await t.run(["ls", "/sys/devices/system/cpu"], { check: false })).stdout);
         let any = false;
@@ -25,7 +27,7 @@ async function plan(t: Transport, i: HostTuningInputs): Promise<{ setting: strin
             any = true;
             out.push(
                 avail.split(/\s+/).includes(i.governor)
-                    ? { setting: `governor ${c}`, file: `${base}/scaling_governor`, wanted: i.governor }
+                    ? { setting: `governor ${c}`, file: `${base}/scaling_governor`, wanted: i.governor, before: await readFile(t, `${base}/scaling_governor`) }
                     : { setting: `governor ${c}`, wanted: i.governor, skipped: `${c} offers governors ${avail}, not ${i.governor}` },
             );
         }
@@ -35,8 +37,9 @@ async function plan(t: Transport, i: HostTuningInputs): Promise<{ setting: strin
         const wanted = i.boost ? "on" : "off";
         let found = false;
         for (const b of BOOST_FILES) {
-            if ((await readFile(t, b.file)) === undefined) continue;
-            out.push({ setting: "boost", file: b.file, wanted: i.boost ? b.on : b.off });
+            const before = await readFile(t, b.file);
+            if (before === undefined) continue;
+            out.push({ setting: "boost", file: b.file, wanted: i.boost ? b.on : b.off, before });
             found = true;
             break;
         }
@@ -44,7 +47,8 @@ async function plan(t: Transport, i: HostTuningInputs): Promise<{ setting: strin
     }
     for (const [key, value] of Object.entries(i.sysctls)) {
         const file = sysctlPath(key);
-        out.push((await readFile(t, file)) === undefined ? { setting: key, wanted: value, skipped: `host '${i.host.name}' has no sysctl ${key} (${file})` } : { setting: key, file, wanted: value });
+        const before = await readFile(t, file);
+        out.push(before === undefined ? { setting: key, wanted: value, skipped: `host '${i.host.name}' has no sysctl ${key} (${file})` } : { setting: key, file, wanted: value, before });
     }
     return out;
 }
@@ -57,7 +61,7 @@ async function apply(ctx: Ctx, t: Transport, i: HostTuningInputs): Promise<Tunin
             applied.push(p);
             continue;
         }
-        const before = await readFile(t, p.file);
+        const before = p.before;
         const w = await t.run(["sh", "-c", WRITE_FILE, "sh", p.file, p.wanted], { check: false });
         const after = await readFile(t, p.file);
         if (w.code !== 0) {
