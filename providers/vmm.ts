@@ -107,5 +107,14 @@ export async function applyPinning(
         if (before.vhost.length === 0) throw new Error("pinning.vhost: the VMM has no vhost worker threads (is vhost=on in effect?)");
         for (const o of before.vhost) await pin(pinning.vhost, o.thread);
     }
-    return pinning?.vcpus || pinning?.other || pinning?.vhost ? placementOf(t, pid, model, launch, warn) : before;
+    return pinning?.vcpus || pinning?.other || pinning?.vhost ? cpusReadAgain(t, pid, before) : before;
+}
+
+/** The same threads with their CPUs read again after pinning: which thread is which was found once. */
+async function cpusReadAgain(t: Transport, pid: number, p: Placement): Promise<Placement> {
+    const now = new Map((await threadsOf(t, pid)).map((th) => [th.tid, th.cpus]));
+    // Kernel-thread vhost workers (Linux before 6.4) are not among the VMM's own threads.
+    for (const w of p.vhost) if (!now.has(w.thread)) for (const th of await threadsOf(t, w.thread)) now.set(th.tid, th.cpus);
+    const cpus = <T extends { thread: number; cpus: string }>(x: T): T => ({ ...x, cpus: now.get(x.thread) ?? x.cpus });
+    return { ...p, vcpus: p.vcpus.map(cpus), other: p.other.map(cpus), vhost: p.vhost.map(cpus) };
 }

@@ -133,7 +133,7 @@ export const MicroVmArgsSchema = z
                 kvmUsable: z.boolean(),
                 kvmReason: z.string().optional(),
                 /** Tools found on the host's PATH by its probe (VMM binaries among them). */
-                vmms: z.array(z.string()).optional(),
+                tools: z.array(z.string()).optional(),
             })
             .strict()
             .optional(),
@@ -158,7 +158,7 @@ export const MicroVmArgsSchema = z
             if (v.accel === "tcg") issue(["accel"], `${driverName} runs guests under KVM only: use 'kvm' or 'auto', or driver 'qemu' for TCG`);
             else if (v.hostCaps && !v.hostCaps.kvmUsable) issue(["driver"], `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`);
         }
-        if (model.defaultBinary && !v.binary && v.hostCaps?.vmms && !v.hostCaps.vmms.includes(model.defaultBinary)) {
+        if (model.defaultBinary && !v.binary && v.hostCaps?.tools && !v.hostCaps.tools.includes(model.defaultBinary)) {
             issue(["binary"], `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``);
         }
         if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net")) issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
@@ -310,7 +310,7 @@ export class MicroVm extends pulumi.CustomResource {
             vhostNet: p.vhostNet,
             kvmUsable: p.kvm.usable,
             kvmReason: p.kvm.reason,
-            vmms: Object.entries(p.tools ?? {})
+            tools: Object.entries(p.tools ?? {})
                 .filter(([, t]) => t.path)
                 .map(([name]) => name),
         }));

@@ -71,7 +71,7 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
     });
 
-    const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm", vmms: ["qemu-system-x86_64", "iperf3"] };
+    const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm", tools: ["qemu-system-x86_64", "iperf3"] };
     const vmArgs = (nics: unknown[], extra: Record<string, unknown> = {}) =>
         MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics, hostCaps: caps, servers: ["iperf3"], ...extra });
 
