@@ -42,7 +42,8 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         throw new Error(`the Pulumi engine is not installed at ${bin}: run 'bash scripts/setup.sh' (or scripts/install-pulumi.sh)`);
     }
     const env: Record<string, string> = {
-        PATH: `${bin}:${process.env.PATH ?? ""}`,
+        // The dynamic-provider shim comes with this checkout's @pulumi/pulumi.
+        PATH: `${bin}:${path.join(ROOT, "node_modules", "@pulumi", "pulumi")}:${process.env.PATH ?? ""}`,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",

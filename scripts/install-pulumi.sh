@@ -70,13 +70,13 @@ EOF
     log "built $bindir/pulumi"
 fi
 
-# 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package.
+# 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package: scripts/engine.ts puts
+#    this checkout's copy on the engine's PATH. A link to it in the shared cache would point into
+#    whichever clone ran setup last (and dangle once that clone is gone): remove one left by an
+#    older setup.
 shim="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
-if [ -x "$shim" ]; then
-    ln -sf "$shim" "$bindir/pulumi-resource-pulumi-nodejs"
-else
-    log "WARNING: $shim is missing: run 'npm ci' first"
-fi
+if [ -L "$bindir/pulumi-resource-pulumi-nodejs" ]; then rm -f "$bindir/pulumi-resource-pulumi-nodejs"; fi
+if [ ! -x "$shim" ]; then log "WARNING: $shim is missing: run 'npm ci' first"; fi
 
 # 3. Go plugins that the proxy may or may not serve. netbed itself needs neither: it drives the
 #    engine through the Automation API, which hosts the Node.js program in-process, and its own
