@@ -56,20 +56,33 @@ export async function fileSize(t: Transport, path: string): Promise<number> {
 }
 
 /**
+ * Whether an entry's artifact is the file it was built as: present, with the sha256 its metadata
+ * records. A file deleted or overwritten behind netbed's back makes the entry unusable.
+ */
+async function artifactIntact(t: Transport, dir: string, artifact: string, sha256: string): Promise<boolean> {
+    const r = await t.run(["sha256sum", "--", `${dir}/${artifact}`], { check: false });
+    return r.code === 0 && r.stdout.split(/\s+/)[0] === sha256;
+}
+
+/**
  * Returns the cached entry for `key`, or builds it: `build` fills `<tmp>/entry` (it may use the rest
  * of `tmp` as scratch space) and returns the metadata; the entry is then moved into place in one
- * rename and the temporary directory removed whatever happens. Either way, `urn` gets a reference.
+ * rename and the temporary directory removed whatever happens. An entry whose `artifact` was
+ * deleted or changed is built again (its references are kept). Either way, `urn` gets a reference.
  */
-export async function getOrBuild<M>(
+export async function getOrBuild<M extends { sha256: string }>(
     t: Transport,
     cacheDir: string,
     kind: "kernels" | "images",
     key: string,
+    artifact: string,
     urn: string,
     build: (tmp: string) => Promise<M>,
 ): Promise<{ dir: string; meta: M; hit: boolean }> {
     const dir = entryDir(cacheDir, kind, key);
     let meta = await readMeta<M>(t, dir);
+    const broken = meta !== undefined && !(await artifactIntact(t, dir, artifact, meta.sha256));
+    if (broken) meta = undefined;
     const hit = meta !== undefined;
     if (!meta) {
         const tmp = await makeTemp(t, cacheDir);
@@ -77,6 +90,10 @@ export async function getOrBuild<M>(
             await t.run(["mkdir", "-p", "--", `${tmp}/entry`]);
             meta = await build(tmp);
             await t.putFile(`${tmp}/entry/meta.json`, JSON.stringify(meta, null, 2));
+            if (broken) {
+                // The other stacks' references move to the new entry; the broken one goes.
+                await t.run(["sh", "-c", 'if [ -d "$1/refs" ]; then mv -T -- "$1/refs" "$2/refs"; fi; rm -rf -- "$1"', "sh", dir, `${tmp}/entry`]);
+            }
             await commitEntry(t, `${tmp}/entry`, dir);
         } finally {
             await t.run(["rm", "-rf", "--", tmp], { check: false });
@@ -86,10 +103,10 @@ export async function getOrBuild<M>(
     return { dir, meta, hit };
 }
 
-/** An entry's metadata, or undefined when the entry or its artifact file is gone (for refresh). */
-export async function readEntry<M>(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, artifact: string): Promise<M | undefined> {
+/** An entry's metadata, or undefined when the entry is gone or its artifact deleted or changed (for refresh). */
+export async function readEntry<M extends { sha256: string }>(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, artifact: string): Promise<M | undefined> {
     const dir = entryDir(cacheDir, kind, key);
     const meta = await readMeta<M>(t, dir);
-    if (!meta || (await t.run(["test", "-f", `${dir}/${artifact}`], { check: false })).code !== 0) return undefined;
+    if (!meta || !(await artifactIntact(t, dir, artifact, meta.sha256))) return undefined;
     return meta;
 }

@@ -114,7 +114,7 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
         const t = hostTransport(ctx, i.host);
         const r = await resolve(t, i);
         const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, agent: AGENT_SCRIPT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
-        const { dir, meta, hit } = await getOrBuild(t, i.cacheDir, "images", key, ctx.urn, async (tmp) => {
+        const { dir, meta, hit } = await getOrBuild(t, i.cacheDir, "images", key, "initramfs.cpio.gz", ctx.urn, async (tmp) => {
             ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
             const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
             ctx.log.info(ctx.urn, `guest image ${(m.size / 2 ** 20).toFixed(1)} MiB built in ${m.buildSeconds} s`);

@@ -214,7 +214,7 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         const { key, debian } = await keyOf(t, i);
-        const { dir, meta, hit } = await getOrBuild<KernelMeta>(t, i.cacheDir, "kernels", key, ctx.urn, async (tmp) => {
+        const { dir, meta, hit } = await getOrBuild<KernelMeta>(t, i.cacheDir, "kernels", key, "vmlinuz", ctx.urn, async (tmp) => {
             const cores = Number((await t.run(["nproc"])).stdout.trim()) || 1;
             const s = i.source;
             const m =

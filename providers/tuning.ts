@@ -1,6 +1,6 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
-import { BOOST_FILES, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
+import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
 import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../sdk/tuning";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 import { hostTransport } from "./link";
@@ -108,12 +108,26 @@ export const tuningHandler: ResourceHandler<HostTuningInputs> = {
         const i = inputsFromState(HostTuningArgsSchema, state);
         const t = hostTransport(ctx, i.host);
         const drift: string[] = [];
+        // The inputs as the host shows them now, so drift is a diff that the next `up` repairs (by
+        // replacement: the old values are restored, then the declared ones applied again).
+        const seen: Partial<HostTuningInputs> & { sysctls: Record<string, string> } = { sysctls: { ...i.sysctls } };
         for (const a of (state.applied as TuningApplied[]) ?? []) {
             if (a.skipped || !a.file) continue;
             const now = await readFile(t, a.file);
-            if (now === undefined || !sameSysctl(now, a.after ?? a.wanted)) drift.push(`${a.setting}: ${a.file} is ${now ?? "gone"}, was set to ${a.after ?? a.wanted}`);
+            if (now !== undefined && sameSysctl(now, a.after ?? a.wanted)) continue;
+            drift.push(`${a.setting}: ${a.file} is ${now ?? "gone"}, was set to ${a.after ?? a.wanted}`);
+            if (a.setting in i.sysctls) {
+                if (now === undefined) delete seen.sysctls[a.setting];
+                else seen.sysctls[a.setting] = now;
+            } else if (a.setting.startsWith("governor ")) {
+                // A value the schema does not take (or a file gone) still differs from the declared one.
+                seen.governor = GOVERNORS.find((g) => g === now);
+            } else if (a.setting === "boost") {
+                const b = BOOST_FILES.find((f) => f.file === a.file);
+                seen.boost = now === b?.on ? true : now === b?.off ? false : undefined;
+            }
         }
-        return { ...state, drift };
+        return { ...state, ...seen, drift };
     },
 
     async update(_ctx, _id, olds) {

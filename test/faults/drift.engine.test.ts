@@ -1,0 +1,204 @@
+// Out-of-band drift of every cheap resource type on the real engine (test/fixtures/drift): each
+// object is changed behind netbed's back (deleted, renamed, address changed, a setting rewritten,
+// a file netbed wrote removed or overwritten); `pulumi refresh` must record it (the resource
+// deleted from state or its outputs showing the changed value), `pulumi up` must put the real
+// object back as declared, and a preview afterwards must plan nothing. MicroVm (a killed VMM) is
+// covered by test/fabric.engine.test.ts and test/microvm.test.ts; BenchmarkRun observes nothing on
+// a host (its read returns its recorded results), so it has no drift of its own.
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "../../scripts/engine";
+import { dropNetns, must, netnsList, sh, tempBackend, uniq } from "../helpers";
+
+const FIXTURE = path.join(__dirname, "..", "fixtures", "drift");
+
+const sha256 = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+/** A link as `ip -json -details addr show` gives it, or undefined when there is none. */
+function link(ns: string, name: string): any {
+    const r = sh(["ip", "-n", ns, "-json", "-details", "addr", "show", "dev", name]);
+    return r.code === 0 ? JSON.parse(r.stdout)[0] : undefined;
+}
+
+const cidrs = (l: any): string[] => (l?.addr_info ?? []).filter((a: any) => a.family === "inet").map((a: any) => `${a.local}/${a.prefixlen}`);
+
+/** A real guest kernel image for the Kernel's file source: one the cache already holds. */
+function someKernel(): string | undefined {
+    const dir = "/var/cache/netbed/kernels";
+    if (!fs.existsSync(dir)) return undefined;
+    for (const e of fs.readdirSync(dir)) {
+        const f = path.join(dir, e, "vmlinuz");
+        if (fs.existsSync(f)) return f;
+    }
+    return undefined;
+}
+
+describe("drift of every resource type on the real engine: refresh sees it, up repairs it", function () {
+    this.timeout(600_000);
+    tempBackend();
+    const id = uniq();
+    const prefix = `nbd${id}`;
+    const stackName = `d${id}`;
+    const nsA = `${prefix}-a`;
+    const nsB = `${prefix}-b`;
+    const net = Math.floor(Math.random() * 200) + 20;
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+    const tail = () => log.join("").slice(-4000);
+    let work: string;
+    let stack: Stack;
+
+    /** The last step op the engine reported per resource name (create, update, replace, delete, refresh...). */
+    function opsOf(events: EngineEvent[]): Record<string, string[]> {
+        const out: Record<string, string[]> = {};
+        for (const e of events) {
+            const m = e.resourcePreEvent?.metadata;
+            if (!m || m.urn.endsWith("::" + stackName) || m.type.startsWith("pulumi:")) continue;
+            const name = m.urn.slice(m.urn.lastIndexOf("::") + 2);
+            (out[name] ??= []).push(m.op);
+        }
+        return out;
+    }
+
+    /** The stack's resources by name, as the state holds them. */
+    async function state(): Promise<Record<string, any>> {
+        const dep = await stack.exportStack();
+        const out: Record<string, any> = {};
+        for (const r of dep.deployment.resources ?? []) if (r.type.startsWith("netbed:")) out[r.urn.slice(r.urn.lastIndexOf("::") + 2)] = r.outputs;
+        return out;
+    }
+
+    async function refresh() {
+        const events: EngineEvent[] = [];
+        const r = await stack.refresh({ onOutput, onEvent: (e) => events.push(e), color: "never" });
+        assert.equal(r.summary.result, "succeeded", tail());
+        return { changes: r.summary.resourceChanges ?? {}, state: await state() };
+    }
+
+    async function up() {
+        const events: EngineEvent[] = [];
+        const r = await stack.up({ onOutput, onEvent: (e) => events.push(e), color: "never" });
+        assert.equal(r.summary.result, "succeeded", tail());
+        return { changes: r.summary.resourceChanges ?? {}, ops: opsOf(events) };
+    }
+
+    async function assertConverged(): Promise<void> {
+        const pv = await stack.preview({ onOutput, color: "never" });
+        assert.deepEqual(Object.keys(pv.changeSummary), ["same"], `a preview after the repair plans nothing (${JSON.stringify(pv.changeSummary)}): ${tail()}`);
+    }
+
+    before(async function () {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-drift-"));
+        const kernel = someKernel();
+        if (!kernel) throw new Error("no guest kernel in /var/cache/netbed/kernels to use as the Kernel's file source: run test/microvm.test.ts (or `npm run up`) once first");
+        fs.copyFileSync(kernel, path.join(work, "vmlinuz"));
+        stack = await openStack({ stack: stackName, dir: FIXTURE });
+        const config = { prefix, net: String(net), cacheDir: path.join(work, "cache"), kernelFile: path.join(work, "vmlinuz") };
+        await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v }])));
+        const first = await up();
+        assert.deepEqual(first.changes, { create: 12 }, tail());
+        await assertConverged();
+    });
+
+    after(async function () {
+        if (stack) {
+            await stack.destroy({ onOutput, color: "never" }).catch(() => undefined);
+            await stack.workspace.removeStack(stackName).catch(() => undefined);
+        }
+        dropNetns(nsA);
+        dropNetns(nsB);
+        sh(["rm", "-rf", "--", `/run/netbed/profiles/netns-${nsA}`]);
+        fs.rmSync(path.join(FIXTURE, `Pulumi.${stackName}.yaml`), { force: true });
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    it("links, a sysctl and files netbed wrote, changed at once: refresh records each, up restores each, preview is then empty", async () => {
+        const before = await state();
+        const devNode = before.mvtap.device as string;
+        const filterPath = before.prof.filterPath as string;
+        const kernelPath = before.kernel.path as string;
+        const imagePath = before.image.path as string;
+        const kernelSha = sha256(kernelPath);
+        assert.equal(before.image.sha256, sha256(imagePath));
+
+        // Bridge: its address changed.
+        must(["ip", "-n", nsA, "addr", "del", `10.${net}.1.1/24`, "dev", "br0"]);
+        must(["ip", "-n", nsA, "addr", "add", `10.${net}.1.99/24`, "dev", "br0"]);
+        // Tap: one renamed (a rename needs the link down), one deleted.
+        must(["ip", "-n", nsA, "link", "set", "dev", "tap0", "down"]);
+        must(["ip", "-n", nsA, "link", "set", "dev", "tap0", "name", "tapx0"]);
+        must(["ip", "-n", nsA, "link", "del", "dev", "tap1"]);
+        // VethPair: end b's address changed.
+        must(["ip", "-n", nsB, "addr", "del", `10.${net}.0.2/24`, "dev", "eth0"]);
+        must(["ip", "-n", nsB, "addr", "add", `10.${net}.0.3/24`, "dev", "eth0"]);
+        // MacvtapLink: set down, and the device node netbed made for the VMM removed.
+        must(["ip", "-n", nsB, "link", "set", "dev", "mvtap0", "down"]);
+        fs.rmSync(devNode);
+        // HostTuning: the namespace's sysctl set back by hand.
+        must(["ip", "netns", "exec", nsA, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
+        // SecurityProfile: its compiled filter overwritten.
+        fs.writeFileSync(filterPath, "not a filter");
+        // Kernel: the cached image deleted. GuestImage: the cached initramfs overwritten.
+        fs.rmSync(kernelPath);
+        fs.writeFileSync(imagePath, "not an initramfs");
+
+        const r = await refresh();
+        const s = r.state;
+        // Gone (deleted, renamed away, or no longer what was built): dropped from state.
+        for (const name of ["tap0", "tap1", "prof", "kernel", "image"]) assert.ok(!(name in s), `refresh dropped ${name} (${Object.keys(s).join(", ")})`);
+        assert.equal(r.changes.delete, 5, JSON.stringify(r.changes));
+        // Changed: the state shows the value the kernel has now.
+        assert.deepEqual(s.br.addresses, [`10.${net}.1.99/24`]);
+        assert.deepEqual(s.wire.b.addresses, [`10.${net}.0.3/24`]);
+        assert.equal(s.mvtap.up, false);
+        assert.equal(s.mvtap.device, "", "the missing device node shows as an empty device");
+        assert.match(s.tune.drift.join(), /net.ipv4.ip_forward: .* is 0, was set to 1/);
+        assert.equal(s.tune.sysctls["net.ipv4.ip_forward"], "0");
+        assert.ok((r.changes.update ?? 0) >= 4, JSON.stringify(r.changes));
+
+        const u = await up();
+        for (const name of ["tap0", "tap1", "prof", "kernel", "image"]) assert.deepEqual(u.ops[name], ["create"], `${name}: ${JSON.stringify(u.ops)}`);
+        for (const name of ["br", "wire", "mvtap"]) assert.deepEqual(u.ops[name], ["update"], `${name}: ${JSON.stringify(u.ops)}`);
+        assert.ok(u.ops.tune?.includes("replace"), `tune: ${JSON.stringify(u.ops)}`);
+
+        // The real objects are back as declared.
+        assert.deepEqual(cidrs(link(nsA, "br0")), [`10.${net}.1.1/24`]);
+        assert.equal(link(nsA, "tap0")?.master, "br0");
+        assert.equal(link(nsA, "tap1")?.mtu, 1400);
+        assert.deepEqual(cidrs(link(nsB, "eth0")), [`10.${net}.0.2/24`]);
+        assert.ok(link(nsB, "mvtap0")?.flags.includes("UP"));
+        // The VMM's device node is back, with the numbers the kernel gives the link now.
+        const mv = link(nsB, "mvtap0");
+        const want = must(["ip", "netns", "exec", nsB, "cat", `/sys/class/net/mvtap0/macvtap/tap${mv.ifindex}/dev`]).trim();
+        const node = fs.statSync(devNode);
+        assert.ok(node.isCharacterDevice());
+        assert.equal(`${Math.floor(node.rdev / 256) & 0xfff}:${(node.rdev & 0xff) | ((node.rdev >> 12) & 0xfff00)}`, want);
+        assert.equal(must(["ip", "netns", "exec", nsA, "sysctl", "-n", "net.ipv4.ip_forward"]).trim(), "1");
+        const after = await state();
+        assert.equal(after.tune.sysctls["net.ipv4.ip_forward"], "1");
+        assert.equal(sha256(after.prof.filterPath), after.prof.filterSha256, "the filter is the one compiled");
+        assert.equal(sha256(after.kernel.path), kernelSha, "the kernel is back in the cache");
+        assert.equal(sha256(after.image.path), after.image.sha256, "the image is rebuilt");
+        // The guest can reach the declared address over the repaired wire.
+        assert.equal(sh(["ip", "netns", "exec", nsA, "ping", "-c", "1", "-W", "2", `10.${net}.0.2`]).code, 0);
+        await assertConverged();
+    });
+
+    it("a host's namespace deleted: refresh drops it and everything in it, up recreates them", async () => {
+        must(["ip", "netns", "del", nsB]);
+        const r = await refresh();
+        for (const name of ["b", "wire", "mvtap"]) assert.ok(!(name in r.state), `refresh dropped ${name}`);
+        assert.equal(r.changes.delete, 3, JSON.stringify(r.changes));
+        const u = await up();
+        for (const name of ["b", "wire", "mvtap"]) assert.deepEqual(u.ops[name], ["create"], `${name}: ${JSON.stringify(u.ops)}`);
+        assert.ok(netnsList().includes(nsB));
+        assert.deepEqual(cidrs(link(nsB, "eth0")), [`10.${net}.0.2/24`]);
+        assert.equal(link(nsB, "mvtap0")?.link, "eth0");
+        assert.equal(sh(["ip", "netns", "exec", nsA, "ping", "-c", "1", "-W", "2", `10.${net}.0.2`]).code, 0);
+        await assertConverged();
+    });
+});
