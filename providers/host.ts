@@ -94,7 +94,7 @@ async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<st
 
 export const hostHandler: ResourceHandler<HostInputs> = {
     schema: HostArgsSchema,
-    properties: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey", "ssh.agent", "ssh.hostKeyFingerprint", "ssh.connectTimeoutMs", "ssh.dialRetries", "packages"],
+    properties: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey", "ssh.agent", "ssh.hostKeyFingerprint", "ssh.connectTimeoutMs", "ssh.dialRetries", "ssh.keepaliveIntervalMs", "packages"],
     replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"],
     deleteBeforeReplace: true,
     secretPaths: [["ssh", "privateKey"], ["connection", "ssh", "privateKey"]],

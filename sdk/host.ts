@@ -41,6 +41,12 @@ export const SshSchema = z
         connectTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
         /** Extra connection attempts after the first fails (default 3), one second apart, then more. */
         dialRetries: z.number().int().min(0).max(20).default(3),
+        /**
+         * Milliseconds between keepalive probes on an open connection (default 15 000). After 4
+         * unanswered probes the connection is declared lost at the next one: a host that goes silent
+         * mid-command fails within 5 intervals instead of at the command's own timeout.
+         */
+        keepaliveIntervalMs: z.number().int().min(100).max(300_000).default(15_000),
     })
     .strict()
     .superRefine((v, ctx) => {

@@ -15,7 +15,17 @@ export interface SshConfig {
     hostKeyFingerprint: string;
     connectTimeoutMs: number;
     dialRetries: number;
+    /** Milliseconds between keepalive probes on an open connection (default 15 000). */
+    keepaliveIntervalMs?: number;
 }
+
+/**
+ * Unanswered keepalives tolerated: ssh2 declares the connection lost at the next probe, so a host
+ * that goes silent mid-command fails within (KEEPALIVE_MISSES + 1) intervals, not at the command's
+ * timeout (20 minutes for apt-get).
+ */
+export const KEEPALIVE_MISSES = 4;
+export const DEFAULT_KEEPALIVE_MS = 15_000;
 
 /** Raised when the host presents a key other than the pinned one. Never retried. */
 export class HostKeyMismatchError extends Error {
@@ -38,6 +48,8 @@ function agentSocket(label: string): string {
 export class SshTransport implements Transport {
     readonly label: string;
     private client?: Promise<Client>;
+    /** Why each connection ended, for the error of a command that was running on it. */
+    private readonly lost = new WeakMap<Client, string>();
 
     constructor(
         private readonly cfg: SshConfig,
@@ -51,10 +63,17 @@ export class SshTransport implements Transport {
         return new Promise((resolve, reject) => {
             const c = new Client();
             let mismatch: HostKeyMismatchError | undefined;
+            const interval = this.cfg.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS;
             c.on("ready", () => resolve(c));
-            c.on("error", (e) => reject(mismatch ?? e));
+            c.on("error", (e) => {
+                reject(mismatch ?? e);
+                const why = (e as { level?: string }).level === "client-timeout" && /keepalive/i.test(e.message)
+                    ? `no answer to ${KEEPALIVE_MISSES + 1} keepalives ${interval} ms apart`
+                    : e.message;
+                if (!this.lost.has(c)) this.lost.set(c, `the connection failed: ${why}`); // the first cause, not its echoes
+            });
             c.on("close", () => {
-                if (this.client) this.client = undefined; // reconnect on next use
+                if (!this.lost.has(c)) this.lost.set(c, "the connection closed");
             });
             c.connect({
                 host: this.cfg.host,
@@ -63,8 +82,8 @@ export class SshTransport implements Transport {
                 privateKey: this.cfg.privateKey,
                 agent: this.cfg.agent === true ? agentSocket(this.label) : this.cfg.agent,
                 readyTimeout: this.cfg.connectTimeoutMs,
-                keepaliveInterval: 15_000,
-                keepaliveCountMax: 4,
+                keepaliveInterval: interval,
+                keepaliveCountMax: KEEPALIVE_MISSES,
                 hostVerifier: (key: Buffer) => {
                     const got = sshFingerprint(key);
                     if (got === this.cfg.hostKeyFingerprint) return true;
@@ -100,8 +119,15 @@ export class SshTransport implements Transport {
 
     private connection(): Promise<Client> {
         if (!this.client) {
-            this.client = this.dial();
-            this.client.catch(() => (this.client = undefined));
+            const p = this.dial();
+            this.client = p;
+            // Forget only this connection when it ends (the next use dials again). A failed dial
+            // attempt's close must not drop the dial in progress: callers arriving during the
+            // back-off would start a second dial sequence and leak its connection.
+            const forget = () => {
+                if (this.client === p) this.client = undefined;
+            };
+            p.then((c) => c.on("close", forget), forget);
         }
         return this.client;
     }
@@ -150,7 +176,8 @@ export class SshTransport implements Transport {
                     if (timedOut) return; // already rejected
                     if (aborted) return resolve({ code: -1, stdout, stderr });
                     if (code === null) {
-                        return reject(new CommandError(this.label, argv, null, stdout, stderr, signal ? `was killed by ${signal}` : "lost its connection before it exited"));
+                        const why = signal ? `was killed by ${signal}` : `lost its connection before it exited (${this.lost.get(client) ?? "the channel closed"})`;
+                        return reject(new CommandError(this.label, argv, null, stdout, stderr, why));
                     }
                     if (code !== 0 && opts.check !== false) return reject(new CommandError(this.label, argv, code, stdout, stderr));
                     resolve({ code, stdout, stderr });
