@@ -68,7 +68,15 @@ async function remoteCommand(sshdPid: number, argv: string[]): Promise<{ session
     }
 }
 
-const alive = (pid: number) => fs.existsSync(`/proc/${pid}`);
+/** Running (a zombie waiting for a parent that does not reap it counts as gone). */
+function alive(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
+    }
+}
 
 /** Ends what a test's remote commands left running (processes this test caused), by PID. */
 function reap(pids: number[]): void {
@@ -144,16 +152,17 @@ describe("SSH faults (real sshd in a namespace)", function () {
         let procs: number[] = [];
         try {
             await t.run(["true"]);
-            const timeoutMs = 20_000;
+            const timeoutMs = 8000;
             const long = t.run(["sleep", "30"], { timeoutMs });
             const other = t.run(["sleep", "31"], { timeoutMs });
             const served = await remoteCommand(sshdPid, ["sleep", "30"]);
             await remoteCommand(sshdPid, ["sleep", "31"]);
-            procs = served.procs;
+            const seen = Date.now(); // both remote commands had started by now
             const table = processTable();
-            // The remote command carries its own bound, so the orphan it becomes cannot outlive it.
-            const wrapper = procs.map((p) => table.get(p)?.argv ?? []).find((a) => a[0] === "timeout");
-            assert.deepEqual(wrapper, ["timeout", "-k", "5", String(timeoutMs / 1000), "sleep", "30"]);
+            procs = [served.session, ...descendants(table, served.session)];
+            // Each remote command carries its own bound, so the orphan it becomes cannot outlive it.
+            const wrappers = procs.map((p) => table.get(p)!.argv).filter((a) => a[0] === "timeout");
+            assert.deepEqual(wrappers.map((a) => a.slice(0, 4)), [0, 1].map(() => ["timeout", "-k", "5", String(timeoutMs / 1000)]));
 
             process.kill(served.session, "SIGKILL");
             const [a, b] = await Promise.all([timed(long.catch((e) => e)), timed(other.catch((e) => e))]);
@@ -175,6 +184,12 @@ describe("SSH faults (real sshd in a namespace)", function () {
             const table2 = processTable();
             assert.ok([...table2].some(([pid, v]) => v.ppid === sshdPid && pid !== served.session), "a new sshd session serves the transport");
             console.log(`      reconnected in ${again.ms} ms`);
+
+            // Nothing is left behind on the host: the orphaned commands end at their own timeout.
+            const orphans = procs.slice(1);
+            while (orphans.some(alive) && Date.now() < seen + timeoutMs + SLACK_MS) await new Promise((r) => setTimeout(r, 100));
+            assert.deepEqual(orphans.filter(alive), [], "remote processes outlived their timeout");
+            console.log(`      orphaned remote commands gone ${Date.now() - seen} ms after they were seen running (their timeout: ${timeoutMs} ms)`);
         } finally {
             await t.close();
             reap(procs);
@@ -188,7 +203,7 @@ describe("SSH faults (real sshd in a namespace)", function () {
         let down = false;
         try {
             await t.run(["true"]);
-            const timeoutMs = 60_000;
+            const timeoutMs = 20_000;
             const long = t.run(["sleep", "30"], { timeoutMs });
             procs = (await remoteCommand(sshdPid, ["sleep", "30"])).procs;
             // No FIN, no RST, no ICMP: the host's end of the link just stops carrying packets.
