@@ -6,7 +6,6 @@ import * as path from "path";
 import type { ResultsDoc } from "../core/bench/results";
 import { toMarkdown } from "../core/report/blocks";
 import { latencyCdfs, RawReader } from "../core/report/cdf";
-import { renderSvg, reportCharts } from "../core/report/charts";
 import { toHtml } from "../core/report/html";
 import { voltReport } from "../core/report/volt";
 
@@ -58,6 +57,9 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     const resultsDir = resolveResultsDir(doc, opts.docFile);
     const missingRaw: string[] = [];
     const cdfs = latencyCdfs(doc, rawReader(resultsDir, missingRaw));
+    // Loaded here, not with the module: vega takes ~0.3 s to load, and the provider plugin (which
+    // loads this module at every start) writes reports only at the end of a BenchmarkRun.
+    const { renderSvg, reportCharts } = await import("../core/report/charts");
     const charts = reportCharts(doc, cdfs);
     fs.mkdirSync(opts.out, { recursive: true });
     const svgs: Record<string, string> = {};

@@ -1,5 +1,5 @@
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { HostConnectionSchema, type Host } from "./host";
 import { IfnameSchema, LinkObserved, linkFields, refineLink } from "./link";

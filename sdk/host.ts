@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { debPackageProblem, defaultNetnsName, netnsProblem } from "../core/names";
 import { fingerprintProblem } from "../core/fingerprint";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { fragmentLineProblem } from "../core/kconfig";
 import { debPackageProblem } from "../core/names";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";

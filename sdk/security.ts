@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { ARCHES, compileFilter } from "../core/seccomp/compile";
 import {

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import type { Bridge } from "./bridge";
 import { HostConnectionSchema, type Host } from "./host";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { GOVERNORS, sysctlProblem, sysctlValueProblem } from "../core/tuning";
 import { HostConnectionSchema, type Host } from "./host";

@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import { LinkObserved, MacSchema, linkFields, refineLink } from "./link";
