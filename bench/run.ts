@@ -1,4 +1,4 @@
-// npm run bench -- [name ...]: runs the named benchmarks (default: all, figures 1 to 6 of issue
+// npm run bench -- [name ...]: runs the named benchmarks (provisioning is another name for fabric) (default: all, figures 1 to 6 of issue
 // 10), prints each figure with its raw numbers and the machine, and writes a JSON summary to
 // results/bench-<timestamp>.json. A benchmark that fails is reported and the others still run.
 import * as fs from "fs";
@@ -17,9 +17,12 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
     matrix: { figures: "5 matrix overhead, 6 statistical power", run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })) },
 };
 
+/** Other names a bench answers to. */
+const ALIASES: Record<string, string> = { provisioning: "fabric" };
+
 async function run(names: string[]): Promise<number> {
-    const selected = new Set(names.length ? names : Object.keys(BENCHES));
-    for (const n of selected) if (!BENCHES[n]) throw new Error(`unknown bench '${n}' (have: ${Object.keys(BENCHES).join(", ")})`);
+    const selected = new Set(names.length ? names.map((n) => ALIASES[n] ?? n) : Object.keys(BENCHES));
+    for (const n of selected) if (!BENCHES[n]) throw new Error(`unknown bench '${n}' (have: ${[...Object.keys(BENCHES), ...Object.keys(ALIASES)].join(", ")})`);
     const started = new Date();
     const summary = { started: started.toISOString(), finished: "", command: `npm run bench${names.length ? ` -- ${names.join(" ")}` : ""}`, machine: machineInfo(), results: {} as Record<string, Summary>, errors: {} as Record<string, string> };
     console.log(machine());

@@ -5,7 +5,7 @@ import type { LinkObserved } from "../sdk/link";
 import { existsSync, promises as fs } from "fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
 import { Ctx } from "./resource";
-import { LocalTransport, Transport, transportFor } from "./transport";
+import { LocalTransport, RunResult, Transport, transportFor } from "./transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {
@@ -128,10 +128,13 @@ export async function observe(t: Transport, name: string, withEthtool: boolean, 
         routes ? runIp(t, ["ip", "-6", "-json", "route", "show", "dev", name], { check: false }) : undefined,
         withEthtool ? ethtoolFeatures(t, name) : undefined,
     ]);
-    if (l.code !== 0) {
-        if (/does not exist/.test(l.stderr)) return undefined;
-        throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
-    }
+    if (l.code !== 0 && /does not exist/.test(l.stderr)) return undefined;
+    return observedFrom(t, name, l, e, r, r6);
+}
+
+/** An observation from the answers of observe()'s commands; throws where one failed. */
+function observedFrom(t: Transport, name: string, l: RunResult, e?: RunResult, r?: RunResult, r6?: RunResult): Observed {
+    if (l.code !== 0) throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
     for (const [x, argv] of [[r, "ip -json route show"], [r6, "ip -6 -json route show"]] as const) {
         if (x && x.code !== 0) throw new Error(`on host ${t.label}: \`${argv} dev ${name}\` failed: ${x.stderr.trim()}`);
     }
@@ -188,12 +191,29 @@ export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spe
     if (differs(spec.up, obs?.link.up)) set.push(spec.up ? "up" : "down");
     const want = new Set(spec.addresses.map(canonicalCidr));
     const have = new Set((obs?.link.addresses ?? []).map(canonicalCidr));
-    await pipeline(t, [
-        ...(opts.create ? [opts.create] : []),
-        ...(set.length > 0 ? [["ip", "link", "set", "dev", spec.name, ...set]] : []),
-        ...[...have].filter((a) => !want.has(a)).map((a) => addrArgv("del", spec.name, a)),
-        ...[...want].filter((a) => !have.has(a)).map((a) => addrArgv("add", spec.name, a)),
-    ]);
+    // With -details (which only changes what a query prints) the changes share the host's batch
+    // queue with the link reads (runIp keeps one queue per set of global options), so a read
+    // issued after them runs after them.
+    const changes = pipeline(
+        t,
+        [
+            ...(opts.create ? [opts.create] : []),
+            ...(set.length > 0 ? [["ip", "link", "set", "dev", spec.name, ...set]] : []),
+            ...[...have].filter((a) => !want.has(a)).map((a) => addrArgv("del", spec.name, a)),
+            ...[...want].filter((a) => !have.has(a)).map((a) => addrArgv("add", spec.name, a)),
+        ].map((a) => (a[0] === "ip" ? ["ip", "-details", ...a.slice(1)] : a)),
+    );
+    if (fresh && !wantEthtool && spec.routes.length === 0) {
+        // Nothing else to change: the read-back rides in the changes' batch, after them (the
+        // host's batch runs in order), instead of costing one more batch round per link. Offloads
+        // are a separate process, asked once the changes are in.
+        const readBack = runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", spec.name], { check: false });
+        readBack.catch(() => undefined); // awaited below unless the changes fail first
+        await changes;
+        ctx.log.status(ctx.urn, `'${spec.name}' on host '${host.name}' configured`);
+        return observedFrom(t, spec.name, await readBack, await ethtoolFeatures(t, spec.name));
+    }
+    await changes;
 
     if (wantEthtool) {
         const cur = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);

@@ -4,6 +4,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { handlers } from "./index";
 import { EngineLogger } from "./log";
 import { NetbedProvider } from "./provider";
+import { traceStart, traced } from "./trace";
 import { closeAll } from "./transport";
 import { packageVersion } from "./version";
 
@@ -16,7 +17,8 @@ async function main(args: string[]): Promise<void> {
         : { info: () => undefined, warn: () => undefined, status: () => undefined };
     process.on("exit", () => void closeAll());
     watchEngine();
-    await provider.main(new NetbedProvider(version, handlers, log), args);
+    traceStart();
+    await provider.main(traced(new NetbedProvider(version, handlers, log)), args);
 }
 
 /**

@@ -4,6 +4,7 @@ import { promises as fs } from "fs";
 import * as net from "net";
 import * as path from "path";
 import type { Duplex } from "stream";
+import { traceSpawn } from "../trace";
 import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
@@ -24,6 +25,7 @@ export function spawnCollect(
             cwd: opts.cwd,
             stdio: ["pipe", "pipe", "pipe"],
         });
+        const traced = traceSpawn(spawned, opts.stdin);
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let timedOut = false;
@@ -41,10 +43,12 @@ export function spawnCollect(
         child.stdout.on("data", (b: Buffer) => out.push(b));
         child.stderr.on("data", (b: Buffer) => err.push(b));
         child.on("error", (e) => {
+            traced();
             clearTimeout(timer);
             reject(new CommandError(label, shown, null, "", "", `could not start: ${e.message}`));
         });
         child.on("close", (code, signal) => {
+            traced();
             clearTimeout(timer);
             opts.signal?.removeEventListener("abort", onAbort);
             const res = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
