@@ -128,6 +128,23 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
     }
 }
 
+/**
+ * Kills a VMM that a create cut short left running (the engine killed while the guest booted): its
+ * pid is in this VM's run directory and its stdout is this VM's console log, so it is this
+ * resource's own. Left alone it would run on beside the new VMM, unknown to the state.
+ */
+async function killLeftover(ctx: Ctx, t: Transport, dir: string): Promise<void> {
+    const r = await t.run(["cat", "--", `${dir}/pid`], { check: false });
+    const pid = Number(r.stdout.trim());
+    if (r.code !== 0 || !Number.isInteger(pid) || pid <= 1) return;
+    const out = await t.run(["readlink", "--", `/proc/${pid}/fd/1`], { check: false });
+    const id = await processIdentity(t, pid);
+    if (out.stdout.trim() !== `${dir}/console.log` || !id) return;
+    ctx.log.warn(ctx.urn, `VMM pid ${pid} of an interrupted create is still running: killing it`);
+    await t.run(["kill", "-KILL", String(pid)], { check: false });
+    for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await new Promise((r) => setTimeout(r, 100));
+}
+
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
     properties: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
@@ -155,6 +172,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     },
 
     async create(ctx, given) {
+        await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name));
         const i = await makeOwnTaps(ctx, given);
         try {
             return await bootVm(ctx, i, given);
@@ -170,6 +188,14 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         if (!(await alive(t, state.pid as number, state.startTime as string))) return undefined;
         const api: Launch["api"] = state.qmpSocket ? { kind: "qmp", path: state.qmpSocket as string } : undefined;
         return { ...state, placement: await placementOf(t, state.pid as number, DRIVER_MODELS[i.driver], { api }, (m) => ctx.log.warn(ctx.urn, m)) };
+    },
+
+    // A VMM that died (killed, crashed) is noticed at the next diff, so a plain `up` replaces the guest.
+    async gone(ctx, state) {
+        if (typeof state.pid !== "number" || typeof state.startTime !== "string") return undefined;
+        const i = inputsFromState(MicroVmArgsSchema, state);
+        if (await alive(hostTransport(ctx, i.host), state.pid as number, state.startTime as string)) return undefined;
+        return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
     },
 
     async update(_ctx, _id, olds) {

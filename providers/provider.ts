@@ -99,6 +99,14 @@ export class NetbedProvider implements provider.Provider {
         for (const p of h.replaceOn) {
             if (!replaces.includes(p) && containsUnknown((n as any)[p.split(".")[0]])) replaces.push(p);
         }
+        if (replaces.length === 0 && h.gone) {
+            // Unreachable or unreadable: not known to be gone, so no replacement is planned.
+            const gone = await h.gone(this.ctx(urn), o as Record<string, unknown>).catch(() => undefined);
+            if (gone) {
+                this.log.warn(urn, `${gone.reason}: replacing it`);
+                replaces.push(gone.property);
+            }
+        }
         return {
             changes: changed.length > 0 || replaces.length > 0,
             replaces,

@@ -39,6 +39,11 @@ export interface ResourceHandler<I extends Record<string, unknown> = any> {
      */
     localCheck?(inputs: I): CheckFailure[];
     create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
+    /**
+     * Read-only, at every diff: why the object in `state` is gone (a process that died) and which
+     * property to show as replaced, so the next `up` replaces it without a refresh first.
+     */
+    gone?(ctx: Ctx, state: Record<string, unknown>): Promise<{ property: string; reason: string } | undefined>;
     /** Observes the real thing; undefined when it no longer exists. */
     read(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
     update(ctx: Ctx, id: string, olds: Record<string, unknown>, news: I): Promise<Record<string, unknown>>;

@@ -10,141 +10,14 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { engineBinDir, openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
+import { BACKEND_LOCKS, Leftovers, clearPending, destroyClean as destroyCleanWith, interrupt, pluginPids, sleep, walk } from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function ppidOf(pid: number): number | undefined {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-        return undefined;
-    }
-}
-
-function cmdline(pid: number): string {
-    try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-    } catch {
-        return "";
-    }
-}
-
-function alive(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-    } catch {
-        return false;
-    }
-}
-
-/** This process's descendants, by walking /proc's parent links. */
-function descendants(root = process.pid): number[] {
-    const pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
-    const parent = new Map(pids.map((p) => [p, ppidOf(p)]));
-    const out: number[] = [];
-    const isDesc = (p: number): boolean => {
-        for (let q = parent.get(p), n = 0; q !== undefined && n < 64; q = parent.get(q), n++) if (q === root) return true;
-        return false;
-    };
-    for (const p of pids) if (isDesc(p)) out.push(p);
-    return out;
-}
-
-/** The `pulumi` CLI processes this test started (through the Automation API). */
-function cliPids(): number[] {
-    return descendants().filter((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "pulumi");
-}
-
-/** The netbed provider plugins under this test (node running dist/providers/main.js). */
-function pluginPids(): number[] {
-    return descendants().filter((p) => /dist\/providers\/main\.js/.test(cmdline(p)));
-}
 
 function tapsIn(ns: string): string[] {
     const r = sh(["ip", "-n", ns, "-json", "link", "show", "type", "tun"]);
     return r.code === 0 ? (JSON.parse(r.stdout || "[]") as any[]).map((l) => l.ifname) : [];
 }
-
-function rootLinks(): string[] {
-    return (JSON.parse(must(["ip", "-json", "link", "show"])) as any[]).map((l) => l.ifname);
-}
-
-function walk(dir: string): string[] {
-    let entries: fs.Dirent[];
-    try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-        return [];
-    }
-    return entries.flatMap((e) => [path.join(dir, e.name), ...(e.isDirectory() ? walk(path.join(dir, e.name)) : [])]);
-}
-
-function netnsInode(ns: string): number | undefined {
-    try {
-        return fs.statSync(`/run/netns/${ns}`).ino;
-    } catch {
-        return undefined;
-    }
-}
-
-/** Everything of one stack's left on the machine: must be empty after destroy. */
-class Leftovers {
-    private inodes = new Set<number>();
-    private plugins = new Set<number>();
-    private rootBefore: Set<string>;
-    constructor(readonly prefix: string, private rootNames: string[] = []) {
-        this.rootBefore = new Set(rootLinks());
-    }
-    /** Remembers the stack's namespaces (by inode, which outlives the name) and plugin processes. */
-    note(): void {
-        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) this.inodes.add(netnsInode(ns) ?? -1);
-        for (const p of pluginPids()) this.plugins.add(p);
-    }
-    list(): string[] {
-        const out: string[] = [];
-        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) out.push(`namespace ${ns}`);
-        for (const f of walk("/run/netbed")) if (f.includes(this.prefix)) out.push(`file ${f}`);
-        // Only names this stack gives in the root namespace: other tests may add links meanwhile.
-        for (const l of rootLinks()) if (!this.rootBefore.has(l) && this.rootNames.includes(l)) out.push(`root link ${l}`);
-        for (const d of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-            let ns = "";
-            try {
-                ns = fs.readlinkSync(`/proc/${d}/ns/net`);
-            } catch {
-                continue;
-            }
-            const ino = Number(/\[(\d+)\]/.exec(ns)?.[1]);
-            if (this.inodes.has(ino) && alive(Number(d))) out.push(`process ${d} (${cmdline(Number(d)).trim()}) in a destroyed namespace`);
-        }
-        for (const p of this.plugins) if (alive(p)) out.push(`provider plugin ${p}`);
-        return out;
-    }
-}
-
-/** Starts `op`, and when `when()` holds kills the CLI with `signal`; returns the op's error. */
-async function interrupt(op: Promise<unknown>, signal: NodeJS.Signals, when: () => boolean, target: () => number[] = cliPids, timeoutMs = 120_000): Promise<{ err: string; killed: number[] }> {
-    let done = false;
-    const settled = op.then(
-        () => "",
-        (e) => String(e),
-    ).finally(() => (done = true));
-    const t0 = Date.now();
-    let killed: number[] = [];
-    while (!done && Date.now() - t0 < timeoutMs) {
-        if (when()) {
-            killed = target();
-            for (const p of killed) process.kill(p, signal);
-            if (killed.length > 0) break;
-        }
-        await sleep(20);
-    }
-    return { err: await settled, killed };
-}
-
-const BACKEND_LOCKS = (backend: string) => path.join(backend, ".pulumi", "locks");
 
 describe("faults on the real engine", function () {
     this.timeout(900_000);
@@ -183,25 +56,7 @@ describe("faults on the real engine", function () {
         return { stack, prefix, left: new Leftovers(prefix, config.rootTap ? [config.rootTap] : []) };
     }
 
-    /** Clears the pending operations an interrupted update left, as Pulumi documents: export, edit, import. */
-    async function clearPending(stack: Stack): Promise<number> {
-        const dep = await stack.exportStack();
-        const pending = (dep.deployment.pending_operations ?? []) as unknown[];
-        if (pending.length > 0) {
-            dep.deployment.pending_operations = [];
-            await stack.importStack(dep);
-        }
-        return pending.length;
-    }
-
-    async function destroyClean(stack: Stack, left: Leftovers): Promise<void> {
-        left.note();
-        await stack.destroy({ onOutput, color: "never" });
-        // A plugin killed mid-operation, or the CLI's children, may take a moment to go.
-        for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
-        assert.deepEqual(left.list(), [], "left behind after destroy");
-        await stack.workspace.removeStack(stack.name);
-    }
+    const destroyClean = (stack: Stack, left: Leftovers) => destroyCleanWith(stack, left, onOutput);
 
     for (const signal of ["SIGKILL", "SIGINT"] as const) {
         it(`up interrupted by ${signal} of the pulumi CLI while it creates 48 taps: refresh and up converge, destroy leaves nothing`, async () => {
@@ -372,7 +227,7 @@ describe("faults on the real engine", function () {
             } catch {
                 continue;
             }
-            for (const n of names) if (n !== "iperf3" && !fs.existsSync(path.join(bin, n))) fs.symlinkSync(path.join(d, n), path.join(bin, n));
+            for (const n of names) if (n !== "iperf3" && fs.lstatSync(path.join(bin, n), { throwIfNoEntry: false }) === undefined) fs.symlinkSync(path.join(d, n), path.join(bin, n));
         }
         const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
         cleanup.push(() => fs.rmSync(results, { recursive: true, force: true }));

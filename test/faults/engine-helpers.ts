@@ -1,0 +1,158 @@
+// What the engine fault suites share: the processes this test started (the pulumi CLI, the netbed
+// plugin), a stack's leftovers on the machine, interrupting an operation, clearing pending
+// operations as Pulumi documents, and a destroy that must leave nothing.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { must, netnsList } from "../helpers";
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ppidOf(pid: number): number | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+        return undefined;
+    }
+}
+
+export function cmdline(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+    } catch {
+        return "";
+    }
+}
+
+export function alive(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    } catch {
+        return false;
+    }
+}
+
+/** This process's descendants, by walking /proc's parent links. */
+function descendants(root = process.pid): number[] {
+    const pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+    const parent = new Map(pids.map((p) => [p, ppidOf(p)]));
+    const out: number[] = [];
+    const isDesc = (p: number): boolean => {
+        for (let q = parent.get(p), n = 0; q !== undefined && n < 64; q = parent.get(q), n++) if (q === root) return true;
+        return false;
+    };
+    for (const p of pids) if (isDesc(p)) out.push(p);
+    return out;
+}
+
+/** The `pulumi` CLI processes this test started (through the Automation API). */
+export function cliPids(): number[] {
+    return descendants().filter((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "pulumi");
+}
+
+/** The netbed provider plugins under this test (node running dist/providers/main.js). */
+export function pluginPids(): number[] {
+    return descendants().filter((p) => /dist\/providers\/main\.js/.test(cmdline(p)));
+}
+
+export function rootLinks(): string[] {
+    return (JSON.parse(must(["ip", "-json", "link", "show"])) as any[]).map((l) => l.ifname);
+}
+
+export function walk(dir: string): string[] {
+    let entries: fs.Dirent[];
+    try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+        return [];
+    }
+    return entries.flatMap((e) => [path.join(dir, e.name), ...(e.isDirectory() ? walk(path.join(dir, e.name)) : [])]);
+}
+
+function netnsInode(ns: string): number | undefined {
+    try {
+        return fs.statSync(`/run/netns/${ns}`).ino;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Everything of one stack's left on the machine: must be empty after destroy. */
+export class Leftovers {
+    private inodes = new Set<number>();
+    private plugins = new Set<number>();
+    private rootBefore: Set<string>;
+    constructor(readonly prefix: string, private rootNames: string[] = []) {
+        this.rootBefore = new Set(rootLinks());
+    }
+    /** Remembers the stack's namespaces (by inode, which outlives the name) and plugin processes. */
+    note(): void {
+        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) this.inodes.add(netnsInode(ns) ?? -1);
+        for (const p of pluginPids()) this.plugins.add(p);
+    }
+    list(): string[] {
+        const out: string[] = [];
+        for (const ns of netnsList()) if (ns.startsWith(this.prefix)) out.push(`namespace ${ns}`);
+        for (const f of walk("/run/netbed")) if (f.includes(this.prefix)) out.push(`file ${f}`);
+        // Only names this stack gives in the root namespace: other tests may add links meanwhile.
+        for (const l of rootLinks()) if (!this.rootBefore.has(l) && this.rootNames.includes(l)) out.push(`root link ${l}`);
+        for (const d of fs.readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+            let ns = "";
+            try {
+                ns = fs.readlinkSync(`/proc/${d}/ns/net`);
+            } catch {
+                continue;
+            }
+            const ino = Number(/\[(\d+)\]/.exec(ns)?.[1]);
+            if (this.inodes.has(ino) && alive(Number(d))) out.push(`process ${d} (${cmdline(Number(d)).trim()}) in a destroyed namespace`);
+        }
+        for (const p of this.plugins) if (alive(p)) out.push(`provider plugin ${p}`);
+        return out;
+    }
+}
+
+/** Starts `op`, and when `when()` holds kills the CLI with `signal`; returns the op's error. */
+export async function interrupt(op: Promise<unknown>, signal: NodeJS.Signals, when: () => boolean, target: () => number[] = cliPids, timeoutMs = 120_000): Promise<{ err: string; killed: number[] }> {
+    let done = false;
+    const settled = op.then(
+        () => "",
+        (e) => String(e),
+    ).finally(() => (done = true));
+    const t0 = Date.now();
+    let killed: number[] = [];
+    while (!done && Date.now() - t0 < timeoutMs) {
+        if (when()) {
+            killed = target();
+            for (const p of killed) process.kill(p, signal);
+            if (killed.length > 0) break;
+        }
+        await sleep(20);
+    }
+    return { err: await settled, killed };
+}
+
+export const BACKEND_LOCKS = (backend: string) => path.join(backend, ".pulumi", "locks");
+
+/** Clears the pending operations an interrupted update left, as Pulumi documents: export, edit, import. */
+export async function clearPending(stack: Stack): Promise<number> {
+    const dep = await stack.exportStack();
+    const pending = (dep.deployment.pending_operations ?? []) as unknown[];
+    if (pending.length > 0) {
+        dep.deployment.pending_operations = [];
+        await stack.importStack(dep);
+    }
+    return pending.length;
+}
+
+/** Destroys the stack, asserts nothing of it is left, and removes the stack. */
+export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: string) => void): Promise<void> {
+    left.note();
+    await stack.destroy({ onOutput, color: "never" });
+    // A plugin killed mid-operation, or the CLI's children, may take a moment to go.
+    for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
+    assert.deepEqual(left.list(), [], "left behind after destroy");
+    await stack.workspace.removeStack(stack.name);
+}

@@ -1,0 +1,182 @@
+// Faults around a guest on the real engine (test/fixtures/faults-vm: a netns host with a bridge,
+// one 1-vCPU TCG guest on it, a BenchmarkRun of 1-s TCP cells from the guest to the host): the
+// guest's VMM killed during a benchmark, and `pulumi up` killed while the guest boots. Each asserts
+// the expected outcome, then that destroy leaves nothing: no namespace, link, VMM, benchmark server,
+// /run/netbed record or plugin process.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { READY_PREFIX } from "../../core/guestinit";
+import { openStack } from "../../scripts/engine";
+import { dropNetns, netnsList, uniq } from "../helpers";
+import { Leftovers, alive, clearPending, cmdline, destroyClean, interrupt, sleep, walk } from "./engine-helpers";
+
+const FIXTURE = path.join(__dirname, "..", "fixtures", "faults-vm");
+
+/** The run directory netbed gives the fixture's guest (MicroVm "vm" on host namespace `ns`). */
+const vmDir = (ns: string) => `/run/netbed/vms/netns-${ns}/vm`;
+
+/** The VMM pid the stack's own guest recorded in its run directory, if it wrote one. */
+function vmmPid(ns: string): number | undefined {
+    try {
+        const pid = Number(fs.readFileSync(`${vmDir(ns)}/pid`, "utf8").trim());
+        return pid > 1 ? pid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function netnsOf(pid: number): string {
+    try {
+        return fs.readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+        return "";
+    }
+}
+
+/** Live QEMU processes in a namespace (by the namespace's inode, as /proc/<pid>/ns/net shows it). */
+function qemusIn(nsLink: string): number[] {
+    return fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number)
+        .filter((p) => netnsOf(p) === nsLink && /qemu-system/.test(cmdline(p)) && alive(p));
+}
+
+describe("guest faults on the real engine", function () {
+    this.timeout(600_000);
+    const saved = { ...process.env };
+    let backend: string;
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+    const tail = () => log.join("").slice(-3000);
+    const cleanup: (() => void)[] = [];
+
+    before(() => {
+        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+    });
+    afterEach(() => {
+        for (const c of cleanup.splice(0)) c();
+    });
+    after(() => {
+        fs.rmSync(backend, { recursive: true, force: true });
+        process.env = saved;
+    });
+
+    async function stackFor(tag: string, config: Record<string, string>): Promise<{ stack: Stack; ns: string; left: Leftovers }> {
+        const id = uniq();
+        const prefix = `nbv${tag}${id}`;
+        const stackName = `v${tag}${id}`;
+        const stack = await openStack({ stack: stackName, dir: FIXTURE });
+        const net = String(Math.floor(Math.random() * 200) + 20);
+        await stack.setAllConfig(Object.fromEntries(Object.entries({ prefix, net, ...config }).map(([k, v]) => [k, { value: v }])));
+        cleanup.push(() => {
+            // dropNetns kills a VMM only by the pid file of this stack's own guest.
+            dropNetns(`${prefix}-h`);
+            fs.rmSync(path.join(FIXTURE, `Pulumi.${stackName}.yaml`), { force: true });
+        });
+        return { stack, ns: `${prefix}-h`, left: new Leftovers(prefix) };
+    }
+
+    function results(): { dir: string; raws: () => string[] } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
+        cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+        return { dir, raws: () => walk(dir).filter((f) => /\/rep-\d+\.json$/.test(f)) };
+    }
+
+    it("a guest's VMM killed during a benchmark: the run fails naming the guest and the cell, keeps finished cells, and the next up replaces the guest", async () => {
+        const cells = 4;
+        const { dir, raws } = results();
+        const { stack, ns, left } = await stackFor("k", { resultsDir: dir, cells: String(cells) });
+        let done = false;
+        const up = stack.up({ onOutput, color: "never" }).then(
+            () => "",
+            (e) => String(e),
+        ).finally(() => (done = true));
+        // Once two cells are on disk, the third is being measured: kill the stack's own VMM.
+        while (!done && raws().length < 2) await sleep(20);
+        const pid = vmmPid(ns);
+        assert.ok(pid && /qemu-system/.test(cmdline(pid)), `the stack's guest has a running VMM (${tail()})`);
+        const nsLink = netnsOf(pid!);
+        assert.notEqual(nsLink, fs.readlinkSync("/proc/self/ns/net"), "the VMM runs in the stack's namespace");
+        left.note();
+        process.kill(pid!, "SIGKILL");
+        const killedPid = pid!;
+        const err = await up;
+        assert.ok(err !== "", "the up whose guest died failed");
+        const cell = /during cell (tcp-\d+) of pair g2h/.exec(err)?.[1];
+        assert.ok(cell, `the error names the cell: ${err.slice(-1200)}`);
+        assert.match(err, new RegExp(`guest vm's VMM \\(pid ${killedPid}\\) died`), err.slice(-1200));
+        const kept = raws();
+        assert.ok(kept.length >= 2 && kept.length < cells, `finished cells are on disk: ${kept.join(", ")}`);
+        for (const f of kept) assert.ok(JSON.parse(fs.readFileSync(f, "utf8")).end, `${f} is a whole iperf3 document`);
+        assert.ok(!kept.some((f) => f.includes(`/${cell}/`)), `the cell the guest died in (${cell}) has no raw data`);
+        const before = new Map(kept.map((f) => [f, fs.readFileSync(f, "utf8")]));
+        // The failed run stopped its host-side iperf3 server; nothing but the dead guest's leftovers.
+        assert.deepEqual(left.list().filter((l) => l.startsWith("process")), [], "no process left in the namespace after the failed run");
+
+        // The next plain `up` (no refresh) sees the dead VMM, replaces the guest and measures again.
+        const again = await stack.up({ onOutput, color: "never" });
+        assert.equal(again.summary.result, "succeeded", tail());
+        assert.equal(again.summary.resourceChanges?.replace, 1, `the guest was replaced: ${JSON.stringify(again.summary.resourceChanges)}`);
+        const newPid = again.outputs.pid.value as number;
+        assert.notEqual(newPid, killedPid);
+        assert.ok(alive(newPid) && /qemu-system/.test(cmdline(newPid)), "the new guest's VMM runs");
+        assert.equal(vmmPid(ns), newPid, "the run directory records the new VMM");
+        assert.deepEqual(qemusIn(nsLink), [newPid], "one VMM in the namespace: the new one");
+        assert.deepEqual((again.outputs.cells.value as string[]).sort(), Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`));
+        for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
+        const again2 = await stack.preview({ onOutput, color: "never" });
+        assert.deepEqual(Object.keys(again2.changeSummary), ["same"], "converged: a second preview changes nothing");
+
+        await destroyClean(stack, left, onOutput);
+        assert.ok(!alive(newPid), "destroy stopped the new VMM");
+        assert.ok(!fs.existsSync(vmDir(ns)), "destroy removed the guest's run directory");
+        console.log(`      VMM ${killedPid} killed in cell ${cell} with ${kept.length} of ${cells} cells on disk; next up replaced it (pid ${newPid}); 0 left after destroy`);
+    });
+
+    it("up killed (SIGKILL of the pulumi CLI) while the guest boots: cancel, pending operations cleared, refresh and up converge, destroy leaves nothing", async () => {
+        const cells = 2;
+        const { dir } = results();
+        const { stack, ns, left } = await stackFor("b", { resultsDir: dir, cells: String(cells) });
+        let bootPid = 0;
+        let nsLink = "";
+        const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), "SIGKILL", () => {
+            // The VMM runs and the guest has not printed its readiness line yet.
+            const pid = vmmPid(ns);
+            if (!pid || !/qemu-system/.test(cmdline(pid))) return false;
+            const log = fs.existsSync(`${vmDir(ns)}/console.log`) ? fs.readFileSync(`${vmDir(ns)}/console.log`, "utf8") : "";
+            if (log.includes(READY_PREFIX)) return false;
+            bootPid = pid;
+            nsLink = netnsOf(pid);
+            left.note();
+            return true;
+        });
+        assert.equal(killed.length, 1, `one CLI was killed while the guest booted (${tail()})`);
+        assert.ok(err !== "", "the killed up failed");
+        assert.ok(bootPid > 0 && nsLink !== "");
+
+        await stack.cancel();
+        const pending = await clearPending(stack);
+        assert.ok(pending > 0, "a killed update leaves pending operations");
+        await stack.refresh({ onOutput, color: "never" });
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        const pid = up.outputs.pid.value as number;
+        assert.ok(alive(pid) && /qemu-system/.test(cmdline(pid)), "the guest's VMM runs");
+        // The VMM the killed update started is not left running beside the new one.
+        assert.deepEqual(qemusIn(nsLink), [pid], `one VMM in the namespace (the killed update's was ${bootPid})`);
+        assert.deepEqual((up.outputs.cells.value as string[]).sort(), Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`));
+        const again = await stack.preview({ onOutput, color: "never" });
+        assert.deepEqual(Object.keys(again.changeSummary), ["same"], "converged: a second preview changes nothing");
+
+        await destroyClean(stack, left, onOutput);
+        assert.ok(!alive(bootPid) && !alive(pid), "no VMM left");
+        assert.ok(!netnsList().includes(ns));
+        console.log(`      killed while VMM ${bootPid} booted: ${pending} pending operation(s) cleared; converged (VMM ${pid}); 0 left after destroy`);
+    });
+});
