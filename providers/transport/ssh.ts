@@ -187,15 +187,20 @@ export class SshTransport implements Transport {
         });
     }
 
-    private async sftp(): Promise<SFTPWrapper> {
+    /** An SFTP session; its failure names the host, the file operation and, if the connection died, why. */
+    private async sftp(what: string): Promise<SFTPWrapper> {
         const client = await this.connection();
-        return new Promise((resolve, reject) => client.sftp((e, s) => (e ? reject(e) : resolve(s))));
+        return new Promise((resolve, reject) =>
+            client.sftp((e, s) =>
+                e ? reject(new Error(`on host ${this.label}: could not ${what}: no SFTP session (${this.lost.get(client) ?? e.message})`)) : resolve(s),
+            ),
+        );
     }
 
     async putFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
         const dir = path.replace(/\/[^/]*$/, "") || "/";
         await this.run(["mkdir", "-p", "--", dir]);
-        const sftp = await this.sftp();
+        const sftp = await this.sftp(`write ${path}`);
         const tmp = `${path}.tmp-netbed`;
         try {
             // Created exclusively: a link planted at the temporary name is not followed.
@@ -216,7 +221,7 @@ export class SshTransport implements Transport {
     }
 
     async getFile(path: string): Promise<Buffer> {
-        const sftp = await this.sftp();
+        const sftp = await this.sftp(`read ${path}`);
         try {
             return await new Promise<Buffer>((resolve, reject) => sftp.readFile(path, (e, b) => (e ? reject(e) : resolve(b))));
         } catch (e) {

@@ -209,6 +209,8 @@ describe("SSH faults (real sshd in a namespace)", function () {
             // No FIN, no RST, no ICMP: the host's end of the link just stops carrying packets.
             must(["ip", "-n", ns, "link", "set", `${veth}p`, "down"]);
             down = true;
+            // A file read started into the silence fails with the command, naming what it was reading.
+            const read = timed(t.getFile(`${d.dir}/sshd_config`).catch((e) => e));
             const r = await timed(long.catch((e) => e));
             assert.ok(r.value instanceof CommandError, String(r.value));
             assert.equal(
@@ -221,6 +223,13 @@ describe("SSH faults (real sshd in a namespace)", function () {
             assert.ok(r.ms >= KEEPALIVE_MISSES * c.keepaliveIntervalMs! - 100, `took ${r.ms} ms`);
             assert.ok(r.ms <= bound + SLACK_MS, `took ${r.ms} ms, bound ${bound} ms`);
             console.log(`      silent network detected in ${r.ms} ms (keepalive bound ${bound} ms, command timeout ${timeoutMs} ms)`);
+            const f = await read;
+            assert.equal(
+                f.value.message,
+                `on host 'far' (ssh root@${nsIp}:${port}): could not read ${d.dir}/sshd_config: no SFTP session ` +
+                    `(the connection failed: no answer to ${KEEPALIVE_MISSES + 1} keepalives 1000 ms apart)`,
+            );
+            assert.ok(f.ms <= bound + SLACK_MS, `the read took ${f.ms} ms, bound ${bound} ms`);
 
             must(["ip", "-n", ns, "link", "set", `${veth}p`, "up"]);
             down = false;
