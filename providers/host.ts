@@ -177,6 +177,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
             ctx.log.warn(ctx.urn, `namespace '${ns}' exists but has no netbed owner record (made outside netbed?); leaving it in place`);
             return;
         }
+        ctx.log.info(ctx.urn, `removing namespace '${ns}'`);
         await local.run(["ip", "netns", "del", ns]);
         // The namespace took its links with it: their owner records and device nodes go too.
         await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`, `/run/netbed/vms/netns-${ns}`]);

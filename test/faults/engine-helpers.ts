@@ -150,9 +150,32 @@ export async function clearPending(stack: Stack): Promise<number> {
 /** Destroys the stack, asserts nothing of it is left, and removes the stack. */
 export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: string) => void): Promise<void> {
     left.note();
-    await stack.destroy({ onOutput, color: "never" });
+    // What the destroy started from and said, shown only if something is left (it happened once in
+    // CI, with two namespaces and their owner records, and did not recur here).
+    const before = ((await stack.exportStack()).deployment.resources ?? []).map((r: { urn: string; id?: string }) => `${r.urn} ${r.id ?? ""}`);
+    const said: string[] = [];
+    await stack.destroy({ onOutput: (t) => (said.push(t), onOutput(t)), color: "never" });
     // A plugin killed mid-operation, or the CLI's children, may take a moment to go.
     for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
-    assert.deepEqual(left.list(), [], "left behind after destroy");
+    const after = left.list();
+    if (after.length > 0) {
+        const plugins = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d) && /dist\/providers\/main\.js/.test(cmdline(Number(d))));
+        console.error(
+            [
+                `left after destroy: ${after.join(", ")}`,
+                `state before destroy:\n  ${before.join("\n  ")}`,
+                `owner records: ${after.filter((l) => l.startsWith("file ")).map((l) => {
+                    try {
+                        return `${l} = ${fs.readFileSync(l.slice(5), "utf8").trim()}`;
+                    } catch (e) {
+                        return `${l} (${(e as Error).message})`;
+                    }
+                }).join("; ")}`,
+                `netbed plugins now running: ${plugins.map((p) => `${p} (parent ${ppidOf(Number(p))})`).join(", ") || "none"}`,
+                `destroy said:\n${said.join("").slice(-4000)}`,
+            ].join("\n"),
+        );
+    }
+    assert.deepEqual(after, [], "left behind after destroy");
     await stack.workspace.removeStack(stack.name);
 }
