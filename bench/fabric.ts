@@ -9,9 +9,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { TraceSummary, parseTrace, summarizeTrace } from "../core/provtrace";
+import { TraceSummary, parseTrace, procStatCpu, summarizeTrace } from "../core/provtrace";
 import { openStack } from "../scripts/engine";
 import { machine } from "./machine";
+
+/** CPU ms of this process (the inline program and the Automation API) and of its waited-for children (the CLI, and through it the plugin and its processes). */
+function cpuNow(): { selfMs: number; childrenMs: number } {
+    return procStatCpu(fs.readFileSync("/proc/self/stat", "utf8"));
+}
 
 function ip(args: string[]): void {
     const r = spawnSync("ip", args, { encoding: "utf8" });
@@ -19,7 +24,8 @@ function ip(args: string[]): void {
 }
 
 /** The same kernel work netbed does for the stack, as a plain script would do it (no observation). */
-function rawScript(ns: string, n: number): { upMs: number; downMs: number; spawns: number } {
+function rawScript(ns: string, n: number): { upMs: number; downMs: number; spawns: number; upCpuMs: number } {
+    const c0 = cpuNow();
     const t0 = Date.now();
     ip(["netns", "add", ns]);
     ip(["-n", ns, "link", "set", "lo", "up"]);
@@ -30,19 +36,22 @@ function rawScript(ns: string, n: number): { upMs: number; downMs: number; spawn
         ip(["-n", ns, "link", "set", "dev", `tap${i}`, "master", "br0", "up"]);
     }
     const upMs = Date.now() - t0;
+    const c1 = cpuNow();
     const t1 = Date.now();
     for (let i = 0; i < n; i++) ip(["-n", ns, "link", "del", `tap${i}`]);
     ip(["-n", ns, "link", "del", "br0"]);
     ip(["netns", "del", ns]);
-    return { upMs, downMs: Date.now() - t1, spawns: 4 + 2 * n };
+    return { upMs, downMs: Date.now() - t1, spawns: 4 + 2 * n, upCpuMs: c1.childrenMs - c0.childrenMs + c1.selfMs - c0.selfMs };
 }
 
 interface Timed {
     ms: number;
     trace: TraceSummary;
+    /** CPU ms spent by the engine CLI (children minus the plugin's share), the plugin, its processes, and this process (the program). */
+    cpu: { engineMs?: number; pluginMs?: number; pluginProcessesMs?: number; programMs: number };
 }
 
-async function netbed(ns: string, n: number, backend: string): Promise<{ up: Timed; noop: Timed; down: Timed; upNoCheckpointMs: number }> {
+async function netbed(ns: string, n: number, backend: string): Promise<{ up: Timed; noop: Timed; down: Timed; upNoCheckpoint: Timed; upParallel: Timed }> {
     process.env.PULUMI_BACKEND_URL = `file://${backend}`;
     process.env.PULUMI_CONFIG_PASSPHRASE = "bench";
     const traceFile = path.join(backend, `trace-${n}.jsonl`);
@@ -53,11 +62,20 @@ async function netbed(ns: string, n: number, backend: string): Promise<{ up: Tim
     const stack = await openStack({ stack: name, dir });
     const timed = async (f: () => Promise<unknown>): Promise<Timed> => {
         fs.rmSync(traceFile, { force: true });
+        const c0 = cpuNow();
         const t0 = Date.now();
         await f();
         const t1 = Date.now();
+        const c1 = cpuNow();
         const events = fs.existsSync(traceFile) ? parseTrace(fs.readFileSync(traceFile, "utf8")) : [];
-        return { ms: t1 - t0, trace: summarizeTrace(events, t0, t1) };
+        const trace = summarizeTrace(events, t0, t1);
+        const plugin = trace.pluginCpuMs === undefined ? undefined : trace.pluginCpuMs + (trace.pluginChildCpuMs ?? 0);
+        const children = c1.childrenMs - c0.childrenMs;
+        return {
+            ms: t1 - t0,
+            trace,
+            cpu: { engineMs: plugin === undefined ? undefined : children - plugin, pluginMs: trace.pluginCpuMs, pluginProcessesMs: trace.pluginChildCpuMs, programMs: c1.selfMs - c0.selfMs },
+        };
     };
     try {
         await stack.setConfig("namespace", { value: ns });
@@ -65,19 +83,20 @@ async function netbed(ns: string, n: number, backend: string): Promise<{ up: Tim
         const up = await timed(() => stack.up({ color: "never" }));
         const noop = await timed(() => stack.up({ color: "never" }));
         const down = await timed(() => stack.destroy({ color: "never" }));
-        delete process.env.NETBED_TRACE;
+        // Measurement only: without checkpoints a crash mid-up loses what was created.
         process.env.PULUMI_SKIP_CHECKPOINTS = "true";
-        let upNoCheckpointMs: number;
+        let upNoCheckpoint: Timed;
         try {
-            const t0 = Date.now();
-            await stack.up({ color: "never" });
-            upNoCheckpointMs = Date.now() - t0;
+            upNoCheckpoint = await timed(() => stack.up({ color: "never" }));
         } finally {
             delete process.env.PULUMI_SKIP_CHECKPOINTS;
         }
         await stack.destroy({ color: "never" });
+        // The engine's default is 4 operations per CPU (8 here); every create at once instead.
+        const upParallel = await timed(() => stack.up({ color: "never", parallel: n + 2 }));
+        await stack.destroy({ color: "never" });
         await stack.workspace.removeStack(name);
-        return { up, noop, down, upNoCheckpointMs };
+        return { up, noop, down, upNoCheckpoint, upParallel };
     } finally {
         delete process.env.NETBED_TRACE;
         delete process.env.PULUMI_SKIP_CHECKPOINTS;
@@ -109,19 +128,24 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
                 rawUpMsEach: [rawBefore.upMs, rawAfter.upMs],
                 rawDestroyMs: (rawBefore.downMs + rawAfter.downMs) / 2,
                 rawSpawns: rawBefore.spawns,
+                rawUpCpuMs: (rawBefore.upCpuMs + rawAfter.upCpuMs) / 2,
+                upCpu: nb.up.cpu,
+                noopCpu: nb.noop.cpu,
                 netbedUpMs: nb.up.ms,
                 netbedNoopUpMs: nb.noop.ms,
                 netbedDestroyMs: nb.down.ms,
-                netbedUpNoCheckpointMs: nb.upNoCheckpointMs,
+                netbedUpNoCheckpointMs: nb.upNoCheckpoint.ms,
+                netbedUpParallelMs: nb.upParallel.ms,
                 upRatio: +(nb.up.ms / rawUpMs).toFixed(2),
                 upMinusNoopRatio: +((nb.up.ms - nb.noop.ms) / rawUpMs).toFixed(2),
                 up: t,
                 noop: nb.noop.trace,
                 destroy: nb.down.trace,
+                upParallel: nb.upParallel.trace,
             };
             rows.push(row);
             console.log(
-                `taps=${n}: netbed up ${s(nb.up.ms)} s (no-op up ${s(nb.noop.ms)} s, up without checkpoints ${s(nb.upNoCheckpointMs)} s), destroy ${s(nb.down.ms)} s; ` +
+                `taps=${n}: netbed up ${s(nb.up.ms)} s (no-op up ${s(nb.noop.ms)} s, up without checkpoints ${s(nb.upNoCheckpoint.ms)} s, up --parallel ${n + 2} ${s(nb.upParallel.ms)} s), destroy ${s(nb.down.ms)} s; ` +
                     `raw script up ${rawBefore.upMs}/${rawAfter.upMs} ms (before/after), teardown ${row.rawDestroyMs} ms; ` +
                     `up: plugin ready at ${s(t.pluginReadyMs)} s, first call at ${s(t.beforeFirstCallMs)} s, last call ended ${s(t.afterLastCallMs)} s before the end; ` +
                     `provider busy ${s(t.providerBusyMs)} s, creates ${create.count} (sum ${s(create.sumMs)} s, busy ${s(create.busyMs)} s, max ${create.maxMs.toFixed(0)} ms, ${create.maxInFlight} at once); ` +
@@ -131,7 +155,7 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
     } finally {
         fs.rmSync(backend, { recursive: true, force: true });
     }
-    printTable(rows as any[]);
+    printTable(rows as unknown as Row[]);
     const first = rows[0] as any;
     const last = rows[rows.length - 1] as any;
     const growth = (last.netbedUpMs - first.netbedUpMs) / (last.taps - first.taps);
@@ -144,9 +168,22 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
     return { rows, msPerExtraTap: growth, rawMsPerExtraTap: rawGrowth };
 }
 
-/** The breakdown of each `up`, in seconds: where netbed's wall time went next to the script's. */
-function printTable(rows: { taps: number; rawUpMs: number; rawSpawns: number; netbedUpMs: number; netbedNoopUpMs: number; netbedUpNoCheckpointMs: number; up: TraceSummary }[]): void {
-    const head = ["taps", "raw up", "netbed up", "ratio", "no-op up", "up no ckpt", "plugin ready", "1st call", "provider busy", "engine only", "create sum", "in flight", "spawns", "raw spawns", "batches"];
+interface Row {
+    taps: number;
+    rawUpMs: number;
+    rawUpCpuMs: number;
+    rawSpawns: number;
+    netbedUpMs: number;
+    netbedNoopUpMs: number;
+    netbedUpNoCheckpointMs: number;
+    netbedUpParallelMs: number;
+    up: TraceSummary;
+    upCpu: Timed["cpu"];
+}
+
+/** The breakdown of each `up`, in seconds: where netbed's wall and CPU time went next to the script's. */
+function printTable(rows: Row[]): void {
+    const head = ["taps", "raw up", "netbed up", "ratio", "no-op up", "no ckpt", "parallel", "plugin ready", "1st call", "provider busy", "engine only", "in flight", "spawns", "raw", "batches", "cpu engine", "plugin", "its procs", "program", "raw cpu"];
     const body = rows.map((r) => [
         String(r.taps),
         s(r.rawUpMs),
@@ -154,17 +191,26 @@ function printTable(rows: { taps: number; rawUpMs: number; rawSpawns: number; ne
         (r.netbedUpMs / r.rawUpMs).toFixed(2),
         s(r.netbedNoopUpMs),
         s(r.netbedUpNoCheckpointMs),
+        s(r.netbedUpParallelMs),
         s(r.up.pluginReadyMs),
         s(r.up.beforeFirstCallMs),
         s(r.up.providerBusyMs),
         s(r.up.engineOnlyMs),
-        s(r.up.ops.create?.sumMs),
         String(r.up.ops.create?.maxInFlight ?? 0),
         String(r.up.spawns),
         String(r.rawSpawns),
         String(r.up.ipBatches),
+        s(r.upCpu.engineMs),
+        s(r.upCpu.pluginMs),
+        s(r.upCpu.pluginProcessesMs),
+        s(r.upCpu.programMs),
+        s(r.rawUpCpuMs),
     ]);
     const w = head.map((h, k) => Math.max(h.length, ...body.map((b) => b[k].length)));
-    console.log("\nup breakdown (s; 'engine only' = wall time with no provider call running; 'in flight' = most creates at once)");
+    console.log(
+        "\nup breakdown, s: no-op up = the engine's floor for the stack; no ckpt = up with PULUMI_SKIP_CHECKPOINTS=true; parallel = up --parallel taps+2;\n" +
+            "plugin ready / 1st call = from the up's start; engine only = wall time with no provider call running; in flight = most creates at once;\n" +
+            "spawns = processes the provider started (raw = the script's); cpu: the engine CLI, the plugin, its processes, this process (the program)",
+    );
     for (const line of [head, ...body]) console.log(line.map((c, k) => c.padStart(w[k])).join("  "));
 }

@@ -13,6 +13,22 @@ export interface TraceEvent {
     argv?: string[];
     stdinLines?: number;
     ok?: boolean;
+    /** On calls: the plugin's CPU time so far, its own and its finished children's (ms). */
+    cpuMs?: number;
+    childCpuMs?: number;
+}
+
+/**
+ * CPU time (ms) of a process and of its children it has waited for, from /proc/<pid>/stat
+ * (utime, stime, cutime, cstime: fields 14-17, in clock ticks).
+ */
+export function procStatCpu(stat: string, ticksPerSecond = 100): { selfMs: number; childrenMs: number } {
+    // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const n = (k: number) => Number(f[k - 3]);
+    if (f.length < 15 || [14, 15, 16, 17].some((k) => !Number.isFinite(n(k)))) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
+    const ms = (ticks: number) => (ticks * 1000) / ticksPerSecond;
+    return { selfMs: ms(n(14) + n(15)), childrenMs: ms(n(16) + n(17)) };
 }
 
 export function parseTrace(text: string): TraceEvent[] {
@@ -83,6 +99,9 @@ export interface TraceSummary {
     ipBatchLines: number;
     /** Spawns by their command (argv[0], or the command after `ip netns exec NS`). */
     spawnsByCommand: Record<string, number>;
+    /** The plugin's CPU time up to its last call inside the operation: its own, and its processes'. */
+    pluginCpuMs?: number;
+    pluginChildCpuMs?: number;
 }
 
 function stats(iv: [number, number][]): OpStats {
@@ -113,6 +132,10 @@ export function summarizeTrace(events: readonly TraceEvent[], from: number, to: 
     }
     const batches = spawns.filter((s) => (s.argv ?? []).includes("-batch"));
     const providerBusyMs = unionMs(calls.map(clip));
+    // Cumulative per plugin process: the last call of each process has its total.
+    const lastByPid = new Map<number, TraceEvent>();
+    for (const c of calls) if (c.cpuMs !== undefined && (lastByPid.get(c.pid)?.t1 ?? -Infinity) < c.t1) lastByPid.set(c.pid, c);
+    const cpu = (k: "cpuMs" | "childCpuMs") => (lastByPid.size ? [...lastByPid.values()].reduce((a, c) => a + (c[k] ?? 0), 0) : undefined);
     return {
         wallMs: to - from,
         pluginSpawnMs: starts.length ? starts[0].t0 - from : undefined,
@@ -128,5 +151,7 @@ export function summarizeTrace(events: readonly TraceEvent[], from: number, to: 
         // Every command line is followed by its sentinel line (core/ipbatch.ts).
         ipBatchLines: batches.reduce((a, s) => a + (s.stdinLines ?? 0) / 2, 0),
         spawnsByCommand,
+        pluginCpuMs: cpu("cpuMs"),
+        pluginChildCpuMs: cpu("childCpuMs"),
     };
 }

@@ -3,6 +3,7 @@
 // one JSON line (times in ms since the epoch). Off (no file, no cost beyond one check) otherwise.
 import * as fs from "fs";
 import { performance } from "perf_hooks";
+import { procStatCpu } from "../core/provtrace";
 
 const file = process.env.NETBED_TRACE;
 
@@ -35,7 +36,8 @@ export async function traceCall<T>(op: string, urn: string, fn: () => Promise<T>
         ok = false;
         throw e;
     } finally {
-        write({ ev: "call", pid: process.pid, op, urn, t0, t1: now(), ok });
+        const cpu = procStatCpu(fs.readFileSync("/proc/self/stat", "utf8"));
+        write({ ev: "call", pid: process.pid, op, urn, t0, t1: now(), ok, cpuMs: cpu.selfMs, childCpuMs: cpu.childrenMs });
     }
 }
 

@@ -1,6 +1,6 @@
 // The provider trace's arithmetic (core/provtrace.ts), on hand-made events.
 import { strict as assert } from "assert";
-import { maxOverlap, parseTrace, summarizeTrace, unionMs } from "../core/provtrace";
+import { maxOverlap, parseTrace, procStatCpu, summarizeTrace, unionMs } from "../core/provtrace";
 
 describe("provider trace summary (pure)", () => {
     it("counts overlapping time once and finds the most intervals open at once", () => {
@@ -38,6 +38,14 @@ describe("provider trace summary (pure)", () => {
         assert.equal(s.ipBatches, 1);
         assert.equal(s.ipBatchLines, 3);
         assert.deepEqual(s.spawnsByCommand, { "ip -batch": 1, sh: 1, iperf3: 1 });
+    });
+
+    it("reads a process's CPU time and its children's from /proc/<pid>/stat, whatever its name holds", () => {
+        // utime 250, stime 50, cutime 1000, cstime 300 ticks at 100 per second
+        const stat = "4242 (node (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 1000 300 20 0 11 0 123 456 789";
+        assert.deepEqual(procStatCpu(stat), { selfMs: 3000, childrenMs: 13000 });
+        assert.deepEqual(procStatCpu(stat, 1000), { selfMs: 300, childrenMs: 1300 });
+        assert.throws(() => procStatCpu("4242 (cat) R 1"), /not a \/proc\/<pid>\/stat line/);
     });
 
     it("says which trace line is not JSON", () => {
