@@ -45,6 +45,20 @@ function qemusIn(nsLink: string): number[] {
         .filter((p) => netnsOf(p) === nsLink && /qemu-system/.test(cmdline(p)) && alive(p));
 }
 
+/** The stack's references to cached kernels and images (each ref file holds the URN that took it). */
+function cacheRefs(stack: string): string[] {
+    return ["kernels", "images"]
+        .flatMap((kind) => walk(`/var/cache/netbed/${kind}`))
+        .filter((f) => /\/refs\/[^/]+$/.test(f))
+        .filter((f) => {
+            try {
+                return fs.readFileSync(f, "utf8").startsWith(`urn:pulumi:${stack}::`);
+            } catch {
+                return false;
+            }
+        });
+}
+
 describe("guest faults on the real engine", function () {
     this.timeout(600_000);
     const saved = { ...process.env };
@@ -77,6 +91,7 @@ describe("guest faults on the real engine", function () {
         cleanup.push(() => {
             // dropNetns kills a VMM only by the pid file of this stack's own guest.
             dropNetns(`${prefix}-h`);
+            for (const f of cacheRefs(stackName)) fs.rmSync(f, { force: true });
             fs.rmSync(path.join(FIXTURE, `Pulumi.${stackName}.yaml`), { force: true });
         });
         return { stack, ns: `${prefix}-h`, left: new Leftovers(prefix) };
@@ -111,6 +126,7 @@ describe("guest faults on the real engine", function () {
         const cell = /during cell (tcp-\d+) of pair g2h/.exec(err)?.[1];
         assert.ok(cell, `the error names the cell: ${err.slice(-1200)}`);
         assert.match(err, new RegExp(`guest vm's VMM \\(pid ${killedPid}\\) died`), err.slice(-1200));
+        assert.ok(err.includes(`finished cells are kept under ${dir}`), `the error says where the finished cells are: ${err.slice(-1200)}`);
         const kept = raws();
         assert.ok(kept.length >= 2 && kept.length < cells, `finished cells are on disk: ${kept.join(", ")}`);
         for (const f of kept) assert.ok(JSON.parse(fs.readFileSync(f, "utf8")).end, `${f} is a whole iperf3 document`);
@@ -120,8 +136,10 @@ describe("guest faults on the real engine", function () {
         assert.deepEqual(left.list().filter((l) => l.startsWith("process")), [], "no process left in the namespace after the failed run");
 
         // The next plain `up` (no refresh) sees the dead VMM, replaces the guest and measures again.
+        const mark = log.length;
         const again = await stack.up({ onOutput, color: "never" });
         assert.equal(again.summary.result, "succeeded", tail());
+        assert.match(log.slice(mark).join(""), new RegExp(`guest 'vm': its VMM \\(pid ${killedPid}\\) on host 'h' is no longer running: replacing it`));
         assert.equal(again.summary.resourceChanges?.replace, 1, `the guest was replaced: ${JSON.stringify(again.summary.resourceChanges)}`);
         const newPid = again.outputs.pid.value as number;
         assert.notEqual(newPid, killedPid);
@@ -133,7 +151,9 @@ describe("guest faults on the real engine", function () {
         const again2 = await stack.preview({ onOutput, color: "never" });
         assert.deepEqual(Object.keys(again2.changeSummary), ["same"], "converged: a second preview changes nothing");
 
+        assert.equal(cacheRefs(stack.name).length, 2, "the kernel and image hold a cache reference each");
         await destroyClean(stack, left, onOutput);
+        assert.deepEqual(cacheRefs(stack.name), [], "destroy dropped the stack's cache references");
         assert.ok(!alive(newPid), "destroy stopped the new VMM");
         assert.ok(!fs.existsSync(vmDir(ns)), "destroy removed the guest's run directory");
         console.log(`      VMM ${killedPid} killed in cell ${cell} with ${kept.length} of ${cells} cells on disk; next up replaced it (pid ${newPid}); 0 left after destroy`);
@@ -164,8 +184,11 @@ describe("guest faults on the real engine", function () {
         const pending = await clearPending(stack);
         assert.ok(pending > 0, "a killed update leaves pending operations");
         await stack.refresh({ onOutput, color: "never" });
+        const mark = log.length;
         const up = await stack.up({ onOutput, color: "never" });
         assert.equal(up.summary.result, "succeeded", tail());
+        // The guest is not in the state (its create never returned): creating it again finds its VMM.
+        assert.match(log.slice(mark).join(""), new RegExp(`VMM pid ${bootPid} of an interrupted create is still running: killing it`));
         const pid = up.outputs.pid.value as number;
         assert.ok(alive(pid) && /qemu-system/.test(cmdline(pid)), "the guest's VMM runs");
         // The VMM the killed update started is not left running beside the new one.
@@ -174,7 +197,9 @@ describe("guest faults on the real engine", function () {
         const again = await stack.preview({ onOutput, color: "never" });
         assert.deepEqual(Object.keys(again.changeSummary), ["same"], "converged: a second preview changes nothing");
 
+        assert.equal(cacheRefs(stack.name).length, 2, "the kernel and image hold a cache reference each");
         await destroyClean(stack, left, onOutput);
+        assert.deepEqual(cacheRefs(stack.name), [], "destroy dropped the stack's cache references");
         assert.ok(!alive(bootPid) && !alive(pid), "no VMM left");
         assert.ok(!netnsList().includes(ns));
         console.log(`      killed while VMM ${bootPid} booted: ${pending} pending operation(s) cleared; converged (VMM ${pid}); 0 left after destroy`);
