@@ -13,7 +13,7 @@ import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
 import { sha256Hex } from "./cache";
-import { Transport } from "./transport";
+import { LocalTransport, Transport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
@@ -70,6 +70,8 @@ async function processIdentity(t: Transport, pid: number): Promise<{ start: stri
     const start = parseStartTime(r.stdout.trim());
     return start ? { start, comm } : undefined;
 }
+
+const here = new LocalTransport("this machine");
 
 async function alive(t: Transport, pid: number, start: string): Promise<boolean> {
     const id = await processIdentity(t, pid);
@@ -190,11 +192,15 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         return { ...state, placement: await placementOf(t, state.pid as number, DRIVER_MODELS[i.driver], { api }, (m) => ctx.log.warn(ctx.urn, m)) };
     },
 
-    // A VMM that died (killed, crashed) is noticed at the next diff, so a plain `up` replaces the guest.
+    // A VMM that died (killed, crashed) is noticed at the next diff, so a plain `up` replaces the
+    // guest. Diff runs in previews too, which never reach a host: only a guest on this machine
+    // (local or netns host: one process table) is checked, by reading /proc here. A guest on an
+    // SSH host needs `refresh` (or `up --refresh`) to be found dead.
     async gone(ctx, state) {
         if (typeof state.pid !== "number" || typeof state.startTime !== "string") return undefined;
         const i = inputsFromState(MicroVmArgsSchema, state);
-        if (await alive(hostTransport(ctx, i.host), state.pid as number, state.startTime as string)) return undefined;
+        if (i.host.kind === "ssh") return undefined;
+        if (await alive(here, state.pid as number, state.startTime as string)) return undefined;
         return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
     },
 

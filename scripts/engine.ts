@@ -33,6 +33,8 @@ export interface EngineOptions {
     onOutput?: (text: string) => void;
     /** Extra environment for the engine. */
     env?: Record<string, string>;
+    /** `up` refreshes the state from the hosts first (finds a dead guest on an SSH host). */
+    refresh?: boolean;
 }
 
 /** The environment that keeps the engine on this machine: local state, no downloads, no update checks. */
@@ -119,7 +121,7 @@ export async function run(op: Operation, opts: EngineOptions = {}): Promise<Reco
             // The Automation API's up skips the preview; run it first so bad input (which
             // check() reports for every resource) fails before anything is created.
             await stack.preview({ onOutput, color: "never" });
-            return plain((await stack.up({ onOutput, color: "never" })).outputs);
+            return plain((await stack.up({ onOutput, color: "never", refresh: opts.refresh })).outputs);
         case "preview":
             return { changes: (await stack.preview({ onOutput, color: "never" })).changeSummary };
         case "refresh":

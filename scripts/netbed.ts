@@ -6,7 +6,7 @@ const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 
 function usage(msg?: string): never {
     if (msg) console.error(`netbed: ${msg}`);
-    console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR]");
+    console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR] [--refresh (up only)]");
     console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
     console.error("       netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME] (see scripts/report.ts)");
     console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
@@ -34,13 +34,15 @@ async function main(argv: string[]): Promise<void> {
     if (!OPS.includes(op)) usage(argv[0] ? `unknown command '${argv[0]}'` : undefined);
     let stack: string | undefined;
     let dir: string | undefined;
+    let refresh = false;
     for (let i = 1; i < argv.length; i++) {
         if (argv[i] === "--stack" && argv[i + 1]) stack = argv[++i];
         else if (argv[i] === "--dir" && argv[i + 1]) dir = argv[++i];
+        else if (argv[i] === "--refresh" && op === "up") refresh = true;
         else usage(`unknown option '${argv[i]}'`);
     }
     const started = Date.now();
-    const out = await run(op, { stack, dir });
+    const out = await run(op, { stack, dir, refresh });
     if (op === "up" || op === "outputs") console.log(JSON.stringify(out, null, 2));
     console.error(`netbed ${op} (${stack ?? "local"}) finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
