@@ -206,7 +206,10 @@ describe("faults on the real engine", function () {
         fs.rmSync(filler);
         const again = await stack.up({ onOutput, color: "never" });
         assert.equal(again.summary.result, "succeeded", tail());
-        assert.deepEqual((again.outputs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok"]);
+        // Read back from the state too: CI once saw an up that succeeded without this output.
+        const outs = again.outputs.cells ? again.outputs : await stack.outputs();
+        assert.ok(outs.cells, `no 'cells' output (outputs: ${Object.keys(outs).join(", ")}): ${tail()}`);
+        assert.deepEqual((outs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok"]);
         for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
         assert.deepEqual(walk(mnt).filter((f) => /\.tmp-/.test(f)), [], "no partial temporary files");
         await destroyClean(stack, left);

@@ -11,6 +11,7 @@ const POSITIONAL = "constant script; every input is a positional argument ($1...
 
 export const REVIEWED: Reviewed[] = [
     { file: "providers/host.ts", match: "stdin: PROBE_SCRIPT", reason: "the probe script is a constant on stdin (it interpolates only netbed's own tool list); it takes no input" },
+    { file: "providers/cache.ts", match: `'if [ -d "$1/refs" ]; then mv -T -- "$1/refs" "$2/refs"; fi; rm -rf -- "$1"'`, reason: `${POSITIONAL}: the broken cache entry and the rebuilt one (moves the other stacks' references over)` },
     { file: "providers/image.ts", match: `'cd "$1" && find . -print0`, reason: `${POSITIONAL}: the image root and output file` },
     { file: "providers/ipbatch.ts", match: "ETHTOOL_BATCH_SCRIPT", reason: `${POSITIONAL}: the device names ('for d do ethtool -k "$d"')` },
     { file: "providers/irq.ts", match: `"sh", "-c", WRITE_FILE, "sh"`, reason: `${POSITIONAL}: WRITE_FILE writes $2 to the file $1 (shell for the redirection)` },
