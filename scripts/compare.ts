@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
-import { CompareOptions, compareDocs, renderMarkdown } from "../core/report/compare";
+import { CompareOptions, compareDocs, noiseThresholds, renderMarkdown } from "../core/report/compare";
 
 export const EXIT_REGRESSION = 3;
 
@@ -116,6 +116,8 @@ const USAGE = [
     "  --alpha P                 significance level (default 0.01)",
     "  --threshold X             noise threshold on |change of the median|, '5%' or 0.05 (default 5%)",
     "  --threshold METRIC=X      per-metric threshold; METRIC may end in '*' (p99us*=10%); repeatable",
+    "  --noise A1 A2             two runs of one configuration (an A/A): each metric's threshold is at least",
+    "                            the largest change they show (explicit --threshold METRIC=X still wins)",
     "  --paired auto|always|never  pair repetitions by index (auto: only within one interleaved run)",
     "  --pair-a LABEL --pair-b LABEL  compare one pair of A with one pair of B (e.g. virtio vs vhost-net)",
     "  --seed N                  seed of the bootstrap and Monte Carlo test (default 24301)",
@@ -133,13 +135,14 @@ function fraction(s: string, what: string): number {
     return m[2] ? Number(m[1]) / 100 : Number(m[1]);
 }
 
-export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string } {
+export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string; noise?: [string, string] } {
     const pos: string[] = [];
     const options: CompareOptions = { thresholds: {} };
     let json = false;
     let outMd: string | undefined;
     let outJson: string | undefined;
     let dir: string | undefined;
+    let noise: [string, string] | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const val = () => {
@@ -166,13 +169,14 @@ export function parseArgs(argv: string[]): { a: string; b: string; options: Comp
         else if (a === "--out-md") outMd = val();
         else if (a === "--out-json") outJson = val();
         else if (a === "--dir") dir = val();
+        else if (a === "--noise") noise = [val(), val()];
         else if (a.startsWith("-")) throw new UsageError(`unknown option '${a}'`);
         else pos.push(a);
     }
     if (pos.length !== 2) throw new UsageError(`compare takes two inputs, got ${pos.length}`);
     if ((options.pairA === undefined) !== (options.pairB === undefined)) throw new UsageError("--pair-a and --pair-b go together");
     if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, got ${options.alpha}`);
-    return { a: pos[0], b: pos[1], options, json, outMd, outJson, dir };
+    return { a: pos[0], b: pos[1], options, json, outMd, outJson, dir, noise };
 }
 
 /** Runs the command; returns the exit code. */
@@ -193,6 +197,13 @@ export async function main(argv: string[]): Promise<number> {
         if (options.pairA === undefined && (A.pair !== undefined || B.pair !== undefined)) {
             options.pairA = A.pair ?? B.pair;
             options.pairB = B.pair ?? A.pair;
+        }
+        if (args.noise) {
+            const N1 = await load(args.noise[0], { projectDir: args.dir });
+            const N2 = await load(args.noise[1], { projectDir: args.dir });
+            // Like against like: each pair of the first run against the same pair of the second.
+            const aa = compareDocs(N1.doc, N2.doc, { ...options, thresholds: {}, pairA: N1.pair, pairB: N2.pair ?? N1.pair }, { a: N1.source, b: N2.source });
+            options.thresholds = { ...noiseThresholds(aa, options.threshold ?? 0.05), ...options.thresholds };
         }
         const c = compareDocs(A.doc, B.doc, options, { a: A.source, b: B.source });
         const md = renderMarkdown(c);

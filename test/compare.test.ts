@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { CellResult, ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
-import { compareDocs, metricDirection, permutationTest, renderMarkdown, repetitionsNeeded, signFlipTest } from "../core/report/compare";
+import { compareDocs, metricDirection, noiseThresholds, permutationTest, renderMarkdown, repetitionsNeeded, signFlipTest } from "../core/report/compare";
 
 /** Seeded normal samples (mulberry32 + Box-Muller), so every synthetic data set is fixed. */
 function normals(seed: number): () => number {
@@ -168,6 +168,28 @@ describe("A/B comparison (core/report/compare)", () => {
         const md = renderMarkdown(c);
         assert.match(md, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(md, /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/);
+    });
+
+    it("drift between runs: an A/A pair sets per-metric thresholds that keep it from being called, and a real change still is", () => {
+        const rnd = normals(11);
+        // Every run of one configuration lands at its own level (the machine moved between runs),
+        // while its repetitions vary by 1%: the drift is "significant" to a test on repetitions.
+        const run = (level: number, slowCell: number) =>
+            Array.from({ length: 10 }, (_, i) => ({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 10 * level * (i === 3 ? slowCell : 1), 0.01), p50us: sample(rnd, 5, 50, 0.01) } }));
+        const aa1 = doc("a", "2026-01-01T00:00:00Z", run(1.0, 1));
+        const aa2 = doc("a", "2026-01-02T00:00:00Z", run(1.08, 1));
+        const noise = noiseThresholds(compareDocs(aa1, aa2), 0.05);
+        assert.ok(noise.gbps > 0.06 && noise.gbps < 0.11, `gbps threshold from the A/A: ${noise.gbps}`);
+        assert.equal(noise.p50us, undefined, "a metric the A/A kept within 5% keeps the default");
+        // A against B: the same 7% drift down everywhere, and a real 25% loss in c3.
+        const A = doc("a", "2026-01-03T00:00:00Z", run(1.0, 1));
+        const B = doc("b", "2026-01-04T00:00:00Z", run(0.93, 0.75));
+        const plain = compareDocs(A, B);
+        assert.ok(plain.counts.regressions >= 8, `without calibration the drift is called: ${plain.counts.regressions}`);
+        const calibrated = compareDocs(A, B, { thresholds: noise });
+        const called = calibrated.cells.filter((c) => c.metrics.some((m) => m.verdict === "regression")).map((c) => c.cell);
+        assert.deepEqual(called, ["c3"]);
+        assert.match(renderMarkdown(calibrated), /gbps \d+\.\d%/);
     });
 
     it("high variance with a 10% shift: rarely called, and the interval says how little is known", () => {
@@ -396,6 +418,15 @@ describe("netbed compare CLI", function () {
         assert.equal(json.version, 1);
         assert.equal(json.verdict, "regression");
         assert.equal(json.counts.regressions, 1);
+    });
+
+    it("--noise A1 A2 raises a metric's threshold to what an A/A showed", () => {
+        const calibrated = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json"), path.join(dir, "slow.json"), "--json"]);
+        assert.equal(calibrated.status, 0, calibrated.stderr);
+        assert.ok(JSON.parse(calibrated.stdout).settings.thresholds.p99us > 0.19);
+        const bad = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json")]);
+        assert.equal(bad.status, 2);
+        assert.match(bad.stderr, /--noise needs a value/);
     });
 
     it("exits 0 when nothing changed, and prints JSON on request", () => {

@@ -333,6 +333,29 @@ function cellKey(c: CellResult, withPair: boolean): string {
     return JSON.stringify([withPair ? c.pair : "", c.cell, ...KEY_DIMENSIONS.map((k) => d[k] ?? null)]);
 }
 
+/**
+ * Per-metric thresholds from an A/A comparison (two runs of one configuration): for each metric
+ * name, the largest |change of the median| any cell showed, where it exceeds `base`. Separate runs
+ * drift more than one run's repetitions vary (the machine's state moves between them), which a
+ * permutation test on repetitions cannot see; a change no larger than an A/A produced is not
+ * called. Rounded up to 0.1%.
+ */
+export function noiseThresholds(aa: Comparison, base: number): Record<string, number> {
+    const worst = new Map<string, number>();
+    for (const c of aa.cells) {
+        for (const m of c.metrics) {
+            if (m.change === null || !Number.isFinite(m.change)) continue;
+            worst.set(m.metric, Math.max(worst.get(m.metric) ?? 0, Math.abs(m.change)));
+        }
+    }
+    const out: Record<string, number> = {};
+    for (const [metric, w] of [...worst].sort(([x], [y]) => x.localeCompare(y))) {
+        const t = Math.ceil(w * 1000 - 1e-9) / 1000;
+        if (t > base) out[metric] = t;
+    }
+    return out;
+}
+
 function thresholdFor(metric: string, base: number, per: Record<string, number>): number {
     let best: [number, number] | undefined;
     for (const [pat, v] of Object.entries(per)) {
