@@ -2,6 +2,7 @@
 // plugin), a stack's leftovers on the machine, interrupting an operation, clearing pending
 // operations as Pulumi documents, and a destroy that must leave nothing.
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
@@ -112,6 +113,25 @@ export class Leftovers {
         for (const p of this.plugins) if (alive(p)) out.push(`provider plugin ${p}`);
         return out;
     }
+}
+
+/**
+ * `pulumi up` of `stack` (project `dir`) in a child process (test/faults/up-child.ts), with this
+ * process's environment: resolves when it succeeds, rejects with its error and output otherwise.
+ * Use it for an up whose CLI a test kills (see up-child.ts for why).
+ */
+export function upInChild(stack: Stack, dir: string, onOutput: (s: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "up-child.ts"), stack.name, dir], {
+            cwd: path.join(__dirname, "..", ".."),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => onOutput(d.toString()));
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        child.on("error", reject);
+        child.on("close", (code, signal) => (code === 0 ? resolve() : reject(new Error(`up in a child process failed (exit ${code ?? signal}): ${err}`))));
+    });
 }
 
 /** Starts `op`, and when `when()` holds kills the CLI with `signal`; returns the op's error. */

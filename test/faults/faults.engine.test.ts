@@ -10,7 +10,7 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { engineBinDir, openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
-import { BACKEND_LOCKS, Leftovers, clearPending, destroyClean as destroyCleanWith, interrupt, pluginPids, sleep, walk } from "./engine-helpers";
+import { BACKEND_LOCKS, Leftovers, clearPending, destroyClean as destroyCleanWith, interrupt, pluginPids, sleep, upInChild, walk } from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
 
@@ -64,7 +64,7 @@ describe("faults on the real engine", function () {
             const { stack, prefix, left } = await stackFor(signal === "SIGKILL" ? "k" : "i", { taps: String(taps) });
             const ns = `${prefix}-a`;
             let atKill = -1;
-            const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), signal, () => {
+            const { err, killed } = await interrupt(upInChild(stack, FIXTURE, onOutput), signal, () => {
                 const n = tapsIn(ns).length;
                 if (n > 0) {
                     left.note();
@@ -288,7 +288,7 @@ describe("faults on the real engine", function () {
 
     it("up killed (SIGKILL of the CLI) right after a host's namespace appears: cancel, refresh and up converge, destroy leaves nothing", async () => {
         const { stack, prefix, left } = await stackFor("h", {});
-        const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), "SIGKILL", () => netnsList().includes(`${prefix}-a`));
+        const { err, killed } = await interrupt(upInChild(stack, FIXTURE, onOutput), "SIGKILL", () => netnsList().includes(`${prefix}-a`));
         assert.equal(killed.length, 1);
         assert.ok(err !== "");
         left.note();

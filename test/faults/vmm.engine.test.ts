@@ -11,7 +11,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { READY_PREFIX } from "../../core/guestinit";
 import { openStack } from "../../scripts/engine";
 import { dropNetns, netnsList, uniq } from "../helpers";
-import { Leftovers, alive, clearPending, cmdline, destroyClean, interrupt, sleep, walk } from "./engine-helpers";
+import { Leftovers, alive, clearPending, cmdline, destroyClean, interrupt, sleep, upInChild, walk } from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults-vm");
 
@@ -165,7 +165,7 @@ describe("guest faults on the real engine", function () {
         const { stack, ns, left } = await stackFor("b", { resultsDir: dir, cells: String(cells) });
         let bootPid = 0;
         let nsLink = "";
-        const { err, killed } = await interrupt(stack.up({ onOutput, color: "never" }), "SIGKILL", () => {
+        const { err, killed } = await interrupt(upInChild(stack, FIXTURE, onOutput), "SIGKILL", () => {
             // The VMM runs and the guest has not printed its readiness line yet.
             const pid = vmmPid(ns);
             if (!pid || !/qemu-system/.test(cmdline(pid))) return false;
