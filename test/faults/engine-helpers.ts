@@ -4,6 +4,7 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { must, netnsList } from "../helpers";
@@ -198,4 +199,28 @@ export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: 
     }
     assert.deepEqual(after, [], "left behind after destroy");
     await stack.workspace.removeStack(stack.name);
+}
+
+/**
+ * The hooks every engine fault suite needs, registered in the calling `describe`: a file state
+ * backend of its own, the engine's output kept for error messages, and cleanups run after each test.
+ */
+export function engineSuite(): { log: string[]; onOutput: (s: string) => void; tail: () => string; cleanup: (() => void)[]; backend: () => string } {
+    const saved = { ...process.env };
+    let backend = "";
+    const log: string[] = [];
+    const cleanup: (() => void)[] = [];
+    before(() => {
+        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
+        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
+        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
+    });
+    afterEach(() => {
+        for (const c of cleanup.splice(0)) c();
+    });
+    after(() => {
+        fs.rmSync(backend, { recursive: true, force: true });
+        process.env = saved;
+    });
+    return { log, onOutput: (s) => log.push(s), tail: () => log.join("").slice(-3000), cleanup, backend: () => backend };
 }

@@ -10,7 +10,7 @@ import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { engineBinDir, openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
-import { BACKEND_LOCKS, Leftovers, clearPending, destroyClean as destroyCleanWith, interrupt, pluginPids, sleep, upInChild, walk } from "./engine-helpers";
+import { BACKEND_LOCKS, clearPending, destroyClean as destroyCleanWith, engineSuite, interrupt, Leftovers, pluginPids, sleep, upInChild, walk } from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
 
@@ -21,25 +21,7 @@ function tapsIn(ns: string): string[] {
 
 describe("faults on the real engine", function () {
     this.timeout(900_000);
-    const saved = { ...process.env };
-    let backend: string;
-    const log: string[] = [];
-    const onOutput = (s: string) => log.push(s);
-    const tail = () => log.join("").slice(-3000);
-    const cleanup: (() => void)[] = [];
-
-    before(() => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-    });
-    afterEach(() => {
-        for (const c of cleanup.splice(0)) c();
-    });
-    after(() => {
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
-    });
+    const { onOutput, tail, cleanup, backend } = engineSuite();
 
     async function stackFor(tag: string, config: Record<string, string>): Promise<{ stack: Stack; prefix: string; left: Leftovers }> {
         const id = uniq();
@@ -78,7 +60,7 @@ describe("faults on the real engine", function () {
             assert.ok(err !== "", "the interrupted up failed");
             if (signal === "SIGINT") assert.match(err, /cancel|interrupt|signal/i, err.slice(-800));
 
-            const locks = walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json"));
+            const locks = walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json"));
             let pending = 0;
             if (signal === "SIGKILL") {
                 // A killed CLI cannot release the backend's lock: the next operation is refused
@@ -90,7 +72,7 @@ describe("faults on the real engine", function () {
                 );
                 assert.match(blocked, /the stack is currently locked by 1 lock\(s\)/, blocked.slice(-800));
                 await stack.cancel();
-                assert.deepEqual(walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")), [], "cancel removed the stale lock");
+                assert.deepEqual(walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")), [], "cancel removed the stale lock");
                 pending = await clearPending(stack);
                 assert.ok(pending > 0, "a killed update leaves pending operations");
             } else {
@@ -107,6 +89,23 @@ describe("faults on the real engine", function () {
             console.log(`      ${signal}: ${atKill}/${taps} taps at the interruption, ${pending} pending operation(s) cleared, 0 left after destroy`);
         });
     }
+
+    // The converge tests come first: a failed up leaves its in-process program with RPCs to an
+    // engine that is gone, which can still disturb a later program in this process.
+    it("up killed (SIGKILL of the CLI) right after a host's namespace appears: cancel, refresh and up converge, destroy leaves nothing", async () => {
+        const { stack, prefix, left } = await stackFor("h", {});
+        const { err, killed } = await interrupt(upInChild(stack, FIXTURE, onOutput), "SIGKILL", () => netnsList().includes(`${prefix}-a`));
+        assert.equal(killed.length, 1);
+        assert.ok(err !== "");
+        left.note();
+        await stack.cancel();
+        const pending = await clearPending(stack);
+        await stack.refresh({ onOutput, color: "never" });
+        const up = await stack.up({ onOutput, color: "never" });
+        assert.equal(up.summary.result, "succeeded", tail());
+        await destroyClean(stack, left);
+        console.log(`      killed as the namespace appeared: ${pending} pending operation(s) cleared, 0 left after destroy`);
+    });
 
     it("the provider plugin killed during a BenchmarkRun's third cell: finished cells stay on disk, refresh + up resume, destroy leaves nothing", async () => {
         const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
@@ -131,7 +130,7 @@ describe("faults on the real engine", function () {
         assert.ok(kept.length >= 2 && kept.length < 4, `finished cells are on disk: ${kept.join(", ")}`);
         const before = new Map(kept.map((f) => [f, fs.statSync(f).mtimeMs]));
         // The CLI exits normally after a plugin failure: its lock is released.
-        assert.deepEqual(walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")), []);
+        assert.deepEqual(walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")), []);
         const pending = await clearPending(stack);
         await stack.refresh({ onOutput, color: "never" });
         const up = await stack.up({ onOutput, color: "never" });
@@ -147,7 +146,7 @@ describe("faults on the real engine", function () {
         const second = await openStack({ stack: stack.name, dir: FIXTURE });
         const first = stack.up({ onOutput, color: "never" });
         // The second starts once the first holds the lock.
-        for (let n = 0; n < 600 && walk(BACKEND_LOCKS(backend)).filter((f) => f.endsWith(".json")).length === 0; n++) await sleep(20);
+        for (let n = 0; n < 600 && walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")).length === 0; n++) await sleep(20);
         const refused = await second.up({ onOutput, color: "never" }).then(
             () => "",
             (e) => String(e),
@@ -284,20 +283,5 @@ describe("faults on the real engine", function () {
         const loose = written.filter((f) => (fs.lstatSync(f).mode & 0o022) !== 0);
         assert.deepEqual(loose, [], "group- or world-writable");
         await destroyClean(stack, left);
-    });
-
-    it("up killed (SIGKILL of the CLI) right after a host's namespace appears: cancel, refresh and up converge, destroy leaves nothing", async () => {
-        const { stack, prefix, left } = await stackFor("h", {});
-        const { err, killed } = await interrupt(upInChild(stack, FIXTURE, onOutput), "SIGKILL", () => netnsList().includes(`${prefix}-a`));
-        assert.equal(killed.length, 1);
-        assert.ok(err !== "");
-        left.note();
-        await stack.cancel();
-        const pending = await clearPending(stack);
-        await stack.refresh({ onOutput, color: "never" });
-        const up = await stack.up({ onOutput, color: "never" });
-        assert.equal(up.summary.result, "succeeded", tail());
-        await destroyClean(stack, left);
-        console.log(`      killed as the namespace appeared: ${pending} pending operation(s) cleared, 0 left after destroy`);
     });
 });

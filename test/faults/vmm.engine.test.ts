@@ -11,7 +11,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { READY_PREFIX } from "../../core/guestinit";
 import { openStack } from "../../scripts/engine";
 import { dropNetns, netnsList, uniq } from "../helpers";
-import { Leftovers, alive, clearPending, cmdline, destroyClean, interrupt, sleep, upInChild, walk } from "./engine-helpers";
+import { alive, clearPending, cmdline, destroyClean, engineSuite, interrupt, Leftovers, sleep, upInChild, walk } from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults-vm");
 
@@ -61,25 +61,7 @@ function cacheRefs(stack: string): string[] {
 
 describe("guest faults on the real engine", function () {
     this.timeout(600_000);
-    const saved = { ...process.env };
-    let backend: string;
-    const log: string[] = [];
-    const onOutput = (s: string) => log.push(s);
-    const tail = () => log.join("").slice(-3000);
-    const cleanup: (() => void)[] = [];
-
-    before(() => {
-        backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
-        process.env.PULUMI_BACKEND_URL = `file://${backend}`;
-        process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-    });
-    afterEach(() => {
-        for (const c of cleanup.splice(0)) c();
-    });
-    after(() => {
-        fs.rmSync(backend, { recursive: true, force: true });
-        process.env = saved;
-    });
+    const { log, onOutput, tail, cleanup } = engineSuite();
 
     async function stackFor(tag: string, config: Record<string, string>): Promise<{ stack: Stack; ns: string; left: Leftovers }> {
         const id = uniq();

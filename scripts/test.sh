@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test suite (npm test, after tsc): the unit and real-object tests in one mocha process
+# (.mocharc.json), then each engine test file (the real `pulumi` CLI through the Automation API) in a mocha process
+# of its own. The Automation API runs a stack's program inside the calling process, and Pulumi's
+# Node SDK keeps state there from one run to the next: a run that failed or was interrupted can
+# disturb a later one (CI saw a program fail with the gRPC error of an engine long gone, and
+# another register no resources at all). Users run one netbed process per operation.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+failed=()
+node_modules/.bin/mocha || failed+=("the non-engine tests")
+while IFS= read -r f; do
+    node_modules/.bin/mocha --no-config -r ts-node/register/transpile-only --extension ts --timeout 120000 --exit "$f" || failed+=("$f")
+done < <(find test -name '*.engine.test.ts' | sort)
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "failed: ${failed[*]}" >&2
+    exit 1
+fi
