@@ -13,7 +13,7 @@ import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
 import { sha256Hex } from "./cache";
-import { LocalTransport, Transport } from "./transport";
+import { Transport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
@@ -61,17 +61,19 @@ export function parseStartTime(stat: string): string | undefined {
     return after[19];
 }
 
-async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {
-    const r = await t.run(["cat", `/proc/${pid}/stat`], { check: false });
-    if (r.code !== 0) return undefined;
+/** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
+function identityOf(stat: string): { start: string; comm: string } | undefined {
     // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
-    if (r.stdout.slice(r.stdout.lastIndexOf(")") + 2).startsWith("Z")) return undefined;
-    const comm = /\((.*)\)/.exec(r.stdout)?.[1] ?? "";
-    const start = parseStartTime(r.stdout.trim());
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return undefined;
+    const comm = /\((.*)\)/.exec(stat)?.[1] ?? "";
+    const start = parseStartTime(stat.trim());
     return start ? { start, comm } : undefined;
 }
 
-const here = new LocalTransport("this machine");
+async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {
+    const r = await t.run(["cat", `/proc/${pid}/stat`], { check: false });
+    return r.code === 0 ? identityOf(r.stdout) : undefined;
+}
 
 async function alive(t: Transport, pid: number, start: string): Promise<boolean> {
     const id = await processIdentity(t, pid);
@@ -200,7 +202,9 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         if (typeof state.pid !== "number" || typeof state.startTime !== "string") return undefined;
         const i = inputsFromState(MicroVmArgsSchema, state);
         if (i.host.kind === "ssh") return undefined;
-        if (await alive(here, state.pid as number, state.startTime as string)) return undefined;
+        // Read here, not spawned: diff runs for every guest in every preview and up.
+        const stat = await fs.promises.readFile(`/proc/${state.pid}/stat`, "utf8").catch(() => "");
+        if (stat && identityOf(stat)?.start === state.startTime) return undefined;
         return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
     },
 
