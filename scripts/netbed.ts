@@ -1,4 +1,5 @@
 // netbed's command line: `npm run netbed -- <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`.
+import * as path from "path";
 import { prune } from "./cache";
 import { Operation, run } from "./engine";
 
@@ -9,6 +10,7 @@ function usage(msg?: string): never {
     console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR] [--refresh (up only)]");
     console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
     console.error("       netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME] (see scripts/report.ts)");
+    console.error("       netbed sim <up [--machines N] [--e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]> (simulated SSH machines, see scripts/sim.ts)");
     console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
     process.exit(2);
 }
@@ -20,6 +22,10 @@ async function main(argv: string[]): Promise<void> {
     }
     if (argv[0] === "report") {
         process.exitCode = await (await import("./report")).main(argv.slice(1));
+        return;
+    }
+    if (argv[0] === "sim") {
+        await (await import("./sim")).main(argv.slice(1), path.resolve(__dirname, ".."));
         return;
     }
     if (argv[0] === "cache") {
