@@ -1,6 +1,7 @@
 // Bridge: a Linux bridge on a host.
+import { networkStackOf } from "../core/placement";
 import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
@@ -24,7 +25,7 @@ export const bridgeHandler: ResourceHandler<BridgeInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
-        const dup = registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        const dup = registry.declareLinks(urn, networkStackOf(i.host), [i.name]);
         if (dup.length > 0) return dup;
         return registry.claim(urn, addressClaims(i.host, i.addresses), []);
     },

@@ -48,8 +48,8 @@ async function ownerOf(ns: string): Promise<string | undefined> {
     }
 }
 
-export async function probeHost(t: Transport): Promise<HostProbe> {
-    const r = await t.run(["sh", "-s"], { stdin: PROBE_SCRIPT, timeoutMs: 60_000 });
+export async function probeHost(t: Transport, timeoutMs = 60_000): Promise<HostProbe> {
+    const r = await t.run(["sh", "-s"], { stdin: PROBE_SCRIPT, timeoutMs });
     return parseProbe(r.stdout);
 }
 

@@ -1,4 +1,5 @@
 // Operations shared by every link resource: observe a link, converge it to its spec, own it.
+import { networkStackOf } from "../core/placement";
 import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
 import type { HostConnection } from "../sdk/host";
 import type { LinkObserved } from "../sdk/link";
@@ -29,28 +30,16 @@ export function hostTransport(ctx: Ctx, host: HostConnection): Transport {
     return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
 }
 
-/** The network stack a host's links live in: the key for ownership records and address checks. */
-export function stackKey(host: HostConnection): string {
-    switch (host.kind) {
-        case "local":
-            return "init";
-        case "netns":
-            return `netns-${host.namespace}`;
-        case "ssh":
-            return `ssh-${host.ssh.host}-${host.ssh.port}`;
-    }
-}
-
 export const LINK_OWNER_DIR = "/run/netbed/owned/links";
 
 /** A link's addresses as registry claims on its host's network stack (for overlap checks). */
 export function addressClaims(host: HostConnection, addresses: string[], prefix = "") {
-    return addresses.map((cidr, n) => ({ stack: stackKey(host), hostName: host.name, property: `${prefix}addresses[${n}]`, cidr }));
+    return addresses.map((cidr, n) => ({ stack: networkStackOf(host), hostName: host.name, property: `${prefix}addresses[${n}]`, cidr }));
 }
 
 /** Ownership records live on the machine that holds the link, under /run (gone after a reboot, as the links are). */
 function ownerPath(host: HostConnection, name: string): string {
-    return `${LINK_OWNER_DIR}/${host.kind === "ssh" ? "init" : stackKey(host)}/link-${name}`;
+    return `${LINK_OWNER_DIR}/${host.kind === "ssh" ? "init" : networkStackOf(host)}/link-${name}`;
 }
 
 export async function recordOwner(t: Transport, host: HostConnection, name: string, urn: string): Promise<void> {

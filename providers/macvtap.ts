@@ -1,9 +1,11 @@
 // MacvtapLink: a macvtap on a parent interface, with a character device node of its own.
+import { networkStackOf } from "../core/placement";
 import { deriveMac } from "../core/net";
+import type { HostProbe } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
-import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -14,7 +16,7 @@ export const DEV_DIR = "/run/netbed/dev";
  * and ifindexes repeat across network namespaces, so /dev/tapN may be another namespace's device.
  */
 export function devicePath(host: HostConnection, name: string): string {
-    return `${DEV_DIR}/${stackKey(host)}/${name}`;
+    return `${DEV_DIR}/${networkStackOf(host)}/${name}`;
 }
 
 /** Creates (or re-creates) the node with the major:minor the kernel gives this link. */
@@ -51,6 +53,7 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
     schema: MacvtapLinkArgsSchema,
     properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "parent", "mode", "mac"],
     replaceOn: ["host", "name", "parent", "mode"],
+    hostFacts: { field: "hostInterfaces", of: (p: HostProbe) => p.interfaces },
     deleteBeforeReplace: true,
 
     defaults(inputs, _name, urn) {
@@ -62,7 +65,7 @@ export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
     },
 
     crossCheck(urn, i, registry) {
-        const stack = stackKey(i.host);
+        const stack = networkStackOf(i.host);
         const dup = registry.declareLinks(urn, stack, [i.name]);
         if (dup.length > 0) return dup;
         if (i.hostInterfaces && !i.hostInterfaces.includes(i.parent!) && !registry.declared(stack, i.parent!)) {

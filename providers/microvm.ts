@@ -1,5 +1,6 @@
 // MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
+import { networkStackOf } from "../core/placement";
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import * as fs from "fs";
 import { deriveMac } from "../core/net";
@@ -7,8 +8,8 @@ import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../sdk/host";
-import { MicroVmArgsSchema, MicroVmInputs } from "../sdk/microvm";
-import { hostTransport, stackKey } from "./link";
+import { MicroVmArgsSchema, MicroVmInputs, microVmHostCaps } from "../sdk/microvm";
+import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
@@ -52,7 +53,7 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
 }
 
 export function runDir(host: HostConnection, name: string): string {
-    return `${VM_DIR}/${stackKey(host)}/${name}`;
+    return `${VM_DIR}/${networkStackOf(host)}/${name}`;
 }
 
 /** Field 22 of /proc/PID/stat: the start time in clock ticks, which with the pid identifies a process. */
@@ -153,6 +154,7 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     schema: MicroVmArgsSchema,
     properties: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
     replaceOn: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
+    hostFacts: { field: "hostCaps", of: microVmHostCaps },
     deleteBeforeReplace: true,
 
     defaults(inputs) {

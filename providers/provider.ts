@@ -4,6 +4,8 @@ import { checkWithSchema } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
+import { HostConnectionSchema } from "../sdk/host";
+import { HostFacts } from "./hostfacts";
 import { Logger } from "./log";
 import { Registry } from "./registry";
 import { Ctx, ResourceHandler } from "./resource";
@@ -47,6 +49,9 @@ function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<str
 
 export class NetbedProvider implements provider.Provider {
     private readonly registry = new Registry();
+    private readonly facts = new HostFacts();
+    /** Hosts already warned about as unreachable at check, so the warning shows once. */
+    private readonly unprobed = new Set<string>();
 
     constructor(
         readonly version: string,
@@ -79,6 +84,9 @@ export class NetbedProvider implements provider.Provider {
         // Pulumi's own bookkeeping keys never reach the schema.
         plain = Object.fromEntries(Object.entries(plain).filter(([k]) => !k.startsWith("__")));
         if (h.defaults) plain = h.defaults(plain, urnName(urn), urn);
+        const facts = await this.withHostFacts(urn, h, plain);
+        if ("failure" in facts) return { inputs: news, failures: [facts.failure] };
+        plain = facts.inputs;
         const r = checkWithSchema(h.schema, plain);
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
@@ -88,6 +96,21 @@ export class NetbedProvider implements provider.Provider {
         const cross = [...(h.crossCheck?.(urn, r.value, this.registry) ?? []), ...(h.localCheck?.(r.value) ?? [])];
         if (cross.length > 0) return { inputs: news, failures: cross };
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(r.value)]) };
+    }
+
+    /** Fills the handler's host-facts input from a read-only probe when the Host's is not known yet. */
+    private async withHostFacts(urn: string, h: ResourceHandler, plain: Record<string, unknown>): Promise<{ inputs: Record<string, unknown> } | { failure: { property: string; reason: string } }> {
+        const host = HostConnectionSchema.safeParse(plain.host);
+        if (!h.hostFacts || plain[h.hostFacts.field] !== undefined || !host.success) return { inputs: plain };
+        try {
+            const f = await this.facts.of(host.data);
+            if ("probe" in f) return { inputs: { ...plain, [h.hostFacts.field]: h.hostFacts.of(f.probe) } };
+            if (!this.unprobed.has(f.unknown)) this.log.warn(urn, `${f.unknown}: what it lacks is refused when it is created instead`);
+            this.unprobed.add(f.unknown);
+            return { inputs: plain };
+        } catch (e) {
+            return { failure: { property: "host", reason: (e as Error).message } };
+        }
     }
 
     async diff(_id: string, urn: string, olds: any, news: any): Promise<provider.DiffResult> {

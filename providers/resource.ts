@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { Path } from "../core/secrets";
 import type { CheckFailure } from "../core/check";
+import type { HostProbe } from "../core/probe";
 import type { Logger } from "./log";
 import type { Registry } from "./registry";
 
@@ -31,6 +32,11 @@ export interface ResourceHandler<I extends Record<string, unknown> = any> {
     secretPaths?: Path[];
     /** Fills defaults that depend on the resource's name or URN, before validation. Pure. */
     defaults?(inputs: Record<string, unknown>, name: string, urn: string): Record<string, unknown>;
+    /**
+     * An input the SDK fills from the Host's probe output (`field`, computed by `of`). When it is
+     * not known yet (a first preview), check() fills it from a read-only probe of the host.
+     */
+    hostFacts?: { field: string; of(probe: HostProbe): unknown };
     /** Checks against the other resources of the stack (overlapping subnets, duplicate MACs). */
     crossCheck?(urn: string, inputs: I, registry: Registry): CheckFailure[];
     /**

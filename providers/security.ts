@@ -1,14 +1,15 @@
 // SecurityProfile: the filter compiled for the host's architecture and written to a per-profile
 // directory there, the netbed-confine launcher built on the host (cached by its source), and the
 // wrapper argv that applies both with prlimit and setpriv.
+import { networkStackOf } from "../core/placement";
 import * as fs from "fs";
 import * as path from "path";
 import { compileFilter } from "../core/seccomp/compile";
 import { CAPABILITIES, Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
 import type { HostConnection } from "../sdk/host";
-import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules } from "../sdk/security";
+import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules, securityHostCaps } from "../sdk/security";
 import { makeTemp, sha256Hex } from "./cache";
-import { hostTransport, stackKey } from "./link";
+import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport, which } from "./transport";
 import { packageRoot } from "./version";
@@ -18,7 +19,7 @@ export const PROFILE_DIR = "/run/netbed/profiles";
 const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
 
 export function profileDir(host: HostConnection, name: string): string {
-    return `${PROFILE_DIR}/${stackKey(host)}/${name}`;
+    return `${PROFILE_DIR}/${networkStackOf(host)}/${name}`;
 }
 
 /**
@@ -70,6 +71,7 @@ export const securityHandler: ResourceHandler<SecurityProfileInputs> = {
     schema: SecurityProfileArgsSchema,
     properties: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
     replaceOn: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
+    hostFacts: { field: "hostCaps", of: securityHostCaps },
     // The directory is named by the resource: the old one must go before the new one is written.
     deleteBeforeReplace: true,
 

@@ -1,6 +1,7 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
+import { networkStackOf } from "../core/placement";
 import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";
 
@@ -27,7 +28,7 @@ export const tapHandler: ResourceHandler<TapInputs> = {
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
-        const dup = registry.declareLinks(urn, stackKey(i.host), [i.name]);
+        const dup = registry.declareLinks(urn, networkStackOf(i.host), [i.name]);
         if (dup.length > 0) return dup;
         return registry.claim(
             urn,

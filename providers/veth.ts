@@ -1,7 +1,8 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
+import { networkStackOf } from "../core/placement";
 import type { HostConnection } from "../sdk/host";
 import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
-import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved, stackKey } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { LocalTransport, Transport } from "./transport";
@@ -45,8 +46,8 @@ export const vethHandler: ResourceHandler<VethPairInputs> = {
 
     crossCheck(urn, i, registry) {
         const dup = [
-            ...registry.declareLinks(`${urn}#a`, stackKey(i.a.host), [i.a.name], "a.name"),
-            ...registry.declareLinks(`${urn}#b`, stackKey(i.b.host), [i.b.name], "b.name"),
+            ...registry.declareLinks(`${urn}#a`, networkStackOf(i.a.host), [i.a.name], "a.name"),
+            ...registry.declareLinks(`${urn}#b`, networkStackOf(i.b.host), [i.b.name], "b.name"),
         ];
         if (dup.length > 0) return dup;
         const macs = [

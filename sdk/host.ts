@@ -140,8 +140,12 @@ export class Host extends pulumi.CustomResource {
             switch (v.kind) {
                 case "netns":
                     return { kind: "netns", name, namespace: v.namespace ?? defaultNetnsName(name) };
-                case "ssh":
-                    return { kind: "ssh", name, ssh: v.ssh };
+                case "ssh": {
+                    // With the schema's defaults (port, user), as the provider sees it; invalid
+                    // arguments pass through unchanged for the provider's check to name.
+                    const ssh = SshSchema.safeParse(v.ssh);
+                    return { kind: "ssh", name, ssh: ssh.success ? ssh.data : v.ssh };
+                }
                 default:
                     return { kind: "local", name };
             }

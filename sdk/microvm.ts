@@ -1,5 +1,6 @@
 import * as pulumi from "./pulumi";
 import { z } from "zod";
+import type { HostProbe } from "../core/probe";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
 import { QEMU_MACHINES } from "../core/qemu";
@@ -12,7 +13,7 @@ import type { MacvtapLink } from "./macvtap";
 import type { Tap } from "./tap";
 import type { Bridge } from "./bridge";
 import { vmSecurityOf, type SecurityProfile } from "./security";
-import { machineOf } from "./veth";
+import { machineLabel, machineOf } from "../core/placement";
 import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
@@ -63,8 +64,10 @@ export const VmSecuritySchema = z
         /** The uid and gid the VMM runs as (its run directory is given to them). */
         user: z.number().int().min(0).optional(),
         group: z.number().int().min(0).optional(),
-        /** Which machine the profile's files are on (netns and local hosts share this one). */
+        /** Which machine the profile's files are on (core/placement's machineOf: netns and local hosts share this one). */
         machine: z.string(),
+        /** That machine as a person reads it. */
+        machineLabel: z.string(),
     })
     .strict();
 
@@ -205,7 +208,7 @@ export const MicroVmArgsSchema = z
             );
         }
         if (v.security && v.security.machine !== machineOf(v.host)) {
-            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machine}, host '${v.host.name}' on ${machineOf(v.host)}: place the profile on the VM's machine`);
+            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`);
         }
         // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
         if (v.imageSize !== undefined) {
@@ -229,6 +232,19 @@ export interface NicArgs {
     gateway?: pulumi.Input<string>;
     mtu?: pulumi.Input<number>;
     queues?: pulumi.Input<number>;
+}
+
+/** What a MicroVm's check needs to know of its host (its `hostCaps` input). */
+export function microVmHostCaps(p: HostProbe): NonNullable<MicroVmInputs["hostCaps"]> {
+    return {
+        cores: p.cores,
+        vhostNet: p.vhostNet,
+        kvmUsable: p.kvm.usable,
+        kvmReason: p.kvm.reason,
+        tools: Object.entries(p.tools ?? {})
+            .filter(([, t]) => t.path)
+            .map(([name]) => name),
+    };
 }
 
 export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "kernelRelease" | "image" | "imageSize" | "nics" | "hostCaps" | "security">> & {
@@ -305,19 +321,11 @@ export class MicroVm extends pulumi.CustomResource {
             mtu: n.mtu,
             queues: n.queues,
         }));
-        const hostCaps = args.host.probe.apply((p) => ({
-            cores: p.cores,
-            vhostNet: p.vhostNet,
-            kvmUsable: p.kvm.usable,
-            kvmReason: p.kvm.reason,
-            tools: Object.entries(p.tools ?? {})
-                .filter(([, t]) => t.path)
-                .map(([name]) => name),
-        }));
+        const hostCaps = args.host.probe.apply(microVmHostCaps);
         const p = args.security;
         const security = p
             ? pulumi
-                  .all([p.name, p.wrapper, p.rules, p.landlockAbi, p.filterSha256, p.host])
+                  .all([p.name, p.wrapper, p.rules, p.landlockAbi, p.filterSha256, p.placement])
                   .apply(([name, wrapper, rules, landlockAbi, filterSha256, host]) => vmSecurityOf({ name, wrapper, rules, landlockAbi, filterSha256, host }))
             : undefined;
         const deps = [

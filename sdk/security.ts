@@ -1,5 +1,6 @@
 import * as pulumi from "./pulumi";
 import { z } from "zod";
+import type { HostProbe } from "../core/probe";
 import { ARCHES, compileFilter } from "../core/seccomp/compile";
 import {
     LANDLOCK_SCOPES, LandlockRules, SECCOMP_PRESETS, capabilityProblem, isArch, rulePathProblem, seccompPolicy,
@@ -7,7 +8,7 @@ import {
 } from "../core/security";
 import { HostConnectionSchema, type Host, type HostConnection } from "./host";
 import { refineWith } from "./link";
-import { machineOf } from "./veth";
+import { machineLabel, machineOf } from "../core/placement";
 import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
@@ -136,6 +137,11 @@ export const SecurityProfileArgsSchema = z
     });
 
 export type SecurityProfileInputs = z.output<typeof SecurityProfileArgsSchema>;
+/** What a SecurityProfile's check needs to know of its host (its `hostCaps` input). */
+export function securityHostCaps(p: HostProbe): NonNullable<SecurityProfileInputs["hostCaps"]> {
+    return { arch: p.arch, landlockAbi: p.landlockAbi, seccompFilter: p.seccompFilter };
+}
+
 export type SecurityProfileArgs = ArgsOf<Omit<z.input<typeof SecurityProfileArgsSchema>, "host" | "hostCaps">> & { host: Host };
 
 /** The rules a profile applies on its host, as read back at create. */
@@ -160,6 +166,7 @@ export function vmSecurityOf(p: { name: string; wrapper: string[]; rules: Securi
         user: p.rules.user,
         group: p.rules.group,
         machine: machineOf(p.host),
+        machineLabel: machineLabel(p.host),
     };
 }
 
@@ -190,9 +197,14 @@ export class SecurityProfile extends pulumi.CustomResource {
      * append the program's absolute path and arguments.
      */
     public readonly wrapper!: pulumi.Output<string[]>;
+    /**
+     * Where the profile is, from its Host's arguments (known at preview): a MicroVm checks that it
+     * is on the same machine.
+     */
+    public readonly placement: pulumi.Output<HostConnection>;
 
     constructor(name: string, args: SecurityProfileArgs, opts?: pulumi.CustomResourceOptions) {
-        const hostCaps = args.host.probe.apply((p) => ({ arch: p.arch, landlockAbi: p.landlockAbi, seccompFilter: p.seccompFilter }));
+        const hostCaps = args.host.probe.apply(securityHostCaps);
         super(
             "netbed:index:SecurityProfile",
             name,
@@ -214,5 +226,6 @@ export class SecurityProfile extends pulumi.CustomResource {
             },
             withHost(opts, args.host),
         );
+        this.placement = args.host.placement;
     }
 }

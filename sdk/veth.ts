@@ -1,6 +1,7 @@
 import * as pulumi from "./pulumi";
 import { z } from "zod";
-import { HostConnectionSchema, type Host, type HostConnection } from "./host";
+import { machineLabel, machineOf } from "../core/placement";
+import { HostConnectionSchema, type Host } from "./host";
 import { LinkObserved, MacSchema, linkFields, refineLink } from "./link";
 import { ArgsOf, withHost } from "./types";
 
@@ -14,11 +15,6 @@ export const VethEndSchema = z
         mac: MacSchema.optional(),
     })
     .strict();
-
-/** The machine a host's links live on: veth ends must share one. */
-export function machineOf(c: HostConnection): string {
-    return c.kind === "ssh" ? `ssh ${c.ssh.user}@${c.ssh.host}:${c.ssh.port}` : "the provider's machine";
-}
 
 export const VethPairArgsSchema = z
     .object({
@@ -37,7 +33,7 @@ export const VethPairArgsSchema = z
             ctx.addIssue({
                 code: z.ZodIssueCode.custom,
                 path: ["b", "host"],
-                message: `a veth pair cannot span machines (a is on ${machineOf(v.a.host)}, b on ${machineOf(v.b.host)}): connect machines through their NICs`,
+                message: `a veth pair cannot span machines (a is on ${machineLabel(v.a.host)}, b on ${machineLabel(v.b.host)}): connect machines through their NICs`,
             });
         }
         const sameStack = JSON.stringify(v.a.host) === JSON.stringify(v.b.host) || (v.a.host.kind !== "netns" && v.b.host.kind !== "netns" && v.a.host.kind === v.b.host.kind);

@@ -82,7 +82,8 @@ describe("MicroVm under a SecurityProfile (mocks)", () => {
             filterSha256: "f".repeat(64),
             user: 1000,
             group: 1000,
-            machine: "the provider's machine",
+            machine: "local",
+            machineLabel: "the provider's machine",
         });
         const prof = created.find((c) => c.name === "p")!;
         assert.equal(prof.type, "netbed:index:SecurityProfile");
@@ -90,6 +91,28 @@ describe("MicroVm under a SecurityProfile (mocks)", () => {
         assert.deepEqual(prof.inputs.host, { kind: "netns", name: "vmhost", namespace: "nb-vmhost" });
         assert.deepEqual(prof.inputs.hostCaps, { arch: "x86_64", landlockAbi: 6, seccompFilter: true });
         assert.deepEqual(await value(p.wrapper), PROFILE_WRAPPER);
+    });
+});
+
+describe("MicroVm under a SecurityProfile on an SSH host (mocks)", () => {
+    it("the profile is on the VM's machine: both are placed from the Host's arguments, with the SSH defaults", async () => {
+        const { Host } = await import("../sdk/host");
+        const { Kernel } = await import("../sdk/kernel");
+        const { GuestImage } = await import("../sdk/image");
+        const { MicroVm, MicroVmArgsSchema } = await import("../sdk/microvm");
+        const { SecurityProfile } = await import("../sdk/security");
+        const ssh = { host: "10.0.0.5", agent: true as const, hostKeyFingerprint: "SHA256:" + "C".repeat(43) };
+        const m1 = new Host("m1", { kind: "ssh", ssh });
+        const p = new SecurityProfile("sec", { host: m1, seccomp: { preset: "strict" } });
+        const kernel = new Kernel("k-ssh", { host: m1, source: { kind: "build" } });
+        const image = new GuestImage("i-ssh", { host: m1 });
+        const vm = new MicroVm("vm-ssh", { host: m1, kernel, image, nics: [{ backend: "virtio", tap: undefined, address: "10.0.0.2/24" }], security: p });
+        await value(vm.id);
+        const reg = created.find((c) => c.name === "vm-ssh")!;
+        assert.equal(reg.inputs.security.machine, "ssh:10.0.0.5:22");
+        // What the provider's check does with these inputs (the host validated with its defaults).
+        const r = MicroVmArgsSchema.safeParse({ ...reg.inputs, kernel: "/k", image: "/i", imageSize: 7e6, nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }], hostCaps: undefined });
+        assert.deepEqual(r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`), []);
     });
 });
 

@@ -170,7 +170,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
     it("refuses a profile from another machine", () => {
         const r = MicroVmArgsSchema.safeParse({
             host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
-            security: { ...vmSecurityOf(profiles.qemu), machine: "ssh root@10.0.0.5:22" },
+            security: { ...vmSecurityOf(profiles.qemu), machine: "ssh:10.0.0.5:22", machineLabel: "ssh root@10.0.0.5:22" },
         });
         assert.ok(!r.success);
         assert.match(r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join(), /security: SecurityProfile 'vm-qemu' is on ssh root@10\.0\.0\.5:22, host 'srv' on the provider's machine/);
