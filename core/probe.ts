@@ -22,6 +22,11 @@ export interface KvmInfo {
 
 export interface HostProbe {
     hostname: string;
+    /**
+     * The running kernel's boot id: hosts that report the same one share a kernel (namespaces,
+     * containers, simulated machines), so their CPU time is one machine's.
+     */
+    bootId: string;
     arch: string;
     kernelRelease: string;
     cpuModel: string;
@@ -87,6 +92,7 @@ export const PROBE_SCRIPT = `
 set -u
 export LC_ALL=C
 echo "hostname=$(cat /proc/sys/kernel/hostname 2>/dev/null)"
+echo "boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)"
 echo "arch=$(uname -m)"
 echo "kernel=$(uname -r)"
 echo "cpu_model=$(grep -m1 -E '^(model name|Hardware|cpu model)' /proc/cpuinfo 2>/dev/null | cut -d: -f2-)"
@@ -198,6 +204,7 @@ export function parseProbe(text: string): HostProbe {
     const osLike = kv.get("os_like") ?? "";
     return {
         hostname: kv.get("hostname") ?? "",
+        bootId: kv.get("boot_id") ?? "",
         arch: kv.get("arch") ?? "",
         kernelRelease: kv.get("kernel") ?? "",
         cpuModel: (kv.get("cpu_model") ?? "").replace(/\s+/g, " ").trim(),

@@ -131,7 +131,7 @@ export const SHORT_BENCHMARK = {
  * server (Debian's stalls under TCG on TCP_CRR); no vhost-net guest (no /dev/vhost-net here: a
  * preview refuses it); sysctls of the one shared kernel are left alone; cells are short.
  */
-export function simE2288g(xeon: Obj, fingerprints: Record<string, string>, opts: { short?: boolean } = {}): { config: Obj; dropped: string[] } {
+export function simE2288g(xeon: Obj, fingerprints: Record<string, string>, opts: { short?: boolean; keepVhost?: boolean } = {}): { config: Obj; dropped: string[] } {
     const c = structuredClone(xeon) as Obj;
     const dropped: string[] = [];
     const hosts = c["testbed:hosts"];
@@ -154,7 +154,7 @@ export function simE2288g(xeon: Obj, fingerprints: Record<string, string>, opts:
     guests.kernel = { source: { kind: "build" } };
     const cpu: Record<string, number> = { "vm-virtio": 1, "vm-macvtap": 0 };
     for (const [name, vm] of Object.entries(guests.vms) as [string, Obj][]) {
-        if (vm.nics.some((n: Obj) => n.backend === "vhost-net")) {
+        if (vm.nics.some((n: Obj) => n.backend === "vhost-net") && !opts.keepVhost) {
             delete guests.vms[name];
             delete fabric.taps[vm.nics[0].tap];
             dropped.push(`guest ${name}: vhost-net needs /dev/vhost-net, which this machine lacks (a preview refuses it)`);

@@ -13,6 +13,7 @@ import { cpuSeconds, processCpuSeconds, summarize, knee } from "../core/bench/st
 import { OverheadStep, overheadReport } from "../core/bench/overhead";
 import type { HostConnection } from "../sdk/host";
 import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../sdk/benchmark";
+import { machineOf } from "../core/placement";
 import { probeHost } from "./host";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler } from "./resource";
@@ -24,11 +25,6 @@ function exclusive<T>(f: () => Promise<T>): Promise<T> {
     const next = queue.then(f, f);
     queue = next.catch(() => undefined);
     return next;
-}
-
-/** Hosts that share one kernel (this machine and its namespaces) are one machine for CPU accounting. */
-export function machineKey(h: HostConnection): string {
-    return h.kind === "ssh" ? `ssh:${h.ssh.user}@${h.ssh.host}:${h.ssh.port}` : "local";
 }
 
 export function endpointLabel(e: Endpoint): string {
@@ -232,7 +228,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     const vmPids = new Map<string, { machine: string; pid: number; backend: string }>();
     for (const p of i.pairs) {
         for (const e of [p.client, p.server]) {
-            const key = machineKey(e.host);
+            const key = machineOf(e.host);
             const m = machines.get(key) ?? { host: e.host, pids: [] };
             if (e.kind === "vm" && !m.pids.includes(e.pid)) {
                 m.pids.push(e.pid);
@@ -247,14 +243,23 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     let serverSeconds = 0;
     const environmentStarted = Date.now();
     const environment: ResultsDoc["environment"] = { machines: {}, guests: {} };
-    for (const [key, m] of machines) {
+    const kernels = new Map<string, string>();
+    for (const [key, m] of [...machines]) {
         const probe = await probeHost(hostTransport(ctx, m.host));
         const tools: Record<string, string> = {};
         for (const [name, info] of Object.entries(probe.tools)) if (info.version) tools[name] = info.version;
-        environment.machines[key] = { cpu: probe.cpuModel, cores: probe.cores, memoryMiB: probe.memoryMiB, kernel: probe.kernelRelease, tools };
+        const sharesKernelWith = probe.bootId ? kernels.get(probe.bootId) : undefined;
+        environment.machines[key] = { cpu: probe.cpuModel, cores: probe.cores, memoryMiB: probe.memoryMiB, kernel: probe.kernelRelease, tools, ...(sharesKernelWith ? { sharesKernelWith } : {}) };
+        if (sharesKernelWith) {
+            // One kernel's /proc/stat read twice would count the same CPU-seconds twice: its VMMs
+            // are sampled with the machine that owns the kernel's account.
+            machines.get(sharesKernelWith)!.pids.push(...m.pids);
+            for (const v of vmPids.values()) if (v.machine === key) v.machine = sharesKernelWith;
+            machines.delete(key);
+        } else if (probe.bootId) kernels.set(probe.bootId, key);
         for (const p of i.pairs) {
             for (const e of [p.client, p.server]) {
-                if (e.kind !== "vm" || machineKey(e.host) !== key) continue;
+                if (e.kind !== "vm" || machineOf(e.host) !== key) continue;
                 const version = e.driver === "qemu" ? `qemu ${probe.tools["qemu-system-x86_64"]?.version ?? "unknown"}` : e.driver;
                 environment.guests[e.name] = { vmm: version, accel: e.accel, kernel: path.basename(path.dirname(e.kernel)) || e.kernel, vcpus: e.vcpus, memoryMiB: e.memoryMiB, backend: e.backend };
             }
@@ -384,6 +389,9 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     }
     for (const [name, g] of Object.entries(environment.guests)) {
         if (g.accel === "tcg") warnings.push(`guest ${name} runs under TCG (software emulation): its numbers are not comparable with KVM numbers`);
+    }
+    for (const [key, m] of Object.entries(environment.machines)) {
+        if (m.sharesKernelWith) warnings.push(`machines ${m.sharesKernelWith} and ${key} share one kernel (the same boot id): their CPU time is counted once, under ${m.sharesKernelWith}`);
     }
     for (const [cellKey, why] of failed) warnings.push(`cell ${cellKey} failed: ${why}`);
 

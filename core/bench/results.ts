@@ -96,7 +96,15 @@ export const ResultsDocSchema = z.object({
     }),
     environment: z.object({
         machines: z.record(
-            z.object({ cpu: z.string(), cores: z.number(), memoryMiB: z.number(), kernel: z.string(), tools: z.record(z.string()) }),
+            z.object({
+                cpu: z.string(),
+                cores: z.number(),
+                memoryMiB: z.number(),
+                kernel: z.string(),
+                tools: z.record(z.string()),
+                /** Another machine of this run on the same kernel (a simulated machine, a container): CPU is accounted there. */
+                sharesKernelWith: z.string().optional(),
+            }),
         ),
         guests: z.record(z.object({ vmm: z.string(), accel: z.string(), kernel: z.string(), vcpus: z.number(), memoryMiB: z.number(), backend: z.string() })),
     }),

@@ -1,0 +1,124 @@
+// The hardware path end to end: the sim-e2288g stack (the xeon-e2288g file with only what this
+// machine cannot have changed) on two simulated machines reached over SSH only, on the real engine.
+// The machines' /run/netbed, /tmp and cache are their own: a file netbed wrote on a machine and
+// read here (or the reverse) fails. The machines' disks keep the kernel cache between runs, as a
+// lab machine's would: the first run on a machine builds the minimal kernel on m1 (~15 min).
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { Stack } from "@pulumi/pulumi/automation";
+import { planMachine } from "../core/sim";
+import { ROOT, openStack } from "../scripts/engine";
+import { main as sim, simStackYaml } from "../scripts/sim";
+import { isRoot, tempBackend } from "./helpers";
+import { walk } from "./faults/engine-helpers";
+
+const M1 = planMachine(1, 2);
+const M2 = planMachine(2, 2);
+
+/** A project running the checkout's default program with one stack file. */
+function project(stack: string, yaml: string, results: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sim-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        ["name: testbed", "runtime: nodejs", `main: ${path.join(ROOT, "stacks", "index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"),
+    );
+    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), yaml.replace("  testbed:benchmark:\n", `  testbed:benchmark:\n    resultsDir: ${results}\n`));
+    return dir;
+}
+
+/** Runs a command on a simulated machine over its own SSH (what an admin of the lab would do). */
+function onMachine(m: { address: string }, cmd: string): string {
+    const r = spawnSync("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentityAgent=/run/netbed-sim/agent.sock", `root@${m.address}`, cmd], { encoding: "utf8" });
+    return r.stdout;
+}
+
+describe("the hardware path on simulated machines (sim-e2288g over SSH)", function () {
+    this.timeout(40 * 60_000);
+    tempBackend();
+    const log: string[] = [];
+    const onOutput = (s: string) => log.push(s);
+    const tail = () => log.join("").split("\n").slice(-60).join("\n");
+    let results = "";
+    let stack: Stack;
+    const dirs: string[] = [];
+
+    before(async function () {
+        if (!isRoot()) this.skip();
+        await sim(["up", "--e2288g"], ROOT);
+        results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sim-results-"));
+        dirs.push(results);
+    });
+    after(async () => {
+        for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+        if (isRoot()) await sim(["down"], ROOT);
+    });
+
+    it("a preview refuses what the machines lack (the vhost-net guest), before anything exists", async () => {
+        const dir = project("sim-vhost", simStackYaml(ROOT, { short: true, keepVhost: true }), results);
+        dirs.push(dir);
+        const s = await openStack({ stack: "sim-vhost", dir });
+        let out = "";
+        await assert.rejects(s.preview({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => {
+            const all = `${e.message}\n${out}`;
+            return /vhost-net backend needs \/dev\/vhost-net on host 'server'/.test(all) && /CPU 14 does not exist on host 'server'/.test(all);
+        });
+        assert.deepEqual(((await s.exportStack()).deployment.resources ?? []).length, 0);
+    });
+
+    it("up: probed, tuned, kernel and image on m1, guests booted there under the profile, the matrix between the machines, results here", async () => {
+        const dir = project("sim-e2288g", simStackYaml(ROOT, { short: true }), results);
+        dirs.push(dir);
+        stack = await openStack({ stack: "sim-e2288g", dir });
+        await stack.preview({ color: "never", onOutput });
+        const t0 = Date.now();
+        const up = await stack.up({ color: "never", onOutput });
+        assert.equal(up.summary.result, "succeeded", tail());
+        const o = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])) as any;
+        assert.equal(o.hosts.server.id, `ssh:root@${M1.address}:22`);
+        for (const g of ["vm-virtio", "vm-macvtap"]) {
+            assert.equal(o.guests[g].accel, "tcg");
+            assert.equal(o.guests[g].placement.source, "qmp", `${g}'s vCPU threads read over QMP through SSH`);
+            assert.notEqual(o.guests[g].confinement, "none");
+        }
+        const doc = o.results;
+        assert.deepEqual([...new Set(doc.cells.map((c: any) => c.pair))].sort(), ["bare-metal", "macvtap", "virtio"]);
+        assert.ok(doc.cells.every((c: any) => !c.error), JSON.stringify(doc.cells.filter((c: any) => c.error)));
+        const machines = doc.environment.machines;
+        assert.equal(machines[`ssh:${M2.address}:22`].sharesKernelWith ?? machines[`ssh:${M1.address}:22`].sharesKernelWith !== undefined, true);
+        const cpu = doc.cells.find((c: any) => c.repetitions?.[0]?.cpu)?.repetitions[0].cpu;
+        assert.equal(Object.keys(cpu.machines).length, 1, "one kernel, one CPU account");
+        assert.ok(doc.warnings.some((w: string) => /share one kernel/.test(w)));
+        assert.ok(fs.existsSync(o.reportPath), "the report is written here");
+        assert.ok(walk(results).some((f) => /rep-\d+\.json$/.test(f)), "raw data copied back here");
+        // Nothing of it is on this side's machine-local directories: it lives on m1.
+        const vmDir = `/run/netbed/vms/ssh-${M1.address}-22`;
+        assert.ok(!fs.existsSync(vmDir), `${vmDir} is m1's, not this machine's`);
+        assert.match(onMachine(M1, `ls /run/netbed/vms/ssh-${M1.address}-22`), /vm-virtio/);
+        console.log(`      up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    });
+
+    it("a second up plans nothing; refresh reads everything over SSH and finds no drift", async () => {
+        const pre = await stack.preview({ color: "never", onOutput });
+        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
+        const r = await stack.refresh({ color: "never", onOutput });
+        const changes = r.summary.resourceChanges ?? {};
+        assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], JSON.stringify(changes));
+    });
+
+    it("destroy leaves nothing on either machine, and nothing here but the results", async () => {
+        const d = await stack.destroy({ color: "never", onOutput });
+        assert.equal(d.summary.result, "succeeded", tail());
+        for (const m of [M1, M2]) {
+            assert.equal(onMachine(m, "ls -A /run/netbed/vms /run/netbed/owned/links 2>/dev/null | grep -v ':$' | grep -v '^$' || true").trim(), "", `${m.name}: no records left`);
+            // The machines share this one's pid space: their processes are found by network namespace.
+            const comms = spawnSync("ip", ["netns", "pids", m.namespace], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map((p) => fs.readFileSync(`/proc/${p}/comm`, "utf8").trim());
+            assert.deepEqual(comms.filter((c) => !["sleep", "sshd"].includes(c)), [], `${m.name}: only its init and sshd run`);
+            assert.equal(onMachine(m, "ip -o link show | grep -cE 'br0|tap-|mvtap' || true").trim(), "0", `${m.name}: no link left`);
+        }
+        assert.ok(walk(results).length > 0, "the results stay");
+    });
+});
