@@ -12,8 +12,8 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { planMachine } from "../core/sim";
 import { ROOT, openStack } from "../scripts/engine";
 import { main as sim, simStackYaml } from "../scripts/sim";
-import { isRoot, tempBackend } from "./helpers";
-import { walk } from "./faults/engine-helpers";
+import { isRoot, must, tempBackend } from "./helpers";
+import { clearPending, interrupt, walk } from "./faults/engine-helpers";
 
 const M1 = planMachine(1, 2);
 const M2 = planMachine(2, 2);
@@ -34,6 +34,25 @@ function project(stack: string, yaml: string, results: string): string {
 function onMachine(m: { address: string }, cmd: string): string {
     const r = spawnSync("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentityAgent=/run/netbed-sim/agent.sock", `root@${m.address}`, cmd], { encoding: "utf8" });
     return r.stdout;
+}
+
+/** Every sshd of a simulated machine (its listener and its sessions): what a crashed sshd takes down. */
+function sshdPids(m: { namespace: string }): number[] {
+    return spawnSync("ip", ["netns", "pids", m.namespace], { encoding: "utf8" })
+        .stdout.split("\n")
+        .filter(Boolean)
+        .map(Number)
+        .filter((p) => {
+            try {
+                return fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sshd";
+            } catch {
+                return false;
+            }
+        });
+}
+
+function killSshd(m: { namespace: string }): void {
+    for (const p of sshdPids(m)) process.kill(p, "SIGKILL");
 }
 
 describe("the hardware path on simulated machines (sim-e2288g over SSH)", function () {
@@ -64,7 +83,7 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         let out = "";
         await assert.rejects(s.preview({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => {
             const all = `${e.message}\n${out}`;
-            return /vhost-net backend needs \/dev\/vhost-net on host 'server'/.test(all) && /CPU 14 does not exist on host 'server'/.test(all);
+            return /vhost-net backend needs \/dev\/vhost-net on host 'testbed-server'/.test(all) && /CPU 14 does not exist on host 'testbed-server'/.test(all);
         });
         assert.deepEqual(((await s.exportStack()).deployment.resources ?? []).length, 0);
     });
@@ -107,6 +126,50 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         const r = await stack.refresh({ color: "never", onOutput });
         const changes = r.summary.resourceChanges ?? {};
         assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], JSON.stringify(changes));
+    });
+
+    it("a host key that changed is refused, naming the key seen; with the machine's key back, nothing needs doing", async () => {
+        const disk = `/var/lib/netbed-sim/${M1.name}`;
+        const key = `${disk}/ssh_host_ed25519_key`;
+        for (const f of [key, `${key}.pub`]) fs.renameSync(f, `${f}.orig`);
+        try {
+            must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key]);
+            const seen = must(["ssh-keygen", "-lf", `${key}.pub`]).split(" ")[1];
+            killSshd(M1);
+            await sim(["up", "--e2288g"], ROOT);
+            let out = "";
+            await assert.rejects(stack.preview({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => `${e.message}\n${out}`.includes(`the SSH host key ${seen} does not match the pinned hostKeyFingerprint`));
+        } finally {
+            for (const f of [key, `${key}.pub`]) fs.renameSync(`${f}.orig`, f);
+            killSshd(M1);
+            await sim(["up", "--e2288g"], ROOT);
+        }
+        const pre = await stack.preview({ color: "never", onOutput });
+        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
+    });
+
+    it("m1 rebooted between ups, then m2's sshd killed mid-benchmark: up --refresh and up repair it all, no measured cell is lost", async () => {
+        await sim(["reboot", M1.name], ROOT);
+        const raws = () => walk(results).filter((f) => /rep-\d+\.json$/.test(f));
+        const before = raws().length;
+        const first = await interrupt(
+            stack.up({ color: "never", onOutput, refresh: true }),
+            "SIGKILL",
+            () => raws().length >= before + 2,
+            () => sshdPids(M2),
+            20 * 60_000,
+        );
+        assert.ok(first.killed.length > 0 && first.err !== "", `m2's sshd was killed mid-run and the up failed (${tail()})`);
+        const kept = new Map(raws().map((f) => [f, fs.statSync(f).mtimeMs]));
+        await sim(["up", "--e2288g"], ROOT);
+        await clearPending(stack);
+        const up = await stack.up({ color: "never", onOutput, refresh: true });
+        assert.equal(up.summary.result, "succeeded", tail());
+        for (const [f, t] of kept) assert.equal(fs.statSync(f).mtimeMs, t, `${f} was kept, not measured again`);
+        const doc = up.outputs.results.value as any;
+        assert.ok(doc.cells.every((c: any) => !c.error), JSON.stringify(doc.cells.filter((c: any) => c.error)));
+        const pre = await stack.preview({ color: "never", onOutput });
+        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
     });
 
     it("destroy leaves nothing on either machine, and nothing here but the results", async () => {
