@@ -86,6 +86,8 @@ export function sshdConfig(m: SimMachine, disk: string): string {
         "StrictModes no",
         "AllowStreamLocalForwarding yes",
         "Subsystem sftp internal-sftp",
+        // Logs each connection and each session (command, sftp, forwarding): the machine's sshd.log counts them.
+        "LogLevel VERBOSE",
         // Sessions whose client vanished end within seconds, as netbed's keepalives expect.
         "ClientAliveInterval 5",
         "ClientAliveCountMax 3",

@@ -184,4 +184,32 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         }
         assert.ok(walk(results).length > 0, "the results stay");
     });
+
+    it("m1's disk fills up during an image build: the up fails naming the host and ENOSPC, leaves no partial entry, and the next up builds it", async () => {
+        const m1 = JSON.parse(fs.readFileSync("/run/netbed-sim/lab.json", "utf8")).machines[0];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sim-image-"));
+        dirs.push(dir);
+        fs.mkdirSync(path.join(dir, "stacks"));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), ["name: simimage", "runtime: nodejs", `main: ${path.join(ROOT, "test/fixtures/sim-image/index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"));
+        const config = { "simimage:address": M1.address, "simimage:agent": "/run/netbed-sim/agent.sock", "simimage:fingerprint": m1.fingerprint, "simimage:nonce": `${Date.now()}` };
+        fs.writeFileSync(path.join(dir, "stacks/Pulumi.img.yaml"), `config:\n${Object.entries(config).map(([k, v]) => `  ${k}: "${v}"`).join("\n")}\n`);
+        const s = await openStack({ stack: "img", dir });
+        onMachine(M1, "mkdir -p /var/cache/netbed/tmp && mount -t tmpfs -o size=512k netbed-full /var/cache/netbed/tmp");
+        try {
+            let out = "";
+            await assert.rejects(s.up({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => {
+                const all = `${e.message}\n${out}`;
+                return /No space left on device|ENOSPC/.test(all) && /m1/.test(all);
+            });
+            assert.equal(onMachine(M1, "ls -A /var/cache/netbed/tmp").trim(), "", "the half-built image was removed");
+        } finally {
+            onMachine(M1, "umount /var/cache/netbed/tmp");
+        }
+        await clearPending(s);
+        const up = await s.up({ color: "never", onOutput });
+        assert.equal(up.summary.result, "succeeded", tail());
+        assert.match(onMachine(M1, `ls -l ${up.outputs.path.value}`), /initramfs/);
+        const d = await s.destroy({ color: "never", onOutput });
+        assert.equal(d.summary.result, "succeeded", tail());
+    });
 });

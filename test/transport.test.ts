@@ -85,6 +85,34 @@ describe("transports", function () {
             }
         });
 
+        it("an aborted command ends on the host at once, and one whose client vanished ends too (sshd refuses signal requests for root)", async () => {
+            const mark = `netbed-abort-${id}`;
+            const left = () => sh(["pgrep", "-f", mark]).stdout.trim();
+            const t = new SshTransport(cfg(), undefined, "remote");
+            try {
+                const ctl = new AbortController();
+                const done = t.run(["sh", "-c", `exec sleep 300 # ${mark}`], { signal: ctl.signal, timeoutMs: 600_000, check: false });
+                for (let k = 0; k < 100 && !left(); k++) await new Promise((r) => setTimeout(r, 50));
+                assert.ok(left(), "the command started");
+                const t0 = Date.now();
+                ctl.abort();
+                assert.equal((await done).code, -1);
+                assert.ok(Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after the abort`);
+                assert.equal(left(), "", "nothing of it is left on the host");
+                // The provider dies: its connection drops without an abort.
+                void t.run(["sh", "-c", `exec sleep 300 # ${mark}`], { signal: new AbortController().signal, timeoutMs: 600_000, check: false }).catch(() => undefined);
+                for (let k = 0; k < 100 && !left(); k++) await new Promise((r) => setTimeout(r, 50));
+                await t.close();
+                for (let k = 0; k < 60 && left(); k++) await new Promise((r) => setTimeout(r, 50));
+                assert.equal(left(), "", "the command ended with its connection");
+                // A command that ends by itself still reports its exit code and output.
+                const r = await t.run(["sh", "-c", "echo out; exit 3"], { signal: new AbortController().signal, check: false });
+                assert.deepEqual([r.code, r.stdout], [3, "out\n"]);
+            } finally {
+                await t.close();
+            }
+        });
+
         it("authenticates through an ssh-agent (no key in the config); a unix socket on the host is reached over streamlocal forwarding", async () => {
             const sock = path.join(d.dir, "agent.sock");
             const keyFile = path.join(d.dir, "agent_key");

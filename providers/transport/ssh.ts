@@ -25,6 +25,25 @@ export interface SshConfig {
  * timeout (20 minutes for apt-get).
  */
 export const KEEPALIVE_MISSES = 4;
+
+/**
+ * How a command that may be aborted runs on the host: OpenSSH's sshd refuses the SSH "signal"
+ * request in many configurations ("session signalling requires privilege separation", root logins
+ * among them), so the command is stopped through its session's stdin instead. It runs in the
+ * background with stdin from /dev/null; a watcher waits for the session's stdin to close (the
+ * client's abort, or the connection dropping when the provider dies) and then sends it TERM. A
+ * constant: the command comes as the positional parameters.
+ */
+export const ABORTABLE = [
+    // A background list's stdin is /dev/null unless redirected: the watcher reads the session's from fd 3.
+    "exec 3<&0",
+    '"$@" </dev/null 3<&- & p=$!',
+    '{ cat <&3 >/dev/null; kill -TERM "$p"; } >/dev/null 2>&1 & w=$!',
+    "exec 3<&-",
+    'wait "$p"; r=$?',
+    'kill "$w" 2>/dev/null',
+    'exit "$r"',
+].join("\n");
 export const DEFAULT_KEEPALIVE_MS = 15_000;
 
 /** Raised when the host presents a key other than the pinned one. Never retried. */
@@ -138,7 +157,10 @@ export class SshTransport implements Transport {
         // The remote side enforces the timeout too (coreutils timeout), so a command is never left
         // running on the host when the channel is torn down.
         const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
-        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...argv], opts.env, opts.cwd);
+        const abortable = opts.signal !== undefined;
+        if (abortable && opts.stdin !== undefined) throw new Error(`on host ${this.label}: an abortable command takes no stdin (${argv[0]})`);
+        const command = abortable ? ["sh", "-c", ABORTABLE, "sh", ...argv] : [...argv];
+        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...command], opts.env, opts.cwd);
         return new Promise((resolve, reject) => {
             client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
                 if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
@@ -148,11 +170,12 @@ export class SshTransport implements Transport {
                 let signal: string | undefined;
                 let timedOut = false;
                 let aborted = false;
-                // The remote process is `timeout`, which passes TERM on to the command.
+                // Closing the session's stdin makes ABORTABLE's watcher stop the command; the channel
+                // then closes when it has exited (forced after the grace `timeout -k` gives too).
                 const onAbort = () => {
                     aborted = true;
-                    ch.signal("TERM");
-                    ch.close();
+                    ch.end();
+                    setTimeout(() => ch.close(), 10_000).unref();
                 };
                 const timer = setTimeout(() => {
                     timedOut = true;
@@ -182,7 +205,8 @@ export class SshTransport implements Transport {
                     if (code !== 0 && opts.check !== false) return reject(new CommandError(this.label, argv, code, stdout, stderr));
                     resolve({ code, stdout, stderr });
                 });
-                ch.end(opts.stdin ?? "");
+                // An abortable command's stdin stays open: its end is the abort.
+                if (!abortable) ch.end(opts.stdin ?? "");
             });
         });
     }
