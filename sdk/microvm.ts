@@ -66,8 +66,8 @@ export const VmSecuritySchema = z
         group: z.number().int().min(0).optional(),
         /** Which machine the profile's files are on (core/placement's machineOf: netns and local hosts share this one). */
         machine: z.string(),
-        /** That machine as a person reads it. */
-        machineLabel: z.string(),
+        /** That machine as a person reads it (absent in states written before it was recorded). */
+        machineLabel: z.string().optional(),
     })
     .strict();
 
@@ -207,8 +207,9 @@ export const MicroVmArgsSchema = z
                 }),
             );
         }
-        if (v.security && v.security.machine !== machineOf(v.host)) {
-            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`);
+        // States written before `machine` was core/placement's machineOf hold its label instead.
+        if (v.security && v.security.machine !== machineOf(v.host) && v.security.machine !== machineLabel(v.host)) {
+            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel ?? v.security.machine}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`);
         }
         // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
         if (v.imageSize !== undefined) {

@@ -174,5 +174,12 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         });
         assert.ok(!r.success);
         assert.match(r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join(), /security: SecurityProfile 'vm-qemu' is on ssh root@10\.0\.0\.5:22, host 'srv' on the provider's machine/);
+        // A state written before the machine was recorded as an id (with its label) still reads back.
+        const { machineLabel: _label, ...legacy } = vmSecurityOf(profiles.qemu);
+        const old = MicroVmArgsSchema.safeParse({
+            host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
+            security: { ...legacy, machine: "the provider's machine" },
+        });
+        assert.ok(old.success, JSON.stringify(old.error?.issues));
     });
 });
