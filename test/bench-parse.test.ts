@@ -51,6 +51,16 @@ describe("benchmark tool parsers (real outputs)", () => {
         assert.ok(parseSockperf(fx("sockperf-tcp.txt")).p50 > 0);
         assert.equal(parseSockperf(fx("sockperf-underload.txt")).p50, 63.291);
         assert.throws(() => parseSockperf(fx("sockperf-refused.txt")), /sockperf failed: Can`t connect socket \(errno=111 Connection refused\)/);
+        assert.equal(r.roundTrip, false);
+    });
+    // sockperf 3.8+ is not packaged here: these two are the 3.7 capture with the summary line as 3.8
+    // prints it (the whole statistics group in the parentheses; avg-rtt and round-trip figures,
+    // here the capture's doubled, under --full-rtt).
+    it("sockperf 3.8+: the extended statistics line, and --full-rtt's avg-rtt", () => {
+        const r = parseSockperf(fx("sockperf-3.8-udp.txt"));
+        assert.deepEqual([r.avg, r.stddev, r.p50, r.p99, r.roundTrip], [13.249, 11.49, 12.343, 33.413, false]);
+        const rtt = parseSockperf(fx("sockperf-3.8-full-rtt.txt"));
+        assert.deepEqual([rtt.avg, rtt.stddev, rtt.p50, rtt.min, rtt.roundTrip], [26.498, 22.98, 24.686, 16.94, true]);
     });
     it("netperf omni CSV: transactions/s, service demand, latency; no netserver is a clear error", () => {
         const r = parseNetperf(fx("netperf-tcp_rr.txt"));
@@ -69,6 +79,17 @@ describe("benchmark tool parsers (real outputs)", () => {
         assert.deepEqual(b.rtts.map((x) => x.seq), [0, 1, 2]);
         assert.equal(b.received, 3);
         assert.throws(() => parsePing(fx("ping-unreachable.txt")), /ping failed: ping: connect: Network is unreachable/);
+        assert.equal(r.duplicates, 0);
+    });
+    // Captured here: a broadcast ping answered by two namespaces (iputils marks no "(DUP!)" for a
+    // broadcast, busybox does).
+    it("ping: duplicate replies are counted, not taken as RTT samples", () => {
+        const r = parsePing(fx("ping-iputils-dup.txt"));
+        assert.deepEqual(r.rtts.map((x) => [x.seq, x.ms]), [[1, 0.107], [2, 0.056], [3, 0.052]]);
+        assert.deepEqual([r.duplicates, r.transmitted, r.received, r.lossPercent], [2, 3, 3, 0]);
+        const b = parsePing(fx("ping-busybox-dup.txt"));
+        assert.deepEqual(b.rtts.map((x) => [x.seq, x.ms]), [[0, 0.093], [1, 0.079], [2, 0.087]]);
+        assert.equal(b.duplicates, 2);
     });
     it("argv renderers: words, never a shell string", () => {
         assert.deepEqual(iperf3Argv({ server: "10.0.0.1", port: 5201, duration: 2, parallel: 8, reverse: true }), ["iperf3", "-c", "10.0.0.1", "-p", "5201", "-t", "2", "-J", "-P", "8", "-R"]);
