@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { cpuSeconds, knee, normalQuantile, percentile, processCpuSeconds, requiredRepetitions, summarize } from "../core/bench/stats";
+import { cpuSeconds, knee, medianInterval, mulberry32, normalQuantile, orderStatisticCoverage, percentile, processCpuSeconds, requiredRepetitions, summarize } from "../core/bench/stats";
 import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import { summarizeResults } from "../core/bench/results";
 
@@ -107,7 +107,7 @@ describe("benchmark statistics (hand-computed)", () => {
         assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
         assert.equal(percentile([7], 99), 7);
     });
-    it("summary: median, sample stddev, CV, min/max and a bootstrap CI that holds the median", () => {
+    it("summary: median, sample stddev, CV, min/max", () => {
         const s = summarize([1, 2, 3, 4, 100]);
         assert.equal(s.median, 3);
         assert.equal(s.mean, 22);
@@ -116,9 +116,36 @@ describe("benchmark statistics (hand-computed)", () => {
         assert.ok(Math.abs(s.cv - Math.sqrt(1902.5) / 22) < 1e-12);
         assert.equal(s.min, 1);
         assert.equal(s.max, 100);
-        assert.ok(s.ci95.low <= 3 && s.ci95.high >= 3 && s.ci95.low >= 1 && s.ci95.high <= 100);
-        assert.deepEqual(summarize([1, 2, 3, 4, 100]).ci95, s.ci95, "deterministic");
         assert.equal(summarize([5]).stddev, 0);
+    });
+    it("interval of the median: order statistics at the coverage n allows, none for n <= 3", () => {
+        // [min, max] covers the median with 1 - 2 * 0.5^n: 75% at 3 (too little: no interval), 87.5% at 4, 93.75% at 5.
+        assert.equal(summarize([5]).ci, null);
+        assert.equal(summarize([1, 2, 3]).ci, null);
+        assert.deepEqual(summarize([4, 1, 3, 2]).ci, { low: 1, high: 4, level: 0.875 });
+        assert.deepEqual(summarize([1, 2, 3, 4, 100]).ci, { low: 1, high: 100, level: 0.9375 });
+        // n = 9: [x(2), x(8)] covers 1 - 2 * 10/512 = 96.1%; [x(3), x(7)] only 82%.
+        const nine = [9, 8, 7, 6, 5, 4, 3, 2, 1];
+        assert.deepEqual(medianInterval(nine), { low: 2, high: 8, level: 1 - 20 / 512 });
+        // n = 20: x(6)..x(15), coverage 95.86% (scipy.stats.binom.cdf(5, 20, 0.5) = 0.020695).
+        const ci = medianInterval(Array.from({ length: 20 }, (_, i) => i + 1))!;
+        assert.deepEqual([ci.low, ci.high], [6, 15]);
+        assert.ok(Math.abs(ci.level - (1 - 2 * 0.020695)) < 1e-5);
+        assert.equal(orderStatisticCoverage(2, 1), 0.5);
+    });
+    it("the order-statistic interval's coverage holds in simulation (n = 5 and 12, skewed data)", () => {
+        const rnd = mulberry32(17);
+        for (const n of [5, 12]) {
+            let hit = 0;
+            let level = 0;
+            for (let t = 0; t < 4000; t++) {
+                // Exponential(1): median ln 2.
+                const ci = medianInterval(Array.from({ length: n }, () => -Math.log(1 - rnd())))!;
+                level = ci.level;
+                if (ci.low <= Math.LN2 && Math.LN2 <= ci.high) hit++;
+            }
+            assert.ok(Math.abs(hit / 4000 - level) < 0.015, `n ${n}: covered ${hit / 4000}, claimed ${level}`);
+        }
     });
     it("knee: the highest load before P99 passes factor x unloaded", () => {
         const steps = [{ load: 100, p99: 10 }, { load: 1000, p99: 15 }, { load: 5000, p99: 19 }, { load: 10000, p99: 25 }, { load: 20000, p99: 12 }];
@@ -159,7 +186,7 @@ describe("benchmark matrix", () => {
         assert.deepEqual(s, ["w-1:tcp-1:0", "w-1:tcp-1:1", "w-1:icmp-56:0", "w-1:icmp-56:1", "r0:tcp-1:0", "r0:tcp-1:1", "r0:icmp-56:0", "r0:icmp-56:1", "r1:tcp-1:0", "r1:tcp-1:1", "r1:icmp-56:0", "r1:icmp-56:1"]);
     });
     it("the summary takes the Volt headline numbers per pair", () => {
-        const st = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci95: { low: median, high: median } });
+        const st = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci: null });
         const cell = (pair: string, cell: string, dims: object, metrics: object) => ({ pair, cell, status: "ok", dimensions: { test: cell.split("-")[0], ...dims }, metrics }) as any;
         const s = summarizeResults({ cells: [cell("virtio", "tcp-1", {}, { gbps: st(1.5) }), cell("virtio", "pps-64", {}, { pps: st(9000) }), cell("virtio", "tcp_rr-1", {}, { tps: st(700) })] });
         assert.deepEqual(s, { virtio: { tcpGbps: 1.5, pps64: 9000, tcpRrTps: 700 } });

@@ -45,7 +45,7 @@ function cell(s: CellSpec): CellResult {
         dimensions: { topology: "guest-guest", backend: "virtio", client: "vm-a", server: "vm-b", kernel: s.kernel ?? "bzImage", pinning: "default", security: "qemu", test: s.test ?? "tcp" },
         status: s.status ?? "ok",
         ...(s.status === "failed" ? { error: "iperf3: connection refused" } : {}),
-        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v, { resamples: 50 })])),
+        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
         repetitions: idx.map((index, i) => ({ index, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v[i]])), raw: `x/rep-${index + 1}.json`, seconds: 2 })),
         rawDir: `guest-guest/${s.pair ?? "virtio"}/t/${s.cell}`,
     };
@@ -53,7 +53,7 @@ function cell(s: CellSpec): CellResult {
 
 function doc(name: string, started: string, cells: CellSpec[], repetitions = 5): ResultsDoc {
     return {
-        version: 1,
+        version: 2,
         run: { name, started, finished: started, wallSeconds: 60, measuredSeconds: 50, resultsDir: "/tmp/results", settings: { duration: 2, repetitions, warmup: 1 }, order: "interleaved" },
         environment: { machines: { local: { cpu: "Xeon", cores: 2, memoryMiB: 4096, kernel: "6.1.0", tools: {} } }, guests: {} },
         cells: cells.map(cell),

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ResultsDoc, ResultsDocSchema, isRunDocName, summarizeResults } from "../core/bench/results";
+import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
@@ -36,6 +37,19 @@ export function assertXml(file: string): void {
     assert.equal(r.stdout.trim(), "svg");
 }
 
+/** The fixture with every cell's repetitions repeated up to n (the same values again: the test then has the power of n). */
+function fixtureWithReps(n: number): ResultsDoc {
+    const d = fixture();
+    d.run.settings.repetitions = n;
+    for (const c of d.cells) {
+        const reps = c.repetitions;
+        if (reps.length === 0) continue;
+        c.repetitions = Array.from({ length: n }, (_, i) => ({ ...reps[i % reps.length], index: i, metrics: { ...reps[i % reps.length].metrics } }));
+        for (const m of Object.keys(c.metrics)) c.metrics[m] = summarize(c.repetitions.map((r) => r.metrics[m]).filter((x) => x !== undefined));
+    }
+    return d;
+}
+
 /** A copy of the document with every metric of one pair multiplied (latency divided) by k. */
 function boosted(doc: ResultsDoc, pair: string, k: number): ResultsDoc {
     const d: ResultsDoc = JSON.parse(JSON.stringify(doc));
@@ -43,8 +57,9 @@ function boosted(doc: ResultsDoc, pair: string, k: number): ResultsDoc {
         if (c.pair !== pair) continue;
         for (const [m, st] of Object.entries(c.metrics)) {
             const f = /us|ms/.test(m) ? 1 / k : k;
-            Object.assign(st, { median: st.median * f, mean: st.mean * f, min: st.min * f, max: st.max * f, ci95: { low: st.ci95.low * f, high: st.ci95.high * f } });
+            Object.assign(st, { median: st.median * f, mean: st.mean * f, min: st.min * f, max: st.max * f, ci: st.ci && { low: st.ci.low * f, high: st.ci.high * f, level: st.ci.level } });
         }
+        for (const r of c.repetitions) for (const m of Object.keys(r.metrics)) r.metrics[m] *= /us|ms/.test(m) ? 1 / k : k;
     }
     return d;
 }
@@ -94,10 +109,13 @@ describe("report: Volt markdown", () => {
         assert.match(md, /\| ICMP P50 \| 46\.0 \| 412\.0 \(896%\) \| 389\.0 \(846%\) \|/);
         assert.match(md, /\| Host Kernel \| 6\.18\.44-fc-v1045 \|/);
     });
-    it("analyses against the virtio baseline, with noise called where the intervals overlap", () => {
+    it("analyses against the virtio baseline, calling a difference only by the compare rule", () => {
         assert.ok(md.includes("- virtio: 2.19 Gbit/s (baseline)"));
-        assert.ok(md.includes("- macvtap: 2.16 Gbit/s (1.4% lower; within noise: the 95% intervals overlap)"));
-        assert.ok(md.includes("- macvtap: 39.0k pps (32.7% improvement)"));
+        // The fixture has 3 repetitions: the test cannot reach p <= 0.01 even for a 32.7% gap.
+        assert.ok(md.includes("- macvtap: 2.16 Gbit/s (1.4% lower; no significant difference: too few repetitions for the test to reach p <= 0.01)"));
+        assert.ok(md.includes("- macvtap: 39.0k pps (32.7% improvement; no significant difference: too few repetitions for the test to reach p <= 0.01)"));
+        const five = voltMarkdown(fixtureWithReps(5));
+        assert.match(five, /- macvtap: 39\.0k pps \(32\.7% improvement; significant, p 0\.0079\)/);
         assert.match(md, /\*\*Jitter \(P99\/P50 ratio\):\*\*\n\n- virtio: 4\.6x\n- macvtap: 5\.9x\n- bare-metal: 2\.1x \(native reference\)/);
         assert.match(md, /Per-packet cost: 25\.6 µs per packet for macvtap vs 34\.0 µs for virtio/);
         assert.match(md, /knee at 5000 msg\/s/);
@@ -119,22 +137,17 @@ describe("report: Volt markdown", () => {
         assert.ok(md.includes("iperf3 -c <server-ip> -p 5201 -t 2 -J -P 8"));
         assert.ok(md.includes("netperf -H <server-ip> -p 12865 -l 2 -t TCP_CRR"));
     });
-    it("ranks the conclusions from the data: a faster virtio moves to the top", () => {
+    it("ranks the conclusions from significant differences only: a virtio 1.5x faster everywhere moves to the top", () => {
         const h = hierarchy(doc);
-        assert.deepEqual(
-            h.map((s) => s.col.pair),
-            ["macvtap", "virtio"],
-        );
-        assert.ok(h[0].leads.pps?.length === 3, "macvtap leads every packet size");
-        const flipped = hierarchy(boosted(doc, "virtio", 1.5));
-        assert.deepEqual(
-            flipped.map((s) => s.col.pair),
-            ["virtio", "macvtap"],
-        );
-        const fm = voltMarkdown(boosted(doc, "virtio", 1.5));
-        assert.match(fm, /1\. \*\*virtio\*\* \(score 1\.00 over 14 metrics\)/);
-        assert.match(fm, /Default: `virtio` \(best overall/);
-        assert.match(voltMarkdown(doc), /No clear default: macvtap and virtio are within/);
+        const pairs = (t: { pair: string }[][]) => t.map((tier) => tier.map((c) => c.pair));
+        assert.deepEqual(pairs(h.tiers), [["virtio", "macvtap"]], "the fixture's 3 repetitions cannot reach p <= 0.01: a tie");
+        assert.match(voltMarkdown(doc), /No recommendation: with 3 repetition\(s\) per cell the test cannot reach p <= 0\.01/);
+        const five = fixtureWithReps(5);
+        const flipped = hierarchy(boosted(five, "virtio", 1.5));
+        assert.deepEqual(pairs(flipped.tiers), [["virtio"], ["macvtap"]]);
+        const fm = voltMarkdown(boosted(five, "virtio", 1.5));
+        assert.match(fm, /1\. \*\*virtio\*\* \(beats macvtap\)/);
+        assert.match(fm, /Default: `virtio` \(beats every other guest/);
     });
     it("without a bare-metal pair: no percentages; without virtio: the first guest is the baseline", () => {
         const d = fixture();
@@ -155,7 +168,7 @@ describe("report: Volt markdown", () => {
         const one = fixture();
         one.cells = one.cells.filter((c) => c.pair !== "macvtap");
         const m1 = voltMarkdown(one);
-        assert.match(m1, /1\. \*\*virtio\*\* \(not ranked: no metric shared with another guest\)/);
+        assert.match(m1, /1\. \*\*virtio\*\*\n/);
         assert.match(m1, /Only `virtio` was measured: nothing to choose between/);
         assert.match(m1, /Per-packet cost: 34\.0 µs per packet for virtio\./);
     });
@@ -242,15 +255,28 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
             assert.deepEqual(c.series, ["bare-metal", "virtio", "macvtap"], c.name);
         }
     });
-    it("throughput: bars labelled with the medians, CI whiskers from the document", () => {
+    it("throughput: bars labelled with the medians, interval whiskers from the document at the level they achieve", () => {
         const svg = svgs.get("throughput")!;
         for (const v of ["13.3", "2.19", "2.16"]) assert.ok(svg.includes(`>${v}</text>`), `no label ${v}`);
         // Vega writes each mark's data into its aria-label: the whisker of virtio's TCP single stream.
         const cell = doc.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
-        const { low, high } = cell.metrics.gbps.ci95;
+        // 3 repetitions: [min, max] would cover the median with 75% only: no whisker, and the subtitle says so.
+        assert.equal(cell.metrics.gbps.ci, null);
+        assert.match(svg, /whiskers: no interval where n &lt;= 3|whiskers: no interval where n <= 3/);
+        assert.ok(!svg.includes("backend: virtio; high:"));
+    });
+    it("throughput whiskers at 5 repetitions: [min, max], labelled with the 93.75% it covers", async () => {
+        const d = fixtureWithReps(5);
+        const spec = reportCharts(d, latencyCdfs(d, readRaw)).find((c) => c.name === "throughput")!.spec;
+        const svg = await renderSvg(spec);
+        const cell = d.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
+        const { low, high, level } = cell.metrics.gbps.ci!;
+        assert.deepEqual([low, high, level], [cell.metrics.gbps.min, cell.metrics.gbps.max, 0.9375]);
+        assert.match(svg, /whiskers: distribution-free interval of the median from order statistics \(93\.75% at n = 5\)/);
         const g = (v: number) => Number(v.toPrecision(12));
         assert.ok(svg.includes(`backend: virtio; high: ${g(high)}; low: ${g(low)}`), `no whisker ${low}..${high} for virtio in the SVG`);
-        assert.ok(chart("throughput").spec && JSON.stringify(chart("throughput").spec).includes('"errorbar"'));
+        assert.ok(JSON.stringify(spec).includes('"errorbar"'));
+        assert.ok(!JSON.stringify(chart("throughput").spec).includes('"errorbar"'), "no whiskers without intervals");
     });
     it("latency CDF, PPS vs size, latency vs load with the knee, CPU per Gbit", () => {
         assert.match(svgs.get("latency-cdf-icmp-56")!, /every echo(&#39;|&apos;|')s RTT/);

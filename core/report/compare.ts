@@ -365,6 +365,32 @@ function thresholdFor(metric: string, base: number, per: Record<string, number>)
     return best ? best[1] : base;
 }
 
+/** The test and the noise threshold of one metric: the part of compareMetric that decides. */
+export interface Decision {
+    change: number | null;
+    test: TestResult;
+    significant: boolean;
+    /** |change| beyond the threshold (from a zero median: any move). */
+    large: boolean;
+    /** The test cannot reach alpha with these repetition counts. */
+    underpowered: boolean;
+    /** Significant, beyond the threshold, and B above A. */
+    up: boolean;
+}
+
+/** The A/B rule on two series of repetition values (paired: index i of each measured together). */
+export function decide(va: readonly number[], vb: readonly number[], o: { paired: boolean; alpha: number; threshold: number; seed?: number; exactLimit?: number; permutations?: number }): Decision {
+    const medianA = median(va);
+    const medianB = median(vb);
+    const change = medianA !== 0 ? medianB / medianA - 1 : null;
+    const topts = { seed: (o.seed ?? 1) ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations };
+    const test = o.paired ? signFlipTest(va, vb, topts) : permutationTest(va, vb, topts);
+    const significant = test.pValue <= o.alpha;
+    // From a zero median (loss, retransmits) no relative change exists: a significant move is called.
+    const large = change === null ? medianB !== medianA : Math.abs(change) > o.threshold;
+    return { change, test, significant, large, underpowered: test.minPValue > o.alpha, up: change === null ? medianB > medianA : change > 0 };
+}
+
 export function compareMetric(
     metric: string,
     a: Map<number, number>,
@@ -377,16 +403,12 @@ export function compareMetric(
     const direction = metricDirection(metric);
     const medianA = median(va);
     const medianB = median(vb);
-    const change = medianA !== 0 ? medianB / medianA - 1 : null;
+    const { change, test: t, significant, large, underpowered, up } = decide(va, vb, o);
     const level = 1 - o.alpha;
     const ci = change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level, resamples: o.resamples, seed: o.seed });
-    const t = o.paired ? signFlipTest(va, vb, { seed: o.seed ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations }) : permutationTest(va, vb, { seed: o.seed ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations });
-    const significant = t.pValue <= o.alpha;
-    // From a zero median (loss, retransmits) no relative change exists: a significant move is called.
-    const large = change === null ? medianB !== medianA : Math.abs(change) > o.threshold;
     let verdict: Verdict;
     let reason: string;
-    if (t.minPValue > o.alpha) {
+    if (underpowered) {
         verdict = "underpowered";
         reason = `${va.length} vs ${vb.length} repetitions cannot reach p <= ${o.alpha} (smallest p ${fmtP(t.minPValue)}); needs ${repetitionsNeeded(o.alpha, o.paired)} per side`;
     } else if (!significant) {
@@ -396,7 +418,6 @@ export function compareMetric(
         verdict = "no change";
         reason = `significant but within the ${(o.threshold * 100).toFixed(1)}% noise threshold`;
     } else {
-        const up = change === null ? medianB > medianA : change > 0;
         verdict = direction === "unknown" ? "change" : (direction === "higher") === up ? "improvement" : "regression";
         reason = `p ${fmtP(t.pValue)} <= ${o.alpha}, ${change === null ? "from zero" : `|change| > ${(o.threshold * 100).toFixed(1)}%`}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}`;
     }

@@ -7,7 +7,8 @@ import type { CellResult, ResultsDoc } from "../bench/results";
 import { iperf3Argv, netperfArgv, sockperfArgv } from "../bench/parse";
 import { GUEST_PORTS } from "../bench/measure";
 import { Block, ListItem, toMarkdown } from "./blocks";
-import { Category, Column, Row, Value, columns, distinct, findCell, improvement, nativePair, pct, rows, value, virtioPair } from "./model";
+import { Category, Column, Row, Value, columns, findCell, improvement, intervalNote, nativePair, pct, rows, value, virtioPair } from "./model";
+import { Ranking, RowOutcome, rank, ruleText } from "./rank";
 
 export type ChartSection = Category | "load" | "cpu";
 
@@ -42,6 +43,7 @@ interface Ctx {
     native?: Column;
     base?: Column;
     rows: Record<Category, Row[]>;
+    ranking: Ranking;
 }
 
 const B = {
@@ -51,9 +53,11 @@ const B = {
 };
 
 export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
-    const cols = columns(doc);
+    const ranking = rank(doc);
+    // The ranking's column objects, so outcomes can be matched by identity.
+    const cols = columns(doc).map((c) => ranking.guests.find((g) => g.pair === c.pair) ?? c);
     const guests = cols.filter((c) => !c.native);
-    const ctx: Ctx = { doc, cols, guests, native: nativePair(cols), base: virtioPair(cols) ?? guests[0], rows: rows(doc) };
+    const ctx: Ctx = { doc, cols, guests, native: nativePair(cols), base: virtioPair(cols) ?? guests[0], rows: rows(doc), ranking };
     const charts = (s: ChartSection): Block[] => (opts.charts ?? []).filter((c) => c.section === s).map((c) => ({ kind: "chart", name: c.name, title: c.title }));
     const out: Block[] = [];
     out.push(B.h(1, "Network Benchmark Results"));
@@ -149,6 +153,9 @@ function environment(ctx: Ctx): Block[] {
 function resultsNote(ctx: Ctx): string {
     const n = ctx.doc.run.settings.repetitions;
     const parts = [`Medians of ${n} repetition${n === 1 ? "" : "s"}.`];
+    const all = (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]).flatMap((r) => ctx.cols.map((c) => value(ctx.doc, r, c.pair))).flatMap((v) => (v.ok ? [v.stats] : []));
+    const note = intervalNote(all);
+    if (note) parts.push(`In brackets: the ${note}.`);
     if (ctx.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${ctx.native.pair}\` (${ctx.native.topology}) in the same row.`);
     parts.push("`failed`: the cell was attempted and did not finish (see Anomalies); `—`: not measured for that pair.");
     return parts.join(" ");
@@ -158,6 +165,7 @@ function cellText(ctx: Ctx, row: Row, col: Column): string {
     const v = value(ctx.doc, row, col.pair);
     if (!v.ok) return v.why === "failed" ? "failed" : "—";
     let s = row.format(v.median);
+    if (v.stats.ci) s += ` [${row.format(v.stats.ci.low)}–${row.format(v.stats.ci.high)}]`;
     if (ctx.native && !col.native) {
         const n = value(ctx.doc, row, ctx.native.pair);
         if (n.ok && n.median !== 0) s += ` (${pct((v.median / n.median) * 100)})`;
@@ -281,7 +289,8 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
         }
         const imp = improvement(v.median, bv.median, row.higherIsBetter);
         const word = imp >= 0 ? "improvement" : row.higherIsBetter ? "lower" : "higher";
-        const noise = distinct(v.stats, bv.stats) ? "" : "; within noise: the 95% intervals overlap";
+        const o = outcomeOf(ctx, row, col, base!);
+        const noise = o?.better ? `; significant, p ${fmtP(o.pValue)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.alpha)}`;
         items.push(`${col.title}: ${fmtVal(row, v.median)} (${pct(Math.abs(imp))} ${word}${noise})`);
     }
     if (ctx.native) {
@@ -314,7 +323,31 @@ function bestGuest(ctx: Ctx, row: Row): Ranked | undefined {
     return rankRow(ctx, row)[0];
 }
 
-/** One sentence on a row: who leads, by how much, whether beyond noise, and the gap to bare metal. */
+/** The compare-rule outcome of one row between two guests (either order). */
+function outcomeOf(ctx: Ctx, row: Row, x: Column, y: Column): RowOutcome | undefined {
+    return ctx.ranking.outcomes.find((o) => o.row.cell === row.cell && o.row.metric === row.metric && ((o.a === x && o.b === y) || (o.a === y && o.b === x)));
+}
+
+function fmtP(p: number): string {
+    return p < 0.001 ? p.toExponential(1) : p.toPrecision(2);
+}
+
+/** Why two guests tie on a row, briefly. */
+function tieWhy(o: RowOutcome | undefined, alpha: number): string {
+    if (!o) return "not compared";
+    if (o.underpowered) return `too few repetitions for the test to reach p <= ${alpha}`;
+    return o.pValue > alpha ? `not significant, p ${fmtP(o.pValue)}` : "significant but within the noise threshold";
+}
+
+/** The guest significantly better than every other guest on the row, if one is. */
+function leader(ctx: Ctx, row: Row): Column | undefined {
+    const r = rankRow(ctx, row);
+    if (r.length < 2) return undefined;
+    const a = r[0].col;
+    return r.slice(1).every((x) => outcomeOf(ctx, row, a, x.col)?.better === a) ? a : undefined;
+}
+
+/** One sentence on a row: who leads, by how much, whether significantly, and the gap to bare metal. */
 function finding(ctx: Ctx, row: Row): string {
     const r = rankRow(ctx, row);
     if (r.length === 0) return `No guest measured ${row.label}.`;
@@ -323,9 +356,10 @@ function finding(ctx: Ctx, row: Row): string {
     if (!b) s = `Only ${a.col.title} measured ${row.label} (${fmtVal(row, a.v)}).`;
     else {
         const gap = Math.abs(improvement(a.v, b.v, row.higherIsBetter));
-        s = distinct(a.stats.stats, b.stats.stats)
-            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title}, beyond run-to-run noise.`
-            : `${a.col.title} and ${b.col.title} are within noise of each other on ${row.label} (${fmtVal(row, a.v)} vs ${fmtVal(row, b.v)}, ${pct(gap)} apart; their 95% intervals overlap).`;
+        const o = outcomeOf(ctx, row, a.col, b.col);
+        s = leader(ctx, row)
+            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title} (significant, p ${fmtP(o!.pValue)}).`
+            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}, ${pct(gap)} apart (${tieWhy(o, ctx.ranking.alpha)}).`;
     }
     const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
     if (n?.ok) {
@@ -336,23 +370,23 @@ function finding(ctx: Ctx, row: Row): string {
     return s;
 }
 
-/** Which guest leads how many rows of a category. */
+/** Rows of a category each guest leads significantly. */
 function wins(ctx: Ctx, rs: Row[]): Map<Column, Row[]> {
     const m = new Map<Column, Row[]>();
     for (const row of rs) {
-        const r = rankRow(ctx, row);
-        if (r.length < 2) continue;
-        m.set(r[0].col, [...(m.get(r[0].col) ?? []), row]);
+        const l = leader(ctx, row);
+        if (l) m.set(l, [...(m.get(l) ?? []), row]);
     }
     return m;
 }
 
 function winsSentence(ctx: Ctx, rs: Row[], what: string): string {
-    const w = wins(ctx, rs);
     const compared = rs.filter((r) => rankRow(ctx, r).length >= 2).length;
     if (compared < 2) return "";
+    const w = wins(ctx, rs);
     const parts = [...w.entries()].sort((a, b) => b[1].length - a[1].length).map(([c, r]) => `${c.title} leads ${r.length}`);
-    return ` Across the ${compared} ${what} compared, ${parts.join(", ")}.`;
+    const ties = compared - [...w.values()].reduce((n, r) => n + r.length, 0);
+    return ` Across the ${compared} ${what} compared, ${[...parts, `${ties} without a significant leader`].join(", ")}.`;
 }
 
 function analysis(ctx: Ctx): Block[] {
@@ -424,100 +458,56 @@ function analysis(ctx: Ctx): Block[] {
 
 const CATEGORY_NAME: Record<Category, string> = { throughput: "throughput", latency: "latency", pps: "packet rate", transactions: "transaction rate" };
 
-export interface Standing {
-    col: Column;
-    /** Geometric mean over compared rows of value relative to the best guest (1 = best everywhere). */
-    score: number;
-    rows: number;
-    /** Rows it leads, per category. */
-    leads: Partial<Record<Category, Row[]>>;
-    /** Geometric mean of percent of bare metal over higher-is-better rows (where a native pair exists). */
-    ofNative?: number;
-    failed: string[];
+/** The performance hierarchy from significant differences only (see rank.ts). */
+export function hierarchy(doc: ResultsDoc): Ranking {
+    return rank(doc);
 }
 
-/** The performance hierarchy: guests ranked by their geometric-mean standing over every row at least two guests measured. */
-export function hierarchy(doc: ResultsDoc): Standing[] {
-    const cols = columns(doc);
-    const guests = cols.filter((c) => !c.native);
-    const ctx: Ctx = { doc, cols, guests, native: nativePair(cols), base: virtioPair(cols) ?? guests[0], rows: rows(doc) };
-    const all = (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]);
-    const acc = new Map<Column, { logSum: number; n: number; nat: number[] }>(guests.map((g) => [g, { logSum: 0, n: 0, nat: [] }]));
-    const leads = new Map<Column, Partial<Record<Category, Row[]>>>(guests.map((g) => [g, {}]));
-    for (const row of all) {
-        const r = rankRow(ctx, row);
-        if (ctx.native && row.higherIsBetter) {
-            const n = value(doc, row, ctx.native.pair);
-            if (n.ok && n.median > 0) for (const x of r) if (x.v > 0) acc.get(x.col)!.nat.push(x.v / n.median);
-        }
-        if (r.length < 2) continue;
-        const best = r[0].v;
-        for (const x of r) {
-            const rel = row.higherIsBetter ? x.v / best : best / x.v;
-            if (!(rel > 0)) continue;
-            const a = acc.get(x.col)!;
-            a.logSum += Math.log(rel);
-            a.n++;
-        }
-        const l = leads.get(r[0].col)!;
-        (l[row.category] ??= []).push(row);
+/** Geometric mean of percent of bare metal over higher-is-better rows. */
+function ofNative(ctx: Ctx, col: Column): number | undefined {
+    if (!ctx.native) return undefined;
+    const ratios: number[] = [];
+    for (const row of (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]).filter((r) => r.higherIsBetter)) {
+        const n = value(ctx.doc, row, ctx.native.pair);
+        const v = value(ctx.doc, row, col.pair);
+        if (n.ok && v.ok && n.median > 0 && v.median > 0) ratios.push(v.median / n.median);
     }
-    const geo = (v: number[]) => Math.exp(v.reduce((s, x) => s + Math.log(x), 0) / v.length);
-    return guests
-        .map((col) => {
-            const a = acc.get(col)!;
-            return {
-                col,
-                score: a.n > 0 ? Math.exp(a.logSum / a.n) : NaN,
-                rows: a.n,
-                leads: leads.get(col)!,
-                ofNative: a.nat.length > 0 ? geo(a.nat) * 100 : undefined,
-                failed: doc.cells.filter((c) => c.pair === col.pair && c.status !== "ok").map((c) => c.cell),
-            };
-        })
-        .sort((a, b) => (Number.isNaN(a.score) ? 1 : Number.isNaN(b.score) ? -1 : b.score - a.score));
+    return ratios.length > 0 ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) * 100 : undefined;
 }
 
 function conclusions(ctx: Ctx): Block[] {
-    const h = hierarchy(ctx.doc);
-    if (h.length === 0) return [B.h(3, "Performance Hierarchy"), B.p("No guest pairs in this run.")];
-    const items: ListItem[] = h.map((s) => {
+    const R = ctx.ranking;
+    if (R.guests.length === 0) return [B.h(3, "Performance Hierarchy"), B.p("No guest pairs in this run.")];
+    const called = R.outcomes.filter((o) => o.better);
+    const items: ListItem[] = R.tiers.map((tier) => {
+        const text = tier.map((c) => `**${c.title}**`).join(", ");
+        const beaten = (c: Column) => R.beats.get(c)!.map((x) => x.title);
+        const head = tier.length > 1 ? `${text} (tied: no significant difference orders them)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
         const sub: ListItem[] = [];
-        const cats = (Object.keys(s.leads) as Category[]).filter((k) => s.leads[k]!.length > 0);
-        if (cats.length > 0) {
-            const label = (r: Row) => {
-                const [a, b] = rankRow(ctx, r);
-                return distinct(a.stats.stats, b.stats.stats) ? r.label : `${r.label} (tied within noise)`;
-            };
-            sub.push({ text: "Best for:", items: cats.map((k) => `${CATEGORY_NAME[k]}: ${s.leads[k]!.map(label).join(", ")}`) });
-        } else if (h.length > 1) sub.push("Leads no measured metric");
-        if (s.ofNative !== undefined) sub.push(`${pct(s.ofNative)} of bare metal (geometric mean over throughput, PPS and transaction rates)`);
-        if (s.failed.length > 0) sub.push(`Failed: ${s.failed.join(", ")}`);
-        const score = Number.isNaN(s.score) ? "not ranked: no metric shared with another guest" : `score ${s.score.toFixed(2)} over ${s.rows} metrics`;
-        return { text: `**${s.col.title}** (${score})`, items: sub };
+        for (const col of tier) {
+            const better = called.filter((o) => o.better === col).map((o) => `${o.row.label} vs ${(o.a === col ? o.b : o.a).title}`);
+            const worse = called.filter((o) => o.better !== col && (o.a === col || o.b === col)).map((o) => `${o.row.label} vs ${o.better!.title}`);
+            const who = tier.length > 1 || R.tiers.length > 1 ? `${col.title}: ` : "";
+            const parts = [better.length ? `significantly better on ${better.join(", ")}` : "", worse.length ? `significantly worse on ${worse.join(", ")}` : ""].filter(Boolean);
+            if (R.guests.length > 1) sub.push(`${who}${parts.length ? parts.join("; ") : "no significant difference from another guest"}`);
+            const nat = ofNative(ctx, col);
+            if (nat !== undefined) sub.push(`${who}${pct(nat)} of bare metal (geometric mean over throughput, PPS and transaction rates)`);
+            const failed = ctx.doc.cells.filter((c) => c.pair === col.pair && c.status !== "ok").map((c) => c.cell);
+            if (failed.length > 0) sub.push(`${who}failed: ${failed.join(", ")}`);
+        }
+        return { text: head, items: sub };
     });
-    const out: Block[] = [
-        B.h(3, "Performance Hierarchy"),
-        B.list(items, true),
-        B.p("Score: geometric mean, over every metric at least two guests measured, of each guest's median relative to the best guest's (1.00 = best on every metric)."),
-    ];
+    const out: Block[] = [B.h(3, "Performance Hierarchy"), B.list(items, true), B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`)];
     const rec: ListItem[] = [];
-    const ranked = h.filter((s) => !Number.isNaN(s.score));
-    if (ranked.length >= 2) {
-        const [a, b] = ranked;
-        const gap = (1 - b.score / a.score) * 100;
-        rec.push(
-            gap < 5
-                ? `No clear default: ${a.col.title} and ${b.col.title} are within ${pct(gap)} of each other overall; choose on the category that matters below`
-                : `Default: \`${a.col.title}\` (best overall, ${pct(gap)} ahead of ${b.col.title})`,
-        );
-    } else if (h.length === 1) rec.push(`Only \`${h[0].col.title}\` was measured: nothing to choose between`);
+    const n = ctx.doc.run.settings.repetitions;
+    if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
+    else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered)) rec.push(`No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.alpha}; rerun with more repetitions (5 at least)`);
+    else if (called.length === 0) rec.push("No recommendation: no backend is significantly better than another on any metric of this run; the differences in the tables are within noise");
+    else if (R.best) rec.push(`Default: \`${R.best.title}\` (beats every other guest: better in at least 2 distinct tests and worse in none)`);
+    else rec.push("No default: no backend beats every other; where a category has a clear winner it is named below");
     for (const cat of Object.keys(ctx.rows) as Category[]) {
-        const w = wins(ctx, ctx.rows[cat]);
-        const top = [...w.entries()].sort((x, y) => y[1].length - x[1].length)[0];
-        if (!top) continue;
-        const n = ctx.rows[cat].filter((r) => rankRow(ctx, r).length >= 2).length;
-        rec.push(`${CATEGORY_NAME[cat][0].toUpperCase()}${CATEGORY_NAME[cat].slice(1)}-bound workloads: \`${top[0].title}\` (leads ${top[1].length} of ${n})`);
+        const top = R.categoryBest[cat];
+        if (top) rec.push(`${CATEGORY_NAME[cat][0].toUpperCase()}${CATEGORY_NAME[cat].slice(1)}-bound workloads: \`${top.title}\``);
     }
     const tcg = Object.entries(ctx.doc.environment.guests).filter(([, g]) => g.accel === "tcg");
     if (tcg.length > 0) rec.push(`The guests ran under TCG (software emulation): the ranking measures the emulator as much as the backend; confirm on a KVM host before choosing a production default`);

@@ -1,0 +1,120 @@
+// The report's ranking rule (core/report/rank.ts) under the null: every pair drawn from one
+// distribution, the local stack's matrix, 5 repetitions. It must name a best backend (a default or
+// a category winner) in at most 1% of trials; and it must still name one where a real difference
+// is there.
+import { strict as assert } from "assert";
+import type { CellResult, ResultsDoc } from "../core/bench/results";
+import { mulberry32, summarize } from "../core/bench/stats";
+import { rank } from "../core/report/rank";
+import { voltMarkdown } from "../core/report/volt";
+
+/** The local stack's matrix (stacks/Pulumi.local.yaml): cell id, test, dimensions, metrics. */
+const MATRIX: { cell: string; test: string; dims: Partial<CellResult["dimensions"]>; metrics: Record<string, number> }[] = [
+    { cell: "tcp-1", test: "tcp", dims: { streams: 1 }, metrics: { gbps: 1 } },
+    { cell: "tcp-8", test: "tcp", dims: { streams: 8 }, metrics: { gbps: 1.2 } },
+    { cell: "tcp-1-rev", test: "tcp", dims: { streams: 1, reverse: true }, metrics: { gbps: 0.9 } },
+    { cell: "udp-max-1400", test: "udp", dims: { size: 1400 }, metrics: { gbps: 0.5 } },
+    { cell: "icmp-56", test: "icmp", dims: { size: 56 }, metrics: { p50ms: 0.2, p95ms: 0.3, p99ms: 0.4 } },
+    { cell: "latency-tcp-64", test: "latency", dims: { protocol: "tcp", size: 64 }, metrics: { p50us: 100, p99us: 200 } },
+    { cell: "pps-64", test: "pps", dims: { size: 64 }, metrics: { pps: 50000 } },
+    { cell: "pps-512", test: "pps", dims: { size: 512 }, metrics: { pps: 45000 } },
+    { cell: "pps-1300", test: "pps", dims: { size: 1300 }, metrics: { pps: 40000 } },
+    { cell: "tcp_rr-1", test: "rr", dims: { protocol: "TCP_RR", size: 1 }, metrics: { tps: 5000 } },
+    { cell: "tcp_crr-1", test: "rr", dims: { protocol: "TCP_CRR", size: 1 }, metrics: { tps: 1000 } },
+    { cell: "udp_rr-1", test: "rr", dims: { protocol: "UDP_RR", size: 1 }, metrics: { tps: 5500 } },
+];
+
+function normal(rnd: () => number): number {
+    return Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+}
+
+/** A document whose guests' repetitions come from N(mean * factor, (cv * mean)^2); factor per pair and cell. */
+export function simulatedDoc(rnd: () => number, pairs: string[], reps: number, cv: number, factor: (pair: string, cell: string) => number = () => 1): ResultsDoc {
+    const cells: CellResult[] = [];
+    for (const m of MATRIX) {
+        for (const pair of pairs) {
+            const repetitions = Array.from({ length: reps }, (_, index) => ({
+                index,
+                metrics: Object.fromEntries(Object.entries(m.metrics).map(([k, mu]) => [k, mu * factor(pair, m.cell) * (1 + cv * normal(rnd))])),
+                raw: "x",
+                seconds: 2,
+            }));
+            const metrics = Object.fromEntries(Object.keys(m.metrics).map((k) => [k, summarize(repetitions.map((r) => r.metrics[k]))]));
+            const native = pair === "bare-metal";
+            cells.push({
+                pair,
+                cell: m.cell,
+                dimensions: { topology: native ? "ext-host" : "ext-guest", backend: pair, client: "client", server: pair, pinning: "default", security: "none", test: m.test, ...m.dims },
+                status: "ok",
+                metrics,
+                repetitions,
+                rawDir: `x/${pair}/${m.cell}`,
+            });
+        }
+    }
+    return {
+        version: 2,
+        run: { name: "st17-sim", started: "2026-12-05T00:00:00.000Z", finished: "2026-12-05T00:10:00.000Z", wallSeconds: 600, measuredSeconds: 500, resultsDir: "/tmp", settings: { duration: 2, repetitions: reps, warmup: 1 }, order: "interleaved" },
+        environment: { machines: {}, guests: {} },
+        cells,
+        warnings: [],
+    };
+}
+
+/** Trials (of `trials`) in which the ranking names a default or a category winner. */
+export function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[], seed: number, reps = 5): number {
+    const rnd = mulberry32(seed);
+    let named = 0;
+    for (let t = 0; t < trials; t++) {
+        const cv = cvLow + (cvHigh - cvLow) * rnd();
+        const r = rank(simulatedDoc(rnd, pairs, reps, cv));
+        if (r.best || Object.keys(r.categoryBest).length > 0) named++;
+    }
+    return named;
+}
+
+describe("report ranking: only significant differences rank", function () {
+    this.timeout(120_000);
+
+    it("under the null (same distribution for every pair, 1000 trials, 5 repetitions, CV 2-30%) names a best backend in at most 1% of trials", () => {
+        // The local stack's two guests (measured: 2 of 1000), and three, with more pairs to be fooled by (0 of 1000).
+        for (const pairs of [["bare-metal", "virtio", "macvtap"], ["bare-metal", "virtio", "vhost-net", "macvtap"]]) {
+            const n = namedBest(1000, 0.02, 0.3, pairs, 17);
+            assert.ok(n <= 10, `${pairs.length - 1} guests: named a best backend in ${n} of 1000 null trials`);
+        }
+    });
+
+    it("identical repetitions: no leader, no recommendation, the report says so plainly", () => {
+        const doc = simulatedDoc(mulberry32(3), ["bare-metal", "virtio"], 5, 0.05);
+        const twin = JSON.parse(JSON.stringify(doc.cells.filter((c) => c.pair === "virtio"))) as CellResult[];
+        for (const c of twin) Object.assign(c, { pair: "macvtap", dimensions: { ...c.dimensions, backend: "macvtap", server: "macvtap" }, rawDir: c.rawDir.replace("virtio", "macvtap") });
+        doc.cells.push(...twin);
+        const r = rank(doc);
+        assert.equal(r.best, undefined);
+        assert.deepEqual(r.categoryBest, {});
+        assert.equal(r.tiers.length, 1, "one tier: virtio and macvtap tied");
+        const md = voltMarkdown(doc);
+        assert.match(md, /No recommendation: no backend is significantly better than another on any metric/);
+        assert.doesNotMatch(md, /Default: |-bound workloads: `|leads \d+ of/);
+        assert.match(md, /\*\*virtio\*\*, \*\*macvtap\*\* \(tied/);
+    });
+
+    it("a real 30% throughput and packet-rate advantage at CV 2% is named, as the default and per category", () => {
+        const doc = simulatedDoc(mulberry32(5), ["bare-metal", "virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" && /^(tcp|udp|pps)/.test(cell) ? 1.3 : 1));
+        const r = rank(doc);
+        assert.equal(r.best?.pair, "macvtap");
+        assert.equal(r.categoryBest.throughput?.pair, "macvtap");
+        assert.equal(r.categoryBest.pps?.pair, "macvtap");
+        assert.equal(r.categoryBest.latency, undefined);
+        assert.match(voltMarkdown(doc), /Default: `macvtap`/);
+    });
+
+    it("a guest better in one category and worse in another is no default", () => {
+        const doc = simulatedDoc(mulberry32(7), ["virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" ? (/^(tcp|udp)/.test(cell) ? 1.3 : /^pps/.test(cell) ? 0.7 : 1) : 1));
+        const r = rank(doc);
+        assert.equal(r.best, undefined);
+        assert.equal(r.categoryBest.throughput?.pair, "macvtap");
+        assert.equal(r.categoryBest.pps?.pair, "virtio");
+        assert.match(voltMarkdown(doc), /No default: no backend beats every other/);
+    });
+});
