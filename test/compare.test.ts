@@ -409,14 +409,19 @@ describe("netbed compare CLI", function () {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("exits 3 on a significant regression and prints it", () => {
-        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--out-json", path.join(dir, "c.json")]);
+    it("exits 3 on a significant regression it can trust (drift calibrated with --noise) and prints it; 4 without the calibration", () => {
+        const uncalibrated = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--json"]);
+        assert.equal(uncalibrated.status, 4, uncalibrated.stderr);
+        assert.match(uncalibrated.stderr, /1 significant regression\(s\) between separate runs, with thresholds not calibrated .*: exit 4, not 3/);
+        assert.equal(JSON.parse(uncalibrated.stdout).drift, "uncalibrated");
+        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json"), path.join(dir, "same.json"), "--out-json", path.join(dir, "c.json")]);
         assert.equal(r.status, 3, r.stderr);
         assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
         const json = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
         assert.equal(json.version, 1);
         assert.equal(json.verdict, "regression");
+        assert.equal(json.drift, "calibrated");
         assert.equal(json.counts.regressions, 1);
     });
 
@@ -440,7 +445,7 @@ describe("netbed compare CLI", function () {
 
     it("reads a results directory (newest run), a raw pair directory and a stack-output dump", () => {
         const r = cli([path.join(dir, "outputs.json"), path.join(dir, "results"), "--json"]);
-        assert.equal(r.status, 3, r.stderr);
+        assert.equal(r.status, 4, r.stderr);
         const json = JSON.parse(r.stdout);
         assert.equal(json.b.source, path.join(dir, "results/runs/bench-2026-01-03T00-00-00-000Z.json"));
         assert.equal(json.cells.find((c: { cell: string }) => c.cell === "tcp-1").metrics[0].verdict, "regression");
@@ -467,7 +472,7 @@ describe("netbed compare CLI", function () {
         fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify({ version: 1, cells: [] }));
         const bad = cli([path.join(dir, "bad.json"), path.join(dir, "a.json")]);
         assert.equal(bad.status, 1);
-        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 1\): run: Required/);
+        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 2, or 1\): run: Required/);
         const usage = cli([path.join(dir, "a.json")]);
         assert.equal(usage.status, 2);
         assert.match(usage.stderr, /compare takes two inputs, got 1/);
@@ -487,7 +492,7 @@ describe("netbed compare CLI", function () {
         const same = cli([fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(same.status, 0, same.stderr);
         assert.deepEqual(JSON.parse(same.stdout).cells[0].metrics.map((m: { verdict: string }) => m.verdict), ["no change", "no change"]);
-        const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--json"]);
+        const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--noise", fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(slow.status, 3, slow.stderr);
         const g = JSON.parse(slow.stdout).cells[0].metrics.find((m: { metric: string }) => m.metric === "gbps");
         assert.equal(g.verdict, "regression");
@@ -517,7 +522,7 @@ describe("netbed compare CLI", function () {
         assert.equal(up.status, 0, up.stderr);
         const run = (args: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), ...args], { cwd: root, env, encoding: "utf8", timeout: 120000 });
         const r = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "local", "--dir", proj, "--json"]);
-        assert.equal(r.status, 3, r.stderr);
+        assert.equal(r.status, 4, r.stderr);
         assert.equal(JSON.parse(r.stdout).b.source, "stack local");
         const none = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "stack:other", "--dir", proj]);
         assert.equal(none.status, 1);

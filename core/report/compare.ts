@@ -58,6 +58,8 @@ export interface CompareOptions {
     /** Compare only this pair of A with only pairB of B (the pair label leaves the match key). */
     pairA?: string;
     pairB?: string;
+    /** The thresholds were raised from an A/A of separate runs (`--noise`): drift between runs is accounted for. */
+    noiseCalibrated?: boolean;
 }
 
 export interface MetricComparison {
@@ -130,6 +132,12 @@ export interface Comparison {
     counts: { compared: number; tests: number; regressions: number; improvements: number; changes: number; underpowered: number; onlyA: number; onlyB: number; failed: number; newlyFailed: number };
     /** "regression" when any metric regressed significantly or a cell that worked in A failed in B. */
     verdict: "regression" | "ok";
+    /**
+     * Whether drift between the two sides is accounted for: "same run" (pairs interleaved in one run
+     * share the machine's state), "calibrated" (thresholds from an A/A of separate runs), or
+     * "uncalibrated" (separate runs at the default threshold: a statistical regression may be drift).
+     */
+    drift: "same run" | "calibrated" | "uncalibrated";
     notes: string[];
 }
 
@@ -573,6 +581,12 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`);
     }
     if (counts.underpowered > 0) notes.push(`${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`);
+    const drift = sameRun ? "same run" : opts.noiseCalibrated ? "calibrated" : "uncalibrated";
+    if (drift === "uncalibrated" && all.length > 0) {
+        notes.push(
+            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV, the default rule calls 8-11% of unchanged metrics), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
+        );
+    }
     if (A.run.settings.duration !== B.run.settings.duration) notes.push(`the runs measured for different durations (A ${A.run.settings.duration} s, B ${B.run.settings.duration} s).`);
     const envDiff = (side: Doc["environment"]) => Object.values(side.machines).map((m) => `${m.cpu} / ${m.kernel}`).sort().join("; ");
     if (envDiff(A.environment) !== envDiff(B.environment)) notes.push(`the machines differ: A ${envDiff(A.environment) || "none"}; B ${envDiff(B.environment) || "none"}.`);
@@ -586,6 +600,7 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         cells,
         counts,
         verdict: counts.regressions > 0 || counts.newlyFailed > 0 ? "regression" : "ok",
+        drift,
         notes,
     };
 }
