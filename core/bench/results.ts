@@ -135,6 +135,18 @@ function upgrade(v: unknown): unknown {
 export const ResultsDocSchema = z.preprocess(upgrade, ResultsDocV2);
 export type ResultsDoc = z.infer<typeof ResultsDocV2>;
 
+/**
+ * A guest kernel as the report names it: its release ("6.1.0-netbed") as the VM reports it, or,
+ * where only a file is known, the file's name with its directory when the name says nothing alone
+ * (".../<hash>/bzImage" -> "<hash>/bzImage").
+ */
+export function kernelLabel(kernel: string): string {
+    if (!kernel.includes("/")) return kernel;
+    const parts = kernel.split("/").filter(Boolean);
+    const base = parts[parts.length - 1] ?? kernel;
+    return /^(bzImage|vmlinux|vmlinuz|Image)$/.test(base) && parts.length > 1 ? `${parts[parts.length - 2]}/${base}` : base;
+}
+
 /** Headline numbers per pair (the Volt template's summary row); missing cells are absent. */
 export type Summary = Record<string, Record<string, number>>;
 

@@ -128,6 +128,19 @@ export function cpuSeconds(before: string, after: string, ticksPerSecond = 100):
     };
 }
 
+/**
+ * The vhost worker threads of a VMM from `ps -eLo tid=,comm=`: named vhost-<VMM pid>, as threads of
+ * the VMM since Linux 6.4 and as kernel threads before.
+ */
+export function vhostThreadIds(ps: string, vmmPid: number): number[] {
+    const out: number[] = [];
+    for (const line of ps.split("\n")) {
+        const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
+        if (m && m[2] === `vhost-${vmmPid}`) out.push(Number(m[1]));
+    }
+    return out;
+}
+
 /** utime + stime of a process (all its threads) between two /proc/<pid>/stat readings. */
 export function processCpuSeconds(before: string, after: string, ticksPerSecond = 100): number {
     const f = (s: string) => {
