@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ResultsDoc, ResultsDocSchema, isRunDocName, summarizeResults } from "../core/bench/results";
+import { ResultsDoc, ResultsDocSchema, kernelLabel, summarizeResults } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
@@ -124,7 +124,7 @@ describe("report: Volt markdown", () => {
     it("lists the anomalies: failed cell, high variance, loss, TCG, the missing Volt backend", () => {
         const an = md.slice(md.indexOf("### Anomalies or Issues"), md.indexOf("## Raw Data"));
         assert.match(an, /`macvtap\/tcp_crr-1`: `netperf -H 10\.77\.2\.10/);
-        assert.match(an, /\| macvtap \| tcp-1-reverse \| gbps \| 13\.4% \| 3 \| 1\.71 \|/);
+        assert.match(an, /\| macvtap \| tcp-1-reverse \| gbps 13\.4% \|/);
         assert.match(an, /\*\*Packet loss:\*\* `virtio\/udp-max-1400` 38\.2%, `macvtap\/udp-max-1400` 21\.7%/);
         assert.match(an, /guest vm1 runs under TCG/);
         assert.match(an, /\*\*Not in this run:\*\* vhost-net/);
@@ -333,7 +333,7 @@ describe("report: CLI (scripts/report.ts)", function () {
             assert.equal(code, 0, errors.join("\n"));
             assert.deepEqual(errors, [], "every raw file the CDFs need was read");
             const files = fs.readdirSync(out).sort();
-            assert.deepEqual(files, ["cpu-per-gbit.svg", "latency-cdf-icmp-56.svg", "latency-cdf-latency-tcp-64.svg", "load-load-udp-64.svg", "pps.svg", "report.html", "report.md", "throughput.svg"]);
+            assert.deepEqual(files, ["anomalies.md", "cpu-per-gbit.svg", "latency-cdf-icmp-56.svg", "latency-cdf-latency-tcp-64.svg", "load-load-udp-64.svg", "pps.svg", "report.html", "report.md", "throughput.svg"]);
             const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
             assert.ok(md.includes("![Throughput per backend](throughput.svg)"));
             assert.ok(md.includes(`- virtio: \`${path.join(FIXTURE_DIR, "ext-guest/virtio/2026-12-02T03-10-04-512Z")}/\``));
@@ -363,27 +363,54 @@ describe("report: CLI (scripts/report.ts)", function () {
     });
 });
 
-describe("report: a real run (results/runs/*.json, when `npm run up` has produced one)", function () {
+describe("report: a real run (test/fixtures/report-real: bare-metal pair between two namespaces, 1-s cells, 5 repetitions)", function () {
     this.timeout(180_000);
-    const runs = path.join(__dirname, "..", "results", "runs");
-    const docs = fs.existsSync(runs) ? fs.readdirSync(runs).filter(isRunDocName) : [];
-    it("reports the newest run", async function () {
-        if (docs.length === 0) this.skip();
-        const f = path.join(runs, docs.sort().slice(-1)[0]);
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-report-real-"));
+    const REAL = path.join(__dirname, "fixtures", "report-real", "results.json");
+    it("writes the report, its charts and the full anomalies list, with honest intervals and a readable environment", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "st17-report-real-"));
         try {
             const origLog = console.log;
             console.log = () => undefined;
             try {
-                assert.equal(await reportMain([f, "--out", out]), 0);
+                assert.equal(await reportMain([REAL, "--out", out]), 0);
             } finally {
                 console.log = origLog;
             }
             const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
+            const doc = ResultsDocSchema.parse(JSON.parse(fs.readFileSync(REAL, "utf8")));
+            const m = Object.values(doc.environment.machines)[0];
             assert.match(md, /## Test Environment[\s\S]*## Results[\s\S]*## Conclusions/);
+            assert.ok(md.includes(`| Host CPU | ${m.cpu}, ${m.cores} cores |`));
+            assert.ok(md.includes(`| Host Kernel | ${m.kernel} |`));
+            assert.ok(md.includes(`| Tools | ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(", ")} |`));
+            // No table cell holds only punctuation (the old "Guest Kernel | ." read a release as a path).
+            assert.doesNotMatch(md, /\| [.\/]* \|$/m);
+            // Intervals at the level they achieve for 5 repetitions: [min, max], 93.75%.
+            const tcp = doc.cells.find((c) => c.cell === "tcp-1")!.metrics.gbps;
+            assert.deepEqual([tcp.ci!.low, tcp.ci!.high, tcp.ci!.level], [tcp.min, tcp.max, 0.9375]);
+            assert.ok(md.includes(`| TCP Single Stream | ${tcp.median.toFixed(2)} [${tcp.min.toFixed(2)}–${tcp.max.toFixed(2)}] |`));
+            assert.match(md, /In brackets: the distribution-free interval of the median from order statistics \(93\.75% at n = 5\)/);
+            // Anomalies: one row per cell in the report, everything in the linked file.
+            const an = md.slice(md.indexOf("### Anomalies or Issues"), md.indexOf("## Raw Data"));
+            const noisyCells = new Set(doc.cells.filter((c) => Object.entries(c.metrics).some(([k, st]) => st.cv > 0.1 && !/^(loss|retransmits)/.test(k))).map((c) => c.cell));
+            for (const c of noisyCells) assert.equal(an.split("\n").filter((l) => l.startsWith(`| bare-metal | ${c} |`)).length, 1, c);
+            assert.match(an, /\[anomalies\.md\]\(anomalies\.md\)/);
+            const full = fs.readFileSync(path.join(out, "anomalies.md"), "utf8");
+            for (const w of doc.warnings) assert.ok(full.includes(w), w);
+            // The run's repetitions say why VM exits are null: no guest.
+            assert.equal(doc.cells[0].repetitions[0].cpu!.unmeasured!.vmExitsPerSecond, "no guest in this pair");
             for (const svg of fs.readdirSync(out).filter((x) => x.endsWith(".svg"))) assertXml(path.join(out, svg));
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }
+    });
+
+    it("names a guest kernel by its release, or by its file with the directory where the name says nothing", () => {
+        assert.equal(kernelLabel("6.1.0-netbed"), "6.1.0-netbed");
+        assert.equal(kernelLabel("/var/cache/netbed/kernels/3f9a1c/bzImage"), "3f9a1c/bzImage");
+        assert.equal(kernelLabel("/boot/vmlinuz-6.1.0-18-amd64"), "vmlinuz-6.1.0-18-amd64");
+        const d = fixture();
+        d.environment.guests = { vm1: { vmm: "qemu 7.2", accel: "tcg", kernel: kernelLabel("6.1.0-netbed"), vcpus: 1, memoryMiB: 256, backend: "virtio" } };
+        assert.match(voltMarkdown(d), /\| Guest Kernel \| 6\.1\.0-netbed \|/);
     });
 });
