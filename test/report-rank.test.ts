@@ -44,7 +44,8 @@ describe("report ranking: only significant differences rank", function () {
         const md = voltMarkdown(doc);
         assert.match(md, /No recommendation: no backend is significantly better than another on any metric/);
         assert.doesNotMatch(md, /Default: |-bound workloads: `|leads \d+ of/);
-        assert.match(md, /\*\*virtio\*\*, \*\*macvtap\*\* \(tied/);
+        assert.match(md, /\*\*virtio\*\*, \*\*macvtap\*\* \(tied: neither beats the other\)/);
+        assert.match(md, /virtio: no significant difference from another guest/);
     });
 
     it("a real 30% throughput and packet-rate advantage at CV 2% is named, as the default and per category", () => {

@@ -59,7 +59,7 @@ function wrap(label: string, width = 14): string {
     return lines.join("\n");
 }
 
-/** Grouped bars (one group per test, one bar per backend) with optional 95% CI whiskers. */
+/** Grouped bars (one group per test, one bar per backend) with whiskers where the data has an interval. */
 function groupedBars(title: string, subtitle: string, yTitle: string, data: { test: string; backend: string; v: number; low?: number; high?: number }[], tests: string[], l: Legend): TopLevelSpec {
     const present = [...new Set(data.map((d) => d.backend))];
     const values = data.map((d) => ({ ...d, test: wrap(d.test), top: d.high ?? d.v, label: short(d.v) }));

@@ -484,11 +484,12 @@ function conclusions(ctx: Ctx): Block[] {
     const items: ListItem[] = R.tiers.map((tier) => {
         const text = tier.map((c) => `**${c.title}**`).join(", ");
         const beaten = (c: Column) => R.beats.get(c)!.map((x) => x.title);
-        const head = tier.length > 1 ? `${text} (tied: no significant difference orders them)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
+        const head = tier.length > 1 ? `${text} (tied: neither beats the other)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
         const sub: ListItem[] = [];
         for (const col of tier) {
-            const better = called.filter((o) => o.better === col).map((o) => `${o.row.label} vs ${(o.a === col ? o.b : o.a).title}`);
-            const worse = called.filter((o) => o.better !== col && (o.a === col || o.b === col)).map((o) => `${o.row.label} vs ${o.better!.title}`);
+            const name = (r: Row) => (r.category === "pps" ? `PPS ${r.label}` : r.label);
+            const better = called.filter((o) => o.better === col).map((o) => `${name(o.row)} vs ${(o.a === col ? o.b : o.a).title}`);
+            const worse = called.filter((o) => o.better !== col && (o.a === col || o.b === col)).map((o) => `${name(o.row)} vs ${o.better!.title}`);
             const who = tier.length > 1 || R.tiers.length > 1 ? `${col.title}: ` : "";
             const parts = [better.length ? `significantly better on ${better.join(", ")}` : "", worse.length ? `significantly worse on ${worse.join(", ")}` : ""].filter(Boolean);
             if (R.guests.length > 1) sub.push(`${who}${parts.length ? parts.join("; ") : "no significant difference from another guest"}`);
