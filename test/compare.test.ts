@@ -166,7 +166,7 @@ describe("A/B comparison (core/report/compare)", () => {
         assert.ok(g.every((x) => !x.noisy && !/noisy/.test(x.reason)));
         assert.equal(c.verdict, "regression");
         const md = renderMarkdown(c);
-        assert.match(md, /\*\*Verdict: REGRESSION\*\*/);
+        assert.match(md, /\*\*Verdict: REGRESSION \(separate runs, drift not calibrated: may be drift\)\*\*/);
         assert.match(md, /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/);
     });
 

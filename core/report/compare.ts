@@ -633,7 +633,8 @@ export function renderMarkdown(c: Comparison): string {
         `- Rule: a change is called when the permutation test gives p <= ${c.settings.alpha} and |change of the median| > ${(c.settings.threshold * 100).toFixed(1)}%${per.length ? ` (${per.join(", ")})` : ""}; intervals are ${(c.settings.ciLevel * 100).toFixed(0)}% bootstrap (seed ${c.settings.seed}); pairing: ${c.settings.paired}.`,
     );
     const k = c.counts;
-    L.push("", `**Verdict: ${c.verdict === "regression" ? "REGRESSION" : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
+    const untrusted = c.verdict === "regression" && c.counts.newlyFailed === 0 && c.drift === "uncalibrated";
+    L.push("", `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
     const called = c.cells.flatMap((cell) => cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })));
     const newlyFailed = c.cells.filter((x) => x.status === "failed" && x.failed!.every((f) => f.side === "B"));
     if (called.length + newlyFailed.length > 0) {
