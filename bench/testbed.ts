@@ -13,7 +13,7 @@ import * as path from "path";
 import type { OverheadReport } from "../core/bench/overhead";
 import { warmupFloor } from "../core/bench/overhead";
 import type { ResultsDoc } from "../core/bench/results";
-import { normalQuantile, requiredRepetitions } from "../core/bench/stats";
+import { power as powerOf, repetitionsFor } from "../core/report/power";
 import { overheadPath } from "../providers/benchmark";
 import { ROOT, openStack } from "../scripts/engine";
 import { dropNetns } from "../test/helpers";
@@ -129,35 +129,28 @@ export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: 
             );
             out.matrix = { upSeconds: wall, resultsPath, settings: s, cells: doc.cells.length, failedCells, measurements: steps, overhead: oh, warmupFloor: floor, netbedOwnSeconds: netbedOwn };
 
-            // Figure 6: per pair, the CV of each throughput cell over its repetitions, pooled (RMS).
+            // Figure 6: per pair, the CV of each throughput cell over its repetitions, and the power of
+            // compare's rule (simulated: the test at p <= 0.01 and the 5% threshold) at those CVs.
             const power: Record<string, unknown> = {};
-            console.log(`power: repetitions per side to detect a 5% throughput change, p < 0.01 two-sided, 80% power (normal approximation), from ${s.repetitions} repetitions per cell`);
+            const simulated = (n: number, cv: number, effect: number) => powerOf(n, cv, effect, { trials: 400 });
+            console.log(`power: the chance that netbed compare calls a true 5% / 10% throughput change (p <= 0.01 and beyond the 5% threshold; simulated, 400 trials) with ${s.repetitions} repetitions per side, per cell`);
             for (const pair of [...new Set(doc.cells.map((c) => c.pair))]) {
-                const cvs: Record<string, number> = {};
+                const cells: Record<string, { cv: number; power5: number; power10: number }> = {};
                 for (const c of doc.cells.filter((x) => x.pair === pair && x.status === "ok")) {
                     const m = THROUGHPUT[c.dimensions.test];
                     const st = m ? c.metrics[m] : undefined;
-                    if (st && st.n >= 2) cvs[c.cell] = st.cv;
+                    if (st && st.n >= 2) cells[c.cell] = { cv: st.cv, power5: simulated(s.repetitions, st.cv, 0.05), power10: simulated(s.repetitions, st.cv, 0.1) };
                 }
-                const values = Object.values(cvs);
-                if (values.length === 0) continue;
-                const pooled = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
-                const sorted = [...values].sort((a, b) => a - b);
-                const med = sorted[Math.floor(sorted.length / 2)];
-                power[pair] = { cvByCell: cvs, pooledCv: pooled, medianCv: med, repetitionsPooled: requiredRepetitions(pooled), repetitionsMedianCell: requiredRepetitions(med) };
-                console.log(
-                    `  ${pair.padEnd(11)} CV per cell ${values.map((v) => `${(100 * v).toFixed(1)}%`).join(" ")}; pooled ${(100 * pooled).toFixed(1)}% -> ${requiredRepetitions(pooled)} repetitions; median cell ${(100 * med).toFixed(1)}% -> ${requiredRepetitions(med)}`,
-                );
+                if (Object.keys(cells).length === 0) continue;
+                power[pair] = cells;
+                console.log(`  ${pair.padEnd(11)} ${Object.entries(cells).map(([id, x]) => `${id} CV ${(100 * x.cv).toFixed(1)}%: ${(100 * x.power5).toFixed(0)}% / ${(100 * x.power10).toFixed(0)}%`).join("; ")}`);
             }
-            // The largest CV 3 repetitions can resolve: n = 2 (z cv / effect)^2 solved for cv.
-            const z = normalQuantile(1 - 0.01 / 2) + normalQuantile(0.8);
-            const cvFor = (n: number) => (0.05 * Math.sqrt(n / 2)) / z;
-            const worst = Math.max(...Object.values(power).map((p: any) => p.repetitionsPooled));
+            const for5 = repetitionsFor(0.02, 0.05, { trials: 400 });
             const recommendation =
-                `With ${s.duration}-s measurements on this machine, use at least ${worst} repetitions per cell (interleaved) to call a 5% throughput difference at p < 0.01; ` +
-                `${s.repetitions} repetitions resolve it only where a cell's CV is below ${(100 * cvFor(s.repetitions)).toFixed(1)}%. Otherwise report the median with its 95% CI and call smaller differences noise.`;
+                `A true 5% change is called at most about half the time whatever the repetitions (the 5% threshold equals it): ${for5 === null ? "no repetition count up to 30 reaches 80% power at CV 2%" : `${for5} repetitions reach 80% at CV 2%`}; ` +
+                `a 10% change needs ${repetitionsFor(0.02, 0.1, { trials: 400 }) ?? "more than 30"} repetitions at CV 2%, ${repetitionsFor(0.05, 0.1, { trials: 400 }) ?? "more than 30"} at CV 5%.`;
             console.log(`recommendation: ${recommendation}`);
-            out.power = { effect: 0.05, alpha: 0.01, power: 0.8, byPair: power, recommendation };
+            out.power = { alpha: 0.01, threshold: 0.05, target: 0.8, byPair: power, recommendation };
         }
     } finally {
         const [, destroy] = await timed(() => stack.destroy({ onOutput, color: "never" })).catch((e) => {

@@ -51,3 +51,22 @@ export function parseCpusFast(ret: unknown): VcpuThread[] {
         return { index: c["cpu-index"], thread: c["thread-id"] };
     });
 }
+
+/** QMP query-stats for the KVM exit counters of every vCPU (QEMU >= 7.1). */
+export const KVM_EXITS_QUERY: QmpCommand = { execute: "query-stats", arguments: { target: "vcpu", providers: [{ provider: "kvm", names: ["exits"] }] } };
+
+/**
+ * The total of the vCPUs' KVM "exits" counters in a query-stats reply, or undefined when the reply
+ * has none (no KVM provider: the guest runs under TCG, or the host kernel exposes no binary stats).
+ */
+export function parseKvmExits(ret: unknown): number | undefined {
+    if (!Array.isArray(ret)) throw new Error(`query-stats: expected a list, got ${JSON.stringify(ret)}`);
+    let total: number | undefined;
+    for (const r of ret as { provider?: string; stats?: { name?: string; value?: unknown }[] }[]) {
+        if (r.provider !== "kvm") continue;
+        for (const st of r.stats ?? []) {
+            if (st.name === "exits" && typeof st.value === "number") total = (total ?? 0) + st.value;
+        }
+    }
+    return total;
+}

@@ -10,6 +10,8 @@ import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
 import { measure, Measurement, nominalSeconds, serverPorts, SERVER_ARGV, ServerName, serversFor, GUEST_PORTS, Ports } from "../core/bench/measure";
 import { cpuSeconds, processCpuSeconds, summarize, knee } from "../core/bench/stats";
+import { kernelLabel } from "../core/bench/results";
+import { exitsPerSecond, GuestStats, probeGuestStats, sampleExits } from "./guest-stats";
 import { OverheadStep, overheadReport } from "../core/bench/overhead";
 import type { HostConnection } from "../sdk/host";
 import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../sdk/benchmark";
@@ -141,7 +143,7 @@ async function sampleCpu(ctx: Ctx, machines: Map<string, { host: HostConnection;
     return out;
 }
 
-function cpuDelta(before: Map<string, Sample>, after: Map<string, Sample>, vmPids: Map<string, { machine: string; pid: number; backend: string }>): Cpu {
+function cpuDelta(before: Map<string, Sample>, after: Map<string, Sample>, vmPids: Map<string, { machine: string; pid: number; backend: string }>, gs: GuestStats): Cpu {
     const machines: Cpu["machines"] = {};
     for (const [k, b] of before) {
         const a = after.get(k);
@@ -149,15 +151,24 @@ function cpuDelta(before: Map<string, Sample>, after: Map<string, Sample>, vmPid
     }
     const vmm: Cpu["vmm"] = {};
     const vhost: Cpu["vhost"] = {};
+    const unmeasured: Record<string, string> = {};
     for (const [name, v] of vmPids) {
         const b = before.get(v.machine)?.pids[v.pid];
         const a = after.get(v.machine)?.pids[v.pid];
         if (a && b) vmm[name] = processCpuSeconds(b, a);
-        // vhost workers: none without vhost-net; with it they are accounted inside the VMM on kernels
-        // >= 6.4 (worker threads) and as separate kthreads before: not separated here.
-        if (v.backend === "vhost-net") vhost[name] = null;
+        if (v.backend !== "vhost-net") continue;
+        // vhost workers (threads of the VMM since Linux 6.4, kthreads before): their own CPU.
+        const tids = gs.vhost.get(name) ?? [];
+        const pairs = tids.map((t) => [before.get(v.machine)?.pids[t], after.get(v.machine)?.pids[t]]);
+        vhost[name] = tids.length > 0 && pairs.every(([x, y]) => x && y) ? pairs.reduce((sum, [x, y]) => sum + processCpuSeconds(x!, y!), 0) : null;
+        if (vhost[name] === null) unmeasured[`vhost:${name}`] = gs.unmeasured[`vhost:${name}`] ?? `a vhost worker of ${name} exited during the measurement`;
     }
-    return { machines, vmm, vhost, vmExitsPerSecond: null };
+    return { machines, vmm, vhost, vmExitsPerSecond: null, ...(Object.keys(unmeasured).length ? { unmeasured } : {}) };
+}
+
+function withExits(cpu: Cpu, exits: { value: number | null; why?: string }): Cpu {
+    if (exits.value !== null) return { ...cpu, vmExitsPerSecond: exits.value };
+    return { ...cpu, vmExitsPerSecond: null, unmeasured: { ...cpu.unmeasured, vmExitsPerSecond: exits.why ?? "not measured" } };
 }
 
 function sha256(s: string): string {
@@ -237,6 +248,13 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             machines.set(key, m);
         }
     }
+    const vmEndpoints = i.pairs.flatMap((p) => [p.client, p.server]).filter((e): e is Endpoint & { kind: "vm" } => e.kind === "vm");
+    const guestStats = await probeGuestStats(
+        ctx,
+        [...new Map(vmEndpoints.map((e) => [e.name, e])).values()].map((e) => ({ name: e.name, host: e.host, pid: e.pid, backend: e.backend, accel: e.accel, driver: e.driver, qmpSocket: e.qmpSocket })),
+    );
+    for (const [name, tids] of guestStats.vhost) machines.get(vmPids.get(name)!.machine)!.pids.push(...tids);
+    const guestsOf = (p: BenchmarkRunInputs["pairs"][number]) => [p.client, p.server].filter((e) => e.kind === "vm").map((e) => (e as { name: string }).name);
     // Where the wall time goes besides measuring (the overhead file next to the document).
     const since = (t0: number) => (Date.now() - t0) / 1000;
     const spent: OverheadStep[] = [];
@@ -261,7 +279,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             for (const e of [p.client, p.server]) {
                 if (e.kind !== "vm" || machineOf(e.host) !== key) continue;
                 const version = e.driver === "qemu" ? `qemu ${probe.tools["qemu-system-x86_64"]?.version ?? "unknown"}` : e.driver;
-                environment.guests[e.name] = { vmm: version, accel: e.accel, kernel: path.basename(path.dirname(e.kernel)) || e.kernel, vcpus: e.vcpus, memoryMiB: e.memoryMiB, backend: e.backend };
+                environment.guests[e.name] = { vmm: version, accel: e.accel, kernel: kernelLabel(e.kernel), vcpus: e.vcpus, memoryMiB: e.memoryMiB, backend: e.backend };
             }
         }
     }
@@ -316,11 +334,13 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                 try {
                     const s0 = Date.now();
                     const before = await sampleCpu(ctx, machines);
+                    const exits0 = await sampleExits(ctx, guestStats, guestsOf(p));
                     const t0 = Date.now();
                     const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs));
                     const seconds = (Date.now() - t0) / 1000;
                     const s1 = Date.now();
                     const after = await sampleCpu(ctx, machines);
+                    const exits = exitsPerSecond(guestStats, guestsOf(p), exits0, await sampleExits(ctx, guestStats, guestsOf(p)), seconds);
                     const sampling = (t0 - s0) / 1000 + since(s1);
                     const w0 = Date.now();
                     const rawName = `${path.basename(key)}.${m.ext}`;
@@ -329,7 +349,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                         index: s.repetition,
                         warmup: s.warmup,
                         metrics: m.metrics,
-                        cpu: cpuDelta(before, after, vmPids),
+                        cpu: withExits(cpuDelta(before, after, vmPids, guestStats), exits),
                         raw: path.join(pairDir[s.pair], s.cell.id, rawName),
                         seconds,
                         nominal: nominalSeconds(s.cell, i.settings),
@@ -523,7 +543,7 @@ function aggregate(p: BenchmarkRunInputs["pairs"][number], topology: string, cel
         server: endpointLabel(p.server),
         vmm: vm ? vm.driver : undefined,
         accel: vm?.accel,
-        kernel: vm ? path.basename(vm.kernel) : undefined,
+        kernel: vm ? kernelLabel(vm.kernel) : undefined,
         vcpus: vm?.vcpus,
         memoryMiB: vm?.memoryMiB,
         pinning: vm ? (vm.pinned ? "pinned" : "default") : "n/a",

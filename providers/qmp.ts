@@ -1,9 +1,9 @@
 // A short QMP session over the host's transport: capabilities negotiation, then commands in turn.
-import { encode, QmpFramer, replyTo } from "../core/qmp";
+import { encode, QmpCommand, QmpFramer, replyTo } from "../core/qmp";
 import { Transport } from "./transport";
 
-/** Runs `commands` on the QMP socket and returns their replies, bounded by `timeoutMs` in all. */
-export async function qmp(t: Transport, socket: string, commands: string[], timeoutMs = 10_000): Promise<unknown[]> {
+/** Runs `commands` (names, or commands with arguments) on the QMP socket and returns their replies, bounded by `timeoutMs` in all. */
+export async function qmp(t: Transport, socket: string, commands: (string | Omit<QmpCommand, "id">)[], timeoutMs = 10_000): Promise<unknown[]> {
     const s = await t.connectUnix(socket);
     const framer = new QmpFramer();
     const seen: Record<string, unknown>[] = [];
@@ -40,9 +40,11 @@ export async function qmp(t: Transport, socket: string, commands: string[], time
     try {
         await until(() => seen.some((m) => "QMP" in m), "the greeting");
         const out: unknown[] = [];
-        for (const [k, command] of ["qmp_capabilities", ...commands].entries()) {
+        for (const [k, c] of ["qmp_capabilities", ...commands].entries()) {
             const id = `netbed-${k}`;
-            s.write(encode({ execute: command, id }));
+            const cmd = typeof c === "string" ? { execute: c } : c;
+            const command = cmd.execute;
+            s.write(encode({ ...cmd, id }));
             let reply: { done: boolean; value?: unknown } = { done: false };
             await until(() => (reply = replyTo(id, command, seen)).done, command);
             if (k > 0) out.push(reply.value);

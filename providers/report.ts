@@ -7,7 +7,7 @@ import type { ResultsDoc } from "../core/bench/results";
 import { toMarkdown } from "../core/report/blocks";
 import { latencyCdfs, RawReader } from "../core/report/cdf";
 import { toHtml } from "../core/report/html";
-import { voltReport } from "../core/report/volt";
+import { anomaliesMarkdown, voltReport } from "../core/report/volt";
 
 export interface WrittenReport {
     dir: string;
@@ -79,7 +79,9 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
         resultsDir,
         charts: charts.map((c) => ({ name: c.name, title: c.title, section: c.section })),
         stack: opts.stack,
+        anomaliesFile: "anomalies.md",
     });
+    fs.writeFileSync(path.join(opts.out, "anomalies.md"), anomaliesMarkdown(doc));
     const markdown = path.join(opts.out, "report.md");
     const html = path.join(opts.out, "report.html");
     fs.writeFileSync(markdown, toMarkdown(blocks));

@@ -1,6 +1,9 @@
 // `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
-// (core/report/compare.ts) as markdown or JSON. Exit code 3 on a significant regression (or a cell
-// that worked in A and failed in B), so CI can gate on it; 2 on bad usage, 1 when an input cannot be read.
+// (core/report/compare.ts) as markdown or JSON. Exit code 3 on a regression a CI gate can trust: a
+// cell that worked in A and failed in B, or a significant regression where drift between the sides
+// is accounted for (both sides from one interleaved run, or thresholds calibrated with --noise).
+// Exit code 4 on a significant regression between separate runs without --noise: it may be drift.
+// 2 on bad usage, 1 when an input cannot be read.
 //
 // A and B may each be:
 //   - a results document (results/runs/<name>-<timestamp>.json), or a `pulumi stack output --json`
@@ -11,10 +14,13 @@
 //   - a stack: `stack:NAME`, or a bare NAME that is not a path: its `results` output.
 import * as fs from "fs";
 import * as path from "path";
-import { ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
+import { RESULTS_VERSION, ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
 import { CompareOptions, compareDocs, noiseThresholds, renderMarkdown } from "../core/report/compare";
+import { holdout, renderHoldout } from "../core/report/holdout";
 
 export const EXIT_REGRESSION = 3;
+/** A significant regression between separate runs whose drift was not calibrated. */
+export const EXIT_UNCALIBRATED = 4;
 
 export interface Loaded {
     doc: ResultsDoc;
@@ -30,7 +36,7 @@ function parseDoc(value: unknown, where: string): ResultsDoc {
     const r = ResultsDocSchema.safeParse(v);
     if (!r.success) {
         const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-        throw new Error(`${where} is not a netbed results document (version 1): ${issues.join("; ")}`);
+        throw new Error(`${where} is not a netbed results document (version ${RESULTS_VERSION}, or 1): ${issues.join("; ")}`);
     }
     return r.data;
 }
@@ -112,6 +118,8 @@ export async function load(arg: string, opts: { projectDir?: string } = {}): Pro
 
 const USAGE = [
     "usage: netbed compare <A> <B> [options]",
+    "       netbed compare --holdout A1 A2 A3 [--alpha P] [--threshold X]: three A/A runs of one configuration;",
+    "         calibrates --noise on A1 A2, prints the false-positive rate per metric family on A3 (held out)",
     "  A, B: results.json | results directory | <resultsDir>/<topology>/<pair>/<timestamp>/ | stack:NAME",
     "  --alpha P                 significance level (default 0.01)",
     "  --threshold X             noise threshold on |change of the median|, '5%' or 0.05 (default 5%)",
@@ -124,7 +132,8 @@ const USAGE = [
     "  --json                    print JSON instead of markdown",
     "  --out-md FILE, --out-json FILE  also write the markdown / JSON to files",
     "  --dir PROJECT_DIR         Pulumi project for stack:NAME (default: this checkout)",
-    "exit code: 0 no regression, 3 significant regression or newly failed cell, 2 usage, 1 error",
+    "exit code: 0 no regression; 3 newly failed cell, or significant regression within one run or with --noise;",
+    "           4 significant regression between separate runs without --noise (may be drift); 2 usage; 1 error",
 ].join("\n");
 
 class UsageError extends Error {}
@@ -135,7 +144,7 @@ function fraction(s: string, what: string): number {
     return m[2] ? Number(m[1]) / 100 : Number(m[1]);
 }
 
-export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string; noise?: [string, string] } {
+export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string; noise?: [string, string]; holdout?: [string, string, string] } {
     const pos: string[] = [];
     const options: CompareOptions = { thresholds: {} };
     let json = false;
@@ -143,6 +152,7 @@ export function parseArgs(argv: string[]): { a: string; b: string; options: Comp
     let outJson: string | undefined;
     let dir: string | undefined;
     let noise: [string, string] | undefined;
+    let held: [string, string, string] | undefined;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const val = () => {
@@ -170,9 +180,12 @@ export function parseArgs(argv: string[]): { a: string; b: string; options: Comp
         else if (a === "--out-json") outJson = val();
         else if (a === "--dir") dir = val();
         else if (a === "--noise") noise = [val(), val()];
+        else if (a === "--holdout") held = [val(), val(), val()];
         else if (a.startsWith("-")) throw new UsageError(`unknown option '${a}'`);
         else pos.push(a);
     }
+    if (held && pos.length > 0) throw new UsageError(`--holdout takes its three runs and no other input, got ${pos.join(" ")}`);
+    if (held) return { a: "", b: "", options, json, dir, holdout: held };
     if (pos.length !== 2) throw new UsageError(`compare takes two inputs, got ${pos.length}`);
     if ((options.pairA === undefined) !== (options.pairB === undefined)) throw new UsageError("--pair-a and --pair-b go together");
     if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, got ${options.alpha}`);
@@ -190,6 +203,11 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
     try {
+        if (args.holdout) {
+            const [x, y, z] = await Promise.all(args.holdout.map((f) => load(f, { projectDir: args.dir })));
+            process.stdout.write(renderHoldout(holdout(x.doc, y.doc, z.doc, args.options), [x.source, y.source, z.source]));
+            return 0;
+        }
         const A = await load(args.a, { projectDir: args.dir });
         const B = await load(args.b, { projectDir: args.dir });
         // A raw-data directory names its pair: compare that pair only (unless the user chose pairs).
@@ -204,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
             // Like against like: each pair of the first run against the same pair of the second.
             const aa = compareDocs(N1.doc, N2.doc, { ...options, thresholds: {}, pairA: N1.pair, pairB: N2.pair ?? N1.pair }, { a: N1.source, b: N2.source });
             options.thresholds = { ...noiseThresholds(aa, options.threshold ?? 0.05), ...options.thresholds };
+            options.noiseCalibrated = true;
         }
         const c = compareDocs(A.doc, B.doc, options, { a: A.source, b: B.source });
         const md = renderMarkdown(c);
@@ -215,7 +234,12 @@ export async function main(argv: string[]): Promise<number> {
         if (c.counts.underpowered > 0) {
             console.error(`netbed compare: ${c.counts.underpowered} of ${c.counts.tests} metrics cannot reach p <= ${c.settings.alpha} with these repetition counts: this comparison cannot detect a regression in them (see the notes)`);
         }
-        return c.verdict === "regression" ? EXIT_REGRESSION : 0;
+        if (c.verdict !== "regression") return 0;
+        if (c.counts.newlyFailed > 0 || c.drift !== "uncalibrated") return EXIT_REGRESSION;
+        console.error(
+            `netbed compare: ${c.counts.regressions} significant regression(s) between separate runs, with thresholds not calibrated for the drift between runs: exit ${EXIT_UNCALIBRATED}, not ${EXIT_REGRESSION}. To gate on it, pass --noise A1 A2 (two runs of one configuration) or compare two pairs of one interleaved run (--pair-a/--pair-b)`,
+        );
+        return EXIT_UNCALIBRATED;
     } catch (err) {
         console.error(`netbed compare: ${(err as Error).message}`);
         return 1;

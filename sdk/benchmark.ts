@@ -40,6 +40,8 @@ const VmEndpoint = z
         memoryMiB: z.number().int().min(1),
         pinned: z.boolean(),
         security: z.string().default("none"),
+        /** QEMU's QMP socket on the VM's host, for KVM exit counters (absent: none). */
+        qmpSocket: z.string().optional(),
     })
     .strict();
 
@@ -115,8 +117,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement]: any[]) => {
+        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, vm.qmpSocket] as pulumi.Output<any>[])
+        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket]: any[]) => {
             const i = ifs[nic];
             if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
             return {
@@ -135,6 +137,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 memoryMiB,
                 pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
                 security: confinement ?? "none",
+                ...(qmpSocket ? { qmpSocket } : {}),
             };
         }) as unknown as pulumi.Output<Endpoint>;
 }

@@ -45,7 +45,7 @@ function cell(s: CellSpec): CellResult {
         dimensions: { topology: "guest-guest", backend: "virtio", client: "vm-a", server: "vm-b", kernel: s.kernel ?? "bzImage", pinning: "default", security: "qemu", test: s.test ?? "tcp" },
         status: s.status ?? "ok",
         ...(s.status === "failed" ? { error: "iperf3: connection refused" } : {}),
-        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v, { resamples: 50 })])),
+        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
         repetitions: idx.map((index, i) => ({ index, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v[i]])), raw: `x/rep-${index + 1}.json`, seconds: 2 })),
         rawDir: `guest-guest/${s.pair ?? "virtio"}/t/${s.cell}`,
     };
@@ -53,7 +53,7 @@ function cell(s: CellSpec): CellResult {
 
 function doc(name: string, started: string, cells: CellSpec[], repetitions = 5): ResultsDoc {
     return {
-        version: 1,
+        version: 2,
         run: { name, started, finished: started, wallSeconds: 60, measuredSeconds: 50, resultsDir: "/tmp/results", settings: { duration: 2, repetitions, warmup: 1 }, order: "interleaved" },
         environment: { machines: { local: { cpu: "Xeon", cores: 2, memoryMiB: 4096, kernel: "6.1.0", tools: {} } }, guests: {} },
         cells: cells.map(cell),
@@ -166,7 +166,7 @@ describe("A/B comparison (core/report/compare)", () => {
         assert.ok(g.every((x) => !x.noisy && !/noisy/.test(x.reason)));
         assert.equal(c.verdict, "regression");
         const md = renderMarkdown(c);
-        assert.match(md, /\*\*Verdict: REGRESSION\*\*/);
+        assert.match(md, /\*\*Verdict: REGRESSION \(separate runs, drift not calibrated: may be drift\)\*\*/);
         assert.match(md, /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/);
     });
 
@@ -409,14 +409,19 @@ describe("netbed compare CLI", function () {
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("exits 3 on a significant regression and prints it", () => {
-        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--out-json", path.join(dir, "c.json")]);
+    it("exits 3 on a significant regression it can trust (drift calibrated with --noise) and prints it; 4 without the calibration", () => {
+        const uncalibrated = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--json"]);
+        assert.equal(uncalibrated.status, 4, uncalibrated.stderr);
+        assert.match(uncalibrated.stderr, /1 significant regression\(s\) between separate runs, with thresholds not calibrated .*: exit 4, not 3/);
+        assert.equal(JSON.parse(uncalibrated.stdout).drift, "uncalibrated");
+        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json"), path.join(dir, "same.json"), "--out-json", path.join(dir, "c.json")]);
         assert.equal(r.status, 3, r.stderr);
         assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
         const json = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
         assert.equal(json.version, 1);
         assert.equal(json.verdict, "regression");
+        assert.equal(json.drift, "calibrated");
         assert.equal(json.counts.regressions, 1);
     });
 
@@ -440,7 +445,7 @@ describe("netbed compare CLI", function () {
 
     it("reads a results directory (newest run), a raw pair directory and a stack-output dump", () => {
         const r = cli([path.join(dir, "outputs.json"), path.join(dir, "results"), "--json"]);
-        assert.equal(r.status, 3, r.stderr);
+        assert.equal(r.status, 4, r.stderr);
         const json = JSON.parse(r.stdout);
         assert.equal(json.b.source, path.join(dir, "results/runs/bench-2026-01-03T00-00-00-000Z.json"));
         assert.equal(json.cells.find((c: { cell: string }) => c.cell === "tcp-1").metrics[0].verdict, "regression");
@@ -467,7 +472,7 @@ describe("netbed compare CLI", function () {
         fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify({ version: 1, cells: [] }));
         const bad = cli([path.join(dir, "bad.json"), path.join(dir, "a.json")]);
         assert.equal(bad.status, 1);
-        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 1\): run: Required/);
+        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 2, or 1\): run: Required/);
         const usage = cli([path.join(dir, "a.json")]);
         assert.equal(usage.status, 2);
         assert.match(usage.stderr, /compare takes two inputs, got 1/);
@@ -487,7 +492,7 @@ describe("netbed compare CLI", function () {
         const same = cli([fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(same.status, 0, same.stderr);
         assert.deepEqual(JSON.parse(same.stdout).cells[0].metrics.map((m: { verdict: string }) => m.verdict), ["no change", "no change"]);
-        const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--json"]);
+        const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--noise", fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(slow.status, 3, slow.stderr);
         const g = JSON.parse(slow.stdout).cells[0].metrics.find((m: { metric: string }) => m.metric === "gbps");
         assert.equal(g.verdict, "regression");
@@ -517,7 +522,7 @@ describe("netbed compare CLI", function () {
         assert.equal(up.status, 0, up.stderr);
         const run = (args: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), ...args], { cwd: root, env, encoding: "utf8", timeout: 120000 });
         const r = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "local", "--dir", proj, "--json"]);
-        assert.equal(r.status, 3, r.stderr);
+        assert.equal(r.status, 4, r.stderr);
         assert.equal(JSON.parse(r.stdout).b.source, "stack local");
         const none = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "stack:other", "--dir", proj]);
         assert.equal(none.status, 1);

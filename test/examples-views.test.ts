@@ -6,7 +6,7 @@ import { percentOfNative } from "../examples/lguest-baseline/view";
 import { ppsCost } from "../examples/solo5-pps/view";
 import { knees, matrix } from "../examples/kvm-matrix/view";
 
-const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci95: { low: median, high: median } });
+const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci: null });
 
 function cell(pair: string, id: string, dims: Partial<CellResult["dimensions"]>, metrics: Record<string, number>, extra: Partial<CellResult> = {}): CellResult {
     return {

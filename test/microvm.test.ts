@@ -175,7 +175,10 @@ describe("MicroVm (real QEMU guests)", function () {
             const ctx = ctxFor("MicroVm", `vm-${driver}`);
             // No hostCaps: as if the preview could not tell, so the refusal comes from create itself.
             const args = MicroVmArgsSchema.parse({ host: hosts.srv.conn, driver, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tap4", address: `10.240.${n}.15/24` }] });
-            await assert.rejects(microvmHandler.create(ctx, args), new RegExp(`on host 'srv': driver '${driver}' needs ${driver}, which is not on the host's PATH`));
+            // Only where the host's probe found no such binary (a host that has it would start it).
+            if (!hosts.srv.outs.probe.tools[driver]?.path) {
+                await assert.rejects(microvmHandler.create(ctx, args), new RegExp(`on host 'srv': driver '${driver}' needs ${driver}, which is not on the host's PATH`));
+            }
             await assert.rejects(microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }), new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`));
             assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`)));
         }

@@ -6,7 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ResultsDoc, ResultsDocSchema, isRunDocName, summarizeResults } from "../core/bench/results";
+import { ResultsDoc, ResultsDocSchema, kernelLabel, summarizeResults } from "../core/bench/results";
+import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
@@ -36,6 +37,19 @@ export function assertXml(file: string): void {
     assert.equal(r.stdout.trim(), "svg");
 }
 
+/** The fixture with every cell's repetitions repeated up to n (the same values again: the test then has the power of n). */
+function fixtureWithReps(n: number): ResultsDoc {
+    const d = fixture();
+    d.run.settings.repetitions = n;
+    for (const c of d.cells) {
+        const reps = c.repetitions;
+        if (reps.length === 0) continue;
+        c.repetitions = Array.from({ length: n }, (_, i) => ({ ...reps[i % reps.length], index: i, metrics: { ...reps[i % reps.length].metrics } }));
+        for (const m of Object.keys(c.metrics)) c.metrics[m] = summarize(c.repetitions.map((r) => r.metrics[m]).filter((x) => x !== undefined));
+    }
+    return d;
+}
+
 /** A copy of the document with every metric of one pair multiplied (latency divided) by k. */
 function boosted(doc: ResultsDoc, pair: string, k: number): ResultsDoc {
     const d: ResultsDoc = JSON.parse(JSON.stringify(doc));
@@ -43,8 +57,9 @@ function boosted(doc: ResultsDoc, pair: string, k: number): ResultsDoc {
         if (c.pair !== pair) continue;
         for (const [m, st] of Object.entries(c.metrics)) {
             const f = /us|ms/.test(m) ? 1 / k : k;
-            Object.assign(st, { median: st.median * f, mean: st.mean * f, min: st.min * f, max: st.max * f, ci95: { low: st.ci95.low * f, high: st.ci95.high * f } });
+            Object.assign(st, { median: st.median * f, mean: st.mean * f, min: st.min * f, max: st.max * f, ci: st.ci && { low: st.ci.low * f, high: st.ci.high * f, level: st.ci.level } });
         }
+        for (const r of c.repetitions) for (const m of Object.keys(r.metrics)) r.metrics[m] *= /us|ms/.test(m) ? 1 / k : k;
     }
     return d;
 }
@@ -94,10 +109,13 @@ describe("report: Volt markdown", () => {
         assert.match(md, /\| ICMP P50 \| 46\.0 \| 412\.0 \(896%\) \| 389\.0 \(846%\) \|/);
         assert.match(md, /\| Host Kernel \| 6\.18\.44-fc-v1045 \|/);
     });
-    it("analyses against the virtio baseline, with noise called where the intervals overlap", () => {
+    it("analyses against the virtio baseline, calling a difference only by the compare rule", () => {
         assert.ok(md.includes("- virtio: 2.19 Gbit/s (baseline)"));
-        assert.ok(md.includes("- macvtap: 2.16 Gbit/s (1.4% lower; within noise: the 95% intervals overlap)"));
-        assert.ok(md.includes("- macvtap: 39.0k pps (32.7% improvement)"));
+        // The fixture has 3 repetitions: the test cannot reach p <= 0.01 even for a 32.7% gap.
+        assert.ok(md.includes("- macvtap: 2.16 Gbit/s (1.4% lower; no significant difference: too few repetitions for the test to reach p <= 0.01)"));
+        assert.ok(md.includes("- macvtap: 39.0k pps (32.7% improvement; no significant difference: too few repetitions for the test to reach p <= 0.01)"));
+        const five = voltMarkdown(fixtureWithReps(5));
+        assert.match(five, /- macvtap: 39\.0k pps \(32\.7% improvement; significant, p 0\.0079\)/);
         assert.match(md, /\*\*Jitter \(P99\/P50 ratio\):\*\*\n\n- virtio: 4\.6x\n- macvtap: 5\.9x\n- bare-metal: 2\.1x \(native reference\)/);
         assert.match(md, /Per-packet cost: 25\.6 µs per packet for macvtap vs 34\.0 µs for virtio/);
         assert.match(md, /knee at 5000 msg\/s/);
@@ -106,7 +124,7 @@ describe("report: Volt markdown", () => {
     it("lists the anomalies: failed cell, high variance, loss, TCG, the missing Volt backend", () => {
         const an = md.slice(md.indexOf("### Anomalies or Issues"), md.indexOf("## Raw Data"));
         assert.match(an, /`macvtap\/tcp_crr-1`: `netperf -H 10\.77\.2\.10/);
-        assert.match(an, /\| macvtap \| tcp-1-reverse \| gbps \| 13\.4% \| 3 \| 1\.71 \|/);
+        assert.match(an, /\| macvtap \| tcp-1-reverse \| gbps 13\.4% \|/);
         assert.match(an, /\*\*Packet loss:\*\* `virtio\/udp-max-1400` 38\.2%, `macvtap\/udp-max-1400` 21\.7%/);
         assert.match(an, /guest vm1 runs under TCG/);
         assert.match(an, /\*\*Not in this run:\*\* vhost-net/);
@@ -119,22 +137,17 @@ describe("report: Volt markdown", () => {
         assert.ok(md.includes("iperf3 -c <server-ip> -p 5201 -t 2 -J -P 8"));
         assert.ok(md.includes("netperf -H <server-ip> -p 12865 -l 2 -t TCP_CRR"));
     });
-    it("ranks the conclusions from the data: a faster virtio moves to the top", () => {
+    it("ranks the conclusions from significant differences only: a virtio 1.5x faster everywhere moves to the top", () => {
         const h = hierarchy(doc);
-        assert.deepEqual(
-            h.map((s) => s.col.pair),
-            ["macvtap", "virtio"],
-        );
-        assert.ok(h[0].leads.pps?.length === 3, "macvtap leads every packet size");
-        const flipped = hierarchy(boosted(doc, "virtio", 1.5));
-        assert.deepEqual(
-            flipped.map((s) => s.col.pair),
-            ["virtio", "macvtap"],
-        );
-        const fm = voltMarkdown(boosted(doc, "virtio", 1.5));
-        assert.match(fm, /1\. \*\*virtio\*\* \(score 1\.00 over 14 metrics\)/);
-        assert.match(fm, /Default: `virtio` \(best overall/);
-        assert.match(voltMarkdown(doc), /No clear default: macvtap and virtio are within/);
+        const pairs = (t: { pair: string }[][]) => t.map((tier) => tier.map((c) => c.pair));
+        assert.deepEqual(pairs(h.tiers), [["virtio", "macvtap"]], "the fixture's 3 repetitions cannot reach p <= 0.01: a tie");
+        assert.match(voltMarkdown(doc), /No recommendation: with 3 repetition\(s\) per cell the test cannot reach p <= 0\.01/);
+        const five = fixtureWithReps(5);
+        const flipped = hierarchy(boosted(five, "virtio", 1.5));
+        assert.deepEqual(pairs(flipped.tiers), [["virtio"], ["macvtap"]]);
+        const fm = voltMarkdown(boosted(five, "virtio", 1.5));
+        assert.match(fm, /1\. \*\*virtio\*\* \(beats macvtap\)/);
+        assert.match(fm, /Default: `virtio` \(beats every other guest/);
     });
     it("without a bare-metal pair: no percentages; without virtio: the first guest is the baseline", () => {
         const d = fixture();
@@ -155,7 +168,7 @@ describe("report: Volt markdown", () => {
         const one = fixture();
         one.cells = one.cells.filter((c) => c.pair !== "macvtap");
         const m1 = voltMarkdown(one);
-        assert.match(m1, /1\. \*\*virtio\*\* \(not ranked: no metric shared with another guest\)/);
+        assert.match(m1, /1\. \*\*virtio\*\*\n/);
         assert.match(m1, /Only `virtio` was measured: nothing to choose between/);
         assert.match(m1, /Per-packet cost: 34\.0 µs per packet for virtio\./);
     });
@@ -242,15 +255,28 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
             assert.deepEqual(c.series, ["bare-metal", "virtio", "macvtap"], c.name);
         }
     });
-    it("throughput: bars labelled with the medians, CI whiskers from the document", () => {
+    it("throughput: bars labelled with the medians, interval whiskers from the document at the level they achieve", () => {
         const svg = svgs.get("throughput")!;
         for (const v of ["13.3", "2.19", "2.16"]) assert.ok(svg.includes(`>${v}</text>`), `no label ${v}`);
         // Vega writes each mark's data into its aria-label: the whisker of virtio's TCP single stream.
         const cell = doc.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
-        const { low, high } = cell.metrics.gbps.ci95;
+        // 3 repetitions: [min, max] would cover the median with 75% only: no whisker, and the subtitle says so.
+        assert.equal(cell.metrics.gbps.ci, null);
+        assert.match(svg, /whiskers: no interval where n &lt;= 3|whiskers: no interval where n <= 3/);
+        assert.ok(!svg.includes("backend: virtio; high:"));
+    });
+    it("throughput whiskers at 5 repetitions: [min, max], labelled with the 93.75% it covers", async () => {
+        const d = fixtureWithReps(5);
+        const spec = reportCharts(d, latencyCdfs(d, readRaw)).find((c) => c.name === "throughput")!.spec;
+        const svg = await renderSvg(spec);
+        const cell = d.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
+        const { low, high, level } = cell.metrics.gbps.ci!;
+        assert.deepEqual([low, high, level], [cell.metrics.gbps.min, cell.metrics.gbps.max, 0.9375]);
+        assert.match(svg, /whiskers: distribution-free interval of the median from order statistics \(93\.75% at n = 5\)/);
         const g = (v: number) => Number(v.toPrecision(12));
         assert.ok(svg.includes(`backend: virtio; high: ${g(high)}; low: ${g(low)}`), `no whisker ${low}..${high} for virtio in the SVG`);
-        assert.ok(chart("throughput").spec && JSON.stringify(chart("throughput").spec).includes('"errorbar"'));
+        assert.ok(JSON.stringify(spec).includes('"errorbar"'));
+        assert.ok(!JSON.stringify(chart("throughput").spec).includes('"errorbar"'), "no whiskers without intervals");
     });
     it("latency CDF, PPS vs size, latency vs load with the knee, CPU per Gbit", () => {
         assert.match(svgs.get("latency-cdf-icmp-56")!, /every echo(&#39;|&apos;|')s RTT/);
@@ -307,7 +333,7 @@ describe("report: CLI (scripts/report.ts)", function () {
             assert.equal(code, 0, errors.join("\n"));
             assert.deepEqual(errors, [], "every raw file the CDFs need was read");
             const files = fs.readdirSync(out).sort();
-            assert.deepEqual(files, ["cpu-per-gbit.svg", "latency-cdf-icmp-56.svg", "latency-cdf-latency-tcp-64.svg", "load-load-udp-64.svg", "pps.svg", "report.html", "report.md", "throughput.svg"]);
+            assert.deepEqual(files, ["anomalies.md", "cpu-per-gbit.svg", "latency-cdf-icmp-56.svg", "latency-cdf-latency-tcp-64.svg", "load-load-udp-64.svg", "pps.svg", "report.html", "report.md", "throughput.svg"]);
             const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
             assert.ok(md.includes("![Throughput per backend](throughput.svg)"));
             assert.ok(md.includes(`- virtio: \`${path.join(FIXTURE_DIR, "ext-guest/virtio/2026-12-02T03-10-04-512Z")}/\``));
@@ -337,27 +363,54 @@ describe("report: CLI (scripts/report.ts)", function () {
     });
 });
 
-describe("report: a real run (results/runs/*.json, when `npm run up` has produced one)", function () {
+describe("report: a real run (test/fixtures/report-real: bare-metal pair between two namespaces, 1-s cells, 5 repetitions)", function () {
     this.timeout(180_000);
-    const runs = path.join(__dirname, "..", "results", "runs");
-    const docs = fs.existsSync(runs) ? fs.readdirSync(runs).filter(isRunDocName) : [];
-    it("reports the newest run", async function () {
-        if (docs.length === 0) this.skip();
-        const f = path.join(runs, docs.sort().slice(-1)[0]);
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-report-real-"));
+    const REAL = path.join(__dirname, "fixtures", "report-real", "results.json");
+    it("writes the report, its charts and the full anomalies list, with honest intervals and a readable environment", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "st17-report-real-"));
         try {
             const origLog = console.log;
             console.log = () => undefined;
             try {
-                assert.equal(await reportMain([f, "--out", out]), 0);
+                assert.equal(await reportMain([REAL, "--out", out]), 0);
             } finally {
                 console.log = origLog;
             }
             const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
+            const doc = ResultsDocSchema.parse(JSON.parse(fs.readFileSync(REAL, "utf8")));
+            const m = Object.values(doc.environment.machines)[0];
             assert.match(md, /## Test Environment[\s\S]*## Results[\s\S]*## Conclusions/);
+            assert.ok(md.includes(`| Host CPU | ${m.cpu}, ${m.cores} cores |`));
+            assert.ok(md.includes(`| Host Kernel | ${m.kernel} |`));
+            assert.ok(md.includes(`| Tools | ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(", ")} |`));
+            // No table cell holds only punctuation (the old "Guest Kernel | ." read a release as a path).
+            assert.doesNotMatch(md, /\| [.\/]* \|$/m);
+            // Intervals at the level they achieve for 5 repetitions: [min, max], 93.75%.
+            const tcp = doc.cells.find((c) => c.cell === "tcp-1")!.metrics.gbps;
+            assert.deepEqual([tcp.ci!.low, tcp.ci!.high, tcp.ci!.level], [tcp.min, tcp.max, 0.9375]);
+            assert.ok(md.includes(`| TCP Single Stream | ${tcp.median.toFixed(2)} [${tcp.min.toFixed(2)}–${tcp.max.toFixed(2)}] |`));
+            assert.match(md, /In brackets: the distribution-free interval of the median from order statistics \(93\.75% at n = 5\)/);
+            // Anomalies: one row per cell in the report, everything in the linked file.
+            const an = md.slice(md.indexOf("### Anomalies or Issues"), md.indexOf("## Raw Data"));
+            const noisyCells = new Set(doc.cells.filter((c) => Object.entries(c.metrics).some(([k, st]) => st.cv > 0.1 && !/^(loss|retransmits)/.test(k))).map((c) => c.cell));
+            for (const c of noisyCells) assert.equal(an.split("\n").filter((l) => l.startsWith(`| bare-metal | ${c} |`)).length, 1, c);
+            assert.match(an, /\[anomalies\.md\]\(anomalies\.md\)/);
+            const full = fs.readFileSync(path.join(out, "anomalies.md"), "utf8");
+            for (const w of doc.warnings) assert.ok(full.includes(w), w);
+            // The run's repetitions say why VM exits are null: no guest.
+            assert.equal(doc.cells[0].repetitions[0].cpu!.unmeasured!.vmExitsPerSecond, "no guest in this pair");
             for (const svg of fs.readdirSync(out).filter((x) => x.endsWith(".svg"))) assertXml(path.join(out, svg));
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }
+    });
+
+    it("names a guest kernel by its release, or by its file with the directory where the name says nothing", () => {
+        assert.equal(kernelLabel("6.1.0-netbed"), "6.1.0-netbed");
+        assert.equal(kernelLabel("/var/cache/netbed/kernels/3f9a1c/bzImage"), "3f9a1c/bzImage");
+        assert.equal(kernelLabel("/boot/vmlinuz-6.1.0-18-amd64"), "vmlinuz-6.1.0-18-amd64");
+        const d = fixture();
+        d.environment.guests = { vm1: { vmm: "qemu 7.2", accel: "tcg", kernel: kernelLabel("6.1.0-netbed"), vcpus: 1, memoryMiB: 256, backend: "virtio" } };
+        assert.match(voltMarkdown(d), /\| Guest Kernel \| 6\.1\.0-netbed \|/);
     });
 });

@@ -131,6 +131,8 @@ export interface SockperfResult {
     observations: number;
     /** Every percentile sockperf printed, keyed as printed ("99.900"). */
     percentiles: Record<string, number>;
+    /** `--full-rtt`: every figure is a round trip (avg-rtt); otherwise sockperf halves it (avg-latency). */
+    roundTrip: boolean;
     sent?: number;
     received?: number;
 }
@@ -140,7 +142,9 @@ export function parseSockperf(text: string): SockperfResult {
     const t = text.replace(/\x1b\[[0-9;]*m/g, "");
     const err = /sockperf: ERROR: (.*)/.exec(t);
     if (err) throw new Error(`sockperf failed: ${err[1].trim()}`);
-    const avg = /avg-latency=([\d.]+) \(std-dev=([\d.]+)\)/.exec(t);
+    // 3.7 prints "avg-latency=X (std-dev=Y)"; 3.8+ adds ", mean-ad=..., 99.0% ci=[...]" inside the
+    // parentheses, and says avg-rtt under --full-rtt.
+    const avg = /avg-(latency|rtt)=([\d.]+) \(std-dev=([\d.]+)[,)]/.exec(t);
     if (!avg) throw new Error(`sockperf printed no latency summary: ${JSON.stringify(t.trim().slice(-300))}`);
     const percentiles: Record<string, number> = {};
     for (const m of t.matchAll(/---> percentile ([\d.]+) =\s*([\d.]+)/g)) percentiles[m[1]] = Number(m[2]);
@@ -156,8 +160,8 @@ export function parseSockperf(text: string): SockperfResult {
     };
     const valid = /\[Valid Duration\].*SentMessages=(\d+); ReceivedMessages=(\d+)/.exec(t);
     return {
-        avg: Number(avg[1]),
-        stddev: Number(avg[2]),
+        avg: Number(avg[2]),
+        stddev: Number(avg[3]),
         min: num(/<MIN> observation =\s*([\d.]+)/),
         max: num(/<MAX> observation =\s*([\d.]+)/),
         p25: p("25.000"),
@@ -170,6 +174,7 @@ export function parseSockperf(text: string): SockperfResult {
         p99999: p("99.999"),
         observations: num(/Total (\d+) observations/),
         percentiles,
+        roundTrip: avg[1] === "rtt",
         ...(valid ? { sent: Number(valid[1]), received: Number(valid[2]) } : {}),
     };
 }
@@ -243,7 +248,9 @@ export function pingArgv(o: PingOptions): string[] {
 }
 
 export interface PingResult {
+    /** The first reply to each echo; duplicates are counted, not sampled. */
     rtts: { seq: number; ms: number }[];
+    duplicates: number;
     transmitted: number;
     received: number;
     lossPercent: number;
@@ -252,8 +259,20 @@ export interface PingResult {
 /** iputils and busybox ping. */
 export function parsePing(text: string): PingResult {
     const rtts: PingResult["rtts"] = [];
-    for (const m of text.matchAll(/(?:icmp_seq|seq)=(\d+).*?time=([\d.]+) ms/g)) rtts.push({ seq: Number(m[1]), ms: Number(m[2]) });
+    const seen = new Set<number>();
+    let duplicates = 0;
+    // A duplicate is a second reply to one echo (marked "(DUP!)", or not: iputils leaves the mark off
+    // for broadcast pings): it says the network copies packets, not how long one round trip took.
+    for (const m of text.matchAll(/(?:icmp_seq|seq)=(\d+).*?time=([\d.]+) ms(.*)/g)) {
+        const seq = Number(m[1]);
+        if (seen.has(seq) || m[3].includes("(DUP!)")) {
+            duplicates++;
+            continue;
+        }
+        seen.add(seq);
+        rtts.push({ seq, ms: Number(m[2]) });
+    }
     const s = /(\d+) packets transmitted, (\d+) (?:packets )?received.*?([\d.]+)% packet loss/.exec(text);
     if (!s) throw new Error(`ping failed: ${text.trim().split("\n").pop() || "no output"}`);
-    return { rtts, transmitted: Number(s[1]), received: Number(s[2]), lossPercent: Number(s[3]) };
+    return { rtts, duplicates, transmitted: Number(s[1]), received: Number(s[2]), lossPercent: Number(s[3]) };
 }

@@ -1,8 +1,9 @@
 // The results document a BenchmarkRun exports: typed and versioned, so reports and other stacks
 // can read it (`pulumi stack output results --json`). Pure.
 import { z } from "zod";
+import { medianInterval } from "./stats";
 
-export const RESULTS_VERSION = 1;
+export const RESULTS_VERSION = 2;
 
 export const StatsSchema = z.object({
     n: z.number().int(),
@@ -13,8 +14,12 @@ export const StatsSchema = z.object({
     cv: z.number(),
     min: z.number(),
     max: z.number(),
-    /** 95% confidence interval of the median (bootstrap). */
-    ci95: z.object({ low: z.number(), high: z.number() }),
+    /**
+     * Distribution-free interval of the median (order statistics) at the confidence `level` it
+     * achieves for n (95% or more where n allows; 87.5% at n = 4, 93.75% at n = 5); null where n
+     * is too small for any (n <= 3).
+     */
+    ci: z.object({ low: z.number(), high: z.number(), level: z.number() }).nullable(),
 });
 export type Stats = z.infer<typeof StatsSchema>;
 
@@ -30,6 +35,8 @@ export const CpuSchema = z.object({
     vhost: z.record(z.number().nullable()),
     /** VM exits per second where the host exposes KVM statistics; null when it does not (not zero). */
     vmExitsPerSecond: z.number().nullable(),
+    /** Why a null above is null, keyed "vmExitsPerSecond" or "vhost:<guest>". */
+    unmeasured: z.record(z.string()).optional(),
 });
 export type Cpu = z.infer<typeof CpuSchema>;
 
@@ -81,7 +88,7 @@ export const CellResultSchema = z.object({
 });
 export type CellResult = z.infer<typeof CellResultSchema>;
 
-export const ResultsDocSchema = z.object({
+const ResultsDocV2 = z.object({
     version: z.literal(RESULTS_VERSION),
     run: z.object({
         name: z.string(),
@@ -111,7 +118,42 @@ export const ResultsDocSchema = z.object({
     cells: z.array(CellResultSchema),
     warnings: z.array(z.string()),
 });
-export type ResultsDoc = z.infer<typeof ResultsDocSchema>;
+
+/**
+ * Version 1 stored a bootstrap "ci95" that was [min, max] at n <= 5 and claimed 95%: it is
+ * replaced by the order-statistic interval of the cell's own repetitions, or null where they do
+ * not hold the metric's n values.
+ */
+function upgrade(v: unknown): unknown {
+    const d = v as { version?: unknown; cells?: unknown };
+    if (d?.version !== 1 || !Array.isArray(d.cells)) return v;
+    const cells = d.cells.map((c: any) => {
+        const metrics: Record<string, unknown> = {};
+        for (const [m, st] of Object.entries<any>(c?.metrics ?? {})) {
+            const { ci95: _old, ...rest } = st ?? {};
+            const values = (c.repetitions ?? []).map((r: any) => r?.metrics?.[m]).filter((x: unknown): x is number => typeof x === "number" && Number.isFinite(x));
+            metrics[m] = { ...rest, ci: values.length === rest.n ? medianInterval(values) : null };
+        }
+        return { ...c, metrics };
+    });
+    return { ...d, version: RESULTS_VERSION, cells };
+}
+
+/** A results document; version 1 documents are read and upgraded to the current version. */
+export const ResultsDocSchema = z.preprocess(upgrade, ResultsDocV2);
+export type ResultsDoc = z.infer<typeof ResultsDocV2>;
+
+/**
+ * A guest kernel as the report names it: its release ("6.1.0-netbed") as the VM reports it, or,
+ * where only a file is known, the file's name with its directory when the name says nothing alone
+ * (".../<hash>/bzImage" -> "<hash>/bzImage").
+ */
+export function kernelLabel(kernel: string): string {
+    if (!kernel.includes("/")) return kernel;
+    const parts = kernel.split("/").filter(Boolean);
+    const base = parts[parts.length - 1] ?? kernel;
+    return /^(bzImage|vmlinux|vmlinuz|Image)$/.test(base) && parts.length > 1 ? `${parts[parts.length - 2]}/${base}` : base;
+}
 
 /** Headline numbers per pair (the Volt template's summary row); missing cells are absent. */
 export type Summary = Record<string, Record<string, number>>;

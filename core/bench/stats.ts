@@ -27,19 +27,11 @@ export function mulberry32(seed: number): () => number {
     };
 }
 
-export function summarize(values: readonly number[], opts: { resamples?: number; seed?: number } = {}): Stats {
+export function summarize(values: readonly number[]): Stats {
     const n = values.length;
     if (n === 0) throw new Error("summary of no values");
     const mean = values.reduce((a, b) => a + b, 0) / n;
     const stddev = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
-    // Bootstrap of the median: resample with replacement, take the 2.5th and 97.5th percentiles.
-    const rnd = mulberry32(opts.seed ?? 0x5eed);
-    const medians: number[] = [];
-    const sample = new Array<number>(n);
-    for (let r = 0; r < (opts.resamples ?? 2000); r++) {
-        for (let i = 0; i < n; i++) sample[i] = values[Math.floor(rnd() * n)];
-        medians.push(median(sample));
-    }
     return {
         n,
         median: median(values),
@@ -48,8 +40,43 @@ export function summarize(values: readonly number[], opts: { resamples?: number;
         cv: mean !== 0 ? stddev / Math.abs(mean) : 0,
         min: Math.min(...values),
         max: Math.max(...values),
-        ci95: { low: percentile(medians, 2.5), high: percentile(medians, 97.5) },
+        ci: medianInterval(values),
     };
+}
+
+/** P(X <= k) for X ~ Binomial(n, 1/2). */
+function binomialHalfCdf(n: number, k: number): number {
+    let term = 0.5 ** n;
+    let sum = 0;
+    for (let i = 0; i <= k; i++) {
+        sum += term;
+        term = (term * (n - i)) / (i + 1);
+    }
+    return sum;
+}
+
+/** Coverage of [x(k), x(n+1-k)] (order statistics, 1-based) for the median of any continuous distribution. */
+export function orderStatisticCoverage(n: number, k: number): number {
+    return 1 - 2 * binomialHalfCdf(n, k - 1);
+}
+
+/** Below this coverage even [min, max] is no interval worth printing (n <= 3: 75% and less). */
+export const MIN_INTERVAL_LEVEL = 0.8;
+
+/**
+ * Distribution-free interval of the median from order statistics: the narrowest [x(k), x(n+1-k)]
+ * whose coverage is at least `level`, with the coverage it achieves (never less than asked, often
+ * more: coverage moves in steps). With few values no k reaches `level`: then [min, max] with its
+ * true coverage, 1 - 2 * 0.5^n (87.5% at n = 4, 93.75% at n = 5), or null when that is below
+ * MIN_INTERVAL_LEVEL. A bootstrap percentile interval is [min, max] at these n too, but claims 95%.
+ */
+export function medianInterval(values: readonly number[], level = 0.95): { low: number; high: number; level: number } | null {
+    const n = values.length;
+    if (orderStatisticCoverage(n, 1) < MIN_INTERVAL_LEVEL) return null;
+    const s = [...values].sort((a, b) => a - b);
+    let k = 1;
+    while (k + 1 <= n / 2 && orderStatisticCoverage(n, k + 1) >= level) k++;
+    return { low: s[k - 1], high: s[n - k], level: orderStatisticCoverage(n, k) };
 }
 
 /** The knee of a latency-vs-load sweep: the highest load before P99 first exceeds factor x the first (least loaded) step's P99. */
@@ -101,6 +128,19 @@ export function cpuSeconds(before: string, after: string, ticksPerSecond = 100):
     };
 }
 
+/**
+ * The vhost worker threads of a VMM from `ps -eLo tid=,comm=`: named vhost-<VMM pid>, as threads of
+ * the VMM since Linux 6.4 and as kernel threads before.
+ */
+export function vhostThreadIds(ps: string, vmmPid: number): number[] {
+    const out: number[] = [];
+    for (const line of ps.split("\n")) {
+        const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
+        if (m && m[2] === `vhost-${vmmPid}`) out.push(Number(m[1]));
+    }
+    return out;
+}
+
 /** utime + stime of a process (all its threads) between two /proc/<pid>/stat readings. */
 export function processCpuSeconds(before: string, after: string, ticksPerSecond = 100): number {
     const f = (s: string) => {
@@ -109,31 +149,4 @@ export function processCpuSeconds(before: string, after: string, ticksPerSecond 
         return Number(rest[11]) + Number(rest[12]);
     };
     return (f(after) - f(before)) / ticksPerSecond;
-}
-
-/** Inverse of the standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9). */
-export function normalQuantile(p: number): number {
-    if (!(p > 0 && p < 1)) throw new Error(`normal quantile needs 0 < p < 1, got ${p}`);
-    const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-    const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-    const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-    const lo = 0.02425;
-    if (p < lo) {
-        const q = Math.sqrt(-2 * Math.log(p));
-        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-    }
-    if (p > 1 - lo) return -normalQuantile(1 - p);
-    const q = p - 0.5;
-    const r = q * q;
-    return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-}
-
-/**
- * Repetitions per side to detect a relative change `effect` between two cells with coefficient of
- * variation `cv`, two-sided at `alpha`, with `power` (normal approximation of the two-sample test).
- */
-export function requiredRepetitions(cv: number, effect = 0.05, alpha = 0.01, power = 0.8): number {
-    const z = normalQuantile(1 - alpha / 2) + normalQuantile(power);
-    return Math.max(2, Math.ceil(2 * ((z * cv) / effect) ** 2));
 }

@@ -5,7 +5,7 @@ import * as vega from "vega";
 import { compile, TopLevelSpec } from "vega-lite";
 import type { ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { columns, findCell, rows, value } from "./model";
+import { columns, findCell, intervalNote, rows, value } from "./model";
 import { cpuSecondsPerGbit, ChartSection } from "./volt";
 
 export interface Chart {
@@ -59,7 +59,7 @@ function wrap(label: string, width = 14): string {
     return lines.join("\n");
 }
 
-/** Grouped bars (one group per test, one bar per backend) with optional 95% CI whiskers. */
+/** Grouped bars (one group per test, one bar per backend) with whiskers where the data has an interval. */
 function groupedBars(title: string, subtitle: string, yTitle: string, data: { test: string; backend: string; v: number; low?: number; high?: number }[], tests: string[], l: Legend): TopLevelSpec {
     const present = [...new Set(data.map((d) => d.backend))];
     const values = data.map((d) => ({ ...d, test: wrap(d.test), top: d.high ?? d.v, label: short(d.v) }));
@@ -90,17 +90,18 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     const data = rs.flatMap((r) =>
         cols.flatMap((c) => {
             const v = value(doc, r, c.pair);
-            return v.ok ? [{ test: r.label, backend: c.title, v: v.median, low: v.stats.ci95.low, high: v.stats.ci95.high }] : [];
+            return v.ok ? [{ test: r.label, backend: c.title, v: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }] : [];
         }),
     );
     if (data.length === 0) return undefined;
     const n = doc.run.settings.repetitions;
+    const whiskers = intervalNote(data.map((d) => d.st));
     return {
         name: "throughput",
         title: "Throughput per backend",
         section: "throughput",
         series: [...new Set(data.map((d) => d.backend))],
-        spec: groupedBars("Throughput per backend", `Median of ${n} repetitions; whiskers: 95% confidence interval of the median`, "Gbit/s", data, rs.map((r) => r.label), l),
+        spec: groupedBars("Throughput per backend", `Median of ${n} repetitions; whiskers: ${whiskers}`, "Gbit/s", data.map(({ st: _st, ...d }) => d), rs.map((r) => r.label), l),
     };
 }
 
@@ -131,11 +132,12 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         cols.flatMap((c) => {
             const v = value(doc, r, c.pair);
             const size = findCell(doc, c.pair, r.cell)?.dimensions.size;
-            return v.ok && size !== undefined ? [{ size, backend: c.title, pps: v.median, low: v.stats.ci95.low, high: v.stats.ci95.high }] : [];
+            return v.ok && size !== undefined ? [{ size, backend: c.title, pps: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }] : [];
         }),
     );
     if (data.length === 0) return undefined;
     const present = [...new Set(data.map((d) => d.backend))];
+    const whiskers = intervalNote(data.map((d) => d.st));
     const x = { field: "size", type: "quantitative", title: "UDP payload (bytes)", scale: { zero: false } };
     return {
         name: "pps",
@@ -144,10 +146,10 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         series: present,
         spec: {
             $schema: SCHEMA,
-            title: { text: "Packets per second vs packet size", subtitle: "iperf3 UDP at maximum rate: delivered datagrams/s (median, 95% CI)" },
+            title: { text: "Packets per second vs packet size", subtitle: `iperf3 UDP at maximum rate: delivered datagrams/s (median; whiskers: ${whiskers})` },
             width: WIDTH,
             height: HEIGHT,
-            data: { values: data },
+            data: { values: data.map(({ st: _st, ...d }) => d) },
             encoding: { x, color: color(l, present) },
             layer: [
                 { mark: { type: "line", point: { filled: true, size: 50 } }, encoding: { y: { field: "pps", type: "quantitative", title: "packets/s" } } },

@@ -58,6 +58,8 @@ export interface CompareOptions {
     /** Compare only this pair of A with only pairB of B (the pair label leaves the match key). */
     pairA?: string;
     pairB?: string;
+    /** The thresholds were raised from an A/A of separate runs (`--noise`): drift between runs is accounted for. */
+    noiseCalibrated?: boolean;
 }
 
 export interface MetricComparison {
@@ -130,6 +132,12 @@ export interface Comparison {
     counts: { compared: number; tests: number; regressions: number; improvements: number; changes: number; underpowered: number; onlyA: number; onlyB: number; failed: number; newlyFailed: number };
     /** "regression" when any metric regressed significantly or a cell that worked in A failed in B. */
     verdict: "regression" | "ok";
+    /**
+     * Whether drift between the two sides is accounted for: "same run" (pairs interleaved in one run
+     * share the machine's state), "calibrated" (thresholds from an A/A of separate runs), or
+     * "uncalibrated" (separate runs at the default threshold: a statistical regression may be drift).
+     */
+    drift: "same run" | "calibrated" | "uncalibrated";
     notes: string[];
 }
 
@@ -365,6 +373,32 @@ function thresholdFor(metric: string, base: number, per: Record<string, number>)
     return best ? best[1] : base;
 }
 
+/** The test and the noise threshold of one metric: the part of compareMetric that decides. */
+export interface Decision {
+    change: number | null;
+    test: TestResult;
+    significant: boolean;
+    /** |change| beyond the threshold (from a zero median: any move). */
+    large: boolean;
+    /** The test cannot reach alpha with these repetition counts. */
+    underpowered: boolean;
+    /** Significant, beyond the threshold, and B above A. */
+    up: boolean;
+}
+
+/** The A/B rule on two series of repetition values (paired: index i of each measured together). */
+export function decide(va: readonly number[], vb: readonly number[], o: { paired: boolean; alpha: number; threshold: number; seed?: number; exactLimit?: number; permutations?: number }): Decision {
+    const medianA = median(va);
+    const medianB = median(vb);
+    const change = medianA !== 0 ? medianB / medianA - 1 : null;
+    const topts = { seed: (o.seed ?? 1) ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations };
+    const test = o.paired ? signFlipTest(va, vb, topts) : permutationTest(va, vb, topts);
+    const significant = test.pValue <= o.alpha;
+    // From a zero median (loss, retransmits) no relative change exists: a significant move is called.
+    const large = change === null ? medianB !== medianA : Math.abs(change) > o.threshold;
+    return { change, test, significant, large, underpowered: test.minPValue > o.alpha, up: change === null ? medianB > medianA : change > 0 };
+}
+
 export function compareMetric(
     metric: string,
     a: Map<number, number>,
@@ -377,16 +411,12 @@ export function compareMetric(
     const direction = metricDirection(metric);
     const medianA = median(va);
     const medianB = median(vb);
-    const change = medianA !== 0 ? medianB / medianA - 1 : null;
+    const { change, test: t, significant, large, underpowered, up } = decide(va, vb, o);
     const level = 1 - o.alpha;
     const ci = change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level, resamples: o.resamples, seed: o.seed });
-    const t = o.paired ? signFlipTest(va, vb, { seed: o.seed ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations }) : permutationTest(va, vb, { seed: o.seed ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations });
-    const significant = t.pValue <= o.alpha;
-    // From a zero median (loss, retransmits) no relative change exists: a significant move is called.
-    const large = change === null ? medianB !== medianA : Math.abs(change) > o.threshold;
     let verdict: Verdict;
     let reason: string;
-    if (t.minPValue > o.alpha) {
+    if (underpowered) {
         verdict = "underpowered";
         reason = `${va.length} vs ${vb.length} repetitions cannot reach p <= ${o.alpha} (smallest p ${fmtP(t.minPValue)}); needs ${repetitionsNeeded(o.alpha, o.paired)} per side`;
     } else if (!significant) {
@@ -396,7 +426,6 @@ export function compareMetric(
         verdict = "no change";
         reason = `significant but within the ${(o.threshold * 100).toFixed(1)}% noise threshold`;
     } else {
-        const up = change === null ? medianB > medianA : change > 0;
         verdict = direction === "unknown" ? "change" : (direction === "higher") === up ? "improvement" : "regression";
         reason = `p ${fmtP(t.pValue)} <= ${o.alpha}, ${change === null ? "from zero" : `|change| > ${(o.threshold * 100).toFixed(1)}%`}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}`;
     }
@@ -552,6 +581,12 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`);
     }
     if (counts.underpowered > 0) notes.push(`${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`);
+    const drift = sameRun ? "same run" : opts.noiseCalibrated ? "calibrated" : "uncalibrated";
+    if (drift === "uncalibrated" && all.length > 0) {
+        notes.push(
+            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV, the default rule calls 8-11% of unchanged metrics), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
+        );
+    }
     if (A.run.settings.duration !== B.run.settings.duration) notes.push(`the runs measured for different durations (A ${A.run.settings.duration} s, B ${B.run.settings.duration} s).`);
     const envDiff = (side: Doc["environment"]) => Object.values(side.machines).map((m) => `${m.cpu} / ${m.kernel}`).sort().join("; ");
     if (envDiff(A.environment) !== envDiff(B.environment)) notes.push(`the machines differ: A ${envDiff(A.environment) || "none"}; B ${envDiff(B.environment) || "none"}.`);
@@ -565,6 +600,7 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         cells,
         counts,
         verdict: counts.regressions > 0 || counts.newlyFailed > 0 ? "regression" : "ok",
+        drift,
         notes,
     };
 }
@@ -597,7 +633,8 @@ export function renderMarkdown(c: Comparison): string {
         `- Rule: a change is called when the permutation test gives p <= ${c.settings.alpha} and |change of the median| > ${(c.settings.threshold * 100).toFixed(1)}%${per.length ? ` (${per.join(", ")})` : ""}; intervals are ${(c.settings.ciLevel * 100).toFixed(0)}% bootstrap (seed ${c.settings.seed}); pairing: ${c.settings.paired}.`,
     );
     const k = c.counts;
-    L.push("", `**Verdict: ${c.verdict === "regression" ? "REGRESSION" : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
+    const untrusted = c.verdict === "regression" && c.counts.newlyFailed === 0 && c.drift === "uncalibrated";
+    L.push("", `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
     const called = c.cells.flatMap((cell) => cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })));
     const newlyFailed = c.cells.filter((x) => x.status === "failed" && x.failed!.every((f) => f.side === "B"));
     if (called.length + newlyFailed.length > 0) {

@@ -6,11 +6,19 @@ export function escapeHtml(s: string): string {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
-/** The blocks' inline markup: `code` spans (taken literally) and **bold**. */
+/** The blocks' inline markup: `code` spans (taken literally), **bold**, and [links](to files beside the report). */
 export function inline(s: string): string {
     return s
         .split(/(`[^`]*`)/)
-        .map((part) => (part.startsWith("`") && part.endsWith("`") && part.length >= 2 ? `<code>${escapeHtml(part.slice(1, -1))}</code>` : escapeHtml(part).replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>").replace(/(^|[^*])\*([^*]+)\*(?!\*)/g, "$1<em>$2</em>")))
+        .map((part) =>
+            part.startsWith("`") && part.endsWith("`") && part.length >= 2
+                ? `<code>${escapeHtml(part.slice(1, -1))}</code>`
+                : escapeHtml(part)
+                      .replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>")
+                      .replace(/(^|[^*])\*([^*]+)\*(?!\*)/g, "$1<em>$2</em>")
+                      // Relative links only: a report links the files written beside it.
+                      .replace(/\[([^\]]+)\]\(([\w.-]+)\)/g, '<a href="$2">$1</a>'),
+        )
         .join("");
 }
 

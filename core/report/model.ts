@@ -125,7 +125,8 @@ export function value(doc: Pick<ResultsDoc, "cells">, row: Pick<Row, "cell" | "m
     const st = c.metrics[row.metric];
     if (!st) return { ok: false, why: "absent" };
     const k = row.scale;
-    const stats: Stats = { ...st, median: st.median * k, mean: st.mean * k, stddev: st.stddev * k, min: st.min * k, max: st.max * k, ci95: { low: st.ci95.low * k, high: st.ci95.high * k } };
+    const ci = st.ci && { low: st.ci.low * k, high: st.ci.high * k, level: st.ci.level };
+    const stats: Stats = { ...st, median: st.median * k, mean: st.mean * k, stddev: st.stddev * k, min: st.min * k, max: st.max * k, ci };
     return { ok: true, stats, median: stats.median };
 }
 
@@ -134,9 +135,21 @@ export function improvement(x: number, base: number, higherIsBetter: boolean): n
     return ((higherIsBetter ? x - base : base - x) / base) * 100;
 }
 
-/** Two medians differ beyond noise only where their 95% intervals do not overlap. */
-export function distinct(a: Stats, b: Stats): boolean {
-    return a.ci95.high < b.ci95.low || b.ci95.high < a.ci95.low;
+/** What the intervals shown are, at the confidence they achieve for the repetitions the cells have. */
+export function intervalNote(stats: readonly Stats[]): string {
+    const levels = new Map<string, number[]>();
+    let none = 0;
+    for (const st of stats) {
+        if (!st.ci) none++;
+        else {
+            const l = `${Number((st.ci.level * 100).toFixed(2))}%`;
+            levels.set(l, [...(levels.get(l) ?? []), st.n]);
+        }
+    }
+    const parts = [...levels].map(([l, ns]) => `${l} at n = ${[...new Set(ns)].sort((a, b) => a - b).join(", ")}`);
+    const what = parts.length > 0 ? `distribution-free interval of the median from order statistics (${parts.join("; ")})` : "";
+    const missing = none > 0 ? `no interval where n <= 3` : "";
+    return [what, missing].filter(Boolean).join("; ");
 }
 
 export function pct(v: number): string {

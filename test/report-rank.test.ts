@@ -1,0 +1,69 @@
+// The report's ranking rule (core/report/rank.ts) under the null: every pair drawn from one
+// distribution, the local stack's matrix, 5 repetitions. It must name a best backend (a default or
+// a category winner) in at most 1% of trials; and it must still name one where a real difference
+// is there.
+import { strict as assert } from "assert";
+import type { CellResult } from "../core/bench/results";
+import { mulberry32 } from "../core/bench/stats";
+import { rank } from "../core/report/rank";
+import { voltMarkdown } from "../core/report/volt";
+import { simulatedDoc } from "./simulated";
+
+/** Trials (of `trials`) in which the ranking names a default or a category winner. */
+export function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[], seed: number, reps = 5): number {
+    const rnd = mulberry32(seed);
+    let named = 0;
+    for (let t = 0; t < trials; t++) {
+        const cv = cvLow + (cvHigh - cvLow) * rnd();
+        const r = rank(simulatedDoc(rnd, pairs, reps, cv));
+        if (r.best || Object.keys(r.categoryBest).length > 0) named++;
+    }
+    return named;
+}
+
+describe("report ranking: only significant differences rank", function () {
+    this.timeout(120_000);
+
+    it("under the null (same distribution for every pair, 1000 trials, 5 repetitions, CV 2-30%) names a best backend in at most 1% of trials", () => {
+        // The local stack's two guests (measured: 2 of 1000), and three, with more pairs to be fooled by (0 of 1000).
+        for (const pairs of [["bare-metal", "virtio", "macvtap"], ["bare-metal", "virtio", "vhost-net", "macvtap"]]) {
+            const n = namedBest(1000, 0.02, 0.3, pairs, 17);
+            assert.ok(n <= 10, `${pairs.length - 1} guests: named a best backend in ${n} of 1000 null trials`);
+        }
+    });
+
+    it("identical repetitions: no leader, no recommendation, the report says so plainly", () => {
+        const doc = simulatedDoc(mulberry32(3), ["bare-metal", "virtio"], 5, 0.05);
+        const twin = JSON.parse(JSON.stringify(doc.cells.filter((c) => c.pair === "virtio"))) as CellResult[];
+        for (const c of twin) Object.assign(c, { pair: "macvtap", dimensions: { ...c.dimensions, backend: "macvtap", server: "macvtap" }, rawDir: c.rawDir.replace("virtio", "macvtap") });
+        doc.cells.push(...twin);
+        const r = rank(doc);
+        assert.equal(r.best, undefined);
+        assert.deepEqual(r.categoryBest, {});
+        assert.equal(r.tiers.length, 1, "one tier: virtio and macvtap tied");
+        const md = voltMarkdown(doc);
+        assert.match(md, /No recommendation: no backend is significantly better than another on any metric/);
+        assert.doesNotMatch(md, /Default: |-bound workloads: `|leads \d+ of/);
+        assert.match(md, /\*\*virtio\*\*, \*\*macvtap\*\* \(tied: neither beats the other\)/);
+        assert.match(md, /virtio: no significant difference from another guest/);
+    });
+
+    it("a real 30% throughput and packet-rate advantage at CV 2% is named, as the default and per category", () => {
+        const doc = simulatedDoc(mulberry32(5), ["bare-metal", "virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" && /^(tcp|udp|pps)/.test(cell) ? 1.3 : 1));
+        const r = rank(doc);
+        assert.equal(r.best?.pair, "macvtap");
+        assert.equal(r.categoryBest.throughput?.pair, "macvtap");
+        assert.equal(r.categoryBest.pps?.pair, "macvtap");
+        assert.equal(r.categoryBest.latency, undefined);
+        assert.match(voltMarkdown(doc), /Default: `macvtap`/);
+    });
+
+    it("a guest better in one category and worse in another is no default", () => {
+        const doc = simulatedDoc(mulberry32(7), ["virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" ? (/^(tcp|udp)/.test(cell) ? 1.3 : /^pps/.test(cell) ? 0.7 : 1) : 1));
+        const r = rank(doc);
+        assert.equal(r.best, undefined);
+        assert.equal(r.categoryBest.throughput?.pair, "macvtap");
+        assert.equal(r.categoryBest.pps?.pair, "virtio");
+        assert.match(voltMarkdown(doc), /No default: no backend beats every other/);
+    });
+});
