@@ -5,7 +5,7 @@
 // While a batch runs, new commands queue and go out together in the next one (a group commit), so
 // a lone command waits for nothing and a busy host sends few large batches.
 import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../core/ipbatch";
-import { SessionOutcome, endIpSession, ipSession } from "./ipsession";
+import { SessionOutcome, endIpSession, ethtoolSession, ipSession } from "./ipsession";
 import { CommandError, DEFAULT_TIMEOUT_MS, RunResult, Transport } from "./transport";
 
 interface Job {
@@ -140,7 +140,7 @@ export function runIp(t: Transport, argv: readonly string[], opts: { check?: boo
     });
 }
 
-/** `ethtool -k DEV` through this host's shared batch (one shell running ethtool per device); never throws on a non-zero exit. */
+/** `ethtool -k DEV` through this host's shared batch (a shell running ethtool per device, open for the operation where the host is this machine); never throws on a non-zero exit. */
 export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
     let q = ethtoolQueues.get(t);
     if (!q) ethtoolQueues.set(t, (q = { pending: [], running: false }));
@@ -151,8 +151,10 @@ export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
         setImmediate(async () => {
             const jobs = queue.pending.splice(0, MAX_BATCH);
             try {
-                const r = await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...jobs.map((j) => j.dev)], { check: false });
-                const res = parseEthtoolBatch(jobs.length, r.stdout);
+                const devs = jobs.map((j) => j.dev);
+                const session = devs.every((d) => d !== "" && !/[\n\r]/.test(d)) ? ethtoolSession(t) : undefined;
+                const out = session ? await session.run(devs, DEFAULT_TIMEOUT_MS) : (await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...devs], { check: false })).stdout;
+                const res = parseEthtoolBatch(jobs.length, out);
                 for (const [k, j] of jobs.entries()) {
                     const one = res[k];
                     // Where the shell stopped short, ask that device on its own.

@@ -237,10 +237,22 @@ describe("shared ip batch (real namespace)", function () {
         assert.equal(JSON.parse(must(["ip", "-n", ns, "-json", "link", "show", "dev", "bt2"]))[0].txqlen, 602);
     });
 
-    it("batches ethtool -k per device", async () => {
+    it("batches ethtool -k per device, in one shell for batch after batch", async () => {
+        const shells = () =>
+            must(["ip", "netns", "pids", ns])
+                .split("\n")
+                .filter((p) => p && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sh");
         const [a, b] = await Promise.all([ethtoolFeatures(t, "bt3"), ethtoolFeatures(t, "nosuch2")]);
         assert.equal(a.code, 0);
         assert.match(a.stdout, /^tx-checksumming: (on|off)/m);
         assert.notEqual(b.code, 0);
+        const first = shells();
+        const c = await ethtoolFeatures(t, "bt4");
+        assert.match(c.stdout, /^tx-checksumming: (on|off)/m);
+        assert.doesNotMatch(c.stdout, /netbed-ethtool/);
+        assert.equal(first.length, 1);
+        assert.deepEqual(shells(), first, "the same shell");
+        await endIpSessions(ns);
+        assert.deepEqual(shells(), []);
     });
 });
