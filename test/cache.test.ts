@@ -87,6 +87,31 @@ describe("artifact cache", () => {
             assert.equal(fs.readFileSync(path.join(dir, "kernels", "k1", "vmlinuz"), "utf8"), `built by ${ra.meta.pid}\n`);
         });
 
+        it("two Kernel creates from one file at once: one builds, the other finds the entry", async () => {
+            const file = path.join(dir, "bzImage");
+            fs.writeFileSync(file, Buffer.alloc(64 * 1024, 7));
+            const go = path.join(dir, "builds.go");
+            const kernel = (name: string) => {
+                const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cache", "kernel.ts"), dir, file, go, name], { stdio: ["ignore", "pipe", "pipe"] });
+                let out = "";
+                let err = "";
+                child.stdout!.on("data", (b) => (out += b));
+                child.stderr!.on("data", (b) => (err += b));
+                return new Promise<any>((resolve, reject) => child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${name}: ${err}`)))));
+            };
+            const runs = [kernel("k1"), kernel("k2")];
+            await until(() => fs.readdirSync(dir).filter((f) => f.startsWith("builds.go.ready-")).length === 2);
+            fs.writeFileSync(go, "");
+            const [a, b] = await Promise.all(runs);
+            const built = [a, b].filter((r) => r.log.some((l: string) => /built in/.test(l)));
+            const found = [a, b].filter((r) => r.log.some((l: string) => /found in the cache/.test(l)));
+            assert.equal(built.length, 1, JSON.stringify([a.log, b.log]));
+            assert.equal(found.length, 1);
+            assert.equal(a.outs.sha256, b.outs.sha256);
+            assert.equal(found[0].outs.buildSeconds, 0);
+            assert.equal(fs.readdirSync(path.join(dir, "kernels", a.outs.cacheKey, "refs")).length, 2);
+        });
+
         it("frees the lock when its holder dies mid-build, and the next process builds", async () => {
             const a = builder(60_000, 60_000, "urn:a");
             await until(() => readies() === 1);
