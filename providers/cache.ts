@@ -108,6 +108,7 @@ export async function lockEntry(t: Transport, cacheDir: string, kind: "kernels" 
         await holder;
     };
     const deadline = Date.now() + o.holdMs;
+    const ownerOf = (line: string) => line.slice(line.indexOf(" ") + 1); // after the token
     let told = false;
     for (let wait = 50; ; wait = Math.min(1000, wait * 1.5)) {
         const r = await t.run(["cat", "--", `${lock}.owner`], { check: false });
@@ -116,11 +117,11 @@ export async function lockEntry(t: Transport, cacheDir: string, kind: "kernels" 
         if (settled) throw new Error(`on host ${t.label}: could not lock the cache entry ${kind}/${key}: the lock holder ${settled.error ?? "ended"}`);
         if (Date.now() > deadline) {
             await release();
-            throw new Error(`on host ${t.label}: the cache entry ${kind}/${key} stayed locked for ${holdSecs} s by ${line.slice(25) || "another build"}; remove nothing, retry when it ends`);
+            throw new Error(`on host ${t.label}: the cache entry ${kind}/${key} stayed locked for ${holdSecs} s by ${ownerOf(line) || "another build"}; retry when that build has ended`);
         }
         if (!told && line) {
             told = true;
-            o.onWait?.(line.slice(25));
+            o.onWait?.(ownerOf(line));
         }
         await sleep(wait);
     }
