@@ -1,12 +1,13 @@
 // Harness fidelity: for one netns-to-netns veth path, netbed's BenchmarkRun result next to the same
 // tool run by hand with the same parameters, interleaved (netbed, hand, netbed, hand, ...), 5 pairs:
-// iperf3 TCP throughput, sockperf ping-pong P50/P99 and 64-byte UDP packets per second.
+// iperf3 TCP throughput, sockperf ping-pong P50/P99, 64-byte UDP packets per second, and netperf
+// TCP_CRR (netbed counts its transactions after a warm-up; by hand it is timed).
 // Run: npm run bench -- fidelity
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { iperf3Argv, parseIperf3, parseSockperf, sockperfArgv } from "../core/bench/parse";
+import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sockperfArgv } from "../core/bench/parse";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
@@ -39,7 +40,7 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             must(["ip", "-n", ns, "link", "set", "lo", "up"]);
         }
         // The hand-run side's servers, on their own ports in the server namespace.
-        for (const argv of [["iperf3", "-s", "-B", "10.254.90.1", "-p", "5999"], ["sockperf", "server", "-i", "10.254.90.1", "-p", "11999"]]) {
+        for (const argv of [["iperf3", "-s", "-B", "10.254.90.1", "-p", "5999"], ["sockperf", "server", "-i", "10.254.90.1", "-p", "11999"], ["netserver", "-D", "-L", "10.254.90.1", "-p", "12999"]]) {
             const p = require("child_process").spawn("ip", ["netns", "exec", a, "timeout", "3600", ...argv], { stdio: "ignore" });
             servers.push(p.pid);
         }
@@ -51,8 +52,10 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             settings: { duration, repetitions: 1, warmup: 0 },
             resultsDir: results,
         });
-        const nb = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[] };
-        const hand = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[] };
+        // TCP_CRR runs with a warm-up: its measurement then counts transactions at the warm-up's rate.
+        const crrInputs = BenchmarkRunArgsSchema.parse({ ...inputs, tests: [{ kind: "rr", test: "TCP_CRR", size: 1 }], settings: { duration, repetitions: 1, warmup: 1 } });
+        const nb = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[], crr: [] as number[] };
+        const hand = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[], crr: [] as number[] };
         let netbedWall = 0;
         for (let i = 0; i < pairs; i++) {
             const t0 = Date.now();
@@ -71,6 +74,10 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             hand.p99.push(s.p99);
             const u = parseIperf3(inNs(b, iperf3Argv({ server: "10.254.90.1", port: 5999, duration, udp: true, bitrate: "0", length: 64 }), duration + 30));
             hand.pps.push(u.packetsPerSecond!);
+            const c = await benchmarkHandler.create({ urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::c${i}`, name: `c${i}`, log: new MemoryLogger() }, crrInputs);
+            nb.crr.push(((c.outs.results as any).cells as any[]).find((x) => x.cell === "tcp_crr-1").metrics.tps.median);
+            const n = parseNetperf(inNs(b, netperfArgv({ server: "10.254.90.1", port: 12999, test: "TCP_CRR", duration, requestSize: 1, responseSize: 1 }), duration + 30));
+            hand.crr.push(n.transactionsPerSecond);
         }
         const row = (name: string, k: keyof typeof nb, unit: string, target: string) => {
             const ratio = median(nb[k]) / median(hand[k]);
@@ -84,6 +91,7 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             sockperfP50Ratio: row("sockperf UDP P50", "p50", "us", "within 3%"),
             sockperfP99Ratio: row("sockperf UDP P99", "p99", "us", "within 3%"),
             pps64Ratio: row("iperf3 UDP 64 B PPS", "pps", "pps", "~1"),
+            tcpCrrRatio: row("netperf TCP_CRR", "crr", "Trans/s", "within 2%"),
             netbedRunSeconds: netbedWall / pairs,
             measuredSecondsPerRun: 3 * duration,
         };

@@ -20,6 +20,13 @@
 /** The line that follows every command; its output marks the command's end. */
 export const SENTINEL = ["addr", "show", "dev", "lo"];
 
+/**
+ * Ends a batch written to an ip process that stays open: it fails (no link can have a '/' in its
+ * name) without printing on stdout, so its "Command failed" line on stderr says that everything
+ * the batch wrote on stderr has arrived (stdout and stderr are separate pipes).
+ */
+export const END_LINE = "addr show dev nb/end";
+
 /** ip's batch reader stops with "Too many arguments" at 100 words. */
 const MAX_WORDS = 90;
 
@@ -67,6 +74,25 @@ export interface ParsedBatch {
     stoppedAt?: { index: number; stderr: string };
 }
 
+/**
+ * Whether ip answered from a stale name-to-index cache. ip remembers the index of every link it
+ * has seen for the life of its process; a link deleted (and perhaps made again under its name)
+ * since is then addressed by its old index and the kernel answers ENODEV ("No such device"), while
+ * a name ip looks up afresh fails as "Cannot find device". A query may even succeed, printing
+ * nothing for the link. A fresh process has an empty cache, so the batch's queries and the changes
+ * that failed this way are sent again to a new process.
+ */
+export function staleIndex(stderr: string): boolean {
+    return /No such device/.test(stderr);
+}
+
+/** How many sentinel lines complete lines of `stdout` hold. */
+export function countSentinels(stdout: string): number {
+    const lines = stdout.split("\n");
+    lines.pop(); // the last piece is not a complete line yet
+    return lines.filter(isSentinelLine).length;
+}
+
 function isSentinelLine(line: string): boolean {
     try {
         const j = JSON.parse(line);
@@ -79,16 +105,17 @@ function isSentinelLine(line: string): boolean {
 /**
  * Splits the output of `ip -json -force -batch -` run on renderBatch(lines) into per-command
  * results. `exitCode` is the process's; `killed` says it died by a signal (its buffered stdout may
- * be lost, so nothing past the last sentinel seen is known).
+ * be lost, so nothing past the last sentinel seen is known). `firstLine` is the number of lines the
+ * process read before this batch (ip numbers lines from its start).
  */
-export function parseBatch(count: number, stdout: string, stderr: string, exitCode: number, killed = false): ParsedBatch {
+export function parseBatch(count: number, stdout: string, stderr: string, exitCode: number, killed = false, firstLine = 0): ParsedBatch {
     // stderr: the messages before each "Command failed -:N" belong to the command on line N.
     const failed = new Map<number, string>();
     let pending: string[] = [];
     for (const line of stderr.split("\n")) {
         const m = /^Command failed -:(\d+)$/.exec(line);
         if (m) {
-            failed.set(Number(m[1]), pending.join("\n").trim());
+            failed.set(Number(m[1]) - firstLine, pending.join("\n").trim());
             pending = [];
         } else if (line !== "") pending.push(line);
     }
@@ -115,7 +142,10 @@ export function parseBatch(count: number, stdout: string, stderr: string, exitCo
 /** A constant script that runs `ethtool -k` for each device given as an argument (never evaluated as code). */
 export const ETHTOOL_BATCH_SCRIPT = 'for d do ethtool -k "$d" 2>&1; echo "### netbed-ethtool $?"; done';
 
-/** Splits ETHTOOL_BATCH_SCRIPT's output into one result per device, in order; undefined where it stopped short. */
+/** The same for device names read one a line from stdin, for a shell that stays open (providers/ipsession.ts). */
+export const ETHTOOL_LOOP_SCRIPT = 'while IFS= read -r d; do ethtool -k "$d" 2>&1; echo "### netbed-ethtool $?"; done';
+
+/** Splits ETHTOOL_BATCH_SCRIPT's (or ETHTOOL_LOOP_SCRIPT's) output into one result per device, in order; undefined where it stopped short. */
 export function parseEthtoolBatch(count: number, stdout: string): (BatchOutcome | undefined)[] {
     const res: (BatchOutcome | undefined)[] = [];
     let cur: string[] = [];

@@ -3,7 +3,7 @@
 // provider call was running (the engine's own work). Pure.
 
 export interface TraceEvent {
-    ev: "start" | "call" | "spawn";
+    ev: "start" | "call" | "spawn" | "ipbatch";
     pid: number;
     /** ms since the epoch */
     t0: number;
@@ -130,7 +130,8 @@ export function summarizeTrace(events: readonly TraceEvent[], from: number, to: 
         const c = commandOf(s.argv ?? []);
         spawnsByCommand[c] = (spawnsByCommand[c] ?? 0) + 1;
     }
-    const batches = spawns.filter((s) => (s.argv ?? []).includes("-batch"));
+    // A batch is an `ip -batch` process given its lines at start, or one written to a long-lived one.
+    const batches = [...spawns.filter((s) => (s.argv ?? []).includes("-batch") && (s.stdinLines ?? 0) > 0), ...inside.filter((e) => e.ev === "ipbatch")];
     const providerBusyMs = unionMs(calls.map(clip));
     // Cumulative per plugin process: the last call of each process has its total.
     const lastByPid = new Map<number, TraceEvent>();

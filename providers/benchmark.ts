@@ -290,6 +290,8 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     const serverPortsOf = new Map<string, Ports>();
     const stops: (() => Promise<void>)[] = [];
     const records = new Map<string, RepRecord>();
+    // The rate each pair's cell measured last: a TCP_CRR measurement counts transactions from it (core/bench/measure.ts).
+    const lastTps = new Map<string, number>();
     const failed = new Map<string, string>();
     // Pairs whose guest stopped answering on the network: their remaining cells are not attempted.
     const stalled = new Map<string, string>();
@@ -324,6 +326,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
             const done = resumed ? await readJson<RepRecord>(metaFile) : undefined;
             if (done) {
                 records.set(key, done);
+                if (done.metrics.tps) lastTps.set(cellKey, done.metrics.tps);
                 continue;
             }
             ctx.log.status(ctx.urn, `[${n}/${steps.length}] ${p.label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}/${i.settings.repetitions}`}`);
@@ -336,7 +339,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                     const before = await sampleCpu(ctx, machines);
                     const exits0 = await sampleExits(ctx, guestStats, guestsOf(p));
                     const t0 = Date.now();
-                    const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs));
+                    const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs), lastTps.get(cellKey));
                     const seconds = (Date.now() - t0) / 1000;
                     const s1 = Date.now();
                     const after = await sampleCpu(ctx, machines);
@@ -378,6 +381,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                 continue;
             }
             records.set(key, rec);
+            if (rec.metrics.tps) lastTps.set(cellKey, rec.metrics.tps);
             if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(rec.metrics)}`);
         }
     } finally {

@@ -3,6 +3,7 @@ import { defaultNetnsName } from "../core/names";
 import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
 import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { endIpSessions } from "./ipsession";
 import { LocalTransport, Transport, transportFor } from "./transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
@@ -178,6 +179,7 @@ export const hostHandler: ResourceHandler<HostInputs> = {
             return;
         }
         ctx.log.info(ctx.urn, `removing namespace '${ns}'`);
+        await endIpSessions(ns);
         await local.run(["ip", "netns", "del", ns]);
         // The namespace took its links with it: their owner records and device nodes go too.
         await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${ns}`, `/run/netbed/dev/netns-${ns}`, `/run/netbed/vms/netns-${ns}`]);

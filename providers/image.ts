@@ -119,7 +119,7 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
             const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
             ctx.log.info(ctx.urn, `guest image ${(m.size / 2 ** 20).toFixed(1)} MiB built in ${m.buildSeconds} s`);
             return m;
-        });
+        }, { holdMs: 20 * 60_000, onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this image`) });
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },
 

@@ -1,10 +1,12 @@
 // Coalesces the `ip` and `ethtool -k` commands that link resources issue at the same time on one
-// host into one process per batch. The engine creates many links at once (8 operations on 2
-// cores); as separate processes, their ~5 commands each were what provisioning spent its time on.
+// host into batches, sent to the host's long-lived ip process where it has one (providers/ipsession.ts).
+// The engine creates many links at once (8 operations on 2 cores); as separate processes, their
+// ~5 commands each were what provisioning spent its time on.
 // While a batch runs, new commands queue and go out together in the next one (a group commit), so
 // a lone command waits for nothing and a busy host sends few large batches.
-import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
-import { CommandError, RunResult, Transport } from "./transport";
+import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../core/ipbatch";
+import { SessionOutcome, endIpSession, ethtoolSession, ipSession } from "./ipsession";
+import { CommandError, DEFAULT_TIMEOUT_MS, RunResult, Transport } from "./transport";
 
 interface Job {
     argv: readonly string[];
@@ -25,8 +27,8 @@ interface Queue {
 /** Global options a batch may carry; anything else runs on its own. */
 const BATCHABLE_GLOBALS = new Set(["-json", "-details", "-6"]);
 const QUERY_VERBS = new Set(["show", "list", "lst", "get"]);
-/** A query whose dump keeps being interrupted is answered as it is after this many asks. */
-const MAX_DUMP_RETRIES = 3;
+/** A query whose dump keeps being interrupted (or a command ip keeps sending to a stale index) is answered as it is after this many asks. */
+const MAX_RETRIES = 3;
 /** Keeps one batch's stdin and output small and its failure's blast radius bounded. */
 const MAX_BATCH = 256;
 
@@ -38,20 +40,27 @@ function finish(t: Transport, job: Job, r: BatchOutcome): void {
     else job.resolve(r);
 }
 
-async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]): Promise<void> {
-    let r: RunResult;
-    let killed = false;
+/** Runs the jobs' lines in the host's long-lived ip process, or in an ip process of their own. */
+async function sendBatch(t: Transport, globals: string[], jobs: Job[]): Promise<SessionOutcome> {
+    const lines = jobs.map((j) => j.line);
+    const session = ipSession(t, globals);
+    if (session) return session.run(lines, DEFAULT_TIMEOUT_MS);
     try {
-        r = await t.run(["ip", ...globals, "-force", "-batch", "-"], { stdin: renderBatch(jobs.map((j) => j.line)), check: false });
+        const r = await t.run(["ip", ...globals, "-force", "-batch", "-"], { stdin: renderBatch(lines), check: false });
+        return { ...r, killed: false, firstLine: 0 };
     } catch (err) {
-        // Timed out or killed: whatever ran is unknown, so every command reports the failure.
         const e = err as CommandError;
-        r = { code: -1, stdout: e.stdout ?? "", stderr: `${e.stderr ?? ""}\n${e.message}`.trim() };
-        killed = true;
+        return { code: -1, stdout: e.stdout ?? "", stderr: `${e.stderr ?? ""}\n${e.message}`.trim(), killed: true, firstLine: 0 };
     }
+}
+
+async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]): Promise<void> {
+    // Killed or timed out: whatever ran is unknown, so every command past the last sentinel fails.
+    const r = await sendBatch(t, globals, jobs);
+    const killed = r.killed;
     let parsed;
     try {
-        parsed = parseBatch(jobs.length, r.stdout, r.stderr, r.code, killed);
+        parsed = parseBatch(jobs.length, r.stdout, r.stderr, r.code, killed, r.firstLine);
     } catch (err) {
         for (const j of jobs) j.reject(new CommandError(t.label, j.argv, null, r.stdout, r.stderr, `failed in an ip batch: ${(err as Error).message}`));
         return;
@@ -61,10 +70,13 @@ async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]
     // read back without its address) while the command still succeeds. Which command it was is
     // not known in a batch: queries are read-only, so every query of the batch is asked again.
     const interrupted = /Dump was interrupted/.test(r.stderr);
+    const stale = staleIndex(r.stderr);
+    if (stale) await endIpSession(t, globals);
     const again: Job[] = [];
     parsed.done.forEach((res, k) => {
         const j = jobs[k];
-        if (interrupted && j.query && j.retries < MAX_DUMP_RETRIES) {
+        const retry = ((interrupted || stale) && j.query) || (res.code !== 0 && staleIndex(res.stderr));
+        if (retry && j.retries < MAX_RETRIES) {
             j.retries++;
             again.push(j);
         } else finish(t, j, res);
@@ -128,7 +140,7 @@ export function runIp(t: Transport, argv: readonly string[], opts: { check?: boo
     });
 }
 
-/** `ethtool -k DEV` through this host's shared batch (one shell running ethtool per device); never throws on a non-zero exit. */
+/** `ethtool -k DEV` through this host's shared batch (a shell running ethtool per device, open for the operation where the host is this machine); never throws on a non-zero exit. */
 export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
     let q = ethtoolQueues.get(t);
     if (!q) ethtoolQueues.set(t, (q = { pending: [], running: false }));
@@ -139,8 +151,10 @@ export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
         setImmediate(async () => {
             const jobs = queue.pending.splice(0, MAX_BATCH);
             try {
-                const r = await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...jobs.map((j) => j.dev)], { check: false });
-                const res = parseEthtoolBatch(jobs.length, r.stdout);
+                const devs = jobs.map((j) => j.dev);
+                const session = devs.every((d) => d !== "" && !/[\n\r]/.test(d)) ? ethtoolSession(t) : undefined;
+                const out = session ? await session.run(devs, DEFAULT_TIMEOUT_MS) : (await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...devs], { check: false })).stdout;
+                const res = parseEthtoolBatch(jobs.length, out);
                 for (const [k, j] of jobs.entries()) {
                     const one = res[k];
                     // Where the shell stopped short, ask that device on its own.

@@ -206,6 +206,12 @@ function outsOf(i: KernelInputs, dir: string, meta: KernelMeta, key: string, hit
     };
 }
 
+/** The longest a build of this source may hold its cache entry's lock: its own time limits and a margin. */
+function lockHoldMs(s: Source): number {
+    const minutes = s.kind === "build" ? s.timeoutMinutes + 10 : s.kind === "debian" ? 45 : 10;
+    return minutes * 60_000;
+}
+
 export const kernelHandler: ResourceHandler<KernelInputs> = {
     schema: KernelArgsSchema,
     properties: ["host", "source", "cacheDir"],
@@ -225,7 +231,7 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
                       : await buildSource(ctx, t, i as any, tmp, cores);
             ctx.log.info(ctx.urn, `kernel ${m.release} (${m.virtio} virtio) built in ${m.buildSeconds} s`);
             return m;
-        });
+        }, { holdMs: lockHoldMs(i.source), onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this kernel`) });
         if (hit) ctx.log.info(ctx.urn, `kernel ${meta.release} found in the cache (${dir})`);
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },

@@ -68,3 +68,8 @@ export function traceSpawn(argv: readonly string[], stdin?: string | Buffer): ()
     const stdinLines = stdin === undefined ? 0 : stdin.toString().split("\n").filter((l) => l !== "").length;
     return () => write({ ev: "spawn", pid: process.pid, argv: argv.slice(0, 7), stdinLines, t0, t1: now() });
 }
+
+/** One batch written to a long-lived `ip -batch` process (providers/ipsession.ts): `commands` lines, from t0 (Date.now()) to now. */
+export function traceIpBatch(commands: number, t0: number): void {
+    if (tracing) write({ ev: "ipbatch", pid: process.pid, stdinLines: 2 * commands, t0, t1: now() });
+}

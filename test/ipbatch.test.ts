@@ -2,8 +2,10 @@
 // 6.1), then the shared batch against a real namespace: many concurrent commands, failures
 // attributed to their own command, a batch that ip abandons half-way.
 import { strict as assert } from "assert";
-import { batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
+import * as fs from "fs";
+import { batchLine, batchable, countSentinels, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
 import { ethtoolFeatures, runIp } from "../providers/ipbatch";
+import { endIpSessions } from "../providers/ipsession";
 import { NetnsTransport, RunResult, Transport } from "../providers/transport";
 import { dropNetns, must, uniq } from "./helpers";
 
@@ -55,6 +57,20 @@ describe("ip batch syntax and attribution (pure)", () => {
         // killed: nothing past the last sentinel is known
         assert.deepEqual(parseBatch(4, `${LO}\n`, "", -1, true), { done: [{ code: 0, stdout: "", stderr: "" }] });
         assert.throws(() => parseBatch(2, `${LO}\n`, "", 0), /finished 1 of 2/);
+    });
+
+    it("attributes failures in a later batch of a long-lived process by its line numbers", () => {
+        // The process read 7 lines before this batch of 2 commands (lines 8-11) and its END_LINE (12).
+        const stderr = 'Cannot find device "nope"\nCommand failed -:10\nDevice "nb/end" does not exist.\nCommand failed -:12\n';
+        const p = parseBatch(2, `${LO}\n${LO}\n`, stderr, 0, false, 7);
+        assert.deepEqual(
+            p.done.map((d) => [d.code, d.stderr]),
+            [
+                [0, ""],
+                [1, 'Cannot find device "nope"'],
+            ],
+        );
+        assert.equal(countSentinels(`${LO}\n${LO}`), 1, "a line still being written is not counted");
     });
 
     it("splits batched ethtool output per device", () => {
@@ -178,10 +194,65 @@ describe("shared ip batch (real namespace)", function () {
         assert.equal(JSON.parse(must(["ip", "-n", ns, "-json", "link", "show", "dev", "bt1"]))[0].mtu, 1400);
     });
 
-    it("batches ethtool -k per device", async () => {
+    it("sends batch after batch to one ip process in the namespace, which ends when idle or before the namespace goes", async () => {
+        const ipPids = () =>
+            must(["ip", "netns", "pids", ns])
+                .split("\n")
+                .filter((p) => p && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "ip");
+        const idle = async () => {
+            const stop = Date.now() + 10_000;
+            while (ipPids().length > 0 && Date.now() < stop) await new Promise((r) => setTimeout(r, 50));
+        };
+        await idle(); // the earlier tests' processes (other global options) end first
+        const seen = new Set<string>();
+        for (let k = 0; k < 3; k++) {
+            await runIp(t, ["ip", "link", "set", "dev", `bt${k}`, "txqueuelen", String(600 + k)]);
+            ipPids().forEach((p) => seen.add(p));
+        }
+        assert.equal(seen.size, 1, `one ip process for three batches, saw ${[...seen]}`);
+        // ip numbers lines from its start: a failure in a later batch is still its own command's.
+        const [ok, bad] = await Promise.allSettled([runIp(t, ["ip", "link", "set", "dev", "bt3", "up"]), runIp(t, ["ip", "link", "set", "dev", "nosuch3", "up"])]);
+        assert.equal(ok.status, "fulfilled");
+        assert.match((bad as PromiseRejectedResult).reason.message, /nosuch3 up.*exited with code 1[\s\S]*Cannot find device "nosuch3"/);
+        assert.deepEqual(ipPids(), [...seen], "still the same process");
+        // ip caches the index of every link it has seen: a link deleted and made again behind the
+        // process's back is found anew, and a deleted one reads as missing, not as empty.
+        const show = (dev: string) => runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", dev], { check: false });
+        assert.equal((await show("bt5")).code, 0);
+        assert.equal((await show("bt6")).code, 0);
+        must(["ip", "-n", ns, "link", "del", "bt5"]);
+        must(["ip", "-n", ns, "link", "del", "bt6"]);
+        must(["ip", "-n", ns, "tuntap", "add", "dev", "bt5", "mode", "tap"]);
+        await runIp(t, ["ip", "-json", "-details", "link", "set", "dev", "bt5", "mtu", "1280"]);
+        assert.equal(JSON.parse((await show("bt5")).stdout)[0].mtu, 1280);
+        const gone = await show("bt6");
+        assert.equal(gone.code, 1);
+        assert.match(gone.stderr, /does not exist/);
+        await idle();
+        assert.deepEqual(ipPids(), [], "the idle process ends");
+        await runIp(t, ["ip", "link", "set", "dev", "bt4", "up"]);
+        assert.equal(ipPids().length, 1);
+        await endIpSessions(ns);
+        assert.deepEqual(ipPids(), [], "ended before its namespace is deleted");
+        assert.equal(JSON.parse(must(["ip", "-n", ns, "-json", "link", "show", "dev", "bt2"]))[0].txqlen, 602);
+    });
+
+    it("batches ethtool -k per device, in one shell for batch after batch", async () => {
+        const shells = () =>
+            must(["ip", "netns", "pids", ns])
+                .split("\n")
+                .filter((p) => p && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sh");
         const [a, b] = await Promise.all([ethtoolFeatures(t, "bt3"), ethtoolFeatures(t, "nosuch2")]);
         assert.equal(a.code, 0);
         assert.match(a.stdout, /^tx-checksumming: (on|off)/m);
         assert.notEqual(b.code, 0);
+        const first = shells();
+        const c = await ethtoolFeatures(t, "bt4");
+        assert.match(c.stdout, /^tx-checksumming: (on|off)/m);
+        assert.doesNotMatch(c.stdout, /netbed-ethtool/);
+        assert.equal(first.length, 1);
+        assert.deepEqual(shells(), first, "the same shell");
+        await endIpSessions(ns);
+        assert.deepEqual(shells(), []);
     });
 });

@@ -73,7 +73,21 @@ async function runParsed<T>(run: Runner, argv: string[], timeout: number, parse:
     }
 }
 
-export async function measure(cell: Cell, server: { address?: string }, ports: Ports, s: RunSettings, run: Runner): Promise<Measurement> {
+/**
+ * Transactions for a TCP_CRR measurement of about `duration` seconds at the rate the cell last
+ * measured, or undefined (time it) without one. Timed, netserver waits in accept() for netperf's
+ * PAD_TIME (4 s) after the test ends, since no connection tells it the test is over, and then
+ * subtracts those 4 s from its elapsed time but not from its CPU time, which inflates the remote
+ * CPU and service demand (300% of one machine's CPU on 2 cores at -l 2). Counted, both ends stop
+ * after the last transaction. TCP_RR and UDP_RR end when netperf closes and need neither.
+ */
+export function crrTransactions(t: TestSpec, duration: number, lastTps?: number): number | undefined {
+    if (t.kind !== "rr" || t.test !== "TCP_CRR" || !lastTps || !(lastTps > 0)) return undefined;
+    return Math.max(1, Math.round(lastTps * duration));
+}
+
+/** `lastTps`: the transaction rate this pair's cell measured last (its warm-up, or the previous repetition). */
+export async function measure(cell: Cell, server: { address?: string }, ports: Ports, s: RunSettings, run: Runner, lastTps?: number): Promise<Measurement> {
     const t: TestSpec = cell.spec;
     const host = server.address!;
     const slack = 30;
@@ -129,7 +143,8 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
             return { metrics: { p50us: out.p50, p99us: out.p99, p999us: out.p999, avgus: out.avg, minus: out.min, maxus: out.max }, raw, ext: "txt" };
         }
         case "rr": {
-            const argv = netperfArgv({ server: host, port: ports.netserver, test: t.test, duration: s.duration, requestSize: t.size, responseSize: t.size });
+            const transactions = crrTransactions(t, s.duration, lastTps);
+            const argv = netperfArgv({ server: host, port: ports.netserver, test: t.test, duration: s.duration, requestSize: t.size, responseSize: t.size, transactions });
             const { out, raw } = await runParsed(run, argv, s.duration + slack, parseNetperf);
             const metrics: Record<string, number> = { tps: out.transactionsPerSecond };
             for (const [k, v] of [
@@ -140,7 +155,7 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
             ] as const) {
                 if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
             }
-            return { metrics, raw, ext: "txt", volume: { transactions: out.transactionsPerSecond * s.duration } };
+            return { metrics, raw, ext: "txt", volume: { transactions: transactions ?? out.transactionsPerSecond * s.duration } };
         }
         case "load": {
             const sweep: NonNullable<Measurement["sweep"]> = [];

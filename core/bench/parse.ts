@@ -186,6 +186,8 @@ export interface NetperfOptions {
     duration: number;
     requestSize: number;
     responseSize: number;
+    /** Run this many transactions instead of `duration` seconds (netperf -l -N). */
+    transactions?: number;
 }
 
 /** The omni output selectors netbed reads, in this order (one CSV line with -P 0). */
@@ -193,7 +195,8 @@ export const NETPERF_SELECTORS = ["THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_CPU_U
 
 export function netperfArgv(o: NetperfOptions): string[] {
     // -c/-C measure CPU on both ends so netperf reports service demand; -P 0 drops the banner.
-    return ["netperf", "-H", o.server, "-p", String(o.port), "-l", String(o.duration), "-t", o.test, "-c", "-C", "-P", "0", "--", "-r", `${o.requestSize},${o.responseSize}`, "-o", NETPERF_SELECTORS.join(",")];
+    const length = o.transactions !== undefined ? -o.transactions : o.duration;
+    return ["netperf", "-H", o.server, "-p", String(o.port), "-l", String(length), "-t", o.test, "-c", "-C", "-P", "0", "--", "-r", `${o.requestSize},${o.responseSize}`, "-o", NETPERF_SELECTORS.join(",")];
 }
 
 export interface NetperfResult {
