@@ -155,6 +155,11 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
     properties: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
     replaceOn: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
     hostFacts: { field: "hostCaps", of: microVmHostCaps },
+    // The kernel, image and macvtap device are made by other resources, the profile's wrapper too.
+    previewStandIn([k, , field]) {
+        if (k === "kernel" || k === "image" || (k === "nics" && field === "macvtapDevice")) return { value: "/netbed/not-known-at-preview" };
+        return k === "security" ? "omit" : undefined;
+    },
     deleteBeforeReplace: true,
 
     defaults(inputs) {

@@ -1,6 +1,6 @@
 // The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
 import type * as provider from "@pulumi/pulumi/provider";
-import { checkWithSchema } from "../core/check";
+import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
@@ -90,12 +90,24 @@ export class NetbedProvider implements provider.Provider {
         const r = checkWithSchema(h.schema, plain);
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
+            const early = this.previewFailures(h, plain);
+            if (early.length > 0) return { inputs: news, failures: early };
             // Only values not known yet are in the way: validated again once they are known.
             return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(plain)]) };
         }
         const cross = [...(h.crossCheck?.(urn, r.value, this.registry) ?? []), ...(h.localCheck?.(r.value) ?? [])];
         if (cross.length > 0) return { inputs: news, failures: cross };
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(r.value)]) };
+    }
+
+    /** The problems a schema finds with stand-ins for the inputs not known yet (none without stand-ins). */
+    private previewFailures(h: ResourceHandler, plain: Record<string, unknown>) {
+        if (!h.previewStandIn) return [];
+        const { value, replaced } = withStandIns(plain, (p) => h.previewStandIn!(p));
+        const r = checkWithSchema(h.schema, value);
+        if (r.ok) return [];
+        const under = replaced.map((p) => propertyPath(p));
+        return r.failures.filter((f) => !under.some((u) => f.property === u || f.property.startsWith(`${u}.`) || f.property.startsWith(`${u}[`)));
     }
 
     /** Fills the handler's host-facts input from a read-only probe when the Host's is not known yet. */

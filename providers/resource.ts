@@ -1,7 +1,7 @@
 // What every netbed resource implements in the provider, and the context it runs with.
 import { z } from "zod";
 import type { Path } from "../core/secrets";
-import type { CheckFailure } from "../core/check";
+import type { CheckFailure, StandIn } from "../core/check";
 import type { HostProbe } from "../core/probe";
 import type { Logger } from "./log";
 import type { Registry } from "./registry";
@@ -37,6 +37,11 @@ export interface ResourceHandler<I extends Record<string, unknown> = any> {
      * not known yet (a first preview), check() fills it from a read-only probe of the host.
      */
     hostFacts?: { field: string; of(probe: HostProbe): unknown };
+    /**
+     * Valid stand-ins for inputs that are often not known at preview (paths of artifacts not built
+     * yet), so the rest of the schema's checks (what the host can do) run before anything exists.
+     */
+    previewStandIn?(path: (string | number)[]): StandIn;
     /** Checks against the other resources of the stack (overlapping subnets, duplicate MACs). */
     crossCheck?(urn: string, inputs: I, registry: Registry): CheckFailure[];
     /**

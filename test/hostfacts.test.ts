@@ -14,8 +14,8 @@ const VM = "urn:pulumi:p::testbed::netbed:index:MicroVm::vm";
 const NIC = { backend: "virtio", tap: "tap0", address: "10.0.0.2/24" };
 
 function vmInputs(host: unknown, extra: Record<string, unknown> = {}) {
-    // As a first preview sends them: the Host's probe output (hostCaps) is not known yet.
-    return { host, kernel: "/k", image: "/i", imageSize: 7e6, nics: [NIC], hostCaps: UNKNOWN, ...extra };
+    // As a first preview sends them: the Host's probe (hostCaps), the kernel, image and profile are not known yet.
+    return { host, kernel: UNKNOWN, image: UNKNOWN, imageSize: UNKNOWN, security: UNKNOWN, nics: [NIC], hostCaps: UNKNOWN, ...extra };
 }
 
 async function failures(p: NetbedProvider, inputs: Record<string, unknown>): Promise<string[]> {

@@ -128,7 +128,7 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], JSON.stringify(changes));
     });
 
-    it("a host key that changed is refused, naming the key seen; with the machine's key back, nothing needs doing", async () => {
+    it("a host key that changed is refused by refresh, naming the key seen; with the machine's key back, nothing needs doing", async () => {
         const disk = `/var/lib/netbed-sim/${M1.name}`;
         const key = `${disk}/ssh_host_ed25519_key`;
         for (const f of [key, `${key}.pub`]) fs.renameSync(f, `${f}.orig`);
@@ -138,7 +138,8 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
             killSshd(M1);
             await sim(["up", "--e2288g"], ROOT);
             let out = "";
-            await assert.rejects(stack.preview({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => `${e.message}\n${out}`.includes(`the SSH host key ${seen} does not match the pinned hostKeyFingerprint`));
+            // A refresh reads every resource on m1 over SSH (a plain up with nothing to do connects to nothing).
+            await assert.rejects(stack.refresh({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => `${e.message}\n${out}`.includes(`the SSH host key ${seen} does not match the pinned hostKeyFingerprint`));
         } finally {
             for (const f of [key, `${key}.pub`]) fs.renameSync(`${f}.orig`, f);
             killSshd(M1);
