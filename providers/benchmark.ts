@@ -209,6 +209,11 @@ function stepKey(s: Step, pairLabel: string): string {
     return `${pairLabel}/${s.cell.id}/${s.warmup ? `warmup-${-s.repetition}` : `rep-${s.repetition + 1}`}`;
 }
 
+/** The server end as its client sees it: a guest behind a NAT or on its own loopback is reached at its peer address. */
+function served(e: Endpoint): Endpoint {
+    return e.kind === "vm" && e.peerAddress ? { ...e, address: e.peerAddress } : e;
+}
+
 function defaultTopology(p: BenchmarkRunInputs["pairs"][number]): string {
     const kind = (e: Endpoint) => (e.kind === "vm" ? "guest" : "host");
     return `${kind(p.client)}-${kind(p.server)}`;
@@ -312,7 +317,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                     const s0 = Date.now();
                     const before = await sampleCpu(ctx, machines);
                     const t0 = Date.now();
-                    const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs));
+                    const m: Measurement = await measure(s.cell, served(p.server), portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs));
                     const seconds = (Date.now() - t0) / 1000;
                     const s1 = Date.now();
                     const after = await sampleCpu(ctx, machines);

@@ -31,6 +31,11 @@ const VmEndpoint = z
         /** The host the guest agent is reached from (default: the VM's host; a macvtap guest is not reachable from its own host). */
         via: HostConnectionSchema,
         address: z.string().superRefine(refineWith(ipProblem)),
+        /**
+         * What a client connects to when this guest serves, where that is not its NIC's address: a
+         * NAT's address whose ports are forwarded to the guest, or 127.0.0.1 for the guest's own loopback.
+         */
+        peerAddress: z.string().superRefine(refineWith(ipProblem)).optional(),
         pid: z.number().int().min(1),
         backend: z.enum(NIC_BACKENDS),
         accel: z.string(),
@@ -91,7 +96,7 @@ export const BenchmarkRunArgsSchema = z
 export type BenchmarkRunInputs = z.output<typeof BenchmarkRunArgsSchema>;
 
 /** One end of a pair: a Host (with the address its peer uses when it serves) or a MicroVm. */
-export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host };
+export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host; address?: pulumi.Input<string> };
 
 export interface PairArgs {
     label: string;
@@ -115,8 +120,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement]: any[]) => {
+        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, e.address] as pulumi.Output<any>[])
+        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, peerAddress]: any[]) => {
             const i = ifs[nic];
             if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
             return {
@@ -125,6 +130,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 host,
                 via,
                 address: String(i.address).split("/")[0],
+                peerAddress,
                 pid,
                 backend: i.backend,
                 accel,
