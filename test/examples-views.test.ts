@@ -2,7 +2,7 @@
 // knees), with plain inputs whose answers are worked out by hand.
 import { strict as assert } from "assert";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
-import { percentOfNative } from "../examples/lguest-baseline/view";
+import { lguestTable, renderLguestTable } from "../examples/lguest-baseline/view";
 import { ppsCost } from "../examples/solo5-pps/view";
 import { knees, matrix } from "../examples/kvm-matrix/view";
 
@@ -24,22 +24,32 @@ function cell(pair: string, id: string, dims: Partial<CellResult["dimensions"]>,
 const run = (duration: number) => ({ name: "t", started: "", finished: "", wallSeconds: 1, measuredSeconds: 1, resultsDir: "/r", settings: { duration, repetitions: 2, warmup: 0 }, order: "interleaved" as const });
 
 describe("examples' result views", () => {
-    it("lguest-baseline: each pair's Gbit/s as percent of the native cell; null where the baseline cell failed", () => {
+    it("lguest-baseline: the seed's rows and columns, MByte/s next to Gbit/s, percent of the native cell in the same column", () => {
+        const tcp = (pair: string, gbps: number, extra: Partial<CellResult> = {}) => cell(pair, "tcp-1", {}, { gbps }, extra);
         const doc = {
             cells: [
-                cell("native-loopback", "tcp-1", { topology: "loopback", backend: "host" }, { gbps: 40 }),
-                cell("native-loopback", "tcp-8", { topology: "loopback", backend: "host" }, { gbps: 50 }, { status: "failed", metrics: {} }),
-                cell("bridged-guest-to-host", "tcp-1", { topology: "guest-host" }, { gbps: 2 }),
-                cell("routed-guest-to-guest", "tcp-1", { topology: "guest-guest" }, { gbps: 1.5 }),
-                cell("routed-guest-to-guest", "tcp-8", { topology: "guest-guest" }, { gbps: 3 }),
-                cell("routed-host-to-guest", "tcp-1", {}, {}, { status: "failed", metrics: {} }),
+                tcp("native.loopback", 8),
+                tcp("native.client", 4),
+                tcp("native.server", 2, { status: "failed", metrics: {} }),
+                tcp("guest-nat.client", 1),
+                tcp("guest-nat.server", 0.5),
+                tcp("guest-to-guest.client", 2),
+                cell("guest-nat.client", "tcp-8", {}, { gbps: 9 }),
             ],
         };
-        assert.deepEqual(percentOfNative(doc, "native-loopback"), [
-            { pair: "bridged-guest-to-host", topology: "guest-host", cell: "tcp-1", gbps: 2, percentOfNative: 5 },
-            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-1", gbps: 1.5, percentOfNative: 3.8 },
-            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-8", gbps: 3, percentOfNative: null },
-        ]);
+        const rows = lguestTable(doc);
+        assert.deepEqual(rows.map((r) => r.row), ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"]);
+        // 1 Gbit/s = 1e9 / 8 / 2^20 = 119.2 MByte/s (iperf's MByte).
+        assert.deepEqual(rows[3], { row: "guest-nat", loopback: null, client: { gbps: 1, mbytesPerSecond: 119.2, percentOfNative: 25 }, server: { gbps: 0.5, mbytesPerSecond: 59.6, percentOfNative: null } });
+        assert.deepEqual(rows[0].loopback, { gbps: 8, mbytesPerSecond: 953.7, percentOfNative: 100 });
+        assert.equal(rows[0].server, null, "a failed cell is left out");
+        assert.equal(rows[1].client, null, "a row not run is empty");
+        assert.equal(rows[5].client!.percentOfNative, 50);
+        const text = renderLguestTable(rows);
+        assert.match(text[0], /^\s+loopback\s+client\s+server$/);
+        assert.match(text[2], /^native\s+953\.7 MB\/s 8 Gbit\/s 100%\s+476\.8 MB\/s 4 Gbit\/s 100%\s+-$/);
+        assert.match(text[5], /^guest-nat\s+-\s+119\.2 MB\/s 1 Gbit\/s 25%\s+59\.6 MB\/s 0\.5 Gbit\/s$/);
+        assert.equal(text.length, 2 + 6);
     });
 
     it("solo5-pps: CPU µs per packet from the busy CPU-seconds of a measurement, VM exits null under TCG", () => {
