@@ -529,6 +529,8 @@ function aggregate(p: BenchmarkRunInputs["pairs"][number], topology: string, cel
         size: cell.size,
         streams: spec.kind === "tcp" ? spec.streams : undefined,
         reverse: spec.kind === "tcp" ? spec.reverse : undefined,
+        bidir: spec.kind === "tcp" && spec.bidir ? true : undefined,
+        rate: spec.kind === "flood" ? spec.rate : undefined,
         protocol: spec.kind === "latency" || spec.kind === "load" ? spec.protocol : spec.kind === "rr" ? spec.test : undefined,
         load: spec.kind === "load" ? spec.mps : undefined,
     };

@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as pulumi from "./pulumi";
 import { z } from "zod";
-import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
+import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";
 import { ipProblem } from "../core/net";
 import { HostConnectionSchema, type Host } from "./host";
@@ -86,6 +86,7 @@ export const BenchmarkRunArgsSchema = z
     .superRefine((v, ctx) => {
         const dup = duplicateCells(v.tests);
         if (dup.length > 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests"], message: `give each test once: ${dup.join(", ")} appear more than once` });
+        for (const p of testProblems(v.tests)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests", p.index, p.field], message: p.message });
         const seen = new Map<string, number>();
         v.pairs.forEach((p, i) => {
             if (seen.has(p.label)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["pairs", i, "label"], message: `'${p.label}' is also pairs[${seen.get(p.label)}]'s label` });

@@ -12,7 +12,7 @@ import { MicroVmArgsSchema } from "./microvm";
 import { SecurityProfileArgsSchema, SecurityProfileInputs } from "./security";
 import { HostTuningArgsSchema, HostTuningInputs } from "./tuning";
 import { ipProblem } from "../core/net";
-import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
+import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** Fabric entry keys become parts of resource names (and link names when `name` is not given). */
@@ -258,6 +258,7 @@ function parseBenchmark(
         });
     const dup = duplicateCells(tests);
     if (dup.length > 0) (ok = false), add(key, ["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
+    for (const p of testProblems(tests)) (ok = false), add(key, ["tests", p.index, p.field], p.message);
     const st = RunSettingsSchema.safeParse(b.settings);
     if (!st.success) for (const is of st.error.issues) (ok = false), add(key, ["settings", ...is.path], is.message);
     const labels = new Set<string>();
