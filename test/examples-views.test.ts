@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
 import { lguestTable, renderLguestTable } from "../examples/lguest-baseline/view";
-import { ppsCost } from "../examples/solo5-pps/view";
+import { confinementCost, ppsCost } from "../examples/solo5-pps/view";
 import { knees, matrix } from "../examples/kvm-matrix/view";
 
 const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci95: { low: median, high: median } });
@@ -65,10 +65,30 @@ describe("examples' result views", () => {
             ],
         } as Pick<ResultsDoc, "cells" | "run">;
         assert.deepEqual(ppsCost(doc, 1300), [
-            { pair: "bare-metal", backend: "host", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
-            { pair: "virtio", backend: "virtio", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
-            { pair: "macvtap", backend: "macvtap", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            { pair: "bare-metal", backend: "host", security: "none", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            { pair: "virtio", backend: "virtio", security: "none", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
+            { pair: "macvtap", backend: "macvtap", security: "none", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
         ]);
+    });
+
+    it("solo5-pps: the cost of confinement as netbed compare's verdict on the confined pair against the unconfined one", () => {
+        const reps = (v: number[]) => v.map((pps, index) => ({ index, metrics: { pps }, raw: "x", seconds: 2 }));
+        const pps = (pair: string, security: string, v: number[]) =>
+            cell(pair, "pps-1300", { test: "pps", size: 1300, security }, { pps: [...v].sort((a, b) => a - b)[2] }, { repetitions: reps(v) });
+        const doc = {
+            version: 1,
+            run: { ...run(2), repetitions: 5 },
+            environment: { machines: {}, guests: {} },
+            cells: [pps("virtio-unconfined", "none", [1000, 1010, 990, 1005, 995]), pps("virtio", "security (qemu)", [800, 810, 790, 805, 795])],
+        } as unknown as ResultsDoc;
+        const c = confinementCost(doc, 1300, "virtio-unconfined", "virtio")!;
+        assert.equal(c.ppsOpen, 1000);
+        assert.equal(c.ppsConfined, 800);
+        assert.ok(Math.abs(c.change! + 0.2) < 1e-9);
+        // 5 against 5, fully separated: the smallest two-sided p of the exact test, 2/252.
+        assert.ok(Math.abs(c.pValue - 2 / 252) < 1e-9, String(c.pValue));
+        assert.equal(c.verdict, "regression");
+        assert.equal(confinementCost({ ...doc, cells: [doc.cells[0], { ...doc.cells[1], status: "failed" }] } as ResultsDoc, 1300, "virtio-unconfined", "virtio"), null);
     });
 
     it("kvm-matrix: one headline row per cell with protocol, size and service demand; knees from the load cells", () => {

@@ -81,17 +81,21 @@ describe("examples on the real engine", function () {
         {
             dir: "solo5-pps",
             prefix: "nbes",
-            // No Testbed: the stack, 3 hosts, 2 wires, bridge, tap, macvtap, kernel, image, profile, 2 guests, the run.
-            total: 15,
-            types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 1, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 2, "netbed:index:BenchmarkRun": 1 },
+            // No Testbed: the stack, 3 hosts, 2 wires, bridge, 2 taps, macvtap, kernel, image, profile, 3 guests (one unconfined), the run.
+            total: 17,
+            types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 2, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 3, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server", "client", "external"],
-            pairs: ["bare-metal", "virtio", "macvtap"],
-            cells: 3,
+            pairs: ["bare-metal", "virtio", "virtio-unconfined", "macvtap"],
+            cells: 4,
             check: (o) => {
-                assert.deepEqual(o.pps.map((r: any) => r.backend), ["bare-metal", "virtio", "macvtap"]);
+                assert.deepEqual(o.pps.map((r: any) => r.pair), ["bare-metal", "virtio", "virtio-unconfined", "macvtap"]);
                 for (const r of o.pps) assert.ok(r.pps > 0 && r.cpuUsPerPacket > 0, JSON.stringify(r));
                 // TCG: no VM exits to count, reported as null (not zero).
                 for (const r of o.pps) assert.equal(r.vmExitsPerSecond, null);
+                assert.notEqual(o.pps[1].security, "none");
+                assert.equal(o.pps[2].security, "none");
+                // 2 repetitions cannot reach alpha 0.01: said so, never "no change".
+                assert.equal(o.confinement.verdict, "underpowered");
             },
         },
         {
