@@ -60,6 +60,7 @@ export const TOOLS = [
     "ethtool",
     "ip",
     "bwrap",
+    "nft",
 ] as const;
 export type ToolName = (typeof TOOLS)[number];
 
@@ -77,6 +78,7 @@ const VERSION_FLAG: Record<ToolName, string> = {
     ethtool: "--version",
     ip: "-V",
     bwrap: "--version",
+    nft: "--version",
 };
 
 const toolLines = TOOLS.map((t) => {
@@ -151,6 +153,7 @@ export function parseToolVersion(tool: ToolName, line: string | undefined): stri
         ethtool: /version (\d+(?:\.\d+)*)/,
         ip: /iproute2-(?:ss)?(\d+(?:\.\d+)*)/,
         bwrap: /bubblewrap (\d+(?:\.\d+)*)/,
+        nft: /nftables v(\d+(?:\.\d+)*)/,
     };
     const m = patterns[tool]?.exec(line);
     return m ? m[1] : line.slice(0, 80);

@@ -216,6 +216,11 @@ function stepKey(s: Step, pairLabel: string): string {
     return `${pairLabel}/${s.cell.id}/${s.warmup ? `warmup-${-s.repetition}` : `rep-${s.repetition + 1}`}`;
 }
 
+/** The server end as its client sees it: a guest behind a NAT or on its own loopback is reached at its peer address. */
+function served(e: Endpoint): Endpoint {
+    return e.kind === "vm" && e.peerAddress ? { ...e, address: e.peerAddress } : e;
+}
+
 function defaultTopology(p: BenchmarkRunInputs["pairs"][number]): string {
     const kind = (e: Endpoint) => (e.kind === "vm" ? "guest" : "host");
     return `${kind(p.client)}-${kind(p.server)}`;
@@ -339,7 +344,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
                     const before = await sampleCpu(ctx, machines);
                     const exits0 = await sampleExits(ctx, guestStats, guestsOf(p));
                     const t0 = Date.now();
-                    const m: Measurement = await measure(s.cell, p.server, portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs), lastTps.get(cellKey));
+                    const m: Measurement = await measure(s.cell, served(p.server), portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs), lastTps.get(cellKey));
                     const seconds = (Date.now() - t0) / 1000;
                     const s1 = Date.now();
                     const after = await sampleCpu(ctx, machines);
@@ -556,6 +561,8 @@ function aggregate(p: BenchmarkRunInputs["pairs"][number], topology: string, cel
         size: cell.size,
         streams: spec.kind === "tcp" ? spec.streams : undefined,
         reverse: spec.kind === "tcp" ? spec.reverse : undefined,
+        bidir: spec.kind === "tcp" && spec.bidir ? true : undefined,
+        rate: spec.kind === "flood" ? spec.rate : undefined,
         protocol: spec.kind === "latency" || spec.kind === "load" ? spec.protocol : spec.kind === "rr" ? spec.test : undefined,
         load: spec.kind === "load" ? spec.mps : undefined,
     };

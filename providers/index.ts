@@ -6,6 +6,7 @@ import { imageHandler } from "./image";
 import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
 import { microvmHandler } from "./microvm";
+import { natHandler } from "./nat";
 import { ResourceHandler } from "./resource";
 import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
@@ -24,4 +25,5 @@ export const handlers: Record<string, ResourceHandler> = {
     "netbed:index:SecurityProfile": securityHandler,
     "netbed:index:BenchmarkRun": benchmarkHandler,
     "netbed:index:HostTuning": tuningHandler,
+    "netbed:index:Nat": natHandler,
 };

@@ -1,7 +1,7 @@
 import * as path from "path";
 import * as pulumi from "./pulumi";
 import { z } from "zod";
-import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
+import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";
 import { ipProblem } from "../core/net";
 import { HostConnectionSchema, type Host } from "./host";
@@ -31,6 +31,11 @@ const VmEndpoint = z
         /** The host the guest agent is reached from (default: the VM's host; a macvtap guest is not reachable from its own host). */
         via: HostConnectionSchema,
         address: z.string().superRefine(refineWith(ipProblem)),
+        /**
+         * What a client connects to when this guest serves, where that is not its NIC's address: a
+         * NAT's address whose ports are forwarded to the guest, or 127.0.0.1 for the guest's own loopback.
+         */
+        peerAddress: z.string().superRefine(refineWith(ipProblem)).optional(),
         pid: z.number().int().min(1),
         backend: z.enum(NIC_BACKENDS),
         accel: z.string(),
@@ -83,6 +88,7 @@ export const BenchmarkRunArgsSchema = z
     .superRefine((v, ctx) => {
         const dup = duplicateCells(v.tests);
         if (dup.length > 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests"], message: `give each test once: ${dup.join(", ")} appear more than once` });
+        for (const p of testProblems(v.tests)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests", p.index, p.field], message: p.message });
         const seen = new Map<string, number>();
         v.pairs.forEach((p, i) => {
             if (seen.has(p.label)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["pairs", i, "label"], message: `'${p.label}' is also pairs[${seen.get(p.label)}]'s label` });
@@ -93,7 +99,7 @@ export const BenchmarkRunArgsSchema = z
 export type BenchmarkRunInputs = z.output<typeof BenchmarkRunArgsSchema>;
 
 /** One end of a pair: a Host (with the address its peer uses when it serves) or a MicroVm. */
-export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host };
+export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host; address?: pulumi.Input<string> };
 
 export interface PairArgs {
     label: string;
@@ -117,8 +123,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, vm.qmpSocket] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket]: any[]) => {
+        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, vm.qmpSocket, e.address] as pulumi.Output<any>[])
+        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket, peerAddress]: any[]) => {
             const i = ifs[nic];
             if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
             return {
@@ -127,6 +133,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 host,
                 via,
                 address: String(i.address).split("/")[0],
+                peerAddress,
                 pid,
                 backend: i.backend,
                 accel,

@@ -4,6 +4,7 @@ export { Bridge, BridgeArgs, BridgeArgsSchema } from "./bridge";
 export { Tap, TapArgs, TapArgsSchema } from "./tap";
 export { MacvtapLink, MacvtapLinkArgs, MacvtapLinkArgsSchema, MACVTAP_MODES } from "./macvtap";
 export { VethPair, VethPairArgs, VethPairArgsSchema } from "./veth";
+export { Nat, NatArgs, NatArgsSchema } from "./nat";
 export { Kernel, KernelArgs, KernelArgsSchema, VirtioMode } from "./kernel";
 export { GuestImage, GuestImageArgs, GuestImageArgsSchema, ImageManifest, IMAGE_TOOLS } from "./image";
 export { MicroVm, MicroVmArgs, MicroVmArgsSchema, NicArgs, BootTime, Placement, NIC_BACKENDS } from "./microvm";
@@ -18,3 +19,5 @@ export { TestSpecSchema, RunSettingsSchema, VOLT_MATRIX, TEST_KINDS } from "../c
 export type { TestSpec, RunSettings } from "../core/bench/spec";
 export { ResultsDocSchema, StatsSchema, CellResultSchema, RESULTS_VERSION, summarizeResults } from "../core/bench/results";
 export type { ResultsDoc, CellResult, Stats, Summary } from "../core/bench/results";
+export { compareDocs } from "../core/report/compare";
+export type { Comparison, CompareOptions, MetricComparison, Verdict } from "../core/report/compare";

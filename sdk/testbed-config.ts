@@ -11,7 +11,8 @@ import { KernelArgsSchema, KernelInputs } from "./kernel";
 import { MicroVmArgsSchema } from "./microvm";
 import { SecurityProfileArgsSchema, SecurityProfileInputs } from "./security";
 import { HostTuningArgsSchema, HostTuningInputs } from "./tuning";
-import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
+import { ipProblem } from "../core/net";
+import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 
 export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** Fabric entry keys become parts of resource names (and link names when `name` is not given). */
@@ -71,7 +72,7 @@ export const StackConfigSchema = z
     })
     .strict();
 
-export type EndpointConfig = { host: string; address?: string } | { vm: string; nic?: number; via?: string };
+export type EndpointConfig = { host: string; address?: string } | { vm: string; nic?: number; via?: string; address?: string };
 
 export interface BenchmarkConfig {
     tests: TestSpec[];
@@ -257,6 +258,7 @@ function parseBenchmark(
         });
     const dup = duplicateCells(tests);
     if (dup.length > 0) (ok = false), add(key, ["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
+    for (const p of testProblems(tests)) (ok = false), add(key, ["tests", p.index, p.field], p.message);
     const st = RunSettingsSchema.safeParse(b.settings);
     if (!st.success) for (const is of st.error.issues) (ok = false), add(key, ["settings", ...is.path], is.message);
     const labels = new Set<string>();
@@ -281,7 +283,8 @@ function parseBenchmark(
                 if (!(e.vm in out.vms)) (ok = false), add(key, at(side, "vm"), `must name one of guests.vms (${Object.keys(out.vms).join(", ") || "none declared"})`);
                 if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts)) (ok = false), add(key, at(side, "via"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
                 if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) (ok = false), add(key, at(side, "nic"), "must be a NIC index (0, 1, ...)");
-                ends[side] = { vm: e.vm, nic: e.nic as number | undefined, via: e.via as string | undefined };
+                if (e.address !== undefined && (typeof e.address !== "string" || ipProblem(e.address))) (ok = false), add(key, at(side, "address"), "must be an IP address (what the peer connects to: a NAT's forwarded address, or 127.0.0.1 for the guest's loopback)");
+                ends[side] = { vm: e.vm, nic: e.nic as number | undefined, via: e.via as string | undefined, address: e.address as string | undefined };
             } else if (typeof e.host === "string") {
                 if (!(e.host in hosts)) (ok = false), add(key, at(side, "host"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
                 if (side === "server" && typeof e.address !== "string") (ok = false), add(key, at(side, "address"), "a host that runs the servers needs `address`, the address its peer connects to");

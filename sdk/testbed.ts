@@ -105,7 +105,7 @@ export class Testbed extends pulumi.ComponentResource {
         this.setupSteps = args.setup ? args.setup(this) : [];
         if (c.benchmark) {
             const b = c.benchmark;
-            const end = (e: EndpointConfig): EndpointArgs => ("vm" in e ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined } : { host: this.hosts[e.host], address: e.address });
+            const end = (e: EndpointConfig): EndpointArgs => ("vm" in e ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined, address: e.address } : { host: this.hosts[e.host], address: e.address });
             this.benchmark = new BenchmarkRun(
                 n("bench"),
                 {

@@ -44,6 +44,16 @@ describe("stack config", () => {
         assert.match(q, /testbed:fabric\.bridges\.br0\.host: must name one of the hosts \(Server, client\), got "nowhere"/);
         assert.match(q, /testbed:fabric\.taps\.tap-name-too-long0\.name: .*18 bytes long/);
     });
+    it("a guest that serves may be reached at another address (a NAT's, its own loopback)", () => {
+        const cfg = (address: unknown) => ({
+            hosts: { server: { kind: "netns" }, ext: { kind: "netns" } },
+            fabric: { taps: { tap0: { host: "server", addresses: ["10.0.3.1/30"] } } },
+            guests: { vms: { g: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: "10.0.3.2/30", gateway: "10.0.3.1" }] } } },
+            benchmark: { tests: [{ kind: "tcp" }], pairs: [{ label: "nat-server", client: { host: "ext" }, server: { vm: "g", address } }] },
+        });
+        assert.deepEqual(parseStackConfig(cfg("192.0.2.1")).benchmark!.pairs[0].server, { vm: "g", nic: undefined, via: undefined, address: "192.0.2.1" });
+        assert.match(problems(cfg("router")), /testbed:benchmark\.pairs\.0\.server\.address: must be an IP address/);
+    });
     it("refuses a wire between machines", () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
         const p = problems({

@@ -2,8 +2,8 @@
 // knees), with plain inputs whose answers are worked out by hand.
 import { strict as assert } from "assert";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
-import { percentOfNative } from "../examples/lguest-baseline/view";
-import { ppsCost } from "../examples/solo5-pps/view";
+import { lguestTable, renderLguestTable } from "../examples/lguest-baseline/view";
+import { confinementCost, ppsCost } from "../examples/solo5-pps/view";
 import { knees, matrix } from "../examples/kvm-matrix/view";
 
 const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci: null });
@@ -24,22 +24,32 @@ function cell(pair: string, id: string, dims: Partial<CellResult["dimensions"]>,
 const run = (duration: number) => ({ name: "t", started: "", finished: "", wallSeconds: 1, measuredSeconds: 1, resultsDir: "/r", settings: { duration, repetitions: 2, warmup: 0 }, order: "interleaved" as const });
 
 describe("examples' result views", () => {
-    it("lguest-baseline: each pair's Gbit/s as percent of the native cell; null where the baseline cell failed", () => {
+    it("lguest-baseline: the seed's rows and columns, MByte/s next to Gbit/s, percent of the native cell in the same column", () => {
+        const tcp = (pair: string, gbps: number, extra: Partial<CellResult> = {}) => cell(pair, "tcp-1", {}, { gbps }, extra);
         const doc = {
             cells: [
-                cell("native-loopback", "tcp-1", { topology: "loopback", backend: "host" }, { gbps: 40 }),
-                cell("native-loopback", "tcp-8", { topology: "loopback", backend: "host" }, { gbps: 50 }, { status: "failed", metrics: {} }),
-                cell("bridged-guest-to-host", "tcp-1", { topology: "guest-host" }, { gbps: 2 }),
-                cell("routed-guest-to-guest", "tcp-1", { topology: "guest-guest" }, { gbps: 1.5 }),
-                cell("routed-guest-to-guest", "tcp-8", { topology: "guest-guest" }, { gbps: 3 }),
-                cell("routed-host-to-guest", "tcp-1", {}, {}, { status: "failed", metrics: {} }),
+                tcp("native.loopback", 8),
+                tcp("native.client", 4),
+                tcp("native.server", 2, { status: "failed", metrics: {} }),
+                tcp("guest-nat.client", 1),
+                tcp("guest-nat.server", 0.5),
+                tcp("guest-to-guest.client", 2),
+                cell("guest-nat.client", "tcp-8", {}, { gbps: 9 }),
             ],
         };
-        assert.deepEqual(percentOfNative(doc, "native-loopback"), [
-            { pair: "bridged-guest-to-host", topology: "guest-host", cell: "tcp-1", gbps: 2, percentOfNative: 5 },
-            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-1", gbps: 1.5, percentOfNative: 3.8 },
-            { pair: "routed-guest-to-guest", topology: "guest-guest", cell: "tcp-8", gbps: 3, percentOfNative: null },
-        ]);
+        const rows = lguestTable(doc);
+        assert.deepEqual(rows.map((r) => r.row), ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"]);
+        // 1 Gbit/s = 1e9 / 8 / 2^20 = 119.2 MByte/s (iperf's MByte).
+        assert.deepEqual(rows[3], { row: "guest-nat", loopback: null, client: { gbps: 1, mbytesPerSecond: 119.2, percentOfNative: 25 }, server: { gbps: 0.5, mbytesPerSecond: 59.6, percentOfNative: null } });
+        assert.deepEqual(rows[0].loopback, { gbps: 8, mbytesPerSecond: 953.7, percentOfNative: 100 });
+        assert.equal(rows[0].server, null, "a failed cell is left out");
+        assert.equal(rows[1].client, null, "a row not run is empty");
+        assert.equal(rows[5].client!.percentOfNative, 50);
+        const text = renderLguestTable(rows);
+        assert.match(text[0], /^\s+loopback\s+client\s+server$/);
+        assert.match(text[2], /^native\s+953\.7 MB\/s 8 Gbit\/s 100%\s+476\.8 MB\/s 4 Gbit\/s 100%\s+-$/);
+        assert.match(text[5], /^guest-nat\s+-\s+119\.2 MB\/s 1 Gbit\/s 25%\s+59\.6 MB\/s 0\.5 Gbit\/s$/);
+        assert.equal(text.length, 2 + 6);
     });
 
     it("solo5-pps: CPU µs per packet from the busy CPU-seconds of a measurement, VM exits null under TCG", () => {
@@ -55,10 +65,30 @@ describe("examples' result views", () => {
             ],
         } as Pick<ResultsDoc, "cells" | "run">;
         assert.deepEqual(ppsCost(doc, 1300), [
-            { pair: "bare-metal", backend: "host", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
-            { pair: "virtio", backend: "virtio", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
-            { pair: "macvtap", backend: "macvtap", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            { pair: "bare-metal", backend: "host", security: "none", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            { pair: "virtio", backend: "virtio", security: "none", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
+            { pair: "macvtap", backend: "macvtap", security: "none", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
         ]);
+    });
+
+    it("solo5-pps: the cost of confinement as netbed compare's verdict on the confined pair against the unconfined one", () => {
+        const reps = (v: number[]) => v.map((pps, index) => ({ index, metrics: { pps }, raw: "x", seconds: 2 }));
+        const pps = (pair: string, security: string, v: number[]) =>
+            cell(pair, "pps-1300", { test: "pps", size: 1300, security }, { pps: [...v].sort((a, b) => a - b)[2] }, { repetitions: reps(v) });
+        const doc = {
+            version: 1,
+            run: { ...run(2), repetitions: 5 },
+            environment: { machines: {}, guests: {} },
+            cells: [pps("virtio-unconfined", "none", [1000, 1010, 990, 1005, 995]), pps("virtio", "security (qemu)", [800, 810, 790, 805, 795])],
+        } as unknown as ResultsDoc;
+        const c = confinementCost(doc, 1300, "virtio-unconfined", "virtio")!;
+        assert.equal(c.ppsOpen, 1000);
+        assert.equal(c.ppsConfined, 800);
+        assert.ok(Math.abs(c.change! + 0.2) < 1e-9);
+        // 5 against 5, fully separated: the smallest two-sided p of the exact test, 2/252.
+        assert.ok(Math.abs(c.pValue - 2 / 252) < 1e-9, String(c.pValue));
+        assert.equal(c.verdict, "regression");
+        assert.equal(confinementCost({ ...doc, cells: [doc.cells[0], { ...doc.cells[1], status: "failed" }] } as ResultsDoc, 1300, "virtio-unconfined", "virtio"), null);
     });
 
     it("kvm-matrix: one headline row per cell with protocol, size and service demand; knees from the load cells", () => {

@@ -58,31 +58,44 @@ describe("examples on the real engine", function () {
         {
             dir: "lguest-baseline",
             prefix: "nbel",
-            // The stack, the Testbed, 1 host, its tuning (ip_forward), bridge, 4 taps, kernel, image, profile, 4 guests, the run.
-            total: 17,
-            types: { "netbed:index:Testbed": 1, "netbed:index:Host": 1, "netbed:index:HostTuning": 1, "netbed:index:Bridge": 1, "netbed:index:Tap": 4, "netbed:index:MicroVm": 4, "netbed:index:BenchmarkRun": 1 },
-            hosts: ["server"],
-            pairs: ["native-loopback", "bridged-guest-to-host", "bridged-host-to-guest", "bridged-guest-to-guest", "routed-guest-to-host", "routed-host-to-guest", "routed-guest-to-guest"],
-            cells: 7,
+            // The stack, the Testbed, 2 hosts, the server's tuning (ip_forward), 2 wires, bridge, 3 taps, kernel, image, profile, 3 guests, the Nat, the run.
+            total: 19,
+            types: { "netbed:index:Testbed": 1, "netbed:index:Host": 2, "netbed:index:HostTuning": 1, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 3, "netbed:index:MicroVm": 3, "netbed:index:Nat": 1, "netbed:index:BenchmarkRun": 1 },
+            hosts: ["server", "ext"],
+            pairs: [
+                "native.loopback", "native.client", "native.server", "bridged.client", "bridged.server",
+                "guest-bridged.loopback", "guest-bridged.client", "guest-bridged.server", "guest-nat.client", "guest-nat.server",
+                "guest-to-host.client", "guest-to-host.server", "guest-to-guest.client",
+            ],
+            cells: 13,
             check: (o) => {
-                assert.equal(o.percentOfNative.length, 6);
-                for (const r of o.percentOfNative) assert.ok(r.percentOfNative > 0, JSON.stringify(r));
+                // The seed's six rows; every pair run fills its cell, with its percent of native.
+                assert.deepEqual(o.table.map((r: any) => r.row), ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"]);
+                const filled = o.table.flatMap((r: any) => ["loopback", "client", "server"].map((c) => r[c]).filter((x: any) => x !== null));
+                assert.equal(filled.length, 13);
+                for (const c of filled) assert.ok(c.gbps > 0 && c.percentOfNative > 0, JSON.stringify(c));
+                assert.match(o.tableText, /^guest-nat /m);
+                assert.ok(o.natRules.some((l: string) => /masquerade$/.test(l)), o.natRules.join("\n"));
             },
         },
         {
             dir: "solo5-pps",
             prefix: "nbes",
-            // No Testbed: the stack, 3 hosts, 2 wires, bridge, tap, macvtap, kernel, image, profile, 2 guests, the run.
-            total: 15,
-            types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 1, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 2, "netbed:index:BenchmarkRun": 1 },
+            // No Testbed: the stack, 3 hosts, 2 wires, bridge, 2 taps, macvtap, kernel, image, profile, 3 guests (one unconfined), the run.
+            total: 17,
+            types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 2, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 3, "netbed:index:BenchmarkRun": 1 },
             hosts: ["server", "client", "external"],
-            pairs: ["bare-metal", "virtio", "macvtap"],
-            cells: 3,
+            pairs: ["bare-metal", "virtio", "virtio-unconfined", "macvtap"],
+            cells: 4,
             check: (o) => {
-                assert.deepEqual(o.pps.map((r: any) => r.backend), ["bare-metal", "virtio", "macvtap"]);
+                assert.deepEqual(o.pps.map((r: any) => r.pair), ["bare-metal", "virtio", "virtio-unconfined", "macvtap"]);
                 for (const r of o.pps) assert.ok(r.pps > 0 && r.cpuUsPerPacket > 0, JSON.stringify(r));
                 // TCG: no VM exits to count, reported as null (not zero).
                 for (const r of o.pps) assert.equal(r.vmExitsPerSecond, null);
+                assert.notEqual(o.pps[1].security, "none");
+                assert.equal(o.pps[2].security, "none");
+                // 2 repetitions cannot reach alpha 0.01: said so, never "no change".
+                assert.equal(o.confinement.verdict, "underpowered");
             },
         },
         {

@@ -2,7 +2,7 @@
 // command runs through a callback (a host's transport or a guest's agent), so this stays pure.
 import { createHash } from "crypto";
 import { Cell, RunSettings, TestSpec } from "./spec";
-import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
+import { floodArgv, iperf3Argv, netperfArgv, parseFlood, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
 import { percentile } from "./stats";
 
 export type ServerName = "iperf3" | "sockperf" | "netserver";
@@ -43,6 +43,7 @@ export function serverPorts(seed: string): Ports {
 export function nominalSeconds(cell: Cell, s: RunSettings): number {
     const t = cell.spec;
     if (t.kind === "icmp") return t.count * t.interval;
+    if (t.kind === "flood") return t.count / t.rate;
     if (t.kind === "load") return t.mps.length * s.duration;
     return s.duration;
 }
@@ -102,12 +103,17 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
                 duration: s.duration,
                 parallel: t.kind === "tcp" ? t.streams : 1,
                 reverse: t.kind === "tcp" ? t.reverse : false,
+                bidir: t.kind === "tcp" ? t.bidir : false,
                 udp,
                 bitrate: t.kind === "udp" && t.rateMbps !== "max" ? `${t.rateMbps}M` : udp ? "0" : undefined,
                 length: t.kind === "udp" ? t.size : t.kind === "pps" ? t.sizes[0] : undefined,
             });
             const { out, raw } = await runParsed(run, argv, s.duration + slack, parseIperf3);
             const metrics: Record<string, number> = { gbps: out.bitsPerSecond / 1e9 };
+            if (out.bidir) {
+                metrics.gbpsForward = out.bidir.forwardBitsPerSecond / 1e9;
+                metrics.gbpsReverse = out.bidir.reverseBitsPerSecond / 1e9;
+            }
             if (!udp) metrics.retransmits = out.retransmits ?? 0;
             else {
                 metrics.pps = out.packetsPerSecond ?? 0;
@@ -136,6 +142,20 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
                 lossPct: p.lossPercent,
             };
             return { metrics, raw: r.stdout, ext: "txt" };
+        }
+        case "flood": {
+            const argv = floodArgv({ target: host, count: t.count, rate: t.rate, size: t.size });
+            const { out, raw } = await runParsed(run, argv, Math.ceil(t.count / t.rate) + slack, parseFlood);
+            if (!out.rtt) fail(argv, { code: 1, stdout: raw, stderr: "" }, `got no echo reply from ${host} (${out.transmitted} sent, ${out.errors} errors)`);
+            const metrics = {
+                sentPps: out.timeMs > 0 ? (out.transmitted * 1000) / out.timeMs : out.transmitted,
+                lossPct: out.lossPercent,
+                avgms: out.rtt.avg,
+                minms: out.rtt.min,
+                maxms: out.rtt.max,
+                mdevms: out.rtt.mdev,
+            };
+            return { metrics, raw, ext: "txt", volume: { transactions: out.received } };
         }
         case "latency": {
             const argv = sockperfArgv({ mode: "ping-pong", server: host, port: ports.sockperf, duration: s.duration, tcp: t.protocol === "tcp", messageSize: t.size });

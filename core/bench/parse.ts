@@ -7,6 +7,8 @@ export interface Iperf3Options {
     duration: number;
     parallel?: number;
     reverse?: boolean;
+    /** Both directions at once (iperf3 --bidir, 3.7 and later). */
+    bidir?: boolean;
     udp?: boolean;
     /** iperf3 -b: "0" for unlimited, or e.g. "100M". */
     bitrate?: string;
@@ -18,6 +20,7 @@ export function iperf3Argv(o: Iperf3Options): string[] {
     const a = ["iperf3", "-c", o.server, "-p", String(o.port), "-t", String(o.duration), "-J"];
     if (o.parallel && o.parallel > 1) a.push("-P", String(o.parallel));
     if (o.reverse) a.push("-R");
+    if (o.bidir) a.push("--bidir");
     if (o.udp) a.push("-u");
     if (o.bitrate !== undefined) a.push("-b", o.bitrate);
     if (o.length !== undefined) a.push("-l", String(o.length));
@@ -33,8 +36,10 @@ export interface Iperf3Result {
     bytes: number;
     /** Goodput at the receiver. */
     bitsPerSecond: number;
-    /** TCP: the sender's retransmits. */
+    /** TCP: the sender's retransmits (both senders' under --bidir). */
     retransmits?: number;
+    /** --bidir: what each direction's receiver got (client to server, server to client); bitsPerSecond is their sum. */
+    bidir?: { forwardBitsPerSecond: number; reverseBitsPerSecond: number };
     /** UDP: datagrams sent, lost (as counted by the receiver), and the rate of those delivered. */
     packets?: number;
     lostPackets?: number;
@@ -70,7 +75,15 @@ export function parseIperf3(json: string): Iperf3Result {
         intervals: (d.intervals ?? []).map((i: any) => ({ start: i.sum.start, end: i.sum.end, bitsPerSecond: i.sum.bits_per_second, ...(i.sum.packets !== undefined ? { packets: i.sum.packets } : {}) })),
     };
     if (!udp) r.retransmits = e.sum_sent?.retransmits;
-    else {
+    const back = e.sum_received_bidir_reverse;
+    if (back) {
+        // --bidir: the reverse direction's receiver is the client; the totals add both directions.
+        r.bidir = { forwardBitsPerSecond: recv.bits_per_second, reverseBitsPerSecond: back.bits_per_second };
+        r.bytes += back.bytes;
+        r.bitsPerSecond += back.bits_per_second;
+        if (!udp) r.retransmits = (e.sum_sent?.retransmits ?? 0) + (e.sum_sent_bidir_reverse?.retransmits ?? 0);
+    }
+    if (udp) {
         // end.sum carries the receiver's loss and jitter; sum_received.packets is what arrived.
         const sum = e.sum ?? recv;
         r.packets = sum.packets;
@@ -278,4 +291,46 @@ export function parsePing(text: string): PingResult {
     const s = /(\d+) packets transmitted, (\d+) (?:packets )?received.*?([\d.]+)% packet loss/.exec(text);
     if (!s) throw new Error(`ping failed: ${text.trim().split("\n").pop() || "no output"}`);
     return { rtts, duplicates, transmitted: Number(s[1]), received: Number(s[2]), lossPercent: Number(s[3]) };
+}
+
+export interface FloodOptions {
+    target: string;
+    count: number;
+    /** Echo requests per second. */
+    rate: number;
+    size: number;
+}
+
+/** iputils ping -f paced at `rate` (-i 1/rate), quiet: only the summary, with a deadline past the nominal time. */
+export function floodArgv(o: FloodOptions): string[] {
+    const interval = (1 / o.rate).toFixed(6).replace(/0+$/, "").replace(/\.$/, "");
+    const deadline = Math.ceil(o.count / o.rate) + 5;
+    return ["ping", "-f", "-q", "-c", String(o.count), "-i", interval, "-s", String(o.size), "-w", String(deadline), o.target];
+}
+
+export interface FloodResult {
+    transmitted: number;
+    received: number;
+    /** ICMP errors (host unreachable) reported instead of replies. */
+    errors: number;
+    lossPercent: number;
+    /** Wall time ping reports for the flood. */
+    timeMs: number;
+    /** Round trips in ms; absent when nothing came back. */
+    rtt?: { min: number; avg: number; max: number; mdev: number };
+}
+
+/** iputils ping -f -q's summary. */
+export function parseFlood(text: string): FloodResult {
+    const s = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) errors)?, ([\d.]+)% packet loss, time (\d+)ms/.exec(text);
+    if (!s) throw new Error(`flood ping failed: ${text.trim().split("\n").pop() || "no output"}`);
+    const r = /rtt min\/avg\/max\/mdev = ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(text);
+    return {
+        transmitted: Number(s[1]),
+        received: Number(s[2]),
+        errors: Number(s[3] ?? 0),
+        lossPercent: Number(s[4]),
+        timeMs: Number(s[5]),
+        ...(r ? { rtt: { min: Number(r[1]), avg: Number(r[2]), max: Number(r[3]), mdev: Number(r[4]) } } : {}),
+    };
 }

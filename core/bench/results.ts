@@ -68,6 +68,10 @@ export const CellResultSchema = z.object({
         size: z.number().optional(),
         streams: z.number().optional(),
         reverse: z.boolean().optional(),
+        /** Both directions at once (tcp --bidir). */
+        bidir: z.boolean().optional(),
+        /** Flood ping: echo requests per second asked for. */
+        rate: z.number().optional(),
         protocol: z.string().optional(),
         load: z.array(z.number()).optional(),
     }),
@@ -161,7 +165,7 @@ export type Summary = Record<string, Record<string, number>>;
 /** The Volt headline metrics: which cell and metric each summary column comes from. */
 const HEADLINES: [string, (c: CellResult) => boolean, string][] = [
     ["tcpGbps", (c) => c.cell === "tcp-1", "gbps"],
-    ["tcpParallelGbps", (c) => c.dimensions.test === "tcp" && (c.dimensions.streams ?? 1) > 1 && !c.dimensions.reverse, "gbps"],
+    ["tcpParallelGbps", (c) => c.dimensions.test === "tcp" && (c.dimensions.streams ?? 1) > 1 && !c.dimensions.reverse && !c.dimensions.bidir, "gbps"],
     ["tcpReverseGbps", (c) => c.dimensions.test === "tcp" && c.dimensions.reverse === true, "gbps"],
     ["udpGbps", (c) => c.dimensions.test === "udp", "gbps"],
     ["icmpP50ms", (c) => c.dimensions.test === "icmp", "p50ms"],

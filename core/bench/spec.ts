@@ -4,14 +4,31 @@ import { z } from "zod";
 
 const Seconds = z.number().min(0.5, "must be at least 0.5 s").max(3600, "must be at most 3600 s");
 
-/** iperf3 TCP: one stream, N parallel streams (8 in the seeds), or reverse (server sends). */
-const TcpTest = z.object({ kind: z.literal("tcp"), streams: z.number().int().min(1).max(128).default(1), reverse: z.boolean().default(false) }).strict();
+/** iperf3 TCP: one stream, N parallel streams (8 in the seeds), reverse (server sends), or both directions at once (bidir). */
+const TcpTest = z
+    .object({
+        kind: z.literal("tcp"),
+        streams: z.number().int().min(1).max(128).default(1),
+        reverse: z.boolean().default(false),
+        /** Both directions at once (iperf3 --bidir, the KVM criteria's bidirectional test): gbps is their sum. */
+        bidir: z.boolean().optional(),
+    })
+    .strict();
+/** A range of message sizes, one cell per size (the KVM criteria: "a range of message sizes", not one). */
+const sizesOf = (min: number, max: number, why: string) =>
+    z
+        .array(z.number().int().min(min, why).max(max))
+        .min(1)
+        .refine((a) => new Set(a).size === a.length, "give each size once")
+        .optional();
 /** iperf3 UDP at maximum rate ("max") or a target rate in Mbit/s, with a datagram size. */
 const UdpTest = z
     .object({
         kind: z.literal("udp"),
         rateMbps: z.union([z.literal("max"), z.number().positive().max(400_000)]).default("max"),
         size: z.number().int().min(16, "must be at least 16 bytes (iperf3's UDP header)").max(65507).default(1400),
+        /** Datagram sizes, one cell each (replaces size). */
+        sizes: sizesOf(16, 65507, "must be at least 16 bytes (iperf3's UDP header)"),
     })
     .strict();
 /** Packets per second: iperf3 UDP at maximum rate, one cell per datagram size, with the loss at that rate. */
@@ -30,11 +47,36 @@ const IcmpTest = z
     .strict();
 /** Request-response latency: sockperf ping-pong over TCP or UDP. */
 const LatencyTest = z
-    .object({ kind: z.literal("latency"), protocol: z.enum(["tcp", "udp"]).default("tcp"), size: z.number().int().min(14, "must be at least 14 bytes (sockperf's header)").max(65000).default(64) })
+    .object({
+        kind: z.literal("latency"),
+        protocol: z.enum(["tcp", "udp"]).default("tcp"),
+        size: z.number().int().min(14, "must be at least 14 bytes (sockperf's header)").max(65000).default(64),
+        /** Message sizes, one cell each (replaces size). */
+        sizes: sizesOf(14, 65000, "must be at least 14 bytes (sockperf's header)"),
+    })
     .strict();
 /** Transaction rates: netperf TCP_RR, TCP_CRR, UDP_RR with service demand. */
 const RrTest = z
-    .object({ kind: z.literal("rr"), test: z.enum(["TCP_RR", "TCP_CRR", "UDP_RR"]), size: z.number().int().min(1).max(65000).default(1) })
+    .object({
+        kind: z.literal("rr"),
+        test: z.enum(["TCP_RR", "TCP_CRR", "UDP_RR"]),
+        size: z.number().int().min(1).max(65000).default(1),
+        /** Request (and response) sizes, one cell each (replaces size). */
+        sizes: sizesOf(1, 65000, "must be at least 1 byte"),
+    })
+    .strict();
+/**
+ * Flood ping as a load generator (the KVM criteria's "simplest" tool): `count` echoes of `size`
+ * bytes at `rate` per second (ping -f -i 1/rate), with the loss and the round trips it got back.
+ */
+const FloodTest = z
+    .object({
+        kind: z.literal("flood"),
+        size: z.number().int().min(0).max(65507).default(56),
+        /** Echo requests per second (the flood's pace; root may go below ping's 2 ms user minimum). */
+        rate: z.number().int().min(1).max(100_000).default(1000),
+        count: z.number().int().min(1).max(1_000_000).default(1000),
+    })
     .strict();
 /** Latency under load: sockperf under-load at increasing message rates; the knee is where P99 passes factor x its unloaded value. */
 const LoadTest = z
@@ -50,9 +92,9 @@ const LoadTest = z
     })
     .strict();
 
-export const TEST_KINDS = ["tcp", "udp", "pps", "icmp", "latency", "rr", "load"] as const;
+export const TEST_KINDS = ["tcp", "udp", "pps", "icmp", "latency", "rr", "load", "flood"] as const;
 
-export const TestSpecSchema = z.discriminatedUnion("kind", [TcpTest, UdpTest, PpsTest, IcmpTest, LatencyTest, RrTest, LoadTest], {
+export const TestSpecSchema = z.discriminatedUnion("kind", [TcpTest, UdpTest, PpsTest, IcmpTest, LatencyTest, RrTest, LoadTest, FloodTest], {
     errorMap: (issue, ctx) =>
         issue.code === z.ZodIssueCode.invalid_union_discriminator ? { message: `kind must be one of ${TEST_KINDS.join(", ")}` } : { message: ctx.defaultError },
 });
@@ -99,10 +141,10 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
     for (const t of tests) {
         switch (t.kind) {
             case "tcp":
-                cells.push({ id: `tcp-${t.streams}${t.reverse ? "-reverse" : ""}`, test: t.kind, spec: t });
+                cells.push({ id: `tcp-${t.streams}${t.reverse ? "-reverse" : ""}${t.bidir ? "-bidir" : ""}`, test: t.kind, spec: t });
                 break;
             case "udp":
-                cells.push({ id: `udp-${t.rateMbps}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                for (const size of t.sizes ?? [t.size]) cells.push({ id: `udp-${t.rateMbps}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
                 break;
             case "pps":
                 for (const s of t.sizes) cells.push({ id: `pps-${s}`, test: t.kind, spec: { ...t, sizes: [s] }, size: s });
@@ -111,10 +153,13 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
                 cells.push({ id: `icmp-${t.size}`, test: t.kind, spec: t, size: t.size });
                 break;
             case "latency":
-                cells.push({ id: `latency-${t.protocol}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                for (const size of t.sizes ?? [t.size]) cells.push({ id: `latency-${t.protocol}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
                 break;
             case "rr":
-                cells.push({ id: `${t.test.toLowerCase()}-${t.size}`, test: t.kind, spec: t, size: t.size });
+                for (const size of t.sizes ?? [t.size]) cells.push({ id: `${t.test.toLowerCase()}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
+                break;
+            case "flood":
+                cells.push({ id: `flood-${t.size}-${t.rate}`, test: t.kind, spec: t, size: t.size });
                 break;
             case "load":
                 cells.push({ id: `load-${t.protocol}-${t.size}`, test: t.kind, spec: t, size: t.size });
@@ -122,6 +167,11 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
         }
     }
     return cells;
+}
+
+/** Combinations a tool refuses, as {index, field, message}: checked at preview with the test named. */
+export function testProblems(tests: readonly TestSpec[]): { index: number; field: string; message: string }[] {
+    return tests.flatMap((t, index) => (t.kind === "tcp" && t.reverse && t.bidir ? [{ index, field: "bidir", message: "bidir already runs both directions: leave reverse out" }] : []));
 }
 
 /** Cell ids that appear twice (the same test given twice): refused, the results would collide. */

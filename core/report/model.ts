@@ -86,7 +86,15 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
         let label: string;
         if (d.test === "tcp") {
             const n = d.streams ?? 1;
-            label = d.reverse ? (n > 1 ? `TCP Reverse (${n} streams)` : "TCP Reverse") : n > 1 ? `TCP Multi-${n} Stream` : "TCP Single Stream";
+            label = d.bidir
+                ? `TCP Bidirectional${n > 1 ? ` (${n} streams each way)` : ""}`
+                : d.reverse
+                  ? n > 1
+                      ? `TCP Reverse (${n} streams)`
+                      : "TCP Reverse"
+                  : n > 1
+                    ? `TCP Multi-${n} Stream`
+                    : "TCP Single Stream";
         } else {
             const rate = /^udp-([^-]+)-/.exec(c.cell)?.[1];
             label = `${rate === "max" || rate === undefined ? "UDP Maximum" : `UDP ${rate} Mbit/s`}${d.size !== undefined ? ` (${d.size} B)` : ""}`;
@@ -104,6 +112,12 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
         const proto = (c.dimensions.protocol ?? "tcp").toUpperCase();
         const sfx = lat.filter((x) => x.dimensions.protocol === c.dimensions.protocol).length > 1 ? ` (${c.dimensions.size} B)` : "";
         for (const p of ["50", "99"]) latency.push({ category: "latency", label: `${proto} P${p}${sfx}`, cell: c.cell, metric: `p${p}us`, scale: 1, unit: "µs", higherIsBetter: false, format: f1 });
+    }
+    // Flood ping as load: its round trip and the loss at the rate asked for.
+    for (const c of cellsOf(doc, (c) => c.dimensions.test === "flood")) {
+        const at = `(${c.dimensions.size} B at ${c.dimensions.rate}/s)`;
+        latency.push({ category: "latency", label: `Flood ping avg ${at}`, cell: c.cell, metric: "avgms", scale: 1000, unit: "µs", higherIsBetter: false, format: f1 });
+        latency.push({ category: "latency", label: `Flood ping loss, % ${at}`, cell: c.cell, metric: "lossPct", scale: 1, unit: "%", higherIsBetter: false, format: f2 });
     }
     const pps: Row[] = cellsOf(doc, (c) => c.dimensions.test === "pps")
         .sort((a, b) => (a.dimensions.size ?? 0) - (b.dimensions.size ?? 0))

@@ -622,7 +622,7 @@ function clientCommands(doc: ResultsDoc): string[] {
         let argv: string[][] = [];
         switch (x.test) {
             case "tcp":
-                argv = [iperf3Argv({ server, port: GUEST_PORTS.iperf3, duration: d, parallel: x.streams, reverse: x.reverse })];
+                argv = [iperf3Argv({ server, port: GUEST_PORTS.iperf3, duration: d, parallel: x.streams, reverse: x.reverse, bidir: x.bidir })];
                 break;
             case "udp": {
                 const rate = /^udp-([^-]+)-/.exec(c.cell)?.[1] ?? "max";
@@ -634,6 +634,9 @@ function clientCommands(doc: ResultsDoc): string[] {
                 break;
             case "icmp":
                 lines.push(`ping -c <count> -i <interval> -s ${x.size ?? 56} ${server}`);
+                break;
+            case "flood":
+                lines.push(`ping -f -q -c <count> -i ${x.rate ? 1 / x.rate : "<1/rate>"} -s ${x.size ?? 56} ${server}`);
                 break;
             case "latency":
                 argv = [sockperfArgv({ mode: "ping-pong", server, port: GUEST_PORTS.sockperf, duration: d, tcp: x.protocol === "tcp", messageSize: x.size })];

@@ -1,0 +1,139 @@
+// Nat: an nftables table in a host's network stack, created, read back, rewritten and deleted as
+// a whole. Ownership is the table's comment: a table of that name without netbed's comment for
+// this resource is never written over or deleted.
+import * as fs from "fs";
+import { NFT_PACKAGE, NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
+import { UNKNOWN } from "../core/secrets";
+import { NatArgsSchema, NatInputs } from "../sdk/nat";
+import { hostGone, hostTransport } from "./link";
+import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Transport } from "./transport";
+
+/** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
+export const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+
+export function nftMissingHere(dirs: readonly string[] = NFT_DIRS): boolean {
+    return !dirs.some((d) => {
+        try {
+            fs.accessSync(`${d}/nft`, fs.constants.X_OK);
+            return true;
+        } catch {
+            return false;
+        }
+    });
+}
+
+function missingNft(host: string, detail: string): Error {
+    return new Error(`on host '${host}': nft (nftables' command) is missing: install the Debian package '${NFT_PACKAGE}' there (the Host's packages)${detail ? `: ${detail}` : ""}`);
+}
+
+async function ensureNft(t: Transport, host: string): Promise<void> {
+    const r = await t.run(["nft", "--version"], { check: false }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
+    if (r.code !== 0) throw missingNft(host, r.stderr.trim());
+}
+
+/** The table's comment, or null when the table does not exist. */
+async function tableComment(t: Transport, table: string): Promise<string | undefined | null> {
+    const r = await t.run(["nft", "list", "table", "ip", table], { check: false });
+    if (r.code !== 0) {
+        if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
+        throw new Error(`on host ${t.label}: \`nft list table ip ${table}\` failed: ${r.stderr.trim()}`);
+    }
+    return parseTableComment(r.stdout);
+}
+
+async function write(ctx: Ctx, t: Transport, i: NatInputs): Promise<void> {
+    const script = renderNatRuleset(i.table, ownerComment(ctx.urn, ctx.name), i as NatRules);
+    const r = await t.run(["nft", "-f", "-"], { stdin: script, check: false });
+    if (r.code !== 0) throw new Error(`on host '${i.host.name}': nft refused the rules of table ip ${i.table}: ${r.stderr.trim()}\nruleset:\n${script}`);
+}
+
+async function forwarding(ctx: Ctx, t: Transport, i: NatInputs): Promise<boolean> {
+    const r = await t.run(["cat", "/proc/sys/net/ipv4/ip_forward"], { check: false });
+    const on = r.stdout.trim() === "1";
+    if (!on) ctx.log.warn(ctx.urn, `host '${i.host.name}' does not forward IPv4 (net.ipv4.ip_forward is ${r.stdout.trim() || "unreadable"}): NAT applies only to forwarded packets; set it with a HostTuning sysctl`);
+    return on;
+}
+
+async function readBack(t: Transport, table: string) {
+    return parseNatTable((await t.run(["nft", "-j", "list", "table", "ip", table])).stdout);
+}
+
+/** Refuses a table of that name that is not this resource's. */
+async function assertMine(ctx: Ctx, t: Transport, i: NatInputs, comment: string | undefined | null): Promise<void> {
+    if (comment === null || comment === ownerComment(ctx.urn, ctx.name)) return;
+    throw new Error(
+        `on host '${i.host.name}': table ip ${i.table} already exists and is not this resource's (its comment is ${comment === undefined ? "absent" : `'${comment}'`}): netbed never writes over rules it did not create; choose another \`table\``,
+    );
+}
+
+export const natHandler: ResourceHandler<NatInputs> = {
+    schema: NatArgsSchema,
+    properties: ["host", "table", "rules"],
+    replaceOn: ["host", "table"],
+    deleteBeforeReplace: true,
+
+    defaults(inputs, name) {
+        const out = { ...inputs };
+        if (out.table === undefined) out.table = defaultNatTable(name);
+        // Not known before the Host exists; checked again at create.
+        if (out.hostTools === UNKNOWN || out.hostTools === null) delete out.hostTools;
+        // Derived from the rules by the schema, never given.
+        delete out.rules;
+        return out;
+    },
+
+    // On this machine (local and netns hosts) nft is looked for at preview, before the Host exists.
+    localCheck(i) {
+        if (i.host.kind === "ssh" || !nftMissingHere()) return [];
+        return [{ property: "host", reason: `host '${i.host.name}' (this machine) has no nft (in ${NFT_DIRS.join(", ")}): install the Debian package '${NFT_PACKAGE}' (scripts/setup.sh does)` }];
+    },
+
+    async create(ctx, i) {
+        const t = hostTransport(ctx, i.host);
+        await ensureNft(t, i.host.name);
+        await assertMine(ctx, t, i, await tableComment(t, i.table));
+        await write(ctx, t, i);
+        try {
+            const seen = await readBack(t, i.table);
+            return { id: `${i.host.name}/${i.table}`, outs: { ...i, rules: seen.lines, drift: natDrift(i.rules, seen.lines), forwarding: await forwarding(ctx, t, i) } };
+        } catch (e) {
+            await t.run(["nft", "delete", "table", "ip", i.table], { check: false });
+            throw e;
+        }
+    },
+
+    async read(ctx, _id, state) {
+        const i = inputsFromState(NatArgsSchema, state);
+        if (await hostGone(i.host)) return undefined;
+        const t = hostTransport(ctx, i.host);
+        await ensureNft(t, i.host.name);
+        const comment = await tableComment(t, i.table);
+        // Gone, or replaced by a table that is not ours: either way this resource's table no longer exists.
+        if (comment === null || comment !== ownerComment(ctx.urn, ctx.name)) return undefined;
+        const seen = await readBack(t, i.table);
+        return { ...state, rules: seen.lines, drift: natDrift(i.rules, seen.lines) };
+    },
+
+    async update(ctx, _id, _olds, news) {
+        const t = hostTransport(ctx, news.host);
+        await ensureNft(t, news.host.name);
+        await assertMine(ctx, t, news, await tableComment(t, news.table));
+        await write(ctx, t, news);
+        const seen = await readBack(t, news.table);
+        return { ...news, rules: seen.lines, drift: natDrift(news.rules, seen.lines), forwarding: await forwarding(ctx, t, news) };
+    },
+
+    async delete(ctx, _id, state) {
+        const i = inputsFromState(NatArgsSchema, state);
+        if (await hostGone(i.host)) return;
+        const t = hostTransport(ctx, i.host);
+        const comment = await tableComment(t, i.table).catch(() => null);
+        if (comment === null) return;
+        if (comment !== ownerComment(ctx.urn, ctx.name)) {
+            ctx.log.warn(ctx.urn, `table ip ${i.table} on host '${i.host.name}' is no longer this resource's (comment '${comment ?? ""}'): left as it is`);
+            return;
+        }
+        await t.run(["nft", "delete", "table", "ip", i.table]);
+    },
+};
