@@ -1,4 +1,6 @@
-// netbed's command line: `npm run netbed -- <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`.
+#!/usr/bin/env node
+// netbed's command line: `npx netbed <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`
+// in a project that installed netbed (the package's bin), `npm run netbed -- ...` in a checkout.
 import { prune } from "./cache";
 import { Operation, run } from "./engine";
 
