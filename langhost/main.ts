@@ -95,10 +95,14 @@ async function runProgram(req: lang.RunRequest, engineAddress: string, tracing: 
     });
 }
 
+/** The handler of an RPC netbed's host does not serve: UNIMPLEMENTED, saying what to use instead. */
 function unimplemented(name: string) {
-    return (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+    const error = { code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented by netbed's Node.js language host (it runs programs: up, preview, refresh, destroy); install Pulumi's pulumi-language-nodejs for ${name}` };
+    return (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
         trace(name);
-        cb({ code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented by netbed's Node.js language host (it runs programs: up, preview, refresh, destroy); install Pulumi's pulumi-language-nodejs for ${name}` });
+        // Streaming RPCs (InstallDependencies, RunPlugin) have no callback: the error ends the stream.
+        if (cb) cb(error);
+        else call.emit("error", error);
     };
 }
 
@@ -206,7 +210,8 @@ function main(): void {
     });
     // The engine holds our stdin open while it lives: its end means the engine is gone, and a
     // program still running would wait forever for a monitor that no longer answers.
-    if (fs.fstatSync(0).isFIFO()) {
+    const stdin = fs.fstatSync(0);
+    if (stdin.isFIFO() || stdin.isSocket()) {
         process.stdin.on("end", () => {
             cancelPrograms();
             setTimeout(() => process.exit(0), running.size ? CANCEL_GRACE_MS : 0).unref();
