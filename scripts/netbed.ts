@@ -43,6 +43,15 @@ async function main(argv: string[]): Promise<void> {
         else if (argv[i] === "--refresh" && op === "up") refresh = true;
         else usage(`unknown option '${argv[i]}'`);
     }
+    // Ctrl-C reaches the engine CLI too (one process group): it cancels, waiting for the operations
+    // in flight, and its run then fails. Leaving at once would take the inline program with us and
+    // leave those operations pending in the state; a second Ctrl-C does.
+    let interrupted = false;
+    process.on("SIGINT", () => {
+        if (interrupted) process.exit(130);
+        interrupted = true;
+        console.error("netbed: interrupted: the engine is cancelling and waits for the operations in flight (Ctrl-C again stops at once)");
+    });
     const started = Date.now();
     const out = await run(op, { stack, dir, refresh });
     if (op === "up" || op === "outputs") console.log(JSON.stringify(out, null, 2));
