@@ -25,9 +25,9 @@ const running = new Set<ChildProcess>();
 const { Empty } = require(require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }));
 
 /** NETBED_LANGHOST_TRACE=<file>: one line per RPC the engine calls (for the README's RPC list). */
-function trace(rpc: string, detail = ""): void {
+function trace(rpc: string): void {
     const file = process.env.NETBED_LANGHOST_TRACE;
-    if (file) fs.appendFileSync(file, `${process.pid} ${rpc}${detail ? ` ${detail}` : ""}\n`);
+    if (file) fs.appendFileSync(file, `${process.pid} ${rpc}\n`);
 }
 
 function netbedVersion(): string {
