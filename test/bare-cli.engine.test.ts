@@ -154,16 +154,21 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             const down = await op("destroy");
             assert.equal(down.code, 0, down.out);
             const c = command(driver, "up", stack, ROOT);
+            let interrupted = false;
             const up = start(c.argv, {
                 cwd: c.cwd,
                 env,
                 timeoutMs: 300_000,
-                // Ctrl-C as soon as the engine creates the first resource.
+                // One Ctrl-C as soon as the engine creates the first resource (a second one tells
+                // the engine to stop at once, leaving operations pending by design).
                 onOutput: (s) => {
-                    if (/netbed:index:Host\s+\S+\s+creating/.test(s) && up.child.exitCode === null) process.kill(-up.child.pid!, "SIGINT");
+                    if (interrupted || !/netbed:index:Host\s+\S+\s+creating/.test(s)) return;
+                    interrupted = true;
+                    process.kill(-up.child.pid!, "SIGINT");
                 },
             });
             const r = await up.done;
+            assert.ok(interrupted, `the up was interrupted while creating:\n${r.out}`);
             assert.ok(!r.hung, `the interrupted up ended by itself:\n${r.out}`);
             assert.notEqual(r.code, 0, r.out);
             const state = exported(stack, ROOT, env);
