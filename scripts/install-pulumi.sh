@@ -72,12 +72,13 @@ EOF
 fi
 
 # 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package: scripts/engine.ts puts
-#    this checkout's copy on the engine's PATH. A link to it in the shared cache would point into
+#    the copy that runs the program on the engine's PATH. A link to it in the shared cache would point into
 #    whichever clone ran setup last (and dangle once that clone is gone): remove one left by an
 #    older setup.
-shim="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+sdk=$(cd "$root" && node -p 'require("path").dirname(require.resolve("@pulumi/pulumi/package.json"))' 2>/dev/null || echo "$root/node_modules/@pulumi/pulumi")
+shim="$sdk/pulumi-resource-pulumi-nodejs"
 if [ -L "$bindir/pulumi-resource-pulumi-nodejs" ]; then rm -f "$bindir/pulumi-resource-pulumi-nodejs"; fi
-if [ ! -x "$shim" ]; then log "WARNING: $shim is missing: run 'npm ci' first"; fi
+if [ ! -x "$shim" ]; then log "WARNING: $shim is missing: run 'npm ci' (or 'npm install' in your project) first"; fi
 
 # 3. Go plugins that the proxy may or may not serve: the Node.js language host (a bare `pulumi up`
 #    needs one; the Automation API path hosts the program in-process) and the command provider
