@@ -87,7 +87,7 @@ async function stackResults(name: string, projectDir: string | undefined): Promi
     // Loaded lazily: the Automation API is heavy and only stacks need it.
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const engine = await import("./engine");
-    const dir = path.resolve(projectDir ?? engine.ROOT);
+    const dir = path.resolve(projectDir ?? engine.HOME);
     // Listing stacks decrypts nothing: the local stack's environment will do (any other stack's
     // needs a passphrase, which `run` below asks for once the stack is known to exist).
     const envVars = engine.engineEnv("local");

@@ -1,22 +1,27 @@
 // Drives the real Pulumi engine (the `pulumi` CLI) through the Automation API. The program runs
-// in this Node.js process (an "inline" program), so no separate Node.js language host is needed;
-// the project directory's Pulumi.yaml still supplies the stack config dir and the provider plugin.
+// in this Node.js process (an "inline" program), so no language host is involved; the project
+// directory's Pulumi.yaml still supplies the stack config dir and the provider plugin. (A bare
+// `pulumi up` runs the same programs through a language host: README, "The Pulumi engine".)
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 
-export const ROOT = path.resolve(__dirname, "..");
+/** The netbed package: this file runs from scripts/ (ts-node) or dist/scripts/ (compiled, `npx netbed`). */
+export const ROOT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].find((d) => fs.existsSync(path.join(d, "package.json")))!;
+
+/** The project netbed serves: the checkout itself, or the project that has netbed in its node_modules. */
+export const HOME = path.basename(path.dirname(ROOT)) === "node_modules" ? path.dirname(path.dirname(ROOT)) : ROOT;
 
 /** Where scripts/install-pulumi.sh keeps the engine for the pinned @pulumi/pulumi version. */
 export function engineBinDir(): string {
-    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies["@pulumi/pulumi"];
     const cache = process.env.NETBED_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache", "netbed");
     return path.join(cache, "pulumi", `v${version}`, "bin");
 }
 
 /** Where stacks live unless PULUMI_BACKEND_URL says otherwise. */
 export function defaultStateDir(): string {
-    return path.join(ROOT, ".netbed", "state");
+    return path.join(HOME, ".netbed", "state");
 }
 
 /** The documented passphrase of the `local` stack's secrets (it holds none that matter). */
@@ -27,7 +32,7 @@ export type Operation = "up" | "preview" | "refresh" | "destroy" | "outputs";
 export interface EngineOptions {
     /** Stack name (default "local"). */
     stack?: string;
-    /** Project directory with Pulumi.yaml (default: the netbed checkout). */
+    /** Project directory with Pulumi.yaml (default: HOME, the checkout or the user's project). */
     dir?: string;
     /** Where engine output goes (default: stdout). */
     onOutput?: (text: string) => void;
@@ -44,8 +49,8 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         throw new Error(`the Pulumi engine is not installed at ${bin}: run 'bash scripts/setup.sh' (or scripts/install-pulumi.sh)`);
     }
     const env: Record<string, string> = {
-        // The dynamic-provider shim comes with this checkout's @pulumi/pulumi.
-        PATH: `${bin}:${path.join(ROOT, "node_modules", "@pulumi", "pulumi")}:${process.env.PATH ?? ""}`,
+        // The dynamic-provider shim comes with the @pulumi/pulumi that runs the program.
+        PATH: `${bin}:${path.dirname(require.resolve("@pulumi/pulumi/package.json"))}:${process.env.PATH ?? ""}`,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
@@ -88,9 +93,39 @@ function readProjectName(dir: string): string {
     return m[1];
 }
 
+/**
+ * The program must build its requests with the @pulumi/pulumi that runs the engine here: with a
+ * second copy (a project that installed its own, run from a checkout) its registrations fail to
+ * serialize and the preview never ends.
+ */
+function checkSingleSdk(dir: string): void {
+    const ours = fs.realpathSync(require.resolve("@pulumi/pulumi"));
+    let theirs: string;
+    try {
+        theirs = fs.realpathSync(require.resolve("@pulumi/pulumi", { paths: [dir] }));
+    } catch {
+        return; // The program resolves ours (it has none of its own).
+    }
+    if (theirs !== ours) {
+        throw new Error(
+            `${dir} uses the @pulumi/pulumi at ${path.dirname(theirs)}, and this netbed runs the engine with the one at ${path.dirname(ours)}: ` +
+                `two copies cannot share one program. Run netbed from the project's own installation ('npx netbed ...' in ${dir}) or the bare 'pulumi' CLI there`,
+        );
+    }
+}
+
+/** Lets `require` load a TypeScript program when netbed itself runs compiled (`npx netbed`). */
+function ensureTypeScript(): void {
+    if (require.extensions[".ts"]) return;
+    // The ts-node and typescript Pulumi's program runner would use: the project's, else the SDK's own.
+    const { tsnodeRequire, typescriptRequire } = require("@pulumi/pulumi/tsutils").typeScriptRequireStrings();
+    require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, compilerOptions: { module: "commonjs", target: "ES2020", esModuleInterop: true } });
+}
+
 /** Loads the project's program fresh (so two `up`s in one process each run it). */
 function programOf(mainFile: string): () => Promise<Record<string, unknown> | void> {
     return async () => {
+        if (mainFile.endsWith(".ts")) ensureTypeScript();
         const resolved = require.resolve(mainFile);
         delete require.cache[resolved];
         const mod = require(resolved);
@@ -101,7 +136,8 @@ function programOf(mainFile: string): () => Promise<Record<string, unknown> | vo
 
 export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
     const stackName = opts.stack ?? "local";
-    const dir = path.resolve(opts.dir ?? ROOT);
+    const dir = path.resolve(opts.dir ?? HOME);
+    checkSingleSdk(dir);
     const envVars = engineEnv(stackName, opts.env);
     // The Automation API looks the CLI up on this process's PATH.
     process.env.PATH = envVars.PATH;

@@ -3,7 +3,8 @@
 # module proxy: the `pulumi` CLI, `pulumi-resource-pulumi-nodejs`, and (where the proxy serves
 # them) `pulumi-language-nodejs` and the `command` provider plugin.
 #
-# The engine version is the version of @pulumi/pulumi pinned in package.json: one place.
+# The engine version is the version of @pulumi/pulumi pinned in package.json (devDependencies; users
+# bring their own copy, a peer dependency): one place.
 # Builds land in a cache outside the clone ($NETBED_CACHE, default ~/.cache/netbed) and are
 # skipped when a binary of the right version is already there.
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(node -p "require('$root/package.json').dependencies['@pulumi/pulumi']")
+version=$(node -p "require('$root/package.json').devDependencies['@pulumi/pulumi']")
 cache=${NETBED_CACHE:-$HOME/.cache/netbed}
 bindir="$cache/pulumi/v$version/bin"
 mkdir -p "$bindir"
@@ -71,17 +72,17 @@ EOF
 fi
 
 # 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package: scripts/engine.ts puts
-#    this checkout's copy on the engine's PATH. A link to it in the shared cache would point into
+#    the copy that runs the program on the engine's PATH. A link to it in the shared cache would point into
 #    whichever clone ran setup last (and dangle once that clone is gone): remove one left by an
 #    older setup.
-shim="$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+sdk=$(cd "$root" && node -p 'require("path").dirname(require.resolve("@pulumi/pulumi/package.json"))' 2>/dev/null || echo "$root/node_modules/@pulumi/pulumi")
+shim="$sdk/pulumi-resource-pulumi-nodejs"
 if [ -L "$bindir/pulumi-resource-pulumi-nodejs" ]; then rm -f "$bindir/pulumi-resource-pulumi-nodejs"; fi
-if [ ! -x "$shim" ]; then log "WARNING: $shim is missing: run 'npm ci' first"; fi
+if [ ! -x "$shim" ]; then log "WARNING: $shim is missing: run 'npm ci' (or 'npm install' in your project) first"; fi
 
-# 3. Go plugins that the proxy may or may not serve. netbed itself needs neither: it drives the
-#    engine through the Automation API, which hosts the Node.js program in-process, and its own
-#    provider is a Node.js plugin. They are needed for a plain `pulumi up` in a Node.js project
-#    (the language host) and for @pulumi/command resources (the command provider).
+# 3. Go plugins that the proxy may or may not serve: the Node.js language host (a bare `pulumi up`
+#    needs one; the Automation API path hosts the program in-process) and the command provider
+#    (@pulumi/command resources; netbed's own provider is a Node.js plugin).
 try_go_plugin() { # $1 = output name, $2 = module@version, $3 = package path
     local out=$1 modver=$2 pkg=$3
     [ -x "$bindir/$out" ] && return 0
@@ -98,16 +99,54 @@ try_go_plugin() { # $1 = output name, $2 = module@version, $3 = package path
     rm -rf "$tmp"
 }
 
-# The language host has no tags of its own: it is published at the pseudo-version of the commit
-# behind tag pkg/v$version (pinned here, computed from that tag).
+# The Node.js language host: Pulumi's pulumi-language-nodejs wherever it exists (on PATH, or next to
+# the pulumi binary, where Pulumi's installer puts it); it has no tags of its own and is published
+# at the pseudo-version of the commit behind tag pkg/v$version (pinned here). Where it exists
+# nowhere and cannot be built (the module proxy refuses it on the project's machines), netbed's
+# own host serves instead (langhost/): a small launcher next to the pulumi binary, where the engine
+# looks for it without a warning, runs the netbed host of the project the engine starts it in.
 langhost_pseudo=${NETBED_LANGHOST_PSEUDO:-v3.0.0-20260624180030-dc7edd58bc13}
-if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
-    try_go_plugin pulumi-language-nodejs \
-        "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$langhost_pseudo" \
-        github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 ||
-        log "pulumi-language-nodejs is unavailable: use 'npm run netbed -- up' (Automation API), not a bare 'pulumi up'"
+launcher="$bindir/pulumi-language-nodejs"
+netbed_launcher() { [ -f "$1" ] && grep -q "netbed-langhost-launcher" "$1"; }
+official=$(command -v pulumi-language-nodejs 2>/dev/null || true)
+if [ -z "$official" ] || netbed_launcher "$official"; then
+    official=$(dirname "$(readlink -f "$bindir/pulumi")")/pulumi-language-nodejs
+    { [ -x "$official" ] && ! netbed_launcher "$official"; } || official=""
 fi
-command_version=$(node -p "require('$root/package.json').dependencies['@pulumi/command']")
+if [ -z "$official" ] && ! netbed_launcher "$launcher" && try_go_plugin pulumi-language-nodejs \
+    "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$langhost_pseudo" \
+    github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3; then
+    official=$launcher
+fi
+if [ -n "$official" ]; then
+    log "Node.js language host: Pulumi's $official"
+    if netbed_launcher "$launcher"; then rm -f "$launcher"; fi
+else
+    cat > "$launcher.new" <<'EOF2'
+#!/bin/sh
+# netbed-langhost-launcher: written by netbed's scripts/install-pulumi.sh because Pulumi's
+# pulumi-language-nodejs is not installed. The engine starts the language host in the project's
+# directory: run the netbed language host of that project (a netbed checkout, or a project with
+# netbed in its node_modules).
+dir=$PWD
+while :; do
+    if [ -x "$dir/node_modules/netbed/langhost/pulumi-language-nodejs" ]; then
+        exec "$dir/node_modules/netbed/langhost/pulumi-language-nodejs" "$@"
+    fi
+    if [ -x "$dir/langhost/pulumi-language-nodejs" ] && grep -q '"name": "netbed"' "$dir/package.json" 2>/dev/null; then
+        exec "$dir/langhost/pulumi-language-nodejs" "$@"
+    fi
+    [ "$dir" = / ] && break
+    dir=$(dirname "$dir")
+done
+echo "pulumi-language-nodejs: Pulumi's Node.js language host is not installed, and netbed's (which stands in for it) is not installed in $PWD or above it: run 'npm install netbed' there, or install Pulumi's pulumi-language-nodejs" >&2
+exit 1
+EOF2
+    chmod +x "$launcher.new"
+    mv "$launcher.new" "$launcher"
+    log "Node.js language host: netbed's (langhost/, through $launcher): Pulumi's pulumi-language-nodejs is not installed"
+fi
+command_version=$(node -p "require('$root/package.json').devDependencies['@pulumi/command']")
 if ! "$bindir/pulumi" plugin ls 2>/dev/null | grep -q "^command *resource *$command_version"; then
     if try_go_plugin pulumi-resource-command \
         "github.com/pulumi/pulumi-command/provider@v$command_version" \

@@ -1,7 +1,8 @@
-// netbed's command line: `npm run netbed -- <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`.
-import * as path from "path";
+#!/usr/bin/env node
+// netbed's command line: `npx netbed <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`
+// in a project that installed netbed (the package's bin), `npm run netbed -- ...` in a checkout.
 import { prune } from "./cache";
-import { Operation, run } from "./engine";
+import { Operation, ROOT, run } from "./engine";
 
 const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<void> {
         return;
     }
     if (argv[0] === "sim") {
-        await (await import("./sim")).main(argv.slice(1), path.resolve(__dirname, ".."));
+        await (await import("./sim")).main(argv.slice(1), ROOT);
         return;
     }
     if (argv[0] === "cache") {
@@ -47,6 +48,15 @@ async function main(argv: string[]): Promise<void> {
         else if (argv[i] === "--refresh" && op === "up") refresh = true;
         else usage(`unknown option '${argv[i]}'`);
     }
+    // Ctrl-C reaches the engine CLI too (one process group): it cancels, waiting for the operations
+    // in flight, and its run then fails. Leaving at once would take the inline program with us and
+    // leave those operations pending in the state; a second Ctrl-C does.
+    let interrupted = false;
+    process.on("SIGINT", () => {
+        if (interrupted) process.exit(130);
+        interrupted = true;
+        console.error("netbed: interrupted: the engine is cancelling and waits for the operations in flight (Ctrl-C again stops at once)");
+    });
     const started = Date.now();
     const out = await run(op, { stack, dir, refresh });
     if (op === "up" || op === "outputs") console.log(JSON.stringify(out, null, 2));

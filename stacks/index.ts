@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Testbed } from "../sdk/testbed";
 
-export default async function program(): Promise<Record<string, unknown>> {
+async function program(): Promise<Record<string, unknown>> {
     const cfg = new pulumi.Config("testbed");
     const tb = new Testbed("testbed", {
         config: { hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric"), tuning: cfg.getObject("tuning"), guests: cfg.getObject("guests"), benchmark: cfg.getObject("benchmark") },
@@ -54,3 +54,7 @@ export default async function program(): Promise<Record<string, unknown>> {
         tuning: Object.fromEntries(Object.entries(tb.tuning).map(([h, t]) => [h, t.applied])),
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     // With a file (DIY) backend a stack's fully qualified name is organization/<project>/<stack>;
     // the checkout's default program is project `testbed`.
@@ -25,3 +25,7 @@ export default function program() {
         readOn: here.probe.apply((p) => ({ cpu: p.cpuModel, cores: p.cores, kernel: p.kernelRelease })),
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 import { knees, matrix } from "./view";
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     const prefix = cfg.get("prefix") ?? "nbkvm";
     const net = cfg.get("net") ?? "10.84";
@@ -71,3 +71,7 @@ export default function program() {
         resultsPath: bench.resultsPath,
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 import { lguestTable, pairLabel, renderLguestTable } from "./view";
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     const prefix = cfg.get("prefix") ?? "nblg";
     const net = cfg.get("net") ?? "10.82";
@@ -101,3 +101,7 @@ export default function program() {
         resultsPath: bench.resultsPath,
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 import { confinementCost, ppsCost } from "./view";
 
-export const PACKET_SIZE = 1300;
+const PACKET_SIZE = 1300;
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     const prefix = cfg.get("prefix") ?? "nbpps";
     const net = cfg.get("net") ?? "10.83";
@@ -68,3 +68,7 @@ export default function program() {
         resultsPath: bench.resultsPath,
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

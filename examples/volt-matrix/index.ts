@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     // Namespace names and subnets: distinct from the `local` stack (10.77.x) so both can exist at once.
     const prefix = cfg.get("prefix") ?? "nbvolt";
@@ -54,3 +54,7 @@ export default function program() {
         report: pulumi.interpolate`npm run netbed -- report ${bench.resultsPath}`,
     };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
 
-export default function program() {
+function program() {
     const cfg = new pulumi.Config();
     const prefix = cfg.get("prefix") ?? "nbx";
     const subnet = cfg.get("subnet") ?? "10.99.0";
@@ -15,3 +15,7 @@ export default function program() {
     });
     return { namespaces: [left.namespace, right.namespace], observed: wire.observed };
 }
+
+// Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
+// `default` export is not called).
+export = program;
