@@ -56,10 +56,12 @@ function tryRun(argv: string[]): boolean {
     return spawnSync(argv[0], argv.slice(1), { stdio: "ignore" }).status === 0;
 }
 
+/** A live process's start time; undefined once it has exited (a zombie not yet reaped has too). */
 function startTime(pid: number): string | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return fields[0] === "Z" ? undefined : fields[19];
     } catch {
         return undefined;
     }
