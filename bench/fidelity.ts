@@ -11,8 +11,8 @@ import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sock
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
-import { dropNetns, must } from "../test/helpers";
-import { machine } from "./machine";
+import { must } from "../test/helpers";
+import { cleanUp, machine } from "./machine";
 
 const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -98,15 +98,7 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
         console.log(`netbed run wall time ${summary.netbedRunSeconds.toFixed(2)} s for ${summary.measuredSecondsPerRun} s of measuring`);
         return { ...summary, raw: { netbed: nb, byHand: hand } };
     } finally {
-        for (const pid of servers) {
-            try {
-                process.kill(pid, "SIGTERM");
-            } catch {
-                /* already gone */
-            }
-        }
-        dropNetns(a);
-        dropNetns(b);
+        cleanUp(servers, [a, b]);
         fs.rmSync(results, { recursive: true, force: true });
     }
 }

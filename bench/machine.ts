@@ -1,6 +1,7 @@
 // The machine a figure ran on, printed with every figure and stored in the JSON summary.
 import * as fs from "fs";
 import * as os from "os";
+import { dropNetns } from "../test/helpers";
 
 export interface MachineInfo {
     cpus: number;
@@ -27,4 +28,16 @@ export function machineInfo(): MachineInfo {
 export function machine(): string {
     const m = machineInfo();
     return `machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, kernel ${m.kernel}, guests under ${m.accel}, load average ${m.loadAverage.join(" ")}`;
+}
+
+/** Ends the tool servers a bench started (by pid) and drops its namespaces. */
+export function cleanUp(serverPids: number[], namespaces: string[]): void {
+    for (const pid of serverPids) {
+        try {
+            process.kill(pid, "SIGTERM");
+        } catch {
+            /* already gone */
+        }
+    }
+    for (const ns of namespaces) dropNetns(ns);
 }

@@ -6,8 +6,8 @@
 // Run: npm run bench -- tools
 import { spawn } from "child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { dropNetns, must } from "../test/helpers";
-import { machine } from "./machine";
+import { must } from "../test/helpers";
+import { cleanUp, machine } from "./machine";
 
 const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -101,14 +101,6 @@ export async function main(runs = 5, duration = 2): Promise<Record<string, unkno
         console.log(`TCP_CRR remote CPU %, timed [${crr.timedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}], counted [${crr.countedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}]`);
         return { runs, duration, wallSeconds: walls, overheadSeconds: overhead, sockperfPhases: ph, crr: { ...crr, countedOverTimed: ratio } };
     } finally {
-        for (const pid of servers) {
-            try {
-                process.kill(pid, "SIGTERM");
-            } catch {
-                /* already gone */
-            }
-        }
-        dropNetns(a);
-        dropNetns(b);
+        cleanUp(servers, [a, b]);
     }
 }
