@@ -70,7 +70,8 @@ describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
         const before = netnsList();
         const err = await stack.up({ onOutput, color: "never" }).catch((e) => e);
         assert.match(String(err), /namespace.*'bad\/name' must start with a letter or digit/);
-        assert.deepEqual(netnsList(), before);
+        // Only what appeared counts: a test running beside this one may delete its own namespaces.
+        assert.deepEqual(netnsList().filter((n) => !before.includes(n)), [], "namespaces created");
         await stack.workspace.removeStack(`${stackName}b`, { force: true });
         fs.rmSync(path.join(dir, `Pulumi.${stackName}b.yaml`), { force: true });
     });
