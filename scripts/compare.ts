@@ -1,9 +1,9 @@
 // `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
-// (core/report/compare.ts) as markdown or JSON. Exit code 3 on a regression a CI gate can trust: a
-// cell that worked in A and failed in B, or a significant regression where drift between the sides
-// is accounted for (both sides from one interleaved run, or thresholds calibrated with --noise).
-// Exit code 4 on a significant regression between separate runs without --noise: it may be drift.
-// 2 on bad usage, 1 when an input cannot be read.
+// (core/bench/comparison.ts) as markdown (core/report/compare.ts) or JSON. Exit code 3 on a
+// regression a CI gate can trust: a cell that worked in A and failed in B, or a significant
+// regression where drift between the sides is accounted for (both sides from one interleaved run,
+// or thresholds calibrated with --noise). Exit code 4 on a significant regression between separate
+// runs without --noise: it may be drift. 2 on bad usage, 1 when an input cannot be read.
 //
 // A and B may each be:
 //   - a results document (results/runs/<name>-<timestamp>.json), or a `pulumi stack output --json`
@@ -15,7 +15,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RESULTS_VERSION, ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
-import { CompareOptions, compareDocs, noiseThresholds, renderMarkdown } from "../core/report/compare";
+import { CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
+import { renderMarkdown } from "../core/report/compare";
 import { holdout, renderHoldout } from "../core/report/holdout";
 
 export const EXIT_REGRESSION = 3;

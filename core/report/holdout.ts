@@ -3,7 +3,7 @@
 // third, where every called change is a false positive. Per metric family, the fraction of metrics
 // called, with the calibrated thresholds and with the default rule. Pure.
 import type { ResultsDoc } from "../bench/results";
-import { CompareOptions, Comparison, compareDocs, noiseThresholds } from "./compare";
+import { CompareOptions, Comparison, compareDocs, noiseThresholds } from "../bench/comparison";
 
 /** The family a metric belongs to, for the false-positive table. */
 export function metricFamily(metric: string): string {

@@ -5,7 +5,7 @@
 // when the observed change happens to exceed it (about half the time, however many repetitions).
 // Pure and deterministic (seeded).
 import { mulberry32 } from "../bench/stats";
-import { decide, repetitionsNeeded } from "./compare";
+import { decide, repetitionsNeeded } from "../bench/abtest";
 
 export interface PowerOptions {
     alpha?: number;

@@ -13,7 +13,8 @@
 // hierarchy orders guests by how many others they beat; equal counts are ties. A null simulation
 // of this rule (test/report-rank.test.ts) bounds how often it names a best guest by chance.
 import type { ResultsDoc } from "../bench/results";
-import { decide, repetitionValues } from "./compare";
+import { decide } from "../bench/abtest";
+import { repetitionValues } from "../bench/comparison";
 import { Category, Column, Row, columns, findCell, rows } from "./model";
 
 export interface RankOptions {
