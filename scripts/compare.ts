@@ -16,8 +16,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { RESULTS_VERSION, ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
 import { CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
-import { renderMarkdown } from "../core/report/compare";
-import { holdout, renderHoldout } from "../core/report/holdout";
+import { holdout } from "../core/bench/holdout";
+import { renderHoldout, renderMarkdown } from "../core/report/compare";
 
 export const EXIT_REGRESSION = 3;
 /** A significant regression between separate runs whose drift was not calibrated. */

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { power, repetitionsFor } from "../core/report/power";
+import { power, repetitionsFor } from "../core/bench/power";
 import { cpuSeconds, knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, processCpuSeconds, summarize } from "../core/bench/stats";
 import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import { ResultsDocSchema, summarizeResults } from "../core/bench/results";

@@ -1,6 +1,8 @@
-// The markdown of an A/B comparison (core/bench/comparison.ts). Pure.
+// The markdown of an A/B comparison (core/bench/comparison.ts) and of a held-out A/A check
+// (core/bench/holdout.ts). Pure.
 import { Verdict, fmtP } from "../bench/abtest";
 import type { CellComparison, Comparison, RunInfo } from "../bench/comparison";
+import type { Holdout } from "../bench/holdout";
 
 function fmtNum(v: number): string {
     const a = Math.abs(v);
@@ -77,5 +79,21 @@ export function renderMarkdown(c: Comparison): string {
         for (const m of c.cells.flatMap((x) => x.metrics)) if (m.verdict === "underpowered") weak.set(m.reason, (weak.get(m.reason) ?? 0) + 1);
         for (const [why, n] of weak) L.push(`- underpowered (${n} metric(s)): ${why}`);
     }
+    return L.join("\n") + "\n";
+}
+
+export function renderHoldout(h: Holdout, names: [string, string, string]): string {
+    const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixed(1)}% (${n}/${d})`);
+    const L = [
+        "# Held-out A/A false-positive rate",
+        "",
+        `Calibrated (--noise) on ${names[0]} and ${names[1]}; tested: each of them against ${names[2]}. Every called change is a false positive.`,
+        "",
+        "| Metric family | Tests | Called, calibrated thresholds | Called, default rule |",
+        "|---|---:|---:|---:|",
+        ...[...h.families, h.total].map((r) => `| ${r.family} | ${r.tests} | ${pct(r.calledCalibrated, r.tests)} | ${pct(r.calledDefault, r.tests)} |`),
+        "",
+        `Thresholds from the calibration pair: ${Object.entries(h.thresholds).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(", ") || "none above the base threshold"}.`,
+    ];
     return L.join("\n") + "\n";
 }
