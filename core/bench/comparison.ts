@@ -157,107 +157,108 @@ function sameIndices(a: Map<number, number>, b: Map<number, number>): boolean {
 
 type Doc = Pick<ResultsDoc, "run" | "cells" | "environment" | "warnings">;
 
-export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: { a?: string; b?: string } = {}): Comparison {
+/** The options with their defaults, checked. */
+function settingsOf(opts: CompareOptions): Comparison["settings"] {
     const alpha = opts.alpha ?? 0.01;
     const threshold = opts.threshold ?? 0.05;
-    const thresholds = opts.thresholds ?? {};
-    const pairedMode = opts.paired ?? "auto";
-    const seed = opts.seed ?? 0x5eed;
     if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must be in (0, 1), got ${alpha}`);
     if (!(threshold >= 0)) throw new Error(`threshold must be >= 0, got ${threshold}`);
     if ((opts.pairA === undefined) !== (opts.pairB === undefined)) throw new Error("pairA and pairB go together (one pair of each side)");
-    const byPair = opts.pairA !== undefined;
-    const sameRun = A.run.name === B.run.name && A.run.started === B.run.started;
+    return { alpha, threshold, thresholds: opts.thresholds ?? {}, paired: opts.paired ?? "auto", seed: opts.seed ?? 0x5eed, ciLevel: 1 - alpha };
+}
 
-    const select = (doc: Doc, pair: string | undefined, side: string) => {
-        const cells = pair === undefined ? doc.cells : doc.cells.filter((c) => c.pair === pair);
-        if (pair !== undefined && cells.length === 0) {
-            throw new Error(`${side} (${doc.run.name}) has no pair '${pair}'; its pairs: ${[...new Set(doc.cells.map((c) => c.pair))].join(", ")}`);
-        }
-        const m = new Map<string, CellResult>();
-        for (const c of cells) {
-            const k = cellKey(c, !byPair);
-            if (m.has(k)) throw new Error(`${side} (${doc.run.name}) holds cell ${c.cell} of pair ${c.pair} twice`);
-            m.set(k, c);
-        }
-        return m;
-    };
-    const ca = select(A, opts.pairA, "A");
-    const cb = select(B, opts.pairB, "B");
-    const cells: CellComparison[] = [];
-    const notes: string[] = [];
+/** A side's cells (of one pair, if given) by match key. */
+function selectCells(doc: Doc, pair: string | undefined, side: string, withPair: boolean): Map<string, CellResult> {
+    const cells = pair === undefined ? doc.cells : doc.cells.filter((c) => c.pair === pair);
+    if (pair !== undefined && cells.length === 0) {
+        throw new Error(`${side} (${doc.run.name}) has no pair '${pair}'; its pairs: ${[...new Set(doc.cells.map((c) => c.pair))].join(", ")}`);
+    }
+    const m = new Map<string, CellResult>();
+    for (const c of cells) {
+        const k = cellKey(c, withPair);
+        if (m.has(k)) throw new Error(`${side} (${doc.run.name}) holds cell ${c.cell} of pair ${c.pair} twice`);
+        m.set(k, c);
+    }
+    return m;
+}
 
-    for (const [key, a] of ca) {
-        const b = cb.get(key);
-        const base = { pairA: a.pair, pairB: b?.pair ?? opts.pairB ?? a.pair, cell: a.cell, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
-        if (!b) {
-            cells.push({ ...base, status: "only in A", ...(a.status === "failed" ? { failed: [{ side: "A" as const, error: a.error ?? "failed" }] } : {}) });
-            continue;
-        }
-        const differences: CellComparison["differences"] = [];
-        const da = a.dimensions as Record<string, unknown>;
-        const db = b.dimensions as Record<string, unknown>;
-        for (const d of [...new Set([...Object.keys(da), ...Object.keys(db)])]) {
-            if ((KEY_DIMENSIONS as readonly string[]).includes(d)) continue;
-            if (JSON.stringify(da[d]) !== JSON.stringify(db[d])) differences.push({ dimension: d, a: da[d] ?? null, b: db[d] ?? null });
-        }
-        const failed = [a.status === "failed" ? { side: "A" as const, error: a.error ?? "failed" } : undefined, b.status === "failed" ? { side: "B" as const, error: b.error ?? "failed" } : undefined].filter(
-            (x): x is { side: "A" | "B"; error: string } => x !== undefined,
-        );
-        if (failed.length > 0) {
-            cells.push({ ...base, status: "failed", failed, differences });
-            continue;
-        }
-        const va = repetitionValues(a, A.run.settings.duration);
-        const vb = repetitionValues(b, B.run.settings.duration);
-        const metrics: MetricComparison[] = [];
-        let paired = false;
-        let pairedWhy = "";
-        const common = [...va.keys()].filter((m) => vb.has(m));
-        const indicesMatch = common.every((m) => sameIndices(va.get(m)!, vb.get(m)!));
-        if (pairedMode === "never") pairedWhy = "unpaired (paired: never)";
-        else if (pairedMode === "auto" && !sameRun) pairedWhy = "unpaired: separate runs, repetition i of A and of B were not measured together";
-        else if (!indicesMatch) pairedWhy = "unpaired: the two sides do not have the same repetition indices";
-        else if (pairedMode === "auto" && common.some((m) => 2 / 2 ** va.get(m)!.size > alpha)) {
-            // Chosen from the counts alone (not the values), so the choice does not bias the test.
-            pairedWhy = `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}`;
-        } else {
-            paired = true;
-            pairedWhy = sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)";
-        }
-        for (const m of common) {
-            metrics.push(
-                compareMetric(m, va.get(m)!, vb.get(m)!, {
-                    paired,
-                    alpha,
-                    threshold: thresholdFor(m, threshold, thresholds),
-                    seed: hash(`${a.pair}/${b.pair}/${a.cell}/${m}`, seed),
-                    resamples: opts.resamples,
-                    exactLimit: opts.exactLimit,
-                    permutations: opts.permutations,
-                }),
-            );
-        }
-        cells.push({
-            ...base,
-            status: "compared",
+/** Non-key dimensions that differ between the two sides of a matched cell. */
+function differencesOf(a: CellResult, b: CellResult): CellComparison["differences"] {
+    const differences: CellComparison["differences"] = [];
+    const da = a.dimensions as Record<string, unknown>;
+    const db = b.dimensions as Record<string, unknown>;
+    for (const d of [...new Set([...Object.keys(da), ...Object.keys(db)])]) {
+        if ((KEY_DIMENSIONS as readonly string[]).includes(d)) continue;
+        if (JSON.stringify(da[d]) !== JSON.stringify(db[d])) differences.push({ dimension: d, a: da[d] ?? null, b: db[d] ?? null });
+    }
+    return differences;
+}
+
+type Values = Map<string, Map<number, number>>;
+
+/** Whether repetition i of A and of B are compared as a pair, and why. */
+function pairingOf(va: Values, vb: Values, common: string[], mode: CompareOptions["paired"], sameRun: boolean, alpha: number): { paired: boolean; pairedWhy: string } {
+    const indicesMatch = common.every((m) => sameIndices(va.get(m)!, vb.get(m)!));
+    if (mode === "never") return { paired: false, pairedWhy: "unpaired (paired: never)" };
+    if (mode === "auto" && !sameRun) return { paired: false, pairedWhy: "unpaired: separate runs, repetition i of A and of B were not measured together" };
+    if (!indicesMatch) return { paired: false, pairedWhy: "unpaired: the two sides do not have the same repetition indices" };
+    if (mode === "auto" && common.some((m) => 2 / 2 ** va.get(m)!.size > alpha)) {
+        // Chosen from the counts alone (not the values), so the choice does not bias the test.
+        return { paired: false, pairedWhy: `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}` };
+    }
+    return { paired: true, pairedWhy: sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)" };
+}
+
+interface Sides {
+    A: Doc;
+    B: Doc;
+    settings: Comparison["settings"];
+    opts: CompareOptions;
+    sameRun: boolean;
+}
+
+type FailedSide = { side: "A" | "B"; error: string };
+
+/** One matched cell: its differences, then either its failures or every common metric compared. */
+function compareCell(a: CellResult, b: CellResult, s: Sides): CellComparison {
+    // The JSON output's key order: the spreads below keep the base's positions.
+    const base = { pairA: a.pair, pairB: b.pair, cell: a.cell, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
+    const differences = differencesOf(a, b);
+    const failed = [a.status === "failed" ? { side: "A" as const, error: a.error ?? "failed" } : undefined, b.status === "failed" ? { side: "B" as const, error: b.error ?? "failed" } : undefined].filter(
+        (x): x is FailedSide => x !== undefined,
+    );
+    if (failed.length > 0) return { ...base, status: "failed", failed, differences };
+    const va = repetitionValues(a, s.A.run.settings.duration);
+    const vb = repetitionValues(b, s.B.run.settings.duration);
+    const common = [...va.keys()].filter((m) => vb.has(m));
+    const { paired, pairedWhy } = pairingOf(va, vb, common, s.settings.paired, s.sameRun, s.settings.alpha);
+    const metrics = common.map((m) =>
+        compareMetric(m, va.get(m)!, vb.get(m)!, {
             paired,
-            pairedWhy,
-            differences,
-            metrics,
-            metricsOnlyA: [...va.keys()].filter((m) => !vb.has(m)),
-            metricsOnlyB: [...vb.keys()].filter((m) => !va.has(m)),
-        });
-    }
-    for (const [key, b] of cb) {
-        if (ca.has(key)) continue;
-        const failed = b.status === "failed" ? { failed: [{ side: "B" as const, error: b.error ?? "failed" }] } : {};
-        cells.push({ pairA: opts.pairA ?? b.pair, pairB: b.pair, cell: b.cell, status: "only in B", ...failed, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] });
-    }
+            alpha: s.settings.alpha,
+            threshold: thresholdFor(m, s.settings.threshold, s.settings.thresholds),
+            seed: hash(`${a.pair}/${b.pair}/${a.cell}/${m}`, s.settings.seed),
+            resamples: s.opts.resamples,
+            exactLimit: s.opts.exactLimit,
+            permutations: s.opts.permutations,
+        }),
+    );
+    return {
+        ...base,
+        status: "compared",
+        paired,
+        pairedWhy,
+        differences,
+        metrics,
+        metricsOnlyA: [...va.keys()].filter((m) => !vb.has(m)),
+        metricsOnlyB: [...vb.keys()].filter((m) => !va.has(m)),
+    };
+}
 
+function countsOf(cells: CellComparison[]): Comparison["counts"] {
     const all = cells.flatMap((c) => c.metrics);
     const count = (v: Verdict) => all.filter((m) => m.verdict === v).length;
-    const counts = {
+    return {
         compared: cells.filter((c) => c.status === "compared").length,
         tests: all.length,
         regressions: count("regression"),
@@ -270,12 +271,17 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
         // A cell that worked in A and fails in B is a regression a CI gate must see.
         newlyFailed: cells.filter((c) => c.status === "failed" && c.failed!.every((f) => f.side === "B")).length,
     };
+}
+
+/** What the reader must know to trust the verdict: chance hits, power, drift, and how the runs differ. */
+function notesOf(A: Doc, B: Doc, cells: CellComparison[], counts: Comparison["counts"], alpha: number, drift: Comparison["drift"]): string[] {
+    const notes: string[] = [];
+    const all = cells.flatMap((c) => c.metrics);
     if (all.length > 0) {
         const tested = all.filter((m) => m.verdict !== "underpowered").length;
         notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`);
     }
     if (counts.underpowered > 0) notes.push(`${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`);
-    const drift = sameRun ? "same run" : opts.noiseCalibrated ? "calibrated" : "uncalibrated";
     if (drift === "uncalibrated" && all.length > 0) {
         notes.push(
             "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV, the default rule calls 8-11% of unchanged metrics), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
@@ -286,16 +292,38 @@ export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: 
     if (envDiff(A.environment) !== envDiff(B.environment)) notes.push(`the machines differ: A ${envDiff(A.environment) || "none"}; B ${envDiff(B.environment) || "none"}.`);
     const tcg = [...Object.values(A.environment.guests), ...Object.values(B.environment.guests)].some((g) => g.accel === "tcg");
     if (tcg) notes.push("guests ran under TCG (software emulation): their numbers vary more and say little about KVM performance.");
+    return notes;
+}
+
+const failedIn = (side: "A" | "B", c: CellResult) => (c.status === "failed" ? { failed: [{ side, error: c.error ?? "failed" }] } : {});
+
+export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: { a?: string; b?: string } = {}): Comparison {
+    const settings = settingsOf(opts);
+    const byPair = opts.pairA !== undefined;
+    const sameRun = A.run.name === B.run.name && A.run.started === B.run.started;
+    const ca = selectCells(A, opts.pairA, "A", !byPair);
+    const cb = selectCells(B, opts.pairB, "B", !byPair);
+    const cells: CellComparison[] = [];
+    const none = { differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
+    for (const [key, a] of ca) {
+        const b = cb.get(key);
+        if (b) cells.push(compareCell(a, b, { A, B, settings, opts, sameRun }));
+        else cells.push({ pairA: a.pair, pairB: opts.pairB ?? a.pair, cell: a.cell, ...none, status: "only in A", ...failedIn("A", a) });
+    }
+    for (const [key, b] of cb) {
+        if (!ca.has(key)) cells.push({ pairA: opts.pairA ?? b.pair, pairB: b.pair, cell: b.cell, status: "only in B", ...failedIn("B", b), ...none });
+    }
+    const counts = countsOf(cells);
+    const drift = sameRun ? "same run" : opts.noiseCalibrated ? "calibrated" : "uncalibrated";
     return {
         version: COMPARISON_VERSION,
         a: { name: A.run.name, started: A.run.started, repetitions: A.run.settings.repetitions, duration: A.run.settings.duration, source: sources.a },
         b: { name: B.run.name, started: B.run.started, repetitions: B.run.settings.repetitions, duration: B.run.settings.duration, source: sources.b },
-        settings: { alpha, threshold, thresholds, paired: pairedMode, seed, ciLevel: 1 - alpha },
+        settings,
         cells,
         counts,
         verdict: counts.regressions > 0 || counts.newlyFailed > 0 ? "regression" : "ok",
         drift,
-        notes,
+        notes: notesOf(A, B, cells, counts, settings.alpha, drift),
     };
 }
-
