@@ -16,8 +16,7 @@ const pct = (v: number) => `${v >= 0 ? "+" : ""}${(v * 100).toFixed(1)}%`;
 const cellName = (c: CellComparison) => (c.pairA === c.pairB ? `${c.pairA} ${c.cell}` : `${c.pairA} → ${c.pairB} ${c.cell}`);
 const MARK: Record<Verdict, string> = { regression: "**REGRESSION**", improvement: "improvement", change: "change", "no change": "no change", underpowered: "underpowered" };
 
-export function renderMarkdown(c: Comparison): string {
-    const L: string[] = [];
+function headerLines(c: Comparison, L: string[]): void {
     const src = (r: RunInfo) => `${r.name} (started ${r.started}, ${r.repetitions} repetitions of ${r.duration} s${r.source ? `, ${r.source}` : ""})`;
     L.push("# A/B comparison", "");
     L.push(`- A: ${src(c.a)}`, `- B: ${src(c.b)}`);
@@ -28,6 +27,9 @@ export function renderMarkdown(c: Comparison): string {
     const k = c.counts;
     const untrusted = c.verdict === "regression" && c.counts.newlyFailed === 0 && c.drift === "uncalibrated";
     L.push("", `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
+}
+
+function calledLines(c: Comparison, L: string[]): void {
     const called = c.cells.flatMap((cell) => cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })));
     const newlyFailed = c.cells.filter((x) => x.status === "failed" && x.failed!.every((f) => f.side === "B"));
     if (called.length + newlyFailed.length > 0) {
@@ -35,6 +37,9 @@ export function renderMarkdown(c: Comparison): string {
         for (const cell of newlyFailed) L.push(`- **REGRESSION** ${cellName(cell)}: worked in A, failed in B: ${cell.failed![0].error}`);
         for (const { cell, m } of called) L.push(`- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain` : ""}`);
     }
+}
+
+function tableLines(c: Comparison, L: string[]): void {
     L.push("", "## Per cell and metric", "");
     L.push(`| Cell | Metric | Better | A median | B median | Change | ${(c.settings.ciLevel * 100).toFixed(0)}% CI | p | Test | Verdict |`);
     L.push("|---|---|---|---:|---:|---:|---|---:|---|---|");
@@ -46,6 +51,10 @@ export function renderMarkdown(c: Comparison): string {
             L.push(`| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`);
         }
     }
+}
+
+/** What differs between the sides, and the cells not compared. */
+function differenceLines(c: Comparison, L: string[]): void {
     const diffs = c.cells.filter((x) => x.differences.length > 0);
     if (diffs.length > 0) {
         L.push("", "## What differs between A and B (matched cells)", "");
@@ -65,6 +74,9 @@ export function renderMarkdown(c: Comparison): string {
             L.push(`- ${cellName(cell)}: ${why}`);
         }
     }
+}
+
+function noteLines(c: Comparison, L: string[]): void {
     const oneSided = c.cells.filter((x) => x.metricsOnlyA.length + x.metricsOnlyB.length > 0);
     const pairing = [...new Set(c.cells.filter((x) => x.pairedWhy).map((x) => x.pairedWhy!))];
     if (oneSided.length + pairing.length + c.notes.length > 0) {
@@ -79,6 +91,11 @@ export function renderMarkdown(c: Comparison): string {
         for (const m of c.cells.flatMap((x) => x.metrics)) if (m.verdict === "underpowered") weak.set(m.reason, (weak.get(m.reason) ?? 0) + 1);
         for (const [why, n] of weak) L.push(`- underpowered (${n} metric(s)): ${why}`);
     }
+}
+
+export function renderMarkdown(c: Comparison): string {
+    const L: string[] = [];
+    for (const section of [headerLines, calledLines, tableLines, differenceLines, noteLines]) section(c, L);
     return L.join("\n") + "\n";
 }
 
