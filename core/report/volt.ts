@@ -7,10 +7,8 @@ import type { CellResult, ResultsDoc } from "../bench/results";
 import { iperf3Argv, netperfArgv, sockperfArgv } from "../bench/parse";
 import { GUEST_PORTS } from "../bench/measure";
 import { Block, ListItem, toMarkdown } from "./blocks";
-import { Category, Column, Row, Value, columns, findCell, improvement, intervalNote, nativePair, pct, rows, value, virtioPair } from "./model";
+import { Category, ChartSection, Column, Row, Value, columns, cpuSecondsPerGbit, findCell, improvement, intervalNote, nativePair, pct, rows, value, virtioPair } from "./model";
 import { Ranking, RowOutcome, rank, ruleText } from "./rank";
-
-export type ChartSection = Category | "load" | "cpu";
 
 export interface ChartRef {
     /** File base name (name.svg beside the report). */
@@ -221,12 +219,6 @@ function loadSection(ctx: Ctx): Block[] {
         );
     }
     return out;
-}
-
-/** Host CPU-seconds per Gbit moved, from service demand in µs per KB. */
-export function cpuSecondsPerGbit(c: CellResult): number | undefined {
-    if (c.status !== "ok" || c.serviceDemand?.unit !== "us/KB") return undefined;
-    return (c.serviceDemand.value * (1e9 / 8 / 1024)) / 1e6;
 }
 
 function cpuSection(ctx: Ctx): Block[] {
