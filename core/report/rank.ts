@@ -11,7 +11,7 @@
 // worse in none; rows of one cell (ICMP P50/P95/P99) are one measurement and count once. It is
 // recommended (as the default, or for a category) only where it beats every other guest. The
 // hierarchy orders guests by how many others they beat; equal counts are ties. A null simulation
-// of this rule (test/report-rank.test.ts) bounds how often it names a best guest by chance.
+// of this rule (test/rank.test.ts) bounds how often it names a best guest by chance.
 import type { ResultsDoc } from "../bench/results";
 import { decide } from "../bench/abtest";
 import { repetitionValues } from "../bench/comparison";
