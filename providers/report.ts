@@ -7,7 +7,8 @@ import type { ResultsDoc } from "../core/bench/results";
 import { toMarkdown } from "../core/report/blocks";
 import { latencyCdfs, RawReader } from "../core/report/cdf";
 import { toHtml } from "../core/report/html";
-import { anomaliesMarkdown, voltReport } from "../core/report/volt";
+import { anomaliesMarkdown } from "../core/report/appendix";
+import { voltReport } from "../core/report/volt";
 
 export interface WrittenReport {
     dir: string;

@@ -1,9 +1,9 @@
 // `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
-// (core/report/compare.ts) as markdown or JSON. Exit code 3 on a regression a CI gate can trust: a
-// cell that worked in A and failed in B, or a significant regression where drift between the sides
-// is accounted for (both sides from one interleaved run, or thresholds calibrated with --noise).
-// Exit code 4 on a significant regression between separate runs without --noise: it may be drift.
-// 2 on bad usage, 1 when an input cannot be read.
+// (core/bench/comparison.ts) as markdown (core/report/compare.ts) or JSON. Exit code 3 on a
+// regression a CI gate can trust: a cell that worked in A and failed in B, or a significant
+// regression where drift between the sides is accounted for (both sides from one interleaved run,
+// or thresholds calibrated with --noise). Exit code 4 on a significant regression between separate
+// runs without --noise: it may be drift. 2 on bad usage, 1 when an input cannot be read.
 //
 // A and B may each be:
 //   - a results document (results/runs/<name>-<timestamp>.json), or a `pulumi stack output --json`
@@ -15,8 +15,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { RESULTS_VERSION, ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
-import { CompareOptions, compareDocs, noiseThresholds, renderMarkdown } from "../core/report/compare";
-import { holdout, renderHoldout } from "../core/report/holdout";
+import { CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
+import { holdout } from "../core/bench/holdout";
+import { renderHoldout, renderMarkdown } from "../core/report/compare";
 
 export const EXIT_REGRESSION = 3;
 /** A significant regression between separate runs whose drift was not calibrated. */
@@ -24,8 +25,12 @@ export const EXIT_UNCALIBRATED = 4;
 
 export interface Loaded {
     doc: ResultsDoc;
-    /** Where it came from, for the report. */
+    /** Where it came from, as the comparison and the report print it. */
     source: string;
+    /** The results document file it was read from (none for a stack's output). */
+    file?: string;
+    /** The stack whose `results` output it is. */
+    stack?: string;
     /** The pair a raw-data directory names. */
     pair?: string;
 }
@@ -63,7 +68,7 @@ function newest(runsDir: string): Loaded {
     const docs = runFiles(runsDir).map((f) => ({ f, doc: readDocFile(f) }));
     if (docs.length === 0) throw new Error(`${runsDir} holds no finished run (no runs/*.json besides progress files)`);
     docs.sort((x, y) => Date.parse(y.doc.run.finished) - Date.parse(x.doc.run.finished));
-    return { doc: docs[0].doc, source: docs[0].f };
+    return { doc: docs[0].doc, source: docs[0].f, file: docs[0].f };
 }
 
 /** <resultsDir>/<topology>/<pair>/<timestamp>/: the run document named after that timestamp. */
@@ -79,7 +84,7 @@ function rawPairDir(dir: string): Loaded | undefined {
     if (match.length > 1) throw new Error(`${dir}: several run documents carry timestamp ${timestamp}: ${match.join(", ")}; pass one of them`);
     const doc = readDocFile(match[0]);
     if (!doc.cells.some((c) => c.pair === pair)) throw new Error(`${match[0]} has no pair '${pair}' (named by ${dir})`);
-    return { doc, source: `${match[0]} (pair ${pair})`, pair };
+    return { doc, source: `${match[0]} (pair ${pair})`, file: match[0], pair };
 }
 
 /** The `results` output of a stack. The stack must exist: opening one would create it, and compare only reads. */
@@ -100,7 +105,7 @@ async function stackResults(name: string, projectDir: string | undefined): Promi
     }
     const out = await engine.run("outputs", { stack: name, dir });
     if (out.results === undefined) throw new Error(`stack '${name}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${name}' first`);
-    return { doc: parseDoc(out.results, `the 'results' output of stack '${name}'`), source: `stack ${name}` };
+    return { doc: parseDoc(out.results, `the 'results' output of stack '${name}'`), source: `stack ${name}`, stack: name };
 }
 
 export async function load(arg: string, opts: { projectDir?: string } = {}): Promise<Loaded> {
@@ -108,7 +113,7 @@ export async function load(arg: string, opts: { projectDir?: string } = {}): Pro
     const stackName = arg.startsWith("stack:") ? arg.slice("stack:".length) : !fs.existsSync(arg) && /^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(arg) ? arg : undefined;
     if (stackName !== undefined) return stackResults(stackName, opts.projectDir);
     if (!fs.existsSync(arg)) throw new Error(`${arg}: no such file or directory`);
-    if (!fs.statSync(arg).isDirectory()) return { doc: readDocFile(arg), source: arg };
+    if (!fs.statSync(arg).isDirectory()) return { doc: readDocFile(arg), source: arg, file: arg };
     if (fs.existsSync(path.join(arg, "runs")) && fs.statSync(path.join(arg, "runs")).isDirectory()) return newest(path.join(arg, "runs"));
     if (path.basename(path.resolve(arg)) === "runs") return newest(arg);
     const raw = rawPairDir(path.resolve(arg));

@@ -6,7 +6,7 @@
 // - x86_64: /usr/include/x86_64-linux-gnu/asm/unistd_64.h (linux-libc-dev).
 // - aarch64: arm64 uses the generic table, include/uapi/asm-generic/unistd.h, configured by the
 //   __ARCH_WANT_* macros of arch/arm64/include/uapi/asm/unistd.h. Both come from the kernel source
-//   tarball /usr/src/linux-source-6.1.tar.xz (linux-source-6.1), extracted in one tar pass (~10 s).
+//   tarball /usr/src/linux-source-6.1.tar.xz (linux-source-6.1), extracted in one tar pass.
 // The generic header is evaluated as the preprocessor would for a 64-bit, non-compat build:
 // its #if/#ifdef conditionals and the __NR3264_* indirections (__NR_fstat -> __NR3264_fstat) are
 // resolved, so aarch64 gets fstat/newfstatat and none of open, fork, stat, ...

@@ -6,7 +6,6 @@ import * as path from "path";
 import { writeReport } from "../providers/report";
 import { load } from "./compare";
 
-
 const USAGE = [
     "usage: netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME]",
     "  writes report.md, report.html (self-contained) and the charts' SVGs to DIR",
@@ -42,11 +41,9 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
     const loaded = await load(input, { projectDir: dir });
-    const fromStack = /^stack (.+)$/.exec(loaded.source)?.[1];
-    // compare's loader names a pair's raw directory "FILE (pair X)": the file is what we need.
-    const docFile = fromStack ? undefined : loaded.source.replace(/ \(pair [^)]*\)$/, "");
+    const docFile = loaded.file;
     const target = out ?? (docFile ? path.join(path.dirname(docFile), `${path.basename(docFile, ".json")}-report`) : path.join(loaded.doc.run.resultsDir, "runs", `${loaded.doc.run.name}-report`));
-    const r = await writeReport(loaded.doc, { docFile, out: target, stack: stack ?? fromStack });
+    const r = await writeReport(loaded.doc, { docFile, out: target, stack: stack ?? loaded.stack });
     console.log(`report of ${loaded.source}:`);
     for (const f of [r.markdown, r.html, ...r.svgs]) console.log(`  ${f}`);
     if (r.missingRaw.length > 0) console.error(`netbed report: ${r.missingRaw.length} raw file(s) unreadable, the CDFs use the document's percentiles there (first: ${r.missingRaw[0]})`);

@@ -43,7 +43,7 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             backend = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-state-`));
             const results = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-results-`));
             cleanup.push(() => fs.rmSync(backend, { recursive: true, force: true }), () => fs.rmSync(results, { recursive: true, force: true }));
-            // Pulumi's runner type-checks a TypeScript program by default (about 6 s a run here);
+            // Pulumi's runner type-checks a TypeScript program by default (seconds a run);
             // the first preview does, the other runs only transpile, as `npm run netbed` does after
             // its tsc build (test/pack.engine.test.ts type-checks a user's project throughout).
             env = cliEnv(backend, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" });

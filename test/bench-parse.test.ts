@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { power, repetitionsFor } from "../core/report/power";
+import { power, repetitionsFor } from "../core/bench/power";
 import { cpuSeconds, knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, processCpuSeconds, summarize } from "../core/bench/stats";
 import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import { ResultsDocSchema, summarizeResults } from "../core/bench/results";
@@ -180,7 +180,7 @@ describe("benchmark statistics (hand-computed)", () => {
         assert.equal(processCpuSeconds(p(100, 50), p(350, 80)), 2.8);
     });
     it("power of the compare rule, simulated: 5 repetitions cannot call a 5% change reliably, the threshold caps it near half", () => {
-        // The issue's figures: 5 repetitions at CV 2% call a true 5% change about a third of the time, 10 about half.
+        // README's figure 6: 5 repetitions at CV 2% call a true 5% change about a third of the time, 10 about half.
         const p5 = power(5, 0.02, 0.05, { trials: 300 });
         const p10 = power(10, 0.02, 0.05, { trials: 300 });
         assert.ok(p5 > 0.2 && p5 < 0.45, `5 reps: ${p5}`);

@@ -9,7 +9,9 @@ import * as os from "os";
 import * as path from "path";
 import { CellResult, ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
-import { compareDocs, metricDirection, noiseThresholds, permutationTest, renderMarkdown, repetitionsNeeded, signFlipTest } from "../core/report/compare";
+import { metricDirection, permutationTest, repetitionsNeeded, signFlipTest } from "../core/bench/abtest";
+import { compareDocs, noiseThresholds } from "../core/bench/comparison";
+import { renderMarkdown } from "../core/report/compare";
 
 /** Seeded normal samples (mulberry32 + Box-Muller), so every synthetic data set is fixed. */
 function normals(seed: number): () => number {
@@ -66,7 +68,7 @@ function sample(rnd: () => number, n: number, mean: number, cv: number): number[
     return Array.from({ length: n }, () => mean * (1 + cv * rnd()));
 }
 
-describe("A/B comparison (core/report/compare)", () => {
+describe("A/B comparison (core/bench/comparison)", () => {
     it("labels metrics by the unit in their name", () => {
         for (const m of ["gbps", "pps", "tps"]) assert.equal(metricDirection(m), "higher", m);
         for (const m of ["p50us", "p99us@20000", "p99ms", "minms", "jitterMs", "avgus", "lossPct", "retransmits", "localSdUsPerTr", "cpuSecondsPerGbit", "cpuUsPerTr", "cpuBusySeconds"]) {

@@ -39,7 +39,7 @@ describe("examples on the real engine", function () {
         process.env = saved;
     });
 
-    // NETBED_EXAMPLES_UP=1 also brings each VM example up for real (TCG guests: 1.5-5 min each here)
+    // NETBED_EXAMPLES_UP=1 also brings each VM example up for real (TCG guests: minutes each)
     // and checks its outputs before destroying it; by default they only preview.
     const fullUp = process.env.NETBED_EXAMPLES_UP === "1";
     const previews: { dir: string; prefix: string; total: number; types: Record<string, number>; hosts: string[]; pairs: string[]; cells: number; check: (out: Record<string, any>) => void }[] = [

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import type { ResultsDoc } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
-import { holdout, metricFamily } from "../core/report/holdout";
+import { holdout, metricFamily } from "../core/bench/holdout";
 import { simulatedDoc } from "./simulated";
 
 /** One A/A run: every (pair, cell) shifted by its own drift factor 1 + cv * N(0, 1), repetitions with CV cv around it. */

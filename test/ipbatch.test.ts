@@ -148,8 +148,8 @@ describe("shared ip batch (real namespace)", function () {
     });
 
     it("reads every link's addresses in one batch, whatever came before in it", async () => {
-        // A batched `link show` used to leave ip showing links without addresses for the rest
-        // of the batch; the existence checks now use `addr show`.
+        // A batched `link show` leaves ip showing links without addresses for the rest of the
+        // batch, which is why the existence checks use `addr show`.
         for (const k of [10, 11, 12]) must(["ip", "-n", ns, "addr", "add", `10.250.${k}.1/24`, "dev", `bt${k}`]);
         const names = ["bt10", "bt11", "bt12"];
         const [, ...shown] = await Promise.all([

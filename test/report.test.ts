@@ -11,7 +11,9 @@ import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
 import { Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
-import { cpuSecondsPerGbit, hierarchy, voltMarkdown, voltReport } from "../core/report/volt";
+import { cpuSecondsPerGbit } from "../core/report/model";
+import { hierarchy } from "../core/report/analysis";
+import { voltMarkdown, voltReport } from "../core/report/volt";
 import { main as reportMain } from "../scripts/report";
 import { resolveResultsDir } from "../providers/report";
 

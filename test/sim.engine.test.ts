@@ -2,7 +2,7 @@
 // machine cannot have changed) on two simulated machines reached over SSH only, on the real engine.
 // The machines' /run/netbed, /tmp and cache are their own: a file netbed wrote on a machine and
 // read here (or the reverse) fails. The machines' disks keep the kernel cache between runs, as a
-// lab machine's would: the first run on a machine builds the minimal kernel on m1 (~15 min).
+// lab machine's would: the first run on a machine builds the minimal kernel on m1 (many minutes).
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";

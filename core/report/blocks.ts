@@ -15,6 +15,13 @@ export type Block =
 
 export type ListItem = string | { text: string; items: ListItem[] };
 
+/** Block constructors for the report's sections. */
+export const B = {
+    h: (level: 1 | 2 | 3 | 4, text: string): Block => ({ kind: "heading", level, text }),
+    p: (text: string): Block => ({ kind: "paragraph", text }),
+    list: (items: ListItem[], ordered = false): Block => ({ kind: "list", items, ordered }),
+};
+
 /** Escapes what would break a markdown table cell. */
 function cell(s: string): string {
     return s.replace(/\|/g, "\\|").replace(/\n/g, " ");

@@ -5,8 +5,7 @@ import * as vega from "vega";
 import { compile, TopLevelSpec } from "vega-lite";
 import type { ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { columns, findCell, intervalNote, rows, value } from "./model";
-import { cpuSecondsPerGbit, ChartSection } from "./volt";
+import { ChartSection, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
 
 export interface Chart {
     /** File base name: name.svg. */

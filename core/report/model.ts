@@ -1,6 +1,6 @@
 // What the report reads from a results document: its columns (one per pair, named by backend),
-// the bare-metal and virtio baselines, and the Volt template's rows. Shared by the markdown,
-// the charts and the HTML. Pure.
+// the bare-metal and virtio baselines, the Volt template's rows, where charts go and the CPU cost
+// per Gbit. Shared by the markdown, the charts and the HTML. Pure.
 import type { CellResult, ResultsDoc, Stats } from "../bench/results";
 
 export interface Column {
@@ -47,6 +47,9 @@ export function findCell(doc: Pick<ResultsDoc, "cells">, pair: string, cell: str
 }
 
 export type Category = "throughput" | "latency" | "pps" | "transactions";
+
+/** Where in the report a chart goes: under a result table, or under the load or CPU section. */
+export type ChartSection = Category | "load" | "cpu";
 
 /** One table row: a metric of one cell id, across the columns. */
 export interface Row {
@@ -168,4 +171,10 @@ export function intervalNote(stats: readonly Stats[]): string {
 
 export function pct(v: number): string {
     return `${Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)}%`;
+}
+
+/** Host CPU-seconds per Gbit moved, from service demand in µs per KB. */
+export function cpuSecondsPerGbit(c: CellResult): number | undefined {
+    if (c.status !== "ok" || c.serviceDemand?.unit !== "us/KB") return undefined;
+    return (c.serviceDemand.value * (1e9 / 8 / 1024)) / 1e6;
 }

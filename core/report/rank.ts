@@ -11,9 +11,10 @@
 // worse in none; rows of one cell (ICMP P50/P95/P99) are one measurement and count once. It is
 // recommended (as the default, or for a category) only where it beats every other guest. The
 // hierarchy orders guests by how many others they beat; equal counts are ties. A null simulation
-// of this rule (test/report-rank.test.ts) bounds how often it names a best guest by chance.
+// of this rule (test/rank.test.ts) bounds how often it names a best guest by chance.
 import type { ResultsDoc } from "../bench/results";
-import { decide, repetitionValues } from "./compare";
+import { decide } from "../bench/abtest";
+import { repetitionValues } from "../bench/comparison";
 import { Category, Column, Row, columns, findCell, rows } from "./model";
 
 export interface RankOptions {

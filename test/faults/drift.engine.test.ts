@@ -111,7 +111,7 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         else fs.writeFileSync(path.join(work, "vmlinuz"), crypto.randomBytes(1 << 20));
         const config: Record<string, string> = { prefix, net: String(net), cacheDir: path.join(work, "cache"), kernelFile: path.join(work, "vmlinuz") };
         if (kernel.config) fs.copyFileSync(kernel.config, (config.kernelConfig = path.join(work, "config")));
-        // A guest only with the minimal kernel (about 3 s to boot under TCG; Debian's takes 10).
+        // A guest only with the minimal kernel (under TCG it boots in a fraction of Debian's time).
         withVm = kernel.builtin && kernel.config !== undefined;
         if (withVm) config.vm = "true";
         stack = await openStack({ stack: stackName, dir: FIXTURE });
@@ -209,7 +209,7 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
     });
 
     it("MicroVm: its VMM killed behind netbed's back: refresh drops it, up boots a new guest that answers", async function () {
-        if (!withVm) this.skip(); // no minimal kernel in the cache: test/microvm.test.ts builds it (about 23 min)
+        if (!withVm) this.skip(); // no minimal kernel in the cache: test/microvm.test.ts builds it (many minutes)
         const pid = Number((await stack.outputs()).vmPid.value);
         process.kill(pid, "SIGKILL");
         for (let n = 0; n < 50 && fs.existsSync(`/proc/${pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")); n++) await new Promise((r) => setTimeout(r, 100));

@@ -33,7 +33,7 @@ export const REVIEWED: Reviewed[] = [
     { file: "providers/tuning.ts", match: `"sh", "-c", WRITE_FILE, "sh"`, reason: `${POSITIONAL}: the /proc or /sys file and the value` },
     { file: "core/agent.ts", match: "AGENT_SCRIPT", reason: "the guest agent (in the guest): interpolates only constants; the argv arrives one word per line and runs as \"$@\" after an allow-list" },
     { file: "core/guestinit.ts", match: "GUEST_INIT", reason: "the guest's init (in the guest): interpolates only constants; NIC settings come from the kernel command line as data" },
-    { file: "core/report/volt.ts", match: `lang: "bash"`, reason: "a code block's language in a report: commands shown to the reader, never run" },
+    { file: "core/report/appendix.ts", match: `lang: "bash"`, reason: "a code block's language in a report: commands shown to the reader, never run" },
 ];
 
 function walk(dir: string): string[] {

@@ -2,7 +2,7 @@
 // tap, booted as a MicroVm with no profile and under the QEMU preset (Landlock with the VM's paths,
 // TCP denied, scopes, net_admin only), alternately, 3 times each: time to readiness, then a 5 s
 // iperf3 host -> guest TCP run on that boot.
-// Run: npx ts-node --transpile-only bench/security.ts
+// Run: npx ts-node --transpile-only perf/security.ts
 import * as fs from "fs";
 import * as os from "os";
 import { hostHandler } from "../providers/host";

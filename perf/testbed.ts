@@ -13,7 +13,7 @@ import * as path from "path";
 import type { OverheadReport } from "../core/bench/overhead";
 import { warmupFloor } from "../core/bench/overhead";
 import type { ResultsDoc } from "../core/bench/results";
-import { power as powerOf, repetitionsFor } from "../core/report/power";
+import { power as powerOf, repetitionsFor } from "../core/bench/power";
 import { overheadPath } from "../providers/benchmark";
 import { ROOT, openStack } from "../scripts/engine";
 import { dropNetns } from "../test/helpers";

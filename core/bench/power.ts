@@ -4,8 +4,8 @@
 // repetitions unpaired (8 paired), and that a true change equal to the threshold is called only
 // when the observed change happens to exceed it (about half the time, however many repetitions).
 // Pure and deterministic (seeded).
-import { mulberry32 } from "../bench/stats";
-import { decide, repetitionsNeeded } from "./compare";
+import { decide, repetitionsNeeded } from "./abtest";
+import { mulberry32 } from "./stats";
 
 export interface PowerOptions {
     alpha?: number;

@@ -1,6 +1,7 @@
-// npm run bench -- [name ...]: runs the named benchmarks (default: all, figures 1 to 6 of issue
-// 10; provisioning is another name for fabric), prints each figure with its raw numbers and the
-// machine, and writes a JSON summary to results/bench-<timestamp>.json. A benchmark that fails is reported and the others still run.
+// npm run bench -- [name ...]: runs the named benchmarks (default: all, the figures of README's
+// Performance section; provisioning is another name for fabric), prints each figure with its raw
+// numbers and the machine, and writes a JSON summary to results/bench-<timestamp>.json. A benchmark
+// that fails is reported and the others still run.
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../scripts/engine";

@@ -1,8 +1,8 @@
-// Where the benchmark tools' own start and finish time goes (issue 19, target 2), on two network
-// namespaces joined by a veth (bare metal: no guest, no agent): each tool's wall time against its
-// nominal duration, sockperf's phases from the times its lines appear, netperf with and without
-// CPU measurement (-c -C), and TCP_CRR timed (-l D) against counted (-l -N, N = the timed rate x D,
-// what BenchmarkRun now runs after a cell's first measurement), interleaved, with their rates.
+// Where the benchmark tools' own start and finish time goes (figure 7 of README's Performance), on
+// two network namespaces joined by a veth (bare metal: no guest, no agent): each tool's wall time
+// against its nominal duration, sockperf's phases from the times its lines appear, netperf with and
+// without CPU measurement (-c -C), and TCP_CRR timed (-l D) against counted (-l -N, N = the timed
+// rate x D, what BenchmarkRun runs after a cell's first measurement), interleaved, with their rates.
 // Run: npm run bench -- tools
 import { spawn } from "child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";

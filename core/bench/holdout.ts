@@ -1,9 +1,10 @@
 // How well `--noise` calibration holds on a run it has not seen: three A/A runs of one
 // configuration; thresholds from the first two (noiseThresholds), then each of those against the
 // third, where every called change is a false positive. Per metric family, the fraction of metrics
-// called, with the calibrated thresholds and with the default rule. Pure.
-import type { ResultsDoc } from "../bench/results";
-import { CompareOptions, Comparison, compareDocs, noiseThresholds } from "./compare";
+// called, with the calibrated thresholds and with the default rule (its markdown is
+// core/report/compare.ts). Pure.
+import type { ResultsDoc } from "./results";
+import { CompareOptions, Comparison, compareDocs, noiseThresholds } from "./comparison";
 
 /** The family a metric belongs to, for the false-positive table. */
 export function metricFamily(metric: string): string {
@@ -54,20 +55,4 @@ export function holdout(calib1: ResultsDoc, calib2: ResultsDoc, held: ResultsDoc
         }
     }
     return { thresholds, families: [...rates.values()].sort((a, b) => a.family.localeCompare(b.family)), total };
-}
-
-export function renderHoldout(h: Holdout, names: [string, string, string]): string {
-    const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixed(1)}% (${n}/${d})`);
-    const L = [
-        "# Held-out A/A false-positive rate",
-        "",
-        `Calibrated (--noise) on ${names[0]} and ${names[1]}; tested: each of them against ${names[2]}. Every called change is a false positive.`,
-        "",
-        "| Metric family | Tests | Called, calibrated thresholds | Called, default rule |",
-        "|---|---:|---:|---:|",
-        ...[...h.families, h.total].map((r) => `| ${r.family} | ${r.tests} | ${pct(r.calledCalibrated, r.tests)} | ${pct(r.calledDefault, r.tests)} |`),
-        "",
-        `Thresholds from the calibration pair: ${Object.entries(h.thresholds).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(", ") || "none above the base threshold"}.`,
-    ];
-    return L.join("\n") + "\n";
 }

@@ -1,0 +1,218 @@
+// The Volt template's Analysis (each category against the virtio baseline, with the compare rule's
+// significance) and Conclusions (the performance hierarchy and recommendations) sections. Pure.
+import type { ResultsDoc } from "../bench/results";
+import { fmtP } from "../bench/abtest";
+import { B, Block, ListItem } from "./blocks";
+import { Ctx, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
+import { Category, Column, Row, improvement, pct, value } from "./model";
+import { Ranking, RowOutcome, rank, ruleText } from "./rank";
+
+function fmtVal(row: Row, v: number): string {
+    return `${row.format(v)} ${row.unit}`;
+}
+
+/** The Volt "X (Y% improvement)" list of one row against the baseline guest. */
+function compareRow(ctx: Ctx, row: Row): ListItem[] {
+    const base = ctx.base;
+    const bv = base ? value(ctx.doc, row, base.pair) : undefined;
+    const items: ListItem[] = [];
+    for (const col of ctx.guests) {
+        const v = value(ctx.doc, row, col.pair);
+        if (!v.ok) {
+            items.push(`${col.title}: ${v.why === "failed" ? "failed" : "not measured"}`);
+            continue;
+        }
+        if (col === base) {
+            items.push(`${col.title}: ${fmtVal(row, v.median)} (baseline)`);
+            continue;
+        }
+        if (!bv?.ok) {
+            items.push(`${col.title}: ${fmtVal(row, v.median)}`);
+            continue;
+        }
+        const imp = improvement(v.median, bv.median, row.higherIsBetter);
+        const word = imp >= 0 ? "improvement" : row.higherIsBetter ? "lower" : "higher";
+        const o = outcomeOf(ctx, row, col, base!);
+        const noise = o?.better ? `; significant, p ${fmtP(o.pValue)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.alpha)}`;
+        items.push(`${col.title}: ${fmtVal(row, v.median)} (${pct(Math.abs(imp))} ${word}${noise})`);
+    }
+    if (ctx.native) {
+        const n = value(ctx.doc, row, ctx.native.pair);
+        if (n.ok) {
+            const best = bestGuest(ctx, row);
+            items.push(`${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${best ? `; the best guest, ${best.col.title}, is at ${pct((best.v / n.median) * 100)} of it` : ""})`);
+        }
+    }
+    return items;
+}
+
+/** Why two guests tie on a row, briefly. */
+function tieWhy(o: RowOutcome | undefined, alpha: number): string {
+    if (!o) return "not compared";
+    if (o.underpowered) return `too few repetitions for the test to reach p <= ${alpha}`;
+    return o.pValue > alpha ? `not significant, p ${fmtP(o.pValue)}` : "significant but within the noise threshold";
+}
+
+/** One sentence on a row: who leads, by how much, whether significantly, and the gap to bare metal. */
+function finding(ctx: Ctx, row: Row): string {
+    const r = rankRow(ctx, row);
+    if (r.length === 0) return `No guest measured ${row.label}.`;
+    const [a, b] = r;
+    let s: string;
+    if (!b) s = `Only ${a.col.title} measured ${row.label} (${fmtVal(row, a.v)}).`;
+    else {
+        const gap = Math.abs(improvement(a.v, b.v, row.higherIsBetter));
+        const o = outcomeOf(ctx, row, a.col, b.col);
+        s = leader(ctx, row)
+            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title} (significant, p ${fmtP(o!.pValue)}).`
+            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}, ${pct(gap)} apart (${tieWhy(o, ctx.ranking.alpha)}).`;
+    }
+    const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
+    if (n?.ok) {
+        s += row.higherIsBetter
+            ? ` The best guest reaches ${pct((a.v / n.median) * 100)} of bare metal (${fmtVal(row, n.median)}).`
+            : ` The best guest is ${(a.v / n.median).toFixed(1)}× bare metal (${fmtVal(row, n.median)}).`;
+    }
+    return s;
+}
+
+function winsSentence(ctx: Ctx, rs: Row[], what: string): string {
+    const compared = rs.filter((r) => rankRow(ctx, r).length >= 2).length;
+    if (compared < 2) return "";
+    const w = wins(ctx, rs);
+    const parts = [...w.entries()].sort((a, b) => b[1].length - a[1].length).map(([c, r]) => `${c.title} leads ${r.length}`);
+    const ties = compared - [...w.values()].reduce((n, r) => n + r.length, 0);
+    return ` Across the ${compared} ${what} compared, ${[...parts, `${ties} without a significant leader`].join(", ")}.`;
+}
+
+function throughputAnalysis(ctx: Ctx): Block[] {
+    const out: Block[] = [];
+    const T = ctx.rows.throughput;
+    out.push(B.h(3, "Throughput Analysis"));
+    if (T.length === 0) out.push(B.p("Not measured."));
+    for (const row of T) out.push(B.p(`**${row.label}:**`), B.list(compareRow(ctx, row)));
+    if (T.length > 0) out.push(B.p(`**Key Finding:** ${finding(ctx, T[0])}${winsSentence(ctx, T, "throughput tests")}`));
+    return out;
+}
+
+/** P99 and jitter (P99/P50) of each guest, with the native reference. */
+function latencyAnalysis(ctx: Ctx): Block[] {
+    const out: Block[] = [];
+    out.push(B.h(3, "Latency Analysis"));
+    const L = ctx.rows.latency;
+    // The template's P99 and jitter come from the request-response latency test; ICMP where it is absent.
+    const p99 = L.find((r) => r.metric === "p99us") ?? L.find((r) => r.metric === "p99ms");
+    const p50 = p99 && L.find((r) => r.cell === p99.cell && (r.metric === "p50us" || r.metric === "p50ms"));
+    if (!p99 || !p50) out.push(B.p("Not measured."));
+    else {
+        const jit: { col: Column; ratio: number }[] = [];
+        const p99Items: ListItem[] = [];
+        const jitItems: ListItem[] = [];
+        for (const col of [...ctx.guests, ...(ctx.native ? [ctx.native] : [])]) {
+            const a = value(ctx.doc, p99, col.pair);
+            const b = value(ctx.doc, p50, col.pair);
+            const tag = col.native ? " (native reference)" : "";
+            p99Items.push(`${col.title}: ${a.ok ? `${p99.format(a.median)} µs` : a.why === "failed" ? "failed" : "not measured"}${tag}`);
+            if (a.ok && b.ok && b.median > 0) {
+                const ratio = a.median / b.median;
+                if (!col.native) jit.push({ col, ratio });
+                jitItems.push(`${col.title}: ${ratio.toFixed(1)}x${tag}`);
+            } else jitItems.push(`${col.title}: —`);
+        }
+        out.push(B.p(`**P99 Latency (${p99.label.replace(/ P99.*/, "")}):**`), B.list(p99Items));
+        out.push(B.p("**Jitter (P99/P50 ratio):**"), B.list(jitItems));
+        jit.sort((a, b) => a.ratio - b.ratio);
+        let key = finding(ctx, p99);
+        if (jit.length >= 2) key += ` Steadiest tail: ${jit[0].col.title} (P99/P50 ${jit[0].ratio.toFixed(1)}x); widest: ${jit[jit.length - 1].col.title} (${jit[jit.length - 1].ratio.toFixed(1)}x).`;
+        out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, L, "latency percentiles")}`));
+    }
+    return out;
+}
+
+function ppsAnalysis(ctx: Ctx): Block[] {
+    const out: Block[] = [];
+    out.push(B.h(3, "PPS Analysis"));
+    const P = ctx.rows.pps;
+    if (P.length === 0) out.push(B.p("Not measured."));
+    else {
+        const small = P[0];
+        out.push(B.p(`**${small.label.replace(" bytes", "-byte")} Packets (best overhead indicator):**`), B.list(compareRow(ctx, small)));
+        const best = bestGuest(ctx, small);
+        let key = finding(ctx, small);
+        if (best) {
+            const slow = rankRow(ctx, small).slice(-1)[0];
+            key += ` Per-packet cost: ${((1 / best.v) * 1e6).toFixed(1)} µs per packet for ${best.col.title}`;
+            key += slow && slow.col !== best.col ? ` vs ${((1 / slow.v) * 1e6).toFixed(1)} µs for ${slow.col.title}.` : ".";
+        }
+        out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, P, "packet sizes")}`));
+    }
+    return out;
+}
+
+function transactionAnalysis(ctx: Ctx): Block[] {
+    const out: Block[] = [];
+    const R = ctx.rows.transactions;
+    if (R.length > 0) {
+        out.push(B.h(3, "Transaction Rate Analysis"));
+        for (const row of R) out.push(B.p(`**${row.label}:**`), B.list(compareRow(ctx, row)));
+        out.push(B.p(`**Key Finding:** ${finding(ctx, R[0])}${winsSentence(ctx, R, "transaction tests")}`));
+    }
+    return out;
+}
+
+export function analysis(ctx: Ctx): Block[] {
+    const out: Block[] = [];
+    if (ctx.guests.length === 0) return [B.p("The run has no guest pairs: nothing to compare against a virtio baseline.")];
+    const baseNote = ctx.base && ctx.base.backend !== "virtio" ? ` No virtio pair in this run: ${ctx.base.title} is the baseline.` : "";
+    if (baseNote) out.push(B.p(baseNote.trim()));
+    out.push(...throughputAnalysis(ctx), ...latencyAnalysis(ctx), ...ppsAnalysis(ctx), ...transactionAnalysis(ctx));
+    return out;
+}
+
+const CATEGORY_NAME: Record<Category, string> = { throughput: "throughput", latency: "latency", pps: "packet rate", transactions: "transaction rate" };
+
+/** The performance hierarchy from significant differences only (see rank.ts). */
+export function hierarchy(doc: ResultsDoc): Ranking {
+    return rank(doc);
+}
+
+export function conclusions(ctx: Ctx): Block[] {
+    const R = ctx.ranking;
+    if (R.guests.length === 0) return [B.h(3, "Performance Hierarchy"), B.p("No guest pairs in this run.")];
+    const called = R.outcomes.filter((o) => o.better);
+    const items: ListItem[] = R.tiers.map((tier) => {
+        const text = tier.map((c) => `**${c.title}**`).join(", ");
+        const beaten = (c: Column) => R.beats.get(c)!.map((x) => x.title);
+        const head = tier.length > 1 ? `${text} (tied: neither beats the other)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
+        const sub: ListItem[] = [];
+        for (const col of tier) {
+            const name = (r: Row) => (r.category === "pps" ? `PPS ${r.label}` : r.label);
+            const better = called.filter((o) => o.better === col).map((o) => `${name(o.row)} vs ${(o.a === col ? o.b : o.a).title}`);
+            const worse = called.filter((o) => o.better !== col && (o.a === col || o.b === col)).map((o) => `${name(o.row)} vs ${o.better!.title}`);
+            const who = tier.length > 1 || R.tiers.length > 1 ? `${col.title}: ` : "";
+            const parts = [better.length ? `significantly better on ${better.join(", ")}` : "", worse.length ? `significantly worse on ${worse.join(", ")}` : ""].filter(Boolean);
+            if (R.guests.length > 1) sub.push(`${who}${parts.length ? parts.join("; ") : "no significant difference from another guest"}`);
+            const nat = ofNative(ctx, col);
+            if (nat !== undefined) sub.push(`${who}${pct(nat)} of bare metal (geometric mean over throughput, PPS and transaction rates)`);
+            const failed = ctx.doc.cells.filter((c) => c.pair === col.pair && c.status !== "ok").map((c) => c.cell);
+            if (failed.length > 0) sub.push(`${who}failed: ${failed.join(", ")}`);
+        }
+        return { text: head, items: sub };
+    });
+    const out: Block[] = [B.h(3, "Performance Hierarchy"), B.list(items, true), B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`)];
+    const rec: ListItem[] = [];
+    const n = ctx.doc.run.settings.repetitions;
+    if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
+    else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered)) rec.push(`No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.alpha}; rerun with more repetitions (5 at least)`);
+    else if (called.length === 0) rec.push("No recommendation: no backend is significantly better than another on any metric of this run; the differences in the tables are within noise");
+    else if (R.best) rec.push(`Default: \`${R.best.title}\` (beats every other guest: better in at least 2 distinct tests and worse in none)`);
+    else rec.push("No default: no backend beats every other; where a category has a clear winner it is named below");
+    for (const cat of Object.keys(ctx.rows) as Category[]) {
+        const top = R.categoryBest[cat];
+        if (top) rec.push(`${CATEGORY_NAME[cat][0].toUpperCase()}${CATEGORY_NAME[cat].slice(1)}-bound workloads: \`${top.title}\``);
+    }
+    const tcg = Object.entries(ctx.doc.environment.guests).filter(([, g]) => g.accel === "tcg");
+    if (tcg.length > 0) rec.push(`The guests ran under TCG (software emulation): the ranking measures the emulator as much as the backend; confirm on a KVM host before choosing a production default`);
+    out.push(B.h(3, "Recommendations"), B.list(rec));
+    return out;
+}
