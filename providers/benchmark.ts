@@ -1,10 +1,10 @@
 // BenchmarkRun: runs the test matrix over client/server pairs, interleaved, with CPU accounting;
 // writes each measurement's raw output as soon as it exists, resumes an interrupted run, and
 // exports the typed results document.
-import { createHash } from "crypto";
 import { promises as fs } from "fs";
 import * as path from "path";
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
+import { sha256Hex } from "../core/hash";
 import { writeReport } from "./report";
 import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
@@ -171,10 +171,6 @@ function withExits(cpu: Cpu, exits: { value: number | null; why?: string }): Cpu
     return { ...cpu, vmExitsPerSecond: null, unmeasured: { ...cpu.unmeasured, vmExitsPerSecond: exits.why ?? "not measured" } };
 }
 
-function sha256(s: string): string {
-    return createHash("sha256").update(s).digest("hex");
-}
-
 /** Writes a file atomically without following a link planted at its name. */
 async function writeFileSafe(file: string, data: string): Promise<void> {
     const tmp = `${file}.tmp-${process.pid}`;
@@ -230,7 +226,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     const startedAt = Date.now();
     const cells = expandCells(i.tests);
     const steps = schedule(i.pairs.length, cells, i.settings);
-    const hash = sha256(JSON.stringify({ pairs: i.pairs, tests: i.tests, settings: i.settings, triggers: i.triggers }));
+    const hash = sha256Hex(JSON.stringify({ pairs: i.pairs, tests: i.tests, settings: i.settings, triggers: i.triggers }));
     const progressFile = path.join(i.resultsDir, "runs", `${ctx.name}.progress.json`);
     const prior = await readJson<{ hash: string; timestamp: string }>(progressFile);
     const resumed = prior?.hash === hash;
@@ -589,7 +585,7 @@ export const benchmarkHandler: ResourceHandler<BenchmarkRunInputs> = {
     replaceOn: [],
     async create(ctx, i) {
         const outs = await exclusive(() => runBenchmark(ctx, i));
-        return { id: `${ctx.name}-${sha256(String(Date.now())).slice(0, 8)}`, outs };
+        return { id: `${ctx.name}-${sha256Hex(String(Date.now())).slice(0, 8)}`, outs };
     },
     async read(_ctx, _id, state) {
         // The results are history: nothing on a host to observe. The raw data stays on disk.

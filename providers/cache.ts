@@ -2,12 +2,9 @@
 // temporary directory and moved into place in one rename, so a half-built entry never exists;
 // each stack resource that uses an entry holds a reference file in it. Builds of one entry are
 // serialized across processes by a lock on the host, so two stacks that need it at once build it once.
-import { createHash, randomBytes } from "crypto";
+import { randomBytes } from "crypto";
+import { sha256Hex } from "../core/hash";
 import { Transport } from "./transport";
-
-export function sha256Hex(s: string): string {
-    return createHash("sha256").update(s).digest("hex");
-}
 
 export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
     return `${cacheDir}/${kind}/${key}`;
