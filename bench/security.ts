@@ -9,7 +9,8 @@ import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
-import { microvmHandler, parseStartTime } from "../providers/microvm";
+import { microvmHandler } from "../providers/microvm";
+import { parseProcStat } from "../core/procstat";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
 import { HostArgsSchema, HostConnection } from "../sdk/host";
@@ -34,7 +35,7 @@ function processToReady(pid: number, consoleLog: string): number {
     // The start time counts clock ticks since boot; /proc/uptime, read now, places boot on the wall clock
     // (/proc/stat's btime is whole seconds: too coarse).
     const bootWall = Date.now() / 1000 - Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
-    const start = bootWall + Number(parseStartTime(fs.readFileSync(`/proc/${pid}/stat`, "utf8").trim())) / CLK_TCK;
+    const start = bootWall + Number(parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.startTime) / CLK_TCK;
     return fs.statSync(consoleLog).mtimeMs / 1000 - start;
 }
 

@@ -5,6 +5,7 @@ import { promises as fs } from "fs";
 import * as path from "path";
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
 import { sha256Hex } from "../core/hash";
+import { parseProcStat } from "../core/procstat";
 import { writeReport } from "./report";
 import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
@@ -134,8 +135,8 @@ async function sampleCpu(ctx: Ctx, machines: Map<string, { host: HostConnection;
             }
             const r = await hostTransport(ctx, m.host).run(["cat", "/proc/stat", ...m.pids.map((p) => `/proc/${p}/stat`)], { check: false, timeoutMs: 10_000 });
             for (const line of r.stdout.split("\n")) {
-                const p = /^(\d+) \(/.exec(line);
-                if (p && m.pids.includes(Number(p[1]))) pids[Number(p[1])] = line;
+                const pid = parseProcStat(line)?.pid;
+                if (pid !== undefined && m.pids.includes(pid)) pids[pid] = line;
             }
             out.set(key, { stat: r.stdout, pids });
         }),
@@ -479,8 +480,7 @@ async function deadGuests(ctx: Ctx, p: BenchmarkRunInputs["pairs"][number]): Pro
         if (e.kind !== "vm") continue;
         const r = await hostTransport(ctx, e.host).run(["cat", `/proc/${e.pid}/stat`], { check: false, timeoutMs: 10_000 });
         // A zombie (state Z) is dead too: a daemonized VMM's parent may not have reaped it yet.
-        const state = /\) (\S)/.exec(r.stdout)?.[1];
-        if (r.code !== 0 || state === "Z") dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
+        if (r.code !== 0 || parseProcStat(r.stdout)?.state === "Z") dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
     }
     return dead;
 }

@@ -14,6 +14,7 @@ import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
 import { sha256Hex } from "../core/hash";
+import { parseProcStat } from "../core/procstat";
 import { Transport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
@@ -56,19 +57,12 @@ export function runDir(host: HostConnection, name: string): string {
     return `${VM_DIR}/${networkStackOf(host)}/${name}`;
 }
 
-/** Field 22 of /proc/PID/stat: the start time in clock ticks, which with the pid identifies a process. */
-export function parseStartTime(stat: string): string | undefined {
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return after[19];
-}
-
 /** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
 function identityOf(stat: string): { start: string; comm: string } | undefined {
     // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return undefined;
-    const comm = /\((.*)\)/.exec(stat)?.[1] ?? "";
-    const start = parseStartTime(stat.trim());
-    return start ? { start, comm } : undefined;
+    const p = parseProcStat(stat);
+    if (!p || p.state === "Z" || !p.startTime) return undefined;
+    return { start: p.startTime, comm: p.comm };
 }
 
 async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {

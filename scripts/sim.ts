@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
+import { parseProcStat } from "../core/procstat";
 import {
     AGENT_SOCKET,
     BOOT_SCRIPT,
@@ -60,8 +61,8 @@ function tryRun(argv: string[]): boolean {
 function startTime(pid: number): string | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return fields[0] === "Z" ? undefined : fields[19];
+        const p = parseProcStat(stat);
+        return p?.state === "Z" ? undefined : p?.startTime;
     } catch {
         return undefined;
     }
