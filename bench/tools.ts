@@ -6,6 +6,7 @@
 // Run: npm run bench -- tools
 import { spawn } from "child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";
+import { sleep } from "../core/sleep";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
 
@@ -60,7 +61,7 @@ export async function main(runs = 5, duration = 2): Promise<Record<string, unkno
         for (const argv of [["iperf3", "-s", "-B", srv, "-p", "5998"], ["sockperf", "server", "--tcp", "-i", srv, "-p", "11998"], ["netserver", "-D", "-L", srv, "-p", "12998"]]) {
             servers.push(spawn("ip", ["netns", "exec", a, "timeout", "1800", ...argv], { stdio: "ignore" }).pid!);
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
         const np = (test: "TCP_RR" | "TCP_CRR" | "UDP_RR", transactions?: number) => netperfArgv({ server: srv, port: 12998, test, duration, requestSize: 1, responseSize: 1, transactions });
         const noCpu = (argv: string[]) => argv.filter((w) => w !== "-c" && w !== "-C");
         const walls: Record<string, number[]> = {};

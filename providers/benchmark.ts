@@ -6,6 +6,7 @@ import * as path from "path";
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
 import { sha256Hex } from "../core/hash";
 import { parseProcStat } from "../core/procstat";
+import { sleep } from "../core/sleep";
 import { writeReport } from "./report";
 import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
@@ -105,10 +106,6 @@ async function listening(t: Transport): Promise<Set<number>> {
         if (m) ports.add(Number(m[1]));
     }
     return ports;
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
 }
 
 interface Sample {

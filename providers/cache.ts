@@ -4,6 +4,7 @@
 // serialized across processes by a lock on the host, so two stacks that need it at once build it once.
 import { randomBytes } from "crypto";
 import { sha256Hex } from "../core/hash";
+import { sleep } from "../core/sleep";
 import { Transport } from "./transport";
 
 export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
@@ -80,8 +81,6 @@ export interface LockOptions {
     /** Called once when another build holds the lock, with its owner line. */
     onWait?: (owner: string) => void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Takes the cross-process lock of a cache entry on the host; resolves to its release. Waits for

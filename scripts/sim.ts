@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { parseProcStat } from "../core/procstat";
+import { sleep } from "../core/sleep";
 import {
     AGENT_SOCKET,
     BOOT_SCRIPT,
@@ -88,7 +89,7 @@ async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<vo
     const deadline = Date.now() + ms;
     while (!ok()) {
         if (Date.now() > deadline) throw new Error(`sim: ${what} did not happen within ${ms / 1000} s`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
     }
 }
 

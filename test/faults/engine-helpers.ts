@@ -8,9 +8,10 @@ import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { parseProcStat } from "../../core/procstat";
+import { sleep } from "../../core/sleep";
 import { must, netnsList } from "../helpers";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 function ppidOf(pid: number): number | undefined {
     try {
