@@ -8,17 +8,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sockperfArgv } from "../core/bench/parse";
+import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function inNs(ns: string, argv: string[], timeoutS: number): string {
     const r = spawnSync("ip", ["netns", "exec", ns, "timeout", String(timeoutS), ...argv], { encoding: "utf8" });

@@ -10,6 +10,7 @@ import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { microvmHandler } from "../providers/microvm";
+import { median } from "../core/bench/stats";
 import { parseProcStat } from "../core/procstat";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
@@ -23,7 +24,6 @@ import { iperf3 } from "../test/boot";
 
 const local = { kind: "local" as const, name: "me" };
 const ctx = (type: string, n: string) => ({ urn: `urn:pulumi:bench::security::netbed:index:${type}::${n}`, name: n, log: new MemoryLogger() });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const CLK_TCK = 100; // USER_HZ on Linux x86_64 and aarch64
 
 /**

@@ -6,14 +6,10 @@
 // Run: npm run bench -- tools
 import { spawn } from "child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";
+import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Runs argv in a namespace; returns its wall seconds, its output, and when (s from the start) each stdout line appeared. */
 function timed(ns: string, argv: string[], timeoutS = 60): Promise<{ wall: number; out: string; lines: { t: number; line: string }[] }> {

@@ -11,7 +11,7 @@ import { writeReport } from "./report";
 import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
 import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
 import { measure, Measurement, nominalSeconds, serverPorts, SERVER_ARGV, ServerName, serversFor, GUEST_PORTS, Ports } from "../core/bench/measure";
-import { cpuSeconds, processCpuSeconds, summarize, knee } from "../core/bench/stats";
+import { cpuSeconds, median, processCpuSeconds, summarize, knee } from "../core/bench/stats";
 import { kernelLabel } from "../core/bench/results";
 import { exitsPerSecond, GuestStats, probeGuestStats, sampleExits } from "./guest-stats";
 import { OverheadStep, overheadReport } from "../core/bench/overhead";
@@ -494,12 +494,6 @@ async function silentGuests(ctx: Ctx, p: BenchmarkRunInputs["pairs"][number]): P
         if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent from host ${e.via.name}`);
     }
     return silent;
-}
-
-function median(v: number[]): number {
-    const s = [...v].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function aggregate(p: BenchmarkRunInputs["pairs"][number], topology: string, cell: Cell, reps: RepRecord[], rawDir: string, error: string | undefined): CellResult {
