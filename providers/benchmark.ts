@@ -8,13 +8,15 @@ import { sha256Hex } from "../core/hash";
 import { parseProcStat } from "../core/procstat";
 import { sleep } from "../core/sleep";
 import { writeReport } from "./report";
-import { Cell, Step, expandCells, schedule } from "../core/bench/spec";
-import { CellResult, Cpu, RESULTS_VERSION, ResultsDoc, summarizeResults } from "../core/bench/results";
+import { defaultTopology, RepRecord } from "../core/bench/aggregate";
+import { AccountedVm, cpuDelta, Sample, withExits } from "../core/bench/cpu";
+import { resultsDocument, stepKey } from "../core/bench/document";
+import { expandCells, schedule } from "../core/bench/spec";
+import { ResultsDoc, summarizeResults } from "../core/bench/results";
 import { measure, Measurement, nominalSeconds, serverPorts, SERVER_ARGV, ServerName, serversFor, GUEST_PORTS, Ports } from "../core/bench/measure";
-import { cpuSeconds, median, processCpuSeconds, summarize, knee } from "../core/bench/stats";
 import { kernelLabel } from "../core/bench/results";
-import { exitsPerSecond, GuestStats, probeGuestStats, sampleExits } from "./guest-stats";
-import { OverheadStep, overheadReport } from "../core/bench/overhead";
+import { exitsPerSecond, probeGuestStats, sampleExits } from "./guest-stats";
+import { OverheadStep, overheadPath, overheadReport } from "../core/bench/overhead";
 import type { HostConnection } from "../sdk/host";
 import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../sdk/benchmark";
 import { machineOf } from "../core/placement";
@@ -29,10 +31,6 @@ function exclusive<T>(f: () => Promise<T>): Promise<T> {
     const next = queue.then(f, f);
     queue = next.catch(() => undefined);
     return next;
-}
-
-export function endpointLabel(e: Endpoint): string {
-    return e.kind === "vm" ? e.name : e.host.name;
 }
 
 /** Runs a client program at an endpoint: on a host through its transport, in a guest through its agent. */
@@ -108,11 +106,6 @@ async function listening(t: Transport): Promise<Set<number>> {
     return ports;
 }
 
-interface Sample {
-    stat: string;
-    pids: Record<number, string>;
-}
-
 /** /proc/stat per machine and /proc/<pid>/stat of each VMM, read in one command per machine. */
 async function sampleCpu(ctx: Ctx, machines: Map<string, { host: HostConnection; pids: number[] }>): Promise<Map<string, Sample>> {
     const out = new Map<string, Sample>();
@@ -141,34 +134,6 @@ async function sampleCpu(ctx: Ctx, machines: Map<string, { host: HostConnection;
     return out;
 }
 
-function cpuDelta(before: Map<string, Sample>, after: Map<string, Sample>, vmPids: Map<string, { machine: string; pid: number; backend: string }>, gs: GuestStats): Cpu {
-    const machines: Cpu["machines"] = {};
-    for (const [k, b] of before) {
-        const a = after.get(k);
-        if (a) machines[k] = cpuSeconds(b.stat, a.stat);
-    }
-    const vmm: Cpu["vmm"] = {};
-    const vhost: Cpu["vhost"] = {};
-    const unmeasured: Record<string, string> = {};
-    for (const [name, v] of vmPids) {
-        const b = before.get(v.machine)?.pids[v.pid];
-        const a = after.get(v.machine)?.pids[v.pid];
-        if (a && b) vmm[name] = processCpuSeconds(b, a);
-        if (v.backend !== "vhost-net") continue;
-        // vhost workers (threads of the VMM since Linux 6.4, kthreads before): their own CPU.
-        const tids = gs.vhost.get(name) ?? [];
-        const pairs = tids.map((t) => [before.get(v.machine)?.pids[t], after.get(v.machine)?.pids[t]]);
-        vhost[name] = tids.length > 0 && pairs.every(([x, y]) => x && y) ? pairs.reduce((sum, [x, y]) => sum + processCpuSeconds(x!, y!), 0) : null;
-        if (vhost[name] === null) unmeasured[`vhost:${name}`] = gs.unmeasured[`vhost:${name}`] ?? `a vhost worker of ${name} exited during the measurement`;
-    }
-    return { machines, vmm, vhost, vmExitsPerSecond: null, ...(Object.keys(unmeasured).length ? { unmeasured } : {}) };
-}
-
-function withExits(cpu: Cpu, exits: { value: number | null; why?: string }): Cpu {
-    if (exits.value !== null) return { ...cpu, vmExitsPerSecond: exits.value };
-    return { ...cpu, vmExitsPerSecond: null, unmeasured: { ...cpu.unmeasured, vmExitsPerSecond: exits.why ?? "not measured" } };
-}
-
 /** Writes a file atomically without following a link planted at its name. */
 async function writeFileSafe(file: string, data: string): Promise<void> {
     const tmp = `${file}.tmp-${process.pid}`;
@@ -192,32 +157,9 @@ async function readJson<T>(file: string): Promise<T | undefined> {
     }
 }
 
-interface RepRecord {
-    index: number;
-    warmup: boolean;
-    metrics: Record<string, number>;
-    cpu?: Cpu;
-    raw: string;
-    seconds: number;
-    nominal: number;
-    /** Latency sweep steps (load test). */
-    sweep?: { mps: number; p50us: number; p99us: number }[];
-    /** Bytes moved or transactions made, for service demand. */
-    volume?: { kb?: number; transactions?: number };
-}
-
-function stepKey(s: Step, pairLabel: string): string {
-    return `${pairLabel}/${s.cell.id}/${s.warmup ? `warmup-${-s.repetition}` : `rep-${s.repetition + 1}`}`;
-}
-
 /** The server end as its client sees it: a guest behind a NAT or on its own loopback is reached at its peer address. */
 function served(e: Endpoint): Endpoint {
     return e.kind === "vm" && e.peerAddress ? { ...e, address: e.peerAddress } : e;
-}
-
-function defaultTopology(p: BenchmarkRunInputs["pairs"][number]): string {
-    const kind = (e: Endpoint) => (e.kind === "vm" ? "guest" : "host");
-    return `${kind(p.client)}-${kind(p.server)}`;
 }
 
 async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<string, unknown>> {
@@ -235,7 +177,7 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
 
     // Every machine involved, and the VMMs whose CPU is accounted.
     const machines = new Map<string, { host: HostConnection; pids: number[] }>();
-    const vmPids = new Map<string, { machine: string; pid: number; backend: string }>();
+    const vmPids = new Map<string, AccountedVm>();
     for (const p of i.pairs) {
         for (const e of [p.client, p.server]) {
             const key = machineOf(e.host);
@@ -389,51 +331,9 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
         serverSeconds += since(t0);
     }
 
-    const finished = Date.now();
-    const results: CellResult[] = [];
-    const warnings: string[] = [];
-    let measuredSeconds = 0;
-    for (const [k, p] of i.pairs.entries()) {
-        for (const cell of cells) {
-            const cellKey = `${p.label}/${cell.id}`;
-            const reps = steps
-                .filter((s) => s.pair === k && s.cell.id === cell.id && !s.warmup)
-                .map((s) => records.get(stepKey(s, p.label)))
-                .filter((r): r is RepRecord => r !== undefined);
-            measuredSeconds += reps.reduce((a, r) => a + r.nominal, 0);
-            const r = aggregate(p, topo[k], cell, reps, path.join(pairDir[k], cell.id), failed.get(cellKey));
-            results.push(r);
-            for (const [metric, st] of Object.entries(r.metrics)) {
-                if (st.n >= 3 && st.cv > 0.1 && !metric.startsWith("loss") && !metric.startsWith("retransmits")) warnings.push(`${p.label} ${cell.id}: ${metric} varies a lot (CV ${(st.cv * 100).toFixed(1)}%): add repetitions or quiet the machine`);
-            }
-            const loss = r.metrics.lossPct?.median;
-            if (loss !== undefined && loss > 1 && cell.test !== "pps") warnings.push(`${p.label} ${cell.id}: ${loss.toFixed(1)}% packet loss`);
-        }
-    }
-    for (const [name, g] of Object.entries(environment.guests)) {
-        if (g.accel === "tcg") warnings.push(`guest ${name} runs under TCG (software emulation): its numbers are not comparable with KVM numbers`);
-    }
-    for (const [key, m] of Object.entries(environment.machines)) {
-        if (m.sharesKernelWith) warnings.push(`machines ${m.sharesKernelWith} and ${key} share one kernel (the same boot id): their CPU time is counted once, under ${m.sharesKernelWith}`);
-    }
-    for (const [cellKey, why] of failed) warnings.push(`cell ${cellKey} failed: ${why}`);
-
-    const doc: ResultsDoc = {
-        version: RESULTS_VERSION,
-        run: {
-            name: ctx.name,
-            started: new Date(startedAt).toISOString(),
-            finished: new Date(finished).toISOString(),
-            wallSeconds: (finished - startedAt) / 1000,
-            measuredSeconds,
-            resultsDir: i.resultsDir,
-            settings: i.settings,
-            order: "interleaved",
-        },
-        environment,
-        cells: results,
-        warnings,
-    };
+    const run = { name: ctx.name, startedAt, finishedAt: Date.now(), resultsDir: i.resultsDir, settings: i.settings };
+    const doc = resultsDocument(run, environment, { pairs: i.pairs, topology: topo, pairDir, cells, steps, records, failed });
+    const measuredSeconds = doc.run.measuredSeconds;
     const resultsPath = path.join(i.resultsDir, "runs", `${ctx.name}-${timestamp}.json`);
     await writeFileSafe(resultsPath, JSON.stringify(doc, null, 1));
     // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
@@ -457,11 +357,6 @@ async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<str
     const parts = Object.entries(overhead.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ");
     ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`);
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
-}
-
-/** The overhead breakdown of a run, beside its results document. */
-export function overheadPath(resultsPath: string): string {
-    return resultsPath.replace(/\.json$/, ".overhead.json");
 }
 
 function headline(m: Record<string, number>): string {
@@ -494,79 +389,6 @@ async function silentGuests(ctx: Ctx, p: BenchmarkRunInputs["pairs"][number]): P
         if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent from host ${e.via.name}`);
     }
     return silent;
-}
-
-function aggregate(p: BenchmarkRunInputs["pairs"][number], topology: string, cell: Cell, reps: RepRecord[], rawDir: string, error: string | undefined): CellResult {
-    const vm = p.client.kind === "vm" ? p.client : p.server.kind === "vm" ? p.server : undefined;
-    const spec = cell.spec;
-    const metrics: CellResult["metrics"] = {};
-    const names = [...new Set(reps.flatMap((r) => Object.keys(r.metrics)))];
-    for (const m of names) {
-        const v = reps.map((r) => r.metrics[m]).filter((x) => Number.isFinite(x));
-        if (v.length > 0) metrics[m] = summarize(v);
-    }
-    const withCpu = reps.filter((r) => r.cpu);
-    const sum = (r: RepRecord, f: (x: Cpu["machines"][string]) => number) => Object.values(r.cpu!.machines).reduce((a, x) => a + f(x), 0);
-    const cpu =
-        withCpu.length > 0
-            ? {
-                  user: median(withCpu.map((r) => sum(r, (x) => x.user))),
-                  system: median(withCpu.map((r) => sum(r, (x) => x.system))),
-                  softirq: median(withCpu.map((r) => sum(r, (x) => x.softirq))),
-                  guest: median(withCpu.map((r) => sum(r, (x) => x.guest))),
-                  busy: median(withCpu.map((r) => sum(r, (x) => x.busy))),
-                  vmm: vm && withCpu.every((r) => r.cpu!.vmm[vm.name] !== undefined) ? median(withCpu.map((r) => r.cpu!.vmm[vm.name])) : null,
-              }
-            : undefined;
-    let serviceDemand: CellResult["serviceDemand"];
-    const kb = reps.filter((r) => r.volume?.kb && r.cpu).map((r) => (sum(r, (x) => x.busy) * 1e6) / r.volume!.kb!);
-    const tr = reps.filter((r) => r.volume?.transactions && r.cpu).map((r) => (sum(r, (x) => x.busy) * 1e6) / r.volume!.transactions!);
-    if (kb.length > 0) serviceDemand = { unit: "us/KB", value: median(kb) };
-    else if (tr.length > 0) serviceDemand = { unit: "us/tr", value: median(tr) };
-    let sweep: CellResult["sweep"];
-    let kneeAt: number | null | undefined;
-    if (spec.kind === "load" && reps.length > 0) {
-        sweep = spec.mps.map((mps) => {
-            const at = reps.map((r) => r.sweep?.find((x) => x.mps === mps)).filter((x): x is NonNullable<typeof x> => x !== undefined);
-            return { mps, p50us: median(at.map((x) => x.p50us)), p99us: median(at.map((x) => x.p99us)) };
-        });
-        kneeAt = knee(sweep.map((x) => ({ load: x.mps, p99: x.p99us })), spec.factor) ?? null;
-    }
-    const dims: CellResult["dimensions"] = {
-        topology,
-        backend: vm?.backend ?? "bare-metal",
-        client: endpointLabel(p.client),
-        server: endpointLabel(p.server),
-        vmm: vm ? vm.driver : undefined,
-        accel: vm?.accel,
-        kernel: vm ? kernelLabel(vm.kernel) : undefined,
-        vcpus: vm?.vcpus,
-        memoryMiB: vm?.memoryMiB,
-        pinning: vm ? (vm.pinned ? "pinned" : "default") : "n/a",
-        security: vm?.security ?? "none",
-        test: cell.test,
-        size: cell.size,
-        streams: spec.kind === "tcp" ? spec.streams : undefined,
-        reverse: spec.kind === "tcp" ? spec.reverse : undefined,
-        bidir: spec.kind === "tcp" && spec.bidir ? true : undefined,
-        rate: spec.kind === "flood" ? spec.rate : undefined,
-        protocol: spec.kind === "latency" || spec.kind === "load" ? spec.protocol : spec.kind === "rr" ? spec.test : undefined,
-        load: spec.kind === "load" ? spec.mps : undefined,
-    };
-    return {
-        pair: p.label,
-        cell: cell.id,
-        dimensions: JSON.parse(JSON.stringify(dims)),
-        status: error === undefined && reps.length > 0 ? "ok" : "failed",
-        error: error ?? (reps.length === 0 ? "no repetition finished" : undefined),
-        metrics,
-        serviceDemand,
-        cpuSeconds: cpu,
-        sweep,
-        knee: kneeAt,
-        repetitions: reps.map((r) => ({ index: r.index, metrics: r.metrics, cpu: r.cpu, raw: r.raw, seconds: r.seconds })),
-        rawDir,
-    };
 }
 
 export const benchmarkHandler: ResourceHandler<BenchmarkRunInputs> = {
