@@ -56,3 +56,11 @@ export function urnName(urn: string): string {
     const i = urn.lastIndexOf("::");
     return i < 0 ? urn : urn.slice(i + 2);
 }
+
+/** The resource's own type in a Pulumi URN, without its parents' types. */
+export function typeOfUrn(urn: string): string {
+    // urn:pulumi:<stack>::<project>::<parent$type>::<name>
+    const parts = urn.split("::");
+    const qualified = parts[parts.length - 2] ?? "";
+    return qualified.slice(qualified.lastIndexOf("$") + 1);
+}

@@ -1,6 +1,6 @@
 // NAT as an nftables table netbed owns: the ruleset it writes (one atomic `nft -f` transaction),
 // the rules it reads back (`nft -j list table`), and how it recognises its own table. Pure.
-import { createHash } from "crypto";
+import { sha256Hex } from "./hash";
 import { parseCidr } from "./net";
 
 /** The Debian package that provides `nft`: named in every refusal of a host without it. */
@@ -55,7 +55,7 @@ export function natSourceProblem(s: string): string | undefined {
  * people, a hash of the URN so two stacks' resources of one name are told apart.
  */
 export function ownerComment(urn: string, name: string): string {
-    const hash = createHash("sha256").update(urn).digest("hex").slice(0, 16);
+    const hash = sha256Hex(urn).slice(0, 16);
     return `netbed ${name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80)} ${hash}`;
 }
 

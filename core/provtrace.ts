@@ -1,6 +1,7 @@
 // Reads a provider trace (providers/trace.ts: one JSON event per line) into where an engine
 // operation's wall time went: plugin start, provider calls, processes spawned, and the time no
 // provider call was running (the engine's own work). Pure.
+import { parseProcStat } from "./procstat";
 
 export interface TraceEvent {
     ev: "start" | "call" | "spawn" | "ipbatch";
@@ -23,12 +24,10 @@ export interface TraceEvent {
  * (utime, stime, cutime, cstime: fields 14-17, in clock ticks).
  */
 export function procStatCpu(stat: string, ticksPerSecond = 100): { selfMs: number; childrenMs: number } {
-    // The command name (field 2) may hold spaces and parentheses: count from its last ')'.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const n = (k: number) => Number(f[k - 3]);
-    if (f.length < 15 || [14, 15, 16, 17].some((k) => !Number.isFinite(n(k)))) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
+    const p = parseProcStat(stat);
+    if (!p) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
     const ms = (ticks: number) => (ticks * 1000) / ticksPerSecond;
-    return { selfMs: ms(n(14) + n(15)), childrenMs: ms(n(16) + n(17)) };
+    return { selfMs: ms(p.utime + p.stime), childrenMs: ms(p.cutime + p.cstime) };
 }
 
 export function parseTrace(text: string): TraceEvent[] {

@@ -2,6 +2,7 @@
 // kernel and the minimal kernel, median of 5 each, interleaved; and QEMU's RSS per idle guest.
 // Run: npm run bench -- boot
 import * as fs from "fs";
+import { median } from "../core/bench/stats";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
@@ -13,7 +14,6 @@ import { machine } from "./machine";
 
 const local = { kind: "local" as const, name: "me" };
 const ctx = (n: string) => ({ urn: `urn:pulumi:bench::boot::netbed:index:X::${n}`, name: n, log: new MemoryLogger() });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function main(runs = 5): Promise<Record<string, unknown>> {
     console.log(`${machine()}; test/boot.ts boots every guest under TCG, 1 vCPU, 256 MiB`);

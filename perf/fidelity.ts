@@ -8,16 +8,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sockperfArgv } from "../core/bench/parse";
+import { median } from "../core/bench/stats";
+import { sleep } from "../core/sleep";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function inNs(ns: string, argv: string[], timeoutS: number): string {
     const r = spawnSync("ip", ["netns", "exec", ns, "timeout", String(timeoutS), ...argv], { encoding: "utf8" });
@@ -44,7 +41,7 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             const p = require("child_process").spawn("ip", ["netns", "exec", a, "timeout", "3600", ...argv], { stdio: "ignore" });
             servers.push(p.pid);
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
         const host = (ns: string, name: string) => ({ kind: "netns" as const, name, namespace: ns });
         const inputs = BenchmarkRunArgsSchema.parse({
             pairs: [{ label: "veth", client: { kind: "host", host: host(b, "b") }, server: { kind: "host", host: host(a, "a"), address: "10.254.90.1" } }],

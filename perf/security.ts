@@ -9,7 +9,9 @@ import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
-import { microvmHandler, parseStartTime } from "../providers/microvm";
+import { microvmHandler } from "../providers/microvm";
+import { median } from "../core/bench/stats";
+import { parseProcStat } from "../core/procstat";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
 import { HostArgsSchema, HostConnection } from "../sdk/host";
@@ -22,7 +24,6 @@ import { iperf3 } from "../test/boot";
 
 const local = { kind: "local" as const, name: "me" };
 const ctx = (type: string, n: string) => ({ urn: `urn:pulumi:bench::security::netbed:index:${type}::${n}`, name: n, log: new MemoryLogger() });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const CLK_TCK = 100; // USER_HZ on Linux x86_64 and aarch64
 
 /**
@@ -34,7 +35,7 @@ function processToReady(pid: number, consoleLog: string): number {
     // The start time counts clock ticks since boot; /proc/uptime, read now, places boot on the wall clock
     // (/proc/stat's btime is whole seconds: too coarse).
     const bootWall = Date.now() / 1000 - Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
-    const start = bootWall + Number(parseStartTime(fs.readFileSync(`/proc/${pid}/stat`, "utf8").trim())) / CLK_TCK;
+    const start = bootWall + Number(parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.startTime) / CLK_TCK;
     return fs.statSync(consoleLog).mtimeMs / 1000 - start;
 }
 

@@ -14,7 +14,7 @@ import type { OverheadReport } from "../core/bench/overhead";
 import { warmupFloor } from "../core/bench/overhead";
 import type { ResultsDoc } from "../core/bench/results";
 import { power as powerOf, repetitionsFor } from "../core/bench/power";
-import { overheadPath } from "../providers/benchmark";
+import { overheadPath } from "../core/bench/overhead";
 import { ROOT, openStack } from "../scripts/engine";
 import { dropNetns } from "../test/helpers";
 import { machine } from "./machine";

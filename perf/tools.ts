@@ -6,13 +6,10 @@
 // Run: npm run bench -- tools
 import { spawn } from "child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";
+import { median } from "../core/bench/stats";
+import { sleep } from "../core/sleep";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Runs argv in a namespace; returns its wall seconds, its output, and when (s from the start) each stdout line appeared. */
 function timed(ns: string, argv: string[], timeoutS = 60): Promise<{ wall: number; out: string; lines: { t: number; line: string }[] }> {
@@ -60,7 +57,7 @@ export async function main(runs = 5, duration = 2): Promise<Record<string, unkno
         for (const argv of [["iperf3", "-s", "-B", srv, "-p", "5998"], ["sockperf", "server", "--tcp", "-i", srv, "-p", "11998"], ["netserver", "-D", "-L", srv, "-p", "12998"]]) {
             servers.push(spawn("ip", ["netns", "exec", a, "timeout", "1800", ...argv], { stdio: "ignore" }).pid!);
         }
-        await new Promise((r) => setTimeout(r, 1000));
+        await sleep(1000);
         const np = (test: "TCP_RR" | "TCP_CRR" | "UDP_RR", transactions?: number) => netperfArgv({ server: srv, port: 12998, test, duration, requestSize: 1, responseSize: 1, transactions });
         const noCpu = (argv: string[]) => argv.filter((w) => w !== "-c" && w !== "-C");
         const walls: Record<string, number[]> = {};

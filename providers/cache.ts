@@ -2,12 +2,10 @@
 // temporary directory and moved into place in one rename, so a half-built entry never exists;
 // each stack resource that uses an entry holds a reference file in it. Builds of one entry are
 // serialized across processes by a lock on the host, so two stacks that need it at once build it once.
-import { createHash, randomBytes } from "crypto";
+import { randomBytes } from "crypto";
+import { sha256Hex } from "../core/hash";
+import { sleep } from "../core/sleep";
 import { Transport } from "./transport";
-
-export function sha256Hex(s: string): string {
-    return createHash("sha256").update(s).digest("hex");
-}
 
 export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
     return `${cacheDir}/${kind}/${key}`;
@@ -83,8 +81,6 @@ export interface LockOptions {
     /** Called once when another build holds the lock, with its owner line. */
     onWait?: (owner: string) => void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Takes the cross-process lock of a cache entry on the host; resolves to its release. Waits for

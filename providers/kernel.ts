@@ -2,7 +2,8 @@
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, KernelInputs, VirtioMode } from "../sdk/kernel";
-import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
+import { sha256Hex } from "../core/hash";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { CommandError, Transport } from "./transport";

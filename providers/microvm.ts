@@ -13,7 +13,9 @@ import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../sdk/tap";
-import { sha256Hex } from "./cache";
+import { sha256Hex } from "../core/hash";
+import { parseProcStat } from "../core/procstat";
+import { sleep } from "../core/sleep";
 import { Transport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
@@ -56,19 +58,12 @@ export function runDir(host: HostConnection, name: string): string {
     return `${VM_DIR}/${networkStackOf(host)}/${name}`;
 }
 
-/** Field 22 of /proc/PID/stat: the start time in clock ticks, which with the pid identifies a process. */
-export function parseStartTime(stat: string): string | undefined {
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return after[19];
-}
-
 /** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
 function identityOf(stat: string): { start: string; comm: string } | undefined {
     // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return undefined;
-    const comm = /\((.*)\)/.exec(stat)?.[1] ?? "";
-    const start = parseStartTime(stat.trim());
-    return start ? { start, comm } : undefined;
+    const p = parseProcStat(stat);
+    if (!p || p.state === "Z" || !p.startTime) return undefined;
+    return { start: p.startTime, comm: p.comm };
 }
 
 async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {
@@ -125,11 +120,11 @@ export const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pi
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
     if (!(await alive(t, pid, start))) return;
     await consoleSend(t, dir, line).catch(() => undefined);
-    for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 200));
+    for (let k = 0; k < 100 && (await alive(t, pid, start)); k++) await sleep(200);
     if (await alive(t, pid, start)) {
         ctx.log.warn(ctx.urn, `guest did not power off within 20 s: killing VMM pid ${pid}`);
         await t.run(["kill", "-KILL", String(pid)], { check: false });
-        for (let k = 0; k < 50 && (await alive(t, pid, start)); k++) await new Promise((r) => setTimeout(r, 100));
+        for (let k = 0; k < 50 && (await alive(t, pid, start)); k++) await sleep(100);
     }
 }
 
@@ -147,7 +142,7 @@ async function killLeftover(ctx: Ctx, t: Transport, dir: string): Promise<void> 
     if (out.stdout.trim() !== `${dir}/console.log` || !id) return;
     ctx.log.warn(ctx.urn, `VMM pid ${pid} of an interrupted create is still running: killing it`);
     await t.run(["kill", "-KILL", String(pid)], { check: false });
-    for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await new Promise((r) => setTimeout(r, 100));
+    for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await sleep(100);
 }
 
 export const microvmHandler: ResourceHandler<MicroVmInputs> = {
@@ -351,7 +346,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...vmm] : vmm;
     await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
     await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
-    for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await new Promise((r) => setTimeout(r, 100));
+    for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await sleep(100);
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
     if (!id) throw new Error(`on host '${i.host.name}': ${binary} wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
@@ -366,7 +361,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
             if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
             if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
             ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
-            await new Promise((r) => setTimeout(r, 200));
+            await sleep(200);
         }
         const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
         const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));

@@ -2,20 +2,13 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
-import { urnName } from "../core/names";
+import { typeOfUrn, urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
 import { HostConnectionSchema } from "../sdk/host";
 import { HostFacts } from "./hostfacts";
 import { Logger } from "./log";
 import { Registry } from "./registry";
 import { Ctx, ResourceHandler } from "./resource";
-
-export function typeOfUrn(urn: string): string {
-    // urn:pulumi:<stack>::<project>::<parent$type>::<name>
-    const parts = urn.split("::");
-    const qualified = parts[parts.length - 2] ?? "";
-    return qualified.slice(qualified.lastIndexOf("$") + 1);
-}
 
 /**
  * Every path to an SSH private key in a value: a host's connection rides in the inputs of each

@@ -6,6 +6,8 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
+import { parseProcStat } from "../core/procstat";
+import { sleep } from "../core/sleep";
 import {
     AGENT_SOCKET,
     BOOT_SCRIPT,
@@ -60,8 +62,8 @@ function tryRun(argv: string[]): boolean {
 function startTime(pid: number): string | undefined {
     try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return fields[0] === "Z" ? undefined : fields[19];
+        const p = parseProcStat(stat);
+        return p?.state === "Z" ? undefined : p?.startTime;
     } catch {
         return undefined;
     }
@@ -87,7 +89,7 @@ async function waitFor(what: string, ok: () => boolean, ms = 10_000): Promise<vo
     const deadline = Date.now() + ms;
     while (!ok()) {
         if (Date.now() > deadline) throw new Error(`sim: ${what} did not happen within ${ms / 1000} s`);
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
     }
 }
 

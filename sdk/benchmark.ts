@@ -3,6 +3,7 @@ import * as pulumi from "./pulumi";
 import { z } from "zod";
 import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";
+import { urnName } from "../core/names";
 import { ipProblem } from "../core/net";
 import { HostConnectionSchema, type Host } from "./host";
 import { refineWith } from "./link";
@@ -126,10 +127,10 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
         .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, vm.qmpSocket, e.address] as pulumi.Output<any>[])
         .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket, peerAddress]: any[]) => {
             const i = ifs[nic];
-            if (!i) throw new Error(`MicroVm ${String(urn).split("::").pop()} has no NIC ${nic}`);
+            if (!i) throw new Error(`MicroVm ${urnName(String(urn))} has no NIC ${nic}`);
             return {
                 kind: "vm" as const,
-                name: String(urn).split("::").pop()!,
+                name: urnName(String(urn)),
                 host,
                 via,
                 address: String(i.address).split("/")[0],

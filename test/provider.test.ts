@@ -4,7 +4,8 @@ import { strict as assert } from "assert";
 import { UNKNOWN, isSecret, wrapSecret } from "../core/secrets";
 import { MemoryLogger } from "../providers/log";
 import { handlers } from "../providers/index";
-import { NetbedProvider, typeOfUrn } from "../providers/provider";
+import { typeOfUrn } from "../core/names";
+import { NetbedProvider } from "../providers/provider";
 
 const URN = "urn:pulumi:local::testbed::netbed:index:Host::server";
 const FP = "SHA256:" + "B".repeat(43);

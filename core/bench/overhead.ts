@@ -58,3 +58,8 @@ export function overheadReport(wallSeconds: number, steps: readonly OverheadStep
 export function warmupFloor(settings: { repetitions: number; warmup: number }): number {
     return (settings.repetitions + settings.warmup) / settings.repetitions;
 }
+
+/** The overhead breakdown of a run, beside its results document. */
+export function overheadPath(resultsPath: string): string {
+    return resultsPath.replace(/\.json$/, ".overhead.json");
+}

@@ -1,4 +1,5 @@
 // Statistics for benchmark repetitions and CPU accounting. Pure.
+import { parseProcStat } from "../procstat";
 import type { Stats } from "./results";
 
 /** Percentile with linear interpolation between closest ranks (numpy's default, "linear"). */
@@ -144,9 +145,8 @@ export function vhostThreadIds(ps: string, vmmPid: number): number[] {
 /** utime + stime of a process (all its threads) between two /proc/<pid>/stat readings. */
 export function processCpuSeconds(before: string, after: string, ticksPerSecond = 100): number {
     const f = (s: string) => {
-        // comm may hold spaces and parentheses: fields start after the last ')'.
-        const rest = s.slice(s.lastIndexOf(")") + 2).trim().split(/\s+/);
-        return Number(rest[11]) + Number(rest[12]);
+        const p = parseProcStat(s);
+        return p ? p.utime + p.stime : NaN;
     };
     return (f(after) - f(before)) / ticksPerSecond;
 }

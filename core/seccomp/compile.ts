@@ -1,6 +1,6 @@
 // Compiles a seccomp policy to a classic-BPF program (SECCOMP_MODE_FILTER). Pure: no libseccomp,
 // no native code; the bytes are what prctl(PR_SET_SECCOMP) / seccomp(2) take as sock_fprog.filter.
-import { createHash } from "crypto";
+import { sha256Hex } from "../hash";
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "./syscalls";
 
 export type Arch = "x86_64" | "aarch64";
@@ -455,7 +455,7 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         arch,
         program,
         instructions,
-        sha256: createHash("sha256").update(program).digest("hex"),
+        sha256: sha256Hex(program),
         syscalls: sorted.filter((e) => e.allowed).map((e) => ({ name: e.name, nr: e.nr })),
         skipped: [...skipped].sort(),
     };

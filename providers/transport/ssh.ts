@@ -3,6 +3,7 @@ import type { Duplex } from "stream";
 import { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { renderForSsh } from "../../core/argv";
 import { sshFingerprint } from "../../core/fingerprint";
+import { sleep } from "../../core/sleep";
 import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
 
 export interface SshConfig {
@@ -127,7 +128,7 @@ export class SshTransport implements Transport {
                     this.onProgress(
                         `ssh ${this.cfg.host}:${this.cfg.port}: attempt ${attempt + 1}/${this.cfg.dialRetries + 1} failed (${(e as Error).message}); retrying in ${wait / 1000} s`,
                     );
-                    await new Promise((r) => setTimeout(r, wait));
+                    await sleep(wait);
                 }
             }
         }

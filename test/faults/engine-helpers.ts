@@ -7,14 +7,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
+import { parseProcStat } from "../../core/procstat";
+import { sleep } from "../../core/sleep";
 import { must, netnsList } from "../helpers";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 function ppidOf(pid: number): number | undefined {
     try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.ppid;
     } catch {
         return undefined;
     }
@@ -30,8 +31,7 @@ export function cmdline(pid: number): string {
 
 export function alive(pid: number): boolean {
     try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+        return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.state !== "Z";
     } catch {
         return false;
     }

@@ -5,6 +5,7 @@
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import { parseProcStat } from "../../core/procstat";
 import { hostHandler } from "../../providers/host";
 import { MemoryLogger } from "../../providers/log";
 import { closeAll, CommandError, SshTransport } from "../../providers/transport";
@@ -29,8 +30,7 @@ function processTable(): Map<number, { ppid: number; argv: string[] }> {
     for (const e of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(e)) continue;
         try {
-            const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+            const ppid = Number(parseProcStat(fs.readFileSync(`/proc/${e}/stat`, "utf8"))?.ppid);
             const argv = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").filter(Boolean);
             table.set(Number(e), { ppid, argv });
         } catch {
@@ -71,8 +71,7 @@ async function remoteCommand(sshdPid: number, argv: string[]): Promise<{ session
 /** Running (a zombie waiting for a parent that does not reap it counts as gone). */
 function alive(pid: number): boolean {
     try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+        return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.state !== "Z";
     } catch {
         return false;
     }

@@ -1,0 +1,141 @@
+// One cell of a BenchmarkRun's results from the records of its repetitions: the metrics' statistics,
+// the CPU-seconds and service demand, the load sweep and its knee, and the dimensions that place the
+// cell in the report's tables. Pure.
+import type { Cell } from "./spec";
+import { CellResult, Cpu, kernelLabel } from "./results";
+import { knee, median, summarize } from "./stats";
+
+/** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
+export interface RepRecord {
+    index: number;
+    warmup: boolean;
+    metrics: Record<string, number>;
+    cpu?: Cpu;
+    raw: string;
+    seconds: number;
+    nominal: number;
+    /** Latency sweep steps (load test). */
+    sweep?: { mps: number; p50us: number; p99us: number }[];
+    /** Bytes moved or transactions made, for service demand. */
+    volume?: { kb?: number; transactions?: number };
+}
+
+/** A guest end of a pair, as far as the results describe it. */
+export interface GuestEnd {
+    kind: "vm";
+    name: string;
+    backend: string;
+    driver: string;
+    accel: string;
+    kernel: string;
+    vcpus: number;
+    memoryMiB: number;
+    pinned: boolean;
+    security: string;
+}
+
+export type PairEnd = GuestEnd | { kind: "host"; host: { name: string } };
+
+export interface PairEnds {
+    label: string;
+    client: PairEnd;
+    server: PairEnd;
+}
+
+export function endpointLabel(e: PairEnd): string {
+    return e.kind === "vm" ? e.name : e.host.name;
+}
+
+export function defaultTopology(p: PairEnds): string {
+    const kind = (e: PairEnd) => (e.kind === "vm" ? "guest" : "host");
+    return `${kind(p.client)}-${kind(p.server)}`;
+}
+
+export function aggregate(p: PairEnds, topology: string, cell: Cell, reps: RepRecord[], rawDir: string, error: string | undefined): CellResult {
+    const vm = p.client.kind === "vm" ? p.client : p.server.kind === "vm" ? p.server : undefined;
+    const metrics: CellResult["metrics"] = {};
+    const names = [...new Set(reps.flatMap((r) => Object.keys(r.metrics)))];
+    for (const m of names) {
+        const v = reps.map((r) => r.metrics[m]).filter((x) => Number.isFinite(x));
+        if (v.length > 0) metrics[m] = summarize(v);
+    }
+    const sweep = sweepOf(cell, reps);
+    return {
+        pair: p.label,
+        cell: cell.id,
+        dimensions: JSON.parse(JSON.stringify(dimensions(p, topology, cell, vm))),
+        status: error === undefined && reps.length > 0 ? "ok" : "failed",
+        error: error ?? (reps.length === 0 ? "no repetition finished" : undefined),
+        metrics,
+        serviceDemand: serviceDemand(reps),
+        cpuSeconds: cpuMedians(reps, vm),
+        sweep: sweep?.sweep,
+        knee: sweep?.knee,
+        repetitions: reps.map((r) => ({ index: r.index, metrics: r.metrics, cpu: r.cpu, raw: r.raw, seconds: r.seconds })),
+        rawDir,
+    };
+}
+
+/** CPU-seconds of all machines, split by kind, in one repetition. */
+function machinesSum(r: RepRecord, f: (x: Cpu["machines"][string]) => number): number {
+    return Object.values(r.cpu!.machines).reduce((a, x) => a + f(x), 0);
+}
+
+function cpuMedians(reps: RepRecord[], vm: GuestEnd | undefined): CellResult["cpuSeconds"] {
+    const withCpu = reps.filter((r) => r.cpu);
+    if (withCpu.length === 0) return undefined;
+    const of = (f: (x: Cpu["machines"][string]) => number) => median(withCpu.map((r) => machinesSum(r, f)));
+    return {
+        user: of((x) => x.user),
+        system: of((x) => x.system),
+        softirq: of((x) => x.softirq),
+        guest: of((x) => x.guest),
+        busy: of((x) => x.busy),
+        vmm: vm && withCpu.every((r) => r.cpu!.vmm[vm.name] !== undefined) ? median(withCpu.map((r) => r.cpu!.vmm[vm.name])) : null,
+    };
+}
+
+/** Busy CPU time per KB moved, or else per transaction made. */
+function serviceDemand(reps: RepRecord[]): CellResult["serviceDemand"] {
+    const kb = reps.filter((r) => r.volume?.kb && r.cpu).map((r) => (machinesSum(r, (x) => x.busy) * 1e6) / r.volume!.kb!);
+    const tr = reps.filter((r) => r.volume?.transactions && r.cpu).map((r) => (machinesSum(r, (x) => x.busy) * 1e6) / r.volume!.transactions!);
+    if (kb.length > 0) return { unit: "us/KB", value: median(kb) };
+    if (tr.length > 0) return { unit: "us/tr", value: median(tr) };
+    return undefined;
+}
+
+/** A load test's latency at each offered rate (medians over the repetitions), and its knee. */
+function sweepOf(cell: Cell, reps: RepRecord[]): { sweep: NonNullable<CellResult["sweep"]>; knee: number | null } | undefined {
+    const spec = cell.spec;
+    if (spec.kind !== "load" || reps.length === 0) return undefined;
+    const sweep = spec.mps.map((mps) => {
+        const at = reps.map((r) => r.sweep?.find((x) => x.mps === mps)).filter((x): x is NonNullable<typeof x> => x !== undefined);
+        return { mps, p50us: median(at.map((x) => x.p50us)), p99us: median(at.map((x) => x.p99us)) };
+    });
+    return { sweep, knee: knee(sweep.map((x) => ({ load: x.mps, p99: x.p99us })), spec.factor) ?? null };
+}
+
+function dimensions(p: PairEnds, topology: string, cell: Cell, vm: GuestEnd | undefined): CellResult["dimensions"] {
+    const spec = cell.spec;
+    return {
+        topology,
+        backend: vm?.backend ?? "bare-metal",
+        client: endpointLabel(p.client),
+        server: endpointLabel(p.server),
+        vmm: vm ? vm.driver : undefined,
+        accel: vm?.accel,
+        kernel: vm ? kernelLabel(vm.kernel) : undefined,
+        vcpus: vm?.vcpus,
+        memoryMiB: vm?.memoryMiB,
+        pinning: vm ? (vm.pinned ? "pinned" : "default") : "n/a",
+        security: vm?.security ?? "none",
+        test: cell.test,
+        size: cell.size,
+        streams: spec.kind === "tcp" ? spec.streams : undefined,
+        reverse: spec.kind === "tcp" ? spec.reverse : undefined,
+        bidir: spec.kind === "tcp" && spec.bidir ? true : undefined,
+        rate: spec.kind === "flood" ? spec.rate : undefined,
+        protocol: spec.kind === "latency" || spec.kind === "load" ? spec.protocol : spec.kind === "rr" ? spec.test : undefined,
+        load: spec.kind === "load" ? spec.mps : undefined,
+    };
+}

@@ -1,0 +1,94 @@
+// A BenchmarkRun's results document from its repetition records: every cell of every pair, and the
+// warnings a reader must see next to the numbers. Pure.
+import * as path from "path";
+import { aggregate, PairEnds, RepRecord } from "./aggregate";
+import { CellResult, RESULTS_VERSION, ResultsDoc } from "./results";
+import { Cell, RunSettings, Step } from "./spec";
+
+/** Where a step's records live, relative to its pair's directory: `<pair>/<cell>/rep-N` or `warmup-N`. */
+export function stepKey(s: Step, pairLabel: string): string {
+    return `${pairLabel}/${s.cell.id}/${s.warmup ? `warmup-${-s.repetition}` : `rep-${s.repetition + 1}`}`;
+}
+
+export interface RunRecords {
+    pairs: readonly PairEnds[];
+    /** Per pair: its topology and the directory of its raw data, relative to resultsDir. */
+    topology: readonly string[];
+    pairDir: readonly string[];
+    cells: readonly Cell[];
+    steps: readonly Step[];
+    records: ReadonlyMap<string, RepRecord>;
+    /** Why a cell failed, keyed `<pair>/<cell>`. */
+    failed: ReadonlyMap<string, string>;
+}
+
+/** Every cell's result, and the nominal seconds of the repetitions measured. */
+export function cellResults(r: RunRecords): { cells: CellResult[]; measuredSeconds: number } {
+    const cells: CellResult[] = [];
+    let measuredSeconds = 0;
+    for (const [k, p] of r.pairs.entries()) {
+        for (const cell of r.cells) {
+            const reps = r.steps
+                .filter((s) => s.pair === k && s.cell.id === cell.id && !s.warmup)
+                .map((s) => r.records.get(stepKey(s, p.label)))
+                .filter((x): x is RepRecord => x !== undefined);
+            measuredSeconds += reps.reduce((a, x) => a + x.nominal, 0);
+            cells.push(aggregate(p, r.topology[k], cell, reps, path.join(r.pairDir[k], cell.id), r.failed.get(`${p.label}/${cell.id}`)));
+        }
+    }
+    return { cells, measuredSeconds };
+}
+
+/** A cell's own warnings: a metric that varies a lot, a packet loss worth noticing. */
+export function cellWarnings(r: CellResult, test: string): string[] {
+    const warnings: string[] = [];
+    for (const [metric, st] of Object.entries(r.metrics)) {
+        if (st.n >= 3 && st.cv > 0.1 && !metric.startsWith("loss") && !metric.startsWith("retransmits")) warnings.push(`${r.pair} ${r.cell}: ${metric} varies a lot (CV ${(st.cv * 100).toFixed(1)}%): add repetitions or quiet the machine`);
+    }
+    const loss = r.metrics.lossPct?.median;
+    if (loss !== undefined && loss > 1 && test !== "pps") warnings.push(`${r.pair} ${r.cell}: ${loss.toFixed(1)}% packet loss`);
+    return warnings;
+}
+
+/** Warnings about the whole run: emulated guests, machines that share a kernel, cells that failed. */
+export function runWarnings(environment: ResultsDoc["environment"], failed: ReadonlyMap<string, string>): string[] {
+    const warnings: string[] = [];
+    for (const [name, g] of Object.entries(environment.guests)) {
+        if (g.accel === "tcg") warnings.push(`guest ${name} runs under TCG (software emulation): its numbers are not comparable with KVM numbers`);
+    }
+    for (const [key, m] of Object.entries(environment.machines)) {
+        if (m.sharesKernelWith) warnings.push(`machines ${m.sharesKernelWith} and ${key} share one kernel (the same boot id): their CPU time is counted once, under ${m.sharesKernelWith}`);
+    }
+    for (const [cellKey, why] of failed) warnings.push(`cell ${cellKey} failed: ${why}`);
+    return warnings;
+}
+
+export interface RunInfo {
+    name: string;
+    startedAt: number;
+    finishedAt: number;
+    resultsDir: string;
+    settings: RunSettings;
+}
+
+export function resultsDocument(run: RunInfo, environment: ResultsDoc["environment"], r: RunRecords): ResultsDoc {
+    const { cells, measuredSeconds } = cellResults(r);
+    const testOf = new Map(r.cells.map((c) => [c.id, c.test]));
+    const warnings = [...cells.flatMap((c) => cellWarnings(c, testOf.get(c.cell)!)), ...runWarnings(environment, r.failed)];
+    return {
+        version: RESULTS_VERSION,
+        run: {
+            name: run.name,
+            started: new Date(run.startedAt).toISOString(),
+            finished: new Date(run.finishedAt).toISOString(),
+            wallSeconds: (run.finishedAt - run.startedAt) / 1000,
+            measuredSeconds,
+            resultsDir: run.resultsDir,
+            settings: run.settings,
+            order: "interleaved",
+        },
+        environment,
+        cells,
+        warnings,
+    };
+}

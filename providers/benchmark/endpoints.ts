@@ -1,0 +1,62 @@
+// Reaching a pair's ends: a client program run on a host or in a guest, and the checks after a
+// failed measurement of whether a guest's VMM died or its network stalled.
+import { AGENT_PORT, agentRequest, parseAgentReply } from "../../core/agent";
+import { parseProcStat } from "../../core/procstat";
+import { BenchmarkRunInputs, Endpoint } from "../../sdk/benchmark";
+import { hostTransport } from "../link";
+import { Ctx } from "../resource";
+import { RunResult } from "../transport";
+
+export type Pair = BenchmarkRunInputs["pairs"][number];
+
+/** Runs a client program at an endpoint: on a host through its transport, in a guest through its agent. */
+export async function runAt(ctx: Ctx, e: Endpoint, argv: string[], timeoutSeconds: number): Promise<RunResult> {
+    if (e.kind === "host") return hostTransport(ctx, e.host).run(argv, { timeoutMs: timeoutSeconds * 1000, check: false });
+    const via = hostTransport(ctx, e.via);
+    // The agent bounds the program; the connection gets a little longer to deliver the reply.
+    const r = await via.run(["busybox", "nc", "-w", "10", e.address, String(AGENT_PORT)], {
+        stdin: agentRequest(argv, Math.ceil(timeoutSeconds)),
+        timeoutMs: (timeoutSeconds + 20) * 1000,
+        check: false,
+    });
+    try {
+        return parseAgentReply(Buffer.from(r.stdout));
+    } catch (err) {
+        throw new Error(`guest ${e.name} (${e.address}, reached from host ${e.via.name}): ${(err as Error).message}${r.stderr.trim() ? `; nc: ${r.stderr.trim()}` : ""}`);
+    }
+}
+
+/** The server end as its client sees it: a guest behind a NAT or on its own loopback is reached at its peer address. */
+export function served(e: Endpoint): Endpoint {
+    return e.kind === "vm" && e.peerAddress ? { ...e, address: e.peerAddress } : e;
+}
+
+/** The guest names of a pair's ends. */
+export function guestsOf(p: Pair): string[] {
+    return [p.client, p.server].filter((e) => e.kind === "vm").map((e) => (e as { name: string }).name);
+}
+
+export async function deadGuests(ctx: Ctx, p: Pair): Promise<string[]> {
+    const dead: string[] = [];
+    for (const e of [p.client, p.server]) {
+        if (e.kind !== "vm") continue;
+        const r = await hostTransport(ctx, e.host).run(["cat", `/proc/${e.pid}/stat`], { check: false, timeoutMs: 10_000 });
+        // A zombie (state Z) is dead too: a daemonized VMM's parent may not have reaped it yet.
+        if (r.code !== 0 || parseProcStat(r.stdout)?.state === "Z") dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
+    }
+    return dead;
+}
+
+/** Guests of a pair whose agent no longer answers (checked after a failed cell). */
+export async function silentGuests(ctx: Ctx, p: Pair): Promise<string[]> {
+    const silent: string[] = [];
+    for (const e of [p.client, p.server]) {
+        if (e.kind !== "vm") continue;
+        const ok = await runAt(ctx, e, ["cat", "/proc/uptime"], 5).then(
+            (r) => r.code === 0,
+            () => false,
+        );
+        if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent from host ${e.via.name}`);
+    }
+    return silent;
+}

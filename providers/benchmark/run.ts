@@ -1,0 +1,184 @@
+// One BenchmarkRun: the schedule's steps in order, each measured between two CPU samples and
+// retried once, its raw output and record written as soon as it exists; then the results
+// document, the overhead breakdown and the report.
+import * as path from "path";
+import { defaultTopology, RepRecord } from "../../core/bench/aggregate";
+import { cpuDelta, withExits } from "../../core/bench/cpu";
+import { resultsDocument, stepKey } from "../../core/bench/document";
+import { measure, nominalSeconds } from "../../core/bench/measure";
+import { OverheadStep, overheadReport } from "../../core/bench/overhead";
+import { summarizeResults } from "../../core/bench/results";
+import { Step, expandCells, schedule } from "../../core/bench/spec";
+import { BenchmarkRunInputs } from "../../sdk/benchmark";
+import { exitsPerSecond, sampleExits } from "../guest-stats";
+import { Ctx } from "../resource";
+import { Accounting, accounting, sampleCpu } from "./cpu";
+import { deadGuests, guestsOf, Pair, runAt, served, silentGuests } from "./endpoints";
+import { probeEnvironment } from "./environment";
+import { writeFileSafe, writeOutputs } from "./files";
+import { closeProgress, finishedRecord, openProgress, Progress } from "./resume";
+import { HostServers } from "./servers";
+
+/** What a run's steps share, and what they record. */
+interface Run {
+    ctx: Ctx;
+    i: BenchmarkRunInputs;
+    steps: Step[];
+    /** Per pair: the directory of its raw data, relative to resultsDir. */
+    pairDir: string[];
+    progress: Progress;
+    acct: Accounting;
+    servers: HostServers;
+    records: Map<string, RepRecord>;
+    /** The rate each pair's cell measured last: a TCP_CRR measurement counts transactions from it (core/bench/measure.ts). */
+    lastTps: Map<string, number>;
+    failed: Map<string, string>;
+    /** Pairs whose guest stopped answering on the network: their remaining cells are not attempted. */
+    stalled: Map<string, string>;
+    /** Where this attempt's wall time went besides measuring (the overhead file next to the document). */
+    spent: OverheadStep[];
+}
+
+const since = (t0: number) => (Date.now() - t0) / 1000;
+
+export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<string, unknown>> {
+    const startedAt = Date.now();
+    const cells = expandCells(i.tests);
+    const steps = schedule(i.pairs.length, cells, i.settings);
+    const progress = await openProgress(ctx.name, i, startedAt);
+    const topology = i.pairs.map((p) => p.topology ?? defaultTopology(p));
+    const pairDir = i.pairs.map((p, k) => path.join(topology[k], p.label, progress.timestamp));
+    const acct = await accounting(ctx, i.pairs);
+    const environmentStarted = Date.now();
+    const environment = await probeEnvironment(ctx, i.pairs, acct);
+    const environmentSeconds = since(environmentStarted);
+    const run: Run = { ctx, i, steps, pairDir, progress, acct, servers: new HostServers(ctx), records: new Map(), lastTps: new Map(), failed: new Map(), stalled: new Map(), spent: [] };
+    try {
+        await run.servers.start(i, cells);
+        await runSteps(run);
+    } finally {
+        await run.servers.stopAll();
+    }
+    const info = { name: ctx.name, startedAt, finishedAt: Date.now(), resultsDir: i.resultsDir, settings: i.settings };
+    const doc = resultsDocument(info, environment, { pairs: i.pairs, topology, pairDir, cells, steps, records: run.records, failed: run.failed });
+    // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
+    const overhead = overheadReport(doc.run.wallSeconds, run.spent, run.servers.seconds, environmentSeconds);
+    const { resultsPath, reportPath } = await writeOutputs(ctx, doc, progress.timestamp, overhead);
+    if (run.failed.size > 0 && !i.allowFailedCells) {
+        throw new Error(
+            `benchmark ${ctx.name}: ${run.failed.size} cell(s) failed (${[...run.failed].map(([k, v]) => `${k}: ${v}`).join("; ")}); the other cells are in ${resultsPath}; set allowFailedCells to accept a partial run`,
+        );
+    }
+    await closeProgress(progress);
+    const parts = Object.entries(overhead.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ");
+    ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`);
+    return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
+}
+
+async function runSteps(run: Run): Promise<void> {
+    const { ctx, i } = run;
+    for (const [n, s] of run.steps.entries()) {
+        const p = i.pairs[s.pair];
+        const cellKey = `${p.label}/${s.cell.id}`;
+        if (run.failed.has(cellKey)) continue;
+        if (run.stalled.has(p.label)) {
+            run.failed.set(cellKey, run.stalled.get(p.label)!);
+            continue;
+        }
+        const done = await finishedRecord(run.progress, stepFile(run, s, "meta.json"));
+        if (done) {
+            remember(run, s, done);
+            continue;
+        }
+        ctx.log.status(ctx.urn, `[${n + 1}/${run.steps.length}] ${p.label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}/${i.settings.repetitions}`}`);
+        const outcome = await measureWithRetry(run, s);
+        if ("error" in outcome) {
+            await cellFailed(run, s, outcome.error);
+            continue;
+        }
+        remember(run, s, outcome.rec);
+        if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(outcome.rec.metrics)}`);
+    }
+}
+
+/** A step's file beside its raw output: `<resultsDir>/<pairDir>/<cell>/<rep>.<ext>`. */
+function stepFile(run: Run, s: Step, ext: string): string {
+    return path.join(run.i.resultsDir, run.pairDir[s.pair], s.cell.id, `${path.basename(stepKey(s, run.i.pairs[s.pair].label))}.${ext}`);
+}
+
+function remember(run: Run, s: Step, rec: RepRecord): void {
+    const label = run.i.pairs[s.pair].label;
+    run.records.set(stepKey(s, label), rec);
+    if (rec.metrics.tps) run.lastTps.set(`${label}/${s.cell.id}`, rec.metrics.tps);
+}
+
+/** One retry: a single lost control connection should not cost a cell. A dead VMM fails the run at once. */
+async function measureWithRetry(run: Run, s: Step): Promise<{ rec: RepRecord } | { error: Error }> {
+    const p = run.i.pairs[s.pair];
+    let lastErr: Error | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            return { rec: await measureStep(run, s, p) };
+        } catch (err) {
+            lastErr = err as Error;
+            const dead = await deadGuests(run.ctx, p);
+            if (dead.length > 0) {
+                throw new Error(`benchmark ${run.ctx.name}: ${dead.join(", ")} during cell ${s.cell.id} of pair ${p.label}; finished cells are kept under ${run.i.resultsDir}: ${lastErr.message}`);
+            }
+        }
+    }
+    return { error: lastErr! };
+}
+
+/** Measures one step between two CPU samples; writes its raw output, then its record. */
+async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
+    const { ctx, i, acct } = run;
+    const s0 = Date.now();
+    const before = await sampleCpu(ctx, acct.machines);
+    const exits0 = await sampleExits(ctx, acct.guestStats, guestsOf(p));
+    const t0 = Date.now();
+    const m = await measure(s.cell, served(p.server), run.servers.portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs), run.lastTps.get(`${p.label}/${s.cell.id}`));
+    const seconds = (Date.now() - t0) / 1000;
+    const s1 = Date.now();
+    const after = await sampleCpu(ctx, acct.machines);
+    const exits = exitsPerSecond(acct.guestStats, guestsOf(p), exits0, await sampleExits(ctx, acct.guestStats, guestsOf(p)), seconds);
+    const sampling = (t0 - s0) / 1000 + since(s1);
+    const w0 = Date.now();
+    const rawFile = stepFile(run, s, m.ext);
+    await writeFileSafe(rawFile, m.raw);
+    const rec: RepRecord = {
+        index: s.repetition,
+        warmup: s.warmup,
+        metrics: m.metrics,
+        cpu: withExits(cpuDelta(before, after, acct.vmPids, acct.guestStats), exits),
+        raw: path.join(run.pairDir[s.pair], s.cell.id, path.basename(rawFile)),
+        seconds,
+        nominal: nominalSeconds(s.cell, i.settings),
+        sweep: m.sweep,
+        volume: m.volume,
+    };
+    await writeFileSafe(stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
+    run.spent.push({ test: s.cell.test, warmup: s.warmup, seconds, nominal: rec.nominal, cpuSampling: sampling, fileWrites: since(w0) });
+    return rec;
+}
+
+/** A cell that failed twice is given up; a guest that no longer answers stalls the rest of its pair. */
+async function cellFailed(run: Run, s: Step, err: Error): Promise<void> {
+    const { ctx } = run;
+    const p = run.i.pairs[s.pair];
+    run.failed.set(`${p.label}/${s.cell.id}`, err.message);
+    ctx.log.warn(ctx.urn, `cell ${s.cell.id} of pair ${p.label} failed: ${err.message}`);
+    const silent = await silentGuests(ctx, p);
+    if (silent.length > 0) {
+        const why = `${silent.join(", ")} after cell ${s.cell.id} (its VMM is alive: the guest's network stalled); replace the guest to measure this pair`;
+        run.stalled.set(p.label, why);
+        ctx.log.warn(ctx.urn, `pair ${p.label} skipped from here: ${why}`);
+    }
+}
+
+function headline(m: Record<string, number>): string {
+    return Object.entries(m)
+        .slice(0, 3)
+        .map(([k, v]) => `${k}=${Number(v.toPrecision(4))}`)
+        .join(" ");
+}
