@@ -10,7 +10,7 @@ import * as path from "path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sockperfArgv } from "../core/bench/parse";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
-import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
+import { BenchmarkRunArgsSchema } from "../schema/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
 

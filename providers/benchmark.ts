@@ -13,8 +13,8 @@ import { cpuSeconds, processCpuSeconds, summarize, knee } from "../core/bench/st
 import { kernelLabel } from "../core/bench/results";
 import { exitsPerSecond, GuestStats, probeGuestStats, sampleExits } from "./guest-stats";
 import { OverheadStep, overheadReport } from "../core/bench/overhead";
-import type { HostConnection } from "../sdk/host";
-import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../sdk/benchmark";
+import type { HostConnection } from "../schema/host";
+import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../schema/benchmark";
 import { machineOf } from "../core/placement";
 import { probeHost } from "./host";
 import { hostTransport } from "./link";

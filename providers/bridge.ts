@@ -1,6 +1,6 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../core/placement";
-import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
+import { BridgeArgsSchema, BridgeInputs } from "../schema/bridge";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { ResourceHandler, inputsFromState } from "./resource";

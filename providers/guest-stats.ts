@@ -4,7 +4,7 @@
 // measured it stays null and the reason is recorded.
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
 import { vhostThreadIds } from "../core/bench/stats";
-import type { HostConnection } from "../sdk/host";
+import type { HostConnection } from "../schema/host";
 import { hostTransport } from "./link";
 import { qmp } from "./qmp";
 import { Ctx } from "./resource";

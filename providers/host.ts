@@ -1,7 +1,7 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
 import { defaultNetnsName } from "../core/names";
 import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
-import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
+import { HostArgsSchema, HostConnection, HostInputs } from "../schema/host";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { endIpSessions } from "./ipsession";
 import { LocalTransport, Transport, transportFor } from "./transport";

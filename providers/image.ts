@@ -2,7 +2,7 @@
 import { AGENT_PATH, AGENT_SCRIPT } from "../core/agent";
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
-import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
+import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../schema/image";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";

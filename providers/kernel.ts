@@ -1,7 +1,7 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
-import { KernelArgsSchema, KernelInputs, VirtioMode } from "../sdk/kernel";
+import { KernelArgsSchema, KernelInputs, VirtioMode } from "../schema/kernel";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";

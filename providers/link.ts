@@ -1,8 +1,8 @@
 // Operations shared by every link resource: observe a link, converge it to its spec, own it.
 import { networkStackOf } from "../core/placement";
 import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
-import type { HostConnection } from "../sdk/host";
-import type { LinkObserved } from "../sdk/link";
+import type { HostConnection } from "../schema/host";
+import type { LinkObserved } from "../schema/common";
 import { existsSync, promises as fs } from "fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
 import { Ctx } from "./resource";

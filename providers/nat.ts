@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import { NFT_PACKAGE, NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
-import { NatArgsSchema, NatInputs } from "../sdk/nat";
+import { NatArgsSchema, NatInputs } from "../schema/nat";
 import { hostGone, hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";

@@ -4,7 +4,7 @@ import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
-import { HostConnectionSchema } from "../sdk/host";
+import { HostConnectionSchema } from "../schema/host";
 import { HostFacts } from "./hostfacts";
 import { Logger } from "./log";
 import { Registry } from "./registry";

@@ -1,6 +1,6 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../core/placement";
-import { TapArgsSchema, TapInputs } from "../sdk/tap";
+import { TapArgsSchema, TapInputs } from "../schema/tap";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
 import { Transport } from "./transport";

@@ -1,7 +1,7 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
-import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../sdk/tuning";
+import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../schema/tuning";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";

@@ -1,7 +1,7 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
 import { networkStackOf } from "../core/placement";
-import type { HostConnection } from "../sdk/host";
-import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
+import type { HostConnection } from "../schema/host";
+import { VethPairArgsSchema, VethPairInputs } from "../schema/veth";
 import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";

@@ -1,6 +1,6 @@
 // Transports by host connection, cached for the life of the provider process so SSH
 // connections are reused across resources.
-import type { HostConnection } from "../../sdk/host";
+import type { HostConnection } from "../../schema/host";
 import { LocalTransport, NetnsTransport } from "./local";
 import { SshTransport } from "./ssh";
 import { Transport } from "./types";
