@@ -1,5 +1,5 @@
 import * as path from "path";
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { RunSettingsSchema, TestSpecSchema } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";

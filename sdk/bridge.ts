@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { LinkObserved } from "../schema/common";
 import type { BridgeArgsSchema } from "../schema/bridge";

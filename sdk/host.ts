@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { defaultNetnsName } from "../core/names";
 import type { HostProbe } from "../core/probe";

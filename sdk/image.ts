@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { GuestImageArgsSchema, ImageManifest } from "../schema/image";
 import type { Host } from "./host";

@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { KernelArgsSchema, VirtioMode } from "../schema/kernel";
 import type { Host } from "./host";

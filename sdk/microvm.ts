@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { QEMU_MACHINES } from "../core/qemu";
 import type { VMM_DRIVERS } from "../core/vmm";

@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { NatArgsSchema } from "../schema/nat";
 import type { Host } from "./host";

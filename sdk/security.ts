@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { HostConnection } from "../schema/host";
 import { SecurityProfileArgsSchema, SecurityRules, securityHostCaps } from "../schema/security";

@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { EndpointConfig, ParsedConfig, parseStackConfig } from "../schema/testbed-config";
 import { BenchmarkRun, EndpointArgs } from "./benchmark";

@@ -1,4 +1,4 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { HostTuningArgsSchema, TuningApplied } from "../schema/tuning";
 import type { Host } from "./host";
