@@ -17,9 +17,8 @@ import type { HostConnection } from "../schema/host";
 import { BenchmarkRunArgsSchema, BenchmarkRunInputs, Endpoint } from "../schema/benchmark";
 import { machineOf } from "../core/placement";
 import { probeHost } from "./host";
-import { hostTransport } from "./link";
 import { Ctx, ResourceHandler } from "./resource";
-import { RunResult, Transport } from "./transport";
+import { RunResult, Transport, hostTransport } from "./transport";
 
 // Runs in one provider process never overlap: two runs at once would measure each other.
 let queue: Promise<unknown> = Promise.resolve();

@@ -1,10 +1,10 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../core/placement";
 import { BridgeArgsSchema, BridgeInputs } from "../schema/bridge";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
     const r = await runIp(t, ["ip", "-json", "addr", "show", "master", bridge]);

@@ -5,9 +5,9 @@
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
 import { vhostThreadIds } from "../core/bench/stats";
 import type { HostConnection } from "../schema/host";
-import { hostTransport } from "./link";
 import { qmp } from "./qmp";
 import { Ctx } from "./resource";
+import { hostTransport } from "./transport";
 
 export interface GuestVm {
     name: string;

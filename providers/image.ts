@@ -4,9 +4,8 @@ import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
 import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../schema/image";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
-import { hostTransport } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport, which } from "./transport";
+import { Transport, hostTransport, which } from "./transport";
 
 export const BUSYBOX = "/bin/busybox";
 

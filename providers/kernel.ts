@@ -3,9 +3,8 @@ import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, KernelInputs, VirtioMode } from "../schema/kernel";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
-import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { CommandError, Transport } from "./transport";
+import { CommandError, Transport, hostTransport } from "./transport";
 
 export interface KernelMeta {
     release: string;

@@ -6,7 +6,7 @@ import type { LinkObserved } from "../schema/common";
 import { existsSync, promises as fs } from "fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
 import { Ctx } from "./resource";
-import { LocalTransport, RunResult, Transport, transportFor } from "./transport";
+import { LocalTransport, RunResult, Transport } from "./transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {
@@ -24,10 +24,6 @@ export interface Observed {
     link: LinkObservation;
     routes: Route[];
     offloads?: Offloads;
-}
-
-export function hostTransport(ctx: Ctx, host: HostConnection): Transport {
-    return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
 }
 
 export const LINK_OWNER_DIR = "/run/netbed/owned/links";

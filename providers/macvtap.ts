@@ -5,9 +5,9 @@ import type { HostProbe } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
 import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../schema/macvtap";
-import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved } from "./link";
+import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, observe, observedOutput, specFromObserved } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 
 export const DEV_DIR = "/run/netbed/dev";
 

@@ -9,12 +9,11 @@ import { landlockArgs, withLauncherArgs } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
 import { MicroVmArgsSchema, MicroVmInputs, microVmHostCaps } from "../schema/microvm";
-import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
 import { sha256Hex } from "./cache";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 

@@ -5,9 +5,9 @@ import * as fs from "fs";
 import { NFT_PACKAGE, NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
 import { NatArgsSchema, NatInputs } from "../schema/nat";
-import { hostGone, hostTransport } from "./link";
+import { hostGone } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 
 /** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
 export const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];

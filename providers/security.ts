@@ -9,9 +9,8 @@ import { CAPABILITIES, Capability, isArch, seccompPolicy, unmetLandlockNeeds, wr
 import type { HostConnection } from "../schema/host";
 import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules, securityHostCaps } from "../schema/security";
 import { makeTemp, sha256Hex } from "./cache";
-import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport, which } from "./transport";
+import { Transport, hostTransport, which } from "./transport";
 import { packageRoot } from "./version";
 
 export const PROFILE_DIR = "/run/netbed/profiles";

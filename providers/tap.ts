@@ -1,9 +1,9 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../core/placement";
 import { TapArgsSchema, TapInputs } from "../schema/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
 import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 
 /** argv for `ip tuntap add`. Pure. */
 export function tuntapArgv(i: TapInputs): string[] {

@@ -3,9 +3,8 @@
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
 import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../schema/tuning";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { hostTransport } from "./link";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 
 async function readFile(t: Transport, file: string): Promise<string | undefined> {
     const r = await t.run(["cat", file], { check: false });

@@ -2,10 +2,10 @@
 import { networkStackOf } from "../core/placement";
 import type { HostConnection } from "../schema/host";
 import { VethPairArgsSchema, VethPairInputs } from "../schema/veth";
-import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { LocalTransport, Transport } from "./transport";
+import { LocalTransport, Transport, hostTransport } from "./transport";
 
 type End = VethPairInputs["a"];
 

@@ -30,6 +30,11 @@ export function transportFor(conn: HostConnection, onProgress?: (msg: string) =>
     return t;
 }
 
+/** The transport a resource's handler uses for its host, with progress shown as the resource's status. */
+export function hostTransport(ctx: { urn: string; log: { status(urn: string, message: string): void } }, host: HostConnection): Transport {
+    return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
+}
+
 export async function closeAll(): Promise<void> {
     const all = [...cache.values()];
     cache.clear();
