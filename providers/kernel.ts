@@ -3,7 +3,7 @@ import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, KernelInputs, VirtioMode } from "../schema/kernel";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry, sha256Hex } from "./cache";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { CommandError, Transport, hostTransport } from "./transport";
 
 export interface KernelMeta {
@@ -211,10 +211,8 @@ function lockHoldMs(s: Source): number {
     return minutes * 60_000;
 }
 
-export const kernelHandler: ResourceHandler<KernelInputs> = {
-    schema: KernelArgsSchema,
-    properties: ["host", "source", "cacheDir"],
-    replaceOn: ["host", "source", "cacheDir"],
+export const kernelHandler: ReplaceOnlyHandler<KernelInputs> = {
+    ...replaceOnlyTable(KernelArgsSchema),
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
@@ -240,10 +238,6 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
         const meta = await readEntry<KernelMeta>(hostTransport(ctx, i.host), i.cacheDir, "kernels", id, "vmlinuz");
         if (!meta) return undefined;
         return { ...state, release: meta.release, sha256: meta.sha256, size: meta.size, virtio: meta.virtio };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, id, state) {

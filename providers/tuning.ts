@@ -3,7 +3,7 @@
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
 import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../schema/tuning";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { Transport, hostTransport } from "./transport";
 
 async function readFile(t: Transport, file: string): Promise<string | undefined> {
@@ -83,10 +83,8 @@ async function restore(t: Transport, applied: TuningApplied[]): Promise<void> {
     }
 }
 
-export const tuningHandler: ResourceHandler<HostTuningInputs> = {
-    schema: HostTuningArgsSchema,
-    properties: ["host", "governor", "boost", "sysctls", "irqAffinity"],
-    replaceOn: ["host", "governor", "boost", "sysctls", "irqAffinity"],
+export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs> = {
+    ...replaceOnlyTable(HostTuningArgsSchema),
     // The old values must be restored before the new ones are read as "before".
     deleteBeforeReplace: true,
 
@@ -127,10 +125,6 @@ export const tuningHandler: ResourceHandler<HostTuningInputs> = {
             }
         }
         return { ...state, ...seen, drift };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, _id, state) {
