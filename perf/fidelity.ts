@@ -12,7 +12,7 @@ import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/log";
-import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
+import { BenchmarkRunArgsSchema } from "../schema/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";
 

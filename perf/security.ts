@@ -14,12 +14,12 @@ import { median } from "../core/bench/stats";
 import { parseProcStat } from "../core/procstat";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
-import { HostArgsSchema, HostConnection } from "../sdk/host";
-import { GuestImageArgsSchema } from "../sdk/image";
-import { KernelArgsSchema } from "../sdk/kernel";
-import { MicroVmArgsSchema } from "../sdk/microvm";
-import { SecurityProfileArgsSchema, vmSecurityOf } from "../sdk/security";
-import { TapArgsSchema } from "../sdk/tap";
+import { HostArgsSchema, HostConnection } from "../schema/host";
+import { GuestImageArgsSchema } from "../schema/image";
+import { KernelArgsSchema } from "../schema/kernel";
+import { MicroVmArgsSchema } from "../schema/microvm";
+import { SecurityProfileArgsSchema, vmSecurityOf } from "../schema/security";
+import { TapArgsSchema } from "../schema/tap";
 import { iperf3 } from "../test/boot";
 
 const local = { kind: "local" as const, name: "me" };

@@ -1,10 +1,10 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../core/placement";
-import { BridgeArgsSchema, BridgeInputs } from "../sdk/bridge";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
+import { BridgeArgsSchema, BridgeInputs } from "../schema/bridge";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
-import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { Transport, hostTransport } from "./transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
     const r = await runIp(t, ["ip", "-json", "addr", "show", "master", bridge]);
@@ -18,10 +18,8 @@ async function attach(t: Transport, hostName: string, bridge: string, member: st
     }
 }
 
-export const bridgeHandler: ResourceHandler<BridgeInputs> = {
-    schema: BridgeArgsSchema,
-    properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "stp", "members"],
-    replaceOn: ["host", "name"],
+export const bridgeHandler: UpdatingHandler<BridgeInputs> = {
+    ...diffTable(BridgeArgsSchema, { replaceOn: ["host", "name"] }),
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {

@@ -4,10 +4,10 @@
 // measured it stays null and the reason is recorded.
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
 import { vhostThreadIds } from "../core/bench/stats";
-import type { HostConnection } from "../sdk/host";
-import { hostTransport } from "./link";
+import type { HostConnection } from "../schema/host";
 import { qmp } from "./qmp";
 import { Ctx } from "./resource";
+import { hostTransport } from "./transport";
 
 export interface GuestVm {
     name: string;

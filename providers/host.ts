@@ -1,8 +1,8 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
 import { defaultNetnsName } from "../core/names";
 import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
-import { HostArgsSchema, HostConnection, HostInputs } from "../sdk/host";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import { HostArgsSchema, HostConnection, HostInputs } from "../schema/host";
+import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { endIpSessions } from "./ipsession";
 import { LocalTransport, Transport, transportFor } from "./transport";
 
@@ -93,10 +93,8 @@ async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<st
     };
 }
 
-export const hostHandler: ResourceHandler<HostInputs> = {
-    schema: HostArgsSchema,
-    properties: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey", "ssh.agent", "ssh.hostKeyFingerprint", "ssh.connectTimeoutMs", "ssh.dialRetries", "ssh.keepaliveIntervalMs", "packages"],
-    replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"],
+export const hostHandler: UpdatingHandler<HostInputs> = {
+    ...diffTable(HostArgsSchema, { byField: ["ssh"], replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"] }),
     deleteBeforeReplace: true,
     secretPaths: [["ssh", "privateKey"], ["connection", "ssh", "privateKey"]],
 

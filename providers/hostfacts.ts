@@ -4,7 +4,7 @@
 // network stack for the life of the provider process.
 import { networkStackOf } from "../core/placement";
 import type { HostProbe } from "../core/probe";
-import type { HostConnection } from "../sdk/host";
+import type { HostConnection } from "../schema/host";
 import { netnsExists, probeHost } from "./host";
 import { LocalTransport, NetnsTransport, SshTransport } from "./transport";
 import { HostKeyMismatchError } from "./transport/ssh";

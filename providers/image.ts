@@ -2,12 +2,11 @@
 import { AGENT_PATH, AGENT_SCRIPT } from "../core/agent";
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
 import { ToolName, parseToolVersion } from "../core/probe";
-import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../sdk/image";
+import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../schema/image";
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { hostTransport } from "./link";
-import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport, which } from "./transport";
+import { ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { Transport, hostTransport, which } from "./transport";
 
 export const BUSYBOX = "/bin/busybox";
 
@@ -106,10 +105,8 @@ function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, 
     return { ...i, path: `${dir}/initramfs.cpio.gz`, sha256: meta.sha256, size: meta.size, manifest: meta.manifest, buildSeconds: hit ? 0 : meta.buildSeconds, cacheKey: key };
 }
 
-export const imageHandler: ResourceHandler<GuestImageInputs> = {
-    schema: GuestImageArgsSchema,
-    properties: ["host", "tools", "modulesDir", "extraFiles", "cacheDir"],
-    replaceOn: ["host", "tools", "modulesDir", "extraFiles", "cacheDir"],
+export const imageHandler: ReplaceOnlyHandler<GuestImageInputs> = {
+    ...replaceOnlyTable(GuestImageArgsSchema),
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
@@ -129,10 +126,6 @@ export const imageHandler: ResourceHandler<GuestImageInputs> = {
         const meta = await readEntry<ImageMeta>(hostTransport(ctx, i.host), i.cacheDir, "images", id, "initramfs.cpio.gz");
         if (!meta) return undefined;
         return { ...state, sha256: meta.sha256, size: meta.size };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, id, state) {

@@ -1,12 +1,11 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
-import { KernelArgsSchema, KernelInputs, VirtioMode } from "../sdk/kernel";
+import { KernelArgsSchema, KernelInputs, VirtioMode } from "../schema/kernel";
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { hostTransport } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { CommandError, Transport } from "./transport";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { CommandError, Transport, hostTransport } from "./transport";
 
 export interface KernelMeta {
     release: string;
@@ -213,10 +212,8 @@ function lockHoldMs(s: Source): number {
     return minutes * 60_000;
 }
 
-export const kernelHandler: ResourceHandler<KernelInputs> = {
-    schema: KernelArgsSchema,
-    properties: ["host", "source", "cacheDir"],
-    replaceOn: ["host", "source", "cacheDir"],
+export const kernelHandler: ReplaceOnlyHandler<KernelInputs> = {
+    ...replaceOnlyTable(KernelArgsSchema),
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
@@ -242,10 +239,6 @@ export const kernelHandler: ResourceHandler<KernelInputs> = {
         const meta = await readEntry<KernelMeta>(hostTransport(ctx, i.host), i.cacheDir, "kernels", id, "vmlinuz");
         if (!meta) return undefined;
         return { ...state, release: meta.release, sha256: meta.sha256, size: meta.size, virtio: meta.virtio };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, id, state) {

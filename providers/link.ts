@@ -1,12 +1,12 @@
 // Operations shared by every link resource: observe a link, converge it to its spec, own it.
 import { networkStackOf } from "../core/placement";
 import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
-import type { HostConnection } from "../sdk/host";
-import type { LinkObserved } from "../sdk/link";
+import type { HostConnection } from "../schema/host";
+import type { LinkObserved } from "../schema/common";
 import { existsSync, promises as fs } from "fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
 import { Ctx } from "./resource";
-import { LocalTransport, RunResult, Transport, transportFor } from "./transport";
+import { LocalTransport, RunResult, Transport } from "./transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {
@@ -24,10 +24,6 @@ export interface Observed {
     link: LinkObservation;
     routes: Route[];
     offloads?: Offloads;
-}
-
-export function hostTransport(ctx: Ctx, host: HostConnection): Transport {
-    return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
 }
 
 export const LINK_OWNER_DIR = "/run/netbed/owned/links";

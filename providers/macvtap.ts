@@ -3,11 +3,11 @@ import { networkStackOf } from "../core/placement";
 import { deriveMac } from "../core/net";
 import type { HostProbe } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
-import type { HostConnection } from "../sdk/host";
-import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../sdk/macvtap";
-import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, observe, observedOutput, specFromObserved } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import type { HostConnection } from "../schema/host";
+import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../schema/macvtap";
+import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, observe, observedOutput, specFromObserved } from "./link";
+import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { Transport, hostTransport } from "./transport";
 
 export const DEV_DIR = "/run/netbed/dev";
 
@@ -49,10 +49,11 @@ async function readDeviceOk(t: Transport, path: string, name: string, ifindex: n
     return `${maj}:${min}` === want;
 }
 
-export const macvtapHandler: ResourceHandler<MacvtapLinkInputs> = {
-    schema: MacvtapLinkArgsSchema,
-    properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "parent", "mode", "mac"],
-    replaceOn: ["host", "name", "parent", "mode"],
+export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
+    ...diffTable(MacvtapLinkArgsSchema, {
+        notDiffed: { hostInterfaces: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" },
+        replaceOn: ["host", "name", "parent", "mode"],
+    }),
     hostFacts: { field: "hostInterfaces", of: (p: HostProbe) => p.interfaces },
     deleteBeforeReplace: true,
 

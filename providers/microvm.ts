@@ -7,16 +7,15 @@ import { deriveMac } from "../core/net";
 import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
-import type { HostConnection } from "../sdk/host";
-import { MicroVmArgsSchema, MicroVmInputs, microVmHostCaps } from "../sdk/microvm";
-import { hostTransport } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
+import type { HostConnection } from "../schema/host";
+import { MicroVmArgsSchema, MicroVmInputs, microVmHostCaps } from "../schema/microvm";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { tapHandler } from "./tap";
-import { TapArgsSchema } from "../sdk/tap";
+import { TapArgsSchema } from "../schema/tap";
 import { sha256Hex } from "../core/hash";
 import { parseProcStat } from "../core/procstat";
 import { sleep } from "../core/sleep";
-import { Transport } from "./transport";
+import { Transport, hostTransport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
@@ -145,10 +144,14 @@ async function killLeftover(ctx: Ctx, t: Transport, dir: string): Promise<void> 
     for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await sleep(100);
 }
 
-export const microvmHandler: ResourceHandler<MicroVmInputs> = {
-    schema: MicroVmArgsSchema,
-    properties: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
-    replaceOn: ["host", "driver", "custom", "binary", "machine", "irqAffinity", "vcpus", "memoryMiB", "kernel", "image", "cmdline", "nics", "servers", "accel", "pinning", "security", "bootTimeoutSeconds"],
+export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
+    ...replaceOnlyTable(MicroVmArgsSchema, {
+        notDiffed: {
+            imageSize: "follows `image`, whose path in the cache names its content",
+            kernelRelease: "follows `kernel`, whose path in the cache names its content",
+            hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource",
+        },
+    }),
     hostFacts: { field: "hostCaps", of: microVmHostCaps },
     // The kernel, image and macvtap device are made by other resources, the profile's wrapper too.
     previewStandIn([k, , field]) {
@@ -208,10 +211,6 @@ export const microvmHandler: ResourceHandler<MicroVmInputs> = {
         const stat = await fs.promises.readFile(`/proc/${state.pid}/stat`, "utf8").catch(() => "");
         if (stat && identityOf(stat)?.start === state.startTime) return undefined;
         return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, _id, state) {

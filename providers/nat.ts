@@ -4,10 +4,10 @@
 import * as fs from "fs";
 import { NFT_PACKAGE, NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
-import { NatArgsSchema, NatInputs } from "../sdk/nat";
-import { hostGone, hostTransport } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { NatArgsSchema, NatInputs } from "../schema/nat";
+import { hostGone } from "./link";
+import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { Transport, hostTransport } from "./transport";
 
 /** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
 export const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -67,10 +67,16 @@ async function assertMine(ctx: Ctx, t: Transport, i: NatInputs, comment: string 
     );
 }
 
-export const natHandler: ResourceHandler<NatInputs> = {
-    schema: NatArgsSchema,
-    properties: ["host", "table", "rules"],
-    replaceOn: ["host", "table"],
+export const natHandler: UpdatingHandler<NatInputs> = {
+    ...diffTable(NatArgsSchema, {
+        notDiffed: {
+            masquerade: "compared through `rules`, the table's lines the schema derives from it (what refresh reads back)",
+            forwards: "compared through `rules`, like masquerade",
+            hostTools: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource",
+        },
+        derived: ["rules"],
+        replaceOn: ["host", "table"],
+    }),
     deleteBeforeReplace: true,
 
     defaults(inputs, name) {

@@ -4,7 +4,7 @@ import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { typeOfUrn, urnName } from "../core/names";
 import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
-import { HostConnectionSchema } from "../sdk/host";
+import { HostConnectionSchema } from "../schema/host";
 import { HostFacts } from "./hostfacts";
 import { Logger } from "./log";
 import { Registry } from "./registry";
@@ -160,6 +160,8 @@ export class NetbedProvider implements provider.Provider {
 
     async update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult> {
         const h = this.handler(urn);
+        // diff() plans a replacement for every change of such a resource, so the engine never gets here.
+        if (h.replaceOnly) throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
         const { value, secretPaths } = unwrapSecrets(news);
         const outs = await h.update(this.ctx(urn), id, o, value as any);

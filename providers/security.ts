@@ -6,13 +6,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { compileFilter } from "../core/seccomp/compile";
 import { CAPABILITIES, Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
-import type { HostConnection } from "../sdk/host";
-import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules, securityHostCaps } from "../sdk/security";
+import type { HostConnection } from "../schema/host";
+import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules, securityHostCaps } from "../schema/security";
 import { sha256Hex } from "../core/hash";
 import { makeTemp } from "./cache";
-import { hostTransport } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport, which } from "./transport";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { Transport, hostTransport, which } from "./transport";
 import { packageRoot } from "./version";
 
 export const PROFILE_DIR = "/run/netbed/profiles";
@@ -68,10 +67,8 @@ async function missingPaths(t: Transport, i: SecurityProfileInputs): Promise<str
     return all.filter((x) => missing.has(x.p)).map((x) => `${x.at}: ${x.p}`);
 }
 
-export const securityHandler: ResourceHandler<SecurityProfileInputs> = {
-    schema: SecurityProfileArgsSchema,
-    properties: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
-    replaceOn: ["host", "seccomp", "landlock", "capabilities", "user", "group", "rlimits", "cacheDir"],
+export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
+    ...replaceOnlyTable(SecurityProfileArgsSchema, { notDiffed: { hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" } }),
     hostFacts: { field: "hostCaps", of: securityHostCaps },
     // The directory is named by the resource: the old one must go before the new one is written.
     deleteBeforeReplace: true,
@@ -183,10 +180,6 @@ export const securityHandler: ResourceHandler<SecurityProfileInputs> = {
             if (r.code !== 0 || r.stdout.split(/\s+/)[0] !== state.filterSha256) return undefined;
         }
         return state;
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, _id, state) {

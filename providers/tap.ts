@@ -1,9 +1,9 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../core/placement";
-import { TapArgsSchema, TapInputs } from "../sdk/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, hostTransport, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
-import { ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { TapArgsSchema, TapInputs } from "../schema/tap";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
+import { UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { Transport, hostTransport } from "./transport";
 
 /** argv for `ip tuntap add`. Pure. */
 export function tuntapArgv(i: TapInputs): string[] {
@@ -21,10 +21,8 @@ async function checkBridge(t: Transport, hostName: string, bridge: string): Prom
     if (kind !== "bridge") throw new Error(`on host '${hostName}': '${bridge}' is a ${kind || "plain"} link, not a bridge`);
 }
 
-export const tapHandler: ResourceHandler<TapInputs> = {
-    schema: TapArgsSchema,
-    properties: ["host", "name", "mtu", "addresses", "routes", "up", "txqueuelen", "offloads", "bridge", "multiQueue", "queues", "owner", "group", "vnetHdr", "mac"],
-    replaceOn: ["host", "name", "multiQueue", "owner", "group", "vnetHdr"],
+export const tapHandler: UpdatingHandler<TapInputs> = {
+    ...diffTable(TapArgsSchema, { replaceOn: ["host", "name", "multiQueue", "owner", "group", "vnetHdr"] }),
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {

@@ -1,11 +1,10 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
-import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../sdk/tuning";
+import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../schema/tuning";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { hostTransport } from "./link";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { Transport } from "./transport";
+import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { Transport, hostTransport } from "./transport";
 
 async function readFile(t: Transport, file: string): Promise<string | undefined> {
     const r = await t.run(["cat", file], { check: false });
@@ -84,10 +83,8 @@ async function restore(t: Transport, applied: TuningApplied[]): Promise<void> {
     }
 }
 
-export const tuningHandler: ResourceHandler<HostTuningInputs> = {
-    schema: HostTuningArgsSchema,
-    properties: ["host", "governor", "boost", "sysctls", "irqAffinity"],
-    replaceOn: ["host", "governor", "boost", "sysctls", "irqAffinity"],
+export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs> = {
+    ...replaceOnlyTable(HostTuningArgsSchema),
     // The old values must be restored before the new ones are read as "before".
     deleteBeforeReplace: true,
 
@@ -128,10 +125,6 @@ export const tuningHandler: ResourceHandler<HostTuningInputs> = {
             }
         }
         return { ...state, ...seen, drift };
-    },
-
-    async update(_ctx, _id, olds) {
-        return olds; // every input replaces
     },
 
     async delete(ctx, _id, state) {

@@ -1,11 +1,11 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
 import { networkStackOf } from "../core/placement";
-import type { HostConnection } from "../sdk/host";
-import { VethPairArgsSchema, VethPairInputs } from "../sdk/veth";
-import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, hostTransport, observe, observedOutput, specFromObserved } from "./link";
+import type { HostConnection } from "../schema/host";
+import { VethPairArgsSchema, VethPairInputs } from "../schema/veth";
+import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
-import { Ctx, ResourceHandler, inputsFromState } from "./resource";
-import { LocalTransport, Transport } from "./transport";
+import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { LocalTransport, Transport, hostTransport } from "./transport";
 
 type End = VethPairInputs["a"];
 
@@ -38,10 +38,8 @@ function claimsOf(host: HostConnection, end: "a" | "b", e: End) {
     return addressClaims(host, e.addresses, `${end}.`);
 }
 
-export const vethHandler: ResourceHandler<VethPairInputs> = {
-    schema: VethPairArgsSchema,
-    properties: ["a.host", "a.name", "a.addresses", "a.routes", "a.up", "a.txqueuelen", "a.offloads", "a.mac", "b.host", "b.name", "b.addresses", "b.routes", "b.up", "b.txqueuelen", "b.offloads", "b.mac", "mtu"],
-    replaceOn: ["a.host", "a.name", "b.host", "b.name"],
+export const vethHandler: UpdatingHandler<VethPairInputs> = {
+    ...diffTable(VethPairArgsSchema, { byField: ["a", "b"], replaceOn: ["a.host", "a.name", "b.host", "b.name"] }),
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {

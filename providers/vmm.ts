@@ -2,7 +2,7 @@
 // which thread runs which vCPU (QEMU's QMP query-cpus-fast, else the VMM's thread names).
 import { parseCpusFast } from "../core/qmp";
 import { DriverModel, Launch, isVhostWorker } from "../core/vmm";
-import type { Placement } from "../sdk/microvm";
+import type { Placement } from "../schema/microvm";
 import { qmp } from "./qmp";
 import { Transport, which } from "./transport";
 

@@ -1,47 +1,15 @@
-import * as pulumi from "./pulumi";
-import { z } from "zod";
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { GuestImageArgsSchema, ImageManifest } from "../schema/image";
 import type { Host } from "./host";
-import { HostConnectionSchema } from "./host";
 import type { Kernel } from "./kernel";
-import { hostPath } from "./paths";
 import { ArgsOf, withHost } from "./types";
 
-export const IMAGE_TOOLS = ["iperf3", "sockperf", "netperf", "netserver", "ping"] as const;
-
-const AbsPath = hostPath();
-
-export const GuestImageArgsSchema = z
-    .object({
-        host: HostConnectionSchema,
-        /** Benchmark tools copied in with their shared libraries (default: all of iperf3, sockperf, netperf, netserver, ping). */
-        tools: z
-            .array(z.enum(IMAGE_TOOLS, { errorMap: () => ({ message: `must be one of ${IMAGE_TOOLS.join(", ")}` }) }))
-            .default([...IMAGE_TOOLS]),
-        /** The kernel's module directory (a Kernel's `modulesDir`), when its virtio is modular. */
-        modulesDir: AbsPath.optional(),
-        /** Extra files: absolute path in the guest -> contents. */
-        extraFiles: z
-            .record(AbsPath.refine((p) => p !== "/init" && !p.split("/").includes(".."), "must not be /init or contain '..'"), z.string())
-            .default({}),
-        /** Cache directory on the host, shared by stacks (default /var/cache/netbed). */
-        cacheDir: AbsPath.default("/var/cache/netbed"),
-    })
-    .strict();
-
-export type GuestImageInputs = z.output<typeof GuestImageArgsSchema>;
 export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "host" | "modulesDir">> & {
     host: Host;
     /** The kernel the image boots with: its virtio modules are packed in when it has them. */
     kernel?: Kernel;
 };
-
-export interface ImageManifest {
-    busybox: string;
-    tools: Record<string, { path: string; version: string }>;
-    libraries: string[];
-    modules: string[];
-    init: string;
-}
 
 /**
  * A guest initramfs: busybox-static, the benchmark tools with their libraries, the kernel's virtio

@@ -1,68 +1,9 @@
-import * as pulumi from "./pulumi";
-import { z } from "zod";
-import { isIPv4 } from "net";
-import { NFT_PACKAGE, natSourceProblem, natTableProblem, ruleLines } from "../core/nat";
-import { HostConnectionSchema, type Host } from "./host";
-import { IfnameSchema, refineWith } from "./link";
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { NatArgsSchema } from "../schema/nat";
+import type { Host } from "./host";
 import { ArgsOf, withHost } from "./types";
 
-const Port = z.number({ invalid_type_error: "must be a port number" }).int("must be a whole port number").min(1, "must be a port (1-65535)").max(65535, "must be a port (1-65535)");
-
-export const MasqueradeSchema = z
-    .object({
-        /** Only packets from this subnet (network address, e.g. 10.0.3.0/30). Default: every packet leaving by outInterface. */
-        source: z.string().superRefine(refineWith(natSourceProblem)).optional(),
-        /** The interface whose address the packets take (the host's external side). */
-        outInterface: IfnameSchema,
-    })
-    .strict();
-
-export const PortForwardSchema = z
-    .object({
-        protocol: z.enum(["tcp", "udp"], { errorMap: () => ({ message: "must be 'tcp' or 'udp'" }) }),
-        /** The port connections arrive on. */
-        port: Port,
-        /** The IPv4 address they are sent on to (a guest behind the NAT). */
-        to: z.string().refine((a) => isIPv4(a), { message: "must be an IPv4 address (the table is of family ip)" }),
-        /** The port there (default: `port`). */
-        toPort: Port.optional(),
-        /** Only connections arriving on this interface. Default: any. */
-        inInterface: IfnameSchema.optional(),
-    })
-    .strict()
-    .transform((f) => ({ ...f, toPort: f.toPort ?? f.port }));
-
-export const NatArgsSchema = z
-    .object({
-        /** The host whose network stack does the translation (the router in front of the guests). */
-        host: HostConnectionSchema,
-        /** The nftables table (family ip) netbed creates and owns. Default: "netbed_" + the resource name. */
-        table: z.string().superRefine(refineWith(natTableProblem)),
-        /** Source NAT (masquerade) rules, in order. Updated in place. */
-        masquerade: z.array(MasqueradeSchema).default([]),
-        /** Port forwards (destination NAT), in order. Updated in place. */
-        forwards: z.array(PortForwardSchema).default([]),
-        /** The tools the host's probe found (filled by the SDK): a host without nft is refused before anything is created. */
-        hostTools: z.array(z.string()).optional(),
-    })
-    .strict()
-    .superRefine((v, ctx) => {
-        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
-        if (v.masquerade.length === 0 && v.forwards.length === 0) issue(["masquerade"], "a Nat needs at least one masquerade or forwards rule");
-        if (v.hostTools && !v.hostTools.includes("nft")) {
-            issue(["host"], `host '${v.host.name}' has no nft (nftables' command): install the Debian package '${NFT_PACKAGE}' there (the Host's packages)`);
-        }
-        const seen = new Map<string, number>();
-        v.forwards.forEach((f, i) => {
-            const key = `${f.protocol} ${f.port} ${f.inInterface ?? "*"}`;
-            if (seen.has(key)) issue(["forwards", i, "port"], `${f.protocol} port ${f.port} is already forwarded by forwards[${seen.get(key)}]: the second rule would never match`);
-            seen.set(key, i);
-        });
-    })
-    // The table's lines as declared: diffed against what refresh reads back, so drift shows per rule.
-    .transform((v) => ({ ...v, rules: ruleLines(v) }));
-
-export type NatInputs = z.output<typeof NatArgsSchema>;
 type NatSchemaInput = z.input<typeof NatArgsSchema>;
 export type NatArgs = ArgsOf<Omit<NatSchemaInput, "host" | "table" | "hostTools">> & { host: Host; table?: pulumi.Input<string> };
 

@@ -1,6 +1,6 @@
-import * as pulumi from "./pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { EndpointConfig, ParsedConfig, parseStackConfig } from "./testbed-config";
+import { EndpointConfig, ParsedConfig, parseStackConfig } from "../schema/testbed-config";
 import { BenchmarkRun, EndpointArgs } from "./benchmark";
 import { Bridge } from "./bridge";
 import { Host } from "./host";

@@ -9,8 +9,8 @@ import { floodArgv, iperf3Argv, parseFlood, parseIperf3 } from "../core/bench/pa
 import { GUEST_PORTS, measure, nominalSeconds } from "../core/bench/measure";
 import { TestSpecSchema, duplicateCells, expandCells, testProblems } from "../core/bench/spec";
 import { rows } from "../core/report/model";
-import { BenchmarkRunArgsSchema } from "../sdk/benchmark";
-import { parseStackConfig } from "../sdk/testbed-config";
+import { BenchmarkRunArgsSchema } from "../schema/benchmark";
+import { parseStackConfig } from "../schema/testbed-config";
 import { spawn } from "child_process";
 import { dropNetns, must, sh, uniq } from "./helpers";
 

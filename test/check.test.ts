@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { checkWithSchema } from "../core/check";
 import { UNKNOWN, containsUnknown, dropUndefined, isSecret, unwrapSecrets, wrapSecret, wrapSecretsAt } from "../core/secrets";
 import { diffProperties } from "../core/diff";
-import { HostArgsSchema } from "../sdk/host";
+import { HostArgsSchema } from "../schema/host";
 
 const FP = "SHA256:" + "A".repeat(43);
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";

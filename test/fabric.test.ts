@@ -10,11 +10,11 @@ import { macvtapHandler } from "../providers/macvtap";
 import { Ctx } from "../providers/resource";
 import { tapHandler } from "../providers/tap";
 import { vethHandler } from "../providers/veth";
-import { BridgeArgsSchema } from "../sdk/bridge";
-import { HostArgsSchema, HostConnection } from "../sdk/host";
-import { MacvtapLinkArgsSchema } from "../sdk/macvtap";
-import { TapArgsSchema } from "../sdk/tap";
-import { VethPairArgsSchema } from "../sdk/veth";
+import { BridgeArgsSchema } from "../schema/bridge";
+import { HostArgsSchema, HostConnection } from "../schema/host";
+import { MacvtapLinkArgsSchema } from "../schema/macvtap";
+import { TapArgsSchema } from "../schema/tap";
+import { VethPairArgsSchema } from "../schema/veth";
 import { must, netnsList, sh, uniq } from "./helpers";
 
 function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {

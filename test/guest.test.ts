@@ -7,8 +7,8 @@ import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { Ctx } from "../providers/resource";
-import { GuestImageArgsSchema } from "../sdk/image";
-import { KernelArgsSchema } from "../sdk/kernel";
+import { GuestImageArgsSchema } from "../schema/image";
+import { KernelArgsSchema } from "../schema/kernel";
 import { boot, ping, tapInNetns } from "./boot";
 import { dropNetns, must, uniq } from "./helpers";
 

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import { hostHandler, OWNER_DIR } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
 import { Ctx } from "../providers/resource";
-import { HostArgsSchema } from "../sdk/host";
+import { HostArgsSchema } from "../schema/host";
 import { must, netnsList, sh, uniq } from "./helpers";
 
 function ctxFor(name: string): Ctx & { log: MemoryLogger } {

@@ -3,8 +3,8 @@ import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, 
 import { specFromObserved } from "../providers/link";
 import { tuntapArgv } from "../providers/tap";
 import { vethAddArgv } from "../providers/veth";
-import { TapArgsSchema } from "../sdk/tap";
-import { VethPairArgsSchema } from "../sdk/veth";
+import { TapArgsSchema } from "../schema/tap";
+import { VethPairArgsSchema } from "../schema/veth";
 
 // Output captured from iproute2 6.1 on a bridge with one address.
 const LINK = `[{"ifindex":4,"ifname":"br0","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","txqlen":1000,"address":"aa:94:74:4b:89:24","ifalias":"netbed server-br0","linkinfo":{"info_kind":"bridge","info_data":{"stp_state":0}}}]`;

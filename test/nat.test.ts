@@ -9,7 +9,7 @@ import * as path from "path";
 import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset, ruleLines } from "../core/nat";
 import { MemoryLogger } from "../providers/log";
 import { natHandler, nftMissingHere } from "../providers/nat";
-import { NatArgsSchema } from "../sdk/nat";
+import { NatArgsSchema } from "../schema/nat";
 import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
 
 const ctxFor = (name: string, stack = "nat") => ({ urn: `urn:pulumi:${stack}::nat20::netbed:index:Nat::${name}`, name, log: new MemoryLogger() });

@@ -14,7 +14,7 @@ import { NetbedProvider } from "../providers/provider";
 import { Ctx } from "../providers/resource";
 import { ensureLauncher, profileDir, securityHandler } from "../providers/security";
 import { Transport } from "../providers/transport";
-import { SecurityProfileArgsSchema } from "../sdk/security";
+import { SecurityProfileArgsSchema } from "../schema/security";
 import { listen, portOf } from "./helpers";
 
 const local = { kind: "local" as const, name: "me" };

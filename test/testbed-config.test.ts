@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseStackConfig } from "../sdk/testbed-config";
+import { parseStackConfig } from "../schema/testbed-config";
 
 function problems(raw: Record<string, unknown>): string {
     try {

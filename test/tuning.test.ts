@@ -5,8 +5,8 @@ import { cpuDirs, sameSysctl, sysctlPath, sysctlProblem } from "../core/tuning";
 import { hostHandler } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
 import { tuningHandler } from "../providers/tuning";
-import { HostArgsSchema, HostConnection } from "../sdk/host";
-import { HostTuningArgsSchema } from "../sdk/tuning";
+import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostTuningArgsSchema } from "../schema/tuning";
 import { must, netnsList, uniq } from "./helpers";
 
 const ctxFor = (type: string, name: string) => ({ urn: `urn:pulumi:test::tune::netbed:index:${type}::${name}`, name, log: new MemoryLogger() });

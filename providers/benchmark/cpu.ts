@@ -4,10 +4,10 @@ import { promises as fs } from "fs";
 import type { AccountedVm, Sample } from "../../core/bench/cpu";
 import { machineOf } from "../../core/placement";
 import { parseProcStat } from "../../core/procstat";
-import type { HostConnection } from "../../sdk/host";
-import { Endpoint } from "../../sdk/benchmark";
+import type { HostConnection } from "../../schema/host";
+import { Endpoint } from "../../schema/benchmark";
 import { GuestStats, probeGuestStats } from "../guest-stats";
-import { hostTransport } from "../link";
+import { hostTransport } from "../transport";
 import { Ctx } from "../resource";
 import type { Pair } from "./endpoints";
 

@@ -2,8 +2,8 @@
 // failed measurement of whether a guest's VMM died or its network stalled.
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../../core/agent";
 import { parseProcStat } from "../../core/procstat";
-import { BenchmarkRunInputs, Endpoint } from "../../sdk/benchmark";
-import { hostTransport } from "../link";
+import { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
+import { hostTransport } from "../transport";
 import { Ctx } from "../resource";
 import { RunResult } from "../transport";
 

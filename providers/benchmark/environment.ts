@@ -4,7 +4,7 @@ import type { ResultsDoc } from "../../core/bench/results";
 import { kernelLabel } from "../../core/bench/results";
 import { machineOf } from "../../core/placement";
 import { probeHost } from "../host";
-import { hostTransport } from "../link";
+import { hostTransport } from "../transport";
 import { Ctx } from "../resource";
 import type { Accounting } from "./cpu";
 import type { Pair } from "./endpoints";

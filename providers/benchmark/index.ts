@@ -2,8 +2,8 @@
 // writes each measurement's raw output as soon as it exists, resumes an interrupted run, and
 // exports the typed results document.
 import { sha256Hex } from "../../core/hash";
-import { BenchmarkRunArgsSchema, BenchmarkRunInputs } from "../../sdk/benchmark";
-import { ResourceHandler } from "../resource";
+import { BenchmarkRunArgsSchema, BenchmarkRunInputs } from "../../schema/benchmark";
+import { UpdatingHandler, diffTable } from "../resource";
 import { runBenchmark } from "./run";
 
 // Runs in one provider process never overlap: two runs at once would measure each other.
@@ -14,11 +14,9 @@ function exclusive<T>(f: () => Promise<T>): Promise<T> {
     return next;
 }
 
-export const benchmarkHandler: ResourceHandler<BenchmarkRunInputs> = {
-    schema: BenchmarkRunArgsSchema,
-    properties: ["pairs", "tests", "settings", "resultsDir", "triggers", "allowFailedCells"],
+export const benchmarkHandler: UpdatingHandler<BenchmarkRunInputs> = {
     // A changed run is a new measurement, but the old results stay on disk: update in place.
-    replaceOn: [],
+    ...diffTable(BenchmarkRunArgsSchema, { replaceOn: [] }),
     async create(ctx, i) {
         const outs = await exclusive(() => runBenchmark(ctx, i));
         return { id: `${ctx.name}-${sha256Hex(String(Date.now())).slice(0, 8)}`, outs };

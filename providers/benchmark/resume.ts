@@ -4,7 +4,7 @@ import { promises as fs } from "fs";
 import * as path from "path";
 import type { RepRecord } from "../../core/bench/aggregate";
 import { sha256Hex } from "../../core/hash";
-import { BenchmarkRunInputs } from "../../sdk/benchmark";
+import { BenchmarkRunInputs } from "../../schema/benchmark";
 import { readJson, writeFileSafe } from "./files";
 
 export interface Progress {

@@ -9,7 +9,7 @@ import { measure, nominalSeconds } from "../../core/bench/measure";
 import { OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
 import { Step, expandCells, schedule } from "../../core/bench/spec";
-import { BenchmarkRunInputs } from "../../sdk/benchmark";
+import { BenchmarkRunInputs } from "../../schema/benchmark";
 import { exitsPerSecond, sampleExits } from "../guest-stats";
 import { Ctx } from "../resource";
 import { Accounting, accounting, sampleCpu } from "./cpu";

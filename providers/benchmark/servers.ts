@@ -3,8 +3,8 @@
 import type { Cell } from "../../core/bench/spec";
 import { GUEST_PORTS, Ports, SERVER_ARGV, ServerName, serverPorts, serversFor } from "../../core/bench/measure";
 import { sleep } from "../../core/sleep";
-import { BenchmarkRunInputs, Endpoint } from "../../sdk/benchmark";
-import { hostTransport } from "../link";
+import { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
+import { hostTransport } from "../transport";
 import { Ctx } from "../resource";
 import { RunResult, Transport } from "../transport";
 import type { Pair } from "./endpoints";

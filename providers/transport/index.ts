@@ -1,6 +1,6 @@
 // Transports by host connection, cached for the life of the provider process so SSH
 // connections are reused across resources.
-import type { HostConnection } from "../../sdk/host";
+import type { HostConnection } from "../../schema/host";
 import { LocalTransport, NetnsTransport } from "./local";
 import { SshTransport } from "./ssh";
 import { Transport } from "./types";
@@ -28,6 +28,11 @@ export function transportFor(conn: HostConnection, onProgress?: (msg: string) =>
         cache.set(key, t);
     }
     return t;
+}
+
+/** The transport a resource's handler uses for its host, with progress shown as the resource's status. */
+export function hostTransport(ctx: { urn: string; log: { status(urn: string, message: string): void } }, host: HostConnection): Transport {
+    return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
 }
 
 export async function closeAll(): Promise<void> {

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { MemoryLogger } from "../../providers/log";
 import { handlers } from "../../providers/index";
 import { NetbedProvider } from "../../providers/provider";
-import { parseStackConfig } from "../../sdk/testbed-config";
+import { parseStackConfig } from "../../schema/testbed-config";
 import { BAD_CASES, BadCase, BadType, HOSTILE_CASES, MEGABYTE, SENTINEL_DIR } from "../fixtures/bad-inputs/cases";
 import { CHECK_CASES } from "./corpus";
 

@@ -10,7 +10,7 @@ import { hostHandler } from "../../providers/host";
 import { MemoryLogger } from "../../providers/log";
 import { closeAll, CommandError, SshTransport } from "../../providers/transport";
 import { KEEPALIVE_MISSES, SshConfig } from "../../providers/transport/ssh";
-import { HostArgsSchema } from "../../sdk/host";
+import { HostArgsSchema } from "../../schema/host";
 import { must, uniq } from "../helpers";
 import { Sshd, startSshd } from "../sshd";
 
