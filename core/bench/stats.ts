@@ -1,6 +1,17 @@
 // Statistics for benchmark repetitions and CPU accounting. Pure.
 import { parseProcStat } from "../procstat";
-import type { Stats } from "./results";
+
+/** A summary of repetitions; the results document's StatsSchema has this shape. */
+export interface SampleStats {
+    n: number;
+    median: number;
+    mean: number;
+    stddev: number;
+    cv: number;
+    min: number;
+    max: number;
+    ci: { low: number; high: number; level: number } | null;
+}
 
 /** Percentile with linear interpolation between closest ranks (numpy's default, "linear"). */
 export function percentile(values: readonly number[], p: number): number {
@@ -28,7 +39,7 @@ export function mulberry32(seed: number): () => number {
     };
 }
 
-export function summarize(values: readonly number[]): Stats {
+export function summarize(values: readonly number[]): SampleStats {
     const n = values.length;
     if (n === 0) throw new Error("summary of no values");
     const mean = values.reduce((a, b) => a + b, 0) / n;
@@ -71,7 +82,7 @@ export const MIN_INTERVAL_LEVEL = 0.8;
  * true coverage, 1 - 2 * 0.5^n (87.5% at n = 4, 93.75% at n = 5), or null when that is below
  * MIN_INTERVAL_LEVEL. A bootstrap percentile interval is [min, max] at these n too, but claims 95%.
  */
-export function medianInterval(values: readonly number[], level = 0.95): { low: number; high: number; level: number } | null {
+export function medianInterval(values: readonly number[], level = 0.95): SampleStats["ci"] {
     const n = values.length;
     if (orderStatisticCoverage(n, 1) < MIN_INTERVAL_LEVEL) return null;
     const s = [...values].sort((a, b) => a - b);
