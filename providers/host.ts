@@ -116,7 +116,7 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
                     );
                 }
                 // This resource made it in a create the engine never recorded (the engine was
-                // killed; found by test/faults). A Host is deleted before it is replaced, so no
+                // killed). A Host is deleted before it is replaced, so no
                 // recorded Host uses it: start afresh.
                 ctx.log.info(ctx.urn, `removing namespace '${ns}' left by an interrupted create of this host`);
                 await local.run(["ip", "netns", "del", ns]);

@@ -23,7 +23,7 @@ async function main(args: string[]): Promise<void> {
 
 /**
  * The engine starts this plugin as its child and stops it when done. An engine killed outright
- * (SIGKILL) cannot, and the plugin would wait for it forever (found by test/faults): once this
+ * (SIGKILL) cannot, and the plugin would wait for it forever: once this
  * process is reparented, the engine is gone, so exit.
  */
 function watchEngine(): void {

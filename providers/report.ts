@@ -58,7 +58,7 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     const resultsDir = resolveResultsDir(doc, opts.docFile);
     const missingRaw: string[] = [];
     const cdfs = latencyCdfs(doc, rawReader(resultsDir, missingRaw));
-    // Loaded here, not with the module: vega takes ~0.3 s to load, and the provider plugin (which
+    // Loaded here, not with the module: vega is slow to load, and the provider plugin (which
     // loads this module at every start) writes reports only at the end of a BenchmarkRun.
     const { renderSvg, reportCharts } = await import("../core/report/charts");
     const charts = reportCharts(doc, cdfs);

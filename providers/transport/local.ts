@@ -17,8 +17,8 @@ export function spawnCollect(
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
         // A command the provider stops itself (a benchmark server) must also stop when the provider
-        // dies: killed outright it cannot, and the server would hold its port and namespace
-        // (found by test/faults). The kernel sends it SIGTERM when its parent exits.
+        // dies: killed outright it cannot, and the server would hold its port and namespace.
+        // The kernel sends it SIGTERM when its parent exits.
         const spawned = opts.signal ? ["setpriv", "--pdeathsig", "TERM", "--", ...argv] : argv;
         const child = spawn(spawned[0], spawned.slice(1), {
             env: { ...process.env, ...(opts.env ?? {}) },
@@ -80,7 +80,7 @@ export class LocalTransport implements Transport {
     async putFile(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
         await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
         // Write then rename so a reader never sees half a file. The temporary name is predictable:
-        // create it exclusively ("wx"), so a link planted there is not followed (found by test/faults).
+        // create it exclusively ("wx"), so a link planted there is not followed.
         const tmp = `${file}.tmp-${process.pid}`;
         await fs.rm(tmp, { force: true });
         try {
