@@ -10,8 +10,8 @@
 export const AGENT_PORT = 7070;
 export const AGENT_PATH = "/bin/netbed-agent";
 /** Programs the agent runs; anything else is refused. */
-export const AGENT_PROGRAMS = ["iperf3", "sockperf", "netperf", "ping", "cat"] as const;
-export const AGENT_MAGIC = "NETBED-AGENT/1";
+const AGENT_PROGRAMS = ["iperf3", "sockperf", "netperf", "ping", "cat"] as const;
+const AGENT_MAGIC = "NETBED-AGENT/1";
 
 /**
  * The agent script (busybox sh). Request: "NETBED-AGENT/1 <timeout seconds>", then the argv, one

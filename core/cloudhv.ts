@@ -1,7 +1,7 @@
 // Cloud Hypervisor's argv for a microVM (its documented command line: --kernel, --initramfs,
 // --cmdline, --cpus, --memory, --net tap=|fd=, --serial tty, --api-socket). Pure.
 
-export interface CloudHvNic {
+interface CloudHvNic {
     tap?: string;
     fd?: number;
     mac: string;

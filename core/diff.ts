@@ -1,8 +1,7 @@
 // Pure property diffing for provider diff(): which top-level or dotted properties changed,
 // and which of those force a replacement.
-import { Path } from "./secrets";
 
-export function deepEqual(a: unknown, b: unknown): boolean {
+function deepEqual(a: unknown, b: unknown): boolean {
     if (a === b) return true;
     if (a === undefined || b === undefined || a === null || b === null) return a === b;
     if (typeof a !== typeof b) return false;
@@ -45,5 +44,3 @@ export function diffProperties(
     const replaces = changed.filter((p) => replaceOn.some((r) => p === r || p.startsWith(`${r}.`)));
     return { changed, replaces };
 }
-
-export type { Path };

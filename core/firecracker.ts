@@ -1,7 +1,7 @@
 // Firecracker's configuration file for a microVM (`firecracker --no-api --config-file F`), following
 // its documented JSON (boot-source, machine-config, network-interfaces). Pure.
 
-export interface FirecrackerNic {
+interface FirecrackerNic {
     tap: string;
     mac: string;
 }

@@ -7,7 +7,7 @@ import { macProblem, parseCidr } from "./net";
 export const CONSOLE_WORDS = ["console=ttyS0", "quiet", "panic=-1"];
 
 export const READY_PREFIX = "NETBED-READY";
-export const ERROR_PREFIX = "NETBED-ERROR";
+const ERROR_PREFIX = "NETBED-ERROR";
 /** What init can start: the benchmark servers, and the agent that runs benchmark clients in the guest. */
 export const SERVERS = ["iperf3", "sockperf", "netserver", "agent"] as const;
 export type Server = (typeof SERVERS)[number];

@@ -18,7 +18,7 @@
 // family. So `link show` is never batched, and the sentinel is an `addr show`.
 
 /** The line that follows every command; its output marks the command's end. */
-export const SENTINEL = ["addr", "show", "dev", "lo"];
+const SENTINEL = ["addr", "show", "dev", "lo"];
 
 /**
  * Ends a batch written to an ip process that stays open: it fails (no link can have a '/' in its

@@ -70,7 +70,7 @@ export function fragmentLineProblem(line: string): string | undefined {
 }
 
 /** Parses .config text (or a fragment) into option -> value ("n" for "is not set"). */
-export function parseConfig(text: string): Map<string, string> {
+function parseConfig(text: string): Map<string, string> {
     const m = new Map<string, string>();
     for (const raw of text.split("\n")) {
         const line = raw.trim();

@@ -116,7 +116,7 @@ export function runnerEnv(spec: RunSpec, opts: RuntimeOptions): Record<string, s
 }
 
 /** Exit code with which cmd/run says it has already shown the user an actionable error. */
-export const RUNNER_REPORTED_EXIT = 32;
+const RUNNER_REPORTED_EXIT = 32;
 
 /** The RunResponse for a runner that ended with `code` (or was killed by `signal`). */
 export function runOutcome(code: number | null, signal: NodeJS.Signals | null): { error: string; bail: boolean } {

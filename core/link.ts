@@ -1,11 +1,11 @@
 // What a link looks like to `ip -json` and `ethtool -k`, and the argv that changes it. Pure.
 
 export const OFFLOADS = ["tso", "gso", "gro", "rxChecksum", "txChecksum"] as const;
-export type Offload = (typeof OFFLOADS)[number];
+type Offload = (typeof OFFLOADS)[number];
 export type Offloads = Partial<Record<Offload, boolean>>;
 
 /** ethtool -K feature names for our offload keys. */
-export const ETHTOOL_FEATURE: Record<Offload, string> = {
+const ETHTOOL_FEATURE: Record<Offload, string> = {
     tso: "tso",
     gso: "gso",
     gro: "gro",

@@ -2,7 +2,7 @@
 // Pure: no I/O, so both the SDK (early, at construction) and the provider's check() use it.
 
 /** Linux IFNAMSIZ is 16 including the NUL terminator. */
-export const MAX_IFNAME_BYTES = 15;
+const MAX_IFNAME_BYTES = 15;
 
 /**
  * Why `name` is not a valid Linux interface name, or undefined when it is.

@@ -7,14 +7,14 @@ import { parseCidr } from "./net";
 export const NFT_PACKAGE = "nftables";
 
 /** Source NAT to the address of the interface a packet leaves by. */
-export interface Masquerade {
+interface Masquerade {
     /** Only packets from this subnet (network address form, e.g. 10.0.3.0/30); default all. */
     source?: string;
     outInterface: string;
 }
 
 /** Destination NAT: connections to `port` (arriving on `inInterface`) go to `to`:`toPort`. */
-export interface PortForward {
+interface PortForward {
     protocol: "tcp" | "udp";
     port: number;
     to: string;
@@ -71,11 +71,11 @@ const CHAINS = [
     { name: "prerouting", hook: "prerouting", prio: -100, label: "dstnat" },
 ] as const;
 
-export function masqueradeLine(m: Masquerade): string {
+function masqueradeLine(m: Masquerade): string {
     return ["postrouting:", ...(m.source ? ["ip saddr", m.source] : []), `oifname "${m.outInterface}"`, "masquerade"].join(" ");
 }
 
-export function forwardLine(f: PortForward): string {
+function forwardLine(f: PortForward): string {
     return ["prerouting:", ...(f.inInterface ? [`iifname "${f.inInterface}"`] : []), f.protocol, "dport", String(f.port), "dnat to", `${f.to}:${f.toPort}`].join(" ");
 }
 
@@ -137,7 +137,7 @@ function prefixOf(v: any): string | undefined {
 }
 
 /** A rule netbed writes, read back from its JSON expressions; undefined for anything else. */
-export function ruleLineOf(chain: string, expr: Expr[]): string | undefined {
+function ruleLineOf(chain: string, expr: Expr[]): string | undefined {
     const matches = expr.slice(0, -1).map(matchOf);
     if (matches.some((m) => m === undefined)) return undefined;
     const by = new Map(matches.map((m) => [m!.key, m!.value]));

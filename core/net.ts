@@ -89,7 +89,7 @@ export function ipProblem(s: string): string | undefined {
     return isIPv4(s) || isIPv6(s) ? undefined : "is not an IPv4 or IPv6 address";
 }
 
-export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
 export function macProblem(mac: string): string | undefined {
     if (!MAC_RE.test(mac)) return "is not a MAC address like 02:00:5e:10:00:01 (lower-case hex)";

@@ -47,7 +47,7 @@ export interface HostProbe {
     tools: Record<ToolName, ToolInfo>;
 }
 
-export const TOOLS = [
+const TOOLS = [
     "qemu-system-x86_64",
     "qemu-system-aarch64",
     "firecracker",

@@ -66,7 +66,7 @@ export function maxOverlap(intervals: readonly (readonly [number, number])[]): n
     return max;
 }
 
-export interface OpStats {
+interface OpStats {
     count: number;
     /** Sum of the calls' durations (concurrent calls each count in full). */
     sumMs: number;

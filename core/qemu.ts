@@ -2,7 +2,7 @@
 // with virtio-mmio devices (hangs at timer calibration in some TCG boots: shared/NOTES.md). Pure.
 import { CONSOLE_WORDS } from "./guestinit";
 
-export interface QemuNic {
+interface QemuNic {
     /** A tap device name (virtio, vhost-net) ... */
     tap?: string;
     /** ... or a file descriptor number the VMM inherits (macvtap's character device). */

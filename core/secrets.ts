@@ -2,8 +2,8 @@
 // A secret arrives as {SIG: SECRET_SIG, value: ...}; a value not known yet (during preview)
 // arrives as the UNKNOWN string. Pure helpers so check/diff can work on plain values.
 
-export const SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export type Path = (string | number)[];

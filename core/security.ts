@@ -51,7 +51,7 @@ export interface LandlockNeed {
 }
 
 /** What the rules need from the kernel's Landlock ABI (nothing when Landlock is off). */
-export function landlockNeeds(l: LandlockRules): LandlockNeed[] {
+function landlockNeeds(l: LandlockRules): LandlockNeed[] {
     if (!l.enabled) return [];
     const needs: LandlockNeed[] = [{ feature: "Landlock", abi: 1, fields: ["enabled"] }];
     const tcp = (["bindPorts", "connectPorts", "denyTcp"] as const).filter((k) => (k === "denyTcp" ? l.denyTcp : l[k].length > 0));

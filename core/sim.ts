@@ -2,7 +2,7 @@
 // configuration and its boot script, and the `sim-e2288g` stack derived from the xeon-e2288g one.
 
 /** Namespaces and links of the simulation all start with this, so it never touches anything else. */
-export const SIM_PREFIX = "nbsim";
+const SIM_PREFIX = "nbsim";
 /** The namespace holding the lab's segments (one bridge per NIC index: the lab's links). */
 export const LAB_NS = `${SIM_PREFIX}-lab`;
 /** Operator-side state: what the simulation made (under /run: gone, like the namespaces, at reboot). */
@@ -18,8 +18,8 @@ export const MAX_NICS = 4;
  * directories are tmpfs (emptied by a reboot, as on a real machine); /var/cache/netbed is the
  * machine's own disk directory, so its kernel and image cache survives reboots as a disk would.
  */
-export const PRIVATE_TMPFS = ["/run/netbed", "/tmp", "/var/tmp"] as const;
-export const PRIVATE_CACHE = "/var/cache/netbed";
+const PRIVATE_TMPFS = ["/run/netbed", "/tmp", "/var/tmp"] as const;
+const PRIVATE_CACHE = "/var/cache/netbed";
 
 export interface SimMachine {
     /** m1, m2, ... */
@@ -34,7 +34,7 @@ export interface SimMachine {
     nics: string[];
 }
 
-export function machineName(n: number): string {
+function machineName(n: number): string {
     return `m${n}`;
 }
 
@@ -109,7 +109,7 @@ export const BOOT_SCRIPT = [
 ].join("\n");
 
 /** The xeon file's NIC names and the simulated machines' NICs that stand in for them. */
-export const NIC_MAP: Record<string, string> = { enp1s0f0: "nic0", enp1s0f1: "nic1" };
+const NIC_MAP: Record<string, string> = { enp1s0f0: "nic0", enp1s0f1: "nic1" };
 
 /** The addresses the xeon file says are configured on the client's NICs outside netbed. */
 export const E2288G_ADDRESSES = ["m2:nic0=10.10.1.2/24", "m2:nic1=10.10.2.2/24"];
@@ -117,7 +117,7 @@ export const E2288G_ADDRESSES = ["m2:nic0=10.10.1.2/24", "m2:nic1=10.10.2.2/24"]
 type Obj = Record<string, any>;
 
 /** A shorter matrix for a quick look (and for CI): one cell of each kind that fills a Volt table row. */
-export const SHORT_BENCHMARK = {
+const SHORT_BENCHMARK = {
     settings: { duration: 1, repetitions: 2, warmup: 0 },
     tests: [
         { kind: "tcp", streams: 1 },

@@ -182,7 +182,7 @@ export const DRIVER_MODELS: Record<VmmDriverName, DriverModel> = { qemu, firecra
 // The `custom` VMM driver's argv template: placeholders in {braces} are replaced by the VM's
 // values, each inside one argv word (never re-split by a shell).
 
-export const PLACEHOLDERS = ["kernel", "initrd", "cmdline", "vcpus", "memoryMiB", "console"] as const;
+const PLACEHOLDERS = ["kernel", "initrd", "cmdline", "vcpus", "memoryMiB", "console"] as const;
 const NIC_PLACEHOLDER = /^(tap|mac|fd)(\d+)$/;
 
 /** Why a template is unusable for a VM with `nics` NICs, or undefined. */

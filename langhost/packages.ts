@@ -18,7 +18,7 @@ interface Manifest {
 }
 
 /** Every package installed under `dir`'s node_modules, deeply, symlinks followed once. */
-export function installedPackages(dir: string): { dir: string; manifest: Manifest }[] {
+function installedPackages(dir: string): { dir: string; manifest: Manifest }[] {
     const found: { dir: string; manifest: Manifest }[] = [];
     const seen = new Set<string>();
     const visitModules = (modules: string) => {
@@ -56,7 +56,7 @@ export function installedPackages(dir: string): { dir: string; manifest: Manifes
 }
 
 /** The plugin name Pulumi derives from a package name: @pulumi/x -> x, @scope/x -> scope/x. */
-export function pluginName(packageName: string): string {
+function pluginName(packageName: string): string {
     if (packageName.startsWith("@pulumi/")) return packageName.slice("@pulumi/".length);
     return packageName.startsWith("@") ? packageName.slice(1) : packageName;
 }

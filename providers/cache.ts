@@ -11,7 +11,7 @@ export function entryDir(cacheDir: string, kind: "kernels" | "images", key: stri
     return `${cacheDir}/${kind}/${key}`;
 }
 
-export async function readMeta<T>(t: Transport, dir: string): Promise<T | undefined> {
+async function readMeta<T>(t: Transport, dir: string): Promise<T | undefined> {
     const r = await t.run(["cat", "--", `${dir}/meta.json`], { check: false });
     if (r.code !== 0) return undefined;
     try {
@@ -69,7 +69,7 @@ async function artifactIntact(t: Transport, dir: string, artifact: string, sha25
  * connection lost, run aborted) the write fails with SIGPIPE and the lock goes with the process.
  * $3 bounds the seconds it holds. `sleep` closes fd 9 so it never outlives the lock's holder.
  */
-export const LOCK_HOLDER_SCRIPT =
+const LOCK_HOLDER_SCRIPT =
     'exec 9>>"$1" && flock -x 9 && printf "%s\\n" "$2" > "$1.owner" || exit 1\n' +
     'n=0; while [ "$n" -lt "$3" ]; do echo . || exit 0; sleep 1 9>&-; n=$((n + 1)); done';
 
@@ -86,7 +86,7 @@ export interface LockOptions {
  * Takes the cross-process lock of a cache entry on the host; resolves to its release. Waits for
  * another holder at most `holdMs` (a holder never keeps it longer).
  */
-export async function lockEntry(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, o: LockOptions): Promise<() => Promise<void>> {
+async function lockEntry(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, o: LockOptions): Promise<() => Promise<void>> {
     await t.run(["mkdir", "-p", "--", `${cacheDir}/locks`]);
     const lock = `${cacheDir}/locks/${kind}-${key}`;
     const token = randomBytes(12).toString("hex");

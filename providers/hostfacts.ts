@@ -10,8 +10,8 @@ import { LocalTransport, NetnsTransport, SshTransport } from "./transport";
 import { HostKeyMismatchError } from "./transport/ssh";
 
 /** A preview waits at most this long for an SSH host: connect once, no retries. */
-export const PREVIEW_CONNECT_MS = 5_000;
-export const PREVIEW_PROBE_MS = 20_000;
+const PREVIEW_CONNECT_MS = 5_000;
+const PREVIEW_PROBE_MS = 20_000;
 
 /** A host's probe, or why there is none (unreachable: the checks then wait for create). */
 export type Facts = { probe: HostProbe } | { unknown: string };

@@ -8,7 +8,7 @@ import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "
 import { ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { Transport, hostTransport, which } from "./transport";
 
-export const BUSYBOX = "/bin/busybox";
+const BUSYBOX = "/bin/busybox";
 
 interface ImageMeta {
     sha256: string;

@@ -7,7 +7,7 @@ import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "
 import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { CommandError, Transport, hostTransport } from "./transport";
 
-export interface KernelMeta {
+interface KernelMeta {
     release: string;
     sha256: string;
     size: number;

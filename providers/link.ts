@@ -26,7 +26,7 @@ export interface Observed {
     offloads?: Offloads;
 }
 
-export const LINK_OWNER_DIR = "/run/netbed/owned/links";
+const LINK_OWNER_DIR = "/run/netbed/owned/links";
 
 /** A link's addresses as registry claims on its host's network stack (for overlap checks). */
 export function addressClaims(host: HostConnection, addresses: string[], prefix = "") {
@@ -38,11 +38,11 @@ function ownerPath(host: HostConnection, name: string): string {
     return `${LINK_OWNER_DIR}/${host.kind === "ssh" ? "init" : networkStackOf(host)}/link-${name}`;
 }
 
-export async function recordOwner(t: Transport, host: HostConnection, name: string, urn: string): Promise<void> {
+async function recordOwner(t: Transport, host: HostConnection, name: string, urn: string): Promise<void> {
     await t.putFile(ownerPath(host, name), `${urn}\n`);
 }
 
-export async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
+async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
     try {
         return (await t.getFile(ownerPath(host, name))).toString().trim();
     } catch {
@@ -131,7 +131,7 @@ function observedFrom(t: Transport, name: string, l: RunResult, e?: RunResult, r
 }
 
 /** Whether the host has ethtool (from its probe, via a cheap check when unknown). */
-export async function hasEthtool(t: Transport): Promise<boolean> {
+async function hasEthtool(t: Transport): Promise<boolean> {
     return (await t.run(["ethtool", "--version"], { check: false }).catch(() => ({ code: 127 }))).code === 0;
 }
 

@@ -9,13 +9,13 @@ import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone
 import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { Transport, hostTransport } from "./transport";
 
-export const DEV_DIR = "/run/netbed/dev";
+const DEV_DIR = "/run/netbed/dev";
 
 /**
  * The device node netbed makes for a macvtap. devtmpfs names macvtap devices /dev/tap<ifindex>,
  * and ifindexes repeat across network namespaces, so /dev/tapN may be another namespace's device.
  */
-export function devicePath(host: HostConnection, name: string): string {
+function devicePath(host: HostConnection, name: string): string {
     return `${DEV_DIR}/${networkStackOf(host)}/${name}`;
 }
 

@@ -19,10 +19,10 @@ import { Transport, hostTransport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
-export const VM_DIR = "/run/netbed/vms";
+const VM_DIR = "/run/netbed/vms";
 
 /** The tap a VM makes for a NIC given a bridge: "nbv" + a hash of the VM and NIC (15 bytes max). */
-export function ownTapName(urn: string, nic: number): string {
+function ownTapName(urn: string, nic: number): string {
     return `nbv${sha256Hex(`${urn}#${nic}`).slice(0, 10)}`;
 }
 
@@ -107,14 +107,14 @@ function nicsOf(i: MicroVmInputs, urn: string): { vm: VmNic[]; hostIf: string[];
  * Opens each macvtap device as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
  * script: the count and paths are arguments, and eval only ever sees a number.
  */
-export const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
+const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
 
 /**
  * Starts the VMM detached under setsid, so it outlives this plugin process: its stdout and stderr
  * go to the console log, its stdin is a FIFO netbed writes console commands to, and the shell writes
  * its own pid (which exec keeps) before it becomes the VMM. Works the same over every transport.
  */
-export const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
+const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
 
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
     if (!(await alive(t, pid, start))) return;

@@ -10,7 +10,7 @@ import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { Transport, hostTransport } from "./transport";
 
 /** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
-export const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
+const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
 export function nftMissingHere(dirs: readonly string[] = NFT_DIRS): boolean {
     return !dirs.some((d) => {

@@ -27,7 +27,7 @@ export function keyPaths(v: unknown, at: Path = []): Path[] {
  * Why a resource name cannot be used, or undefined: handlers put it in paths (a VM's run directory,
  * a benchmark's progress and results files) and in logs, so it must be one plain path segment.
  */
-export function resourceNameProblem(name: string): string | undefined {
+function resourceNameProblem(name: string): string | undefined {
     if (name === "." || name === ".." || name.includes("/")) return `'${name.slice(0, 80)}' must not contain '/' or be '.' or '..' (netbed uses it as a file name)`;
     if (/[\x00-\x1f\x7f]/.test(name)) return "must not contain control characters (newline, ...)";
     if (Buffer.byteLength(name, "utf8") > 200) return `is ${Buffer.byteLength(name, "utf8")} bytes long; netbed takes at most 200 (it becomes a file name)`;

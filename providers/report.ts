@@ -37,7 +37,7 @@ export function resolveResultsDir(doc: ResultsDoc, docFile: string | undefined):
 }
 
 /** Reads raw files under root only: a document's paths are data, not a licence to read elsewhere. */
-export function rawReader(root: string, missing: string[]): RawReader {
+function rawReader(root: string, missing: string[]): RawReader {
     const base = path.resolve(root);
     return (rel) => {
         const f = path.resolve(base, rel);

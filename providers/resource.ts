@@ -13,7 +13,7 @@ export interface Ctx {
     log: Logger;
 }
 
-export interface CreateOutcome {
+interface CreateOutcome {
     id: string;
     /** All outputs; they include the validated inputs so diff() can compare against state. */
     outs: Record<string, unknown>;

@@ -14,7 +14,7 @@ import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./re
 import { Transport, hostTransport, which } from "./transport";
 import { packageRoot } from "./version";
 
-export const PROFILE_DIR = "/run/netbed/profiles";
+const PROFILE_DIR = "/run/netbed/profiles";
 /** The flags of scripts/build-native.sh: the launcher must build warning-free everywhere. */
 const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
 

@@ -18,7 +18,7 @@ function write(ev: Record<string, unknown>): void {
     if (file) fs.appendFileSync(file, `${JSON.stringify(ev)}\n`);
 }
 
-export const tracing = file !== undefined && file !== "";
+const tracing = file !== undefined && file !== "";
 
 /** Records the plugin process's start (its own clock origin) and when it is ready to serve. */
 export function traceStart(): void {
@@ -26,7 +26,7 @@ export function traceStart(): void {
 }
 
 /** Times one provider call; the result and any error pass through unchanged. */
-export async function traceCall<T>(op: string, urn: string, fn: () => Promise<T>): Promise<T> {
+async function traceCall<T>(op: string, urn: string, fn: () => Promise<T>): Promise<T> {
     if (!tracing) return fn();
     const t0 = now();
     let ok = true;

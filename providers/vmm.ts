@@ -22,14 +22,14 @@ export async function resolveBinary(t: Transport, host: string, model: DriverMod
     return found;
 }
 
-export interface ThreadInfo {
+interface ThreadInfo {
     tid: number;
     name: string;
     cpus: string;
 }
 
 /** Threads of a process with their names and allowed CPUs. */
-export async function threadsOf(t: Transport, pid: number, base = `/proc/${pid}/task`): Promise<ThreadInfo[]> {
+async function threadsOf(t: Transport, pid: number, base = `/proc/${pid}/task`): Promise<ThreadInfo[]> {
     const ls = await t.run(["ls", base], { check: false });
     if (ls.code !== 0) return [];
     const out: ThreadInfo[] = [];

@@ -45,10 +45,10 @@ const VmEndpoint = z
     })
     .strict();
 
-export const EndpointSchema = z.discriminatedUnion("kind", [HostEndpoint, VmEndpoint]);
+const EndpointSchema = z.discriminatedUnion("kind", [HostEndpoint, VmEndpoint]);
 export type Endpoint = z.output<typeof EndpointSchema>;
 
-export const PairSchema = z
+const PairSchema = z
     .object({
         /** Names the compared thing in tables and in the results path, e.g. "virtio", "macvtap", "bare-metal". */
         label: Slug,

@@ -6,7 +6,7 @@ import { cidrProblem, ipProblem, macProblem, parseCidr, routeDestinationProblem 
 import { ifnameProblem } from "../core/names";
 
 /** A value quoted in an error message, cut short: a 1 MB argument must not make a 1 MB error. */
-export function quoted(v: string): string {
+function quoted(v: string): string {
     return v.length > 80 ? `'${v.slice(0, 60)}...' (${v.length} characters)` : `'${v}'`;
 }
 
@@ -29,7 +29,7 @@ function linkNameProblem(name: string): string | undefined {
 export const IfnameSchema = z.string().superRefine(refineWith(linkNameProblem));
 export const MacSchema = z.string().superRefine(refineWith(macProblem));
 
-export const RouteSchema = z
+const RouteSchema = z
     .object({
         /** Destination subnet, or "default". */
         to: z.string().superRefine(refineWith(routeDestinationProblem)),
@@ -39,7 +39,7 @@ export const RouteSchema = z
     })
     .strict();
 
-export const OffloadsSchema = z
+const OffloadsSchema = z
     .object(Object.fromEntries(OFFLOADS.map((k) => [k, z.boolean().optional()])) as Record<(typeof OFFLOADS)[number], z.ZodOptional<z.ZodBoolean>>)
     .strict();
 
@@ -93,10 +93,10 @@ export interface LinkObserved {
 // Paths on a host that netbed reads from or writes to: absolute, without '..' (a path must say
 // where it points, not climb out of a directory a reviewer trusts), without control characters
 // (they end up in argv, logs and generated files) and no longer than PATH_MAX.
-export const PATH_MAX = 4096;
+const PATH_MAX = 4096;
 
 /** Why `p` is not an acceptable host path, or undefined when it is. Pure. */
-export function hostPathProblem(p: string): string | undefined {
+function hostPathProblem(p: string): string | undefined {
     if (!p.startsWith("/")) return "must be an absolute path";
     if (Buffer.byteLength(p, "utf8") > PATH_MAX) return `is longer than ${PATH_MAX} bytes (PATH_MAX)`;
     if (/[\x00-\x1f\x7f]/.test(p)) return "must not contain control characters (NUL, newline, ...)";

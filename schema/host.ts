@@ -52,7 +52,7 @@ export const SshSchema = z
         }
     });
 
-export const HOST_KINDS = ["local", "netns", "ssh"] as const;
+const HOST_KINDS = ["local", "netns", "ssh"] as const;
 
 export const HostArgsSchema = z
     .object({

@@ -15,7 +15,7 @@ function fragmentProblem(line: string): string | undefined {
     return fragmentLineProblem(line) ?? (/[$`]/.test(line) ? "must not contain '$' or '`' (make would expand it while building on the host)" : undefined);
 }
 
-export const KernelSourceSchema = z.discriminatedUnion(
+const KernelSourceSchema = z.discriminatedUnion(
     "kind",
     [
         z

@@ -15,7 +15,7 @@ const Cpu = z.number().int().min(0).max(8191);
 
 export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
 
-export const NicSchema = z
+const NicSchema = z
     .object({
         /**
          * `virtio`: a tap, device model in the VMM (QEMU vhost=off); `vhost-net`: the same tap with the
@@ -43,7 +43,7 @@ export const NicSchema = z
     .strict();
 
 /** What a MicroVm takes from its SecurityProfile (the SDK fills it from the resource). */
-export const VmSecuritySchema = z
+const VmSecuritySchema = z
     .object({
         /** The profile's resource name. */
         profile: z.string(),

@@ -6,7 +6,7 @@ import { HostConnectionSchema } from "./host";
 
 const Port = z.number({ invalid_type_error: "must be a port number" }).int("must be a whole port number").min(1, "must be a port (1-65535)").max(65535, "must be a port (1-65535)");
 
-export const MasqueradeSchema = z
+const MasqueradeSchema = z
     .object({
         /** Only packets from this subnet (network address, e.g. 10.0.3.0/30). Default: every packet leaving by outInterface. */
         source: z.string().superRefine(refineWith(natSourceProblem)).optional(),
@@ -15,7 +15,7 @@ export const MasqueradeSchema = z
     })
     .strict();
 
-export const PortForwardSchema = z
+const PortForwardSchema = z
     .object({
         protocol: z.enum(["tcp", "udp"], { errorMap: () => ({ message: "must be 'tcp' or 'udp'" }) }),
         /** The port connections arrive on. */

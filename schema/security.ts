@@ -19,7 +19,7 @@ const RulePath = z.string().superRefine(refineWith(rulePathProblem));
 const Port = z.number({ invalid_type_error: "must be a TCP port number" }).int().min(1, "must be a TCP port in 1..65535").max(65535, "must be a TCP port in 1..65535");
 const Id = z.number().int().min(0).max(4294967294);
 
-export const SeccompSchema = z
+const SeccompSchema = z
     .object({
         /**
          * `qemu` (default: what QEMU needs to boot and run the benchmark matrix), `strict` (what a
@@ -37,7 +37,7 @@ export const SeccompSchema = z
     })
     .strict();
 
-export const LandlockSchema = z
+const LandlockSchema = z
     .object({
         enabled: z.boolean().default(true),
         /** `strict` (default) refuses a host whose Landlock ABI lacks a feature asked for; `best-effort` drops it there. */

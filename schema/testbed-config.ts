@@ -14,13 +14,13 @@ import { HostTuningArgsSchema, HostTuningInputs } from "./tuning";
 import { ipProblem } from "../core/net";
 import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 
-export const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** Fabric entry keys become parts of resource names (and link names when `name` is not given). */
-export const ENTRY_KEY = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,62}$/;
+const ENTRY_KEY = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,62}$/;
 
 const entries = z.record(z.string(), z.record(z.string(), z.unknown())).default({});
 
-export const StackConfigSchema = z
+const StackConfigSchema = z
     .object({
         /** The testbed's hosts by name (server, client, external, ...). */
         hosts: z.record(z.string(), z.unknown()).refine((h) => Object.keys(h).length > 0, "declare at least one host"),
@@ -74,7 +74,7 @@ export const StackConfigSchema = z
 
 export type EndpointConfig = { host: string; address?: string } | { vm: string; nic?: number; via?: string; address?: string };
 
-export interface BenchmarkConfig {
+interface BenchmarkConfig {
     tests: TestSpec[];
     settings: RunSettings;
     resultsDir: string;
@@ -99,7 +99,7 @@ export interface ParsedConfig {
     benchmark?: BenchmarkConfig;
 }
 
-export interface VmNicConfig {
+interface VmNicConfig {
     backend: string;
     tap?: string;
     macvtap?: string;

@@ -80,7 +80,7 @@ function cv(v: readonly number[]): number {
 }
 
 /** The CV above which a metric is flagged as noisy. */
-export const NOISY_CV = 0.1;
+const NOISY_CV = 0.1;
 
 /** Whether a permuted statistic is at least as extreme as the observed one (float-tolerant). */
 function extreme(stat: number, observed: number, scale: number): boolean {
@@ -90,7 +90,7 @@ function extreme(stat: number, observed: number, scale: number): boolean {
 // ---- the tests ---------------------------------------------------------------------------------
 
 /** Arrangements up to which a test enumerates them all (10 vs 10 repetitions: 184756 splits, each one sum). */
-export const EXACT_LIMIT = 200000;
+const EXACT_LIMIT = 200000;
 
 export interface TestResult {
     pValue: number;
@@ -183,7 +183,7 @@ export function signFlipTest(a: readonly number[], b: readonly number[], opts: {
  * Percentile-bootstrap interval of medianB / medianA - 1 at `level`. Unpaired: A and B resampled
  * independently; paired: repetition pairs resampled together (keeping what they share).
  */
-export function bootstrapChange(a: readonly number[], b: readonly number[], opts: { paired: boolean; level: number; resamples?: number; seed?: number }): { low: number; high: number } | null {
+function bootstrapChange(a: readonly number[], b: readonly number[], opts: { paired: boolean; level: number; resamples?: number; seed?: number }): { low: number; high: number } | null {
     const rnd = mulberry32(opts.seed ?? 1);
     const out: number[] = [];
     const sa = new Array<number>(a.length);

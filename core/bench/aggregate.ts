@@ -21,7 +21,7 @@ export interface RepRecord {
 }
 
 /** A guest end of a pair, as far as the results describe it. */
-export interface GuestEnd {
+interface GuestEnd {
     kind: "vm";
     name: string;
     backend: string;
@@ -34,7 +34,7 @@ export interface GuestEnd {
     security: string;
 }
 
-export type PairEnd = GuestEnd | { kind: "host"; host: { name: string } };
+type PairEnd = GuestEnd | { kind: "host"; host: { name: string } };
 
 export interface PairEnds {
     label: string;
@@ -42,7 +42,7 @@ export interface PairEnds {
     server: PairEnd;
 }
 
-export function endpointLabel(e: PairEnd): string {
+function endpointLabel(e: PairEnd): string {
     return e.kind === "vm" ? e.name : e.host.name;
 }
 

@@ -70,7 +70,7 @@ export interface RunInfo {
 }
 
 /** Version of the comparison's JSON (`netbed compare --json`), for tools that gate on it. */
-export const COMPARISON_VERSION = 1;
+const COMPARISON_VERSION = 1;
 
 export interface Comparison {
     version: typeof COMPARISON_VERSION;

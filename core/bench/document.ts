@@ -23,7 +23,7 @@ export interface RunRecords {
 }
 
 /** Every cell's result, and the nominal seconds of the repetitions measured. */
-export function cellResults(r: RunRecords): { cells: CellResult[]; measuredSeconds: number } {
+function cellResults(r: RunRecords): { cells: CellResult[]; measuredSeconds: number } {
     const cells: CellResult[] = [];
     let measuredSeconds = 0;
     for (const [k, p] of r.pairs.entries()) {
@@ -40,7 +40,7 @@ export function cellResults(r: RunRecords): { cells: CellResult[]; measuredSecon
 }
 
 /** A cell's own warnings: a metric that varies a lot, a packet loss worth noticing. */
-export function cellWarnings(r: CellResult, test: string): string[] {
+function cellWarnings(r: CellResult, test: string): string[] {
     const warnings: string[] = [];
     for (const [metric, st] of Object.entries(r.metrics)) {
         if (st.n >= 3 && st.cv > 0.1 && !metric.startsWith("loss") && !metric.startsWith("retransmits")) warnings.push(`${r.pair} ${r.cell}: ${metric} varies a lot (CV ${(st.cv * 100).toFixed(1)}%): add repetitions or quiet the machine`);
@@ -51,7 +51,7 @@ export function cellWarnings(r: CellResult, test: string): string[] {
 }
 
 /** Warnings about the whole run: emulated guests, machines that share a kernel, cells that failed. */
-export function runWarnings(environment: ResultsDoc["environment"], failed: ReadonlyMap<string, string>): string[] {
+function runWarnings(environment: ResultsDoc["environment"], failed: ReadonlyMap<string, string>): string[] {
     const warnings: string[] = [];
     for (const [name, g] of Object.entries(environment.guests)) {
         if (g.accel === "tcg") warnings.push(`guest ${name} runs under TCG (software emulation): its numbers are not comparable with KVM numbers`);

@@ -18,7 +18,7 @@ export function metricFamily(metric: string): string {
     return "other";
 }
 
-export interface FamilyRate {
+interface FamilyRate {
     family: string;
     /** Metric tests over both held-out comparisons (underpowered ones excluded). */
     tests: number;

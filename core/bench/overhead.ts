@@ -6,8 +6,8 @@
 // inside a namespace or through the guest agent), CPU sampling around each measurement, raw-data
 // writes, host servers started and stopped, the machines' probe, and what nothing above covers.
 
-export const OVERHEAD_PARTS = ["warmups", "toolStartStop", "cpuSampling", "fileWrites", "servers", "environment"] as const;
-export type OverheadPart = (typeof OVERHEAD_PARTS)[number];
+const OVERHEAD_PARTS = ["warmups", "toolStartStop", "cpuSampling", "fileWrites", "servers", "environment"] as const;
+type OverheadPart = (typeof OVERHEAD_PARTS)[number];
 
 export interface OverheadStep {
     test: string;

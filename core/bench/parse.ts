@@ -112,7 +112,7 @@ export interface SockperfOptions {
  * under-load: the server answers every Nth message only (sockperf's default N is 100, which at low
  * rates leaves no observation in a short run): about 1000 observed replies per second at any rate.
  */
-export function replyEvery(mps: number): number {
+function replyEvery(mps: number): number {
     return Math.max(1, Math.floor(mps / 1000));
 }
 
@@ -204,7 +204,7 @@ export interface NetperfOptions {
 }
 
 /** The omni output selectors netbed reads, in this order (one CSV line with -P 0). */
-export const NETPERF_SELECTORS = ["THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL", "LOCAL_SD", "REMOTE_SD", "SD_UNITS", "MEAN_LATENCY", "P50_LATENCY", "P99_LATENCY"] as const;
+const NETPERF_SELECTORS = ["THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL", "LOCAL_SD", "REMOTE_SD", "SD_UNITS", "MEAN_LATENCY", "P50_LATENCY", "P99_LATENCY"] as const;
 
 export function netperfArgv(o: NetperfOptions): string[] {
     // -c/-C measure CPU on both ends so netperf reports service demand; -P 0 drops the banner.

@@ -73,7 +73,7 @@ export function orderStatisticCoverage(n: number, k: number): number {
 }
 
 /** Below this coverage even [min, max] is no interval worth printing (n <= 3: 75% and less). */
-export const MIN_INTERVAL_LEVEL = 0.8;
+const MIN_INTERVAL_LEVEL = 0.8;
 
 /**
  * Distribution-free interval of the median from order statistics: the narrowest [x(k), x(n+1-k)]

@@ -7,13 +7,13 @@ import { parsePing, parseSockperf } from "../bench/parse";
 import { median } from "../bench/stats";
 import { columns } from "./model";
 
-export interface CdfPoint {
+interface CdfPoint {
     /** Cumulative fraction, 0..1. */
     p: number;
     us: number;
 }
 
-export interface CdfSeries {
+interface CdfSeries {
     pair: string;
     /** Where the points come from: every RTT, sockperf's percentile table, or the document's summary. */
     source: "raw-samples" | "raw-percentiles" | "summary";

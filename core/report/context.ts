@@ -6,7 +6,7 @@ import type { ResultsDoc } from "../bench/results";
 import { Category, ChartSection, Column, Row, Value, columns, nativePair, rows, value, virtioPair } from "./model";
 import { Ranking, RowOutcome, rank } from "./rank";
 
-export interface ChartRef {
+interface ChartRef {
     /** File base name (name.svg beside the report). */
     name: string;
     title: string;

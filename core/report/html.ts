@@ -2,7 +2,7 @@
 // SVG inline, styles inline, no script and nothing fetched. Pure.
 import type { Block, ListItem } from "./blocks";
 
-export function escapeHtml(s: string): string {
+function escapeHtml(s: string): string {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 

@@ -17,7 +17,7 @@ export interface Column {
 /** Host-to-host topologies (the KVM criteria's ext<->host, host<->host, loopback) have no guest. */
 const NATIVE_TOPOLOGY = /^((host|ext)-(host|ext)|loopback)$/;
 
-export function isNative(c: Pick<CellResult, "dimensions">): boolean {
+function isNative(c: Pick<CellResult, "dimensions">): boolean {
     return c.dimensions.backend === "bare-metal" || NATIVE_TOPOLOGY.test(c.dimensions.topology);
 }
 

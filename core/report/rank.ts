@@ -25,7 +25,7 @@ export interface RankOptions {
 }
 
 /** Distinct cells a guest must win (and lose none) to beat another. */
-export const CELLS_TO_BEAT = 2;
+const CELLS_TO_BEAT = 2;
 
 export interface RowOutcome {
     row: Row;
@@ -63,7 +63,7 @@ function seriesOf(doc: ResultsDoc, pair: string, row: Row): Map<number, number> 
 }
 
 /** One row, guests a and b, by the compare rule. */
-export function outcome(doc: ResultsDoc, row: Row, a: Column, b: Column, alpha: number, threshold: number): RowOutcome | undefined {
+function outcome(doc: ResultsDoc, row: Row, a: Column, b: Column, alpha: number, threshold: number): RowOutcome | undefined {
     const sa = seriesOf(doc, a.pair, row);
     const sb = seriesOf(doc, b.pair, row);
     if (!sa || !sb || sa.size === 0 || sb.size === 0) return undefined;

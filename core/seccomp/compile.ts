@@ -22,18 +22,18 @@ export const SECCOMP_RET_TRAP = 0x00030000;
 export const SECCOMP_RET_ERRNO = 0x00050000;
 export const SECCOMP_RET_LOG = 0x7ffc0000;
 export const SECCOMP_RET_ALLOW = 0x7fff0000;
-export const EPERM = 1;
+const EPERM = 1;
 /** The kernel caps the errno a filter may return at MAX_ERRNO. */
 const MAX_ERRNO = 4095;
 
 // Classic BPF opcodes (linux/bpf_common.h), the subset this compiler emits.
-export const BPF_LD_W_ABS = 0x20;
+const BPF_LD_W_ABS = 0x20;
 export const BPF_JMP_JA = 0x05;
-export const BPF_JMP_JEQ_K = 0x15;
-export const BPF_JMP_JGT_K = 0x25;
-export const BPF_JMP_JGE_K = 0x35;
-export const BPF_ALU_AND_K = 0x54;
-export const BPF_RET_K = 0x06;
+const BPF_JMP_JEQ_K = 0x15;
+const BPF_JMP_JGT_K = 0x25;
+const BPF_JMP_JGE_K = 0x35;
+const BPF_ALU_AND_K = 0x54;
+const BPF_RET_K = 0x06;
 
 /** offsetof(struct seccomp_data, ...): nr, arch, then 8-byte args (little-endian on both arches). */
 const OFF_NR = 0;
@@ -41,13 +41,13 @@ const OFF_ARCH = 4;
 const argOffset = (index: number, high: boolean) => 16 + 8 * index + (high ? 4 : 0);
 
 export type SeccompAction = "kill-process" | "kill-thread" | "errno" | "log" | "trap" | "allow";
-export type ArgOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "masked-eq";
+type ArgOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "masked-eq";
 
 /**
  * A condition on one 64-bit syscall argument, compared unsigned. A negative number stands for its
  * 64-bit two's complement (-1 is 0xffffffffffffffff). masked-eq holds when (arg & mask) == value.
  */
-export interface ArgCondition {
+interface ArgCondition {
     index: 0 | 1 | 2 | 3 | 4 | 5;
     op: ArgOp;
     value: bigint | number;
@@ -106,7 +106,7 @@ export interface CompiledFilter {
 
 const TABLES: Record<Arch, Readonly<Record<string, number>>> = { x86_64: SYSCALLS_X86_64, aarch64: SYSCALLS_AARCH64 };
 
-export function syscallTable(arch: Arch): Readonly<Record<string, number>> {
+function syscallTable(arch: Arch): Readonly<Record<string, number>> {
     const t = TABLES[arch];
     if (!t) throw new Error(`unknown architecture '${arch}' (known: ${ARCHES.join(", ")})`);
     return t;

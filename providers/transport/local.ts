@@ -8,7 +8,7 @@ import { traceSpawn } from "../trace";
 import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
-export function spawnCollect(
+function spawnCollect(
     label: string,
     argv: readonly string[],
     opts: RunOptions = {},

@@ -35,7 +35,7 @@ export const KEEPALIVE_MISSES = 4;
  * client's abort, or the connection dropping when the provider dies) and then sends it TERM. A
  * constant: the command comes as the positional parameters.
  */
-export const ABORTABLE = [
+const ABORTABLE = [
     // A background list's stdin is /dev/null unless redirected: the watcher reads the session's from fd 3.
     "exec 3<&0",
     '"$@" </dev/null 3<&- & p=$!',
@@ -45,7 +45,7 @@ export const ABORTABLE = [
     'kill "$w" 2>/dev/null',
     'exit "$r"',
 ].join("\n");
-export const DEFAULT_KEEPALIVE_MS = 15_000;
+const DEFAULT_KEEPALIVE_MS = 15_000;
 
 /** Raised when the host presents a key other than the pinned one. Never retried. */
 export class HostKeyMismatchError extends Error {
