@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite (npm test, after tsc): the unit and real-object tests in one mocha process
+# The test suite (npm test, after tsc): lint and format (Biome), the unit and real-object tests in one mocha process
 # (.mocharc.json), then each engine test file (the real `pulumi` CLI through the Automation API) in a mocha process
 # of its own. The Automation API runs a stack's program inside the calling process, and Pulumi's
 # Node SDK keeps state there from one run to the next: a run that failed or was interrupted can
@@ -8,6 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 failed=()
+node_modules/.bin/biome ci --colors=off . || failed+=("lint or format (see biome.jsonc; npm run format fixes the format)")
 node_modules/.bin/mocha || failed+=("the non-engine tests")
 while IFS= read -r f; do
     node_modules/.bin/mocha --no-config -r ts-node/register/transpile-only --extension ts --timeout 120000 --exit "$f" || failed+=("$f")
