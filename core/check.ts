@@ -1,7 +1,7 @@
 // Maps zod validation to Pulumi check() failures: {property, reason} per problem, so
 // `pulumi preview` names the exact field and why it is wrong. Pure.
 import { z } from "zod";
-import { Path, UNKNOWN, containsUnknown, unknownAlong } from "./secrets";
+import { type Path, UNKNOWN, containsUnknown, unknownAlong } from "./secrets";
 
 export interface CheckFailure {
     property: string;

@@ -21,7 +21,9 @@ export interface CloudHvSpec {
 }
 
 export function cloudHvArgv(s: CloudHvSpec): string[] {
-    for (const p of [s.kernel, s.initrd, s.api]) if (/[,\s]/.test(p)) throw new Error(`'${p}' cannot appear in a Cloud Hypervisor option (it contains ',' or a space)`);
+    for (const p of [s.kernel, s.initrd, s.api])
+        if (/[,\s]/.test(p)) throw new Error(`'${p}' cannot appear in a Cloud Hypervisor option (it contains ',' or a space)`);
+    // biome-ignore format: options and their values read as pairs
     const argv = [
         s.binary,
         "--api-socket", `path=${s.api}`,

@@ -34,12 +34,7 @@ export interface PropertyDiff {
  * Compares old and new inputs over the given properties (dotted paths). A changed property
  * listed in `replaceOn` (or under one of them) forces replacement.
  */
-export function diffProperties(
-    olds: unknown,
-    news: unknown,
-    properties: readonly string[],
-    replaceOn: readonly string[],
-): PropertyDiff {
+export function diffProperties(olds: unknown, news: unknown, properties: readonly string[], replaceOn: readonly string[]): PropertyDiff {
     const changed = properties.filter((p) => !deepEqual(get(olds, p), get(news, p)));
     const replaces = changed.filter((p) => replaceOn.some((r) => p === r || p.startsWith(`${r}.`)));
     return { changed, replaces };

@@ -1,5 +1,5 @@
 // OpenSSH host key fingerprints ("SHA256:<base64 without padding>", as `ssh-keygen -lf` prints).
-import { createHash } from "crypto";
+import { createHash } from "node:crypto";
 
 /** The OpenSSH SHA256 fingerprint of a raw public key blob (the wire-format key). */
 export function sshFingerprint(keyBlob: Buffer): string {

@@ -32,7 +32,8 @@ export interface RuntimeOptions {
 export function parseRuntimeOptions(options: Record<string, unknown>): RuntimeOptions {
     const { typescript = true, tsconfig, nodeargs = "" } = options;
     if (typeof typescript !== "boolean") throw new Error(`runtime.options.typescript must be a boolean, not ${JSON.stringify(typescript)}`);
-    if (tsconfig !== undefined && typeof tsconfig !== "string") throw new Error(`runtime.options.tsconfig must be a path (string), not ${JSON.stringify(tsconfig)}`);
+    if (tsconfig !== undefined && typeof tsconfig !== "string")
+        throw new Error(`runtime.options.tsconfig must be a path (string), not ${JSON.stringify(tsconfig)}`);
     if (typeof nodeargs !== "string") throw new Error(`runtime.options.nodeargs must be a string of arguments, not ${JSON.stringify(nodeargs)}`);
     return { typescript, tsconfig, nodeargs: splitWords(nodeargs) };
 }

@@ -50,9 +50,7 @@ export function parseLink(linkJson: string, addrJson: string): LinkObservation {
     const l = JSON.parse(linkJson)[0];
     if (!l) throw new Error("ip printed no link");
     const a = JSON.parse(addrJson)[0] ?? { addr_info: [] };
-    const addresses = (a.addr_info ?? [])
-        .filter((x: any) => x.scope === "global")
-        .map((x: any) => `${x.local}/${x.prefixlen}`);
+    const addresses = (a.addr_info ?? []).filter((x: any) => x.scope === "global").map((x: any) => `${x.local}/${x.prefixlen}`);
     return {
         ifindex: l.ifindex,
         name: l.ifname,

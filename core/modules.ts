@@ -2,7 +2,11 @@
 // dependencies itself). Pure.
 
 export function moduleName(path: string): string {
-    return path.split("/").pop()!.replace(/\.ko(\.(xz|zst|gz))?$/, "").replace(/-/g, "_");
+    return path
+        .split("/")
+        .pop()!
+        .replace(/\.ko(\.(xz|zst|gz))?$/, "")
+        .replace(/-/g, "_");
 }
 
 /** Parses modules.dep into module path -> its dependency paths. */
@@ -11,7 +15,14 @@ export function parseModulesDep(text: string): Map<string, string[]> {
     for (const line of text.split("\n")) {
         const i = line.indexOf(":");
         if (i <= 0) continue;
-        m.set(line.slice(0, i).trim(), line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+        m.set(
+            line.slice(0, i).trim(),
+            line
+                .slice(i + 1)
+                .trim()
+                .split(/\s+/)
+                .filter(Boolean),
+        );
     }
     return m;
 }

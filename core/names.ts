@@ -15,7 +15,7 @@ export function ifnameProblem(name: string): string | undefined {
         return `is ${bytes} bytes long; Linux interface names are at most ${MAX_IFNAME_BYTES} bytes`;
     }
     if (name === "." || name === "..") return `must not be '.' or '..'`;
-    if (/[\/\s:]/.test(name)) return "must not contain '/', ':' or whitespace";
+    if (/[/\s:]/.test(name)) return "must not contain '/', ':' or whitespace";
     if (!/^[A-Za-z0-9_.@+-]+$/.test(name)) return "may only use letters, digits and _ . @ + -";
     return undefined;
 }

@@ -41,7 +41,7 @@ export function defaultNatTable(resourceName: string): string {
 /** A subnet to match by source: a CIDR whose host bits are zero (nft would clear them silently). */
 export function natSourceProblem(s: string): string | undefined {
     const c = parseCidr(s);
-    if (!c || c.family !== 4) return "is not an IPv4 subnet like 10.0.3.0/30 (the table is of family ip)";
+    if (c?.family !== 4) return "is not an IPv4 subnet like 10.0.3.0/30 (the table is of family ip)";
     if (c.value !== c.network) {
         const n = c.network;
         const net = [24n, 16n, 8n, 0n].map((b) => ((n >> b) & 0xffn).toString()).join(".");
@@ -76,7 +76,15 @@ function masqueradeLine(m: Masquerade): string {
 }
 
 function forwardLine(f: PortForward): string {
-    return ["prerouting:", ...(f.inInterface ? [`iifname "${f.inInterface}"`] : []), f.protocol, "dport", String(f.port), "dnat to", `${f.to}:${f.toPort}`].join(" ");
+    return [
+        "prerouting:",
+        ...(f.inInterface ? [`iifname "${f.inInterface}"`] : []),
+        f.protocol,
+        "dport",
+        String(f.port),
+        "dnat to",
+        `${f.to}:${f.toPort}`,
+    ].join(" ");
 }
 
 function chainLine(name: string, hook: string, prio: number, policy: string): string {
@@ -123,7 +131,7 @@ type Expr = Record<string, any>;
 
 function matchOf(e: Expr): { key: string; value: unknown } | undefined {
     const m = e.match;
-    if (!m || m.op !== "==") return undefined;
+    if (m?.op !== "==") return undefined;
     const left = m.left ?? {};
     if (left.meta?.key) return { key: left.meta.key, value: m.right };
     if (left.payload) return { key: `${left.payload.protocol} ${left.payload.field}`, value: m.right };
@@ -153,7 +161,13 @@ function ruleLineOf(chain: string, expr: Expr[]): string | undefined {
         const port = proto ? by.get(`${proto} dport`) : undefined;
         const iif = by.get("iifname");
         if (!proto || typeof port !== "number" || (by.has("iifname") && typeof iif !== "string") || by.size !== (iif ? 2 : 1)) return undefined;
-        return forwardLine({ protocol: proto, port, to: last.dnat.addr, toPort: typeof last.dnat.port === "number" ? last.dnat.port : port, inInterface: iif as string | undefined });
+        return forwardLine({
+            protocol: proto,
+            port,
+            to: last.dnat.addr,
+            toPort: typeof last.dnat.port === "number" ? last.dnat.port : port,
+            inInterface: iif as string | undefined,
+        });
     }
     return undefined;
 }

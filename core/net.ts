@@ -1,6 +1,6 @@
 // Addresses, subnets and MACs. Pure.
-import { createHash } from "crypto";
-import { isIPv4, isIPv6 } from "net";
+import { createHash } from "node:crypto";
+import { isIPv4, isIPv6 } from "node:net";
 
 export interface Cidr {
     family: 4 | 6;
@@ -22,7 +22,7 @@ function ipv6ToBig(a: string): bigint {
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
     if (v4) {
         const n = ipv4ToBig(v4[1]);
-        s = s.slice(0, -v4[1].length) + `${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+        s = `${s.slice(0, -v4[1].length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
     }
     const [head, tail] = s.split("::");
     const h = head ? head.split(":") : [];

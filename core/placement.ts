@@ -2,10 +2,7 @@
 // ownership, address checks, veth ends, a VM and its security profile, CPU accounting).
 
 /** The fields of a host connection that say where it is. */
-export type Placement =
-    | { kind: "local" }
-    | { kind: "netns"; namespace: string }
-    | { kind: "ssh"; ssh: { host: string; port?: number; user?: string } };
+export type Placement = { kind: "local" } | { kind: "netns"; namespace: string } | { kind: "ssh"; ssh: { host: string; port?: number; user?: string } };
 
 /**
  * The machine: this one (the provider's, with its namespaces) or an SSH machine by address and

@@ -218,11 +218,7 @@ export function parseProbe(text: string): HostProbe {
         kvm: kvmInfo(kv),
         vhostNet: flag(kv, "vhost_net_dev"),
         tun: flag(kv, "tun_dev"),
-        macvtap:
-            flag(kv, "module_macvtap") ||
-            configOn(kv, "MACVTAP") ||
-            flag(kv, "builtin_macvtap") ||
-            flag(kv, "modfile_macvtap"),
+        macvtap: flag(kv, "module_macvtap") || configOn(kv, "MACVTAP") || flag(kv, "builtin_macvtap") || flag(kv, "modfile_macvtap"),
         landlockAbi,
         seccompFilter: (kv.get("seccomp_actions") ?? "").split(/\s+/).includes("kill_process") || configOn(kv, "SECCOMP_FILTER"),
         cgroupV2: flag(kv, "cgroup2"),

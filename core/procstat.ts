@@ -22,7 +22,10 @@ export function parseProcStat(line: string): ProcStat | undefined {
     const close = line.lastIndexOf(")");
     if (open < 0 || close < open) return undefined;
     // Fields from 3 on follow the last ')': field k is f[k - 3].
-    const f = line.slice(close + 1).trim().split(/\s+/);
+    const f = line
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/);
     const n = (k: number) => Number(f[k - 3]);
     if (f.length < 15 || [14, 15, 16, 17].some((k) => !Number.isFinite(n(k)))) return undefined;
     return {

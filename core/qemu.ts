@@ -37,6 +37,7 @@ export function qemuArgv(s: QemuSpec): string[] {
     for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.name ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
     }
+    // biome-ignore format: options and their values read as pairs
     const argv = [
         s.binary ?? "qemu-system-x86_64",
         // microvm: no PCI, no firmware option ROMs; its ISA serial port is the console.
@@ -61,7 +62,12 @@ export function qemuArgv(s: QemuSpec): string[] {
         const backend = n.fd !== undefined ? `tap,id=n${i},fd=${n.fd}` : `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`;
         argv.push("-netdev", `${backend},vhost=${n.vhost ? "on" : "off"}${q}`);
         const mq = n.queues && n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
-        argv.push("-device", s.machine === "microvm" ? `virtio-net-device,netdev=n${i},mac=${n.mac}${n.queues && n.queues > 1 ? ",mq=on" : ""}` : `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`);
+        argv.push(
+            "-device",
+            s.machine === "microvm"
+                ? `virtio-net-device,netdev=n${i},mac=${n.mac}${n.queues && n.queues > 1 ? ",mq=on" : ""}`
+                : `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`,
+        );
     });
     if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
     return argv;

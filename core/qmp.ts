@@ -47,7 +47,8 @@ export interface VcpuThread {
 export function parseCpusFast(ret: unknown): VcpuThread[] {
     if (!Array.isArray(ret)) throw new Error(`query-cpus-fast: expected a list, got ${JSON.stringify(ret)}`);
     return ret.map((c: Record<string, unknown>) => {
-        if (typeof c["cpu-index"] !== "number" || typeof c["thread-id"] !== "number") throw new Error(`query-cpus-fast: an entry lacks cpu-index or thread-id: ${JSON.stringify(c)}`);
+        if (typeof c["cpu-index"] !== "number" || typeof c["thread-id"] !== "number")
+            throw new Error(`query-cpus-fast: an entry lacks cpu-index or thread-id: ${JSON.stringify(c)}`);
         return { index: c["cpu-index"], thread: c["thread-id"] };
     });
 }

@@ -73,7 +73,7 @@ export function parseAddressFlag(s: string, machines: number, nics: number): { m
 }
 
 export function sshdConfig(m: SimMachine, disk: string): string {
-    return [
+    return `${[
         "Port 22",
         `ListenAddress ${m.address}`,
         `HostKey ${disk}/ssh_host_ed25519_key`,
@@ -91,7 +91,7 @@ export function sshdConfig(m: SimMachine, disk: string): string {
         // Sessions whose client vanished end within seconds, as netbed's keepalives expect.
         "ClientAliveInterval 5",
         "ClientAliveCountMax 3",
-    ].join("\n") + "\n";
+    ].join("\n")}\n`;
 }
 
 /**
@@ -133,11 +133,18 @@ const SHORT_BENCHMARK = {
  * server (Debian's stalls under TCG on TCP_CRR); no vhost-net guest (no /dev/vhost-net here: a
  * preview refuses it); sysctls of the one shared kernel are left alone; cells are short.
  */
-export function simE2288g(xeon: Obj, fingerprints: Record<string, string>, opts: { short?: boolean; keepVhost?: boolean } = {}): { config: Obj; dropped: string[] } {
+export function simE2288g(
+    xeon: Obj,
+    fingerprints: Record<string, string>,
+    opts: { short?: boolean; keepVhost?: boolean } = {},
+): { config: Obj; dropped: string[] } {
     const c = structuredClone(xeon) as Obj;
     const dropped: string[] = [];
     const hosts = c["testbed:hosts"];
-    for (const [host, m] of [["server", "m1"], ["client", "m2"]]) {
+    for (const [host, m] of [
+        ["server", "m1"],
+        ["client", "m2"],
+    ]) {
         hosts[host].ssh = { host: planMachine(Number(m.slice(1)), 2).address, agent: AGENT_SOCKET, hostKeyFingerprint: fingerprints[m] };
     }
     for (const t of Object.values(c["testbed:tuning"] ?? {}) as Obj[]) {

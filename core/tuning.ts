@@ -12,7 +12,16 @@ export function sysctlProblem(key: string): string | undefined {
 }
 
 /** The sysctls a testbed tunes for stable numbers: networking, memory, the scheduler and watchdogs. */
-const TUNING_SYSCTLS = ["net.", "vm.", "kernel.sched_", "kernel.numa_balancing", "kernel.timer_migration", "kernel.nmi_watchdog", "kernel.watchdog", "kernel.perf_event_paranoid"];
+const TUNING_SYSCTLS = [
+    "net.",
+    "vm.",
+    "kernel.sched_",
+    "kernel.numa_balancing",
+    "kernel.timer_migration",
+    "kernel.nmi_watchdog",
+    "kernel.watchdog",
+    "kernel.perf_event_paranoid",
+];
 
 export function sysctlPath(key: string): string {
     return `/proc/sys/${key.split(".").join("/")}`;

@@ -4,7 +4,7 @@
 import { cloudHvArgv, cloudHvVcpu } from "./cloudhv";
 import { CONSOLE_WORDS } from "./guestinit";
 import { firecrackerConfig, firecrackerVcpu } from "./firecracker";
-import { QemuMachine, qemuArgv } from "./qemu";
+import { type QemuMachine, qemuArgv } from "./qemu";
 
 export const VMM_DRIVERS = ["qemu", "firecracker", "cloud-hypervisor", "custom"] as const;
 export type VmmDriverName = (typeof VMM_DRIVERS)[number];

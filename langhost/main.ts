@@ -6,13 +6,13 @@
 // flags and environment Pulumi's host passes, so the program, ts-node, config, secrets and outputs
 // behave as under Pulumi's host.
 import * as grpc from "@grpc/grpc-js";
-import { ChildProcess, spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { LanguageRuntimeService } from "@pulumi/pulumi/proto/language_grpc_pb";
 import * as lang from "@pulumi/pulumi/proto/language_pb";
 import * as plugin from "@pulumi/pulumi/proto/plugin_pb";
-import { parseRuntimeOptions, runOutcome, runnerArgv, runnerEnv, RunSpec } from "../core/langhost";
+import { parseRuntimeOptions, runOutcome, runnerArgv, runnerEnv, type RunSpec } from "../core/langhost";
 import { pluginPackages, programDependencies, sdkCopies } from "./packages";
 
 const RUN_PATH = process.env.PULUMI_LANGUAGE_NODEJS_RUN_PATH || "@pulumi/pulumi/cmd/run";
@@ -22,7 +22,9 @@ const CANCEL_GRACE_MS = 5000;
 const running = new Set<ChildProcess>();
 
 /** google.protobuf.Empty from the copy the stubs check their messages against (@pulumi/pulumi's). */
-const { Empty } = require(require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }));
+const { Empty } = require(
+    require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }),
+);
 
 /** NETBED_LANGHOST_TRACE=<file>: one line per RPC the engine calls (for the README's RPC list). */
 function trace(rpc: string): void {
@@ -68,14 +70,22 @@ function runSpec(req: lang.RunRequest, engineAddress: string, tracing: string): 
 }
 
 /** Runs the program to its end; resolves with the RunResponse's error text and bail flag. */
-async function runProgram(req: lang.RunRequest, engineAddress: string, tracing: string, call: grpc.ServerUnaryCall<unknown, unknown>): Promise<{ error: string; bail: boolean }> {
+async function runProgram(
+    req: lang.RunRequest,
+    engineAddress: string,
+    tracing: string,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+): Promise<{ error: string; bail: boolean }> {
     const spec = runSpec(req, engineAddress, tracing);
     const opts = parseRuntimeOptions(optionsOf(req.getInfo()));
     let runPath: string;
     try {
         runPath = require.resolve(RUN_PATH, { paths: [spec.programDirectory] });
     } catch {
-        return { error: `could not find ${RUN_PATH} from ${spec.programDirectory}: the Pulumi SDK is not installed there; run 'npm install' in the project`, bail: false };
+        return {
+            error: `could not find ${RUN_PATH} from ${spec.programDirectory}: the Pulumi SDK is not installed there; run 'npm install' in the project`,
+            bail: false,
+        };
     }
     const argv = [...opts.nodeargs, ...runnerArgv(runPath, spec)];
     const child = spawn(process.execPath, argv, {
@@ -97,7 +107,10 @@ async function runProgram(req: lang.RunRequest, engineAddress: string, tracing: 
 
 /** The handler of an RPC netbed's host does not serve: UNIMPLEMENTED, saying what to use instead. */
 function unimplemented(name: string) {
-    const error = { code: grpc.status.UNIMPLEMENTED, details: `${name} is not implemented by netbed's Node.js language host (it runs programs: up, preview, refresh, destroy); install Pulumi's pulumi-language-nodejs for ${name}` };
+    const error = {
+        code: grpc.status.UNIMPLEMENTED,
+        details: `${name} is not implemented by netbed's Node.js language host (it runs programs: up, preview, refresh, destroy); install Pulumi's pulumi-language-nodejs for ${name}`,
+    };
     return (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, cb?: grpc.sendUnaryData<unknown>) => {
         trace(name);
         // Streaming RPCs (InstallDependencies, RunPlugin) have no callback: the error ends the stream.
@@ -131,10 +144,15 @@ function service(state: { engineAddress: string; tracing: string }): grpc.Untype
             const dir = req.getInfo()?.getProgramDirectory() ?? ".";
             const copies = sdkCopies(dir);
             const majors = new Set(copies.map((c) => c.version.split(".")[0]));
-            if (majors.size > 1) process.stderr.write(`Found incompatible versions of @pulumi/pulumi:\n${copies.map((c) => `  ${c.version} at ${c.dir}`).join("\n")}\n`);
+            if (majors.size > 1)
+                process.stderr.write(`Found incompatible versions of @pulumi/pulumi:\n${copies.map((c) => `  ${c.version} at ${c.dir}`).join("\n")}\n`);
             const res = new lang.GetRequiredPackagesResponse();
             for (const p of pluginPackages(dir)) {
-                const dep = new plugin.PackageDependency().setName(p.name).setKind("resource").setVersion(p.version).setServer(p.server ?? "");
+                const dep = new plugin.PackageDependency()
+                    .setName(p.name)
+                    .setKind("resource")
+                    .setVersion(p.version)
+                    .setServer(p.server ?? "");
                 if (p.parameterization) {
                     const { name, version, value } = p.parameterization;
                     dep.setParameterization(new plugin.PackageParameterization().setName(name).setVersion(version).setValue(Buffer.from(value, "base64")));
@@ -150,13 +168,17 @@ function service(state: { engineAddress: string; tracing: string }): grpc.Untype
         about: handler("About", () => {
             const npm = spawnSync("npm", ["--version"], { encoding: "utf8", timeout: 10_000 });
             const res = new lang.AboutResponse().setExecutable(process.execPath).setVersion(process.version);
-            res.getMetadataMap().set("packagemanager", "npm").set("packagemanagerVersion", npm.status === 0 ? npm.stdout.trim() : "");
+            res.getMetadataMap()
+                .set("packagemanager", "npm")
+                .set("packagemanagerVersion", npm.status === 0 ? npm.stdout.trim() : "");
             res.getMetadataMap().set("languagehost", `netbed ${netbedVersion()}`);
             return res;
         }),
         getProgramDependencies: handler("GetProgramDependencies", (req: lang.GetProgramDependenciesRequest) => {
             const deps = programDependencies(req.getInfo()?.getProgramDirectory() ?? ".", req.getTransitivedependencies());
-            return new lang.GetProgramDependenciesResponse().setDependenciesList(deps.map((d) => new lang.DependencyInfo().setName(d.name).setVersion(d.version)));
+            return new lang.GetProgramDependenciesResponse().setDependenciesList(
+                deps.map((d) => new lang.DependencyInfo().setName(d.name).setVersion(d.version)),
+            );
         }),
         cancel: handler("Cancel", () => {
             cancelPrograms();

@@ -1,8 +1,8 @@
 // What the engine asks the language host about a program's node_modules: the packages that come
 // with a Pulumi resource plugin ({"pulumi": {"resource": true}} in their package.json), and the
 // installed dependencies (for `pulumi about`).
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export interface PluginPackage {
     name: string;

@@ -5,11 +5,11 @@
 // engine's floor for the stack; an `up` with PULUMI_SKIP_CHECKPOINTS=true (a measurement only: it
 // gives up crash safety) gives what the file backend's per-step snapshot rewrites cost.
 // Run: npm run bench -- fabric   (or: npm run bench -- provisioning)
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { TraceSummary, parseTrace, procStatCpu, summarizeTrace } from "../core/provtrace";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type TraceSummary, parseTrace, procStatCpu, summarizeTrace } from "../core/provtrace";
 import { openStack } from "../scripts/engine";
 import { machine } from "./machine";
 
@@ -74,7 +74,12 @@ async function netbed(ns: string, n: number, backend: string): Promise<{ up: Tim
         return {
             ms: t1 - t0,
             trace,
-            cpu: { engineMs: plugin === undefined ? undefined : children - plugin, pluginMs: trace.pluginCpuMs, pluginProcessesMs: trace.pluginChildCpuMs, programMs: c1.selfMs - c0.selfMs },
+            cpu: {
+                engineMs: plugin === undefined ? undefined : children - plugin,
+                pluginMs: trace.pluginCpuMs,
+                pluginProcessesMs: trace.pluginChildCpuMs,
+                programMs: c1.selfMs - c0.selfMs,
+            },
         };
     };
     try {
@@ -149,7 +154,11 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
                     `raw script up ${rawBefore.upMs}/${rawAfter.upMs} ms (before/after), teardown ${row.rawDestroyMs} ms; ` +
                     `up: plugin ready at ${s(t.pluginReadyMs)} s, first call at ${s(t.beforeFirstCallMs)} s, last call ended ${s(t.afterLastCallMs)} s before the end; ` +
                     `provider busy ${s(t.providerBusyMs)} s, creates ${create.count} (sum ${s(create.sumMs)} s, busy ${s(create.busyMs)} s, max ${create.maxMs.toFixed(0)} ms, ${create.maxInFlight} at once); ` +
-                    `spawns ${t.spawns} (${Object.entries(t.spawnsByCommand).map(([k, v]) => `${k} ${v}`).join(", ")}; ${t.ipBatches} ip batches of ${t.ipBatches ? (t.ipBatchLines / t.ipBatches).toFixed(1) : 0} commands), raw script ${row.rawSpawns}`,
+                    `spawns ${t.spawns} (${Object.entries(t.spawnsByCommand)
+                        .map(([k, v]) => `${k} ${v}`)
+                        .join(
+                            ", ",
+                        )}; ${t.ipBatches} ip batches of ${t.ipBatches ? (t.ipBatchLines / t.ipBatches).toFixed(1) : 0} commands), raw script ${row.rawSpawns}`,
             );
         }
     } finally {
@@ -160,7 +169,9 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
     const last = rows[rows.length - 1] as any;
     const growth = (last.netbedUpMs - first.netbedUpMs) / (last.taps - first.taps);
     const rawGrowth = (last.rawUpMs - first.rawUpMs) / (last.taps - first.taps);
-    console.log(`netbed up grows ${growth.toFixed(0)} ms per extra tap between ${first.taps} and ${last.taps} taps (x${(last.netbedUpMs / first.netbedUpMs).toFixed(2)} time for x${last.taps / first.taps} taps); the raw script ${rawGrowth.toFixed(1)} ms per tap`);
+    console.log(
+        `netbed up grows ${growth.toFixed(0)} ms per extra tap between ${first.taps} and ${last.taps} taps (x${(last.netbedUpMs / first.netbedUpMs).toFixed(2)} time for x${last.taps / first.taps} taps); the raw script ${rawGrowth.toFixed(1)} ms per tap`,
+    );
     console.log(
         `at ${last.taps} taps netbed's up is ${(last.netbedUpMs / last.rawUpMs).toFixed(2)} x the raw script (target <= 2); ` +
             `minus the engine's floor (its no-op up of the same stack) ${last.upMinusNoopRatio} x; the provider's calls were running for ${s(last.up.providerBusyMs)} s of ${s(last.netbedUpMs)} s`,
@@ -183,7 +194,28 @@ interface Row {
 
 /** The breakdown of each `up`, in seconds: where netbed's wall and CPU time went next to the script's. */
 function printTable(rows: Row[]): void {
-    const head = ["taps", "raw up", "netbed up", "ratio", "no-op up", "no ckpt", "parallel", "plugin ready", "1st call", "provider busy", "engine only", "in flight", "spawns", "raw", "batches", "cpu engine", "plugin", "its procs", "program", "raw cpu"];
+    const head = [
+        "taps",
+        "raw up",
+        "netbed up",
+        "ratio",
+        "no-op up",
+        "no ckpt",
+        "parallel",
+        "plugin ready",
+        "1st call",
+        "provider busy",
+        "engine only",
+        "in flight",
+        "spawns",
+        "raw",
+        "batches",
+        "cpu engine",
+        "plugin",
+        "its procs",
+        "program",
+        "raw cpu",
+    ];
     const body = rows.map((r) => [
         String(r.taps),
         s(r.rawUpMs),

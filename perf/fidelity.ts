@@ -3,10 +3,10 @@
 // iperf3 TCP throughput, sockperf ping-pong P50/P99, 64-byte UDP packets per second, and netperf
 // TCP_CRR (netbed counts its transactions after a warm-up; by hand it is timed).
 // Run: npm run bench -- fidelity
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sockperfArgv } from "../core/bench/parse";
 import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
@@ -32,13 +32,20 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
         must(["ip", "link", "add", "nbfa0", "netns", a, "type", "veth", "peer", "name", "nbfb0", "netns", b]);
         must(["ip", "-n", a, "addr", "add", "10.254.90.1/24", "dev", "nbfa0"]);
         must(["ip", "-n", b, "addr", "add", "10.254.90.2/24", "dev", "nbfb0"]);
-        for (const [ns, dev] of [[a, "nbfa0"], [b, "nbfb0"]]) {
+        for (const [ns, dev] of [
+            [a, "nbfa0"],
+            [b, "nbfb0"],
+        ]) {
             must(["ip", "-n", ns, "link", "set", dev, "up"]);
             must(["ip", "-n", ns, "link", "set", "lo", "up"]);
         }
         // The hand-run side's servers, on their own ports in the server namespace.
-        for (const argv of [["iperf3", "-s", "-B", "10.254.90.1", "-p", "5999"], ["sockperf", "server", "-i", "10.254.90.1", "-p", "11999"], ["netserver", "-D", "-L", "10.254.90.1", "-p", "12999"]]) {
-            const p = require("child_process").spawn("ip", ["netns", "exec", a, "timeout", "3600", ...argv], { stdio: "ignore" });
+        for (const argv of [
+            ["iperf3", "-s", "-B", "10.254.90.1", "-p", "5999"],
+            ["sockperf", "server", "-i", "10.254.90.1", "-p", "11999"],
+            ["netserver", "-D", "-L", "10.254.90.1", "-p", "12999"],
+        ]) {
+            const p = require("node:child_process").spawn("ip", ["netns", "exec", a, "timeout", "3600", ...argv], { stdio: "ignore" });
             servers.push(p.pid);
         }
         await sleep(1000);
@@ -50,13 +57,20 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             resultsDir: results,
         });
         // TCP_CRR runs with a warm-up: its measurement then counts transactions at the warm-up's rate.
-        const crrInputs = BenchmarkRunArgsSchema.parse({ ...inputs, tests: [{ kind: "rr", test: "TCP_CRR", size: 1 }], settings: { duration, repetitions: 1, warmup: 1 } });
+        const crrInputs = BenchmarkRunArgsSchema.parse({
+            ...inputs,
+            tests: [{ kind: "rr", test: "TCP_CRR", size: 1 }],
+            settings: { duration, repetitions: 1, warmup: 1 },
+        });
         const nb = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[], crr: [] as number[] };
         const hand = { gbps: [] as number[], p50: [] as number[], p99: [] as number[], pps: [] as number[], crr: [] as number[] };
         let netbedWall = 0;
         for (let i = 0; i < pairs; i++) {
             const t0 = Date.now();
-            const r = await benchmarkHandler.create({ urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::f${i}`, name: `f${i}`, log: new MemoryLogger() }, inputs);
+            const r = await benchmarkHandler.create(
+                { urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::f${i}`, name: `f${i}`, log: new MemoryLogger() },
+                inputs,
+            );
             netbedWall += (Date.now() - t0) / 1000;
             const cells = (r.outs.results as any).cells as any[];
             const m = (id: string, k: string) => cells.find((c) => c.cell === id).metrics[k].median;
@@ -71,14 +85,21 @@ export async function main(pairs = 5, duration = 3): Promise<Record<string, unkn
             hand.p99.push(s.p99);
             const u = parseIperf3(inNs(b, iperf3Argv({ server: "10.254.90.1", port: 5999, duration, udp: true, bitrate: "0", length: 64 }), duration + 30));
             hand.pps.push(u.packetsPerSecond!);
-            const c = await benchmarkHandler.create({ urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::c${i}`, name: `c${i}`, log: new MemoryLogger() }, crrInputs);
+            const c = await benchmarkHandler.create(
+                { urn: `urn:pulumi:bench::fidelity::netbed:index:BenchmarkRun::c${i}`, name: `c${i}`, log: new MemoryLogger() },
+                crrInputs,
+            );
             nb.crr.push(((c.outs.results as any).cells as any[]).find((x) => x.cell === "tcp_crr-1").metrics.tps.median);
-            const n = parseNetperf(inNs(b, netperfArgv({ server: "10.254.90.1", port: 12999, test: "TCP_CRR", duration, requestSize: 1, responseSize: 1 }), duration + 30));
+            const n = parseNetperf(
+                inNs(b, netperfArgv({ server: "10.254.90.1", port: 12999, test: "TCP_CRR", duration, requestSize: 1, responseSize: 1 }), duration + 30),
+            );
             hand.crr.push(n.transactionsPerSecond);
         }
         const row = (name: string, k: keyof typeof nb, unit: string, target: string) => {
             const ratio = median(nb[k]) / median(hand[k]);
-            console.log(`${name.padEnd(22)} netbed ${median(nb[k]).toFixed(3).padStart(12)} ${unit}  by hand ${median(hand[k]).toFixed(3).padStart(12)} ${unit}  ratio ${ratio.toFixed(3)}  (target ${target})`);
+            console.log(
+                `${name.padEnd(22)} netbed ${median(nb[k]).toFixed(3).padStart(12)} ${unit}  by hand ${median(hand[k]).toFixed(3).padStart(12)} ${unit}  ratio ${ratio.toFixed(3)}  (target ${target})`,
+            );
             console.log(`${"".padEnd(22)} netbed [${nb[k].map((x) => x.toFixed(3)).join(", ")}]  by hand [${hand[k].map((x) => x.toFixed(3)).join(", ")}]`);
             return ratio;
         };

@@ -1,6 +1,6 @@
 // The machine a figure ran on, printed with every figure and stored in the JSON summary.
-import * as fs from "fs";
-import * as os from "os";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import { dropNetns } from "../test/helpers";
 
 export interface MachineInfo {

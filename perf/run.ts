@@ -2,8 +2,8 @@
 // Performance section; provisioning is another name for fabric), prints each figure with its raw
 // numbers and the machine, and writes a JSON summary to results/bench-<timestamp>.json. A benchmark
 // that fails is reported and the others still run.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ROOT } from "../scripts/engine";
 import { machine, machineInfo } from "./machine";
 
@@ -16,7 +16,10 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
     noop: { figures: "3 no-op cost", run: (sel) => require("./testbed").main({ noop: true, matrix: sel.has("matrix") }) },
     boot: { figures: "4 boot", run: () => require("./boot").main() },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
-    matrix: { figures: "5 matrix overhead, 6 statistical power", run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })) },
+    matrix: {
+        figures: "5 matrix overhead, 6 statistical power",
+        run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })),
+    },
 };
 
 /** Other names a bench answers to. */
@@ -26,7 +29,14 @@ async function run(names: string[]): Promise<number> {
     const selected = new Set(names.length ? names.map((n) => ALIASES[n] ?? n) : Object.keys(BENCHES));
     for (const n of selected) if (!BENCHES[n]) throw new Error(`unknown bench '${n}' (have: ${[...Object.keys(BENCHES), ...Object.keys(ALIASES)].join(", ")})`);
     const started = new Date();
-    const summary = { started: started.toISOString(), finished: "", command: `npm run bench${names.length ? ` -- ${names.join(" ")}` : ""}`, machine: machineInfo(), results: {} as Record<string, Summary>, errors: {} as Record<string, string> };
+    const summary = {
+        started: started.toISOString(),
+        finished: "",
+        command: `npm run bench${names.length ? ` -- ${names.join(" ")}` : ""}`,
+        machine: machineInfo(),
+        results: {} as Record<string, Summary>,
+        errors: {} as Record<string, string>,
+    };
     console.log(machine());
     for (const n of Object.keys(BENCHES).filter((k) => selected.has(k))) {
         console.log(`\n== ${n} (figure ${BENCHES[n].figures})`);

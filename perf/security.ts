@@ -3,8 +3,8 @@
 // TCP denied, scopes, net_admin only), alternately, 3 times each: time to readiness, then a 5 s
 // iperf3 host -> guest TCP run on that boot.
 // Run: npx ts-node --transpile-only perf/security.ts
-import * as fs from "fs";
-import * as os from "os";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
@@ -14,7 +14,7 @@ import { median } from "../core/bench/stats";
 import { parseProcStat } from "../core/procstat";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { MicroVmArgsSchema } from "../schema/microvm";
@@ -55,14 +55,24 @@ export async function main(runs = 3, seconds = 5): Promise<void> {
         const tap = await tapHandler.create(ctx("Tap", "t"), TapArgsSchema.parse({ host: conn, name: "tapsec0", addresses: ["10.246.1.1/24"] }));
         cleanup.unshift(() => tapHandler.delete(ctx("Tap", "t"), tap.id, tap.outs));
         const pctx = ctx("SecurityProfile", "qemu");
-        const prof = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: conn, landlock: { denyTcp: true, scopes: ["abstract-unix", "signal"], mode: "best-effort" } }));
+        const prof = await securityHandler.create(
+            pctx,
+            SecurityProfileArgsSchema.parse({ host: conn, landlock: { denyTcp: true, scopes: ["abstract-unix", "signal"], mode: "best-effort" } }),
+        );
         cleanup.unshift(() => securityHandler.delete(pctx, prof.id, prof.outs));
-        console.log(`profile: qemu preset, ${prof.outs.syscallCount} syscalls, ${prof.outs.filterInstructions} BPF instructions, Landlock ABI ${prof.outs.landlockAbi}`);
+        console.log(
+            `profile: qemu preset, ${prof.outs.syscallCount} syscalls, ${prof.outs.filterInstructions} BPF instructions, Landlock ABI ${prof.outs.landlockAbi}`,
+        );
         for (let r = 0; r < runs; r++) {
             for (const variant of ["none", "qemu"] as const) {
                 const vctx = ctx("MicroVm", `vm-${variant}-${r}`);
                 const args = MicroVmArgsSchema.parse({
-                    host: conn, kernel: kernel.path, image: image.path, imageSize: image.size, servers: ["iperf3"], accel: "tcg",
+                    host: conn,
+                    kernel: kernel.path,
+                    image: image.path,
+                    imageSize: image.size,
+                    servers: ["iperf3"],
+                    accel: "tcg",
                     nics: [{ backend: "virtio", tap: "tapsec0", address: "10.246.1.10/24" }],
                     ...(variant === "qemu" ? { security: vmSecurityOf(prof.outs as any) } : {}),
                 });
@@ -76,7 +86,9 @@ export async function main(runs = 3, seconds = 5): Promise<void> {
                 } finally {
                     await microvmHandler.delete(vctx, vm.id, vm.outs);
                 }
-                console.log(`round ${r + 1} ${variant}: ready ${res[variant].ready[r]} s after the process started (wall ${o.bootTime.wallSeconds} s, guest uptime ${o.bootTime.guestSeconds} s), ${res[variant].gbps[r]} Gbit/s`);
+                console.log(
+                    `round ${r + 1} ${variant}: ready ${res[variant].ready[r]} s after the process started (wall ${o.bootTime.wallSeconds} s, guest uptime ${o.bootTime.guestSeconds} s), ${res[variant].gbps[r]} Gbit/s`,
+                );
             }
         }
     } finally {

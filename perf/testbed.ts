@@ -7,9 +7,9 @@
 //  - figure 6 (statistical power): from that run's repetitions, how many are needed to detect a
 //    5% throughput change at p < 0.01.
 // Run: npm run bench -- noop | matrix   (both share one testbed when given together)
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { OverheadReport } from "../core/bench/overhead";
 import { warmupFloor } from "../core/bench/overhead";
 import type { ResultsDoc } from "../core/bench/results";
@@ -76,14 +76,20 @@ export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: 
     try {
         const [, firstUp] = await timed(() => stack.up({ onOutput, color: "never" }));
         const resources = fabricCount(config);
-        console.log(`testbed: ${resources} fabric resources (3 netns hosts, 2 veth pairs, 1 bridge, ${2 + EXTRA_TAPS} taps, 1 macvtap), kernel, image, security profile, 2 guests`);
+        console.log(
+            `testbed: ${resources} fabric resources (3 netns hosts, 2 veth pairs, 1 bridge, ${2 + EXTRA_TAPS} taps, 1 macvtap), kernel, image, security profile, 2 guests`,
+        );
         console.log(`first up: ${firstUp.toFixed(1)} s`);
         if (opts.noop) {
             const [up2, secondUp] = await timed(() => stack.up({ onOutput, color: "never" }));
             const [ref, refresh] = await timed(() => stack.refresh({ onOutput, color: "never" }));
             const [up3, upAfterRefresh] = await timed(() => stack.up({ onOutput, color: "never" }));
-            const changed = (s: Record<string, number> | undefined) => Object.entries(s ?? {}).filter(([k]) => k !== "same").reduce((a, [, v]) => a + v, 0);
-            const noChange = changed(up2.summary.resourceChanges) === 0 && changed(ref.summary.resourceChanges) === 0 && changed(up3.summary.resourceChanges) === 0;
+            const changed = (s: Record<string, number> | undefined) =>
+                Object.entries(s ?? {})
+                    .filter(([k]) => k !== "same")
+                    .reduce((a, [, v]) => a + v, 0);
+            const noChange =
+                changed(up2.summary.resourceChanges) === 0 && changed(ref.summary.resourceChanges) === 0 && changed(up3.summary.resourceChanges) === 0;
             out.noop = {
                 fabricResources: resources,
                 guests: 2,
@@ -99,7 +105,15 @@ export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: 
             console.log(`refresh (no change):   ${refresh.toFixed(1)} s = ${(refresh / firstUp).toFixed(2)} x the first up`);
             console.log(`up after refresh:      ${upAfterRefresh.toFixed(1)} s; changes planned: ${noChange ? "none" : JSON.stringify(out.noop.changes)}`);
             // Name what a refresh with nothing changed still saw as different.
-            const diffs = [...new Set(engineLog.join("").split("\n").filter((l) => /\[diff: /.test(l)).map((l) => l.replace(/\s*\(\d+(\.\d+)?s\)/, "").trim()))];
+            const diffs = [
+                ...new Set(
+                    engineLog
+                        .join("")
+                        .split("\n")
+                        .filter((l) => /\[diff: /.test(l))
+                        .map((l) => l.replace(/\s*\(\d+(\.\d+)?s\)/, "").trim()),
+                ),
+            ];
             for (const d of diffs) console.log(`  ${d}`);
             out.noop.diffs = diffs;
         }
@@ -117,33 +131,59 @@ export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: 
             const steps = Object.values(oh.toolStartStopByTest).reduce((a, t) => a + t.steps, 0);
             const failedCells = doc.cells.filter((c) => c.status !== "ok").map((c) => `${c.pair}/${c.cell}`);
             if (failedCells.length) console.log(`failed cells: ${failedCells.join(", ")}`);
-            console.log(`matrix: ${doc.cells.length} cells (${[...new Set(doc.cells.map((c) => c.pair))].join(", ")}), ${s.duration} s each, ${s.warmup} warm-up + ${s.repetitions} repetitions: ${steps} measurements`);
-            console.log(`\`pulumi up\` of the benchmark: ${wall.toFixed(1)} s; the run itself ${oh.wallSeconds.toFixed(1)} s for ${oh.measuredSeconds.toFixed(1)} s measured: ratio ${oh.ratio.toFixed(2)} (target <= 1.25)`);
-            for (const [k, v] of Object.entries(oh.seconds)) console.log(`  ${k.padEnd(14)} ${v.toFixed(1).padStart(7)} s  ${((100 * v) / oh.wallSeconds).toFixed(1).padStart(5)}%`);
-            console.log(`  tool start/stop beyond nominal per measurement: ${Object.entries(oh.toolStartStopByTest).map(([t, x]) => `${t} ${x.meanSeconds.toFixed(2)} s`).join(", ")}`);
+            console.log(
+                `matrix: ${doc.cells.length} cells (${[...new Set(doc.cells.map((c) => c.pair))].join(", ")}), ${s.duration} s each, ${s.warmup} warm-up + ${s.repetitions} repetitions: ${steps} measurements`,
+            );
+            console.log(
+                `\`pulumi up\` of the benchmark: ${wall.toFixed(1)} s; the run itself ${oh.wallSeconds.toFixed(1)} s for ${oh.measuredSeconds.toFixed(1)} s measured: ratio ${oh.ratio.toFixed(2)} (target <= 1.25)`,
+            );
+            for (const [k, v] of Object.entries(oh.seconds))
+                console.log(`  ${k.padEnd(14)} ${v.toFixed(1).padStart(7)} s  ${((100 * v) / oh.wallSeconds).toFixed(1).padStart(5)}%`);
+            console.log(
+                `  tool start/stop beyond nominal per measurement: ${Object.entries(oh.toolStartStopByTest)
+                    .map(([t, x]) => `${t} ${x.meanSeconds.toFixed(2)} s`)
+                    .join(", ")}`,
+            );
             const floor = warmupFloor(s);
             const netbedOwn = oh.seconds.cpuSampling + oh.seconds.fileWrites + oh.seconds.servers + oh.seconds.environment + oh.seconds.other;
             console.log(
                 `  floor from warm-ups alone (${s.warmup} + ${s.repetitions}) / ${s.repetitions} = ${floor.toFixed(2)}; with the tools' own start/stop: ${((oh.seconds.measuring + oh.seconds.warmups + oh.seconds.toolStartStop) / oh.measuredSeconds).toFixed(2)}; ` +
                     `netbed's own share ${netbedOwn.toFixed(1)} s = ${(netbedOwn / oh.measuredSeconds).toFixed(3)} of the ratio`,
             );
-            out.matrix = { upSeconds: wall, resultsPath, settings: s, cells: doc.cells.length, failedCells, measurements: steps, overhead: oh, warmupFloor: floor, netbedOwnSeconds: netbedOwn };
+            out.matrix = {
+                upSeconds: wall,
+                resultsPath,
+                settings: s,
+                cells: doc.cells.length,
+                failedCells,
+                measurements: steps,
+                overhead: oh,
+                warmupFloor: floor,
+                netbedOwnSeconds: netbedOwn,
+            };
 
             // Figure 6: per pair, the CV of each throughput cell over its repetitions, and the power of
             // compare's rule (simulated: the test at p <= 0.01 and the 5% threshold) at those CVs.
             const power: Record<string, unknown> = {};
             const simulated = (n: number, cv: number, effect: number) => powerOf(n, cv, effect, { trials: 400 });
-            console.log(`power: the chance that netbed compare calls a true 5% / 10% throughput change (p <= 0.01 and beyond the 5% threshold; simulated, 400 trials) with ${s.repetitions} repetitions per side, per cell`);
+            console.log(
+                `power: the chance that netbed compare calls a true 5% / 10% throughput change (p <= 0.01 and beyond the 5% threshold; simulated, 400 trials) with ${s.repetitions} repetitions per side, per cell`,
+            );
             for (const pair of [...new Set(doc.cells.map((c) => c.pair))]) {
                 const cells: Record<string, { cv: number; power5: number; power10: number }> = {};
                 for (const c of doc.cells.filter((x) => x.pair === pair && x.status === "ok")) {
                     const m = THROUGHPUT[c.dimensions.test];
                     const st = m ? c.metrics[m] : undefined;
-                    if (st && st.n >= 2) cells[c.cell] = { cv: st.cv, power5: simulated(s.repetitions, st.cv, 0.05), power10: simulated(s.repetitions, st.cv, 0.1) };
+                    if (st && st.n >= 2)
+                        cells[c.cell] = { cv: st.cv, power5: simulated(s.repetitions, st.cv, 0.05), power10: simulated(s.repetitions, st.cv, 0.1) };
                 }
                 if (Object.keys(cells).length === 0) continue;
                 power[pair] = cells;
-                console.log(`  ${pair.padEnd(11)} ${Object.entries(cells).map(([id, x]) => `${id} CV ${(100 * x.cv).toFixed(1)}%: ${(100 * x.power5).toFixed(0)}% / ${(100 * x.power10).toFixed(0)}%`).join("; ")}`);
+                console.log(
+                    `  ${pair.padEnd(11)} ${Object.entries(cells)
+                        .map(([id, x]) => `${id} CV ${(100 * x.cv).toFixed(1)}%: ${(100 * x.power5).toFixed(0)}% / ${(100 * x.power10).toFixed(0)}%`)
+                        .join("; ")}`,
+                );
             }
             const for5 = repetitionsFor(0.02, 0.05, { trials: 400 });
             const recommendation =

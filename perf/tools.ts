@@ -4,7 +4,7 @@
 // without CPU measurement (-c -C), and TCP_CRR timed (-l D) against counted (-l -N, N = the timed
 // rate x D, what BenchmarkRun runs after a cell's first measurement), interleaved, with their rates.
 // Run: npm run bench -- tools
-import { spawn } from "child_process";
+import { spawn } from "node:child_process";
 import { iperf3Argv, netperfArgv, parseNetperf, pingArgv, sockperfArgv } from "../core/bench/parse";
 import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
@@ -53,12 +53,21 @@ export async function main(runs = 5, duration = 2): Promise<Record<string, unkno
         must(["ip", "link", "add", "nbta0", "netns", a, "type", "veth", "peer", "name", "nbtb0", "netns", b]);
         must(["ip", "-n", a, "addr", "add", `${srv}/24`, "dev", "nbta0"]);
         must(["ip", "-n", b, "addr", "add", "10.254.91.2/24", "dev", "nbtb0"]);
-        for (const [ns, dev] of [[a, "nbta0"], [b, "nbtb0"]]) for (const d of [dev, "lo"]) must(["ip", "-n", ns, "link", "set", d, "up"]);
-        for (const argv of [["iperf3", "-s", "-B", srv, "-p", "5998"], ["sockperf", "server", "--tcp", "-i", srv, "-p", "11998"], ["netserver", "-D", "-L", srv, "-p", "12998"]]) {
+        for (const [ns, dev] of [
+            [a, "nbta0"],
+            [b, "nbtb0"],
+        ])
+            for (const d of [dev, "lo"]) must(["ip", "-n", ns, "link", "set", d, "up"]);
+        for (const argv of [
+            ["iperf3", "-s", "-B", srv, "-p", "5998"],
+            ["sockperf", "server", "--tcp", "-i", srv, "-p", "11998"],
+            ["netserver", "-D", "-L", srv, "-p", "12998"],
+        ]) {
             servers.push(spawn("ip", ["netns", "exec", a, "timeout", "1800", ...argv], { stdio: "ignore" }).pid!);
         }
         await sleep(1000);
-        const np = (test: "TCP_RR" | "TCP_CRR" | "UDP_RR", transactions?: number) => netperfArgv({ server: srv, port: 12998, test, duration, requestSize: 1, responseSize: 1, transactions });
+        const np = (test: "TCP_RR" | "TCP_CRR" | "UDP_RR", transactions?: number) =>
+            netperfArgv({ server: srv, port: 12998, test, duration, requestSize: 1, responseSize: 1, transactions });
         const noCpu = (argv: string[]) => argv.filter((w) => w !== "-c" && w !== "-C");
         const walls: Record<string, number[]> = {};
         const add = (k: string, v: number) => (walls[k] ??= []).push(v);
@@ -89,13 +98,23 @@ export async function main(runs = 5, duration = 2): Promise<Record<string, unkno
         for (const [k, v] of Object.entries(walls)) {
             const nominal = k.startsWith("ping") ? 1 : duration;
             overhead[k] = +(median(v) - nominal).toFixed(3);
-            console.log(`${k.padEnd(26)} ${median(v).toFixed(2).padStart(6)}  beyond nominal ${overhead[k].toFixed(2).padStart(5)}  [${v.map((x) => x.toFixed(2)).join(", ")}]`);
+            console.log(
+                `${k.padEnd(26)} ${median(v).toFixed(2).padStart(6)}  beyond nominal ${overhead[k].toFixed(2).padStart(5)}  [${v.map((x) => x.toFixed(2)).join(", ")}]`,
+            );
         }
         const ph = Object.fromEntries(Object.keys(phases[0]).map((k) => [k, +median(phases.map((p) => p[k])).toFixed(3)]));
-        console.log(`sockperf phases, median s: ${Object.entries(ph).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+        console.log(
+            `sockperf phases, median s: ${Object.entries(ph)
+                .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+                .join(", ")}`,
+        );
         const ratio = median(crr.counted) / median(crr.timed);
-        console.log(`TCP_CRR rate, counted / timed: ${ratio.toFixed(3)} (medians ${median(crr.counted).toFixed(0)} / ${median(crr.timed).toFixed(0)} Trans/s; pairs ${crr.counted.map((x, k) => (x / crr.timed[k]).toFixed(3)).join(", ")})`);
-        console.log(`TCP_CRR remote CPU %, timed [${crr.timedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}], counted [${crr.countedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}]`);
+        console.log(
+            `TCP_CRR rate, counted / timed: ${ratio.toFixed(3)} (medians ${median(crr.counted).toFixed(0)} / ${median(crr.timed).toFixed(0)} Trans/s; pairs ${crr.counted.map((x, k) => (x / crr.timed[k]).toFixed(3)).join(", ")})`,
+        );
+        console.log(
+            `TCP_CRR remote CPU %, timed [${crr.timedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}], counted [${crr.countedRemoteCpu.map((x) => x.toFixed(0)).join(", ")}]`,
+        );
         return { runs, duration, wallSeconds: walls, overheadSeconds: overhead, sockperfPhases: ph, crr: { ...crr, countedOverTimed: ratio } };
     } finally {
         cleanUp(servers, [a, b]);

@@ -1,10 +1,10 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../core/placement";
-import { BridgeArgsSchema, BridgeInputs } from "../schema/bridge";
+import { BridgeArgsSchema, type BridgeInputs } from "../schema/bridge";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
-import { UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { Transport, hostTransport } from "./transport";
+import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { type Transport, hostTransport } from "./transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
     const r = await runIp(t, ["ip", "-json", "addr", "show", "master", bridge]);
@@ -14,7 +14,10 @@ async function membersOf(t: Transport, bridge: string): Promise<string[]> {
 async function attach(t: Transport, hostName: string, bridge: string, member: string): Promise<void> {
     const r = await runIp(t, ["ip", "link", "set", "dev", member, "master", bridge, "up"], { check: false });
     if (r.code !== 0) {
-        throw new Error(`on host '${hostName}': could not add member '${member}' to bridge '${bridge}': ${r.stderr.trim()}` + (/does not exist/.test(r.stderr) ? ` ('${member}' does not exist there)` : ""));
+        throw new Error(
+            `on host '${hostName}': could not add member '${member}' to bridge '${bridge}': ${r.stderr.trim()}` +
+                (/does not exist/.test(r.stderr) ? ` ('${member}' does not exist there)` : ""),
+        );
     }
 }
 
@@ -48,7 +51,7 @@ export const bridgeHandler: UpdatingHandler<BridgeInputs> = {
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
         const obs = await observe(t, i.name, true);
-        if (!obs || obs.link.kind !== "bridge") return undefined;
+        if (obs?.link.kind !== "bridge") return undefined;
         const attached = await membersOf(t, i.name);
         return {
             ...specFromObserved(i, obs),

@@ -2,10 +2,10 @@
 // temporary directory and moved into place in one rename, so a half-built entry never exists;
 // each stack resource that uses an entry holds a reference file in it. Builds of one entry are
 // serialized across processes by a lock on the host, so two stacks that need it at once build it once.
-import { randomBytes } from "crypto";
+import { randomBytes } from "node:crypto";
 import { sha256Hex } from "../core/hash";
 import { sleep } from "../core/sleep";
-import { Transport } from "./transport";
+import type { Transport } from "./transport";
 
 export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
     return `${cacheDir}/${kind}/${key}`;
@@ -113,7 +113,9 @@ async function lockEntry(t: Transport, cacheDir: string, kind: "kernels" | "imag
         if (settled) throw new Error(`on host ${t.label}: could not lock the cache entry ${kind}/${key}: the lock holder ${settled.error ?? "ended"}`);
         if (Date.now() > deadline) {
             await release();
-            throw new Error(`on host ${t.label}: the cache entry ${kind}/${key} stayed locked for ${holdSecs} s by ${ownerOf(line) || "another build"}; retry when that build has ended`);
+            throw new Error(
+                `on host ${t.label}: the cache entry ${kind}/${key} stayed locked for ${holdSecs} s by ${ownerOf(line) || "another build"}; retry when that build has ended`,
+            );
         }
         if (!told && line) {
             told = true;
@@ -131,7 +133,13 @@ async function intactMeta<M extends { sha256: string }>(t: Transport, dir: strin
 }
 
 /** Builds an entry in a temporary directory and moves it into place (see getOrBuild). */
-async function buildEntry<M extends { sha256: string }>(t: Transport, cacheDir: string, dir: string, broken: boolean, build: (tmp: string) => Promise<M>): Promise<M> {
+async function buildEntry<M extends { sha256: string }>(
+    t: Transport,
+    cacheDir: string,
+    dir: string,
+    broken: boolean,
+    build: (tmp: string) => Promise<M>,
+): Promise<M> {
     const tmp = await makeTemp(t, cacheDir);
     try {
         await t.run(["mkdir", "-p", "--", `${tmp}/entry`]);
@@ -191,7 +199,13 @@ export async function getOrBuild<M extends { sha256: string }>(
 }
 
 /** An entry's metadata, or undefined when the entry is gone or its artifact deleted or changed (for refresh). */
-export async function readEntry<M extends { sha256: string }>(t: Transport, cacheDir: string, kind: "kernels" | "images", key: string, artifact: string): Promise<M | undefined> {
+export async function readEntry<M extends { sha256: string }>(
+    t: Transport,
+    cacheDir: string,
+    kind: "kernels" | "images",
+    key: string,
+    artifact: string,
+): Promise<M | undefined> {
     const dir = entryDir(cacheDir, kind, key);
     const meta = await readMeta<M>(t, dir);
     if (!meta || !(await artifactIntact(t, dir, artifact, meta.sha256))) return undefined;

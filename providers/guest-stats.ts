@@ -6,7 +6,7 @@ import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
 import { vhostThreadIds } from "../core/bench/stats";
 import type { HostConnection } from "../schema/host";
 import { qmp } from "./qmp";
-import { Ctx } from "./resource";
+import type { Ctx } from "./resource";
 import { hostTransport } from "./transport";
 
 export interface GuestVm {
@@ -32,12 +32,16 @@ export async function probeGuestStats(ctx: Ctx, vms: readonly GuestVm[]): Promis
     const gs: GuestStats = { exits: new Map(), vhost: new Map(), unmeasured: {} };
     for (const vm of vms) {
         const t = hostTransport(ctx, vm.host);
-        if (!vm.qmpSocket) gs.unmeasured[`vmExitsPerSecond:${vm.name}`] = `the ${vm.driver} VMM of ${vm.name} has no QMP socket (KVM exit counters come from QEMU's query-stats)`;
+        if (!vm.qmpSocket)
+            gs.unmeasured[`vmExitsPerSecond:${vm.name}`] =
+                `the ${vm.driver} VMM of ${vm.name} has no QMP socket (KVM exit counters come from QEMU's query-stats)`;
         else {
             try {
                 const [ret] = await qmp(t, vm.qmpSocket, [KVM_EXITS_QUERY]);
                 if (parseKvmExits(ret) !== undefined) gs.exits.set(vm.name, { host: vm.host, socket: vm.qmpSocket });
-                else gs.unmeasured[`vmExitsPerSecond:${vm.name}`] = `QMP query-stats on ${vm.name} returned no KVM exit counters (accelerator ${vm.accel}: only KVM has them)`;
+                else
+                    gs.unmeasured[`vmExitsPerSecond:${vm.name}`] =
+                        `QMP query-stats on ${vm.name} returned no KVM exit counters (accelerator ${vm.accel}: only KVM has them)`;
             } catch (e) {
                 gs.unmeasured[`vmExitsPerSecond:${vm.name}`] = `QMP query-stats on ${vm.name} failed (QEMU 7.1 or later answers it): ${(e as Error).message}`;
             }
@@ -46,7 +50,8 @@ export async function probeGuestStats(ctx: Ctx, vms: readonly GuestVm[]): Promis
         const ps = await t.run(["ps", "-eLo", "tid=,comm="], { check: false, timeoutMs: 10_000 });
         const tids = vhostThreadIds(ps.stdout, vm.pid);
         gs.vhost.set(vm.name, tids);
-        if (tids.length === 0) gs.unmeasured[`vhost:${vm.name}`] = `no vhost-${vm.pid} worker thread on host ${t.label} (ps: ${ps.code === 0 ? "none listed" : ps.stderr.trim()})`;
+        if (tids.length === 0)
+            gs.unmeasured[`vhost:${vm.name}`] = `no vhost-${vm.pid} worker thread on host ${t.label} (ps: ${ps.code === 0 ? "none listed" : ps.stderr.trim()})`;
     }
     return gs;
 }
@@ -70,13 +75,20 @@ export async function sampleExits(ctx: Ctx, gs: GuestStats, names: readonly stri
 }
 
 /** Exits per second over a measurement of the pair's guests; null with the reason where any is not measurable. */
-export function exitsPerSecond(gs: GuestStats, names: readonly string[], before: Map<string, number>, after: Map<string, number>, seconds: number): { value: number | null; why?: string } {
+export function exitsPerSecond(
+    gs: GuestStats,
+    names: readonly string[],
+    before: Map<string, number>,
+    after: Map<string, number>,
+    seconds: number,
+): { value: number | null; why?: string } {
     if (names.length === 0) return { value: null, why: "no guest in this pair" };
     let total = 0;
     for (const n of names) {
         const b = before.get(n);
         const a = after.get(n);
-        if (b === undefined || a === undefined) return { value: null, why: gs.unmeasured[`vmExitsPerSecond:${n}`] ?? `the exit counters of ${n} could not be read around this measurement` };
+        if (b === undefined || a === undefined)
+            return { value: null, why: gs.unmeasured[`vmExitsPerSecond:${n}`] ?? `the exit counters of ${n} could not be read around this measurement` };
         total += a - b;
     }
     return { value: seconds > 0 ? total / seconds : null };

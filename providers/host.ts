@@ -1,10 +1,10 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
 import { defaultNetnsName } from "../core/names";
-import { HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
-import { HostArgsSchema, HostConnection, HostInputs } from "../schema/host";
-import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { type HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
+import { HostArgsSchema, type HostConnection, type HostInputs } from "../schema/host";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { endIpSessions } from "./ipsession";
-import { LocalTransport, Transport, transportFor } from "./transport";
+import { LocalTransport, type Transport, transportFor } from "./transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
 export const OWNER_DIR = "/run/netbed/owned";
@@ -62,8 +62,14 @@ async function ensurePackages(ctx: Ctx, t: Transport, i: HostInputs, probe: Host
         return why;
     }
     // dpkg-query answers quickly when everything is present, so a no-op stays cheap.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields, not a template
     const q = await t.run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", ...i.packages.map((p) => p.split("=")[0])], { check: false });
-    const installed = new Set(q.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+    const installed = new Set(
+        q.stdout
+            .split("\n")
+            .filter((l) => l.endsWith(" installed"))
+            .map((l) => l.split(" ")[0]),
+    );
     const missing = i.packages.filter((p) => !installed.has(p.split("=")[0]));
     if (missing.length === 0) return undefined;
     ctx.log.info(ctx.urn, `installing ${missing.join(", ")} with apt-get on '${ctx.name}'`);
@@ -84,7 +90,8 @@ async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<st
     const packagesSkipped = await ensurePackages(ctx, t, i, probe);
     // Probe again only when something was installed, so the tool list is current.
     const finalProbe = i.packages.length > 0 && !packagesSkipped ? await probeHost(t) : probe;
-    if (!finalProbe.kvm.usable) ctx.log.info(ctx.urn, `host '${ctx.name}': KVM not usable for stock guests (${finalProbe.kvm.reason}); guests there run under TCG`);
+    if (!finalProbe.kvm.usable)
+        ctx.log.info(ctx.urn, `host '${ctx.name}': KVM not usable for stock guests (${finalProbe.kvm.reason}); guests there run under TCG`);
     return {
         ...i,
         connection: connectionOf(ctx.name, i),
@@ -96,7 +103,10 @@ async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<st
 export const hostHandler: UpdatingHandler<HostInputs> = {
     ...diffTable(HostArgsSchema, { byField: ["ssh"], replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"] }),
     deleteBeforeReplace: true,
-    secretPaths: [["ssh", "privateKey"], ["connection", "ssh", "privateKey"]],
+    secretPaths: [
+        ["ssh", "privateKey"],
+        ["connection", "ssh", "privateKey"],
+    ],
 
     defaults(inputs, name) {
         if (inputs.kind === "netns" && inputs.namespace === undefined) return { ...inputs, namespace: defaultNetnsName(name) };
@@ -147,7 +157,17 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
         if (conn.kind === "netns" && !(await netnsExists(conn.namespace))) {
             // Gone behind our back: drop netbed's own owner records with it.
             await local.run(["rm", "-f", "--", ownerFile(conn.namespace)], { check: false });
-            await local.run(["rm", "-rf", "--", `${OWNER_DIR}/links/netns-${conn.namespace}`, `/run/netbed/dev/netns-${conn.namespace}`, `/run/netbed/vms/netns-${conn.namespace}`], { check: false });
+            await local.run(
+                [
+                    "rm",
+                    "-rf",
+                    "--",
+                    `${OWNER_DIR}/links/netns-${conn.namespace}`,
+                    `/run/netbed/dev/netns-${conn.namespace}`,
+                    `/run/netbed/vms/netns-${conn.namespace}`,
+                ],
+                { check: false },
+            );
             return undefined;
         }
         const probe = await probeHost(transportFor(conn, (m) => ctx.log.status(ctx.urn, m)));
@@ -155,7 +175,11 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
     },
 
     async update(ctx, _id, _olds, news) {
-        return observe(ctx, news, transportFor(connectionOf(ctx.name, news), (m) => ctx.log.status(ctx.urn, m)));
+        return observe(
+            ctx,
+            news,
+            transportFor(connectionOf(ctx.name, news), (m) => ctx.log.status(ctx.urn, m)),
+        );
     },
 
     async delete(ctx, _id, state) {
@@ -168,9 +192,7 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
         }
         const owner = await ownerOf(ns);
         if (owner !== undefined && owner !== ctx.urn) {
-            throw new Error(
-                `host '${ctx.name}': namespace '${ns}' now belongs to ${owner}, not to this resource; not deleting it`,
-            );
+            throw new Error(`host '${ctx.name}': namespace '${ns}' now belongs to ${owner}, not to this resource; not deleting it`);
         }
         if (owner === undefined) {
             ctx.log.warn(ctx.urn, `namespace '${ns}' exists but has no netbed owner record (made outside netbed?); leaving it in place`);

@@ -17,7 +17,11 @@ const PREVIEW_PROBE_MS = 20_000;
 export type Facts = { probe: HostProbe } | { unknown: string };
 
 async function probeSsh(host: Extract<HostConnection, { kind: "ssh" }>): Promise<Facts> {
-    const t = new SshTransport({ ...host.ssh, connectTimeoutMs: Math.min(host.ssh.connectTimeoutMs, PREVIEW_CONNECT_MS), dialRetries: 0 }, undefined, host.name);
+    const t = new SshTransport(
+        { ...host.ssh, connectTimeoutMs: Math.min(host.ssh.connectTimeoutMs, PREVIEW_CONNECT_MS), dialRetries: 0 },
+        undefined,
+        host.name,
+    );
     try {
         return { probe: await probeHost(t, PREVIEW_PROBE_MS) };
     } catch (e) {

@@ -1,12 +1,12 @@
 // GuestImage: an initramfs with busybox-static, the benchmark tools and netbed's init, cached by content.
 import { AGENT_PATH, AGENT_SCRIPT } from "../core/agent";
 import { GUEST_INIT, parseLdd } from "../core/guestinit";
-import { ToolName, parseToolVersion } from "../core/probe";
-import { GuestImageArgsSchema, GuestImageInputs, ImageManifest } from "../schema/image";
+import { type ToolName, parseToolVersion } from "../core/probe";
+import { GuestImageArgsSchema, type GuestImageInputs, type ImageManifest } from "../schema/image";
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { Transport, hostTransport, which } from "./transport";
+import { type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { type Transport, hostTransport, which } from "./transport";
 
 const BUSYBOX = "/bin/busybox";
 
@@ -49,7 +49,9 @@ async function resolve(t: Transport, i: GuestImageInputs): Promise<Inputs> {
     for (const name of i.tools) {
         const path = await which(t, name);
         if (!path) {
-            throw new Error(`on host '${i.host.name}': tool '${name}' is not installed: add ${PACKAGE_OF[name]} to the Host's packages${name.startsWith("net") ? " (netperf is in Debian's non-free component)" : ""}`);
+            throw new Error(
+                `on host '${i.host.name}': tool '${name}' is not installed: add ${PACKAGE_OF[name]} to the Host's packages${name.startsWith("net") ? " (netperf is in Debian's non-free component)" : ""}`,
+            );
         }
         tools.push({ name, path });
         for (const l of parseLdd((await t.run(["ldd", path])).stdout)) libs.add(l);
@@ -67,7 +69,12 @@ async function resolve(t: Transport, i: GuestImageInputs): Promise<Inputs> {
 async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, out: string): Promise<ImageMeta> {
     const started = Date.now();
     const root = `${tmp}/root`;
-    await t.run(["mkdir", "-p", "--", ...["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules"].map((d) => `${root}/${d}`)]);
+    await t.run([
+        "mkdir",
+        "-p",
+        "--",
+        ...["bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "etc", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules"].map((d) => `${root}/${d}`),
+    ]);
     await t.run(["cp", "--", BUSYBOX, `${root}/bin/busybox`]);
     for (const tool of r.tools) await t.run(["cp", "-L", "--", tool.path, `${root}/usr/local/bin/${tool.name}`]);
     if (r.libraries.length > 0) await t.run(["cp", "-L", "--parents", "--", ...r.libraries, root]);
@@ -84,25 +91,49 @@ async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, 
     // A reproducible archive: sorted names, owner root, no timestamps in the gzip header. The
     // script is constant; the two paths are passed as arguments.
     await t.run(
-        ["sh", "-c", 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 --reproducible | gzip -n -6 > "$2"', "sh", root, out],
+        [
+            "sh",
+            "-c",
+            'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 --reproducible | gzip -n -6 > "$2"',
+            "sh",
+            root,
+            out,
+        ],
         { timeoutMs: 10 * 60_000 },
     );
     const tools: ImageManifest["tools"] = {};
     for (const tool of r.tools) {
         const v = await t.run([tool.path, VERSION_FLAG[tool.name]], { check: false, timeoutMs: 10_000 });
-        tools[tool.name] = { path: `/usr/local/bin/${tool.name}`, version: parseToolVersion(tool.name as ToolName, (v.stdout + v.stderr).split("\n")[0]) ?? "unknown" };
+        tools[tool.name] = {
+            path: `/usr/local/bin/${tool.name}`,
+            version: parseToolVersion(tool.name as ToolName, (v.stdout + v.stderr).split("\n")[0]) ?? "unknown",
+        };
     }
     const bb = (await t.run([BUSYBOX], { check: false })).stdout.split("\n")[0];
     return {
         sha256: await fileSha256(t, out),
         size: await fileSize(t, out),
-        manifest: { busybox: /v(\d+\.\d+(\.\d+)?)/.exec(bb)?.[1] ?? "unknown", tools, libraries: r.libraries, modules: r.modules.map((m) => m.split("/").pop()!), init: sha256Hex(GUEST_INIT) },
+        manifest: {
+            busybox: /v(\d+\.\d+(\.\d+)?)/.exec(bb)?.[1] ?? "unknown",
+            tools,
+            libraries: r.libraries,
+            modules: r.modules.map((m) => m.split("/").pop()!),
+            init: sha256Hex(GUEST_INIT),
+        },
         buildSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
 }
 
 function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, hit: boolean): Record<string, unknown> {
-    return { ...i, path: `${dir}/initramfs.cpio.gz`, sha256: meta.sha256, size: meta.size, manifest: meta.manifest, buildSeconds: hit ? 0 : meta.buildSeconds, cacheKey: key };
+    return {
+        ...i,
+        path: `${dir}/initramfs.cpio.gz`,
+        sha256: meta.sha256,
+        size: meta.size,
+        manifest: meta.manifest,
+        buildSeconds: hit ? 0 : meta.buildSeconds,
+        cacheKey: key,
+    };
 }
 
 export const imageHandler: ReplaceOnlyHandler<GuestImageInputs> = {
@@ -112,12 +143,21 @@ export const imageHandler: ReplaceOnlyHandler<GuestImageInputs> = {
         const t = hostTransport(ctx, i.host);
         const r = await resolve(t, i);
         const key = sha256Hex(JSON.stringify({ v: 1, init: GUEST_INIT, agent: AGENT_SCRIPT, tools: r.tools, hashes: r.hashes, extra: i.extraFiles }));
-        const { dir, meta, hit } = await getOrBuild(t, i.cacheDir, "images", key, "initramfs.cpio.gz", ctx.urn, async (tmp) => {
-            ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
-            const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
-            ctx.log.info(ctx.urn, `guest image ${(m.size / 2 ** 20).toFixed(1)} MiB built in ${m.buildSeconds} s`);
-            return m;
-        }, { holdMs: 20 * 60_000, onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this image`) });
+        const { dir, meta, hit } = await getOrBuild(
+            t,
+            i.cacheDir,
+            "images",
+            key,
+            "initramfs.cpio.gz",
+            ctx.urn,
+            async (tmp) => {
+                ctx.log.info(ctx.urn, `building the guest image (${i.tools.join(", ")}${r.modules.length ? `, ${r.modules.length} modules` : ""})`);
+                const m = await build(t, i, r, tmp, `${tmp}/entry/initramfs.cpio.gz`);
+                ctx.log.info(ctx.urn, `guest image ${(m.size / 2 ** 20).toFixed(1)} MiB built in ${m.buildSeconds} s`);
+                return m;
+            },
+            { holdMs: 20 * 60_000, onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this image`) },
+        );
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },
 

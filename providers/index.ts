@@ -7,7 +7,7 @@ import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
 import { microvmHandler } from "./microvm";
 import { natHandler } from "./nat";
-import { ResourceHandler } from "./resource";
+import type { ResourceHandler } from "./resource";
 import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
 import { tuningHandler } from "./tuning";

@@ -4,9 +4,9 @@
 // few commands each would be most of what provisioning costs.
 // While a batch runs, new commands queue and go out together in the next one (a group commit), so
 // a lone command waits for nothing and a busy host sends few large batches.
-import { BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../core/ipbatch";
-import { SessionOutcome, endIpSession, ethtoolSession, ipSession } from "./ipsession";
-import { CommandError, DEFAULT_TIMEOUT_MS, RunResult, Transport } from "./transport";
+import { type BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../core/ipbatch";
+import { type SessionOutcome, endIpSession, ethtoolSession, ipSession } from "./ipsession";
+import { CommandError, DEFAULT_TIMEOUT_MS, type RunResult, type Transport } from "./transport";
 
 interface Job {
     argv: readonly string[];
@@ -58,7 +58,7 @@ async function runIpBatch(t: Transport, globals: string[], q: Queue, jobs: Job[]
     // Killed or timed out: whatever ran is unknown, so every command past the last sentinel fails.
     const r = await sendBatch(t, globals, jobs);
     const killed = r.killed;
-    let parsed;
+    let parsed: ReturnType<typeof parseBatch>;
     try {
         parsed = parseBatch(jobs.length, r.stdout, r.stderr, r.code, killed, r.firstLine);
     } catch (err) {
@@ -102,7 +102,9 @@ function kickIp(t: Transport, key: string, globals: string[], q: Queue): void {
     setImmediate(() => {
         const jobs = q.pending.splice(0, MAX_BATCH);
         runIpBatch(t, globals, q, jobs)
-            .catch((err) => jobs.forEach((j) => j.reject(err as Error)))
+            .catch((err) => {
+                for (const j of jobs) j.reject(err as Error);
+            })
             .finally(() => {
                 q.running = false;
                 kickIp(t, key, globals, q);
@@ -153,7 +155,9 @@ export function ethtoolFeatures(t: Transport, dev: string): Promise<RunResult> {
             try {
                 const devs = jobs.map((j) => j.dev);
                 const session = devs.every((d) => d !== "" && !/[\n\r]/.test(d)) ? ethtoolSession(t) : undefined;
-                const out = session ? await session.run(devs, DEFAULT_TIMEOUT_MS) : (await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...devs], { check: false })).stdout;
+                const out = session
+                    ? await session.run(devs, DEFAULT_TIMEOUT_MS)
+                    : (await t.run(["sh", "-c", ETHTOOL_BATCH_SCRIPT, "sh", ...devs], { check: false })).stdout;
                 const res = parseEthtoolBatch(jobs.length, out);
                 for (const [k, j] of jobs.entries()) {
                     const one = res[k];

@@ -4,10 +4,10 @@
 // It ends once idle, and before its namespace is deleted: a process inside a namespace keeps the
 // namespace, and its links, alive after `ip netns del`. SSH hosts keep one process per batch.
 // The same for the shell that runs `ethtool -k` per device (`ip netns exec` costs a mount namespace).
-import { ChildProcess, spawn } from "child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { END_LINE, ETHTOOL_LOOP_SCRIPT, countSentinels, renderBatch } from "../core/ipbatch";
 import { traceIpBatch, traceSpawn } from "./trace";
-import { LocalTransport, NetnsTransport, Transport } from "./transport";
+import { LocalTransport, NetnsTransport, type Transport } from "./transport";
 
 /** Idle time after which the process ends; the next batch starts another. */
 const IDLE_MS = 300;
@@ -102,9 +102,19 @@ class IpSession extends Session {
         const firstLine = this.lines;
         this.lines += 2 * lines.length + 1;
         const endMarker = `Command failed -:${this.lines}\n`;
-        const timedOut = await this.exchange(`${renderBatch(lines)}${END_LINE}\n`, () => this.err.includes(endMarker) && countSentinels(this.out) >= lines.length, timeoutMs);
+        const timedOut = await this.exchange(
+            `${renderBatch(lines)}${END_LINE}\n`,
+            () => this.err.includes(endMarker) && countSentinels(this.out) >= lines.length,
+            timeoutMs,
+        );
         const at = this.exit ? this.err.length : this.err.indexOf(endMarker) + endMarker.length;
-        const res = { code: this.exit ? (this.exit.code ?? -1) : 0, stdout: this.out, stderr: this.err.slice(0, at), killed: timedOut || !!this.exit?.signal, firstLine };
+        const res = {
+            code: this.exit ? (this.exit.code ?? -1) : 0,
+            stdout: this.out,
+            stderr: this.err.slice(0, at),
+            killed: timedOut || !!this.exit?.signal,
+            firstLine,
+        };
         this.out = "";
         this.err = this.err.slice(at);
         traceIpBatch(lines.length, t0);
@@ -128,7 +138,12 @@ class EthtoolSession extends Session {
 
 const sessions = new Map<Transport, Map<string, Session>>();
 
-function session<S extends Session>(t: Transport, key: string, make: (argv: string[], onEnd: () => void) => S, argv: (namespace?: string) => string[]): S | undefined {
+function session<S extends Session>(
+    t: Transport,
+    key: string,
+    make: (argv: string[], onEnd: () => void) => S,
+    argv: (namespace?: string) => string[],
+): S | undefined {
     if (!(t instanceof LocalTransport)) return undefined;
     let byKey = sessions.get(t);
     if (!byKey) sessions.set(t, (byKey = new Map()));
@@ -146,13 +161,23 @@ function session<S extends Session>(t: Transport, key: string, make: (argv: stri
  * where the host is not this machine (SSH: one process per batch there).
  */
 export function ipSession(t: Transport, globals: readonly string[]): IpSession | undefined {
-    return session(t, globals.join(" "), (a, e) => new IpSession(a, e), (ns) => ["ip", ...(ns ? ["-n", ns] : []), ...globals, "-force", "-batch", "-"]);
+    return session(
+        t,
+        globals.join(" "),
+        (a, e) => new IpSession(a, e),
+        (ns) => ["ip", ...(ns ? ["-n", ns] : []), ...globals, "-force", "-batch", "-"],
+    );
 }
 
 /** The open ethtool shell of this host (started if needed), or undefined where the host is not this machine. */
 export function ethtoolSession(t: Transport): EthtoolSession | undefined {
     const sh = ["sh", "-c", ETHTOOL_LOOP_SCRIPT];
-    return session(t, "ethtool", (a, e) => new EthtoolSession(a, e), (ns) => (ns ? ["ip", "netns", "exec", ns, ...sh] : sh));
+    return session(
+        t,
+        "ethtool",
+        (a, e) => new EthtoolSession(a, e),
+        (ns) => (ns ? ["ip", "netns", "exec", ns, ...sh] : sh),
+    );
 }
 
 /** Ends this host's ip process for these global options, if it has one (its cache went stale). */

@@ -1,8 +1,8 @@
 // IRQ affinity for NIC queues (the KVM criteria pin them with the vCPUs): applied while a resource
 // exists and restored when it goes. Shared by MicroVm and HostTuning.
 import { parseInterrupts } from "../core/probe";
-import { Ctx } from "./resource";
-import { Transport } from "./transport";
+import type { Ctx } from "./resource";
+import type { Transport } from "./transport";
 
 export interface IrqApplied {
     match: string;
@@ -24,7 +24,8 @@ export async function applyIrqAffinity(ctx: Ctx, t: Transport, host: string, wan
     for (const a of wanted) {
         const hits = irqs.filter((q) => q.name.includes(a.match));
         if (hits.length === 0) {
-            const skipped = table.code === 0 ? `no IRQ on host '${host}' matches '${a.match}' in /proc/interrupts` : `host '${host}' has no readable /proc/interrupts`;
+            const skipped =
+                table.code === 0 ? `no IRQ on host '${host}' matches '${a.match}' in /proc/interrupts` : `host '${host}' has no readable /proc/interrupts`;
             ctx.log.warn(ctx.urn, `irqAffinity: ${skipped}; skipped`);
             out.push({ match: a.match, skipped });
             continue;

@@ -1,11 +1,11 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
 import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
-import { KernelArgsSchema, KernelInputs, VirtioMode } from "../schema/kernel";
+import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../schema/kernel";
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { CommandError, Transport, hostTransport } from "./transport";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { CommandError, type Transport, hostTransport } from "./transport";
 
 interface KernelMeta {
     release: string;
@@ -38,7 +38,9 @@ async function resolveDebian(t: Transport, hostName: string, pkg: string): Promi
     if (!/^linux-image-\d/.test(pkg)) {
         const show = await t.run(["apt-cache", "show", "--no-all-versions", pkg], { check: false });
         if (show.code !== 0 || !show.stdout.trim()) {
-            throw new Error(`on host '${hostName}': package '${pkg}' is not in the host's apt sources (${show.stderr.trim() || "no such package"}); check the name or run apt-get update`);
+            throw new Error(
+                `on host '${hostName}': package '${pkg}' is not in the host's apt sources (${show.stderr.trim() || "no such package"}); check the name or run apt-get update`,
+            );
         }
         const dep = /^Depends:.*?\b(linux-image-\d[^\s,]*)/m.exec(show.stdout);
         if (!dep) throw new Error(`on host '${hostName}': '${pkg}' is neither a kernel image package nor a metapackage that depends on one`);
@@ -47,7 +49,9 @@ async function resolveDebian(t: Transport, hostName: string, pkg: string): Promi
     const uris = await t.run(["apt-get", "download", "--print-uris", real], { check: false });
     const m = /SHA256:([0-9a-f]{64})/.exec(uris.stdout);
     if (uris.code !== 0 || !m) {
-        throw new Error(`on host '${hostName}': package '${real}' is not in the host's apt sources (${uris.stderr.trim() || "no download address"}); check the name or run apt-get update`);
+        throw new Error(
+            `on host '${hostName}': package '${real}' is not in the host's apt sources (${uris.stderr.trim() || "no download address"}); check the name or run apt-get update`,
+        );
     }
     return { pkg: real, sha256: m[1] };
 }
@@ -180,7 +184,9 @@ async function keyOf(t: Transport, i: KernelInputs): Promise<{ key: string; debi
         case "build": {
             const missing = await t.run(["test", "-f", s.tarball], { check: false });
             if (missing.code !== 0) {
-                throw new Error(`on host '${i.host.name}': kernel source ${s.tarball} does not exist; install linux-source-6.1 on the host (add it to the Host's packages) or give another tarball`);
+                throw new Error(
+                    `on host '${i.host.name}': kernel source ${s.tarball} does not exist; install linux-source-6.1 on the host (add it to the Host's packages) or give another tarball`,
+                );
             }
             const base = s.base.startsWith("/") ? await fileSha256(t, s.base) : s.base;
             const frag = [...(s.minimal ? MINIMAL_FRAGMENT : []), ...s.fragments];
@@ -218,18 +224,27 @@ export const kernelHandler: ReplaceOnlyHandler<KernelInputs> = {
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         const { key, debian } = await keyOf(t, i);
-        const { dir, meta, hit } = await getOrBuild<KernelMeta>(t, i.cacheDir, "kernels", key, "vmlinuz", ctx.urn, async (tmp) => {
-            const cores = Number((await t.run(["nproc"])).stdout.trim()) || 1;
-            const s = i.source;
-            const m =
-                s.kind === "debian"
-                    ? await buildDebian(ctx, t, i, tmp, debian!)
-                    : s.kind === "file"
-                      ? await buildFile(t, i as any, tmp)
-                      : await buildSource(ctx, t, i as any, tmp, cores);
-            ctx.log.info(ctx.urn, `kernel ${m.release} (${m.virtio} virtio) built in ${m.buildSeconds} s`);
-            return m;
-        }, { holdMs: lockHoldMs(i.source), onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this kernel`) });
+        const { dir, meta, hit } = await getOrBuild<KernelMeta>(
+            t,
+            i.cacheDir,
+            "kernels",
+            key,
+            "vmlinuz",
+            ctx.urn,
+            async (tmp) => {
+                const cores = Number((await t.run(["nproc"])).stdout.trim()) || 1;
+                const s = i.source;
+                const m =
+                    s.kind === "debian"
+                        ? await buildDebian(ctx, t, i, tmp, debian!)
+                        : s.kind === "file"
+                          ? await buildFile(t, i as any, tmp)
+                          : await buildSource(ctx, t, i as any, tmp, cores);
+                ctx.log.info(ctx.urn, `kernel ${m.release} (${m.virtio} virtio) built in ${m.buildSeconds} s`);
+                return m;
+            },
+            { holdMs: lockHoldMs(i.source), onWait: (owner) => ctx.log.info(ctx.urn, `waiting for ${owner}, which is building this kernel`) },
+        );
         if (hit) ctx.log.info(ctx.urn, `kernel ${meta.release} found in the cache (${dir})`);
         return { id: key, outs: outsOf(i, dir, meta, key, hit) };
     },

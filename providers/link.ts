@@ -1,12 +1,24 @@
 // Operations shared by every link resource: observe a link, converge it to its spec, own it.
 import { networkStackOf } from "../core/placement";
-import { Offloads, Route, LinkObservation, addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
+import {
+    type Offloads,
+    type Route,
+    type LinkObservation,
+    addrArgv,
+    canonicalCidr,
+    ethtoolArgv,
+    parseEthtoolFeatures,
+    parseLink,
+    parseRoutes,
+    routeArgv,
+    routeKey,
+} from "../core/link";
 import type { HostConnection } from "../schema/host";
 import type { LinkObserved } from "../schema/common";
-import { existsSync, promises as fs } from "fs";
+import { existsSync, promises as fs } from "node:fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
-import { Ctx } from "./resource";
-import { LocalTransport, RunResult, Transport } from "./transport";
+import type { Ctx } from "./resource";
+import { LocalTransport, type RunResult, type Transport } from "./transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {
@@ -120,7 +132,10 @@ export async function observe(t: Transport, name: string, withEthtool: boolean, 
 /** An observation from the answers of observe()'s commands; throws where one failed. */
 function observedFrom(t: Transport, name: string, l: RunResult, e?: RunResult, r?: RunResult, r6?: RunResult): Observed {
     if (l.code !== 0) throw new Error(`on host ${t.label}: could not read link '${name}': ${l.stderr.trim()}`);
-    for (const [x, argv] of [[r, "ip -json route show"], [r6, "ip -6 -json route show"]] as const) {
+    for (const [x, argv] of [
+        [r, "ip -json route show"],
+        [r6, "ip -6 -json route show"],
+    ] as const) {
         if (x && x.code !== 0) throw new Error(`on host ${t.label}: \`${argv} dev ${name}\` failed: ${x.stderr.trim()}`);
     }
     return {
@@ -160,7 +175,14 @@ export interface ConvergeOptions {
  * Brings a link to its spec: MTU, MAC, queue length, addresses, state, offloads, routes. Returns
  * the link as observed afterwards, without routes (outputs do not carry them; read() observes them).
  */
-export async function converge(ctx: Ctx, t: Transport, host: HostConnection, spec: LinkSpec, extraSet: string[] = [], opts: ConvergeOptions = {}): Promise<Observed> {
+export async function converge(
+    ctx: Ctx,
+    t: Transport,
+    host: HostConnection,
+    spec: LinkSpec,
+    extraSet: string[] = [],
+    opts: ConvergeOptions = {},
+): Promise<Observed> {
     const fresh = opts.fresh === true || opts.create !== undefined;
     const wantEthtool = spec.offloads !== undefined && Object.keys(spec.offloads).length > 0;
     if (wantEthtool && !(await hasEthtool(t))) {

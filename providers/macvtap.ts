@@ -4,10 +4,10 @@ import { deriveMac } from "../core/net";
 import type { HostProbe } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
-import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "../schema/macvtap";
-import { Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, observe, observedOutput, specFromObserved } from "./link";
-import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { Transport, hostTransport } from "./transport";
+import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "../schema/macvtap";
+import { type Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, observe, observedOutput, specFromObserved } from "./link";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { type Transport, hostTransport } from "./transport";
 
 const DEV_DIR = "/run/netbed/dev";
 
@@ -45,7 +45,10 @@ async function readDeviceOk(t: Transport, path: string, name: string, ifindex: n
     const want = (await t.run(["cat", `/sys/class/net/${name}/macvtap/tap${ifindex}/dev`], { check: false })).stdout.trim();
     const have = await t.run(["stat", "-c", "%t:%T", path], { check: false });
     if (have.code !== 0 || !want) return false;
-    const [maj, min] = have.stdout.trim().split(":").map((h) => parseInt(h, 16));
+    const [maj, min] = have.stdout
+        .trim()
+        .split(":")
+        .map((h) => parseInt(h, 16));
     return `${maj}:${min}` === want;
 }
 
@@ -77,11 +80,7 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
                 },
             ];
         }
-        return registry.claim(
-            urn,
-            addressClaims(i.host, i.addresses),
-            i.mac ? [{ property: "mac", mac: i.mac }] : [],
-        );
+        return registry.claim(urn, addressClaims(i.host, i.addresses), i.mac ? [{ property: "mac", mac: i.mac }] : []);
     },
 
     async create(ctx: Ctx, i) {
@@ -105,7 +104,7 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
         const obs = await observe(t, i.name, true);
-        if (!obs || obs.link.kind !== "macvtap") return undefined;
+        if (obs?.link.kind !== "macvtap") return undefined;
         const device = devicePath(i.host, i.name);
         return {
             ...specFromObserved(i, obs),

@@ -2,22 +2,22 @@
 // start time, booted to the image's readiness line, optionally pinned.
 import { networkStackOf } from "../core/placement";
 import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { deriveMac } from "../core/net";
-import { DRIVER_MODELS, Launch, VmNic, freezeSpec } from "../core/vmm";
+import { DRIVER_MODELS, type Launch, type VmNic, freezeSpec } from "../core/vmm";
 import { landlockArgs, withLauncherArgs } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
-import { MicroVmArgsSchema, MicroVmInputs, microVmHostCaps } from "../schema/microvm";
-import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { MicroVmArgsSchema, type MicroVmInputs, microVmHostCaps } from "../schema/microvm";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
 import { sha256Hex } from "../core/hash";
 import { parseProcStat } from "../core/procstat";
 import { sleep } from "../core/sleep";
-import { Transport, hostTransport } from "./transport";
+import { type Transport, hostTransport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
-import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
+import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
 
 const VM_DIR = "/run/netbed/vms";
 
@@ -177,7 +177,12 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
         } catch {
             // reported below
         }
-        return [{ property: i.driver === "custom" ? "custom.argv[0]" : "binary", reason: `${bin} is not an executable file on host '${i.host.name}' (this machine)` }];
+        return [
+            {
+                property: i.driver === "custom" ? "custom.argv[0]" : "binary",
+                reason: `${bin} is not an executable file on host '${i.host.name}' (this machine)`,
+            },
+        ];
     },
 
     async create(ctx, given) {
@@ -246,15 +251,18 @@ async function vmWrapper(t: Transport, i: MicroVmInputs, binary: string, dir: st
     for (const p of resolved) if (!roots.some((r) => p === r || p.startsWith(`${r}/`))) roots.push(p);
     // A VMM outside them (/opt/qemu/bin/...): its prefix holds its libraries and firmware.
     if (!roots.some((r) => bin.startsWith(`${r}/`))) roots.push(bin.slice(0, bin.lastIndexOf("/", bin.lastIndexOf("/") - 1)) || "/");
-    return withLauncherArgs(s.wrapper, landlockArgs({
-        exec: roots,
-        ro: [...roots, ...((await exists("/etc/ld.so.cache")) ? ["/etc/ld.so.cache"] : []), i.kernel, i.image],
-        rw: [dir, ...devices],
-        bindPorts: [],
-        connectPorts: [],
-        denyTcp: false,
-        scopes: [],
-    }));
+    return withLauncherArgs(
+        s.wrapper,
+        landlockArgs({
+            exec: roots,
+            ro: [...roots, ...((await exists("/etc/ld.so.cache")) ? ["/etc/ld.so.cache"] : []), i.kernel, i.image],
+            rw: [dir, ...devices],
+            bindPorts: [],
+            connectPorts: [],
+            denyTcp: false,
+            scopes: [],
+        }),
+    );
 }
 
 /** The device nodes the VMM opens itself: /dev/net/tun for taps by name, /dev/vhost-net, /dev/kvm. */
@@ -279,13 +287,18 @@ async function checkDeviceAccess(t: Transport, i: MicroVmInputs, devices: string
     for (const d of devices) {
         if ((await t.run(["setpriv", ...ids, "--", "test", "-r", d, "-a", "-w", d], { check: false })).code !== 0) {
             const mode = (await t.run(["stat", "-L", "-c", "%U:%G %A", "--", d], { check: false })).stdout.trim();
-            throw new Error(`on host '${i.host.name}': SecurityProfile '${i.security!.profile}' runs the VMM as uid ${user ?? 0} gid ${group ?? 0}, which cannot open ${d} (${mode}); widen its permissions or drop user/group from the profile`);
+            throw new Error(
+                `on host '${i.host.name}': SecurityProfile '${i.security!.profile}' runs the VMM as uid ${user ?? 0} gid ${group ?? 0}, which cannot open ${d} (${mode}); widen its permissions or drop user/group from the profile`,
+            );
         }
     }
 }
 
 async function tail(t: Transport, dir: string): Promise<string> {
-    return t.getFile(`${dir}/console.log`).then((b) => b.toString().slice(-2000), () => "(no console log)");
+    return t.getFile(`${dir}/console.log`).then(
+        (b) => b.toString().slice(-2000),
+        () => "(no console log)",
+    );
 }
 
 /** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
@@ -307,7 +320,8 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     }
     if (i.driver === "firecracker") {
         const magic = await t.run(["od", "-An", "-c", "-N4", "--", i.kernel], { check: false });
-        if (!/177\s+E\s+L\s+F/.test(magic.stdout)) throw new Error(`on host '${i.host.name}': driver 'firecracker' boots an uncompressed ELF vmlinux, and ${i.kernel} is not one (a bzImage?)`);
+        if (!/177\s+E\s+L\s+F/.test(magic.stdout))
+            throw new Error(`on host '${i.host.name}': driver 'firecracker' boots an uncompressed ELF vmlinux, and ${i.kernel} is not one (a bzImage?)`);
     }
     const spec = freezeSpec({
         driver: i.driver,
@@ -318,7 +332,13 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         memoryMiB: i.memoryMiB,
         kernel: i.kernel,
         initrd: i.image,
-        cmdline: [...guestCmdline(i.nics.map((n, k) => ({ mac: nics.vm[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })), i.servers), ...i.cmdline],
+        cmdline: [
+            ...guestCmdline(
+                i.nics.map((n, k) => ({ mac: nics.vm[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
+                i.servers,
+            ),
+            ...i.cmdline,
+        ],
         nics: nics.vm,
         dir,
         name: ctx.name,
@@ -331,7 +351,10 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         const devices = await vmmDevices(t, i, accel);
         await checkDeviceAccess(t, i, devices);
         wrapper = await vmWrapper(t, i, binary, dir, devices);
-        ctx.log.info(ctx.urn, `confined by SecurityProfile '${i.security.profile}' (filter ${i.security.filterSha256?.slice(0, 12) ?? "none"}, Landlock ABI ${i.security.landlock.enabled ? i.security.landlock.abi : "off"})`);
+        ctx.log.info(
+            ctx.urn,
+            `confined by SecurityProfile '${i.security.profile}' (filter ${i.security.filterSha256?.slice(0, 12) ?? "none"}, Landlock ABI ${i.security.landlock.enabled ? i.security.landlock.abi : "off"})`,
+        );
     }
     await t.run(["rm", "-rf", "--", dir]);
     await t.run(["mkdir", "-p", "-m", "0700", "--", dir]);
@@ -350,11 +373,17 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const id = await processIdentity(t, pid);
     if (!id) throw new Error(`on host '${i.host.name}': ${binary} wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
     try {
-        ctx.log.info(ctx.urn, `VMM pid ${pid} started (${i.driver}, ${i.driver === "custom" ? "its own acceleration" : accel}); waiting for the guest's readiness line`);
+        ctx.log.info(
+            ctx.urn,
+            `VMM pid ${pid} started (${i.driver}, ${i.driver === "custom" ? "its own acceleration" : accel}); waiting for the guest's readiness line`,
+        );
         const deadline = started + i.bootTimeoutSeconds * 1000;
-        let ready;
+        let ready: ReturnType<typeof parseReadyLine>;
         for (;;) {
-            const log = await t.getFile(`${dir}/console.log`).then((b) => b.toString(), () => "");
+            const log = await t.getFile(`${dir}/console.log`).then(
+                (b) => b.toString(),
+                () => "",
+            );
             ready = parseReadyLine(log);
             if (ready) break;
             if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);

@@ -1,13 +1,13 @@
 // Nat: an nftables table in a host's network stack, created, read back, rewritten and deleted as
 // a whole. Ownership is the table's comment: a table of that name without netbed's comment for
 // this resource is never written over or deleted.
-import * as fs from "fs";
-import { NFT_PACKAGE, NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
+import * as fs from "node:fs";
+import { NFT_PACKAGE, type NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
-import { NatArgsSchema, NatInputs } from "../schema/nat";
+import { NatArgsSchema, type NatInputs } from "../schema/nat";
 import { hostGone } from "./link";
-import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { Transport, hostTransport } from "./transport";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { type Transport, hostTransport } from "./transport";
 
 /** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
 const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
@@ -24,7 +24,9 @@ export function nftMissingHere(dirs: readonly string[] = NFT_DIRS): boolean {
 }
 
 function missingNft(host: string, detail: string): Error {
-    return new Error(`on host '${host}': nft (nftables' command) is missing: install the Debian package '${NFT_PACKAGE}' there (the Host's packages)${detail ? `: ${detail}` : ""}`);
+    return new Error(
+        `on host '${host}': nft (nftables' command) is missing: install the Debian package '${NFT_PACKAGE}' there (the Host's packages)${detail ? `: ${detail}` : ""}`,
+    );
 }
 
 async function ensureNft(t: Transport, host: string): Promise<void> {
@@ -51,7 +53,11 @@ async function write(ctx: Ctx, t: Transport, i: NatInputs): Promise<void> {
 async function forwarding(ctx: Ctx, t: Transport, i: NatInputs): Promise<boolean> {
     const r = await t.run(["cat", "/proc/sys/net/ipv4/ip_forward"], { check: false });
     const on = r.stdout.trim() === "1";
-    if (!on) ctx.log.warn(ctx.urn, `host '${i.host.name}' does not forward IPv4 (net.ipv4.ip_forward is ${r.stdout.trim() || "unreadable"}): NAT applies only to forwarded packets; set it with a HostTuning sysctl`);
+    if (!on)
+        ctx.log.warn(
+            ctx.urn,
+            `host '${i.host.name}' does not forward IPv4 (net.ipv4.ip_forward is ${r.stdout.trim() || "unreadable"}): NAT applies only to forwarded packets; set it with a HostTuning sysctl`,
+        );
     return on;
 }
 
@@ -60,7 +66,7 @@ async function readBack(t: Transport, table: string) {
 }
 
 /** Refuses a table of that name that is not this resource's. */
-async function assertMine(ctx: Ctx, t: Transport, i: NatInputs, comment: string | undefined | null): Promise<void> {
+function assertMine(ctx: Ctx, i: NatInputs, comment: string | undefined | null): void {
     if (comment === null || comment === ownerComment(ctx.urn, ctx.name)) return;
     throw new Error(
         `on host '${i.host.name}': table ip ${i.table} already exists and is not this resource's (its comment is ${comment === undefined ? "absent" : `'${comment}'`}): netbed never writes over rules it did not create; choose another \`table\``,
@@ -92,17 +98,25 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     // On this machine (local and netns hosts) nft is looked for at preview, before the Host exists.
     localCheck(i) {
         if (i.host.kind === "ssh" || !nftMissingHere()) return [];
-        return [{ property: "host", reason: `host '${i.host.name}' (this machine) has no nft (in ${NFT_DIRS.join(", ")}): install the Debian package '${NFT_PACKAGE}' (scripts/setup.sh does)` }];
+        return [
+            {
+                property: "host",
+                reason: `host '${i.host.name}' (this machine) has no nft (in ${NFT_DIRS.join(", ")}): install the Debian package '${NFT_PACKAGE}' (scripts/setup.sh does)`,
+            },
+        ];
     },
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         await ensureNft(t, i.host.name);
-        await assertMine(ctx, t, i, await tableComment(t, i.table));
+        assertMine(ctx, i, await tableComment(t, i.table));
         await write(ctx, t, i);
         try {
             const seen = await readBack(t, i.table);
-            return { id: `${i.host.name}/${i.table}`, outs: { ...i, rules: seen.lines, drift: natDrift(i.rules, seen.lines), forwarding: await forwarding(ctx, t, i) } };
+            return {
+                id: `${i.host.name}/${i.table}`,
+                outs: { ...i, rules: seen.lines, drift: natDrift(i.rules, seen.lines), forwarding: await forwarding(ctx, t, i) },
+            };
         } catch (e) {
             await t.run(["nft", "delete", "table", "ip", i.table], { check: false });
             throw e;
@@ -124,7 +138,7 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     async update(ctx, _id, _olds, news) {
         const t = hostTransport(ctx, news.host);
         await ensureNft(t, news.host.name);
-        await assertMine(ctx, t, news, await tableComment(t, news.table));
+        assertMine(ctx, news, await tableComment(t, news.table));
         await write(ctx, t, news);
         const seen = await readBack(t, news.table);
         return { ...news, rules: seen.lines, drift: natDrift(news.rules, seen.lines), forwarding: await forwarding(ctx, t, news) };

@@ -3,12 +3,12 @@ import type * as provider from "@pulumi/pulumi/provider";
 import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { typeOfUrn, urnName } from "../core/names";
-import { Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
+import { type Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
 import { HostConnectionSchema } from "../schema/host";
 import { HostFacts } from "./hostfacts";
-import { Logger } from "./log";
+import type { Logger } from "./log";
 import { Registry } from "./registry";
-import { Ctx, ResourceHandler } from "./resource";
+import type { Ctx, ResourceHandler } from "./resource";
 
 /**
  * Every path to an SSH private key in a value: a host's connection rides in the inputs of each
@@ -28,7 +28,9 @@ export function keyPaths(v: unknown, at: Path = []): Path[] {
  * a benchmark's progress and results files) and in logs, so it must be one plain path segment.
  */
 function resourceNameProblem(name: string): string | undefined {
-    if (name === "." || name === ".." || name.includes("/")) return `'${name.slice(0, 80)}' must not contain '/' or be '.' or '..' (netbed uses it as a file name)`;
+    if (name === "." || name === ".." || name.includes("/"))
+        return `'${name.slice(0, 80)}' must not contain '/' or be '.' or '..' (netbed uses it as a file name)`;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
     if (/[\x00-\x1f\x7f]/.test(name)) return "must not contain control characters (newline, ...)";
     if (Buffer.byteLength(name, "utf8") > 200) return `is ${Buffer.byteLength(name, "utf8")} bytes long; netbed takes at most 200 (it becomes a file name)`;
     return undefined;
@@ -104,7 +106,11 @@ export class NetbedProvider implements provider.Provider {
     }
 
     /** Fills the handler's host-facts input from a read-only probe when the Host's is not known yet. */
-    private async withHostFacts(urn: string, h: ResourceHandler, plain: Record<string, unknown>): Promise<{ inputs: Record<string, unknown> } | { failure: { property: string; reason: string } }> {
+    private async withHostFacts(
+        urn: string,
+        h: ResourceHandler,
+        plain: Record<string, unknown>,
+    ): Promise<{ inputs: Record<string, unknown> } | { failure: { property: string; reason: string } }> {
         const host = HostConnectionSchema.safeParse(plain.host);
         if (!h.hostFacts || plain[h.hostFacts.field] !== undefined || !host.success) return { inputs: plain };
         try {
@@ -155,13 +161,21 @@ export class NetbedProvider implements provider.Provider {
         const outs = await h.read(this.ctx(urn), id, value as Record<string, unknown>);
         if (!outs) return { id: "", props: {} };
         const wrapped = this.secretOuts(h, outs, secretPaths);
-        return { id, props: wrapped, inputs: pick(wrapped, h.properties.map((p) => p.split(".")[0])) };
+        return {
+            id,
+            props: wrapped,
+            inputs: pick(
+                wrapped,
+                h.properties.map((p) => p.split(".")[0]),
+            ),
+        };
     }
 
     async update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult> {
         const h = this.handler(urn);
         // diff() plans a replacement for every change of such a resource, so the engine never gets here.
-        if (h.replaceOnly) throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
+        if (h.replaceOnly)
+            throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
         const { value, secretPaths } = unwrapSecrets(news);
         const outs = await h.update(this.ctx(urn), id, o, value as any);

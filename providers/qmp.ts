@@ -1,13 +1,13 @@
 // A short QMP session over the host's transport: capabilities negotiation, then commands in turn.
-import { encode, QmpCommand, QmpFramer, replyTo } from "../core/qmp";
-import { Transport } from "./transport";
+import { encode, type QmpCommand, QmpFramer, replyTo } from "../core/qmp";
+import type { Transport } from "./transport";
 
 /** Runs `commands` (names, or commands with arguments) on the QMP socket and returns their replies, bounded by `timeoutMs` in all. */
 export async function qmp(t: Transport, socket: string, commands: (string | Omit<QmpCommand, "id">)[], timeoutMs = 10_000): Promise<unknown[]> {
     const s = await t.connectUnix(socket);
     const framer = new QmpFramer();
     const seen: Record<string, unknown>[] = [];
-    let wake = () => undefined as void;
+    let wake: () => void = () => undefined;
     s.setEncoding("utf8");
     s.on("data", (d: string) => {
         seen.push(...framer.push(d));

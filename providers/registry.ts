@@ -1,8 +1,8 @@
 // Checks across resources, at check() time: the provider process sees every resource of the
 // stack checked before any is created (in preview, and in the preview that `netbed up` runs
 // first). Subnets must not overlap on one host's network stack; MACs must be unique in the stack.
-import { CheckFailure } from "../core/check";
-import { Cidr, cidrsOverlap, parseCidr } from "../core/net";
+import type { CheckFailure } from "../core/check";
+import { type Cidr, cidrsOverlap, parseCidr } from "../core/net";
 import { urnName } from "../core/names";
 
 interface Claim {
@@ -29,7 +29,10 @@ export class Registry {
         for (const n of names) {
             const other = m.get(n);
             if (other !== undefined && other !== urn) {
-                failures.push({ property, reason: `'${n}' is already declared by ${urnName(other).replace(/#([ab])$/, " (end $1)")} on the same host: give each link its own name` });
+                failures.push({
+                    property,
+                    reason: `'${n}' is already declared by ${urnName(other).replace(/#([ab])$/, " (end $1)")} on the same host: give each link its own name`,
+                });
             } else m.set(n, urn);
         }
         this.links.set(stack, m);
@@ -45,7 +48,11 @@ export class Registry {
     private release(urn: string): void {
         const prev = this.byUrn.get(urn);
         if (!prev) return;
-        for (const s of prev.stacks) this.subnets.set(s, (this.subnets.get(s) ?? []).filter((c) => c.urn !== urn));
+        for (const s of prev.stacks)
+            this.subnets.set(
+                s,
+                (this.subnets.get(s) ?? []).filter((c) => c.urn !== urn),
+            );
         for (const m of prev.macs) if (this.macs.get(m)?.urn === urn) this.macs.delete(m);
         this.byUrn.delete(urn);
     }
@@ -75,13 +82,17 @@ export class Registry {
         for (const m of macs) {
             const other = this.macs.get(m.mac);
             if (other && other.urn !== urn) {
-                failures.push({ property: m.property, reason: `MAC ${m.mac} is already used by ${urnName(other.urn)} (${other.property}): MACs must be unique in the stack` });
+                failures.push({
+                    property: m.property,
+                    reason: `MAC ${m.mac} is already used by ${urnName(other.urn)} (${other.property}): MACs must be unique in the stack`,
+                });
             }
         }
         // Two ends of one resource (a veth pair on one host) must not overlap each other either.
         for (let i = 0; i < addresses.length; i++) {
             for (let j = i + 1; j < addresses.length; j++) {
-                const x = addresses[i], y = addresses[j];
+                const x = addresses[i],
+                    y = addresses[j];
                 if (x.stack === y.stack && x.property.split(".")[0] !== y.property.split(".")[0] && cidrsOverlap(parseCidr(x.cidr)!, parseCidr(y.cidr)!)) {
                     failures.push({ property: y.property, reason: `'${y.cidr}' overlaps '${x.cidr}' (${x.property}) on the same host '${y.hostName}'` });
                 }

@@ -1,11 +1,11 @@
 // Writes a report for a results document: the Volt template filled in (report.md), the same as one
 // self-contained page (report.html) and the charts as SVG files. The file access lives here;
 // core/report/ is pure. Used by BenchmarkRun at the end of a run and by `netbed report`.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { ResultsDoc } from "../core/bench/results";
 import { toMarkdown } from "../core/report/blocks";
-import { latencyCdfs, RawReader } from "../core/report/cdf";
+import { latencyCdfs, type RawReader } from "../core/report/cdf";
 import { toHtml } from "../core/report/html";
 import { anomaliesMarkdown } from "../core/report/appendix";
 import { voltReport } from "../core/report/volt";
@@ -89,4 +89,3 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     fs.writeFileSync(html, toHtml(blocks, svgs, `netbed report: ${doc.run.name}`));
     return { dir: opts.out, markdown, html, svgs: svgFiles, missingRaw };
 }
-

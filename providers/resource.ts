@@ -1,5 +1,5 @@
 // What every netbed resource implements in the provider, and the context it runs with.
-import { z } from "zod";
+import type { z } from "zod";
 import type { Path } from "../core/secrets";
 import type { CheckFailure, StandIn } from "../core/check";
 import type { HostProbe } from "../core/probe";
@@ -129,13 +129,17 @@ export function diffTable<I extends Record<string, unknown>>(
 ): DiffTable<I> & { replaceOnly: false } {
     const properties = diffedProperties(schema, spec);
     for (const r of spec.replaceOn) {
-        if (!properties.some((p) => p === r || p.startsWith(`${r}.`))) throw new Error(`replaceOn names '${r}', which diff does not compare (${properties.join(", ")})`);
+        if (!properties.some((p) => p === r || p.startsWith(`${r}.`)))
+            throw new Error(`replaceOn names '${r}', which diff does not compare (${properties.join(", ")})`);
     }
     return { schema, properties, replaceOn: spec.replaceOn, notDiffed: spec.notDiffed, replaceOnly: false };
 }
 
 /** A diff table where every compared property replaces the object. */
-export function replaceOnlyTable<I extends Record<string, unknown>>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, spec: DiffSpec = {}): DiffTable<I> & { replaceOnly: true } {
+export function replaceOnlyTable<I extends Record<string, unknown>>(
+    schema: z.ZodType<I, z.ZodTypeDef, unknown>,
+    spec: DiffSpec = {},
+): DiffTable<I> & { replaceOnly: true } {
     const properties = diffedProperties(schema, spec);
     return { schema, properties, replaceOn: properties, notDiffed: spec.notDiffed, replaceOnly: true };
 }

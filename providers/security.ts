@@ -2,16 +2,16 @@
 // directory there, the netbed-confine launcher built on the host (cached by its source), and the
 // wrapper argv that applies both with prlimit and setpriv.
 import { networkStackOf } from "../core/placement";
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { compileFilter } from "../core/seccomp/compile";
-import { CAPABILITIES, Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
+import { CAPABILITIES, type Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
 import type { HostConnection } from "../schema/host";
-import { SecurityProfileArgsSchema, SecurityProfileInputs, SecurityRules, securityHostCaps } from "../schema/security";
+import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../schema/security";
 import { sha256Hex } from "../core/hash";
 import { makeTemp } from "./cache";
-import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { Transport, hostTransport, which } from "./transport";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { type Transport, hostTransport, which } from "./transport";
 import { packageRoot } from "./version";
 
 const PROFILE_DIR = "/run/netbed/profiles";
@@ -33,7 +33,9 @@ export async function ensureLauncher(ctx: Ctx, t: Transport, hostName: string, c
     const bin = `${dir}/netbed-confine`;
     if ((await t.run(["test", "-x", bin], { check: false })).code === 0) return bin;
     if (!(await which(t, "cc"))) {
-        throw new Error(`on host '${hostName}': no C compiler (cc) to build the netbed-confine launcher: install Debian's build-essential (apt-get install build-essential, or add it to the Host's packages)`);
+        throw new Error(
+            `on host '${hostName}': no C compiler (cc) to build the netbed-confine launcher: install Debian's build-essential (apt-get install build-essential, or add it to the Host's packages)`,
+        );
     }
     ctx.log.info(ctx.urn, `building netbed-confine on host '${hostName}' into ${dir}`);
     const tmp = await makeTemp(t, cacheDir);
@@ -68,7 +70,9 @@ async function missingPaths(t: Transport, i: SecurityProfileInputs): Promise<str
 }
 
 export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
-    ...replaceOnlyTable(SecurityProfileArgsSchema, { notDiffed: { hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" } }),
+    ...replaceOnlyTable(SecurityProfileArgsSchema, {
+        notDiffed: { hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" },
+    }),
     hostFacts: { field: "hostCaps", of: securityHostCaps },
     // The directory is named by the resource: the old one must go before the new one is written.
     deleteBeforeReplace: true,
@@ -97,12 +101,14 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
 
         const policy = seccompPolicy(i.seccomp);
         const arch = (await t.run(["uname", "-m"])).stdout.trim();
-        if (policy && !isArch(arch)) throw new Error(`${where}: netbed compiles seccomp filters for x86_64 and aarch64, not ${arch}: use seccomp preset 'none'`);
+        if (policy && !isArch(arch))
+            throw new Error(`${where}: netbed compiles seccomp filters for x86_64 and aarch64, not ${arch}: use seccomp preset 'none'`);
         const filter = policy && compileFilter(policy, arch as "x86_64" | "aarch64", { missing: "skip" });
 
         const lastCap = Number((await t.run(["cat", "/proc/sys/kernel/cap_last_cap"])).stdout.trim());
         const unknownCaps = i.capabilities.filter((c) => CAPABILITIES.indexOf(c as Capability) > lastCap);
-        if (unknownCaps.length > 0) throw new Error(`${where}: the kernel does not know capabilities ${unknownCaps.join(", ")} (its last is ${CAPABILITIES[lastCap]})`);
+        if (unknownCaps.length > 0)
+            throw new Error(`${where}: the kernel does not know capabilities ${unknownCaps.join(", ")} (its last is ${CAPABILITIES[lastCap]})`);
         const tools: Record<string, string> = {};
         for (const tool of ["prlimit", "setpriv"]) {
             const p = await which(t, tool);
@@ -114,9 +120,12 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const abi = await landlockAbi(t, launcher);
         const unmet = unmetLandlockNeeds(i.landlock, abi);
         if (i.landlock.mode === "strict" && unmet.length > 0) {
-            throw new Error(`${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`);
+            throw new Error(
+                `${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`,
+            );
         }
-        if (unmet.length > 0 && i.landlock.enabled) ctx.log.warn(ctx.urn, `best effort: Landlock ABI ${abi} ${where} lacks ${unmet.map((n) => n.feature).join(" and ")}: applied without them`);
+        if (unmet.length > 0 && i.landlock.enabled)
+            ctx.log.warn(ctx.urn, `best effort: Landlock ABI ${abi} ${where} lacks ${unmet.map((n) => n.feature).join(" and ")}: applied without them`);
 
         const dir = profileDir(i.host, ctx.name);
         await t.run(["rm", "-rf", "--", dir]);
@@ -130,7 +139,12 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const dropped = unmet.map((n) => n.feature);
         const l = i.landlock;
         const rules: SecurityRules = {
-            seccomp: { preset: i.seccomp.preset, defaultAction: policy?.defaultAction, errno: i.seccomp.errno, syscalls: (filter?.syscalls ?? []).map((s) => s.name) },
+            seccomp: {
+                preset: i.seccomp.preset,
+                defaultAction: policy?.defaultAction,
+                errno: i.seccomp.errno,
+                syscalls: (filter?.syscalls ?? []).map((s) => s.name),
+            },
             landlock: {
                 ...l,
                 abi: l.enabled && abi > 0 ? abi : 0,
@@ -148,8 +162,21 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
             rlimits: i.rlimits,
         };
         await t.putFile(`${dir}/rules.json`, `${JSON.stringify(rules, null, 2)}\n`);
-        const wrapper = wrapperArgv({ prlimit: tools.prlimit, setpriv: tools.setpriv, launcher, rlimits: i.rlimits, capabilities: i.capabilities, user: i.user, group: i.group, landlock: l, filterPath });
-        ctx.log.info(ctx.urn, `profile ready: ${filter ? `${i.seccomp.preset} filter, ${filter.syscalls.length} syscalls, ${filter.instructions} instructions` : "no seccomp filter"}; Landlock ABI ${abi}; capabilities ${i.capabilities.join(", ") || "none"}`);
+        const wrapper = wrapperArgv({
+            prlimit: tools.prlimit,
+            setpriv: tools.setpriv,
+            launcher,
+            rlimits: i.rlimits,
+            capabilities: i.capabilities,
+            user: i.user,
+            group: i.group,
+            landlock: l,
+            filterPath,
+        });
+        ctx.log.info(
+            ctx.urn,
+            `profile ready: ${filter ? `${i.seccomp.preset} filter, ${filter.syscalls.length} syscalls, ${filter.instructions} instructions` : "no seccomp filter"}; Landlock ABI ${abi}; capabilities ${i.capabilities.join(", ") || "none"}`,
+        );
         return {
             id: `${i.host.name}/${ctx.name}/${(filter?.sha256 ?? sha256Hex(wrapper.join("\0"))).slice(0, 12)}`,
             outs: {

@@ -1,9 +1,9 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../core/placement";
-import { TapArgsSchema, TapInputs } from "../schema/tap";
+import { TapArgsSchema, type TapInputs } from "../schema/tap";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
-import { UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { Transport, hostTransport } from "./transport";
+import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { type Transport, hostTransport } from "./transport";
 
 /** argv for `ip tuntap add`. Pure. */
 export function tuntapArgv(i: TapInputs): string[] {
@@ -28,11 +28,7 @@ export const tapHandler: UpdatingHandler<TapInputs> = {
     crossCheck(urn, i, registry) {
         const dup = registry.declareLinks(urn, networkStackOf(i.host), [i.name]);
         if (dup.length > 0) return dup;
-        return registry.claim(
-            urn,
-            addressClaims(i.host, i.addresses),
-            i.mac ? [{ property: "mac", mac: i.mac }] : [],
-        );
+        return registry.claim(urn, addressClaims(i.host, i.addresses), i.mac ? [{ property: "mac", mac: i.mac }] : []);
     },
 
     async create(ctx, i) {
@@ -57,7 +53,7 @@ export const tapHandler: UpdatingHandler<TapInputs> = {
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
         const obs = await observe(t, i.name, true);
-        if (!obs || obs.link.kind !== "tun" || obs.link.info.type !== "tap") return undefined;
+        if (obs?.link.kind !== "tun" || obs.link.info.type !== "tap") return undefined;
         return {
             ...specFromObserved(i, obs),
             bridge: obs.link.master,

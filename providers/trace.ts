@@ -1,8 +1,8 @@
 // Provider profiling for the provisioning bench: with NETBED_TRACE=<file> in the engine's
 // environment, every provider call and every process the provider spawns is appended to <file> as
 // one JSON line (times in ms since the epoch). Off (no file, no cost beyond one check) otherwise.
-import * as fs from "fs";
-import { performance } from "perf_hooks";
+import * as fs from "node:fs";
+import { performance } from "node:perf_hooks";
 import { procStatCpu } from "../core/provtrace";
 
 const file = process.env.NETBED_TRACE;
@@ -65,7 +65,13 @@ export function traceSpawn(argv: readonly string[], stdin?: string | Buffer): ()
     if (!tracing) return () => undefined;
     const t0 = now();
     // An `ip -batch` carries its commands on stdin: their number says how much one process did.
-    const stdinLines = stdin === undefined ? 0 : stdin.toString().split("\n").filter((l) => l !== "").length;
+    const stdinLines =
+        stdin === undefined
+            ? 0
+            : stdin
+                  .toString()
+                  .split("\n")
+                  .filter((l) => l !== "").length;
     return () => write({ ev: "spawn", pid: process.pid, argv: argv.slice(0, 7), stdinLines, t0, t1: now() });
 }
 

@@ -1,10 +1,10 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
-import { HostTuningArgsSchema, HostTuningInputs, TuningApplied } from "../schema/tuning";
-import { IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { Ctx, ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { Transport, hostTransport } from "./transport";
+import { HostTuningArgsSchema, type HostTuningInputs, type TuningApplied } from "../schema/tuning";
+import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { type Transport, hostTransport } from "./transport";
 
 async function readFile(t: Transport, file: string): Promise<string | undefined> {
     const r = await t.run(["cat", file], { check: false });
@@ -30,7 +30,12 @@ async function plan(t: Transport, i: HostTuningInputs): Promise<Planned[]> {
                     : { setting: `governor ${c}`, wanted: i.governor, skipped: `${c} offers governors ${avail}, not ${i.governor}` },
             );
         }
-        if (!any) out.push({ setting: "governor", wanted: i.governor, skipped: `host '${i.host.name}' has no cpufreq (no /sys/devices/system/cpu/cpu*/cpufreq): the hypervisor or firmware owns the frequency` });
+        if (!any)
+            out.push({
+                setting: "governor",
+                wanted: i.governor,
+                skipped: `host '${i.host.name}' has no cpufreq (no /sys/devices/system/cpu/cpu*/cpufreq): the hypervisor or firmware owns the frequency`,
+            });
     }
     if (i.boost !== undefined) {
         const wanted = i.boost ? "on" : "off";
@@ -42,12 +47,17 @@ async function plan(t: Transport, i: HostTuningInputs): Promise<Planned[]> {
             found = true;
             break;
         }
-        if (!found) out.push({ setting: "boost", wanted, skipped: `host '${i.host.name}' exposes no boost control (${BOOST_FILES.map((b) => b.file).join(", ")})` });
+        if (!found)
+            out.push({ setting: "boost", wanted, skipped: `host '${i.host.name}' exposes no boost control (${BOOST_FILES.map((b) => b.file).join(", ")})` });
     }
     for (const [key, value] of Object.entries(i.sysctls)) {
         const file = sysctlPath(key);
         const before = await readFile(t, file);
-        out.push(before === undefined ? { setting: key, wanted: value, skipped: `host '${i.host.name}' has no sysctl ${key} (${file})` } : { setting: key, file, wanted: value, before });
+        out.push(
+            before === undefined
+                ? { setting: key, wanted: value, skipped: `host '${i.host.name}' has no sysctl ${key} (${file})` }
+                : { setting: key, file, wanted: value, before },
+        );
     }
     return out;
 }

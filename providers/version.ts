@@ -1,5 +1,5 @@
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** The directory of netbed's package.json, found upward from here: works from dist/ and from source. */
 export function packageRoot(): string {
@@ -7,7 +7,7 @@ export function packageRoot(): string {
         const f = path.join(dir, "package.json");
         if (fs.existsSync(f) && JSON.parse(fs.readFileSync(f, "utf8")).name === "netbed") return dir;
     }
-    throw new Error("netbed's package.json was not found above " + __dirname);
+    throw new Error(`netbed's package.json was not found above ${__dirname}`);
 }
 
 /** netbed's version from its package.json. */

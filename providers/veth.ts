@@ -1,11 +1,11 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
 import { networkStackOf } from "../core/placement";
 import type { HostConnection } from "../schema/host";
-import { VethPairArgsSchema, VethPairInputs } from "../schema/veth";
+import { VethPairArgsSchema, type VethPairInputs } from "../schema/veth";
 import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
-import { Ctx, UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { LocalTransport, Transport, hostTransport } from "./transport";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
+import { LocalTransport, type Transport, hostTransport } from "./transport";
 
 type End = VethPairInputs["a"];
 
@@ -48,10 +48,7 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
             ...registry.declareLinks(`${urn}#b`, networkStackOf(i.b.host), [i.b.name], "b.name"),
         ];
         if (dup.length > 0) return dup;
-        const macs = [
-            ...(i.a.mac ? [{ property: "a.mac", mac: i.a.mac }] : []),
-            ...(i.b.mac ? [{ property: "b.mac", mac: i.b.mac }] : []),
-        ];
+        const macs = [...(i.a.mac ? [{ property: "a.mac", mac: i.a.mac }] : []), ...(i.b.mac ? [{ property: "b.mac", mac: i.b.mac }] : [])];
         if (i.a.mac && i.a.mac === i.b.mac) return [{ property: "b.mac", reason: `both ends have MAC ${i.b.mac}` }];
         return registry.claim(urn, [...claimsOf(i.a.host, "a", i.a), ...claimsOf(i.b.host, "b", i.b)], macs);
     },

@@ -1,10 +1,10 @@
 // The I/O half of the VMM drivers (core/vmm.ts renders): find the binary on the host, and read back
 // which thread runs which vCPU (QEMU's QMP query-cpus-fast, else the VMM's thread names).
 import { parseCpusFast } from "../core/qmp";
-import { DriverModel, Launch, isVhostWorker } from "../core/vmm";
+import { type DriverModel, type Launch, isVhostWorker } from "../core/vmm";
 import type { Placement } from "../schema/microvm";
 import { qmp } from "./qmp";
-import { Transport, which } from "./transport";
+import { type Transport, which } from "./transport";
 
 /**
  * The VMM binary's absolute path on the host: `given` if it is an executable file there, else the
@@ -18,7 +18,10 @@ export async function resolveBinary(t: Transport, host: string, model: DriverMod
         return given;
     }
     const found = await which(t, model.defaultBinary!);
-    if (!found) throw new Error(`on host '${host}': driver '${model.name}' needs ${model.defaultBinary}, which is not on the host's PATH: install it there or give its absolute path in \`binary\``);
+    if (!found)
+        throw new Error(
+            `on host '${host}': driver '${model.name}' needs ${model.defaultBinary}, which is not on the host's PATH: install it there or give its absolute path in \`binary\``,
+        );
     return found;
 }
 
@@ -55,7 +58,13 @@ async function kernelVhostWorkers(t: Transport, pid: number): Promise<ThreadInfo
  * CPUs each may run on now. QEMU's vCPU thread ids come from QMP; if QMP does not answer (a custom
  * QEMU build without it), the thread names serve and `source` says so.
  */
-export async function placementOf(t: Transport, pid: number, model: DriverModel, launch: Pick<Launch, "api">, warn: (m: string) => void = () => undefined): Promise<Placement> {
+export async function placementOf(
+    t: Transport,
+    pid: number,
+    model: DriverModel,
+    launch: Pick<Launch, "api">,
+    warn: (m: string) => void = () => undefined,
+): Promise<Placement> {
     const ts = await threadsOf(t, pid);
     let source: Placement["source"] = "thread names";
     let vcpuTids = new Map<number, number>();
@@ -99,7 +108,8 @@ export async function applyPinning(
     const before = await placementOf(t, pid, model, launch, warn);
     const pin = (cpus: number[], tid: number) => t.run(["taskset", "-p", "-c", cpus.join(","), String(tid)]);
     if (pinning?.vcpus) {
-        if (before.vcpus.length !== pinning.vcpus.length) throw new Error(`found ${before.vcpus.length} vCPU threads (${before.source}) for ${pinning.vcpus.length} pinned vCPUs`);
+        if (before.vcpus.length !== pinning.vcpus.length)
+            throw new Error(`found ${before.vcpus.length} vCPU threads (${before.source}) for ${pinning.vcpus.length} pinned vCPUs`);
         for (const v of before.vcpus) await pin([pinning.vcpus[v.index]], v.thread);
     }
     if (pinning?.other) for (const o of before.other) await pin(pinning.other, o.thread);

@@ -62,7 +62,11 @@ const PairSchema = z
     .strict()
     .superRefine((p, ctx) => {
         if (p.server.kind === "host" && p.server.address === undefined) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["server", "address"], message: "a host that runs the servers needs `address`, the address its peer connects to" });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["server", "address"],
+                message: "a host that runs the servers needs `address`, the address its peer connects to",
+            });
         }
     });
 
@@ -82,11 +86,13 @@ export const BenchmarkRunArgsSchema = z
     .strict()
     .superRefine((v, ctx) => {
         const dup = duplicateCells(v.tests);
-        if (dup.length > 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests"], message: `give each test once: ${dup.join(", ")} appear more than once` });
+        if (dup.length > 0)
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests"], message: `give each test once: ${dup.join(", ")} appear more than once` });
         for (const p of testProblems(v.tests)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests", p.index, p.field], message: p.message });
         const seen = new Map<string, number>();
         v.pairs.forEach((p, i) => {
-            if (seen.has(p.label)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["pairs", i, "label"], message: `'${p.label}' is also pairs[${seen.get(p.label)}]'s label` });
+            if (seen.has(p.label))
+                ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["pairs", i, "label"], message: `'${p.label}' is also pairs[${seen.get(p.label)}]'s label` });
             seen.set(p.label, i);
         });
     });

@@ -10,13 +10,11 @@ function quoted(v: string): string {
     return v.length > 80 ? `'${v.slice(0, 60)}...' (${v.length} characters)` : `'${v}'`;
 }
 
-export const refineWith =
-    (problem: (v: string) => string | undefined) =>
-    (v: string | undefined, ctx: z.RefinementCtx) => {
-        if (v === undefined) return;
-        const p = problem(v);
-        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${quoted(v)} ${p}` });
-    };
+export const refineWith = (problem: (v: string) => string | undefined) => (v: string | undefined, ctx: z.RefinementCtx) => {
+    if (v === undefined) return;
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${quoted(v)} ${p}` });
+};
 
 /**
  * Linux accepts a leading '-', but the name is an argv word of ip, ethtool and tc, which would read
@@ -48,7 +46,12 @@ export const linkFields = {
     /** Interface name: at most 15 bytes, no '/', ':' or whitespace. */
     name: IfnameSchema,
     /** MTU in bytes (68-65535). Default: the kernel's (1500). Updated in place. */
-    mtu: z.number({ invalid_type_error: "must be a number of bytes" }).int("must be a whole number of bytes").min(68, "must be at least 68 (the IPv4 minimum)").max(65535, "must be at most 65535").optional(),
+    mtu: z
+        .number({ invalid_type_error: "must be a number of bytes" })
+        .int("must be a whole number of bytes")
+        .min(68, "must be at least 68 (the IPv4 minimum)")
+        .max(65535, "must be at most 65535")
+        .optional(),
     /** Addresses with prefix length (IPv4 or IPv6). Updated in place. */
     addresses: z.array(z.string().superRefine(refineWith(cidrProblem))).default([]),
     /** Routes through this link. Updated in place. */
@@ -99,6 +102,7 @@ const PATH_MAX = 4096;
 function hostPathProblem(p: string): string | undefined {
     if (!p.startsWith("/")) return "must be an absolute path";
     if (Buffer.byteLength(p, "utf8") > PATH_MAX) return `is longer than ${PATH_MAX} bytes (PATH_MAX)`;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
     if (/[\x00-\x1f\x7f]/.test(p)) return "must not contain control characters (NUL, newline, ...)";
     if (p.split("/").includes("..")) return "must not contain '..' (give the path it stands for)";
     return undefined;

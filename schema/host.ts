@@ -48,7 +48,11 @@ export const SshSchema = z
     .strict()
     .superRefine((v, ctx) => {
         if ((v.privateKey === undefined) === (v.agent === undefined)) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["privateKey"], message: "give either privateKey (the key's contents, as a secret) or agent (true, or the ssh-agent socket's path), not both or neither" });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["privateKey"],
+                message: "give either privateKey (the key's contents, as a secret) or agent (true, or the ssh-agent socket's path), not both or neither",
+            });
         }
     });
 
@@ -68,18 +72,33 @@ export const HostArgsSchema = z
         /** For `ssh`: how to reach the machine. */
         ssh: SshSchema.optional(),
         /** Debian packages ensured with apt-get (skipped with a message on hosts that are not Debian-like). */
-        packages: z.array(z.string().max(200, "must be at most 200 characters").superRefine(refineWith(debPackageProblem))).max(1000).default([]),
+        packages: z
+            .array(z.string().max(200, "must be at most 200 characters").superRefine(refineWith(debPackageProblem)))
+            .max(1000)
+            .default([]),
     })
     .strict()
     .superRefine((v, ctx) => {
         if (v.kind === "ssh" && !v.ssh) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: "is required when kind is 'ssh': give host, privateKey (or agent) and hostKeyFingerprint" });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["ssh"],
+                message: "is required when kind is 'ssh': give host, privateKey (or agent) and hostKeyFingerprint",
+            });
         }
         if (v.kind !== "ssh" && v.ssh) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["ssh"], message: `only applies to kind 'ssh' (kind is '${v.kind}'): remove it or set kind: 'ssh'` });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["ssh"],
+                message: `only applies to kind 'ssh' (kind is '${v.kind}'): remove it or set kind: 'ssh'`,
+            });
         }
         if (v.kind !== "netns" && v.namespace !== undefined) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["namespace"], message: `only applies to kind 'netns' (kind is '${v.kind}'): remove it or set kind: 'netns'` });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["namespace"],
+                message: `only applies to kind 'netns' (kind is '${v.kind}'): remove it or set kind: 'netns'`,
+            });
         }
     });
 

@@ -10,14 +10,15 @@ export const GuestImageArgsSchema = z
     .object({
         host: HostConnectionSchema,
         /** Benchmark tools copied in with their shared libraries (default: all of iperf3, sockperf, netperf, netserver, ping). */
-        tools: z
-            .array(z.enum(IMAGE_TOOLS, { errorMap: () => ({ message: `must be one of ${IMAGE_TOOLS.join(", ")}` }) }))
-            .default([...IMAGE_TOOLS]),
+        tools: z.array(z.enum(IMAGE_TOOLS, { errorMap: () => ({ message: `must be one of ${IMAGE_TOOLS.join(", ")}` }) })).default([...IMAGE_TOOLS]),
         /** The kernel's module directory (a Kernel's `modulesDir`), when its virtio is modular. */
         modulesDir: AbsPath.optional(),
         /** Extra files: absolute path in the guest -> contents. */
         extraFiles: z
-            .record(AbsPath.refine((p) => p !== "/init" && !p.split("/").includes(".."), "must not be /init or contain '..'"), z.string())
+            .record(
+                AbsPath.refine((p) => p !== "/init" && !p.split("/").includes(".."), "must not be /init or contain '..'"),
+                z.string(),
+            )
             .default({}),
         /** Cache directory on the host, shared by stacks (default /var/cache/netbed). */
         cacheDir: AbsPath.default("/var/cache/netbed"),

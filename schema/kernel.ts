@@ -48,11 +48,19 @@ const KernelSourceSchema = z.discriminatedUnion(
                 /** More CONFIG_ lines, applied after the minimal fragment. */
                 fragments: z.array(z.string().max(1024, "must be at most 1024 characters").superRefine(refineWith(fragmentProblem))).default([]),
                 /** Give up after this many minutes (default 90). */
-                timeoutMinutes: z.number().int().min(1).max(24 * 60).default(90),
+                timeoutMinutes: z
+                    .number()
+                    .int()
+                    .min(1)
+                    .max(24 * 60)
+                    .default(90),
             })
             .strict(),
     ],
-    { errorMap: (i, ctx) => (i.code === "invalid_union_discriminator" ? { message: "kind must be 'debian', 'file' or 'build'" } : { message: ctx.defaultError }) },
+    {
+        errorMap: (i, ctx) =>
+            i.code === "invalid_union_discriminator" ? { message: "kind must be 'debian', 'file' or 'build'" } : { message: ctx.defaultError },
+    },
 );
 
 export const KernelArgsSchema = z

@@ -30,7 +30,11 @@ export const MacvtapLinkArgsSchema = z
     .superRefine((v, ctx) => {
         refineLink(v, ctx);
         if (v.parent === undefined) {
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["parent"], message: "is required: a macvtap sits on a parent interface (a NIC, or a VethPair end on the local stack)" });
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["parent"],
+                message: "is required: a macvtap sits on a parent interface (a NIC, or a VethPair end on the local stack)",
+            });
         } else if (v.parent === v.name) {
             ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["parent"], message: "a macvtap cannot be its own parent" });
         }

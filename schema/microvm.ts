@@ -72,14 +72,22 @@ export const MicroVmArgsSchema = z
          * its serial console must be its stdin/stdout).
          */
         driver: z.enum(VMM_DRIVERS, { errorMap: () => ({ message: `must be one of ${VMM_DRIVERS.join(", ")}` }) }).default("qemu"),
-        custom: z.object({ argv: z.array(z.string()) }).strict().optional(),
+        custom: z
+            .object({ argv: z.array(z.string()) })
+            .strict()
+            .optional(),
         /** The VMM binary's absolute path on the host. Default: the driver's binary found on the host's PATH. */
         binary: VmPath.refine((p) => !p.endsWith("/"), "must be the path of a file, not a directory").optional(),
         /** QEMU's machine type: q35 (default; reliable under TCG) or microvm (virtio-mmio devices). */
         machine: z.enum(QEMU_MACHINES, { errorMap: () => ({ message: `must be one of ${QEMU_MACHINES.join(", ")}` }) }).default("q35"),
         vcpus: z.number().int().min(1, "must be at least 1").max(64).default(1),
         /** Guest memory in MiB. Default 256. */
-        memoryMiB: z.number().int().min(32, "must be at least 32 MiB").max(1 << 20).default(256),
+        memoryMiB: z
+            .number()
+            .int()
+            .min(32, "must be at least 32 MiB")
+            .max(1 << 20)
+            .default(256),
         /** The kernel image path (a Kernel's `path`). */
         kernel: VmPath,
         /** The initramfs path (a GuestImage's `path`) and size (checked against memory). */
@@ -113,7 +121,14 @@ export const MicroVmArgsSchema = z
          * matches or the host refuses.
          */
         irqAffinity: z
-            .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(Cpu).min(1) }).strict())
+            .array(
+                z
+                    .object({
+                        match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"),
+                        cpus: z.array(Cpu).min(1),
+                    })
+                    .strict(),
+            )
             .default([]),
         /** Run the VMM confined by a SecurityProfile (on the same machine). Changing it replaces the VM. */
         security: VmSecuritySchema.optional(),
@@ -146,33 +161,55 @@ export const MicroVmArgsSchema = z
             if (v.accel !== "auto") issue(["accel"], "a custom VMM chooses its own acceleration: leave accel unset");
             if (v.binary) issue(["binary"], "the custom driver's binary is the first word of custom.argv");
         } else if (v.custom) issue(["custom"], "only applies to driver 'custom'");
-        if (!model.supports.vcpuPinning && v.pinning?.vcpus) issue(["pinning", "vcpus"], `vCPU pinning needs a driver whose vCPU threads netbed can find (qemu, firecracker, cloud-hypervisor); use pinning.other for a custom VMM`);
+        if (!model.supports.vcpuPinning && v.pinning?.vcpus)
+            issue(
+                ["pinning", "vcpus"],
+                `vCPU pinning needs a driver whose vCPU threads netbed can find (qemu, firecracker, cloud-hypervisor); use pinning.other for a custom VMM`,
+            );
         if (!model.supports.machineTypes && v.machine !== "q35") issue(["machine"], `only applies to driver 'qemu'`);
         if (!model.supports.tcg) {
             if (v.accel === "tcg") issue(["accel"], `${driverName} runs guests under KVM only: use 'kvm' or 'auto', or driver 'qemu' for TCG`);
-            else if (v.hostCaps && !v.hostCaps.kvmUsable) issue(["driver"], `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`);
+            else if (v.hostCaps && !v.hostCaps.kvmUsable)
+                issue(
+                    ["driver"],
+                    `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`,
+                );
         }
         if (model.defaultBinary && !v.binary && v.hostCaps?.tools && !v.hostCaps.tools.includes(model.defaultBinary)) {
-            issue(["binary"], `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``);
+            issue(
+                ["binary"],
+                `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``,
+            );
         }
-        if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net")) issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
+        if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net"))
+            issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
         const macs = new Map<string, number>();
         v.nics.forEach((n, i) => {
-            if (n.backend === "macvtap" && !model.supports.macvtap) issue(["nics", i, "backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
-            if (n.backend === "vhost-net" && !model.supports.vhostNet) issue(["nics", i, "backend"], `${driverName} has no vhost-net backend: use 'virtio', or driver 'qemu' for vhost-net`);
+            if (n.backend === "macvtap" && !model.supports.macvtap)
+                issue(["nics", i, "backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
+            if (n.backend === "vhost-net" && !model.supports.vhostNet)
+                issue(["nics", i, "backend"], `${driverName} has no vhost-net backend: use 'virtio', or driver 'qemu' for vhost-net`);
             if (n.queues > 1 && (!model.supports.multiQueue || n.backend === "macvtap")) {
-                issue(["nics", i, "queues"], n.backend === "macvtap" ? "a macvtap NIC has one queue here (netbed opens its device once)" : `${driverName} takes one queue per NIC`);
+                issue(
+                    ["nics", i, "queues"],
+                    n.backend === "macvtap" ? "a macvtap NIC has one queue here (netbed opens its device once)" : `${driverName} takes one queue per NIC`,
+                );
             }
             if (n.backend === "macvtap") {
                 if (n.tap !== undefined) issue(["nics", i, "tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
                 if (!n.macvtap) issue(["nics", i, "macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
-                if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac) issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
+                if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac)
+                    issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
             } else {
-                if ((n.tap === undefined) === (n.bridge === undefined)) issue(["nics", i, "tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
+                if ((n.tap === undefined) === (n.bridge === undefined))
+                    issue(["nics", i, "tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
                 if (n.macvtapDevice !== undefined) issue(["nics", i, "macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
             }
             if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
-                issue(["nics", i, "backend"], `vhost-net backend needs /dev/vhost-net on host '${v.host.name}', which it does not have; use 'virtio' (netbed never downgrades silently)`);
+                issue(
+                    ["nics", i, "backend"],
+                    `vhost-net backend needs /dev/vhost-net on host '${v.host.name}', which it does not have; use 'virtio' (netbed never downgrades silently)`,
+                );
             }
             const mac = n.mac ?? n.macvtapMac;
             if (mac) {
@@ -187,25 +224,35 @@ export const MicroVmArgsSchema = z
             issue(["pinning", "vcpus"], `gives ${v.pinning.vcpus.length} CPUs for ${v.vcpus} vCPUs: give one host CPU per vCPU`);
         }
         if (v.hostCaps) {
-            for (const [k, list] of [["vcpus", v.pinning?.vcpus], ["other", v.pinning?.other], ["vhost", v.pinning?.vhost]] as const) {
+            for (const [k, list] of [
+                ["vcpus", v.pinning?.vcpus],
+                ["other", v.pinning?.other],
+                ["vhost", v.pinning?.vhost],
+            ] as const) {
                 (list ?? []).forEach((c, i) => {
-                    if (c >= v.hostCaps!.cores) issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
+                    if (c >= v.hostCaps!.cores)
+                        issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
                 });
             }
-            v.irqAffinity.forEach((a, k) =>
+            v.irqAffinity.forEach((a, k) => {
                 a.cpus.forEach((c, i) => {
-                    if (c >= v.hostCaps!.cores) issue(["irqAffinity", k, "cpus", i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
-                }),
-            );
+                    if (c >= v.hostCaps!.cores)
+                        issue(["irqAffinity", k, "cpus", i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
+                });
+            });
         }
         // States written before `machine` was core/placement's machineOf hold its label instead.
         if (v.security && v.security.machine !== machineOf(v.host) && v.security.machine !== machineLabel(v.host)) {
-            issue(["security"], `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel ?? v.security.machine}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`);
+            issue(
+                ["security"],
+                `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel ?? v.security.machine}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`,
+            );
         }
         // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
         if (v.imageSize !== undefined) {
             const need = 64 + Math.ceil((4 * v.imageSize) / 2 ** 20);
-            if (v.memoryMiB < need) issue(["memoryMiB"], `${v.memoryMiB} MiB is too small for a ${(v.imageSize / 2 ** 20).toFixed(1)} MiB image: give at least ${need} MiB`);
+            if (v.memoryMiB < need)
+                issue(["memoryMiB"], `${v.memoryMiB} MiB is too small for a ${(v.imageSize / 2 ** 20).toFixed(1)} MiB image: give at least ${need} MiB`);
         }
     });
 

@@ -1,10 +1,14 @@
 import { z } from "zod";
-import { isIPv4 } from "net";
+import { isIPv4 } from "node:net";
 import { NFT_PACKAGE, natSourceProblem, natTableProblem, ruleLines } from "../core/nat";
 import { IfnameSchema, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 
-const Port = z.number({ invalid_type_error: "must be a port number" }).int("must be a whole port number").min(1, "must be a port (1-65535)").max(65535, "must be a port (1-65535)");
+const Port = z
+    .number({ invalid_type_error: "must be a port number" })
+    .int("must be a whole port number")
+    .min(1, "must be a port (1-65535)")
+    .max(65535, "must be a port (1-65535)");
 
 const MasqueradeSchema = z
     .object({
@@ -53,7 +57,11 @@ export const NatArgsSchema = z
         const seen = new Map<string, number>();
         v.forwards.forEach((f, i) => {
             const key = `${f.protocol} ${f.port} ${f.inInterface ?? "*"}`;
-            if (seen.has(key)) issue(["forwards", i, "port"], `${f.protocol} port ${f.port} is already forwarded by forwards[${seen.get(key)}]: the second rule would never match`);
+            if (seen.has(key))
+                issue(
+                    ["forwards", i, "port"],
+                    `${f.protocol} port ${f.port} is already forwarded by forwards[${seen.get(key)}]: the second rule would never match`,
+                );
             seen.set(key, i);
         });
     })

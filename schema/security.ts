@@ -2,12 +2,19 @@ import { z } from "zod";
 import type { HostProbe } from "../core/probe";
 import { ARCHES, compileFilter } from "../core/seccomp/compile";
 import {
-    LANDLOCK_SCOPES, LandlockRules, SECCOMP_PRESETS, capabilityProblem, isArch, rulePathProblem, seccompPolicy,
-    syscallNameProblem, unmetLandlockNeeds,
+    LANDLOCK_SCOPES,
+    type LandlockRules,
+    SECCOMP_PRESETS,
+    capabilityProblem,
+    isArch,
+    rulePathProblem,
+    seccompPolicy,
+    syscallNameProblem,
+    unmetLandlockNeeds,
 } from "../core/security";
 import { machineLabel, machineOf } from "../core/placement";
 import { hostPath, refineWith } from "./common";
-import { HostConnection, HostConnectionSchema } from "./host";
+import { type HostConnection, HostConnectionSchema } from "./host";
 
 const problem = (check: (v: string) => string | undefined) => (v: string, ctx: z.RefinementCtx) => {
     const p = check(v);
@@ -16,7 +23,11 @@ const problem = (check: (v: string) => string | undefined) => (v: string, ctx: z
 
 const SyscallName = z.string().superRefine(problem((n) => syscallNameProblem(n)));
 const RulePath = z.string().superRefine(refineWith(rulePathProblem));
-const Port = z.number({ invalid_type_error: "must be a TCP port number" }).int().min(1, "must be a TCP port in 1..65535").max(65535, "must be a TCP port in 1..65535");
+const Port = z
+    .number({ invalid_type_error: "must be a TCP port number" })
+    .int()
+    .min(1, "must be a TCP port in 1..65535")
+    .max(65535, "must be a TCP port in 1..65535");
 const Id = z.number().int().min(0).max(4294967294);
 
 const SeccompSchema = z
@@ -71,15 +82,25 @@ export const SecurityProfileArgsSchema = z
         /** Resource limits, soft and hard alike: open files, locked memory in bytes. */
         rlimits: z
             .object({
-                nofile: z.number().int().min(1).max(1 << 20).optional(),
-                memlock: z.union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER, "must be at most 2^53-1 bytes, or 'unlimited'"), z.literal("unlimited")]).optional(),
+                nofile: z
+                    .number()
+                    .int()
+                    .min(1)
+                    .max(1 << 20)
+                    .optional(),
+                memlock: z
+                    .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER, "must be at most 2^53-1 bytes, or 'unlimited'"), z.literal("unlimited")])
+                    .optional(),
             })
             .strict()
             .default({}),
         /** Where the launcher is built, shared by stacks (default /var/cache/netbed: native/<sha256>/netbed-confine). */
         cacheDir: hostPath(" on the host").default("/var/cache/netbed"),
         /** What the host offers, from its probe (filled by the SDK): checked before anything is created. */
-        hostCaps: z.object({ arch: z.string(), landlockAbi: z.number().int().min(0), seccompFilter: z.boolean() }).strict().optional(),
+        hostCaps: z
+            .object({ arch: z.string(), landlockAbi: z.number().int().min(0), seccompFilter: z.boolean() })
+            .strict()
+            .optional(),
     })
     .strict()
     .superRefine((v, ctx) => {
@@ -91,10 +112,13 @@ export const SecurityProfileArgsSchema = z
             issue(path, message);
         };
         if (s.preset === "custom" && !s.allow) sIssue(["seccomp", "allow"], "preset 'custom' needs allow: the whole list of syscalls");
-        if (s.preset !== "custom" && s.allow) sIssue(["seccomp", "allow"], `is the whole list of preset 'custom'; to add syscalls to preset '${s.preset}', use extraAllow`);
-        if (s.preset === "custom" && s.allow && !s.allow.includes("execve")) sIssue(["seccomp", "allow"], "must include execve: netbed-confine installs the filter right before it execs the program");
+        if (s.preset !== "custom" && s.allow)
+            sIssue(["seccomp", "allow"], `is the whole list of preset 'custom'; to add syscalls to preset '${s.preset}', use extraAllow`);
+        if (s.preset === "custom" && s.allow && !s.allow.includes("execve"))
+            sIssue(["seccomp", "allow"], "must include execve: netbed-confine installs the filter right before it execs the program");
         if (s.preset === "none") {
-            for (const k of ["defaultAction", "errno"] as const) if (s[k] !== undefined) sIssue(["seccomp", k], "only applies with a filter (preset 'none' installs none)");
+            for (const k of ["defaultAction", "errno"] as const)
+                if (s[k] !== undefined) sIssue(["seccomp", k], "only applies with a filter (preset 'none' installs none)");
             if (s.extraAllow.length > 0) sIssue(["seccomp", "extraAllow"], "only applies with a filter (preset 'none' installs none)");
         } else if (s.errno !== undefined && s.defaultAction !== "errno") sIssue(["seccomp", "errno"], "only applies with defaultAction 'errno'");
         const nameProblems = [...s.extraAllow, ...(s.allow ?? [])].some((n) => syscallNameProblem(n));
@@ -103,7 +127,10 @@ export const SecurityProfileArgsSchema = z
             const arches: string[] = v.hostCaps ? [v.hostCaps.arch] : [...ARCHES];
             for (const arch of arches) {
                 if (!isArch(arch)) {
-                    issue(["seccomp", "preset"], `netbed compiles seccomp filters for ${ARCHES.join(" and ")}; host '${v.host.name}' is ${arch}: use preset 'none'`);
+                    issue(
+                        ["seccomp", "preset"],
+                        `netbed compiles seccomp filters for ${ARCHES.join(" and ")}; host '${v.host.name}' is ${arch}: use preset 'none'`,
+                    );
                     continue;
                 }
                 try {
@@ -112,12 +139,14 @@ export const SecurityProfileArgsSchema = z
                     issue(["seccomp"], (e as Error).message);
                 }
             }
-            if (v.hostCaps && !v.hostCaps.seccompFilter) issue(["seccomp", "preset"], `host '${v.host.name}' has no seccomp filters (CONFIG_SECCOMP_FILTER): use preset 'none'`);
+            if (v.hostCaps && !v.hostCaps.seccompFilter)
+                issue(["seccomp", "preset"], `host '${v.host.name}' has no seccomp filters (CONFIG_SECCOMP_FILTER): use preset 'none'`);
         }
 
         const l = v.landlock as LandlockRules;
         if (!l.enabled) {
-            for (const k of ["ro", "rw", "exec", "bindPorts", "connectPorts", "scopes"] as const) if (l[k].length > 0) issue(["landlock", k], "only applies when landlock.enabled is true");
+            for (const k of ["ro", "rw", "exec", "bindPorts", "connectPorts", "scopes"] as const)
+                if (l[k].length > 0) issue(["landlock", k], "only applies when landlock.enabled is true");
             if (l.denyTcp) issue(["landlock", "denyTcp"], "only applies when landlock.enabled is true");
         } else if (v.hostCaps && l.mode === "strict") {
             const abi = v.hostCaps.landlockAbi;

@@ -1,18 +1,18 @@
 // The Testbed description, which is also the stack config (stacks/Pulumi.<hardware>.yaml):
 // validated as a whole before any resource is declared, errors naming the key and the fix.
 import { z } from "zod";
-import { BridgeArgsSchema, BridgeInputs } from "./bridge";
-import { HostArgsSchema, HostConnection, HostInputs } from "./host";
-import { MacvtapLinkArgsSchema, MacvtapLinkInputs } from "./macvtap";
-import { TapArgsSchema, TapInputs } from "./tap";
-import { VethPairArgsSchema, VethPairInputs } from "./veth";
-import { GuestImageArgsSchema, GuestImageInputs } from "./image";
-import { KernelArgsSchema, KernelInputs } from "./kernel";
+import { BridgeArgsSchema, type BridgeInputs } from "./bridge";
+import { HostArgsSchema, type HostConnection, type HostInputs } from "./host";
+import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "./macvtap";
+import { TapArgsSchema, type TapInputs } from "./tap";
+import { VethPairArgsSchema, type VethPairInputs } from "./veth";
+import { GuestImageArgsSchema, type GuestImageInputs } from "./image";
+import { KernelArgsSchema, type KernelInputs } from "./kernel";
 import { MicroVmArgsSchema } from "./microvm";
-import { SecurityProfileArgsSchema, SecurityProfileInputs } from "./security";
-import { HostTuningArgsSchema, HostTuningInputs } from "./tuning";
+import { SecurityProfileArgsSchema, type SecurityProfileInputs } from "./security";
+import { HostTuningArgsSchema, type HostTuningInputs } from "./tuning";
 import { ipProblem } from "../core/net";
-import { RunSettingsSchema, RunSettings, TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
+import { RunSettingsSchema, type RunSettings, type TestSpec, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 
 const HOST_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** Fabric entry keys become parts of resource names (and link names when `name` is not given). */
@@ -52,20 +52,26 @@ const StackConfigSchema = z
         benchmark: z
             .object({
                 /** "volt" (the Volt template's matrix) or a list of test specs. */
-                tests: z.union([z.literal("volt"), z.array(z.unknown())], { errorMap: () => ({ message: "must be 'volt' or a list of test specs" }) }).default("volt"),
+                tests: z
+                    .union([z.literal("volt"), z.array(z.unknown())], { errorMap: () => ({ message: "must be 'volt' or a list of test specs" }) })
+                    .default("volt"),
                 settings: z.unknown().default({}),
                 /** Relative paths are taken from the project directory; '..' is refused (it would lead out of it). */
                 resultsDir: z
                     .string()
                     .min(1)
                     .max(4096, "must be at most 4096 bytes (PATH_MAX)")
+                    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
                     .refine((p) => !/[\x00-\x1f\x7f]/.test(p), "must not contain control characters (NUL, newline, ...)")
                     .refine((p) => !p.split("/").includes(".."), "must not contain '..' (give the directory it stands for)")
                     .default("results"),
                 pairs: z.array(z.record(z.string(), z.unknown())).min(1, "give at least one pair"),
                 allowFailedCells: z.boolean().default(false),
                 /** Change any of these to measure again with nothing else changed (an A/B run, a rerun after a host change). */
-                triggers: z.array(z.union([z.string().max(200), z.number()])).max(16).default([]),
+                triggers: z
+                    .array(z.union([z.string().max(200), z.number()]))
+                    .max(16)
+                    .default([]),
             })
             .strict()
             .optional(),
@@ -109,8 +115,7 @@ interface VmNicConfig {
 /** Validates config; throws one error listing every problem as `testbed:<key>: reason`. */
 export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
     const problems: string[] = [];
-    const add = (key: string, path: (string | number)[], msg: string) =>
-        problems.push(`testbed:${key}${path.length ? "." + path.join(".") : ""}: ${msg}`);
+    const add = (key: string, path: (string | number)[], msg: string) => problems.push(`testbed:${key}${path.length ? `.${path.join(".")}` : ""}: ${msg}`);
     const top = StackConfigSchema.safeParse(raw);
     if (!top.success) {
         for (const i of top.error.issues) add(String(i.path[0] ?? "(config)"), i.path.slice(1), i.message);
@@ -145,7 +150,11 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         if (other !== undefined) add(key, path, `'${link}' is also ${other} on host '${host}': give each link its own name`);
         else linkOwner.set(k, `${key}.${path.slice(0, -1).join(".")}`);
     };
-    const links = <T extends { name: string }>(kind: "bridges" | "taps" | "macvtaps", schema: z.ZodType<T, z.ZodTypeDef, unknown>, target: Record<string, { host: string; args: T }>) => {
+    const links = <T extends { name: string }>(
+        kind: "bridges" | "taps" | "macvtaps",
+        schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+        target: Record<string, { host: string; args: T }>,
+    ) => {
         for (const [name, spec] of Object.entries(top.data.fabric[kind])) {
             const key = `fabric.${kind}`;
             const host = hostRef(key, [name, "host"], spec.host);
@@ -179,8 +188,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
             out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
             claimLink(ha.name, r.data.a.name, key, [name, "a", "name"]);
             claimLink(hb.name, r.data.b.name, key, [name, "b", "name"]);
-        }
-        else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+        } else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
     }
     for (const [name, spec] of Object.entries(top.data.tuning)) {
         const host = hostRef("tuning", [name], name);
@@ -248,53 +256,67 @@ function parseBenchmark(
 ): BenchmarkConfig | undefined {
     const key = "benchmark";
     let ok = true;
+    const fail = (path: (string | number)[], msg: string) => {
+        ok = false;
+        add(key, path, msg);
+    };
     const tests: TestSpec[] = [];
     if (b.tests === "volt") tests.push(...VOLT_MATRIX);
     else
         b.tests.forEach((t, i) => {
             const r = TestSpecSchema.safeParse(t);
             if (r.success) tests.push(r.data);
-            else for (const is of r.error.issues) (ok = false), add(key, ["tests", i, ...is.path], is.message);
+            else for (const is of r.error.issues) fail(["tests", i, ...is.path], is.message);
         });
     const dup = duplicateCells(tests);
-    if (dup.length > 0) (ok = false), add(key, ["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
-    for (const p of testProblems(tests)) (ok = false), add(key, ["tests", p.index, p.field], p.message);
+    if (dup.length > 0) fail(["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
+    for (const p of testProblems(tests)) fail(["tests", p.index, p.field], p.message);
     const st = RunSettingsSchema.safeParse(b.settings);
-    if (!st.success) for (const is of st.error.issues) (ok = false), add(key, ["settings", ...is.path], is.message);
+    if (!st.success) for (const is of st.error.issues) fail(["settings", ...is.path], is.message);
     const labels = new Set<string>();
     const pairs: BenchmarkConfig["pairs"] = [];
     b.pairs.forEach((p, i) => {
         const at = (...path: (string | number)[]) => ["pairs", i, ...path];
         const label = p.label;
-        if (typeof label !== "string" || !LABEL.test(label)) (ok = false), add(key, at("label"), "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory), e.g. virtio");
-        else if (labels.has(label)) (ok = false), add(key, at("label"), `'${label}' labels another pair too`);
+        if (typeof label !== "string" || !LABEL.test(label))
+            fail(at("label"), "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory), e.g. virtio");
+        else if (labels.has(label)) fail(at("label"), `'${label}' labels another pair too`);
         else labels.add(label);
-        if (p.topology !== undefined && (typeof p.topology !== "string" || !LABEL.test(p.topology))) (ok = false), add(key, at("topology"), "must be lower-case letters, digits, '.', '_' or '-', e.g. host-guest");
-        for (const unknownKey of Object.keys(p).filter((k) => !["label", "topology", "client", "server"].includes(k))) (ok = false), add(key, at(unknownKey), "is not a pair setting (label, topology, client, server)");
+        if (p.topology !== undefined && (typeof p.topology !== "string" || !LABEL.test(p.topology)))
+            fail(at("topology"), "must be lower-case letters, digits, '.', '_' or '-', e.g. host-guest");
+        for (const unknownKey of Object.keys(p).filter((k) => !["label", "topology", "client", "server"].includes(k)))
+            fail(at(unknownKey), "is not a pair setting (label, topology, client, server)");
         const ends: Partial<Record<"client" | "server", EndpointConfig>> = {};
         for (const side of ["client", "server"] as const) {
             const e = p[side] as Record<string, unknown> | undefined;
             if (!e || typeof e !== "object") {
-                ok = false;
-                add(key, at(side), "give {host: <name>} or {vm: <name>}");
+                fail(at(side), "give {host: <name>} or {vm: <name>}");
                 continue;
             }
             if (typeof e.vm === "string") {
-                if (!(e.vm in out.vms)) (ok = false), add(key, at(side, "vm"), `must name one of guests.vms (${Object.keys(out.vms).join(", ") || "none declared"})`);
-                if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts)) (ok = false), add(key, at(side, "via"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
-                if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) (ok = false), add(key, at(side, "nic"), "must be a NIC index (0, 1, ...)");
-                if (e.address !== undefined && (typeof e.address !== "string" || ipProblem(e.address))) (ok = false), add(key, at(side, "address"), "must be an IP address (what the peer connects to: a NAT's forwarded address, or 127.0.0.1 for the guest's loopback)");
+                if (!(e.vm in out.vms)) fail(at(side, "vm"), `must name one of guests.vms (${Object.keys(out.vms).join(", ") || "none declared"})`);
+                if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts))
+                    fail(at(side, "via"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+                if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) fail(at(side, "nic"), "must be a NIC index (0, 1, ...)");
+                if (e.address !== undefined && (typeof e.address !== "string" || ipProblem(e.address)))
+                    fail(
+                        at(side, "address"),
+                        "must be an IP address (what the peer connects to: a NAT's forwarded address, or 127.0.0.1 for the guest's loopback)",
+                    );
                 ends[side] = { vm: e.vm, nic: e.nic as number | undefined, via: e.via as string | undefined, address: e.address as string | undefined };
             } else if (typeof e.host === "string") {
-                if (!(e.host in hosts)) (ok = false), add(key, at(side, "host"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
-                if (side === "server" && typeof e.address !== "string") (ok = false), add(key, at(side, "address"), "a host that runs the servers needs `address`, the address its peer connects to");
+                if (!(e.host in hosts)) fail(at(side, "host"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+                if (side === "server" && typeof e.address !== "string")
+                    fail(at(side, "address"), "a host that runs the servers needs `address`, the address its peer connects to");
                 ends[side] = { host: e.host, address: e.address as string | undefined };
             } else {
-                ok = false;
-                add(key, at(side), "give {host: <name>} or {vm: <name>}");
+                fail(at(side), "give {host: <name>} or {vm: <name>}");
             }
         }
-        if (ends.client && ends.server) pairs.push({ label: String(label), topology: p.topology as string | undefined, client: ends.client, server: ends.server });
+        if (ends.client && ends.server)
+            pairs.push({ label: String(label), topology: p.topology as string | undefined, client: ends.client, server: ends.server });
     });
-    return ok && st.success ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, triggers: b.triggers, pairs } : undefined;
+    return ok && st.success
+        ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, triggers: b.triggers, pairs }
+        : undefined;
 }

@@ -16,15 +16,25 @@ export const HostTuningArgsSchema = z
                     const p = sysctlProblem(k);
                     if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${k}' ${p}` });
                 }),
-                z.union([z.string(), z.number()]).transform((v) => String(v)).superRefine((v, ctx) => {
-                    const p = sysctlValueProblem(v);
-                    if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: p });
-                }),
+                z
+                    .union([z.string(), z.number()])
+                    .transform((v) => String(v))
+                    .superRefine((v, ctx) => {
+                        const p = sysctlValueProblem(v);
+                        if (p) ctx.addIssue({ code: z.ZodIssueCode.custom, message: p });
+                    }),
             )
             .default({}),
         /** IRQ affinity of the physical NIC's queues: every IRQ whose /proc/interrupts name contains `match`. */
         irqAffinity: z
-            .array(z.object({ match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"), cpus: z.array(z.number().int().min(0).max(8191, "must be a CPU number (at most 8191, NR_CPUS)")).min(1) }).strict())
+            .array(
+                z
+                    .object({
+                        match: z.string().regex(/^[A-Za-z0-9_.:@+-]+$/, "must be part of an IRQ name like eth0 or eth0-TxRx-0"),
+                        cpus: z.array(z.number().int().min(0).max(8191, "must be a CPU number (at most 8191, NR_CPUS)")).min(1),
+                    })
+                    .strict(),
+            )
             .default([]),
     })
     .strict();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { machineLabel, machineOf } from "../core/placement";
-import { LinkObserved, MacSchema, linkFields, refineLink } from "./common";
+import { type LinkObserved, MacSchema, linkFields, refineLink } from "./common";
 import { HostConnectionSchema } from "./host";
 
 const { mtu: _mtu, ...endFields } = linkFields;
@@ -34,7 +34,9 @@ export const VethPairArgsSchema = z
                 message: `a veth pair cannot span machines (a is on ${machineLabel(v.a.host)}, b on ${machineLabel(v.b.host)}): connect machines through their NICs`,
             });
         }
-        const sameStack = JSON.stringify(v.a.host) === JSON.stringify(v.b.host) || (v.a.host.kind !== "netns" && v.b.host.kind !== "netns" && v.a.host.kind === v.b.host.kind);
+        const sameStack =
+            JSON.stringify(v.a.host) === JSON.stringify(v.b.host) ||
+            (v.a.host.kind !== "netns" && v.b.host.kind !== "netns" && v.a.host.kind === v.b.host.kind);
         if (sameStack && v.a.name === v.b.name) {
             ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["b", "name"], message: `both ends are called '${v.a.name}' on the same host` });
         }

@@ -1,7 +1,7 @@
 // `netbed cache prune`: removes cache entries (kernels, images) that no stack references any more,
 // and temporary build directories left by interrupted builds, on this machine.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 function du(p: string): number {
     const st = fs.lstatSync(p);

@@ -12,10 +12,10 @@
 //   - one pair's raw-data directory <resultsDir>/<topology>/<pair>/<timestamp>/ (the layout of the Volt
 //     template's results/<backend>/<timestamp>/): that run's document, restricted to that pair;
 //   - a stack: `stack:NAME`, or a bare NAME that is not a path: its `results` output.
-import * as fs from "fs";
-import * as path from "path";
-import { RESULTS_VERSION, ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
-import { CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { RESULTS_VERSION, type ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
+import { type CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
 import { holdout } from "../core/bench/holdout";
 import { renderHoldout, renderMarkdown } from "../core/report/compare";
 
@@ -79,7 +79,9 @@ function rawPairDir(dir: string): Loaded | undefined {
     if (!/^\d{4}-\d{2}-\d{2}T/.test(timestamp) || !fs.existsSync(runsDir)) return undefined;
     const match = runFiles(runsDir).filter((f) => path.basename(f).endsWith(`-${timestamp}.json`));
     if (match.length === 0) {
-        throw new Error(`${dir} looks like one pair's raw data, but ${runsDir} has no run document for timestamp ${timestamp} (the run did not finish; resume it with pulumi up)`);
+        throw new Error(
+            `${dir} looks like one pair's raw data, but ${runsDir} has no run document for timestamp ${timestamp} (the run did not finish; resume it with pulumi up)`,
+        );
     }
     if (match.length > 1) throw new Error(`${dir}: several run documents carry timestamp ${timestamp}: ${match.join(", ")}; pass one of them`);
     const doc = readDocFile(match[0]);
@@ -104,7 +106,8 @@ async function stackResults(name: string, projectDir: string | undefined): Promi
         throw new Error(`'${name}' is neither a file nor a stack of ${dir} (its stacks: ${known.join(", ") || "none"})`);
     }
     const out = await engine.run("outputs", { stack: name, dir });
-    if (out.results === undefined) throw new Error(`stack '${name}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${name}' first`);
+    if (out.results === undefined)
+        throw new Error(`stack '${name}' has no 'results' output (it has: ${Object.keys(out).join(", ") || "none"}); run 'netbed up --stack ${name}' first`);
     return { doc: parseDoc(out.results, `the 'results' output of stack '${name}'`), source: `stack ${name}`, stack: name };
 }
 
@@ -118,7 +121,9 @@ export async function load(arg: string, opts: { projectDir?: string } = {}): Pro
     if (path.basename(path.resolve(arg)) === "runs") return newest(arg);
     const raw = rawPairDir(path.resolve(arg));
     if (raw) return raw;
-    throw new Error(`${arg} is a directory without runs/: pass a results document, a results directory (with runs/), or <resultsDir>/<topology>/<pair>/<timestamp>/`);
+    throw new Error(
+        `${arg} is a directory without runs/: pass a results document, a results directory (with runs/), or <resultsDir>/<topology>/<pair>/<timestamp>/`,
+    );
 }
 
 const USAGE = [
@@ -149,7 +154,17 @@ function fraction(s: string, what: string): number {
     return m[2] ? Number(m[1]) / 100 : Number(m[1]);
 }
 
-export function parseArgs(argv: string[]): { a: string; b: string; options: CompareOptions; json: boolean; outMd?: string; outJson?: string; dir?: string; noise?: [string, string]; holdout?: [string, string, string] } {
+export function parseArgs(argv: string[]): {
+    a: string;
+    b: string;
+    options: CompareOptions;
+    json: boolean;
+    outMd?: string;
+    outJson?: string;
+    dir?: string;
+    noise?: [string, string];
+    holdout?: [string, string, string];
+} {
     const pos: string[] = [];
     const options: CompareOptions = { thresholds: {} };
     let json = false;
@@ -233,11 +248,13 @@ export async function main(argv: string[]): Promise<number> {
         const md = renderMarkdown(c);
         const json = JSON.stringify(c, null, 2);
         if (args.outMd) fs.writeFileSync(args.outMd, md);
-        if (args.outJson) fs.writeFileSync(args.outJson, json + "\n");
-        process.stdout.write(args.json ? json + "\n" : md);
+        if (args.outJson) fs.writeFileSync(args.outJson, `${json}\n`);
+        process.stdout.write(args.json ? `${json}\n` : md);
         // A CI gate that cannot see a regression must not pass silently.
         if (c.counts.underpowered > 0) {
-            console.error(`netbed compare: ${c.counts.underpowered} of ${c.counts.tests} metrics cannot reach p <= ${c.settings.alpha} with these repetition counts: this comparison cannot detect a regression in them (see the notes)`);
+            console.error(
+                `netbed compare: ${c.counts.underpowered} of ${c.counts.tests} metrics cannot reach p <= ${c.settings.alpha} with these repetition counts: this comparison cannot detect a regression in them (see the notes)`,
+            );
         }
         if (c.verdict !== "regression") return 0;
         if (c.counts.newlyFailed > 0 || c.drift !== "uncalibrated") return EXIT_REGRESSION;

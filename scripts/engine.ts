@@ -2,9 +2,9 @@
 // in this Node.js process (an "inline" program), so no language host is involved; the project
 // directory's Pulumi.yaml still supplies the stack config dir and the provider plugin. (A bare
 // `pulumi up` runs the same programs through a language host: README, "The Pulumi engine".)
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import * as fs from "fs";
-import * as path from "path";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** The netbed package: this file runs from scripts/ (ts-node) or dist/scripts/ (compiled, `npx netbed`). */
 export const ROOT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].find((d) => fs.existsSync(path.join(d, "package.json")))!;
@@ -119,11 +119,15 @@ function ensureTypeScript(): void {
     if (require.extensions[".ts"]) return;
     // The ts-node and typescript Pulumi's program runner would use: the project's, else the SDK's own.
     const { tsnodeRequire, typescriptRequire } = require("@pulumi/pulumi/tsutils").typeScriptRequireStrings();
-    require(tsnodeRequire).register({ compiler: typescriptRequire, transpileOnly: true, compilerOptions: { module: "commonjs", target: "ES2020", esModuleInterop: true } });
+    require(tsnodeRequire).register({
+        compiler: typescriptRequire,
+        transpileOnly: true,
+        compilerOptions: { module: "commonjs", target: "ES2020", esModuleInterop: true },
+    });
 }
 
 /** Loads the project's program fresh (so two `up`s in one process each run it). */
-function programOf(mainFile: string): () => Promise<Record<string, unknown> | void> {
+function programOf(mainFile: string): () => Promise<Record<string, unknown> | undefined> {
     return async () => {
         if (mainFile.endsWith(".ts")) ensureTypeScript();
         const resolved = require.resolve(mainFile);
@@ -141,10 +145,7 @@ export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
     const envVars = engineEnv(stackName, opts.env);
     // The Automation API looks the CLI up on this process's PATH.
     process.env.PATH = envVars.PATH;
-    return LocalWorkspace.createOrSelectStack(
-        { stackName, projectName: readProjectName(dir), program: programOf(readMain(dir)) },
-        { workDir: dir, envVars },
-    );
+    return LocalWorkspace.createOrSelectStack({ stackName, projectName: readProjectName(dir), program: programOf(readMain(dir)) }, { workDir: dir, envVars });
 }
 
 /** Runs one engine operation and returns its outputs (for up/outputs) or summary. */

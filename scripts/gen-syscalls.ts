@@ -11,11 +11,11 @@
 // its #if/#ifdef conditionals and the __NR3264_* indirections (__NR_fstat -> __NR3264_fstat) are
 // resolved, so aarch64 gets fstat/newfstatat and none of open, fork, stat, ...
 // The output is deterministic: rerunning with the same sources rewrites the same bytes.
-import { spawnSync } from "child_process";
+import { spawnSync } from "node:child_process";
 import { sha256Hex } from "../core/hash";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 type Macros = Map<string, string>;
 
@@ -184,10 +184,21 @@ function syscallTable(macros: Macros): Record<string, number> {
 function fromTarball(tarball: string): { generic: string; arm64: string; version: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gen-syscalls-"));
     try {
-        const r = spawnSync("tar", [
-            "-xJf", tarball, "-C", dir, "--wildcards", "--no-wildcards-match-slash",
-            "*/include/uapi/asm-generic/unistd.h", "*/arch/arm64/include/uapi/asm/unistd.h", "*/Makefile",
-        ], { encoding: "utf8" });
+        const r = spawnSync(
+            "tar",
+            [
+                "-xJf",
+                tarball,
+                "-C",
+                dir,
+                "--wildcards",
+                "--no-wildcards-match-slash",
+                "*/include/uapi/asm-generic/unistd.h",
+                "*/arch/arm64/include/uapi/asm/unistd.h",
+                "*/Makefile",
+            ],
+            { encoding: "utf8" },
+        );
         if (r.status !== 0) throw new Error(`tar failed on ${tarball}: ${r.stderr || r.error}`);
         const [top] = fs.readdirSync(dir);
         const read = (p: string) => fs.readFileSync(path.join(dir, top, p), "utf8");
@@ -201,7 +212,9 @@ function fromTarball(tarball: string): { generic: string; arm64: string; version
 }
 
 function render(name: string, table: Record<string, number>): string {
-    const rows = Object.entries(table).sort((a, b) => a[1] - b[1]).map(([n, nr]) => `    ${n}: ${nr},`);
+    const rows = Object.entries(table)
+        .sort((a, b) => a[1] - b[1])
+        .map(([n, nr]) => `    ${n}: ${nr},`);
     return `export const ${name}: Readonly<Record<string, number>> = Object.freeze({\n${rows.join("\n")}\n});\n`;
 }
 

@@ -2,7 +2,7 @@
 // netbed's command line: `npx netbed <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`
 // in a project that installed netbed (the package's bin), `npm run netbed -- ...` in a checkout.
 import { prune } from "./cache";
-import { Operation, ROOT, run } from "./engine";
+import { type Operation, ROOT, run } from "./engine";
 
 const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 
@@ -11,7 +11,9 @@ function usage(msg?: string): never {
     console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR] [--refresh (up only)]");
     console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
     console.error("       netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME] (see scripts/report.ts)");
-    console.error("       netbed sim <up [--machines N] [--e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]> (simulated SSH machines, see scripts/sim.ts)");
+    console.error(
+        "       netbed sim <up [--machines N] [--e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]> (simulated SSH machines, see scripts/sim.ts)",
+    );
     console.error("       netbed cache prune [--dir CACHE_DIR (default /var/cache/netbed)] [--dry-run]");
     process.exit(2);
 }

@@ -2,7 +2,7 @@
 // the Volt template filled in (report.md), the same as one self-contained page (report.html),
 // and the charts as SVG files, written to DIR (default: <doc name>-report/ beside the results
 // document). Inputs are read as `netbed compare` reads them (scripts/compare.ts load()).
-import * as path from "path";
+import * as path from "node:path";
 import { writeReport } from "../providers/report";
 import { load } from "./compare";
 
@@ -42,11 +42,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     const loaded = await load(input, { projectDir: dir });
     const docFile = loaded.file;
-    const target = out ?? (docFile ? path.join(path.dirname(docFile), `${path.basename(docFile, ".json")}-report`) : path.join(loaded.doc.run.resultsDir, "runs", `${loaded.doc.run.name}-report`));
+    const target =
+        out ??
+        (docFile
+            ? path.join(path.dirname(docFile), `${path.basename(docFile, ".json")}-report`)
+            : path.join(loaded.doc.run.resultsDir, "runs", `${loaded.doc.run.name}-report`));
     const r = await writeReport(loaded.doc, { docFile, out: target, stack: stack ?? loaded.stack });
     console.log(`report of ${loaded.source}:`);
     for (const f of [r.markdown, r.html, ...r.svgs]) console.log(`  ${f}`);
-    if (r.missingRaw.length > 0) console.error(`netbed report: ${r.missingRaw.length} raw file(s) unreadable, the CDFs use the document's percentiles there (first: ${r.missingRaw[0]})`);
+    if (r.missingRaw.length > 0)
+        console.error(
+            `netbed report: ${r.missingRaw.length} raw file(s) unreadable, the CDFs use the document's percentiles there (first: ${r.missingRaw[0]})`,
+        );
     return 0;
 }
 

@@ -2,9 +2,9 @@
 // hardware path without hardware. A machine is a network namespace with a private mount namespace
 // (netbed's machine-local directories are its own) and its own sshd and host key, reached over a
 // management veth; its NICs sit on shared segments (bridges in one lab namespace).
-import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { parseProcStat } from "../core/procstat";
 import { sleep } from "../core/sleep";
@@ -17,7 +17,7 @@ import {
     MAX_NICS,
     SIM_DISK_DIR,
     SIM_RUN_DIR,
-    SimMachine,
+    type SimMachine,
     labPort,
     parseAddressFlag,
     planMachine,
@@ -115,7 +115,10 @@ function writeRecord(r: LabRecord): void {
 }
 
 function netnsNames(): string[] {
-    return run(["ip", "netns", "list"]).split("\n").map((l) => l.split(" ")[0]).filter(Boolean);
+    return run(["ip", "netns", "list"])
+        .split("\n")
+        .map((l) => l.split(" ")[0])
+        .filter(Boolean);
 }
 
 function diskOf(m: SimMachine): string {
@@ -126,7 +129,8 @@ function diskOf(m: SimMachine): string {
 function ensureDisk(m: SimMachine): string {
     const disk = diskOf(m);
     fs.mkdirSync(`${disk}/cache`, { recursive: true, mode: 0o700 });
-    if (!fs.existsSync(`${disk}/ssh_host_ed25519_key`)) run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `netbed-sim ${m.name}`, "-f", `${disk}/ssh_host_ed25519_key`]);
+    if (!fs.existsSync(`${disk}/ssh_host_ed25519_key`))
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", `netbed-sim ${m.name}`, "-f", `${disk}/ssh_host_ed25519_key`]);
     fs.copyFileSync(`${OPERATOR_KEY}.pub`, `${disk}/authorized_keys`);
     fs.writeFileSync(`${disk}/sshd_config`, sshdConfig(m, disk));
     return fingerprintOfPublicKeyLine(fs.readFileSync(`${disk}/ssh_host_ed25519_key.pub`, "utf8"));
@@ -171,13 +175,19 @@ async function boot(m: MachineRecord): Promise<void> {
     const disk = diskOf(m);
     if (!alive(m.init)) {
         kill(m.sshd);
-        m.init = daemon(["ip", "netns", "exec", m.namespace, "unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", BOOT_SCRIPT, "sh", disk, m.name], `${disk}/init.log`);
+        m.init = daemon(
+            ["ip", "netns", "exec", m.namespace, "unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", "-c", BOOT_SCRIPT, "sh", disk, m.name],
+            `${disk}/init.log`,
+        );
         // The boot script ends in `sleep infinity` once the mounts are made.
         await waitFor(`${m.name}'s boot (see ${disk}/init.log)`, () => commOf(m.init!.pid) === "sleep");
     }
     if (!alive(m.sshd)) {
         fs.mkdirSync("/run/sshd", { recursive: true });
-        m.sshd = daemon(["nsenter", "-t", String(m.init!.pid), "-m", "-u", "-n", "--", "/usr/sbin/sshd", "-D", "-e", "-f", `${disk}/sshd_config`], `${disk}/sshd.log`);
+        m.sshd = daemon(
+            ["nsenter", "-t", String(m.init!.pid), "-m", "-u", "-n", "--", "/usr/sbin/sshd", "-D", "-e", "-f", `${disk}/sshd_config`],
+            `${disk}/sshd.log`,
+        );
         await waitFor(`${m.name}'s sshd listening on ${m.address}:22 (see ${disk}/sshd.log)`, () => portOpen(m));
     }
 }
@@ -227,13 +237,21 @@ function plan(machines: number, nics: number, flags: string[]): MachineRecord[] 
 async function up(flags: ReturnType<typeof parseFlags>): Promise<void> {
     let rec = readRecord();
     const wanted = plan(flags.machines, flags.nics, flags.addresses);
-    if (rec && (rec.machines.length !== flags.machines || rec.nics !== flags.nics || JSON.stringify(rec.machines.map((m) => m.addresses)) !== JSON.stringify(wanted.map((m) => m.addresses)))) {
+    if (
+        rec &&
+        (rec.machines.length !== flags.machines ||
+            rec.nics !== flags.nics ||
+            JSON.stringify(rec.machines.map((m) => m.addresses)) !== JSON.stringify(wanted.map((m) => m.addresses)))
+    ) {
         throw new Error(`sim: a lab of ${rec.machines.length} machine(s) with other settings is up: 'netbed sim down' first`);
     }
     if (!rec) {
         const names = [LAB_NS, ...wanted.map((m) => m.namespace)];
         const clash = names.filter((n) => netnsNames().includes(n));
-        if (clash.length) throw new Error(`sim: namespace(s) ${clash.join(", ")} exist but the simulation has no record of making them; not touching them (remove them yourself if they are leftovers)`);
+        if (clash.length)
+            throw new Error(
+                `sim: namespace(s) ${clash.join(", ")} exist but the simulation has no record of making them; not touching them (remove them yourself if they are leftovers)`,
+            );
         if (!fs.existsSync(OPERATOR_KEY)) {
             fs.mkdirSync(path.dirname(OPERATOR_KEY), { recursive: true, mode: 0o700 });
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "netbed-sim operator", "-f", OPERATOR_KEY]);
@@ -264,7 +282,10 @@ async function reboot(name: string): Promise<void> {
     for (const pid of run(["ip", "netns", "pids", m.namespace]).split("\n").filter(Boolean)) tryRun(["kill", "-KILL", pid]);
     await waitFor(`${name}'s processes to end`, () => run(["ip", "netns", "pids", m.namespace]).trim() === "");
     const keep = new Set(["lo", "mgmt0", ...m.nics]);
-    for (const link of run(["ip", "-n", m.namespace, "-o", "link", "show"]).split("\n").map((l) => l.split(": ")[1]?.split("@")[0]).filter(Boolean)) {
+    for (const link of run(["ip", "-n", m.namespace, "-o", "link", "show"])
+        .split("\n")
+        .map((l) => l.split(": ")[1]?.split("@")[0])
+        .filter(Boolean)) {
         if (!keep.has(link)) tryRun(["ip", "-n", m.namespace, "link", "del", link]);
     }
     resetNics(m);
@@ -299,7 +320,10 @@ function down(wipe: boolean): void {
 }
 
 function status(rec = readRecord()): void {
-    if (!rec) return console.log("sim: no simulated lab is up");
+    if (!rec) {
+        console.log("sim: no simulated lab is up");
+        return;
+    }
     for (const m of rec.machines) {
         const state = alive(m.sshd) ? "up" : alive(m.init) ? "sshd down" : "off";
         const addrs = m.addresses.map((a) => `${a.nic} ${a.cidr}`).join(", ") || "unaddressed";
@@ -350,6 +374,8 @@ export async function main(argv: string[], root: string): Promise<void> {
             return;
         }
         default:
-            throw new Error("usage: netbed sim up [--machines N] [--nics K] [--address M:NIC=CIDR ... | --e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]");
+            throw new Error(
+                "usage: netbed sim up [--machines N] [--nics K] [--address M:NIC=CIDR ... | --e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]",
+            );
     }
 }

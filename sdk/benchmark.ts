@@ -1,4 +1,4 @@
-import * as path from "path";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { RunSettingsSchema, TestSpecSchema } from "../core/bench/spec";
@@ -7,7 +7,7 @@ import { urnName } from "../core/names";
 import type { Endpoint } from "../schema/benchmark";
 import type { Host } from "./host";
 import type { MicroVm } from "./microvm";
-import { DeepInput, withDeps } from "./types";
+import { type DeepInput, withDeps } from "./types";
 
 /** One end of a pair: a Host (with the address its peer uses when it serves) or a MicroVm. */
 export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host; address?: pulumi.Input<string> };
@@ -34,30 +34,48 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
     const vm = e.vm;
     const nic = e.nic ?? 0;
     return pulumi
-        .all([vm.urn, vm.host, e.via?.placement ?? vm.host, vm.interfaces, vm.pid, vm.accelUsed, vm.driver, vm.kernel, vm.kernelRelease, vm.vcpus, vm.memoryMiB, vm.pinning, vm.confinement, vm.qmpSocket, e.address] as pulumi.Output<any>[])
-        .apply(([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket, peerAddress]: any[]) => {
-            const i = ifs[nic];
-            if (!i) throw new Error(`MicroVm ${urnName(String(urn))} has no NIC ${nic}`);
-            return {
-                kind: "vm" as const,
-                name: urnName(String(urn)),
-                host,
-                via,
-                address: String(i.address).split("/")[0],
-                peerAddress,
-                pid,
-                backend: i.backend,
-                accel,
-                driver,
-                // The release where the VM knows it, else its kernel's path.
-                kernel: kernelRelease || kernelPath,
-                vcpus,
-                memoryMiB,
-                pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
-                security: confinement ?? "none",
-                ...(qmpSocket ? { qmpSocket } : {}),
-            };
-        }) as unknown as pulumi.Output<Endpoint>;
+        .all([
+            vm.urn,
+            vm.host,
+            e.via?.placement ?? vm.host,
+            vm.interfaces,
+            vm.pid,
+            vm.accelUsed,
+            vm.driver,
+            vm.kernel,
+            vm.kernelRelease,
+            vm.vcpus,
+            vm.memoryMiB,
+            vm.pinning,
+            vm.confinement,
+            vm.qmpSocket,
+            e.address,
+        ] as pulumi.Output<any>[])
+        .apply(
+            ([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket, peerAddress]: any[]) => {
+                const i = ifs[nic];
+                if (!i) throw new Error(`MicroVm ${urnName(String(urn))} has no NIC ${nic}`);
+                return {
+                    kind: "vm" as const,
+                    name: urnName(String(urn)),
+                    host,
+                    via,
+                    address: String(i.address).split("/")[0],
+                    peerAddress,
+                    pid,
+                    backend: i.backend,
+                    accel,
+                    driver,
+                    // The release where the VM knows it, else its kernel's path.
+                    kernel: kernelRelease || kernelPath,
+                    vcpus,
+                    memoryMiB,
+                    pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
+                    security: confinement ?? "none",
+                    ...(qmpSocket ? { qmpSocket } : {}),
+                };
+            },
+        ) as unknown as pulumi.Output<Endpoint>;
 }
 
 /**

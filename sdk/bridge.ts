@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { LinkObserved } from "../schema/common";
 import type { BridgeArgsSchema } from "../schema/bridge";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type BridgeArgs = ArgsOf<Omit<z.input<typeof BridgeArgsSchema>, "host">> & { host: Host };
 

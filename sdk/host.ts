@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { defaultNetnsName } from "../core/names";
 import type { HostProbe } from "../core/probe";
-import { HostArgsSchema, HostConnection, HostInputs, SshSchema } from "../schema/host";
-import { ArgsOf } from "./types";
+import { type HostArgsSchema, type HostConnection, type HostInputs, SshSchema } from "../schema/host";
+import type { ArgsOf } from "./types";
 
 export type HostArgs = ArgsOf<z.input<typeof HostArgsSchema>>;
 

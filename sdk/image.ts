@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { GuestImageArgsSchema, ImageManifest } from "../schema/image";
 import type { Host } from "./host";
 import type { Kernel } from "./kernel";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "host" | "modulesDir">> & {
     host: Host;
@@ -29,7 +29,17 @@ export class GuestImage extends pulumi.CustomResource {
         super(
             "netbed:index:GuestImage",
             name,
-            { ...rest, host: args.host.placement, modulesDir: kernel?.modulesDir.apply((d) => d || undefined), path: undefined, sha256: undefined, size: undefined, manifest: undefined, buildSeconds: undefined, cacheKey: undefined },
+            {
+                ...rest,
+                host: args.host.placement,
+                modulesDir: kernel?.modulesDir.apply((d) => d || undefined),
+                path: undefined,
+                sha256: undefined,
+                size: undefined,
+                manifest: undefined,
+                buildSeconds: undefined,
+                cacheKey: undefined,
+            },
             withHost(opts, args.host),
         );
     }

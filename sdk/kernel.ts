@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { KernelArgsSchema, VirtioMode } from "../schema/kernel";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type KernelArgs = ArgsOf<Omit<z.input<typeof KernelArgsSchema>, "host">> & { host: Host };
 

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { LinkObserved } from "../schema/common";
 import type { MacvtapLinkArgsSchema } from "../schema/macvtap";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type MacvtapLinkArgs = ArgsOf<Omit<z.input<typeof MacvtapLinkArgsSchema>, "host" | "hostInterfaces">> & { host: Host };
 
@@ -23,6 +23,19 @@ export class MacvtapLink extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: MacvtapLinkArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:MacvtapLink", name, { ...args, host: args.host.placement, hostInterfaces: args.host.probe.interfaces, mac: args.mac, ifindex: undefined, device: undefined, observed: undefined }, withHost(opts, args.host));
+        super(
+            "netbed:index:MacvtapLink",
+            name,
+            {
+                ...args,
+                host: args.host.placement,
+                hostInterfaces: args.host.probe.interfaces,
+                mac: args.mac,
+                ifindex: undefined,
+                device: undefined,
+                observed: undefined,
+            },
+            withHost(opts, args.host),
+        );
     }
 }

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { QEMU_MACHINES } from "../core/qemu";
 import type { VMM_DRIVERS } from "../core/vmm";
 import type { HostConnection } from "../schema/host";
-import { BootTime, MicroVmArgsSchema, NIC_BACKENDS, Placement, microVmHostCaps } from "../schema/microvm";
+import { type BootTime, type MicroVmArgsSchema, type NIC_BACKENDS, type Placement, microVmHostCaps } from "../schema/microvm";
 import { vmSecurityOf } from "../schema/security";
 import type { Bridge } from "./bridge";
 import type { Host } from "./host";
@@ -12,7 +12,7 @@ import type { Kernel } from "./kernel";
 import type { MacvtapLink } from "./macvtap";
 import type { SecurityProfile } from "./security";
 import type { Tap } from "./tap";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export interface NicArgs {
     backend: pulumi.Input<(typeof NIC_BACKENDS)[number]>;
@@ -29,7 +29,9 @@ export interface NicArgs {
     queues?: pulumi.Input<number>;
 }
 
-export type MicroVmArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "kernelRelease" | "image" | "imageSize" | "nics" | "hostCaps" | "security">> & {
+export type MicroVmArgs = ArgsOf<
+    Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "kernelRelease" | "image" | "imageSize" | "nics" | "hostCaps" | "security">
+> & {
     host: Host;
     kernel: Kernel;
     image: GuestImage;
@@ -133,7 +135,10 @@ export class MicroVm extends pulumi.CustomResource {
                 confinement: undefined,
                 irqs: undefined,
             },
-            withHost({ ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any }, args.host),
+            withHost(
+                { ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any },
+                args.host,
+            ),
         );
     }
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { NatArgsSchema } from "../schema/nat";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 type NatSchemaInput = z.input<typeof NatArgsSchema>;
 export type NatArgs = ArgsOf<Omit<NatSchemaInput, "host" | "table" | "hostTools">> & { host: Host; table?: pulumi.Input<string> };
@@ -29,6 +29,11 @@ export class Nat extends pulumi.CustomResource {
                 .filter(([, t]) => t.path)
                 .map(([tool]) => tool),
         );
-        super("netbed:index:Nat", name, { ...args, host: args.host.placement, hostTools, rules: undefined, drift: undefined, forwarding: undefined }, withHost(opts, args.host));
+        super(
+            "netbed:index:Nat",
+            name,
+            { ...args, host: args.host.placement, hostTools, rules: undefined, drift: undefined, forwarding: undefined },
+            withHost(opts, args.host),
+        );
     }
 }

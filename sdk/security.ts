@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { HostConnection } from "../schema/host";
-import { SecurityProfileArgsSchema, SecurityRules, securityHostCaps } from "../schema/security";
+import { type SecurityProfileArgsSchema, type SecurityRules, securityHostCaps } from "../schema/security";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type SecurityProfileArgs = ArgsOf<Omit<z.input<typeof SecurityProfileArgsSchema>, "host" | "hostCaps">> & { host: Host };
 

@@ -4,7 +4,7 @@ import type { LinkObserved } from "../schema/common";
 import type { TapArgsSchema } from "../schema/tap";
 import type { Bridge } from "./bridge";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type TapArgs = ArgsOf<Omit<z.input<typeof TapArgsSchema>, "host" | "bridge">> & {
     host: Host;
@@ -23,12 +23,8 @@ export class Tap extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
-        const bridge = args.bridge && pulumi.CustomResource.isInstance(args.bridge) ? (args.bridge as Bridge).name : (args.bridge as pulumi.Input<string> | undefined);
-        super(
-            "netbed:index:Tap",
-            name,
-            { ...args, host: args.host.placement, bridge, ifindex: undefined, observed: undefined },
-            withHost(opts, args.host),
-        );
+        const bridge =
+            args.bridge && pulumi.CustomResource.isInstance(args.bridge) ? (args.bridge as Bridge).name : (args.bridge as pulumi.Input<string> | undefined);
+        super("netbed:index:Tap", name, { ...args, host: args.host.placement, bridge, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
-import { EndpointConfig, ParsedConfig, parseStackConfig } from "../schema/testbed-config";
-import { BenchmarkRun, EndpointArgs } from "./benchmark";
+import * as path from "node:path";
+import { type EndpointConfig, type ParsedConfig, parseStackConfig } from "../schema/testbed-config";
+import { BenchmarkRun, type EndpointArgs } from "./benchmark";
 import { Bridge } from "./bridge";
 import { Host } from "./host";
 import { GuestImage } from "./image";
 import { Kernel } from "./kernel";
 import { MacvtapLink } from "./macvtap";
-import { MicroVm, NicArgs } from "./microvm";
+import { MicroVm, type NicArgs } from "./microvm";
 import { SecurityProfile } from "./security";
 import { Tap } from "./tap";
 import { HostTuning } from "./tuning";
@@ -69,19 +69,35 @@ export class Testbed extends pulumi.ComponentResource {
         const tuned = (h: string) => (this.tuning[h] ? [this.tuning[h]] : []);
 
         for (const [w, a] of Object.entries(c.wires)) {
-            this.wires[w] = new VethPair(n(`wire-${w}`), { a: { ...strip(a.args.a), host: this.hosts[a.a] }, b: { ...strip(a.args.b), host: this.hosts[a.b] }, mtu: a.args.mtu }, child);
+            this.wires[w] = new VethPair(
+                n(`wire-${w}`),
+                { a: { ...strip(a.args.a), host: this.hosts[a.a] }, b: { ...strip(a.args.b), host: this.hosts[a.b] }, mtu: a.args.mtu },
+                child,
+            );
         }
         const wires = Object.values(this.wires);
         // Bridge members and macvtap parents may be wire ends: create the wires first.
         for (const [k, b] of Object.entries(c.bridges)) {
-            this.bridges[`${b.host}/${b.args.name}`] = new Bridge(n(`${b.host}-${k}`), { ...strip(b.args), host: this.hosts[b.host] }, { ...child, dependsOn: wires });
+            this.bridges[`${b.host}/${b.args.name}`] = new Bridge(
+                n(`${b.host}-${k}`),
+                { ...strip(b.args), host: this.hosts[b.host] },
+                { ...child, dependsOn: wires },
+            );
         }
         for (const [k, t] of Object.entries(c.taps)) {
             const br = t.args.bridge ? this.bridges[`${t.host}/${t.args.bridge}`] : undefined;
-            this.taps[`${t.host}/${t.args.name}`] = new Tap(n(`${t.host}-${k}`), { ...strip(t.args), host: this.hosts[t.host], bridge: br ?? t.args.bridge }, child);
+            this.taps[`${t.host}/${t.args.name}`] = new Tap(
+                n(`${t.host}-${k}`),
+                { ...strip(t.args), host: this.hosts[t.host], bridge: br ?? t.args.bridge },
+                child,
+            );
         }
         for (const [k, m] of Object.entries(c.macvtaps)) {
-            this.macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(n(`${m.host}-${k}`), { ...strip(m.args), host: this.hosts[m.host] }, { ...child, dependsOn: wires });
+            this.macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(
+                n(`${m.host}-${k}`),
+                { ...strip(m.args), host: this.hosts[m.host] },
+                { ...child, dependsOn: wires },
+            );
         }
 
         for (const [v, vm] of Object.entries(c.vms)) {
@@ -99,13 +115,20 @@ export class Testbed extends pulumi.ComponentResource {
             }));
             const { host: _h, nics: _n, ...rest } = vm.args as any;
             const a = this.artifacts[vm.host];
-            this.vms[v] = new MicroVm(n(v), { ...rest, host: this.hosts[vm.host], kernel: a.kernel, image: a.image, security: a.security, nics }, { ...child, dependsOn: tuned(vm.host) });
+            this.vms[v] = new MicroVm(
+                n(v),
+                { ...rest, host: this.hosts[vm.host], kernel: a.kernel, image: a.image, security: a.security, nics },
+                { ...child, dependsOn: tuned(vm.host) },
+            );
         }
 
         this.setupSteps = args.setup ? args.setup(this) : [];
         if (c.benchmark) {
             const b = c.benchmark;
-            const end = (e: EndpointConfig): EndpointArgs => ("vm" in e ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined, address: e.address } : { host: this.hosts[e.host], address: e.address });
+            const end = (e: EndpointConfig): EndpointArgs =>
+                "vm" in e
+                    ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined, address: e.address }
+                    : { host: this.hosts[e.host], address: e.address };
             this.benchmark = new BenchmarkRun(
                 n("bench"),
                 {

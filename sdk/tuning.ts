@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { HostTuningArgsSchema, TuningApplied } from "../schema/tuning";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 export type HostTuningArgs = ArgsOf<Omit<z.input<typeof HostTuningArgsSchema>, "host">> & { host: Host };
 
@@ -19,6 +19,11 @@ export class HostTuning extends pulumi.CustomResource {
     public readonly drift!: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostTuningArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:HostTuning", name, { ...args, host: args.host.placement, applied: undefined, irqs: undefined, drift: undefined }, withHost(opts, args.host));
+        super(
+            "netbed:index:HostTuning",
+            name,
+            { ...args, host: args.host.placement, applied: undefined, irqs: undefined, drift: undefined },
+            withHost(opts, args.host),
+        );
     }
 }

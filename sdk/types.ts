@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
 /** Makes every level of a plain argument type accept Pulumi inputs (values or Outputs). */
 export type DeepInput<T> = T extends string | number | boolean | undefined | null

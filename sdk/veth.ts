@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { VethEndObserved, VethEndSchema } from "../schema/veth";
 import type { Host } from "./host";
-import { ArgsOf, withHost } from "./types";
+import { type ArgsOf, withHost } from "./types";
 
 type EndArgs = ArgsOf<Omit<z.input<typeof VethEndSchema>, "host">> & { host: Host };
 export interface VethPairArgs {

@@ -5,7 +5,13 @@ import { Testbed } from "../sdk/testbed";
 async function program(): Promise<Record<string, unknown>> {
     const cfg = new pulumi.Config("testbed");
     const tb = new Testbed("testbed", {
-        config: { hosts: cfg.requireObject("hosts"), fabric: cfg.getObject("fabric"), tuning: cfg.getObject("tuning"), guests: cfg.getObject("guests"), benchmark: cfg.getObject("benchmark") },
+        config: {
+            hosts: cfg.requireObject("hosts"),
+            fabric: cfg.getObject("fabric"),
+            tuning: cfg.getObject("tuning"),
+            guests: cfg.getObject("guests"),
+            benchmark: cfg.getObject("benchmark"),
+        },
     });
     const { hosts, vms, artifacts, bridges, taps, macvtaps, wires } = tb;
     const bench = tb.benchmark;
@@ -34,20 +40,38 @@ async function program(): Promise<Record<string, unknown>> {
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [
                 k,
-                pulumi.all([v.pid, v.accelUsed, v.accelWarning, v.bootTime, v.interfaces, v.placement, v.confinement]).apply(([pid, accel, accelWarning, bootTime, interfaces, placement, confinement]) => ({ pid, accel, accelWarning, bootTime, interfaces, placement, confinement })),
+                pulumi
+                    .all([v.pid, v.accelUsed, v.accelWarning, v.bootTime, v.interfaces, v.placement, v.confinement])
+                    .apply(([pid, accel, accelWarning, bootTime, interfaces, placement, confinement]) => ({
+                        pid,
+                        accel,
+                        accelWarning,
+                        bootTime,
+                        interfaces,
+                        placement,
+                        confinement,
+                    })),
             ]),
         ),
         artifacts: Object.fromEntries(
             Object.entries(artifacts).map(([h, a]) => [
                 h,
-                pulumi.all([a.kernel.release, a.kernel.virtio, a.kernel.size, a.image.size, a.image.manifest]).apply(([release, virtio, kernelSize, imageSize, manifest]) => ({ kernel: { release, virtio, size: kernelSize }, image: { size: imageSize, tools: manifest.tools } })),
+                pulumi
+                    .all([a.kernel.release, a.kernel.virtio, a.kernel.size, a.image.size, a.image.manifest])
+                    .apply(([release, virtio, kernelSize, imageSize, manifest]) => ({
+                        kernel: { release, virtio, size: kernelSize },
+                        image: { size: imageSize, tools: manifest.tools },
+                    })),
             ]),
         ),
         fabric: {
             bridges: Object.fromEntries(Object.entries(bridges).map(([k, b]) => [k, b.observed])),
             taps: Object.fromEntries(Object.entries(taps).map(([k, t]) => [k, t.observed])),
             macvtaps: Object.fromEntries(
-                Object.entries(macvtaps).map(([k, m]) => [k, pulumi.all([m.mac, m.device, m.observed]).apply(([mac, device, observed]) => ({ mac, device, observed }))]),
+                Object.entries(macvtaps).map(([k, m]) => [
+                    k,
+                    pulumi.all([m.mac, m.device, m.observed]).apply(([mac, device, observed]) => ({ mac, device, observed })),
+                ]),
             ),
             wires: Object.fromEntries(Object.entries(wires).map(([name, w]) => [name, w.observed])),
         },

@@ -1,4 +1,4 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { displayArgv, renderForSsh, shQuote } from "../core/argv";
 import { sh } from "./helpers";
 

@@ -4,13 +4,13 @@
 // netbed's own CLI (the Automation API, the program inline), so both paths stay supported:
 // preview/up/stack output/no-op up/refresh, a consumer reading the stack through a StackReference,
 // a program that throws, and SIGINT during an up.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ROOT, engineBinDir } from "../scripts/engine";
-import { cliEnv, command, Driver, pulumiSync, run, start, summary } from "./cli";
+import { cliEnv, command, type Driver, pulumiSync, run, start, summary } from "./cli";
 import { dropNetns, netnsList, uniq } from "./helpers";
 
 const THROWING = path.join(ROOT, "test", "fixtures", "throwing-program");
@@ -39,10 +39,16 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
         };
 
         before(() => {
-            assert.ok(fs.existsSync(path.join(engineBinDir(), "pulumi-language-nodejs")), "scripts/install-pulumi.sh put a Node.js language host beside the engine");
+            assert.ok(
+                fs.existsSync(path.join(engineBinDir(), "pulumi-language-nodejs")),
+                "scripts/install-pulumi.sh put a Node.js language host beside the engine",
+            );
             backend = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-state-`));
             const results = fs.mkdtempSync(path.join(os.tmpdir(), `${id}-results-`));
-            cleanup.push(() => fs.rmSync(backend, { recursive: true, force: true }), () => fs.rmSync(results, { recursive: true, force: true }));
+            cleanup.push(
+                () => fs.rmSync(backend, { recursive: true, force: true }),
+                () => fs.rmSync(results, { recursive: true, force: true }),
+            );
             // Pulumi's runner type-checks a TypeScript program by default (seconds a run);
             // the first preview does, the other runs only transpile, as `npm run netbed` does after
             // its tsc build (test/pack.engine.test.ts type-checks a user's project throughout).
@@ -86,11 +92,20 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             assert.equal(pv.code, 0, pv.out);
             // The Stack, the Testbed, 2 hosts, the wire, the benchmark run.
             assert.equal(summary(pv.out)["to create"], 6, pv.out);
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(prefix)), [], "a preview creates nothing");
+            assert.deepEqual(
+                netnsList().filter((x) => x.startsWith(prefix)),
+                [],
+                "a preview creates nothing",
+            );
 
             const up = await op("up");
             assert.equal(up.code, 0, up.out);
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(prefix)).sort(), [`${prefix}-a`, `${prefix}-b`]);
+            assert.deepEqual(
+                netnsList()
+                    .filter((x) => x.startsWith(prefix))
+                    .sort(),
+                [`${prefix}-a`, `${prefix}-b`],
+            );
 
             const out = await op("outputs");
             assert.equal(out.code, 0, out.out);
@@ -105,13 +120,19 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
 
             const rf = await op("refresh");
             assert.equal(rf.code, 0, rf.out);
-            console.log(`      ${driver}: preview ${pv.seconds.toFixed(1)} s, up ${up.seconds.toFixed(1)} s, stack output ${out.seconds.toFixed(1)} s, no-op up ${again.seconds.toFixed(1)} s, refresh ${rf.seconds.toFixed(1)} s`);
+            console.log(
+                `      ${driver}: preview ${pv.seconds.toFixed(1)} s, up ${up.seconds.toFixed(1)} s, stack output ${out.seconds.toFixed(1)} s, no-op up ${again.seconds.toFixed(1)} s, refresh ${rf.seconds.toFixed(1)} s`,
+            );
         });
 
         it("a consumer project reads the stack's results through a StackReference", async () => {
             const modules = path.join(CONSUMER, "node_modules");
             if (!fs.existsSync(modules)) cleanup.push(() => fs.rmSync(modules, { recursive: true, force: true }));
-            const npm = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], { cwd: CONSUMER, encoding: "utf8", timeout: 120_000 });
+            const npm = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], {
+                cwd: CONSUMER,
+                encoding: "utf8",
+                timeout: 120_000,
+            });
             assert.equal(npm.status, 0, `npm install --offline in ${CONSUMER}: ${npm.stderr}`);
             const consumer = `${id}c`;
             cleanup.push(() => fs.rmSync(path.join(CONSUMER, `Pulumi.${consumer}.yaml`), { force: true }));
@@ -143,10 +164,16 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             // Whatever the engine created before the program failed is in the state, complete.
             const state = exported(s, THROWING, env);
             assert.equal(state.pending, 0, "no operation was left pending");
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(`${prefix}t`)), state.namespaces.filter(Boolean));
+            assert.deepEqual(
+                netnsList().filter((x) => x.startsWith(`${prefix}t`)),
+                state.namespaces.filter(Boolean),
+            );
             const down = await op("destroy", THROWING, s);
             assert.equal(down.code, 0, down.out);
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(`${prefix}t`)), []);
+            assert.deepEqual(
+                netnsList().filter((x) => x.startsWith(`${prefix}t`)),
+                [],
+            );
             pulumiSync(["stack", "rm", "--yes", s], THROWING, env);
         });
 
@@ -176,10 +203,19 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
 
             const again = await op("up");
             assert.equal(again.code, 0, again.out);
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(prefix)).sort(), [`${prefix}-a`, `${prefix}-b`]);
+            assert.deepEqual(
+                netnsList()
+                    .filter((x) => x.startsWith(prefix))
+                    .sort(),
+                [`${prefix}-a`, `${prefix}-b`],
+            );
             const last = await op("destroy");
             assert.equal(last.code, 0, last.out);
-            assert.deepEqual(netnsList().filter((x) => x.startsWith(prefix)), [], "destroy removed every namespace");
+            assert.deepEqual(
+                netnsList().filter((x) => x.startsWith(prefix)),
+                [],
+                "destroy removed every namespace",
+            );
             pulumiSync(["stack", "rm", "--yes", stack], ROOT, env);
         });
     });

@@ -1,8 +1,8 @@
 // Tool output parsers on real outputs captured on these machines (test/fixtures/tools/), and the
 // statistics against hand-computed values.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
 import { power, repetitionsFor } from "../core/bench/power";
 import { cpuSeconds, knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, processCpuSeconds, summarize } from "../core/bench/stats";
@@ -70,14 +70,23 @@ describe("benchmark tool parsers (real outputs)", () => {
         assert.equal(r.p99LatencyUs, 82);
         assert.equal(parseNetperf(fx("netperf-tcp_crr.txt")).transactionsPerSecond, 13688.71);
         assert.equal(parseNetperf(fx("netperf-udp_rr.txt")).meanLatencyUs, 26.37);
-        assert.throws(() => parseNetperf(fx("netperf-refused.txt")), /netperf failed: establish control: are you sure there is a netserver listening on 127.0.0.1 at port 12999\?/);
+        assert.throws(
+            () => parseNetperf(fx("netperf-refused.txt")),
+            /netperf failed: establish control: are you sure there is a netserver listening on 127.0.0.1 at port 12999\?/,
+        );
     });
     it("ping (iputils and busybox): per-packet RTTs, loss; unreachable is a clear error", () => {
         const r = parsePing(fx("ping-iputils.txt"));
-        assert.deepEqual(r.rtts.map((x) => x.ms), [0.059, 0.022, 0.069, 0.006, 0.006]);
+        assert.deepEqual(
+            r.rtts.map((x) => x.ms),
+            [0.059, 0.022, 0.069, 0.006, 0.006],
+        );
         assert.equal(r.lossPercent, 0);
         const b = parsePing(fx("ping-busybox.txt"));
-        assert.deepEqual(b.rtts.map((x) => x.seq), [0, 1, 2]);
+        assert.deepEqual(
+            b.rtts.map((x) => x.seq),
+            [0, 1, 2],
+        );
         assert.equal(b.received, 3);
         assert.throws(() => parsePing(fx("ping-unreachable.txt")), /ping failed: ping: connect: Network is unreachable/);
         assert.equal(r.duplicates, 0);
@@ -86,17 +95,69 @@ describe("benchmark tool parsers (real outputs)", () => {
     // broadcast, busybox does).
     it("ping: duplicate replies are counted, not taken as RTT samples", () => {
         const r = parsePing(fx("ping-iputils-dup.txt"));
-        assert.deepEqual(r.rtts.map((x) => [x.seq, x.ms]), [[1, 0.107], [2, 0.056], [3, 0.052]]);
+        assert.deepEqual(
+            r.rtts.map((x) => [x.seq, x.ms]),
+            [
+                [1, 0.107],
+                [2, 0.056],
+                [3, 0.052],
+            ],
+        );
         assert.deepEqual([r.duplicates, r.transmitted, r.received, r.lossPercent], [2, 3, 3, 0]);
         const b = parsePing(fx("ping-busybox-dup.txt"));
-        assert.deepEqual(b.rtts.map((x) => [x.seq, x.ms]), [[0, 0.093], [1, 0.079], [2, 0.087]]);
+        assert.deepEqual(
+            b.rtts.map((x) => [x.seq, x.ms]),
+            [
+                [0, 0.093],
+                [1, 0.079],
+                [2, 0.087],
+            ],
+        );
         assert.equal(b.duplicates, 2);
     });
     it("argv renderers: words, never a shell string", () => {
-        assert.deepEqual(iperf3Argv({ server: "10.0.0.1", port: 5201, duration: 2, parallel: 8, reverse: true }), ["iperf3", "-c", "10.0.0.1", "-p", "5201", "-t", "2", "-J", "-P", "8", "-R"]);
+        assert.deepEqual(iperf3Argv({ server: "10.0.0.1", port: 5201, duration: 2, parallel: 8, reverse: true }), [
+            "iperf3",
+            "-c",
+            "10.0.0.1",
+            "-p",
+            "5201",
+            "-t",
+            "2",
+            "-J",
+            "-P",
+            "8",
+            "-R",
+        ]);
         assert.deepEqual(iperf3Argv({ server: "h", port: 1, duration: 1, udp: true, bitrate: "0", length: 64 }).slice(-5), ["-u", "-b", "0", "-l", "64"]);
-        assert.deepEqual(sockperfArgv({ mode: "under-load", server: "h", port: 2, duration: 3, tcp: true, messageSize: 64, mps: 500 }), ["sockperf", "under-load", "-i", "h", "-p", "2", "-t", "3", "--tcp", "-m", "64", "--mps", "500", "--reply-every", "1"]);
-        assert.deepEqual(netperfArgv({ server: "h", port: 3, test: "TCP_CRR", duration: 2, requestSize: 1, responseSize: 1 }).slice(0, 9), ["netperf", "-H", "h", "-p", "3", "-l", "2", "-t", "TCP_CRR"]);
+        assert.deepEqual(sockperfArgv({ mode: "under-load", server: "h", port: 2, duration: 3, tcp: true, messageSize: 64, mps: 500 }), [
+            "sockperf",
+            "under-load",
+            "-i",
+            "h",
+            "-p",
+            "2",
+            "-t",
+            "3",
+            "--tcp",
+            "-m",
+            "64",
+            "--mps",
+            "500",
+            "--reply-every",
+            "1",
+        ]);
+        assert.deepEqual(netperfArgv({ server: "h", port: 3, test: "TCP_CRR", duration: 2, requestSize: 1, responseSize: 1 }).slice(0, 9), [
+            "netperf",
+            "-H",
+            "h",
+            "-p",
+            "3",
+            "-l",
+            "2",
+            "-t",
+            "TCP_CRR",
+        ]);
         assert.deepEqual(pingArgv({ target: "h", count: 5, interval: 0.01, size: 56 }), ["ping", "-c", "5", "-i", "0.01", "-W", "2", "-s", "56", "h"]);
     });
 });
@@ -162,7 +223,13 @@ describe("benchmark statistics (hand-computed)", () => {
         }
     });
     it("knee: the highest load before P99 passes factor x unloaded", () => {
-        const steps = [{ load: 100, p99: 10 }, { load: 1000, p99: 15 }, { load: 5000, p99: 19 }, { load: 10000, p99: 25 }, { load: 20000, p99: 12 }];
+        const steps = [
+            { load: 100, p99: 10 },
+            { load: 1000, p99: 15 },
+            { load: 5000, p99: 19 },
+            { load: 10000, p99: 25 },
+            { load: 20000, p99: 12 },
+        ];
         assert.equal(knee(steps, 2), 5000);
         assert.equal(knee(steps, 3), 20000);
     });
@@ -196,18 +263,55 @@ describe("benchmark statistics (hand-computed)", () => {
 describe("benchmark matrix", () => {
     it("expands tests into cells (pps one per size) and refuses duplicates", () => {
         const ids = expandCells(VOLT_MATRIX).map((c) => c.id);
-        assert.deepEqual(ids, ["tcp-1", "tcp-8", "tcp-1-reverse", "udp-max-1400", "icmp-56", "latency-tcp-64", "pps-64", "pps-128", "pps-256", "pps-512", "tcp_rr-1", "tcp_crr-1", "udp_rr-1"]);
+        assert.deepEqual(ids, [
+            "tcp-1",
+            "tcp-8",
+            "tcp-1-reverse",
+            "udp-max-1400",
+            "icmp-56",
+            "latency-tcp-64",
+            "pps-64",
+            "pps-128",
+            "pps-256",
+            "pps-512",
+            "tcp_rr-1",
+            "tcp_crr-1",
+            "udp_rr-1",
+        ]);
         assert.deepEqual(duplicateCells([{ kind: "pps", sizes: [64, 64] }]), ["pps-64"]);
     });
     it("schedules warm-ups first, then rounds that visit every pair of a cell in turn (A B A B)", () => {
-        const cells = expandCells([{ kind: "tcp", streams: 1, reverse: false }, { kind: "icmp", count: 1, interval: 1, size: 56 }]);
+        const cells = expandCells([
+            { kind: "tcp", streams: 1, reverse: false },
+            { kind: "icmp", count: 1, interval: 1, size: 56 },
+        ]);
         const s = schedule(2, cells, { repetitions: 2, warmup: 1 }).map((x) => `${x.warmup ? "w" : "r"}${x.repetition}:${x.cell.id}:${x.pair}`);
-        assert.deepEqual(s, ["w-1:tcp-1:0", "w-1:tcp-1:1", "w-1:icmp-56:0", "w-1:icmp-56:1", "r0:tcp-1:0", "r0:tcp-1:1", "r0:icmp-56:0", "r0:icmp-56:1", "r1:tcp-1:0", "r1:tcp-1:1", "r1:icmp-56:0", "r1:icmp-56:1"]);
+        assert.deepEqual(s, [
+            "w-1:tcp-1:0",
+            "w-1:tcp-1:1",
+            "w-1:icmp-56:0",
+            "w-1:icmp-56:1",
+            "r0:tcp-1:0",
+            "r0:tcp-1:1",
+            "r0:icmp-56:0",
+            "r0:icmp-56:1",
+            "r1:tcp-1:0",
+            "r1:tcp-1:1",
+            "r1:icmp-56:0",
+            "r1:icmp-56:1",
+        ]);
     });
     it("the summary takes the Volt headline numbers per pair", () => {
         const st = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci: null });
-        const cell = (pair: string, cell: string, dims: object, metrics: object) => ({ pair, cell, status: "ok", dimensions: { test: cell.split("-")[0], ...dims }, metrics }) as any;
-        const s = summarizeResults({ cells: [cell("virtio", "tcp-1", {}, { gbps: st(1.5) }), cell("virtio", "pps-64", {}, { pps: st(9000) }), cell("virtio", "tcp_rr-1", {}, { tps: st(700) })] });
+        const cell = (pair: string, cell: string, dims: object, metrics: object) =>
+            ({ pair, cell, status: "ok", dimensions: { test: cell.split("-")[0], ...dims }, metrics }) as any;
+        const s = summarizeResults({
+            cells: [
+                cell("virtio", "tcp-1", {}, { gbps: st(1.5) }),
+                cell("virtio", "pps-64", {}, { pps: st(9000) }),
+                cell("virtio", "tcp_rr-1", {}, { tps: st(700) }),
+            ],
+        });
         assert.deepEqual(s, { virtio: { tcpGbps: 1.5, pps64: 9000, tcpRrTps: 700 } });
     });
 });

@@ -1,10 +1,10 @@
 // BenchmarkRun for real: netns hosts (the bare-metal baseline) and a TCG guest, every test kind,
 // raw data on disk as each measurement ends, a guest running clients through its agent, a VMM
 // killed mid-run (clear error, finished cells kept), and resume.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ResultsDocSchema } from "../core/bench/results";
 import { benchmarkHandler } from "../providers/benchmark";
 import { bridgeHandler } from "../providers/bridge";
@@ -13,12 +13,12 @@ import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { microvmHandler } from "../providers/microvm";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { tapHandler } from "../providers/tap";
 import { vethHandler } from "../providers/veth";
-import { BenchmarkRunArgsSchema, Endpoint } from "../schema/benchmark";
+import { BenchmarkRunArgsSchema, type Endpoint } from "../schema/benchmark";
 import { BridgeArgsSchema } from "../schema/bridge";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { MicroVmArgsSchema } from "../schema/microvm";
@@ -34,7 +34,9 @@ function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
 /** Benchmark servers left running in a namespace. */
 function serversIn(ns: string): string[] {
     const pids = sh(["ip", "netns", "pids", ns]).stdout.split("\n").filter(Boolean);
-    return pids.map((p) => (fs.existsSync(`/proc/${p}/comm`) ? fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() : "")).filter((c) => ["iperf3", "sockperf", "netserver"].includes(c));
+    return pids
+        .map((p) => (fs.existsSync(`/proc/${p}/comm`) ? fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() : ""))
+        .filter((c) => ["iperf3", "sockperf", "netserver"].includes(c));
 }
 
 describe("BenchmarkRun (real tools between namespaces and a TCG guest)", function () {
@@ -52,7 +54,13 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         const ctx = ctxFor("MicroVm", name);
         const r = await microvmHandler.create(
             ctx,
-            MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics: [{ backend: "virtio", tap, address: `10.243.${n}.${octet}/24` }] }),
+            MicroVmArgsSchema.parse({
+                host: hosts.srv.conn,
+                kernel: kernel.path,
+                image: image.path,
+                imageSize: image.size,
+                nics: [{ backend: "virtio", tap, address: `10.243.${n}.${octet}/24` }],
+            }),
         );
         cleanup.unshift(() => microvmHandler.delete(ctx, r.id, r.outs));
         vms[name] = { ctx, id: r.id, outs: r.outs };
@@ -89,7 +97,10 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
             VethPairArgsSchema.parse({ a: { host: hosts.srv.conn, name: "cli0" }, b: { host: hosts.cli.conn, name: "eth0", addresses: [`10.243.${n}.2/24`] } }),
         );
         cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
-        const br = await bridgeHandler.create(ctxFor("Bridge", "br"), BridgeArgsSchema.parse({ host: hosts.srv.conn, name: "br0", addresses: [`10.243.${n}.1/24`], members: ["cli0"] }));
+        const br = await bridgeHandler.create(
+            ctxFor("Bridge", "br"),
+            BridgeArgsSchema.parse({ host: hosts.srv.conn, name: "br0", addresses: [`10.243.${n}.1/24`], members: ["cli0"] }),
+        );
         cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
         for (const t of ["tap0", "tap1"]) {
             const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: hosts.srv.conn, name: t, bridge: "br0" }));
@@ -199,7 +210,10 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         const deadline = Date.now() + 120_000;
         while (metas().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         process.kill(outs.pid, "SIGKILL");
-        await assert.rejects(run, (e: Error) => /guest g2's VMM \(pid \d+\) died during cell (tcp-1|icmp-56) of pair doomed/.test(e.message) && e.message.includes(results));
+        await assert.rejects(
+            run,
+            (e: Error) => /guest g2's VMM \(pid \d+\) died during cell (tcp-1|icmp-56) of pair doomed/.test(e.message) && e.message.includes(results),
+        );
         const kept = metas();
         assert.ok(kept.length >= 3, `${kept.length} finished measurements kept`);
         // The rerun (same inputs) resumes: it does not measure the finished steps again.
@@ -217,7 +231,10 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         };
         const ok = { pairs: [{ label: "a", client: hostEnd("cli"), server: hostEnd("srv", "10.0.0.1") }], resultsDir: "/tmp/r" };
         assert.equal(bad(ok), "");
-        assert.match(bad({ ...ok, pairs: [{ ...ok.pairs[0], server: hostEnd("srv") }] }), /pairs.0.server.address: a host that runs the servers needs `address`/);
+        assert.match(
+            bad({ ...ok, pairs: [{ ...ok.pairs[0], server: hostEnd("srv") }] }),
+            /pairs.0.server.address: a host that runs the servers needs `address`/,
+        );
         assert.match(bad({ ...ok, tests: [{ kind: "tcp" }, { kind: "tcp" }] }), /tests: give each test once: tcp-1/);
         assert.match(bad({ ...ok, tests: [{ kind: "bogus" }] }), /tests.0.kind: kind must be one of tcp, udp, pps, icmp, latency, rr, load/);
         assert.match(bad({ ...ok, tests: [{ kind: "pps", sizes: [8] }] }), /tests.0.sizes.0: must be at least 16 bytes/);

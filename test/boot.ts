@@ -1,8 +1,8 @@
 // Boots a kernel + GuestImage under QEMU inside a test namespace, over a tap in that namespace.
 // Test and bench infrastructure (the MicroVm resource is the product's way to boot guests).
-import { ChildProcess, spawn, spawnSync } from "child_process";
-import * as net from "net";
-import { GuestNic, guestCmdline, parseReadyLine, ReadyLine, Server } from "../core/guestinit";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as net from "node:net";
+import { type GuestNic, guestCmdline, parseReadyLine, type ReadyLine, type Server } from "../core/guestinit";
 import { qemuArgv } from "../core/qemu";
 import { must, sh } from "./helpers";
 
@@ -74,7 +74,11 @@ export function ping(ns: string, addr: string, count = 3): { ok: boolean; out: s
 
 /** iperf3 from a namespace to a guest's server, bounded in time; the receiver's Gbit/s. */
 export function iperf3(ns: string, addr: string, seconds: number): number {
-    const r = spawnSync("ip", ["netns", "exec", ns, "iperf3", "-c", addr, "-t", String(seconds), "-J"], { encoding: "utf8", timeout: (seconds + 30) * 1000, killSignal: "SIGKILL" });
+    const r = spawnSync("ip", ["netns", "exec", ns, "iperf3", "-c", addr, "-t", String(seconds), "-J"], {
+        encoding: "utf8",
+        timeout: (seconds + 30) * 1000,
+        killSignal: "SIGKILL",
+    });
     if (r.status !== 0) throw new Error(`iperf3 -c ${addr} failed (${r.status ?? r.signal}): ${r.stdout.slice(-500)}${r.stderr}`);
     return JSON.parse(r.stdout).end.sum_received.bits_per_second / 1e9;
 }

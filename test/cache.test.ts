@@ -1,8 +1,8 @@
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { addRef, commitEntry, dropRef } from "../providers/cache";
 import { LocalTransport } from "../providers/transport";
 import { prune } from "../scripts/cache";
@@ -61,7 +61,9 @@ describe("artifact cache", () => {
             child.stdout!.on("data", (b) => (out += b));
             child.stderr!.on("data", (b) => (err += b));
             const done = new Promise((resolve, reject) =>
-                child.on("close", (code, sig) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`builder ${urn} ended with ${code ?? sig}: ${err}`)))),
+                child.on("close", (code, sig) =>
+                    code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`builder ${urn} ended with ${code ?? sig}: ${err}`)),
+                ),
             );
             return { child, done };
         }
@@ -92,12 +94,18 @@ describe("artifact cache", () => {
             fs.writeFileSync(file, Buffer.alloc(64 * 1024, 7));
             const go = path.join(dir, "builds.go");
             const kernel = (name: string) => {
-                const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cache", "kernel.ts"), dir, file, go, name], { stdio: ["ignore", "pipe", "pipe"] });
+                const child = spawn(
+                    process.execPath,
+                    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "cache", "kernel.ts"), dir, file, go, name],
+                    { stdio: ["ignore", "pipe", "pipe"] },
+                );
                 let out = "";
                 let err = "";
                 child.stdout!.on("data", (b) => (out += b));
                 child.stderr!.on("data", (b) => (err += b));
-                return new Promise<any>((resolve, reject) => child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${name}: ${err}`)))));
+                return new Promise<any>((resolve, reject) =>
+                    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${name}: ${err}`)))),
+                );
             };
             const runs = [kernel("k1"), kernel("k2")];
             await until(() => fs.readdirSync(dir).filter((f) => f.startsWith("builds.go.ready-")).length === 2);

@@ -1,10 +1,10 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { checkWithSchema } from "../core/check";
 import { UNKNOWN, containsUnknown, dropUndefined, isSecret, unwrapSecrets, wrapSecret, wrapSecretsAt } from "../core/secrets";
 import { diffProperties } from "../core/diff";
 import { HostArgsSchema } from "../schema/host";
 
-const FP = "SHA256:" + "A".repeat(43);
+const FP = `SHA256:${"A".repeat(43)}`;
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 
 function failures(inputs: unknown) {
@@ -33,8 +33,14 @@ describe("Host arguments (zod) as check() failures", () => {
         const f = failures({ kind: "ssh", ssh: { host: "h", privateKey: "/root/.ssh/id_ed25519", hostKeyFingerprint: "md5:aa" } });
         assert.deepEqual(f.map((x) => x.property).sort(), ["ssh.hostKeyFingerprint", "ssh.privateKey"]);
         assert.match(f.find((x) => x.property === "ssh.privateKey")!.reason, /not a path/);
-        assert.deepEqual(failures({ kind: "netns", namespace: "a/b" }).map((x) => x.property), ["namespace"]);
-        assert.deepEqual(failures({ kind: "local", packages: ["ok", "rm -rf"] }).map((x) => x.property), ["packages[1]"]);
+        assert.deepEqual(
+            failures({ kind: "netns", namespace: "a/b" }).map((x) => x.property),
+            ["namespace"],
+        );
+        assert.deepEqual(
+            failures({ kind: "local", packages: ["ok", "rm -rf"] }).map((x) => x.property),
+            ["packages[1]"],
+        );
     });
 
     it("names a misspelt argument", () => {
@@ -57,7 +63,10 @@ describe("secrets and unknowns on the wire", () => {
     it("unwraps secrets and remembers where they were", () => {
         const { value, secretPaths } = unwrapSecrets({ a: 1, ssh: { privateKey: wrapSecret("k") }, l: [wrapSecret(2)] });
         assert.deepEqual(value, { a: 1, ssh: { privateKey: "k" }, l: [2] });
-        assert.deepEqual(secretPaths, [["ssh", "privateKey"], ["l", 0]]);
+        assert.deepEqual(secretPaths, [
+            ["ssh", "privateKey"],
+            ["l", 0],
+        ]);
         const back = wrapSecretsAt(value, secretPaths) as any;
         assert.ok(isSecret(back.ssh.privateKey));
         assert.ok(isSecret(back.l[0]));
@@ -82,7 +91,10 @@ describe("property diff", () => {
         const a = { kind: "ssh", ssh: { host: "a", privateKey: "k1" }, packages: [] };
         assert.deepEqual(diffProperties(a, { ...a, packages: ["iperf3"] }, props, replaceOn), { changed: ["packages"], replaces: [] });
         assert.deepEqual(diffProperties(a, { ...a, ssh: { host: "a", privateKey: "k2" } }, props, replaceOn), { changed: ["ssh.privateKey"], replaces: [] });
-        assert.deepEqual(diffProperties(a, { ...a, ssh: { host: "b", privateKey: "k1" } }, props, replaceOn), { changed: ["ssh.host"], replaces: ["ssh.host"] });
+        assert.deepEqual(diffProperties(a, { ...a, ssh: { host: "b", privateKey: "k1" } }, props, replaceOn), {
+            changed: ["ssh.host"],
+            replaces: ["ssh.host"],
+        });
         assert.deepEqual(diffProperties(a, a, props, replaceOn), { changed: [], replaces: [] });
     });
 });

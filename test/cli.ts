@@ -1,8 +1,8 @@
 // Runs engine operations as a user does, in a process of their own: the bare `pulumi` CLI (the
 // program runs under a Node.js language host) or netbed's CLI (the Automation API, the program
 // inline). Every run is bounded: one that outlives its timeout is killed and reported as hung.
-import { spawn, spawnSync } from "child_process";
-import * as path from "path";
+import { spawn, spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { ROOT, engineBinDir } from "../scripts/engine";
 
 export type Driver = "pulumi" | "netbed";
@@ -33,7 +33,10 @@ export function cliEnv(backend: string, extra: Record<string, string> = {}): Nod
 /** argv and working directory of one operation. */
 export function command(driver: Driver, op: Op, stack: string, dir: string): { argv: string[]; cwd: string } {
     if (driver === "netbed") {
-        return { argv: [process.execPath, "-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "netbed.ts"), op, "--stack", stack, "--dir", dir], cwd: ROOT };
+        return {
+            argv: [process.execPath, "-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "netbed.ts"), op, "--stack", stack, "--dir", dir],
+            cwd: ROOT,
+        };
     }
     const args: Record<Op, string[]> = {
         preview: ["preview"],
@@ -86,6 +89,7 @@ export function pulumiSync(args: string[], cwd: string, env: NodeJS.ProcessEnv):
 export function summary(out: string): Record<string, number> {
     const block = out.slice(out.lastIndexOf("Resources:"));
     const counts: Record<string, number> = {};
-    for (const m of block.matchAll(/^\s+(?:[-+~]\s)?(\d+) (to create|created|unchanged|to delete|deleted|to update|updated|errored)$/gm)) counts[m[2]] = Number(m[1]);
+    for (const m of block.matchAll(/^\s+(?:[-+~]\s)?(\d+) (to create|created|unchanged|to delete|deleted|to update|updated|errored)$/gm))
+        counts[m[2]] = Number(m[1]);
     return counts;
 }

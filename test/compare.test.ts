@@ -2,12 +2,12 @@
 // within alpha), a 10% shift (detected and labelled by direction), high variance (not called, and an
 // interval wide enough to say so), pairing within one interleaved run, cells on one side only or
 // failed, and the CLI's exit code on a regression.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { CellResult, ResultsDoc, ResultsDocSchema } from "../core/bench/results";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type CellResult, type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
 import { metricDirection, permutationTest, repetitionsNeeded, signFlipTest } from "../core/bench/abtest";
 import { compareDocs, noiseThresholds } from "../core/bench/comparison";
@@ -44,11 +44,29 @@ function cell(s: CellSpec): CellResult {
     return {
         pair: s.pair ?? "virtio",
         cell: s.cell,
-        dimensions: { topology: "guest-guest", backend: "virtio", client: "vm-a", server: "vm-b", kernel: s.kernel ?? "bzImage", pinning: "default", security: "qemu", test: s.test ?? "tcp" },
+        dimensions: {
+            topology: "guest-guest",
+            backend: "virtio",
+            client: "vm-a",
+            server: "vm-b",
+            kernel: s.kernel ?? "bzImage",
+            pinning: "default",
+            security: "qemu",
+            test: s.test ?? "tcp",
+        },
         status: s.status ?? "ok",
         ...(s.status === "failed" ? { error: "iperf3: connection refused" } : {}),
-        metrics: Object.fromEntries(Object.entries(s.metrics).filter(([, v]) => v.length > 0).map(([k, v]) => [k, summarize(v)])),
-        repetitions: idx.map((index, i) => ({ index, metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v[i]])), raw: `x/rep-${index + 1}.json`, seconds: 2 })),
+        metrics: Object.fromEntries(
+            Object.entries(s.metrics)
+                .filter(([, v]) => v.length > 0)
+                .map(([k, v]) => [k, summarize(v)]),
+        ),
+        repetitions: idx.map((index, i) => ({
+            index,
+            metrics: Object.fromEntries(Object.entries(s.metrics).map(([k, v]) => [k, v[i]])),
+            raw: `x/rep-${index + 1}.json`,
+            seconds: 2,
+        })),
         rawDir: `guest-guest/${s.pair ?? "virtio"}/t/${s.cell}`,
     };
 }
@@ -56,7 +74,16 @@ function cell(s: CellSpec): CellResult {
 function doc(name: string, started: string, cells: CellSpec[], repetitions = 5): ResultsDoc {
     return {
         version: 2,
-        run: { name, started, finished: started, wallSeconds: 60, measuredSeconds: 50, resultsDir: "/tmp/results", settings: { duration: 2, repetitions, warmup: 1 }, order: "interleaved" },
+        run: {
+            name,
+            started,
+            finished: started,
+            wallSeconds: 60,
+            measuredSeconds: 50,
+            resultsDir: "/tmp/results",
+            settings: { duration: 2, repetitions, warmup: 1 },
+            order: "interleaved",
+        },
         environment: { machines: { local: { cpu: "Xeon", cores: 2, memoryMiB: 4096, kernel: "6.1.0", tools: {} } }, guests: {} },
         cells: cells.map(cell),
         warnings: [],
@@ -71,7 +98,20 @@ function sample(rnd: () => number, n: number, mean: number, cv: number): number[
 describe("A/B comparison (core/bench/comparison)", () => {
     it("labels metrics by the unit in their name", () => {
         for (const m of ["gbps", "pps", "tps"]) assert.equal(metricDirection(m), "higher", m);
-        for (const m of ["p50us", "p99us@20000", "p99ms", "minms", "jitterMs", "avgus", "lossPct", "retransmits", "localSdUsPerTr", "cpuSecondsPerGbit", "cpuUsPerTr", "cpuBusySeconds"]) {
+        for (const m of [
+            "p50us",
+            "p99us@20000",
+            "p99ms",
+            "minms",
+            "jitterMs",
+            "avgus",
+            "lossPct",
+            "retransmits",
+            "localSdUsPerTr",
+            "cpuSecondsPerGbit",
+            "cpuUsPerTr",
+            "cpuBusySeconds",
+        ]) {
             assert.equal(metricDirection(m), "lower", m);
         }
         assert.equal(metricDirection("frobs"), "unknown");
@@ -164,12 +204,18 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const g = by("gbps");
         const covers = g.filter((x) => x.ci!.low <= -0.1 && -0.1 <= x.ci!.high).length;
         assert.ok(covers >= 45, `99% intervals cover the true -10% in ${covers}/50`);
-        assert.ok(g.every((x) => x.ci!.high < 0), "every interval excludes no change");
+        assert.ok(
+            g.every((x) => x.ci!.high < 0),
+            "every interval excludes no change",
+        );
         assert.ok(g.every((x) => !x.noisy && !/noisy/.test(x.reason)));
         assert.equal(c.verdict, "regression");
         const md = renderMarkdown(c);
         assert.match(md, /\*\*Verdict: REGRESSION \(separate runs, drift not calibrated: may be drift\)\*\*/);
-        assert.match(md, /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/);
+        assert.match(
+            md,
+            /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/,
+        );
     });
 
     it("drift between runs: an A/A pair sets per-metric thresholds that keep it from being called, and a real change still is", () => {
@@ -177,7 +223,10 @@ describe("A/B comparison (core/bench/comparison)", () => {
         // Every run of one configuration lands at its own level (the machine moved between runs),
         // while its repetitions vary by 1%: the drift is "significant" to a test on repetitions.
         const run = (level: number, slowCell: number) =>
-            Array.from({ length: 10 }, (_, i) => ({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 10 * level * (i === 3 ? slowCell : 1), 0.01), p50us: sample(rnd, 5, 50, 0.01) } }));
+            Array.from({ length: 10 }, (_, i) => ({
+                cell: `c${i}`,
+                metrics: { gbps: sample(rnd, 5, 10 * level * (i === 3 ? slowCell : 1), 0.01), p50us: sample(rnd, 5, 50, 0.01) },
+            }));
         const aa1 = doc("a", "2026-01-01T00:00:00Z", run(1.0, 1));
         const aa2 = doc("a", "2026-01-02T00:00:00Z", run(1.08, 1));
         const noise = noiseThresholds(compareDocs(aa1, aa2), 0.05);
@@ -226,10 +275,15 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const drift = Array.from({ length: 10 }, (_, i) => 1 + 0.25 * Math.sin(i));
         const virtio = drift.map((d) => 10 * d * (1 + 0.005 * rnd()));
         const vhost = drift.map((d) => 9.2 * d * (1 + 0.005 * rnd()));
-        const one = doc("run", "2026-01-01T00:00:00Z", [
-            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
-            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost } },
-        ], 10);
+        const one = doc(
+            "run",
+            "2026-01-01T00:00:00Z",
+            [
+                { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
+                { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost } },
+            ],
+            10,
+        );
         const paired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost" });
         assert.equal(paired.cells.length, 1);
         assert.equal(paired.cells[0].paired, true);
@@ -247,19 +301,29 @@ describe("A/B comparison (core/bench/comparison)", () => {
         assert.equal(compareDocs(one, other, { pairA: "virtio", pairB: "vhost" }).cells[0].paired, false);
         assert.equal(compareDocs(one, other, { pairA: "virtio", pairB: "vhost", paired: "always" }).cells[0].paired, true);
         // Different repetition indices (a repetition missing on one side) cannot be paired.
-        const gap = doc("run", "2026-01-01T00:00:00Z", [
-            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
-            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 9) }, indices: [0, 1, 2, 3, 4, 5, 6, 7, 9] },
-        ], 10);
+        const gap = doc(
+            "run",
+            "2026-01-01T00:00:00Z",
+            [
+                { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio } },
+                { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 9) }, indices: [0, 1, 2, 3, 4, 5, 6, 7, 9] },
+            ],
+            10,
+        );
         const g = compareDocs(gap, gap, { pairA: "virtio", pairB: "vhost" }).cells[0];
         assert.equal(g.paired, false);
         assert.match(g.pairedWhy!, /same repetition indices/);
         assert.equal(g.metrics[0].nB, 9);
         // Six repetitions: the paired test could not reach 0.01 (smallest p 2/64), so auto does not pair.
-        const six = doc("run", "2026-01-01T00:00:00Z", [
-            { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio.slice(0, 6) } },
-            { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 6) } },
-        ], 6);
+        const six = doc(
+            "run",
+            "2026-01-01T00:00:00Z",
+            [
+                { pair: "virtio", cell: "tcp-1", metrics: { gbps: virtio.slice(0, 6) } },
+                { pair: "vhost", cell: "tcp-1", metrics: { gbps: vhost.slice(0, 6) } },
+            ],
+            6,
+        );
         const s6 = compareDocs(six, six, { pairA: "virtio", pairB: "vhost" }).cells[0];
         assert.equal(s6.paired, false);
         assert.match(s6.pairedWhy!, /paired test cannot reach p <= 0.01 with fewer than 8 repetitions, the unpaired one can from 5/);
@@ -290,7 +354,10 @@ describe("A/B comparison (core/bench/comparison)", () => {
         assert.equal(st["tcp_rr-1"].status, "only in B");
         assert.equal(st["udp-max-1400"].status, "failed");
         assert.deepEqual(st["udp-max-1400"].failed, [{ side: "B", error: "iperf3: connection refused" }]);
-        assert.deepEqual(st["icmp-56"].failed!.map((f) => f.side), ["A"]);
+        assert.deepEqual(
+            st["icmp-56"].failed!.map((f) => f.side),
+            ["A"],
+        );
         assert.deepEqual(
             { onlyA: c.counts.onlyA, onlyB: c.counts.onlyB, failed: c.counts.failed, newlyFailed: c.counts.newlyFailed, regressions: c.counts.regressions },
             { onlyA: 1, onlyB: 2, failed: 2, newlyFailed: 1, regressions: 0 },
@@ -324,8 +391,12 @@ describe("A/B comparison (core/bench/comparison)", () => {
 
     it("a move away from a zero median is called without a relative change; thresholds are per metric", () => {
         const rnd = normals(13);
-        const A = doc("a", "2026-01-01T00:00:00Z", [{ cell: "udp-max-1400", test: "udp", metrics: { lossPct: [0, 0, 0, 0, 0], gbps: sample(rnd, 5, 10, 0.01), jitterMs: sample(rnd, 5, 1, 0.01) } }]);
-        const B = doc("b", "2026-01-02T00:00:00Z", [{ cell: "udp-max-1400", test: "udp", metrics: { lossPct: [4, 5, 6, 5, 4], gbps: sample(rnd, 5, 9.2, 0.01), jitterMs: sample(rnd, 5, 1.08, 0.01) } }]);
+        const A = doc("a", "2026-01-01T00:00:00Z", [
+            { cell: "udp-max-1400", test: "udp", metrics: { lossPct: [0, 0, 0, 0, 0], gbps: sample(rnd, 5, 10, 0.01), jitterMs: sample(rnd, 5, 1, 0.01) } },
+        ]);
+        const B = doc("b", "2026-01-02T00:00:00Z", [
+            { cell: "udp-max-1400", test: "udp", metrics: { lossPct: [4, 5, 6, 5, 4], gbps: sample(rnd, 5, 9.2, 0.01), jitterMs: sample(rnd, 5, 1.08, 0.01) } },
+        ]);
         const c = compareDocs(A, B, { thresholds: { "jitter*": 0.1 } });
         const m = Object.fromEntries(c.cells[0].metrics.map((x) => [x.metric, x]));
         assert.equal(m.lossPct.change, null);
@@ -341,7 +412,12 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const mk = (name: string, gbps: number[], busy: number[]) => {
             const d = doc(name, `2026-01-0${name === "a" ? 1 : 2}T00:00:00Z`, [{ cell: "tcp-1", metrics: { gbps } }]);
             d.cells[0].repetitions.forEach((r, i) => {
-                r.cpu = { machines: { local: { user: 0, system: busy[i], softirq: 0, irq: 0, guest: 0, busy: busy[i], idle: 0 } }, vmm: {}, vhost: {}, vmExitsPerSecond: null };
+                r.cpu = {
+                    machines: { local: { user: 0, system: busy[i], softirq: 0, irq: 0, guest: 0, busy: busy[i], idle: 0 } },
+                    vmm: {},
+                    vhost: {},
+                    vmExitsPerSecond: null,
+                };
             });
             return d;
         };
@@ -373,7 +449,11 @@ describe("netbed compare CLI", function () {
     const root = path.resolve(__dirname, "..");
     let dir: string;
     const cli = (args: string[], entry = "scripts/compare.ts") =>
-        spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, entry), ...args], { cwd: root, encoding: "utf8", timeout: 60000 });
+        spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, entry), ...args], {
+            cwd: root,
+            encoding: "utf8",
+            timeout: 60000,
+        });
 
     before(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-compare-"));
@@ -416,7 +496,15 @@ describe("netbed compare CLI", function () {
         assert.equal(uncalibrated.status, 4, uncalibrated.stderr);
         assert.match(uncalibrated.stderr, /1 significant regression\(s\) between separate runs, with thresholds not calibrated .*: exit 4, not 3/);
         assert.equal(JSON.parse(uncalibrated.stdout).drift, "uncalibrated");
-        const r = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json"), path.join(dir, "same.json"), "--out-json", path.join(dir, "c.json")]);
+        const r = cli([
+            path.join(dir, "a.json"),
+            path.join(dir, "slow.json"),
+            "--noise",
+            path.join(dir, "a.json"),
+            path.join(dir, "same.json"),
+            "--out-json",
+            path.join(dir, "c.json"),
+        ]);
         assert.equal(r.status, 3, r.stderr);
         assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
@@ -428,7 +516,14 @@ describe("netbed compare CLI", function () {
     });
 
     it("--noise A1 A2 raises a metric's threshold to what an A/A showed", () => {
-        const calibrated = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json"), path.join(dir, "slow.json"), "--json"]);
+        const calibrated = cli([
+            path.join(dir, "a.json"),
+            path.join(dir, "slow.json"),
+            "--noise",
+            path.join(dir, "a.json"),
+            path.join(dir, "slow.json"),
+            "--json",
+        ]);
         assert.equal(calibrated.status, 0, calibrated.stderr);
         assert.ok(JSON.parse(calibrated.stdout).settings.thresholds.p99us > 0.19);
         const bad = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--noise", path.join(dir, "a.json")]);
@@ -455,10 +550,17 @@ describe("netbed compare CLI", function () {
         assert.equal(raw.status, 0, raw.stderr);
         assert.match(JSON.parse(raw.stdout).a.source, /bench-2026-01-01T00-00-00-000Z\.json \(pair virtio\)$/);
         // Two backends' directories of one run: the two pairs are compared with each other.
-        const backends = cli([path.join(dir, "results2/guest-guest/virtio/2026-01-05T00-00-00-000Z"), path.join(dir, "results2/guest-guest/vhost-net/2026-01-05T00-00-00-000Z"), "--json"]);
+        const backends = cli([
+            path.join(dir, "results2/guest-guest/virtio/2026-01-05T00-00-00-000Z"),
+            path.join(dir, "results2/guest-guest/vhost-net/2026-01-05T00-00-00-000Z"),
+            "--json",
+        ]);
         assert.equal(backends.status, 0, backends.stderr);
         const b = JSON.parse(backends.stdout).cells;
-        assert.deepEqual(b.map((c: { pairA: string; pairB: string; status: string }) => [c.pairA, c.pairB, c.status]), [["virtio", "vhost-net", "compared"]]);
+        assert.deepEqual(
+            b.map((c: { pairA: string; pairB: string; status: string }) => [c.pairA, c.pairB, c.status]),
+            [["virtio", "vhost-net", "compared"]],
+        );
         assert.equal(b[0].metrics[0].verdict, "improvement");
         const unfinished = path.join(dir, "results2/guest-guest/virtio/2026-01-06T00-00-00-000Z");
         fs.mkdirSync(unfinished, { recursive: true });
@@ -493,7 +595,10 @@ describe("netbed compare CLI", function () {
         const fx = (f: string) => path.join(root, "test/fixtures/compare", f);
         const same = cli([fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(same.status, 0, same.stderr);
-        assert.deepEqual(JSON.parse(same.stdout).cells[0].metrics.map((m: { verdict: string }) => m.verdict), ["no change", "no change"]);
+        assert.deepEqual(
+            JSON.parse(same.stdout).cells[0].metrics.map((m: { verdict: string }) => m.verdict),
+            ["no change", "no change"],
+        );
         const slow = cli([fx("loopback-a.json"), fx("loopback-mss9000.json"), "--noise", fx("loopback-a.json"), fx("loopback-a2.json"), "--json"]);
         assert.equal(slow.status, 3, slow.stderr);
         const g = JSON.parse(slow.stdout).cells[0].metrics.find((m: { metric: string }) => m.metric === "gbps");
@@ -517,12 +622,29 @@ describe("netbed compare CLI", function () {
         fs.mkdirSync(proj);
         fs.writeFileSync(path.join(proj, "Pulumi.yaml"), "name: comparetest\nruntime: nodejs\nmain: index.ts\n");
         const fixture = path.join(root, "test/fixtures/compare/loopback-mss9000.json");
-        fs.writeFileSync(path.join(proj, "index.ts"), `export default async () => ({ results: JSON.parse(require("fs").readFileSync(${JSON.stringify(fixture)}, "utf8")) });\n`);
-        fs.writeFileSync(path.join(proj, "up.ts"), `require(${JSON.stringify(path.join(root, "scripts/engine"))}).run("up", { stack: "local", dir: ${JSON.stringify(proj)}, onOutput: () => {} }).catch((e: Error) => { console.error(e.message); process.exitCode = 1; });\n`);
+        fs.writeFileSync(
+            path.join(proj, "index.ts"),
+            `export default async () => ({ results: JSON.parse(require("fs").readFileSync(${JSON.stringify(fixture)}, "utf8")) });\n`,
+        );
+        fs.writeFileSync(
+            path.join(proj, "up.ts"),
+            `require(${JSON.stringify(path.join(root, "scripts/engine"))}).run("up", { stack: "local", dir: ${JSON.stringify(proj)}, onOutput: () => {} }).catch((e: Error) => { console.error(e.message); process.exitCode = 1; });\n`,
+        );
         const env = { ...process.env, PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}` };
-        const up = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(proj, "up.ts")], { cwd: root, env, encoding: "utf8", timeout: 120000 });
+        const up = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(proj, "up.ts")], {
+            cwd: root,
+            env,
+            encoding: "utf8",
+            timeout: 120000,
+        });
         assert.equal(up.status, 0, up.stderr);
-        const run = (args: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), ...args], { cwd: root, env, encoding: "utf8", timeout: 120000 });
+        const run = (args: string[]) =>
+            spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), ...args], {
+                cwd: root,
+                env,
+                encoding: "utf8",
+                timeout: 120000,
+            });
         const r = run([path.join(root, "test/fixtures/compare/loopback-a.json"), "local", "--dir", proj, "--json"]);
         assert.equal(r.status, 4, r.stderr);
         assert.equal(JSON.parse(r.stdout).b.source, "stack local");

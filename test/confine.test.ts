@@ -1,10 +1,10 @@
 // native/netbed-confine: every rule is proven by a real process run under the launcher.
-import { strict as assert } from "assert";
-import { spawn, spawnSync, ChildProcess } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import type * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { listen, portOf } from "./helpers";
 
 const root = path.resolve(__dirname, "..");
@@ -73,7 +73,7 @@ Promise.all(JSON.parse(process.argv[1]).map((p) => new Promise((res) => {
     s.on("error", (e) => res(e.code));
 }))).then((r) => console.log(JSON.stringify(r)));`;
 
-describe("netbed-confine (native launcher)", function () {
+describe("netbed-confine (native launcher)", () => {
     let dir = "";
     let confine = "";
     let abi = 0;
@@ -196,7 +196,20 @@ Promise.all(JSON.parse(process.argv[1]).map((p) => new Promise((res) => {
     const s = net.createServer().listen(p, "127.0.0.1", () => s.close(() => res("ok")));
     s.on("error", (e) => res(e.code));
 }))).then((r) => console.log(JSON.stringify(r)));`;
-            const r = await run([confine, "--ro", "/", "--exec", "/", "--bind-port", String(freePort), "--", NODE, "-e", script, JSON.stringify([freePort, portOf(busy)])]);
+            const r = await run([
+                confine,
+                "--ro",
+                "/",
+                "--exec",
+                "/",
+                "--bind-port",
+                String(freePort),
+                "--",
+                NODE,
+                "-e",
+                script,
+                JSON.stringify([freePort, portOf(busy)]),
+            ]);
             assert.equal(r.code, 0, r.stderr);
             assert.deepEqual(JSON.parse(r.stdout), ["ok", "EACCES"]);
         } finally {
@@ -294,10 +307,24 @@ console.log(JSON.stringify(out));`;
     it("runs after prlimit and setpriv in one exec chain: same pid, no capabilities, limits kept", async function () {
         if (!fs.existsSync("/usr/bin/setpriv") || !fs.existsSync("/usr/bin/prlimit") || process.getuid?.() !== 0) this.skip();
         const r = await run([
-            "/usr/bin/prlimit", "--nofile=64", "--",
-            "/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--",
-            confine, "--ro", "/", "--exec", "/", "--",
-            "/bin/cat", "/proc/self/status", "/proc/self/limits",
+            "/usr/bin/prlimit",
+            "--nofile=64",
+            "--",
+            "/usr/bin/setpriv",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            confine,
+            "--ro",
+            "/",
+            "--exec",
+            "/",
+            "--",
+            "/bin/cat",
+            "/proc/self/status",
+            "/proc/self/limits",
         ]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(statusField(r.stdout, "Pid"), String(r.pid));

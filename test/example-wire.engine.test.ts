@@ -1,7 +1,7 @@
 // examples/wire, a program that imports the package as `netbed`, on the real engine.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { openStack } from "../scripts/engine";
 import { dropNetns, netnsList, sh, tempBackend, uniq } from "./helpers";
 
@@ -13,7 +13,7 @@ describe("examples/wire on the real engine", function () {
         for (const side of ["left", "right"]) dropNetns(`nbx${id}-${side}`);
     });
 
-    it("comes up with `import * as netbed from \"netbed\"`, carries traffic, and is destroyed", async () => {
+    it('comes up with `import * as netbed from "netbed"`, carries traffic, and is destroyed', async () => {
         const dir = path.join(__dirname, "..", "examples", "wire");
         const stackName = `ex${id}`;
         const stack = await openStack({ stack: stackName, dir });

@@ -1,6 +1,6 @@
 // The examples' views of a results document (percent of native, PPS cost, the KVM matrix and
 // knees), with plain inputs whose answers are worked out by hand.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
 import { lguestTable, renderLguestTable } from "../examples/lguest-baseline/view";
 import { confinementCost, ppsCost } from "../examples/solo5-pps/view";
@@ -21,7 +21,16 @@ function cell(pair: string, id: string, dims: Partial<CellResult["dimensions"]>,
     };
 }
 
-const run = (duration: number) => ({ name: "t", started: "", finished: "", wallSeconds: 1, measuredSeconds: 1, resultsDir: "/r", settings: { duration, repetitions: 2, warmup: 0 }, order: "interleaved" as const });
+const run = (duration: number) => ({
+    name: "t",
+    started: "",
+    finished: "",
+    wallSeconds: 1,
+    measuredSeconds: 1,
+    resultsDir: "/r",
+    settings: { duration, repetitions: 2, warmup: 0 },
+    order: "interleaved" as const,
+});
 
 describe("examples' result views", () => {
     it("lguest-baseline: the seed's rows and columns, MByte/s next to Gbit/s, percent of the native cell in the same column", () => {
@@ -38,9 +47,17 @@ describe("examples' result views", () => {
             ],
         };
         const rows = lguestTable(doc);
-        assert.deepEqual(rows.map((r) => r.row), ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"]);
+        assert.deepEqual(
+            rows.map((r) => r.row),
+            ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"],
+        );
         // 1 Gbit/s = 1e9 / 8 / 2^20 = 119.2 MByte/s (iperf's MByte).
-        assert.deepEqual(rows[3], { row: "guest-nat", loopback: null, client: { gbps: 1, mbytesPerSecond: 119.2, percentOfNative: 25 }, server: { gbps: 0.5, mbytesPerSecond: 59.6, percentOfNative: null } });
+        assert.deepEqual(rows[3], {
+            row: "guest-nat",
+            loopback: null,
+            client: { gbps: 1, mbytesPerSecond: 119.2, percentOfNative: 25 },
+            server: { gbps: 0.5, mbytesPerSecond: 59.6, percentOfNative: null },
+        });
         assert.deepEqual(rows[0].loopback, { gbps: 8, mbytesPerSecond: 953.7, percentOfNative: 100 });
         assert.equal(rows[0].server, null, "a failed cell is left out");
         assert.equal(rows[1].client, null, "a row not run is empty");
@@ -53,21 +70,69 @@ describe("examples' result views", () => {
     });
 
     it("solo5-pps: CPU µs per packet from the busy CPU-seconds of a measurement, VM exits null under TCG", () => {
-        const rep = (exits: number | null) => ({ index: 0, metrics: {}, raw: "x", seconds: 2, cpu: { machines: {}, vmm: {}, vhost: {}, vmExitsPerSecond: exits } });
+        const rep = (exits: number | null) => ({
+            index: 0,
+            metrics: {},
+            raw: "x",
+            seconds: 2,
+            cpu: { machines: {}, vmm: {}, vhost: {}, vmExitsPerSecond: exits },
+        });
         const doc = {
             run: run(2),
             cells: [
-                cell("bare-metal", "pps-1300", { test: "pps", backend: "host", size: 1300 }, { pps: 50_000, lossPct: 1 }, { cpuSeconds: { user: 0, system: 1, softirq: 0, guest: 0, busy: 1, vmm: null }, repetitions: [rep(null), rep(null)] }),
+                cell(
+                    "bare-metal",
+                    "pps-1300",
+                    { test: "pps", backend: "host", size: 1300 },
+                    { pps: 50_000, lossPct: 1 },
+                    { cpuSeconds: { user: 0, system: 1, softirq: 0, guest: 0, busy: 1, vmm: null }, repetitions: [rep(null), rep(null)] },
+                ),
                 // 1000 pps x 2 s = 2000 packets; 0.5 busy CPU-seconds = 250 µs each, 0.2 in the VMM = 100 µs.
-                cell("virtio", "pps-1300", { test: "pps", size: 1300 }, { pps: 1000, lossPct: 0 }, { cpuSeconds: { user: 0, system: 0, softirq: 0, guest: 0, busy: 0.5, vmm: 0.2 }, repetitions: [rep(100), rep(300)] }),
+                cell(
+                    "virtio",
+                    "pps-1300",
+                    { test: "pps", size: 1300 },
+                    { pps: 1000, lossPct: 0 },
+                    { cpuSeconds: { user: 0, system: 0, softirq: 0, guest: 0, busy: 0.5, vmm: 0.2 }, repetitions: [rep(100), rep(300)] },
+                ),
                 cell("virtio", "pps-64", { test: "pps", size: 64 }, { pps: 9000 }),
                 cell("macvtap", "pps-1300", { test: "pps", backend: "macvtap", size: 1300 }, { pps: 800 }),
             ],
         } as Pick<ResultsDoc, "cells" | "run">;
         assert.deepEqual(ppsCost(doc, 1300), [
-            { pair: "bare-metal", backend: "host", security: "none", size: 1300, pps: 50_000, lossPct: 1, cpuUsPerPacket: 10, vmmUsPerPacket: null, vmExitsPerSecond: null },
-            { pair: "virtio", backend: "virtio", security: "none", size: 1300, pps: 1000, lossPct: 0, cpuUsPerPacket: 250, vmmUsPerPacket: 100, vmExitsPerSecond: 200 },
-            { pair: "macvtap", backend: "macvtap", security: "none", size: 1300, pps: 800, lossPct: null, cpuUsPerPacket: null, vmmUsPerPacket: null, vmExitsPerSecond: null },
+            {
+                pair: "bare-metal",
+                backend: "host",
+                security: "none",
+                size: 1300,
+                pps: 50_000,
+                lossPct: 1,
+                cpuUsPerPacket: 10,
+                vmmUsPerPacket: null,
+                vmExitsPerSecond: null,
+            },
+            {
+                pair: "virtio",
+                backend: "virtio",
+                security: "none",
+                size: 1300,
+                pps: 1000,
+                lossPct: 0,
+                cpuUsPerPacket: 250,
+                vmmUsPerPacket: 100,
+                vmExitsPerSecond: 200,
+            },
+            {
+                pair: "macvtap",
+                backend: "macvtap",
+                security: "none",
+                size: 1300,
+                pps: 800,
+                lossPct: null,
+                cpuUsPerPacket: null,
+                vmmUsPerPacket: null,
+                vmExitsPerSecond: null,
+            },
         ]);
     });
 
@@ -88,7 +153,10 @@ describe("examples' result views", () => {
         // 5 against 5, fully separated: the smallest two-sided p of the exact test, 2/252.
         assert.ok(Math.abs(c.pValue - 2 / 252) < 1e-9, String(c.pValue));
         assert.equal(c.verdict, "regression");
-        assert.equal(confinementCost({ ...doc, cells: [doc.cells[0], { ...doc.cells[1], status: "failed" }] } as ResultsDoc, 1300, "virtio-unconfined", "virtio"), null);
+        assert.equal(
+            confinementCost({ ...doc, cells: [doc.cells[0], { ...doc.cells[1], status: "failed" }] } as ResultsDoc, 1300, "virtio-unconfined", "virtio"),
+            null,
+        );
     });
 
     it("kvm-matrix: one headline row per cell with protocol, size and service demand; knees from the load cells", () => {
@@ -101,9 +169,21 @@ describe("examples' result views", () => {
                 cell("pinned-host-guest", "tcp-1", { pinning: "vcpus 0; other 1" }, { gbps: 1.2 }, { serviceDemand: { unit: "us/KB", value: 3.5 } }),
                 cell("pinned-host-guest", "udp-max-64", { test: "udp", size: 64, pinning: "vcpus 0; other 1" }, { gbps: 0.1, pps: 2e5 }),
                 cell("pinned-host-guest", "icmp-1400", { test: "icmp", size: 1400, pinning: "vcpus 0; other 1" }, { p99ms: 0.9, p50ms: 0.5 }),
-                cell("unpinned-guest-guest", "udp_rr-1", { test: "rr", size: 1, topology: "guest-guest" }, { tps: 4000 }, { serviceDemand: { unit: "us/tr", value: 210 } }),
+                cell(
+                    "unpinned-guest-guest",
+                    "udp_rr-1",
+                    { test: "rr", size: 1, topology: "guest-guest" },
+                    { tps: 4000 },
+                    { serviceDemand: { unit: "us/tr", value: 210 } },
+                ),
                 cell("unpinned-guest-guest", "tcp_rr-1", { test: "rr", size: 1, topology: "guest-guest" }, {}, { status: "failed", metrics: {} }),
-                cell("unpinned-guest-guest", "load-udp-64", { test: "load", protocol: "udp", size: 64, topology: "guest-guest" }, { "p99us@500": 200 }, { sweep, knee: 1000 }),
+                cell(
+                    "unpinned-guest-guest",
+                    "load-udp-64",
+                    { test: "load", protocol: "udp", size: 64, topology: "guest-guest" },
+                    { "p99us@500": 200 },
+                    { sweep, knee: 1000 },
+                ),
             ],
         };
         assert.deepEqual(

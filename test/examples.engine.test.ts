@@ -2,18 +2,18 @@
 // checked resource by resource; a full `up` boots TCG guests for minutes), and examples/consumer
 // runs end to end: installed with `npm install`, it reads a cheap producer stack's results through
 // a StackReference.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ROOT, openStack } from "../scripts/engine";
 import { dropNetns, netnsList, uniq } from "./helpers";
 
 const EXAMPLES = path.join(ROOT, "examples");
 
 /** What a `preview --diff` plans to create: resource counts by type, the namespaces named, the benchmark pairs' labels. */
-export function plannedCreates(out: string): { types: Record<string, number>; namespaces: string[]; labels: string[] } {
+function plannedCreates(out: string): { types: Record<string, number>; namespaces: string[]; labels: string[] } {
     const types: Record<string, number> = {};
     for (const m of out.matchAll(/^\s*\+ (\S+:\S+:\S+): \(create\)$/gm)) types[m[1]] = (types[m[1]] ?? 0) + 1;
     const namespaces = [...new Set([...out.matchAll(/^\s*namespace\s*: "([^"]+)"$/gm)].map((m) => m[1]))].sort();
@@ -42,13 +42,34 @@ describe("examples on the real engine", function () {
     // NETBED_EXAMPLES_UP=1 also brings each VM example up for real (TCG guests: minutes each)
     // and checks its outputs before destroying it; by default they only preview.
     const fullUp = process.env.NETBED_EXAMPLES_UP === "1";
-    const previews: { dir: string; prefix: string; total: number; types: Record<string, number>; hosts: string[]; pairs: string[]; cells: number; check: (out: Record<string, any>) => void }[] = [
+    const previews: {
+        dir: string;
+        prefix: string;
+        total: number;
+        types: Record<string, number>;
+        hosts: string[];
+        pairs: string[];
+        cells: number;
+        check: (out: Record<string, any>) => void;
+    }[] = [
         {
             dir: "volt-matrix",
             prefix: "nbev",
             // The stack, the Testbed, 3 hosts, 2 wires, bridge, tap, macvtap, kernel, image, security profile, 2 guests, the run.
             total: 16,
-            types: { "netbed:index:Testbed": 1, "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 1, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 2, "netbed:index:BenchmarkRun": 1 },
+            types: {
+                "netbed:index:Testbed": 1,
+                "netbed:index:Host": 3,
+                "netbed:index:VethPair": 2,
+                "netbed:index:Bridge": 1,
+                "netbed:index:Tap": 1,
+                "netbed:index:MacvtapLink": 1,
+                "netbed:index:Kernel": 1,
+                "netbed:index:GuestImage": 1,
+                "netbed:index:SecurityProfile": 1,
+                "netbed:index:MicroVm": 2,
+                "netbed:index:BenchmarkRun": 1,
+            },
             hosts: ["server", "client", "external"],
             pairs: ["bare-metal", "virtio", "macvtap"],
             // The Volt matrix: 13 cells (pps at 4 sizes) per pair.
@@ -60,22 +81,48 @@ describe("examples on the real engine", function () {
             prefix: "nbel",
             // The stack, the Testbed, 2 hosts, the server's tuning (ip_forward), 2 wires, bridge, 3 taps, kernel, image, profile, 3 guests, the Nat, the run.
             total: 19,
-            types: { "netbed:index:Testbed": 1, "netbed:index:Host": 2, "netbed:index:HostTuning": 1, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 3, "netbed:index:MicroVm": 3, "netbed:index:Nat": 1, "netbed:index:BenchmarkRun": 1 },
+            types: {
+                "netbed:index:Testbed": 1,
+                "netbed:index:Host": 2,
+                "netbed:index:HostTuning": 1,
+                "netbed:index:VethPair": 2,
+                "netbed:index:Bridge": 1,
+                "netbed:index:Tap": 3,
+                "netbed:index:MicroVm": 3,
+                "netbed:index:Nat": 1,
+                "netbed:index:BenchmarkRun": 1,
+            },
             hosts: ["server", "ext"],
             pairs: [
-                "native.loopback", "native.client", "native.server", "bridged.client", "bridged.server",
-                "guest-bridged.loopback", "guest-bridged.client", "guest-bridged.server", "guest-nat.client", "guest-nat.server",
-                "guest-to-host.client", "guest-to-host.server", "guest-to-guest.client",
+                "native.loopback",
+                "native.client",
+                "native.server",
+                "bridged.client",
+                "bridged.server",
+                "guest-bridged.loopback",
+                "guest-bridged.client",
+                "guest-bridged.server",
+                "guest-nat.client",
+                "guest-nat.server",
+                "guest-to-host.client",
+                "guest-to-host.server",
+                "guest-to-guest.client",
             ],
             cells: 13,
             check: (o) => {
                 // The seed's six rows; every pair run fills its cell, with its percent of native.
-                assert.deepEqual(o.table.map((r: any) => r.row), ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"]);
+                assert.deepEqual(
+                    o.table.map((r: any) => r.row),
+                    ["native", "bridged", "guest-bridged", "guest-nat", "guest-to-host", "guest-to-guest"],
+                );
                 const filled = o.table.flatMap((r: any) => ["loopback", "client", "server"].map((c) => r[c]).filter((x: any) => x !== null));
                 assert.equal(filled.length, 13);
                 for (const c of filled) assert.ok(c.gbps > 0 && c.percentOfNative > 0, JSON.stringify(c));
                 assert.match(o.tableText, /^guest-nat /m);
-                assert.ok(o.natRules.some((l: string) => /masquerade$/.test(l)), o.natRules.join("\n"));
+                assert.ok(
+                    o.natRules.some((l: string) => /masquerade$/.test(l)),
+                    o.natRules.join("\n"),
+                );
             },
         },
         {
@@ -83,12 +130,26 @@ describe("examples on the real engine", function () {
             prefix: "nbes",
             // No Testbed: the stack, 3 hosts, 2 wires, bridge, 2 taps, macvtap, kernel, image, profile, 3 guests (one unconfined), the run.
             total: 17,
-            types: { "netbed:index:Host": 3, "netbed:index:VethPair": 2, "netbed:index:Bridge": 1, "netbed:index:Tap": 2, "netbed:index:MacvtapLink": 1, "netbed:index:Kernel": 1, "netbed:index:GuestImage": 1, "netbed:index:SecurityProfile": 1, "netbed:index:MicroVm": 3, "netbed:index:BenchmarkRun": 1 },
+            types: {
+                "netbed:index:Host": 3,
+                "netbed:index:VethPair": 2,
+                "netbed:index:Bridge": 1,
+                "netbed:index:Tap": 2,
+                "netbed:index:MacvtapLink": 1,
+                "netbed:index:Kernel": 1,
+                "netbed:index:GuestImage": 1,
+                "netbed:index:SecurityProfile": 1,
+                "netbed:index:MicroVm": 3,
+                "netbed:index:BenchmarkRun": 1,
+            },
             hosts: ["server", "client", "external"],
             pairs: ["bare-metal", "virtio", "virtio-unconfined", "macvtap"],
             cells: 4,
             check: (o) => {
-                assert.deepEqual(o.pps.map((r: any) => r.pair), ["bare-metal", "virtio", "virtio-unconfined", "macvtap"]);
+                assert.deepEqual(
+                    o.pps.map((r: any) => r.pair),
+                    ["bare-metal", "virtio", "virtio-unconfined", "macvtap"],
+                );
                 for (const r of o.pps) assert.ok(r.pps > 0 && r.cpuUsPerPacket > 0, JSON.stringify(r));
                 // TCG: no VM exits to count, reported as null (not zero).
                 for (const r of o.pps) assert.equal(r.vmExitsPerSecond, null);
@@ -103,9 +164,25 @@ describe("examples on the real engine", function () {
             prefix: "nbek",
             // The stack, the Testbed, 2 hosts, a wire, bridge, 4 taps, kernel, image, profile, 4 guests (2 pinned), the run.
             total: 18,
-            types: { "netbed:index:Testbed": 1, "netbed:index:Host": 2, "netbed:index:VethPair": 1, "netbed:index:Bridge": 1, "netbed:index:Tap": 4, "netbed:index:MicroVm": 4, "netbed:index:BenchmarkRun": 1 },
+            types: {
+                "netbed:index:Testbed": 1,
+                "netbed:index:Host": 2,
+                "netbed:index:VethPair": 1,
+                "netbed:index:Bridge": 1,
+                "netbed:index:Tap": 4,
+                "netbed:index:MicroVm": 4,
+                "netbed:index:BenchmarkRun": 1,
+            },
             hosts: ["server", "client"],
-            pairs: ["bare-metal", "pinned-host-guest", "pinned-guest-guest", "pinned-ext-guest", "unpinned-host-guest", "unpinned-guest-guest", "unpinned-ext-guest"],
+            pairs: [
+                "bare-metal",
+                "pinned-host-guest",
+                "pinned-guest-guest",
+                "pinned-ext-guest",
+                "unpinned-host-guest",
+                "unpinned-guest-guest",
+                "unpinned-ext-guest",
+            ],
             cells: 56,
             check: (o) => {
                 // 7 headline cells (the load cell is in knees) per pair.
@@ -136,7 +213,11 @@ describe("examples on the real engine", function () {
             // Every namespace is named from the config, so two stacks of one example never collide.
             assert.deepEqual(plan.namespaces, ex.hosts.map((h) => `${prefix}-${h}`).sort());
             assert.deepEqual(plan.labels, ex.pairs);
-            assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), [], "a preview creates nothing");
+            assert.deepEqual(
+                netnsList().filter((n) => n.startsWith(prefix)),
+                [],
+                "a preview creates nothing",
+            );
             if (fullUp) {
                 const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
                 cleanup.push(() => fs.rmSync(resultsDir, { recursive: true, force: true }));
@@ -147,13 +228,20 @@ describe("examples on the real engine", function () {
                     const o = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value as any]));
                     const doc = JSON.parse(fs.readFileSync(o.resultsPath, "utf8"));
                     assert.equal(doc.cells.length, ex.cells);
-                    assert.deepEqual(doc.cells.filter((c: any) => c.status !== "ok").map((c: any) => `${c.pair}/${c.cell}: ${c.error}`), []);
+                    assert.deepEqual(
+                        doc.cells.filter((c: any) => c.status !== "ok").map((c: any) => `${c.pair}/${c.cell}: ${c.error}`),
+                        [],
+                    );
                     ex.check(o);
                     console.log(`      ${ex.dir}: up ${((Date.now() - t0) / 1000).toFixed(1)} s`);
                 } finally {
                     await stack.destroy({ color: "never" });
                 }
-                assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), [], "destroy removed every namespace");
+                assert.deepEqual(
+                    netnsList().filter((n) => n.startsWith(prefix)),
+                    [],
+                    "destroy removed every namespace",
+                );
             }
             await stack.workspace.removeStack(stackName);
         });
@@ -164,7 +252,11 @@ describe("examples on the real engine", function () {
         const modules = path.join(consumerDir, "node_modules");
         if (!fs.existsSync(modules)) cleanup.push(() => fs.rmSync(modules, { recursive: true, force: true }));
         const t0 = Date.now();
-        const npm = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], { cwd: consumerDir, encoding: "utf8", timeout: 120_000 });
+        const npm = spawnSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock"], {
+            cwd: consumerDir,
+            encoding: "utf8",
+            timeout: 120_000,
+        });
         assert.equal(npm.status, 0, `npm install --offline in ${consumerDir}: ${npm.stderr}`);
         assert.equal(fs.realpathSync(path.join(modules, "netbed")), ROOT, "netbed is linked from the checkout");
         assert.ok(fs.existsSync(path.join(modules, "netbed", "plugin", "pulumi-resource-netbed")), "the plugin path in Pulumi.yaml resolves");
@@ -179,13 +271,27 @@ describe("examples on the real engine", function () {
         fs.mkdirSync(path.join(prodDir, "stacks"));
         fs.writeFileSync(
             path.join(prodDir, "Pulumi.yaml"),
-            ["name: testbed", "runtime: nodejs", `main: ${path.join(ROOT, "stacks", "index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"),
+            [
+                "name: testbed",
+                "runtime: nodejs",
+                `main: ${path.join(ROOT, "stacks", "index.ts")}`,
+                "stackConfigDir: stacks",
+                "plugins:",
+                "  providers:",
+                "    - name: netbed",
+                `      path: ${path.join(ROOT, "plugin")}`,
+                "",
+            ].join("\n"),
         );
         const producer = `prod${id}`;
         // JSON is YAML: the stack file in flow style.
         const config = {
             "testbed:hosts": { a: { kind: "netns", namespace: `${prefix}-a` }, b: { kind: "netns", namespace: `${prefix}-b` } },
-            "testbed:fabric": { wires: { w: { a: { host: "a", name: "eth0", addresses: [`10.98.${n}.1/24`] }, b: { host: "b", name: "eth0", addresses: [`10.98.${n}.2/24`] } } } },
+            "testbed:fabric": {
+                wires: {
+                    w: { a: { host: "a", name: "eth0", addresses: [`10.98.${n}.1/24`] }, b: { host: "b", name: "eth0", addresses: [`10.98.${n}.2/24`] } },
+                },
+            },
             "testbed:benchmark": {
                 tests: [{ kind: "tcp", streams: 1 }],
                 settings: { duration: 1, repetitions: 1, warmup: 0 },
@@ -216,7 +322,9 @@ describe("examples on the real engine", function () {
         assert.deepEqual(cUp.outputs.summary.value, pUp.outputs.summary.value);
         assert.deepEqual(cUp.outputs.failedCells.value, []);
         assert.ok((cUp.outputs.readOn.value as any).cores > 0, "the netbed Host declared through the node_modules plugin was probed");
-        console.log(`      npm install ${installSeconds.toFixed(1)} s, producer up ${producerSeconds.toFixed(1)} s, consumer up ${consumerSeconds.toFixed(1)} s`);
+        console.log(
+            `      npm install ${installSeconds.toFixed(1)} s, producer up ${producerSeconds.toFixed(1)} s, consumer up ${consumerSeconds.toFixed(1)} s`,
+        );
 
         // A name that is not a stack of this backend fails the consumer, naming it.
         await cons.setConfig("producer", { value: `organization/testbed/missing${id}` });
@@ -226,6 +334,10 @@ describe("examples on the real engine", function () {
         await cons.workspace.removeStack(consumer);
         await prod.destroy({ color: "never" });
         await prod.workspace.removeStack(producer);
-        assert.deepEqual(netnsList().filter((x) => x.startsWith(prefix)), [], "destroy removed the producer's namespaces");
+        assert.deepEqual(
+            netnsList().filter((x) => x.startsWith(prefix)),
+            [],
+            "destroy removed the producer's namespaces",
+        );
     });
 });

@@ -1,9 +1,9 @@
 // The fabric on the real engine: the local stack's topology from the default program (with its
 // own namespaces), and a corpus of bad inputs that must fail in preview, creating nothing.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ROOT, openStack } from "../scripts/engine";
 import { BAD_CASES } from "./fixtures/bad-inputs/cases";
 import { dropNetns, must, netnsList, sh, tempBackend, uniq } from "./helpers";
@@ -22,7 +22,6 @@ describe("fabric on the real engine", function () {
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
 
-
     it("the local topology with a virtio and a macvtap guest comes up, carries traffic, a second up changes nothing, destroy leaves nothing", async () => {
         const id = uniq();
         const stackName = `fab${id}`;
@@ -36,7 +35,10 @@ describe("fabric on the real engine", function () {
             "testbed:fabric": {
                 wires: {
                     client: { a: { host: "server", name: "cli0" }, b: { host: "client", name: "eth0", addresses: [`10.${n}.1.2/24`] } },
-                    external: { a: { host: "server", name: "ext0", addresses: [`10.${n}.2.1/24`] }, b: { host: "external", name: "eth0", addresses: [`10.${n}.2.2/24`] } },
+                    external: {
+                        a: { host: "server", name: "ext0", addresses: [`10.${n}.2.1/24`] },
+                        b: { host: "external", name: "eth0", addresses: [`10.${n}.2.2/24`] },
+                    },
                 },
                 bridges: { br0: { host: "server", addresses: [`10.${n}.1.1/24`], members: ["cli0"] } },
                 taps: { tap0: { host: "server", bridge: "br0" }, tap1: { host: "server", bridge: "br0" } },
@@ -71,18 +73,31 @@ describe("fabric on the real engine", function () {
             const upMs = Date.now() - t0;
             assert.equal(up.summary.result, "succeeded", log.join(""));
             assert.deepEqual(linkNames(nsOf("server")), ["br0", "cli0", "ext0", "lo", "mvtap0", "tap0", "tap1"]);
-            const br = JSON.parse(must(["ip", "-n", nsOf("server"), "-json", "link", "show", "master", "br0"])).map((l: any) => l.ifname).sort();
+            const br = JSON.parse(must(["ip", "-n", nsOf("server"), "-json", "link", "show", "master", "br0"]))
+                .map((l: any) => l.ifname)
+                .sort();
             assert.deepEqual(br, ["cli0", "tap0", "tap1"]);
             // client -> server over the bridge; external -> server over the "10GbE" wire
             assert.equal(sh(["ip", "netns", "exec", nsOf("client"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.1.1`]).code, 0);
             assert.equal(sh(["ip", "netns", "exec", nsOf("external"), "ping", "-c", "2", "-i", "0.2", "-W", "2", `10.${n}.2.1`]).code, 0);
             // host -> bridged guest, client -> bridged guest over L2, external -> macvtap guest
-            for (const [from, to] of [["server", `10.${n}.1.10`], ["client", `10.${n}.1.10`], ["external", `10.${n}.2.10`]]) {
+            for (const [from, to] of [
+                ["server", `10.${n}.1.10`],
+                ["client", `10.${n}.1.10`],
+                ["external", `10.${n}.2.10`],
+            ]) {
                 const p = sh(["ip", "netns", "exec", nsOf(from), "ping", "-c", "2", "-i", "0.2", "-W", "3", to]);
                 assert.equal(p.code, 0, `${from} -> ${to}: ${p.stdout}`);
             }
             const doc = up.outputs.results.value as any;
-            assert.deepEqual(doc.cells.map((c: any) => `${c.pair}/${c.cell}/${c.status}`).sort(), ["bare-metal/icmp-56/ok", "bare-metal/tcp-1/ok", "macvtap/icmp-56/ok", "macvtap/tcp-1/ok", "virtio/icmp-56/ok", "virtio/tcp-1/ok"]);
+            assert.deepEqual(doc.cells.map((c: any) => `${c.pair}/${c.cell}/${c.status}`).sort(), [
+                "bare-metal/icmp-56/ok",
+                "bare-metal/tcp-1/ok",
+                "macvtap/icmp-56/ok",
+                "macvtap/tcp-1/ok",
+                "virtio/icmp-56/ok",
+                "virtio/tcp-1/ok",
+            ]);
             assert.ok((up.outputs.summary.value as any).macvtap.tcpGbps > 0);
             assert.ok(fs.existsSync(up.outputs.resultsPath.value as string));
             const guests = up.outputs.guests.value as any;
@@ -122,7 +137,11 @@ describe("fabric on the real engine", function () {
             }
             assert.ok(!fs.existsSync(`/run/netbed/vms/netns-${nsOf("server")}`));
             // New links only: another test's link may go away meanwhile (its own cleanup).
-            assert.deepEqual(rootLinks().filter((l) => !before.includes(l)), [], "links left behind in the root namespace");
+            assert.deepEqual(
+                rootLinks().filter((l) => !before.includes(l)),
+                [],
+                "links left behind in the root namespace",
+            );
             assert.ok(!fs.existsSync(`/run/netbed/dev/netns-${nsOf("server")}`));
             assert.ok(!fs.existsSync(`/run/netbed/owned/links/netns-${nsOf("server")}`));
             await stack.workspace.removeStack(stackName);

@@ -1,17 +1,17 @@
 // The network fabric against the real kernel: each resource created, read back, updated in
 // place, drifted and refreshed, deleted; traffic flows over what it builds.
-import { strict as assert } from "assert";
-import { spawn } from "child_process";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import { bridgeHandler } from "../providers/bridge";
 import { hostHandler } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
 import { macvtapHandler } from "../providers/macvtap";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { tapHandler } from "../providers/tap";
 import { vethHandler } from "../providers/veth";
 import { BridgeArgsSchema } from "../schema/bridge";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { MacvtapLinkArgsSchema } from "../schema/macvtap";
 import { TapArgsSchema } from "../schema/tap";
 import { VethPairArgsSchema } from "../schema/veth";
@@ -120,7 +120,14 @@ describe("network fabric (real links in test namespaces)", function () {
         const taps = await Promise.all(
             [0, 1].map(async (n) => {
                 const ctx = ctxFor("Tap", `tap${n}`);
-                const i = TapArgsSchema.parse({ host: hosts.srv.conn, name: `tap${n}`, bridge: "br0", multiQueue: n === 1, queues: n === 1 ? 2 : 1, txqueuelen: 5000 });
+                const i = TapArgsSchema.parse({
+                    host: hosts.srv.conn,
+                    name: `tap${n}`,
+                    bridge: "br0",
+                    multiQueue: n === 1,
+                    queues: n === 1 ? 2 : 1,
+                    txqueuelen: 5000,
+                });
                 return { ctx, i, ...((await tapHandler.create(ctx, i)) as { id: string; outs: any }) };
             }),
         );
@@ -166,7 +173,10 @@ describe("network fabric (real links in test namespaces)", function () {
         );
         assert.equal(link(ns("srv"), "tapx"), undefined);
         must(["ip", "-n", ns("srv"), "tuntap", "add", "dev", "foreign0", "mode", "tap"]);
-        await assert.rejects(tapHandler.create(ctx, TapArgsSchema.parse({ host: hosts.srv.conn, name: "foreign0" })), /already exists and netbed did not create it/);
+        await assert.rejects(
+            tapHandler.create(ctx, TapArgsSchema.parse({ host: hosts.srv.conn, name: "foreign0" })),
+            /already exists and netbed did not create it/,
+        );
         // deleting a state that points at it leaves it alone
         await tapHandler.delete(ctx, "x", { host: hosts.srv.conn, name: "foreign0" });
         assert.ok(link(ns("srv"), "foreign0"));
@@ -202,7 +212,11 @@ describe("network fabric (real links in test namespaces)", function () {
             await new Promise((r) => setTimeout(r, 200));
             sh(["ip", "netns", "exec", ns("cli"), "ping", "-c", "2", "-i", "0.3", "-W", "1", `${net}.99`]);
             await done;
-            const cliMac = Buffer.from(link(ns("cli"), "uplink0").address.split(":").map((h: string) => parseInt(h, 16)));
+            const cliMac = Buffer.from(
+                link(ns("cli"), "uplink0")
+                    .address.split(":")
+                    .map((h: string) => parseInt(h, 16)),
+            );
             const arp = Buffer.concat([Buffer.alloc(6, 0xff), cliMac, Buffer.from([0x08, 0x06])]);
             assert.ok(Buffer.concat(got).includes(arp), `no ARP broadcast from the client among ${Buffer.concat(got).length} bytes read`);
 

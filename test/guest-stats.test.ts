@@ -1,11 +1,11 @@
 // KVM exits and vhost CPU: the query-stats reply parsed (the TCG reply recorded here from QEMU 7.2;
 // the KVM one in the shape of QEMU's qapi/stats.json StatsResult, as no KVM host is at hand), and the
 // null path for real: a QEMU under TCG asked over its QMP socket.
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
 import { vhostThreadIds } from "../core/bench/stats";
 import { exitsPerSecond, probeGuestStats } from "../providers/guest-stats";
@@ -19,7 +19,10 @@ describe("guest statistics: KVM exits and vhost CPU", function () {
     it("parses query-stats: the vCPUs' exit counters summed; none under TCG", () => {
         assert.deepEqual(KVM_EXITS_QUERY.arguments, { target: "vcpu", providers: [{ provider: "kvm", names: ["exits"] }] });
         assert.equal(parseKvmExits(JSON.parse(fx("query-stats-kvm.json")).return), 1843211 + 920114);
-        const tcg = fx("query-stats-tcg.jsonl").trim().split("\n").map((l) => JSON.parse(l));
+        const tcg = fx("query-stats-tcg.jsonl")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
         assert.equal(tcg[0].QMP.version.qemu.major, 7);
         assert.equal(parseKvmExits(tcg[1].return), undefined);
         assert.throws(() => parseKvmExits({}), /query-stats: expected a list/);
@@ -38,7 +41,28 @@ describe("guest statistics: KVM exits and vhost CPU", function () {
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "st17-qmp-"));
             const socket = path.join(dir, "qmp.sock");
             // No kernel: SeaBIOS finds nothing to boot and idles, which is all QMP needs. Bounded by timeout.
-            qemu = spawn("timeout", ["60", "qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "64", "-display", "none", "-serial", "none", "-monitor", "none", "-qmp", `unix:${socket},server=on,wait=off`], { stdio: "ignore" });
+            qemu = spawn(
+                "timeout",
+                [
+                    "60",
+                    "qemu-system-x86_64",
+                    "-accel",
+                    "tcg",
+                    "-M",
+                    "q35",
+                    "-m",
+                    "64",
+                    "-display",
+                    "none",
+                    "-serial",
+                    "none",
+                    "-monitor",
+                    "none",
+                    "-qmp",
+                    `unix:${socket},server=on,wait=off`,
+                ],
+                { stdio: "ignore" },
+            );
             const deadline = Date.now() + 20_000;
             while (!fs.existsSync(socket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
             if (!fs.existsSync(socket)) this.skip();
@@ -51,7 +75,15 @@ describe("guest statistics: KVM exits and vhost CPU", function () {
         it("exits per second stay null, with the reason, where the accelerator has no KVM statistics", async () => {
             const ctx = { urn: "urn:pulumi:test::st17::netbed:index:BenchmarkRun::st17", name: "st17", log: new MemoryLogger() };
             const gs = await probeGuestStats(ctx, [
-                { name: "g1", host: { kind: "local", name: "me" }, pid: qemu!.pid!, backend: "virtio", accel: "tcg", driver: "qemu", qmpSocket: path.join(dir, "qmp.sock") },
+                {
+                    name: "g1",
+                    host: { kind: "local", name: "me" },
+                    pid: qemu!.pid!,
+                    backend: "virtio",
+                    accel: "tcg",
+                    driver: "qemu",
+                    qmpSocket: path.join(dir, "qmp.sock"),
+                },
                 { name: "g2", host: { kind: "local", name: "me" }, pid: qemu!.pid!, backend: "virtio", accel: "tcg", driver: "qemu" },
             ]);
             assert.equal(gs.exits.size, 0);

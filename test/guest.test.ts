@@ -1,12 +1,12 @@
 // Guest artifacts for real: a Debian kernel and one built from source with the minimal fragment,
 // each booting a GuestImage under QEMU (TCG here) to the readiness line, with ping working.
 // The source build takes minutes the first time on a machine; later runs hit the cache.
-import { strict as assert } from "assert";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { boot, ping, tapInNetns } from "./boot";
@@ -27,7 +27,14 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
 
     async function bootAndPing(kernel: any, image: any, tap: string, last: number) {
         tapInNetns(ns, tap, `10.253.${n}.${last - 1}/30`);
-        const g = await boot({ ns, kernel: kernel.path, initrd: image.path, tap, nic: { mac: `02:00:00:00:${n.toString(16).padStart(2, "0")}:${last.toString(16).padStart(2, "0")}`, address: `10.253.${n}.${last}/30` }, servers: ["iperf3"] });
+        const g = await boot({
+            ns,
+            kernel: kernel.path,
+            initrd: image.path,
+            tap,
+            nic: { mac: `02:00:00:00:${n.toString(16).padStart(2, "0")}:${last.toString(16).padStart(2, "0")}`, address: `10.253.${n}.${last}/30` },
+            servers: ["iperf3"],
+        });
         try {
             assert.ok(g.ready.uptime > 0 && g.ready.uptime < 60, `uptime ${g.ready.uptime}`);
             assert.deepEqual(Object.values(g.ready.nics), [`10.253.${n}.${last}/30`]);

@@ -1,4 +1,4 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { GUEST_INIT, consoleErrors, guestCmdline, parseLdd, parseReadyLine } from "../core/guestinit";
 import { MINIMAL_FRAGMENT, fragmentLineProblem, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { loadOrder, parseModulesDep } from "../core/modules";
@@ -59,19 +59,49 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         const { order, missing } = loadOrder(dep, ["virtio_pci", "virtio_mmio", "virtio_net"]);
         const names = order.map((p) => p.split("/").pop()!);
         assert.deepEqual(missing, ["virtio_mmio"]);
-        assert.deepEqual([...names].sort(), ["failover.ko", "net_failover.ko", "virtio.ko", "virtio_net.ko", "virtio_pci.ko", "virtio_pci_modern_dev.ko", "virtio_ring.ko"]);
+        assert.deepEqual([...names].sort(), [
+            "failover.ko",
+            "net_failover.ko",
+            "virtio.ko",
+            "virtio_net.ko",
+            "virtio_pci.ko",
+            "virtio_pci_modern_dev.ko",
+            "virtio_ring.ko",
+        ]);
         for (const [p, deps] of dep) for (const d of deps) if (order.includes(p)) assert.ok(order.indexOf(d) < order.indexOf(p), `${d} before ${p}`);
     });
     it("parses ldd output", () => {
-        const libs = parseLdd("\tlinux-vdso.so.1 (0x00007ffd)\n\tlibiperf.so.0 => /lib/x86_64-linux-gnu/libiperf.so.0 (0x7f)\n\t/lib64/ld-linux-x86-64.so.2 (0x7f)\n");
+        const libs = parseLdd(
+            "\tlinux-vdso.so.1 (0x00007ffd)\n\tlibiperf.so.0 => /lib/x86_64-linux-gnu/libiperf.so.0 (0x7f)\n\t/lib64/ld-linux-x86-64.so.2 (0x7f)\n",
+        );
         assert.deepEqual(libs, ["/lib/x86_64-linux-gnu/libiperf.so.0", "/lib64/ld-linux-x86-64.so.2"]);
     });
     it("renders QEMU argv and refuses option injection", () => {
-        const a = qemuArgv({ accel: "tcg", cpus: 2, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: ["netbed.servers=iperf3"], nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false }] });
+        const a = qemuArgv({
+            accel: "tcg",
+            cpus: 2,
+            memoryMiB: 256,
+            kernel: "/k",
+            initrd: "/i",
+            cmdline: ["netbed.servers=iperf3"],
+            nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false }],
+        });
         assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
         assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off"));
         assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 netbed.servers=iperf3");
-        assert.throws(() => qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [], nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false }] }), /cannot appear/);
+        assert.throws(
+            () =>
+                qemuArgv({
+                    accel: "tcg",
+                    cpus: 1,
+                    memoryMiB: 64,
+                    kernel: "/k",
+                    initrd: "/i",
+                    cmdline: [],
+                    nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false }],
+                }),
+            /cannot appear/,
+        );
     });
 });
 
@@ -82,9 +112,31 @@ describe("custom VMM argv templates", () => {
         assert.match(templateProblem(["/usr/bin/vmm", "{kernel}", "{fd2}"], 2)!, /NIC 2, but the VM has 2/);
         assert.match(templateProblem(["/usr/bin/vmm"], 0)!, /never uses \{kernel\}/);
         const argv = renderTemplate(["/v", "{kernel}", "--cmdline", "{cmdline}", "tap={tap0},mac={mac0}", "{vcpus}x{memoryMiB}"], {
-            kernel: "/k", initrd: "/i", cmdline: "console=ttyS0 quiet", vcpus: 2, memoryMiB: 256, console: "/c", taps: ["tap0"], macs: ["02:00:00:00:00:01"], fds: [undefined],
+            kernel: "/k",
+            initrd: "/i",
+            cmdline: "console=ttyS0 quiet",
+            vcpus: 2,
+            memoryMiB: 256,
+            console: "/c",
+            taps: ["tap0"],
+            macs: ["02:00:00:00:00:01"],
+            fds: [undefined],
         });
         assert.deepEqual(argv, ["/v", "/k", "--cmdline", "console=ttyS0 quiet", "tap=tap0,mac=02:00:00:00:00:01", "2x256"]);
-        assert.throws(() => renderTemplate(["/v", "{kernel}", "{fd0}"], { kernel: "/k", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 1, console: "", taps: ["t"], macs: ["m"], fds: [undefined] }), /NIC 0 has no fd/);
+        assert.throws(
+            () =>
+                renderTemplate(["/v", "{kernel}", "{fd0}"], {
+                    kernel: "/k",
+                    initrd: "/i",
+                    cmdline: "",
+                    vcpus: 1,
+                    memoryMiB: 1,
+                    console: "",
+                    taps: ["t"],
+                    macs: ["m"],
+                    fds: [undefined],
+                }),
+            /NIC 0 has no fd/,
+        );
     });
 });

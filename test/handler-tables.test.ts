@@ -1,6 +1,6 @@
 // Every input of every resource is either compared by diff() or declared not compared, with a
 // reason: a new schema key left out of a hand-kept list would otherwise never be diffed.
-import * as assert from "assert";
+import * as assert from "node:assert";
 import { handlers } from "../providers/index";
 import { inputKeys } from "../providers/resource";
 
@@ -24,7 +24,11 @@ describe("handler tables", () => {
             });
 
             it("replaces only on compared properties; a replace-only resource replaces on all and has no update", () => {
-                for (const r of h.replaceOn) assert.ok(h.properties.some((p) => p === r || p.startsWith(`${r}.`)), `${type}: replaceOn '${r}' is not compared`);
+                for (const r of h.replaceOn)
+                    assert.ok(
+                        h.properties.some((p) => p === r || p.startsWith(`${r}.`)),
+                        `${type}: replaceOn '${r}' is not compared`,
+                    );
                 if (h.replaceOnly) {
                     assert.deepEqual([...h.replaceOn].sort(), [...h.properties].sort());
                     assert.equal(h.update, undefined);

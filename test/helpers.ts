@@ -1,9 +1,9 @@
 // Test fixtures that create real kernel objects, each removed by the test that made it.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 
 export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });

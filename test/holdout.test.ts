@@ -1,11 +1,11 @@
 // netbed compare --holdout: calibrate --noise on two A/A runs, count what the calibrated and the
 // default rule call on a third. Here on simulated runs with drift between runs equal to the
 // within-run CV (the measurement itself needs three A/A runs of the local stack on a quiet machine).
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { ResultsDoc } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
 import { holdout, metricFamily } from "../core/bench/holdout";
@@ -68,7 +68,11 @@ describe("compare --holdout: held-out A/A false positives", function () {
                 return f;
             });
             const root = path.resolve(__dirname, "..");
-            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), "--holdout", ...files], { cwd: root, encoding: "utf8", timeout: 60_000 });
+            const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(root, "scripts/compare.ts"), "--holdout", ...files], {
+                cwd: root,
+                encoding: "utf8",
+                timeout: 60_000,
+            });
             assert.equal(r.status, 0, r.stderr);
             assert.match(r.stdout, /\| throughput \(gbps\) \| 24 \| [\d.]+% \(\d+\/24\) \| [\d.]+% \(\d+\/24\) \|/);
             assert.match(r.stdout, /\| all \| 90 \|/);

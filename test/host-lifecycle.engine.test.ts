@@ -1,9 +1,9 @@
 // The real Pulumi engine (the pulumi CLI via the Automation API) with the netbed provider
 // plugin, against a local file backend in a temporary directory.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { openStack } from "../scripts/engine";
 import { OWNER_DIR } from "../providers/host";
 import { dropNetns, must, netnsList, uniq } from "./helpers";
@@ -71,7 +71,11 @@ describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
         const err = await stack.up({ onOutput, color: "never" }).catch((e) => e);
         assert.match(String(err), /namespace.*'bad\/name' must start with a letter or digit/);
         // Only what appeared counts: a test running beside this one may delete its own namespaces.
-        assert.deepEqual(netnsList().filter((n) => !before.includes(n)), [], "namespaces created");
+        assert.deepEqual(
+            netnsList().filter((n) => !before.includes(n)),
+            [],
+            "namespaces created",
+        );
         await stack.workspace.removeStack(`${stackName}b`, { force: true });
         fs.rmSync(path.join(dir, `Pulumi.${stackName}b.yaml`), { force: true });
     });

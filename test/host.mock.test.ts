@@ -1,11 +1,19 @@
 // Resource graphs with Pulumi mocks: arguments reach the provider as given, and the outputs the
 // SDK classes declare are the ones the provider returns (Host; a MicroVm under a SecurityProfile).
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 
 const created: { type: string; name: string; inputs: any }[] = [];
 
-const PROFILE_WRAPPER = ["/usr/bin/setpriv", "--no-new-privs", "--", "/var/cache/netbed/native/x/netbed-confine", "--seccomp", "/run/netbed/profiles/netns-nb-server/p/filter.bpf", "--"];
+const PROFILE_WRAPPER = [
+    "/usr/bin/setpriv",
+    "--no-new-privs",
+    "--",
+    "/var/cache/netbed/native/x/netbed-confine",
+    "--seccomp",
+    "/run/netbed/profiles/netns-nb-server/p/filter.bpf",
+    "--",
+];
 /** What the provider returns besides the inputs, for the types that need more than them here. */
 const OUTPUTS: Record<string, (name: string, inputs: any) => Record<string, unknown>> = {
     "netbed:index:SecurityProfile": (name, inputs) => ({
@@ -34,7 +42,11 @@ pulumi.runtime.setMocks(
             if (state) return { id: `${args.type}/${args.name}`, state: { ...args.inputs, ...state } };
             return {
                 id: `netns:${args.inputs.namespace ?? "x"}`,
-                state: { ...args.inputs, connection: { kind: "netns", name: args.name, namespace: args.inputs.namespace }, probe: { cores: 2, arch: "x86_64", landlockAbi: 6, seccompFilter: true, vhostNet: false, kvm: { usable: false } } },
+                state: {
+                    ...args.inputs,
+                    connection: { kind: "netns", name: args.name, namespace: args.inputs.namespace },
+                    probe: { cores: 2, arch: "x86_64", landlockAbi: 6, seccompFilter: true, vhostNet: false, kvm: { usable: false } },
+                },
             };
         },
         call: () => ({}),
@@ -100,7 +112,7 @@ describe("MicroVm under a SecurityProfile on an SSH host (mocks)", () => {
         const { MicroVm } = await import("../sdk/microvm");
         const { MicroVmArgsSchema } = await import("../schema/microvm");
         const { SecurityProfile } = await import("../sdk/security");
-        const ssh = { host: "10.0.0.5", agent: true as const, hostKeyFingerprint: "SHA256:" + "C".repeat(43) };
+        const ssh = { host: "10.0.0.5", agent: true as const, hostKeyFingerprint: `SHA256:${"C".repeat(43)}` };
         const m1 = new Host("m1", { kind: "ssh", ssh });
         const p = new SecurityProfile("sec", { host: m1, seccomp: { preset: "strict" } });
         const kernel = new Kernel("k-ssh", { host: m1, source: { kind: "build" } });
@@ -110,7 +122,14 @@ describe("MicroVm under a SecurityProfile on an SSH host (mocks)", () => {
         const reg = created.find((c) => c.name === "vm-ssh")!;
         assert.equal(reg.inputs.security.machine, "ssh:10.0.0.5:22");
         // What the provider's check does with these inputs (the host validated with its defaults).
-        const r = MicroVmArgsSchema.safeParse({ ...reg.inputs, kernel: "/k", image: "/i", imageSize: 7e6, nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }], hostCaps: undefined });
+        const r = MicroVmArgsSchema.safeParse({
+            ...reg.inputs,
+            kernel: "/k",
+            image: "/i",
+            imageSize: 7e6,
+            nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
+            hostCaps: undefined,
+        });
         assert.deepEqual(r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`), []);
     });
 });
@@ -124,8 +143,15 @@ describe("Testbed component (mocks)", () => {
             taps: { tap0: { host: "server", bridge: "br0" } },
         },
         tuning: { server: { sysctls: { "net.core.somaxconn": 4096 } } },
-        guests: { kernel: { source: { kind: "build" } }, vms: { vm1: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: "10.88.1.10/24" }] } } },
-        benchmark: { tests: [{ kind: "tcp" }], settings: { duration: 1, repetitions: 1, warmup: 0 }, pairs: [{ label: "virtio", client: { host: "client" }, server: { vm: "vm1" } }] },
+        guests: {
+            kernel: { source: { kind: "build" } },
+            vms: { vm1: { host: "server", nics: [{ backend: "virtio", tap: "tap0", address: "10.88.1.10/24" }] } },
+        },
+        benchmark: {
+            tests: [{ kind: "tcp" }],
+            settings: { duration: 1, repetitions: 1, warmup: 0 },
+            pairs: [{ label: "virtio", client: { host: "client" }, server: { vm: "vm1" } }],
+        },
     };
 
     it("builds hosts, fabric, tuning, artifacts, VMs and the BenchmarkRun as its children, named after it; setup hooks (@pulumi/command) come before the benchmarks", async () => {
@@ -158,7 +184,8 @@ describe("Testbed component (mocks)", () => {
             "netbed:index:MicroVm/tb-vm1",
             "command:local:Command/tb-hook",
             "netbed:index:BenchmarkRun/tb-bench",
-        ]) assert.ok(names.includes(want), `${want} in ${names.join(", ")}`);
+        ])
+            assert.ok(names.includes(want), `${want} in ${names.join(", ")}`);
         assert.deepEqual(created.find((c) => c.name === "tb-server-tuning")!.inputs.sysctls, { "net.core.somaxconn": "4096" });
     });
 
@@ -167,7 +194,9 @@ describe("Testbed component (mocks)", () => {
         const before = created.length;
         assert.throws(
             () => new Testbed("bad", { config: { ...config, tuning: { server: { governor: "turbo" }, nosuch: {} } } }),
-            (e: Error) => /testbed:tuning.server.governor: must be one of performance/.test(e.message) && /testbed:tuning.nosuch: must name one of the hosts/.test(e.message),
+            (e: Error) =>
+                /testbed:tuning.server.governor: must be one of performance/.test(e.message) &&
+                /testbed:tuning.nosuch: must name one of the hosts/.test(e.message),
         );
         assert.equal(created.slice(before).filter((c) => c.name.startsWith("bad")).length, 0);
     });

@@ -1,15 +1,16 @@
 // ip -batch: the line syntax and the output attribution (pure, on output captured from iproute2
 // 6.1), then the shared batch against a real namespace: many concurrent commands, failures
 // attributed to their own command, a batch that ip abandons half-way.
-import { strict as assert } from "assert";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { batchLine, batchable, countSentinels, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
 import { ethtoolFeatures, runIp } from "../providers/ipbatch";
 import { endIpSessions } from "../providers/ipsession";
-import { NetnsTransport, RunResult, Transport } from "../providers/transport";
+import { NetnsTransport, type RunResult, type Transport } from "../providers/transport";
 import { dropNetns, must, uniq } from "./helpers";
 
-const LO = '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536,"qdisc":"noop","operstate":"DOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"}]';
+const LO =
+    '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK"],"mtu":65536,"qdisc":"noop","operstate":"DOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"}]';
 
 describe("ip batch syntax and attribution (pure)", () => {
     it("writes words ip's batch reader splits back the same, and refuses the rest", () => {
@@ -74,7 +75,8 @@ describe("ip batch syntax and attribution (pure)", () => {
     });
 
     it("splits batched ethtool output per device", () => {
-        const out = "Features for a:\ntcp-segmentation-offload: on\n### netbed-ethtool 0\nnetlink error: no device matches name (offset 24)\n### netbed-ethtool 1\n";
+        const out =
+            "Features for a:\ntcp-segmentation-offload: on\n### netbed-ethtool 0\nnetlink error: no device matches name (offset 24)\n### netbed-ethtool 1\n";
         const r = parseEthtoolBatch(3, out);
         assert.equal(r[0]!.code, 0);
         assert.match(r[0]!.stdout, /tcp-segmentation-offload: on/);
@@ -93,12 +95,14 @@ describe("shared ip batch: an interrupted netlink dump", () => {
         const partial = '[{"ifindex":4,"ifname":"br0","addr_info":[]}]';
         const fake: Transport = {
             label: "fake",
-            async run(argv, opts): Promise<RunResult> {
-                const lines = String(opts?.stdin ?? "").trim().split("\n");
+            async run(_argv, opts): Promise<RunResult> {
+                const lines = String(opts?.stdin ?? "")
+                    .trim()
+                    .split("\n");
                 batches.push(lines.filter((l) => l !== "addr show dev lo").join("; "));
                 const interrupted = interruptions-- > 0;
                 const out = lines.map((l) => (l === "addr show dev lo" ? LO : l.startsWith("addr show") ? (interrupted ? partial : full) : "")).filter(Boolean);
-                return { code: 0, stdout: out.join("\n") + "\n", stderr: interrupted ? "Dump was interrupted and may be inconsistent.\n" : "" };
+                return { code: 0, stdout: `${out.join("\n")}\n`, stderr: interrupted ? "Dump was interrupted and may be inconsistent.\n" : "" };
             },
             putFile: async () => undefined,
             getFile: async () => Buffer.from(""),
@@ -107,7 +111,10 @@ describe("shared ip batch: an interrupted netlink dump", () => {
                 throw new Error("not used by ip batches");
             },
         };
-        const [change, query] = await Promise.all([runIp(fake, ["ip", "link", "set", "dev", "br0", "up"]), runIp(fake, ["ip", "-json", "addr", "show", "dev", "br0"])]);
+        const [change, query] = await Promise.all([
+            runIp(fake, ["ip", "link", "set", "dev", "br0", "up"]),
+            runIp(fake, ["ip", "-json", "addr", "show", "dev", "br0"]),
+        ]);
         assert.equal(change.code, 0);
         assert.equal(JSON.parse(query.stdout)[0].addr_info[0].local, "10.0.0.1");
         assert.deepEqual(batches, ["link set dev br0 up; addr show dev br0", "addr show dev br0"], "only the query is asked again");
@@ -141,7 +148,9 @@ describe("shared ip batch (real namespace)", function () {
         processes = 0;
         await Promise.all(Array.from({ length: n }, (_, k) => runIp(t, ["ip", "tuntap", "add", "dev", `bt${k}`, "mode", "tap"])));
         const shown = await Promise.all(Array.from({ length: n }, (_, k) => runIp(t, ["ip", "-json", "-details", "addr", "show", "dev", `bt${k}`])));
-        shown.forEach((r, k) => assert.equal(JSON.parse(r.stdout)[0].ifname, `bt${k}`));
+        shown.forEach((r, k) => {
+            assert.equal(JSON.parse(r.stdout)[0].ifname, `bt${k}`);
+        });
         assert.ok(processes <= 4, `${2 * n} commands took ${processes} processes`);
         const links = JSON.parse(must(["ip", "-n", ns, "-json", "link", "show"])) as any[];
         assert.equal(links.filter((l) => /^bt\d+$/.test(l.ifname)).length, n);
@@ -160,9 +169,15 @@ describe("shared ip batch (real namespace)", function () {
         names.forEach((n, k) => {
             const l = JSON.parse(shown[k].stdout)[0];
             assert.equal(l.ifname, n);
-            assert.deepEqual(l.addr_info.filter((a: any) => a.family === "inet").map((a: any) => a.local), [`10.250.${10 + k}.1`]);
+            assert.deepEqual(
+                l.addr_info.filter((a: any) => a.family === "inet").map((a: any) => a.local),
+                [`10.250.${10 + k}.1`],
+            );
             const routes = JSON.parse(shown[3 + k].stdout) as any[];
-            assert.ok(routes.every((r) => !String(r.dst).includes(":")), `IPv4 routes only: ${shown[3 + k].stdout}`);
+            assert.ok(
+                routes.every((r) => !String(r.dst).includes(":")),
+                `IPv4 routes only: ${shown[3 + k].stdout}`,
+            );
         });
     });
 
@@ -207,11 +222,14 @@ describe("shared ip batch (real namespace)", function () {
         const seen = new Set<string>();
         for (let k = 0; k < 3; k++) {
             await runIp(t, ["ip", "link", "set", "dev", `bt${k}`, "txqueuelen", String(600 + k)]);
-            ipPids().forEach((p) => seen.add(p));
+            for (const p of ipPids()) seen.add(p);
         }
         assert.equal(seen.size, 1, `one ip process for three batches, saw ${[...seen]}`);
         // ip numbers lines from its start: a failure in a later batch is still its own command's.
-        const [ok, bad] = await Promise.allSettled([runIp(t, ["ip", "link", "set", "dev", "bt3", "up"]), runIp(t, ["ip", "link", "set", "dev", "nosuch3", "up"])]);
+        const [ok, bad] = await Promise.allSettled([
+            runIp(t, ["ip", "link", "set", "dev", "bt3", "up"]),
+            runIp(t, ["ip", "link", "set", "dev", "nosuch3", "up"]),
+        ]);
         assert.equal(ok.status, "fulfilled");
         assert.match((bad as PromiseRejectedResult).reason.message, /nosuch3 up.*exited with code 1[\s\S]*Cannot find device "nosuch3"/);
         assert.deepEqual(ipPids(), [...seen], "still the same process");

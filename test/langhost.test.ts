@@ -2,14 +2,14 @@
 // packages it reports, and the gRPC service as the engine sees it (started as the engine starts
 // it: the port on stdout's first line, the engine's address as the argument).
 import * as grpc from "@grpc/grpc-js";
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { LanguageRuntimeClient } from "@pulumi/pulumi/proto/language_grpc_pb";
 import * as lang from "@pulumi/pulumi/proto/language_pb";
-import { parseRuntimeOptions, runOutcome, runnerArgv, runnerConfigKey, runnerEnv, RunSpec, splitWords } from "../core/langhost";
+import { parseRuntimeOptions, runOutcome, runnerArgv, runnerConfigKey, runnerEnv, type RunSpec, splitWords } from "../core/langhost";
 import { pluginPackages, sdkCopies } from "../langhost/packages";
 import { ROOT } from "../scripts/engine";
 
@@ -33,10 +33,34 @@ const SPEC: RunSpec = {
 describe("language host: the runner's arguments and environment", () => {
     it("passes Pulumi's flags in order, skips empty ones, and ends with the entry point and the program's arguments", () => {
         assert.deepEqual(runnerArgv("/run", SPEC), [
-            "/run", "--monitor", "127.0.0.1:5000", "--engine", "127.0.0.1:5001", "--organization", "organization", "--project", "testbed",
-            "--root-directory", "/p", "--stack", "local", "--pwd", "/p/stacks", "--dry-run", "--parallel", "16", "index.ts", "x",
+            "/run",
+            "--monitor",
+            "127.0.0.1:5000",
+            "--engine",
+            "127.0.0.1:5001",
+            "--organization",
+            "organization",
+            "--project",
+            "testbed",
+            "--root-directory",
+            "/p",
+            "--stack",
+            "local",
+            "--pwd",
+            "/p/stacks",
+            "--dry-run",
+            "--parallel",
+            "16",
+            "index.ts",
+            "x",
         ]);
-        assert.deepEqual(runnerArgv("/run", { ...SPEC, dryRun: false, organization: "", entryPoint: "", args: [] }).slice(-5), ["--pwd", "/p/stacks", "--parallel", "16", "."]);
+        assert.deepEqual(runnerArgv("/run", { ...SPEC, dryRun: false, organization: "", entryPoint: "", args: [] }).slice(-5), [
+            "--pwd",
+            "/p/stacks",
+            "--parallel",
+            "16",
+            ".",
+        ]);
     });
 
     it("puts config in the runner's key form, the secret keys, and the TypeScript options in the environment", () => {
@@ -92,7 +116,12 @@ describe("language host: plugin packages under node_modules", () => {
                 { name: "command", version: "v4.5.0", server: undefined, parameterization: undefined },
             ],
         );
-        assert.deepEqual(sdkCopies(dir).map((c) => c.version).sort(), ["3.1.0", "3.248.0"]);
+        assert.deepEqual(
+            sdkCopies(dir)
+                .map((c) => c.version)
+                .sort(),
+            ["3.1.0", "3.248.0"],
+        );
     });
 });
 
@@ -119,18 +148,30 @@ describe("language host: the gRPC service", function () {
     });
 
     it("answers an RPC it does not implement with UNIMPLEMENTED and what to use instead", async () => {
-        const err = await new Promise<grpc.ServiceError>((resolve) => client.installDependencies(new lang.InstallDependenciesRequest()).on("error", resolve).on("data", () => undefined));
+        const err = await new Promise<grpc.ServiceError>((resolve) =>
+            client
+                .installDependencies(new lang.InstallDependenciesRequest())
+                .on("error", resolve)
+                .on("data", () => undefined),
+        );
         assert.equal(err.code, grpc.status.UNIMPLEMENTED);
         assert.match(err.details, /InstallDependencies is not implemented by netbed's Node.js language host.*pulumi-language-nodejs/);
     });
 
     it("reports the checkout's plugin packages (GetRequiredPackages) and fails a Run whose program has no Pulumi SDK, naming the directory", async () => {
         const info = new lang.ProgramInfo().setRootDirectory(ROOT).setProgramDirectory(ROOT).setEntryPoint(".");
-        const pkgs = await new Promise<lang.GetRequiredPackagesResponse>((resolve, reject) => client.getRequiredPackages(new lang.GetRequiredPackagesRequest().setInfo(info), (e, r) => (e ? reject(e) : resolve(r!))));
-        assert.ok(pkgs.getPackagesList().some((p) => p.getName() === "command" && p.getVersion().startsWith("v")), "@pulumi/command declares its plugin");
+        const pkgs = await new Promise<lang.GetRequiredPackagesResponse>((resolve, reject) =>
+            client.getRequiredPackages(new lang.GetRequiredPackagesRequest().setInfo(info), (e, r) => (e ? reject(e) : resolve(r!))),
+        );
+        assert.ok(
+            pkgs.getPackagesList().some((p) => p.getName() === "command" && p.getVersion().startsWith("v")),
+            "@pulumi/command declares its plugin",
+        );
         const empty = fs.mkdtempSync(path.join(os.tmpdir(), "lh16-nosdk-"));
         try {
-            const req = new lang.RunRequest().setInfo(new lang.ProgramInfo().setRootDirectory(empty).setProgramDirectory(empty).setEntryPoint(".")).setMonitorAddress("127.0.0.1:1");
+            const req = new lang.RunRequest()
+                .setInfo(new lang.ProgramInfo().setRootDirectory(empty).setProgramDirectory(empty).setEntryPoint("."))
+                .setMonitorAddress("127.0.0.1:1");
             const res = await new Promise<lang.RunResponse>((resolve, reject) => client.run(req, (e, r) => (e ? reject(e) : resolve(r!))));
             assert.match(res.getError(), new RegExp(`could not find @pulumi/pulumi/cmd/run from ${empty}.*npm install`));
         } finally {

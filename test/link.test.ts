@@ -1,4 +1,4 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
 import { specFromObserved } from "../providers/link";
 import { tuntapArgv } from "../providers/tap";
@@ -18,15 +18,43 @@ describe("link observation and argv", () => {
         const l = parseLink(LINK, ADDR);
         assert.deepEqual(
             { ...l, info: undefined },
-            { ifindex: 4, name: "br0", kind: "bridge", mtu: 1500, up: true, mac: "aa:94:74:4b:89:24", txqueuelen: 1000, master: undefined, link: undefined, alias: "netbed server-br0", addresses: ["10.77.1.1/24"], info: undefined },
+            {
+                ifindex: 4,
+                name: "br0",
+                kind: "bridge",
+                mtu: 1500,
+                up: true,
+                mac: "aa:94:74:4b:89:24",
+                txqueuelen: 1000,
+                master: undefined,
+                link: undefined,
+                alias: "netbed server-br0",
+                addresses: ["10.77.1.1/24"],
+                info: undefined,
+            },
         );
         assert.equal(l.info.stp_state, 0);
     });
     it("keeps added routes, drops the kernel's", () => {
-        assert.deepEqual(parseRoutes(ROUTES), [{ to: "10.8.0.0/16", via: "10.77.1.254" }, { to: "default", via: "10.77.1.254", metric: 100 }]);
+        assert.deepEqual(parseRoutes(ROUTES), [
+            { to: "10.8.0.0/16", via: "10.77.1.254" },
+            { to: "default", via: "10.77.1.254", metric: 100 },
+        ]);
         assert.deepEqual(parseRoutes(ROUTES6), [{ to: "fd52::/64", via: "fd51::fe" }]);
         assert.equal(routeKey({ to: "10.1.2.3" }), routeKey({ to: "10.1.2.3/32" }));
-        assert.deepEqual(routeArgv("add", "br0", { to: "fd52::/64", via: "fd51::fe", metric: 5 }), ["ip", "-6", "route", "add", "fd52::/64", "dev", "br0", "via", "fd51::fe", "metric", "5"]);
+        assert.deepEqual(routeArgv("add", "br0", { to: "fd52::/64", via: "fd51::fe", metric: 5 }), [
+            "ip",
+            "-6",
+            "route",
+            "add",
+            "fd52::/64",
+            "dev",
+            "br0",
+            "via",
+            "fd51::fe",
+            "metric",
+            "5",
+        ]);
     });
     it("reads and changes offloads", () => {
         const have = parseEthtoolFeatures(ETHTOOL);
@@ -43,14 +71,27 @@ describe("link observation and argv", () => {
     it("renders tuntap and veth argv", () => {
         const host = { kind: "netns" as const, name: "s", namespace: "nb-s" };
         assert.deepEqual(tuntapArgv(TapArgsSchema.parse({ host, name: "tap0", multiQueue: true, queues: 4, owner: 1000 })), [
-            "ip", "tuntap", "add", "dev", "tap0", "mode", "tap", "multi_queue", "vnet_hdr", "user", "1000",
+            "ip",
+            "tuntap",
+            "add",
+            "dev",
+            "tap0",
+            "mode",
+            "tap",
+            "multi_queue",
+            "vnet_hdr",
+            "user",
+            "1000",
         ]);
         const v = VethPairArgsSchema.parse({ a: { host, name: "a0" }, b: { host: { kind: "local", name: "me" }, name: "b0" } });
         assert.deepEqual(vethAddArgv(v.a, v.b), ["ip", "link", "add", "name", "a0", "netns", "nb-s", "type", "veth", "peer", "name", "b0"]);
     });
     it("turns an observation into the spec refresh stores, so drift becomes a diff", () => {
         const obs = { link: { ...parseLink(LINK, ADDR), mtu: 1400 }, routes: [], offloads: { tso: false } };
-        const spec = specFromObserved({ name: "br0", mtu: 1500, addresses: ["10.77.1.1/24", "10.77.9.1/24"], routes: [{ to: "10.8.0.0/16" }], up: true, offloads: { tso: true } }, obs);
+        const spec = specFromObserved(
+            { name: "br0", mtu: 1500, addresses: ["10.77.1.1/24", "10.77.9.1/24"], routes: [{ to: "10.8.0.0/16" }], up: true, offloads: { tso: true } },
+            obs,
+        );
         assert.equal(spec.mtu, 1400);
         assert.deepEqual(spec.addresses, ["10.77.1.1/24"]);
         assert.deepEqual(spec.routes, []);

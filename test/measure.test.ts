@@ -1,6 +1,6 @@
 // One measurement's command: a TCP_CRR cell counts transactions at the rate it measured last, so
 // netserver does not wait out netperf's 4-s PAD_TIME after every measurement (pure, fake runner).
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { crrTransactions, measure } from "../core/bench/measure";
 import { RunSettingsSchema, expandCells } from "../core/bench/spec";
 
@@ -9,10 +9,17 @@ const RESULT = "8000.00,Trans/s,50.00,50.00,125.000,125.000,usec/Tran,120.00,51,
 async function argvOf(test: "TCP_RR" | "TCP_CRR", lastTps?: number): Promise<{ argv: string[]; transactions?: number }> {
     const [cell] = expandCells([{ kind: "rr", test, size: 1 }]);
     let argv: string[] = [];
-    const m = await measure(cell, { address: "10.0.0.1" }, { iperf3: 1, sockperf: 2, netserver: 3 }, RunSettingsSchema.parse({ duration: 2 }), async (a) => {
-        argv = a;
-        return { code: 0, stdout: RESULT, stderr: "" };
-    }, lastTps);
+    const m = await measure(
+        cell,
+        { address: "10.0.0.1" },
+        { iperf3: 1, sockperf: 2, netserver: 3 },
+        RunSettingsSchema.parse({ duration: 2 }),
+        async (a) => {
+            argv = a;
+            return { code: 0, stdout: RESULT, stderr: "" };
+        },
+        lastTps,
+    );
     assert.equal(m.metrics.tps, 8000);
     return { argv, transactions: m.volume?.transactions };
 }

@@ -1,18 +1,18 @@
 // MicroVm under a SecurityProfile: real TCG guests in test namespaces, confined by the QEMU and the
 // strict preset; the VMM's /proc status, traffic to the guest, and Landlock seen through QMP.
-import { strict as assert } from "assert";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { macvtapHandler } from "../providers/macvtap";
 import { microvmHandler, runDir } from "../providers/microvm";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { securityHandler } from "../providers/security";
 import { tapHandler } from "../providers/tap";
 import { vethHandler } from "../providers/veth";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { MacvtapLinkArgsSchema } from "../schema/macvtap";
@@ -60,13 +60,23 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         );
         cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
         const mctx = ctxFor("MacvtapLink", "mv");
-        const mv = await macvtapHandler.create(mctx, MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)));
+        const mv = await macvtapHandler.create(
+            mctx,
+            MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)),
+        );
         cleanup.unshift(() => macvtapHandler.delete(mctx, mv.id, mv.outs));
         macvtap = mv.outs;
         for (const preset of ["qemu", "strict"]) {
             const pctx = ctxFor("SecurityProfile", `vm-${preset}`);
             // QEMU needs no TCP (QMP is a unix socket) and signals nothing outside itself.
-            const p = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: srv, seccomp: { preset }, landlock: { denyTcp: true, scopes: ["abstract-unix", "signal"], mode: "best-effort" } }));
+            const p = await securityHandler.create(
+                pctx,
+                SecurityProfileArgsSchema.parse({
+                    host: srv,
+                    seccomp: { preset },
+                    landlock: { denyTcp: true, scopes: ["abstract-unix", "signal"], mode: "best-effort" },
+                }),
+            );
             cleanup.unshift(() => securityHandler.delete(pctx, p.id, p.outs));
             profiles[preset] = p.outs;
         }
@@ -81,7 +91,16 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
     const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm" };
     async function up(name: string, nic: Record<string, unknown>, profile: any) {
         const ctx = ctxFor("MicroVm", name);
-        const args = MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics: [nic], hostCaps: caps, servers: ["iperf3"], security: vmSecurityOf(profile) });
+        const args = MicroVmArgsSchema.parse({
+            host: hosts.srv.conn,
+            kernel: kernel.path,
+            image: image.path,
+            imageSize: image.size,
+            nics: [nic],
+            hostCaps: caps,
+            servers: ["iperf3"],
+            security: vmSecurityOf(profile),
+        });
         const r = await microvmHandler.create(ctx, args);
         cleanup.unshift(() => microvmHandler.delete(ctx, r.id, r.outs));
         return { ctx, ...r, outs: r.outs as any };
@@ -100,8 +119,17 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         assert.deepEqual(g.outs.security.landlock, { enabled: true, abi: p.landlockAbi });
         const w: string[] = g.outs.wrapper;
         assert.deepEqual(w.slice(0, w.indexOf("--seccomp")), p.wrapper.slice(0, p.wrapper.indexOf("--seccomp")), "the profile's chain, its rules first");
-        for (const [opt, path] of [["--rw", runDir(hosts.srv.conn, "vmq")], ["--ro", kernel.path], ["--ro", image.path], ["--rw", "/dev/net/tun"], ["--exec", "/usr"]]) {
-            assert.ok(w.some((x, k) => x === opt && w[k + 1] === path), `${opt} ${path} in ${w.join(" ")}`);
+        for (const [opt, path] of [
+            ["--rw", runDir(hosts.srv.conn, "vmq")],
+            ["--ro", kernel.path],
+            ["--ro", image.path],
+            ["--rw", "/dev/net/tun"],
+            ["--exec", "/usr"],
+        ]) {
+            assert.ok(
+                w.some((x, k) => x === opt && w[k + 1] === path),
+                `${opt} ${path} in ${w.join(" ")}`,
+            );
         }
         assert.match(g.ctx.log.lines.join("\n"), /confined by SecurityProfile 'vm-qemu'/);
 
@@ -133,14 +161,19 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         // The guest answers "poweroff" on the console only if QEMU could read its stdin (readv).
         const dir = runDir(hosts.srv.conn, "vms");
         fs.writeFileSync(`${dir}/console.in`, "poweroff\n");
-        for (let k = 0; k < 100 && fs.existsSync(`/proc/${g.outs.pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${g.outs.pid}/stat`, "utf8")); k++) await new Promise((r) => setTimeout(r, 200));
+        for (let k = 0; k < 100 && fs.existsSync(`/proc/${g.outs.pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${g.outs.pid}/stat`, "utf8")); k++)
+            await new Promise((r) => setTimeout(r, 200));
         assert.match(fs.readFileSync(`${dir}/console.log`, "utf8"), /NETBED-POWEROFF/);
         await microvmHandler.delete(g.ctx, g.id, g.outs);
         assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")));
     });
 
     it("a macvtap guest under the profile: its fd is opened before the confinement, and the external host reaches it", async () => {
-        const g = await up("vmm", { backend: "macvtap", macvtap: "mvtap0", macvtapDevice: macvtap.device, macvtapMac: macvtap.mac, address: `10.245.${n}.10/24` }, profiles.qemu);
+        const g = await up(
+            "vmm",
+            { backend: "macvtap", macvtap: "mvtap0", macvtapDevice: macvtap.device, macvtapMac: macvtap.mac, address: `10.245.${n}.10/24` },
+            profiles.qemu,
+        );
         assert.equal(statusField(g.outs.pid, "Seccomp"), "2");
         assert.ok(!(g.outs.wrapper as string[]).includes("/dev/net/tun"), "no tap to open by name");
         const pg = ping(ns.ext, `10.245.${n}.10`);
@@ -150,16 +183,26 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
 
     it("runs the VMM as another uid/gid with only net_admin (ambient), its run directory given to it", async () => {
         const pctx = ctxFor("SecurityProfile", "vm-nobody");
-        const p = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: hosts.srv.conn, user: 65534, group: 65534, landlock: { mode: "best-effort" } }));
+        const p = await securityHandler.create(
+            pctx,
+            SecurityProfileArgsSchema.parse({ host: hosts.srv.conn, user: 65534, group: 65534, landlock: { mode: "best-effort" } }),
+        );
         cleanup.unshift(() => securityHandler.delete(pctx, p.id, p.outs));
         // A tap by name needs /dev/net/tun, which is often root-only in containers: refused before the boot there.
         const tun = fs.statSync("/dev/net/tun").mode & 0o006;
         if (tun !== 0o006) {
-            await assert.rejects(up("vmt", { backend: "virtio", tap: "tap0", address: `10.243.${n}.11/24` }, p.outs), /runs the VMM as uid 65534 gid 65534, which cannot open \/dev\/net\/tun \(root:root crw-/);
+            await assert.rejects(
+                up("vmt", { backend: "virtio", tap: "tap0", address: `10.243.${n}.11/24` }, p.outs),
+                /runs the VMM as uid 65534 gid 65534, which cannot open \/dev\/net\/tun \(root:root crw-/,
+            );
             assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmt")), "nothing left behind");
         }
         // A macvtap's fd is opened by the shell step as root, before the chain drops to the uid.
-        const g = await up("vmu", { backend: "macvtap", macvtap: "mvtap0", macvtapDevice: macvtap.device, macvtapMac: macvtap.mac, address: `10.245.${n}.11/24` }, p.outs);
+        const g = await up(
+            "vmu",
+            { backend: "macvtap", macvtap: "mvtap0", macvtapDevice: macvtap.device, macvtapMac: macvtap.mac, address: `10.245.${n}.11/24` },
+            p.outs,
+        );
         assert.match(statusField(g.outs.pid, "Uid")!, /^65534\s+65534\s+65534\s+65534$/);
         assert.equal(statusField(g.outs.pid, "CapEff"), "0000000000001000");
         assert.equal(fs.statSync(g.outs.qmpSocket).uid, 65534);
@@ -169,15 +212,24 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
 
     it("refuses a profile from another machine", () => {
         const r = MicroVmArgsSchema.safeParse({
-            host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
+            host: hosts.srv.conn,
+            kernel: "/k",
+            image: "/i",
+            nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
             security: { ...vmSecurityOf(profiles.qemu), machine: "ssh:10.0.0.5:22", machineLabel: "ssh root@10.0.0.5:22" },
         });
         assert.ok(!r.success);
-        assert.match(r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join(), /security: SecurityProfile 'vm-qemu' is on ssh root@10\.0\.0\.5:22, host 'srv' on the provider's machine/);
+        assert.match(
+            r.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join(),
+            /security: SecurityProfile 'vm-qemu' is on ssh root@10\.0\.0\.5:22, host 'srv' on the provider's machine/,
+        );
         // A state written before the machine was recorded as an id (with its label) still reads back.
         const { machineLabel: _label, ...legacy } = vmSecurityOf(profiles.qemu);
         const old = MicroVmArgsSchema.safeParse({
-            host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
+            host: hosts.srv.conn,
+            kernel: "/k",
+            image: "/i",
+            nics: [{ backend: "virtio", tap: "tap0", address: "10.0.0.2/24" }],
             security: { ...legacy, machine: "the provider's machine" },
         });
         assert.ok(old.success, JSON.stringify(old.error?.issues));

@@ -1,7 +1,7 @@
 // MicroVm against real QEMU guests (TCG here) in test namespaces: virtio on a bridge, macvtap on
 // a veth parent reached from the far end, guest to guest, pinning, refresh of a killed VMM.
-import { strict as assert } from "assert";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { bridgeHandler } from "../providers/bridge";
 import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
@@ -9,11 +9,11 @@ import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { macvtapHandler } from "../providers/macvtap";
 import { microvmHandler, runDir } from "../providers/microvm";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { tapHandler } from "../providers/tap";
 import { vethHandler } from "../providers/veth";
 import { BridgeArgsSchema } from "../schema/bridge";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { MacvtapLinkArgsSchema } from "../schema/macvtap";
@@ -60,7 +60,10 @@ describe("MicroVm (real QEMU guests)", function () {
         );
         cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
         const mctx = ctxFor("MacvtapLink", "mv");
-        const mv = await macvtapHandler.create(mctx, MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)));
+        const mv = await macvtapHandler.create(
+            mctx,
+            MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)),
+        );
         cleanup.unshift(() => macvtapHandler.delete(mctx, mv.id, mv.outs));
         hosts.srv.outs.macvtap = mv.outs;
     });
@@ -73,7 +76,16 @@ describe("MicroVm (real QEMU guests)", function () {
 
     const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm", tools: ["qemu-system-x86_64", "iperf3"] };
     const vmArgs = (nics: unknown[], extra: Record<string, unknown> = {}) =>
-        MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: kernel.path, image: image.path, imageSize: image.size, nics, hostCaps: caps, servers: ["iperf3"], ...extra });
+        MicroVmArgsSchema.parse({
+            host: hosts.srv.conn,
+            kernel: kernel.path,
+            image: image.path,
+            imageSize: image.size,
+            nics,
+            hostCaps: caps,
+            servers: ["iperf3"],
+            ...extra,
+        });
 
     async function up(name: string, args: any) {
         const ctx = ctxFor("MicroVm", name);
@@ -83,7 +95,10 @@ describe("MicroVm (real QEMU guests)", function () {
     }
 
     it("virtio guests on one bridge (one with a tap it made itself) reach the host and each other; pinned threads really run where asked", async () => {
-        const a = await up("vma", vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }));
+        const a = await up(
+            "vma",
+            vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }),
+        );
         // b has no Tap of its own: it makes one on the bridge, and removes it with itself.
         const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }], { servers: ["iperf3", "agent"] }));
         const ownTap = b.outs.interfaces[0].host;
@@ -97,7 +112,10 @@ describe("MicroVm (real QEMU guests)", function () {
         const p2 = ping(`nbt-vmsrv-${id}`, `10.240.${n}.11`);
         assert.ok(p2.ok, p2.out);
         // Guest to guest over the bridge: b's agent pings a.
-        const g2g = sh(["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)], agentRequest(["ping", "-c", "3", "-W", "2", `10.240.${n}.10`], 15));
+        const g2g = sh(
+            ["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)],
+            agentRequest(["ping", "-c", "3", "-W", "2", `10.240.${n}.10`], 15),
+        );
         const reply = parseAgentReply(Buffer.from(g2g.stdout));
         assert.equal(reply.code, 0, `${reply.stdout}\n${reply.stderr}`);
         assert.match(reply.stdout, /3 packets transmitted, 3 (packets )?received/);
@@ -106,7 +124,13 @@ describe("MicroVm (real QEMU guests)", function () {
         // Pinning: vCPU i's thread id from QMP query-cpus-fast, checked against the kernel's view of
         // that thread (its name, which QEMU sets, and where it may run).
         assert.equal(a.outs.placement.source, "qmp");
-        assert.deepEqual(a.outs.placement.vcpus.map((v: any) => [v.index, v.cpus]), [[0, "1"], [1, "0"]]);
+        assert.deepEqual(
+            a.outs.placement.vcpus.map((v: any) => [v.index, v.cpus]),
+            [
+                [0, "1"],
+                [1, "0"],
+            ],
+        );
         for (const v of a.outs.placement.vcpus) {
             const status = fs.readFileSync(`/proc/${a.outs.pid}/task/${v.thread}/status`, "utf8");
             assert.equal(/Cpus_allowed_list:\s*(\S+)/.exec(status)![1], v.cpus);
@@ -119,7 +143,10 @@ describe("MicroVm (real QEMU guests)", function () {
 
     it("a macvtap guest is reachable from the external host over the parent link", async () => {
         const mv = hosts.srv.outs.macvtap;
-        const g = await up("vmm", vmArgs([{ backend: "macvtap", macvtap: "mvtap0", macvtapDevice: mv.device, macvtapMac: mv.mac, address: `10.241.${n}.10/24` }]));
+        const g = await up(
+            "vmm",
+            vmArgs([{ backend: "macvtap", macvtap: "mvtap0", macvtapDevice: mv.device, macvtapMac: mv.mac, address: `10.241.${n}.10/24` }]),
+        );
         assert.equal(g.outs.interfaces[0].mac, mv.mac);
         const p = ping(`nbt-vmext-${id}`, `10.241.${n}.10`);
         assert.ok(p.ok, p.out);
@@ -136,7 +163,15 @@ describe("MicroVm (real QEMU guests)", function () {
         // a graceful delete: the guest powers off and the VMM exits by itself
         // IRQ affinity: the serial port's IRQ stands in for a NIC queue; a match with no IRQ is skipped.
         const irqFile = (irq: number) => `/proc/irq/${irq}/smp_affinity_list`;
-        const h = await up("vmh", vmArgs([{ backend: "virtio", tap: "tap3", address: `10.240.${n}.13/24` }], { irqAffinity: [{ match: "ttyS0", cpus: [1] }, { match: "nosuchnic0", cpus: [0] }] }));
+        const h = await up(
+            "vmh",
+            vmArgs([{ backend: "virtio", tap: "tap3", address: `10.240.${n}.13/24` }], {
+                irqAffinity: [
+                    { match: "ttyS0", cpus: [1] },
+                    { match: "nosuchnic0", cpus: [0] },
+                ],
+            }),
+        );
         const irqs = h.outs.irqs as any[];
         assert.match(irqs.find((x) => x.match === "nosuchnic0").skipped, /no IRQ on host 'srv' matches 'nosuchnic0'/);
         const serial = irqs.find((x) => x.match === "ttyS0");
@@ -155,10 +190,32 @@ describe("MicroVm (real QEMU guests)", function () {
 
     it("the custom driver runs a VMM netbed does not know from an argv template (QEMU standing in)", async () => {
         const argv = [
-            "/usr/bin/qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "{vcpus}", "-m", "{memoryMiB}",
-            "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio",
-            "-kernel", "{kernel}", "-initrd", "{initrd}", "-append", "{cmdline}",
-            "-netdev", "tap,id=n0,ifname={tap0},script=no,downscript=no", "-device", "virtio-net-pci,netdev=n0,mac={mac0},romfile=",
+            "/usr/bin/qemu-system-x86_64",
+            "-M",
+            "q35",
+            "-accel",
+            "tcg",
+            "-cpu",
+            "max",
+            "-smp",
+            "{vcpus}",
+            "-m",
+            "{memoryMiB}",
+            "-nodefaults",
+            "-no-user-config",
+            "-nographic",
+            "-serial",
+            "stdio",
+            "-kernel",
+            "{kernel}",
+            "-initrd",
+            "{initrd}",
+            "-append",
+            "{cmdline}",
+            "-netdev",
+            "tap,id=n0,ifname={tap0},script=no,downscript=no",
+            "-device",
+            "virtio-net-pci,netdev=n0,mac={mac0},romfile=",
         ];
         const g = await up("vmc", vmArgs([{ backend: "virtio", tap: "tap4", address: `10.240.${n}.14/24` }], { driver: "custom", custom: { argv } }));
         assert.equal(g.outs.accelUsed, "vmm's own");
@@ -174,12 +231,24 @@ describe("MicroVm (real QEMU guests)", function () {
         for (const driver of ["firecracker", "cloud-hypervisor"]) {
             const ctx = ctxFor("MicroVm", `vm-${driver}`);
             // No hostCaps: as if the preview could not tell, so the refusal comes from create itself.
-            const args = MicroVmArgsSchema.parse({ host: hosts.srv.conn, driver, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tap4", address: `10.240.${n}.15/24` }] });
+            const args = MicroVmArgsSchema.parse({
+                host: hosts.srv.conn,
+                driver,
+                kernel: kernel.path,
+                image: image.path,
+                nics: [{ backend: "virtio", tap: "tap4", address: `10.240.${n}.15/24` }],
+            });
             // Only where the host's probe found no such binary (a host that has it would start it).
             if (!hosts.srv.outs.probe.tools[driver]?.path) {
-                await assert.rejects(microvmHandler.create(ctx, args), new RegExp(`on host 'srv': driver '${driver}' needs ${driver}, which is not on the host's PATH`));
+                await assert.rejects(
+                    microvmHandler.create(ctx, args),
+                    new RegExp(`on host 'srv': driver '${driver}' needs ${driver}, which is not on the host's PATH`),
+                );
             }
-            await assert.rejects(microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }), new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`));
+            await assert.rejects(
+                microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }),
+                new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`),
+            );
             assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`)));
         }
     });
@@ -188,7 +257,10 @@ describe("MicroVm (real QEMU guests)", function () {
         const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, `10.250.${n}`);
         try {
             const hctx = ctxFor("Host", "lab");
-            const hin = HostArgsSchema.parse({ kind: "ssh", ssh: { host: d.nsIp, port: d.port, privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 } });
+            const hin = HostArgsSchema.parse({
+                kind: "ssh",
+                ssh: { host: d.nsIp, port: d.port, privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 },
+            });
             const h = await hostHandler.create(hctx, hin);
             const conn = (h.outs as any).connection as HostConnection;
             assert.ok((h.outs as any).probe.interfaces.includes(`nbv${id}p`), "probed over SSH inside the sshd's namespace");
@@ -196,7 +268,16 @@ describe("MicroVm (real QEMU guests)", function () {
             const tap = await tapHandler.create(tctx, TapArgsSchema.parse({ host: conn, name: "tapssh0", addresses: [`10.242.${n}.1/24`] }));
             try {
                 const vctx = ctxFor("MicroVm", "vmssh");
-                const vm = await microvmHandler.create(vctx, MicroVmArgsSchema.parse({ host: conn, kernel: kernel.path, image: image.path, nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }], servers: [] }));
+                const vm = await microvmHandler.create(
+                    vctx,
+                    MicroVmArgsSchema.parse({
+                        host: conn,
+                        kernel: kernel.path,
+                        image: image.path,
+                        nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }],
+                        servers: [],
+                    }),
+                );
                 const p = ping(d.ns, `10.242.${n}.10`);
                 assert.ok(p.ok, p.out);
                 // QMP reached over SSH's streamlocal forwarding.
@@ -226,7 +307,13 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(bad([nic], { memoryMiB: 40 }).join(), /memoryMiB: 40 MiB is too small for a 6\.7 MiB image: give at least 91 MiB/);
         assert.match(bad([{ ...nic, backend: "vfio" }]).join(), /nics.0.backend: must be one of virtio, vhost-net, macvtap/);
         assert.match(bad([{ backend: "macvtap", tap: "tap0", address: "10.0.0.2/24" }]).join(), /nics.0.tap: a macvtap NIC takes a MacvtapLink, not a tap/);
-        assert.match(bad([{ ...nic, mac: "02:00:00:00:00:01" }, { ...nic, tap: "tap1", mac: "02:00:00:00:00:01" }]).join(), /nics.1.mac: MAC 02:00:00:00:00:01 is also nics\[0\]'s/);
+        assert.match(
+            bad([
+                { ...nic, mac: "02:00:00:00:00:01" },
+                { ...nic, tap: "tap1", mac: "02:00:00:00:00:01" },
+            ]).join(),
+            /nics.1.mac: MAC 02:00:00:00:00:01 is also nics\[0\]'s/,
+        );
         assert.match(bad([nic], { pinning: { vcpus: [7] } }).join(), /pinning.vcpus.0: CPU 7 does not exist on host 'srv'/);
         assert.match(bad([{ ...nic, backend: "vhost-net" }]).join(), /vhost-net backend needs \/dev\/vhost-net on host 'srv'/);
         assert.match(bad([nic], { accel: "kvm" }).join(), /cannot run stock guests under KVM \(no \/dev\/kvm\)/);
@@ -244,19 +331,34 @@ describe("MicroVm (real QEMU guests)", function () {
             assert.match(bad([nic], { driver, machine: "microvm" }).join(), /machine: only applies to driver 'qemu'/);
             assert.match(bad([{ ...nic, backend: "vhost-net" }], { driver }).join(), /has no vhost-net backend/);
         }
-        assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24" }], { driver: "firecracker" }).join(), /nics.0.backend: driver 'firecracker' cannot take a macvtap device/);
+        assert.match(
+            bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24" }], {
+                driver: "firecracker",
+            }).join(),
+            /nics.0.backend: driver 'firecracker' cannot take a macvtap device/,
+        );
         assert.doesNotMatch(bad([nic], { driver: "firecracker", binary: "/opt/fc/firecracker" }).join(), /binary:/);
         assert.match(bad([nic], { binary: "qemu" }).join(), /binary: must be an absolute path/);
         // A given binary on this machine is checked at preview too.
         const parsed = (extra: Record<string, unknown>) => MicroVmArgsSchema.parse({ host: hosts.srv.conn, kernel: "/k", image: "/i", nics: [nic], ...extra });
-        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/opt/nothing/qemu" })), [{ property: "binary", reason: "/opt/nothing/qemu is not an executable file on host 'srv' (this machine)" }]);
+        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/opt/nothing/qemu" })), [
+            { property: "binary", reason: "/opt/nothing/qemu is not an executable file on host 'srv' (this machine)" },
+        ]);
         const plain = `${fs.mkdtempSync("/tmp/nbt-bin-")}/qemu`;
         fs.writeFileSync(plain, "not a program", { mode: 0o644 });
-        assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: plain })).map((f) => f.property), ["binary"]);
+        assert.deepEqual(
+            microvmHandler.localCheck!(parsed({ binary: plain })).map((f) => f.property),
+            ["binary"],
+        );
         fs.rmSync(plain.slice(0, plain.lastIndexOf("/")), { recursive: true });
         assert.deepEqual(microvmHandler.localCheck!(parsed({ binary: "/usr/bin/qemu-system-x86_64" })), []);
         assert.match(bad([nic], { pinning: { vhost: [0] } }).join(), /pinning.vhost: pins vhost workers, but no NIC uses backend 'vhost-net'/);
-        assert.match(bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24", queues: 2 }]).join(), /nics.0.queues: a macvtap NIC has one queue/);
+        assert.match(
+            bad([
+                { backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24", queues: 2 },
+            ]).join(),
+            /nics.0.queues: a macvtap NIC has one queue/,
+        );
         assert.match(bad([{ ...nic, bridge: "br0" }]).join(), /needs either a tap \(a Tap\) or a bridge/);
     });
 });

@@ -1,4 +1,4 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { debPackageProblem, defaultNetnsName, ifnameProblem, netnsProblem, urnName } from "../core/names";
 
 describe("names", () => {

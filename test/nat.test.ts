@@ -2,10 +2,10 @@
 // whose netbed-owned nftables table masquerades it (the external side sees the router's address)
 // and forwards a port back to it; refresh reads the rules back (drift), a table netbed did not
 // create is never written over or deleted, bad input and a host without nft are refused at check.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset, ruleLines } from "../core/nat";
 import { MemoryLogger } from "../providers/log";
 import { natHandler, nftMissingHere } from "../providers/nat";
@@ -32,7 +32,7 @@ describe("Nat", function () {
         };
         const script = renderNatRuleset("netbed_t", "netbed n 0123", rules);
         // Declared, deleted and written in one `nft -f` transaction: never absent, never half-written.
-        assert.match(script, /^table ip netbed_t\ndelete table ip netbed_t\ntable ip netbed_t \{\n    comment "netbed n 0123"\n/);
+        assert.match(script, /^table ip netbed_t\ndelete table ip netbed_t\ntable ip netbed_t \{\n {4}comment "netbed n 0123"\n/);
         assert.match(script, /ip saddr 10\.0\.3\.0\/30 oifname "veth0" masquerade/);
         assert.match(script, /iifname "veth0" tcp dport 5201 dnat to 10\.0\.3\.2:5201/);
         // Captured from nft 1.0.6 after `nft -f` of that ruleset (toPort of the udp rule left out there).
@@ -45,7 +45,7 @@ describe("Nat", function () {
             "not declared: prerouting: udp dport 5201 dnat to 10.0.3.2:5201",
         ]);
         assert.equal(parseTableComment('table ip t {\n\tcomment "netbed a b"\n\tchain c {\n\t\tcomment "x"\n\t}\n}\n'), "netbed a b");
-        assert.equal(parseTableComment("table ip t {\n\tchain c {\n\t\ttcp dport 1 accept comment \"x\"\n\t}\n}\n"), undefined);
+        assert.equal(parseTableComment('table ip t {\n\tchain c {\n\t\ttcp dport 1 accept comment "x"\n\t}\n}\n'), undefined);
         assert.equal(defaultNatTable("lg-nat.1"), "netbed_lg_nat_1");
         assert.notEqual(ownerComment("urn:a::n", "n"), ownerComment("urn:b::n", "n"));
         assert.ok(ownerComment(`urn:${"x".repeat(500)}`, "y".repeat(300)).length <= 128, "nft keeps at most 128 bytes of comment");
@@ -53,19 +53,37 @@ describe("Nat", function () {
 
     it("bad input is refused with the field named", () => {
         assert.match(issues({}), /masquerade: a Nat needs at least one masquerade or forwards rule/);
-        assert.match(issues({ masquerade: [{ source: "10.0.3.2/30", outInterface: "veth0" }] }), /masquerade.0.source: '10.0.3.2\/30' has host bits set: give the subnet 10.0.3.0\/30/);
+        assert.match(
+            issues({ masquerade: [{ source: "10.0.3.2/30", outInterface: "veth0" }] }),
+            /masquerade.0.source: '10.0.3.2\/30' has host bits set: give the subnet 10.0.3.0\/30/,
+        );
         assert.match(issues({ masquerade: [{ source: "fd00::/64", outInterface: "veth0" }] }), /is not an IPv4 subnet/);
         assert.match(issues({ masquerade: [{ outInterface: 'e"; flush' }] }), /masquerade.0.outInterface: .*(may only use|must not contain)/);
         assert.match(issues({ masquerade: [{ source: "10.0.0.0/8" }] }), /masquerade.0.outInterface: Required/);
         assert.match(issues({ forwards: [{ protocol: "sctp", port: 1, to: "10.0.0.2" }] }), /forwards.0.protocol: must be 'tcp' or 'udp'/);
         assert.match(issues({ forwards: [{ protocol: "tcp", port: 70000, to: "10.0.0.2" }] }), /forwards.0.port: must be a port/);
         assert.match(issues({ forwards: [{ protocol: "tcp", port: 80, to: "fd00::2" }] }), /forwards.0.to: must be an IPv4 address/);
-        assert.match(issues({ forwards: [{ protocol: "tcp", port: 80, to: "10.0.0.2" }, { protocol: "tcp", port: 80, to: "10.0.0.3" }] }), /forwards.1.port: tcp port 80 is already forwarded by forwards\[0\]/);
+        assert.match(
+            issues({
+                forwards: [
+                    { protocol: "tcp", port: 80, to: "10.0.0.2" },
+                    { protocol: "tcp", port: 80, to: "10.0.0.3" },
+                ],
+            }),
+            /forwards.1.port: tcp port 80 is already forwarded by forwards\[0\]/,
+        );
         assert.match(issues({ table: "my-table" }), /table: 'my-table' must be an nftables table name/);
-        assert.match(issues({ masquerade: [{ outInterface: "veth0" }], hostTools: ["ip", "iperf3"] }), /host: host 'router' has no nft .*install the Debian package 'nftables'/);
+        assert.match(
+            issues({ masquerade: [{ outInterface: "veth0" }], hostTools: ["ip", "iperf3"] }),
+            /host: host 'router' has no nft .*install the Debian package 'nftables'/,
+        );
         assert.equal(issues({ masquerade: [{ outInterface: "veth0" }], hostTools: ["ip", "nft"] }), "");
         // Defaults: the table is named after the resource, toPort after port, rules derived (never given).
-        const d = natHandler.defaults!({ host: { kind: "local", name: "h" }, forwards: [{ protocol: "tcp", port: 80, to: "10.0.0.2" }], rules: ["x"] }, "lg-nat", "urn");
+        const d = natHandler.defaults!(
+            { host: { kind: "local", name: "h" }, forwards: [{ protocol: "tcp", port: 80, to: "10.0.0.2" }], rules: ["x"] },
+            "lg-nat",
+            "urn",
+        );
         const v = NatArgsSchema.parse(d);
         assert.equal(v.table, "netbed_lg_nat");
         assert.equal(v.forwards[0].toPort, 80);
@@ -99,7 +117,11 @@ describe("Nat", function () {
             exec(router, "ip", "addr", "add", "10.0.3.1/30", "dev", "nat20rc");
             exec(router, "ip", "addr", "add", "192.0.2.1/24", "dev", "nat20re");
             exec(ext, "ip", "addr", "add", "192.0.2.2/24", "dev", "nat20e");
-            for (const [ns, devs] of [[client, ["lo", "nat20c"]], [router, ["lo", "nat20rc", "nat20re"]], [ext, ["lo", "nat20e"]]] as const) {
+            for (const [ns, devs] of [
+                [client, ["lo", "nat20c"]],
+                [router, ["lo", "nat20rc", "nat20re"]],
+                [ext, ["lo", "nat20e"]],
+            ] as const) {
                 for (const d of devs) exec(ns, "ip", "link", "set", d, "up");
             }
             exec(client, "ip", "route", "add", "default", "via", "10.0.3.1");
@@ -108,7 +130,17 @@ describe("Nat", function () {
 
             const host = { kind: "netns" as const, name: "router", namespace: router };
             const ctx = ctxFor("nat");
-            const args = NatArgsSchema.parse(natHandler.defaults!({ host, masquerade: [{ source: "10.0.3.0/30", outInterface: "nat20re" }], forwards: [{ protocol: "tcp", port: 8080, to: "10.0.3.2", toPort: 80, inInterface: "nat20re" }] }, "nat", ctx.urn));
+            const args = NatArgsSchema.parse(
+                natHandler.defaults!(
+                    {
+                        host,
+                        masquerade: [{ source: "10.0.3.0/30", outInterface: "nat20re" }],
+                        forwards: [{ protocol: "tcp", port: 8080, to: "10.0.3.2", toPort: 80, inInterface: "nat20re" }],
+                    },
+                    "nat",
+                    ctx.urn,
+                ),
+            );
             // Someone else's table in the same namespace: never touched.
             must(["ip", "netns", "exec", router, "nft", "-f", "-"], "table ip other {\n chain c { type filter hook input priority 0; policy accept; }\n}\n");
             // Before the NAT exists, the client's connection cannot come back.
@@ -167,9 +199,17 @@ function probeClient(addr: string, port: number, timeout: number): string {
  * in `clientNs`; returns what the client read. Both bounded by timeouts.
  */
 async function roundTrip(serverNs: string, bind: string, port: number, clientNs: string, addr: string, connectPort = port): Promise<string> {
-    const { spawn } = await import("child_process");
-    const server = spawn("ip", ["netns", "exec", serverNs, "timeout", "10", "python3", "-c",
-        `import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind((${JSON.stringify(bind)},${port}))\ns.listen(1)\nprint("ready",flush=True)\nc,a=s.accept()\nc.sendall(a[0].encode())\nc.close()`]);
+    const { spawn } = await import("node:child_process");
+    const server = spawn("ip", [
+        "netns",
+        "exec",
+        serverNs,
+        "timeout",
+        "10",
+        "python3",
+        "-c",
+        `import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind((${JSON.stringify(bind)},${port}))\ns.listen(1)\nprint("ready",flush=True)\nc,a=s.accept()\nc.sendall(a[0].encode())\nc.close()`,
+    ]);
     try {
         await new Promise<void>((resolve, reject) => {
             server.stdout.once("data", () => resolve());

@@ -1,5 +1,5 @@
 // The matrix-overhead breakdown (pure).
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { overheadReport, warmupFloor } from "../core/bench/overhead";
 
 describe("matrix overhead breakdown", () => {

@@ -1,11 +1,11 @@
 // netbed as a user installs it: `npm pack` of this checkout, installed into a project outside the
 // checkout that has its own @pulumi/pulumi and typescript (as every Pulumi TypeScript project
 // does), then the bare `pulumi` CLI and `npx netbed` run a program there.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { sdkCopies } from "../langhost/packages";
 import { ROOT } from "../scripts/engine";
 import { cliEnv, command, pulumiSync, run } from "./cli";
@@ -23,7 +23,19 @@ export = () => {
 
 // The tsconfig.json a Pulumi TypeScript project starts with (\`pulumi new typescript\`).
 const TSCONFIG = {
-    compilerOptions: { strict: true, outDir: "bin", target: "es2020", module: "commonjs", moduleResolution: "node", sourceMap: true, experimentalDecorators: true, pretty: true, noFallthroughCasesInSwitch: true, noImplicitReturns: true, forceConsistentCasingInFileNames: true },
+    compilerOptions: {
+        strict: true,
+        outDir: "bin",
+        target: "es2020",
+        module: "commonjs",
+        moduleResolution: "node",
+        sourceMap: true,
+        experimentalDecorators: true,
+        pretty: true,
+        noFallthroughCasesInSwitch: true,
+        noImplicitReturns: true,
+        forceConsistentCasingInFileNames: true,
+    },
     files: ["index.ts"],
 };
 
@@ -45,17 +57,37 @@ describe("the packed package in a user's project (npm pack, npm install, bare pu
         assert.equal(pack.status, 0, pack.stderr);
         const tarball = path.join(tmp, JSON.parse(pack.stdout)[0].filename);
         fs.mkdirSync(project);
-        const manifest = { name: "lab", private: true, dependencies: { netbed: `file:${tarball}`, "@pulumi/pulumi": devDeps["@pulumi/pulumi"], typescript: devDeps.typescript } };
+        const manifest = {
+            name: "lab",
+            private: true,
+            dependencies: { netbed: `file:${tarball}`, "@pulumi/pulumi": devDeps["@pulumi/pulumi"], typescript: devDeps.typescript },
+        };
         fs.writeFileSync(path.join(project, "package.json"), JSON.stringify(manifest, null, 2));
         fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
         fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
-        fs.writeFileSync(path.join(project, "Pulumi.yaml"), ["name: lab", "runtime: nodejs", "main: index.ts", "plugins:", "  providers:", "    - name: netbed", "      path: ./node_modules/netbed/plugin", ""].join("\n"));
+        fs.writeFileSync(
+            path.join(project, "Pulumi.yaml"),
+            [
+                "name: lab",
+                "runtime: nodejs",
+                "main: index.ts",
+                "plugins:",
+                "  providers:",
+                "    - name: netbed",
+                "      path: ./node_modules/netbed/plugin",
+                "",
+            ].join("\n"),
+        );
         const t0 = Date.now();
         // --prefer-offline: the cache npm ci filled has the tarballs, and the registry answers the version ranges.
         const npm = spawnSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], { cwd: project, encoding: "utf8", timeout: 300_000 });
         assert.equal(npm.status, 0, `npm install in ${project}: ${npm.stderr}`);
         console.log(`      npm install of the tarball: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        assert.deepEqual(sdkCopies(project).map((c) => c.dir), [path.join(project, "node_modules", "@pulumi", "pulumi")], "one @pulumi/pulumi, the project's");
+        assert.deepEqual(
+            sdkCopies(project).map((c) => c.dir),
+            [path.join(project, "node_modules", "@pulumi", "pulumi")],
+            "one @pulumi/pulumi, the project's",
+        );
         assert.ok(fs.existsSync(path.join(project, "node_modules", ".bin", "netbed")), "npm linked netbed's bin");
     });
 
@@ -65,13 +97,19 @@ describe("the packed package in a user's project (npm pack, npm install, bare pu
         pulumiSync(["config", "set", "namespace", `${id}-b`, "--stack", stack], project, env);
         const up = await run(["pulumi", "up", "--yes", "--non-interactive", "--stack", stack], { cwd: project, env });
         assert.equal(up.code, 0, up.out);
-        assert.deepEqual(netnsList().filter((x) => x === `${id}-b`), [`${id}-b`]);
+        assert.deepEqual(
+            netnsList().filter((x) => x === `${id}-b`),
+            [`${id}-b`],
+        );
         const out = JSON.parse(pulumiSync(["stack", "output", "--json", "--stack", stack], project, env));
         assert.equal(out.namespace, `${id}-b`);
         assert.ok(out.cores > 0);
         const down = await run(["pulumi", "destroy", "--yes", "--non-interactive", "--stack", stack], { cwd: project, env });
         assert.equal(down.code, 0, down.out);
-        assert.deepEqual(netnsList().filter((x) => x.startsWith(id)), []);
+        assert.deepEqual(
+            netnsList().filter((x) => x.startsWith(id)),
+            [],
+        );
         console.log(`      bare CLI: up ${up.seconds.toFixed(1)} s, destroy ${down.seconds.toFixed(1)} s`);
     });
 
@@ -82,13 +120,19 @@ describe("the packed package in a user's project (npm pack, npm install, bare pu
         const npx = (op: string) => run(["npx", "--offline", "--no-install", "netbed", op, "--stack", stack], { cwd: project, env });
         const up = await npx("up");
         assert.equal(up.code, 0, up.out);
-        assert.deepEqual(netnsList().filter((x) => x === `${id}-n`), [`${id}-n`]);
+        assert.deepEqual(
+            netnsList().filter((x) => x === `${id}-n`),
+            [`${id}-n`],
+        );
         const out = await npx("outputs");
         assert.equal(out.code, 0, out.out);
         assert.equal(JSON.parse(out.out.slice(out.out.indexOf("{"), out.out.lastIndexOf("}") + 1)).namespace, `${id}-n`);
         const down = await npx("destroy");
         assert.equal(down.code, 0, down.out);
-        assert.deepEqual(netnsList().filter((x) => x.startsWith(id)), []);
+        assert.deepEqual(
+            netnsList().filter((x) => x.startsWith(id)),
+            [],
+        );
         console.log(`      npx netbed: up ${up.seconds.toFixed(1)} s, destroy ${down.seconds.toFixed(1)} s`);
     });
 
@@ -98,6 +142,9 @@ describe("the packed package in a user's project (npm pack, npm install, bare pu
         assert.ok(!r.hung, r.out);
         assert.equal(r.code, 1, r.out);
         assert.match(r.out, /two copies cannot share one program/);
-        assert.deepEqual(netnsList().filter((x) => x.startsWith(id)), []);
+        assert.deepEqual(
+            netnsList().filter((x) => x.startsWith(id)),
+            [],
+        );
     });
 });

@@ -1,4 +1,4 @@
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { PROBE_SCRIPT, kvmInfo, parseInterrupts, parseKeyValues, parseProbe, parseToolVersion } from "../core/probe";
 import { sh } from "./helpers";
 
@@ -66,8 +66,12 @@ describe("host probe parsing", () => {
     });
 
     it("parses /proc/interrupts", () => {
-        const t = "           CPU0       CPU1       \n 26:          0          5  IO-APIC   4-edge      ttyS0\n 30:   9   1  PCI-MSIX-0000:00:01.0   2-edge      virtio0-input.0\nNMI:  0  0   Non-maskable interrupts\n";
-        assert.deepEqual(parseInterrupts(t), [{ irq: 26, name: "ttyS0" }, { irq: 30, name: "virtio0-input.0" }]);
+        const t =
+            "           CPU0       CPU1       \n 26:          0          5  IO-APIC   4-edge      ttyS0\n 30:   9   1  PCI-MSIX-0000:00:01.0   2-edge      virtio0-input.0\nNMI:  0  0   Non-maskable interrupts\n";
+        assert.deepEqual(parseInterrupts(t), [
+            { irq: 26, name: "ttyS0" },
+            { irq: 30, name: "virtio0-input.0" },
+        ]);
     });
 
     it("runs on this machine and reports what it has", () => {

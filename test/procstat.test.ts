@@ -1,5 +1,5 @@
-import { strict as assert } from "assert";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import { parseProcStat } from "../core/procstat";
 
 describe("/proc/<pid>/stat parser", () => {

@@ -1,6 +1,6 @@
 // The provider's check/diff mapping, through the real NetbedProvider and Host handler. These
 // calls are what `pulumi preview` makes: none of them may touch a host.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { UNKNOWN, isSecret, wrapSecret } from "../core/secrets";
 import { MemoryLogger } from "../providers/log";
 import { handlers } from "../providers/index";
@@ -8,7 +8,7 @@ import { typeOfUrn } from "../core/names";
 import { NetbedProvider } from "../providers/provider";
 
 const URN = "urn:pulumi:local::testbed::netbed:index:Host::server";
-const FP = "SHA256:" + "B".repeat(43);
+const FP = `SHA256:${"B".repeat(43)}`;
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
 
 describe("NetbedProvider check/diff", () => {
@@ -28,7 +28,10 @@ describe("NetbedProvider check/diff", () => {
 
     it("returns failures with the property path", async () => {
         const r = await p.check(URN, {}, { kind: "netns", namespace: "bad name" });
-        assert.deepEqual(r.failures!.map((f) => f.property), ["namespace"]);
+        assert.deepEqual(
+            r.failures!.map((f) => f.property),
+            ["namespace"],
+        );
         assert.match(r.failures![0].reason, /'bad name' must start with a letter or digit/);
     });
 

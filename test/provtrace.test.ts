@@ -1,14 +1,37 @@
 // The provider trace's arithmetic (core/provtrace.ts), on hand-made events.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { maxOverlap, parseTrace, procStatCpu, summarizeTrace, unionMs } from "../core/provtrace";
 
 describe("provider trace summary (pure)", () => {
     it("counts overlapping time once and finds the most intervals open at once", () => {
         assert.equal(unionMs([]), 0);
-        assert.equal(unionMs([[0, 10], [5, 15], [20, 30], [30, 31], [40, 40]]), 26);
-        assert.equal(maxOverlap([[0, 10], [5, 15], [9, 20], [10, 12]]), 3);
+        assert.equal(
+            unionMs([
+                [0, 10],
+                [5, 15],
+                [20, 30],
+                [30, 31],
+                [40, 40],
+            ]),
+            26,
+        );
+        assert.equal(
+            maxOverlap([
+                [0, 10],
+                [5, 15],
+                [9, 20],
+                [10, 12],
+            ]),
+            3,
+        );
         // One ends where the next begins: never both open.
-        assert.equal(maxOverlap([[0, 10], [10, 20]]), 1);
+        assert.equal(
+            maxOverlap([
+                [0, 10],
+                [10, 20],
+            ]),
+            1,
+        );
     });
 
     it("splits an operation's wall time into plugin start, provider calls, spawns and the engine's own time", () => {
@@ -23,7 +46,7 @@ describe("provider trace summary (pure)", () => {
             // Before the operation: not part of it.
             { ev: "call", pid: 6, op: "create", urn: "u0", t0: 10, t1: 20, ok: true },
         ];
-        const s = summarizeTrace(parseTrace(lines.map((l) => JSON.stringify(l)).join("\n") + "\n"), 1000, 4000);
+        const s = summarizeTrace(parseTrace(`${lines.map((l) => JSON.stringify(l)).join("\n")}\n`), 1000, 4000);
         assert.equal(s.wallMs, 3000);
         assert.equal(s.pluginSpawnMs, 200);
         assert.equal(s.pluginReadyMs, 900);

@@ -2,7 +2,7 @@
 // distribution, the local stack's matrix, 5 repetitions. It must name a best backend (a default or
 // a category winner) in at most 1% of trials; and it must still name one where a real difference
 // is there.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import type { CellResult } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
 import { rank } from "../core/report/rank";
@@ -10,7 +10,7 @@ import { voltMarkdown } from "../core/report/volt";
 import { simulatedDoc } from "./simulated";
 
 /** Trials (of `trials`) in which the ranking names a default or a category winner. */
-export function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[], seed: number, reps = 5): number {
+function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[], seed: number, reps = 5): number {
     const rnd = mulberry32(seed);
     let named = 0;
     for (let t = 0; t < trials; t++) {
@@ -26,7 +26,10 @@ describe("report ranking: only significant differences rank", function () {
 
     it("under the null (same distribution for every pair, 1000 trials, 5 repetitions, CV 2-30%) names a best backend in at most 1% of trials", () => {
         // The local stack's two guests (measured: 2 of 1000), and three, with more pairs to be fooled by (0 of 1000).
-        for (const pairs of [["bare-metal", "virtio", "macvtap"], ["bare-metal", "virtio", "vhost-net", "macvtap"]]) {
+        for (const pairs of [
+            ["bare-metal", "virtio", "macvtap"],
+            ["bare-metal", "virtio", "vhost-net", "macvtap"],
+        ]) {
             const n = namedBest(1000, 0.02, 0.3, pairs, 17);
             assert.ok(n <= 10, `${pairs.length - 1} guests: named a best backend in ${n} of 1000 null trials`);
         }
@@ -35,7 +38,12 @@ describe("report ranking: only significant differences rank", function () {
     it("identical repetitions: no leader, no recommendation, the report says so plainly", () => {
         const doc = simulatedDoc(mulberry32(3), ["bare-metal", "virtio"], 5, 0.05);
         const twin = JSON.parse(JSON.stringify(doc.cells.filter((c) => c.pair === "virtio"))) as CellResult[];
-        for (const c of twin) Object.assign(c, { pair: "macvtap", dimensions: { ...c.dimensions, backend: "macvtap", server: "macvtap" }, rawDir: c.rawDir.replace("virtio", "macvtap") });
+        for (const c of twin)
+            Object.assign(c, {
+                pair: "macvtap",
+                dimensions: { ...c.dimensions, backend: "macvtap", server: "macvtap" },
+                rawDir: c.rawDir.replace("virtio", "macvtap"),
+            });
         doc.cells.push(...twin);
         const r = rank(doc);
         assert.equal(r.best, undefined);
@@ -49,7 +57,9 @@ describe("report ranking: only significant differences rank", function () {
     });
 
     it("a real 30% throughput and packet-rate advantage at CV 2% is named, as the default and per category", () => {
-        const doc = simulatedDoc(mulberry32(5), ["bare-metal", "virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" && /^(tcp|udp|pps)/.test(cell) ? 1.3 : 1));
+        const doc = simulatedDoc(mulberry32(5), ["bare-metal", "virtio", "macvtap"], 5, 0.02, (pair, cell) =>
+            pair === "macvtap" && /^(tcp|udp|pps)/.test(cell) ? 1.3 : 1,
+        );
         const r = rank(doc);
         assert.equal(r.best?.pair, "macvtap");
         assert.equal(r.categoryBest.throughput?.pair, "macvtap");
@@ -59,7 +69,9 @@ describe("report ranking: only significant differences rank", function () {
     });
 
     it("a guest better in one category and worse in another is no default", () => {
-        const doc = simulatedDoc(mulberry32(7), ["virtio", "macvtap"], 5, 0.02, (pair, cell) => (pair === "macvtap" ? (/^(tcp|udp)/.test(cell) ? 1.3 : /^pps/.test(cell) ? 0.7 : 1) : 1));
+        const doc = simulatedDoc(mulberry32(7), ["virtio", "macvtap"], 5, 0.02, (pair, cell) =>
+            pair === "macvtap" ? (/^(tcp|udp)/.test(cell) ? 1.3 : /^pps/.test(cell) ? 0.7 : 1) : 1,
+        );
         const r = rank(doc);
         assert.equal(r.best, undefined);
         assert.equal(r.categoryBest.throughput?.pair, "macvtap");

@@ -1,12 +1,12 @@
 // The HTML report opened in a real browser: Debian's chromium, headless. It must load from a
 // file:// URL with nothing else (self-contained), lay out the tables and the inline SVG charts,
 // and give a screenshot that is not blank.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import * as zlib from "zlib";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { ResultsDocSchema } from "../core/bench/results";
 import { writeReport } from "../providers/report";
 
@@ -29,7 +29,7 @@ interface Png {
 }
 
 /** Decodes an 8-bit RGB/RGBA non-interlaced PNG (what chromium writes). */
-export function decodePng(buf: Buffer): Png {
+function decodePng(buf: Buffer): Png {
     assert.ok(buf.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), "not a PNG signature");
     let off = 8;
     let width = 0;
@@ -93,7 +93,16 @@ describe("report: HTML in headless chromium", function () {
         fs.rmSync(profile, { recursive: true, force: true });
     });
     const run = (args: string[]) => {
-        const argv = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", `--user-data-dir=${profile}`, ...args, `file://${html}`];
+        const argv = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            `--user-data-dir=${profile}`,
+            ...args,
+            `file://${html}`,
+        ];
         const r = spawnSync(chromium(), argv, { encoding: "utf8", timeout: 120_000, maxBuffer: 64 << 20 });
         assert.equal(r.status, 0, `chromium ${argv.join(" ")} exited ${r.status ?? r.signal}: ${r.stderr.slice(-1500)}`);
         return r;

@@ -1,15 +1,15 @@
 // netbed report: the Volt template filled in from a results document, its charts and HTML page,
 // on the fixture (test/fixtures/report/, made by make-fixture.ts: three headline medians from a
 // real local run, the rest synthetic) and on variants of it whose answer is known.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { ResultsDoc, ResultsDocSchema, kernelLabel, summarizeResults } from "../core/bench/results";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type ResultsDoc, ResultsDocSchema, kernelLabel, summarizeResults } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
-import { Chart, renderSvg, reportCharts } from "../core/report/charts";
+import { type Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
 import { cpuSecondsPerGbit } from "../core/report/model";
 import { hierarchy } from "../core/report/analysis";
@@ -33,8 +33,10 @@ const readRaw = (rel: string) => {
 };
 
 /** Well-formed XML, checked by Python's expat (python3 is one of setup.sh's packages). */
-export function assertXml(file: string): void {
-    const r = spawnSync("python3", ["-c", "import sys, xml.dom.minidom; d = xml.dom.minidom.parse(sys.argv[1]); print(d.documentElement.tagName)", file], { encoding: "utf8" });
+function assertXml(file: string): void {
+    const r = spawnSync("python3", ["-c", "import sys, xml.dom.minidom; d = xml.dom.minidom.parse(sys.argv[1]); print(d.documentElement.tagName)", file], {
+        encoding: "utf8",
+    });
     assert.equal(r.status, 0, `${file} is not well-formed XML: ${r.stderr}`);
     assert.equal(r.stdout.trim(), "svg");
 }
@@ -59,7 +61,13 @@ function boosted(doc: ResultsDoc, pair: string, k: number): ResultsDoc {
         if (c.pair !== pair) continue;
         for (const [m, st] of Object.entries(c.metrics)) {
             const f = /us|ms/.test(m) ? 1 / k : k;
-            Object.assign(st, { median: st.median * f, mean: st.mean * f, min: st.min * f, max: st.max * f, ci: st.ci && { low: st.ci.low * f, high: st.ci.high * f, level: st.ci.level } });
+            Object.assign(st, {
+                median: st.median * f,
+                mean: st.mean * f,
+                min: st.min * f,
+                max: st.max * f,
+                ci: st.ci && { low: st.ci.low * f, high: st.ci.high * f, level: st.ci.level },
+            });
         }
         for (const r of c.repetitions) for (const m of Object.keys(r.metrics)) r.metrics[m] *= /us|ms/.test(m) ? 1 / k : k;
     }
@@ -92,7 +100,25 @@ describe("report: Volt markdown", () => {
 
     it("has the template's sections in order", () => {
         const heads = md.split("\n").filter((l) => /^#{1,3} /.test(l));
-        const want = ["## Test Environment", "## Test Configuration", "## Results", "### Throughput (Gbps)", "### Latency (microseconds)", "### Packets Per Second", "### Transaction Rates (trans/sec)", "## Analysis", "### Throughput Analysis", "### Latency Analysis", "### PPS Analysis", "## Conclusions", "### Performance Hierarchy", "### Recommendations", "### Anomalies or Issues", "## Raw Data", "## Reproducibility"];
+        const want = [
+            "## Test Environment",
+            "## Test Configuration",
+            "## Results",
+            "### Throughput (Gbps)",
+            "### Latency (microseconds)",
+            "### Packets Per Second",
+            "### Transaction Rates (trans/sec)",
+            "## Analysis",
+            "### Throughput Analysis",
+            "### Latency Analysis",
+            "### PPS Analysis",
+            "## Conclusions",
+            "### Performance Hierarchy",
+            "### Recommendations",
+            "### Anomalies or Issues",
+            "## Raw Data",
+            "## Reproducibility",
+        ];
         let at = -1;
         for (const h of want) {
             const i = heads.indexOf(h);
@@ -176,7 +202,9 @@ describe("report: Volt markdown", () => {
     });
     it("a native pair is recognised by topology too (host-host), and named with its label", () => {
         const d = fixture();
-        for (const c of d.cells) if (c.pair === "bare-metal") Object.assign(c, { pair: "loopback-ref" }, { dimensions: { ...c.dimensions, backend: "none", topology: "host-host" } });
+        for (const c of d.cells)
+            if (c.pair === "bare-metal")
+                Object.assign(c, { pair: "loopback-ref" }, { dimensions: { ...c.dimensions, backend: "none", topology: "host-host" } });
         const m = voltMarkdown(d);
         assert.ok(m.includes("| Test | none (loopback-ref) | virtio | macvtap |"), m.slice(0, 3000));
         assert.ok(m.includes("| TCP Single Stream | 13.34 | 2.19 (16.4%) | 2.16 (16.2%) |"));
@@ -197,14 +225,20 @@ describe("report: latency CDFs", () => {
             ],
         );
         const pts = icmp.series[1].points;
-        assert.ok(pts.every((p, i) => i === 0 || (p.us >= pts[i - 1].us && p.p > pts[i - 1].p)), "non-decreasing");
+        assert.ok(
+            pts.every((p, i) => i === 0 || (p.us >= pts[i - 1].us && p.p > pts[i - 1].p)),
+            "non-decreasing",
+        );
         assert.equal(pts[pts.length - 1].p, 1);
         const tcp = cdfs.find((c) => c.cell === "latency-tcp-64")!;
         const v = tcp.series.find((s) => s.pair === "virtio")!;
         assert.equal(v.source, "raw-percentiles");
         // min, 8 printed percentiles, max; the 99th is the document's P99 median (747.0 µs).
         assert.equal(v.points.length, 10);
-        assert.ok(Math.abs(v.points.find((p) => p.p === 0.99)!.us - doc.cells.find((c) => c.pair === "virtio" && c.cell === "latency-tcp-64")!.metrics.p99us.median) < 0.01);
+        assert.ok(
+            Math.abs(v.points.find((p) => p.p === 0.99)!.us - doc.cells.find((c) => c.pair === "virtio" && c.cell === "latency-tcp-64")!.metrics.p99us.median) <
+                0.01,
+        );
     });
     it("falls back to the document's percentiles per pair where raw files are missing", () => {
         const cdfs = latencyCdfs(doc, (rel) => (rel.includes("/macvtap/") ? undefined : readRaw(rel)));
@@ -284,10 +318,18 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
         assert.match(svgs.get("latency-cdf-icmp-56")!, /every echo(&#39;|&apos;|')s RTT/);
         assert.match(svgs.get("latency-cdf-icmp-56")!, />P99<\/text>/);
         assert.match(svgs.get("pps")!, />UDP payload \(bytes\)<\/text>/);
-        for (const [pair, pps] of [["bare-metal", 173800], ["virtio", 29400], ["macvtap", 39000]]) assert.ok(svgs.get("pps")!.includes(`UDP payload (bytes): 64; packets/s: ${pps}; backend: ${pair}`), `${pair} 64-byte point`);
+        for (const [pair, pps] of [
+            ["bare-metal", 173800],
+            ["virtio", 29400],
+            ["macvtap", 39000],
+        ])
+            assert.ok(svgs.get("pps")!.includes(`UDP payload (bytes): 64; packets/s: ${pps}; backend: ${pair}`), `${pair} 64-byte point`);
         // The sockperf CDF passes through the document's P99 median at 99%.
         const p99 = doc.cells.find((c) => c.pair === "virtio" && c.cell === "latency-tcp-64")!.metrics.p99us.median;
-        assert.ok(svgs.get("latency-cdf-latency-tcp-64")!.includes(`: ${Number(p99.toPrecision(12))}; cumulative fraction: 99%; backend: virtio`), `virtio P99 ${p99} on the CDF`);
+        assert.ok(
+            svgs.get("latency-cdf-latency-tcp-64")!.includes(`: ${Number(p99.toPrecision(12))}; cumulative fraction: 99%; backend: virtio`),
+            `virtio P99 ${p99} on the CDF`,
+        );
         const load = svgs.get("load-load-udp-64")!;
         // virtio's and macvtap's knees share one label; bare-metal has none in range.
         assert.match(load, />knee 5000 msg\/s: virtio, macvtap<\/text>/);
@@ -309,7 +351,7 @@ describe("report: HTML page", () => {
         assert.doesNotMatch(html, /<(script|link|img|iframe)\b/);
         assert.doesNotMatch(html, /\b(src|href)=/);
         assert.ok(html.includes("<title>a &lt;b&gt; title</title>"));
-        assert.ok(html.includes("<td class=\"r\">failed</td>"));
+        assert.ok(html.includes('<td class="r">failed</td>'));
         assert.equal(inline("**a** `x<y **b**` c*d"), "<strong>a</strong> <code>x&lt;y **b**</code> c*d");
     });
 });
@@ -335,7 +377,17 @@ describe("report: CLI (scripts/report.ts)", function () {
             assert.equal(code, 0, errors.join("\n"));
             assert.deepEqual(errors, [], "every raw file the CDFs need was read");
             const files = fs.readdirSync(out).sort();
-            assert.deepEqual(files, ["anomalies.md", "cpu-per-gbit.svg", "latency-cdf-icmp-56.svg", "latency-cdf-latency-tcp-64.svg", "load-load-udp-64.svg", "pps.svg", "report.html", "report.md", "throughput.svg"]);
+            assert.deepEqual(files, [
+                "anomalies.md",
+                "cpu-per-gbit.svg",
+                "latency-cdf-icmp-56.svg",
+                "latency-cdf-latency-tcp-64.svg",
+                "load-load-udp-64.svg",
+                "pps.svg",
+                "report.html",
+                "report.md",
+                "throughput.svg",
+            ]);
             const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
             assert.ok(md.includes("![Throughput per backend](throughput.svg)"));
             assert.ok(md.includes(`- virtio: \`${path.join(FIXTURE_DIR, "ext-guest/virtio/2026-12-02T03-10-04-512Z")}/\``));
@@ -350,7 +402,10 @@ describe("report: CLI (scripts/report.ts)", function () {
         try {
             const f = path.join(dir, "bad.json");
             fs.writeFileSync(f, JSON.stringify({ version: 1, run: {} }));
-            await assert.rejects(reportMain([f, "--out", dir]), new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a netbed results document.*run\\.name`));
+            await assert.rejects(
+                reportMain([f, "--out", dir]),
+                new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a netbed results document.*run\\.name`),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -384,9 +439,15 @@ describe("report: a real run (test/fixtures/report-real: bare-metal pair between
             assert.match(md, /## Test Environment[\s\S]*## Results[\s\S]*## Conclusions/);
             assert.ok(md.includes(`| Host CPU | ${m.cpu}, ${m.cores} cores |`));
             assert.ok(md.includes(`| Host Kernel | ${m.kernel} |`));
-            assert.ok(md.includes(`| Tools | ${Object.entries(m.tools).map(([k, v]) => `${k} ${v}`).join(", ")} |`));
+            assert.ok(
+                md.includes(
+                    `| Tools | ${Object.entries(m.tools)
+                        .map(([k, v]) => `${k} ${v}`)
+                        .join(", ")} |`,
+                ),
+            );
             // No table cell holds only punctuation (the old "Guest Kernel | ." read a release as a path).
-            assert.doesNotMatch(md, /\| [.\/]* \|$/m);
+            assert.doesNotMatch(md, /\| [./]* \|$/m);
             // Intervals at the level they achieve for 5 repetitions: [min, max], 93.75%.
             const tcp = doc.cells.find((c) => c.cell === "tcp-1")!.metrics.gbps;
             assert.deepEqual([tcp.ci!.low, tcp.ci!.high, tcp.ci!.level], [tcp.min, tcp.max, 0.9375]);
@@ -394,7 +455,9 @@ describe("report: a real run (test/fixtures/report-real: bare-metal pair between
             assert.match(md, /In brackets: the distribution-free interval of the median from order statistics \(93\.75% at n = 5\)/);
             // Anomalies: one row per cell in the report, everything in the linked file.
             const an = md.slice(md.indexOf("### Anomalies or Issues"), md.indexOf("## Raw Data"));
-            const noisyCells = new Set(doc.cells.filter((c) => Object.entries(c.metrics).some(([k, st]) => st.cv > 0.1 && !/^(loss|retransmits)/.test(k))).map((c) => c.cell));
+            const noisyCells = new Set(
+                doc.cells.filter((c) => Object.entries(c.metrics).some(([k, st]) => st.cv > 0.1 && !/^(loss|retransmits)/.test(k))).map((c) => c.cell),
+            );
             for (const c of noisyCells) assert.equal(an.split("\n").filter((l) => l.startsWith(`| bare-metal | ${c} |`)).length, 1, c);
             assert.match(an, /\[anomalies\.md\]\(anomalies\.md\)/);
             const full = fs.readFileSync(path.join(out, "anomalies.md"), "utf8");

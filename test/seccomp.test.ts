@@ -1,13 +1,28 @@
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import { createHash } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import {
-    Arch, AUDIT_ARCH_AARCH64, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, BPF_JMP_JA, BPF_MAXINSNS, compileFilter, CompiledFilter,
-    SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, SECCOMP_RET_KILL_THREAD, SECCOMP_RET_LOG,
-    SECCOMP_RET_TRAP, SeccompPolicy, SyscallRule, syscallNumber, X32_SYSCALL_BIT,
+    type Arch,
+    AUDIT_ARCH_AARCH64,
+    AUDIT_ARCH_I386,
+    AUDIT_ARCH_X86_64,
+    BPF_JMP_JA,
+    BPF_MAXINSNS,
+    compileFilter,
+    type CompiledFilter,
+    SECCOMP_RET_ALLOW,
+    SECCOMP_RET_ERRNO,
+    SECCOMP_RET_KILL_PROCESS,
+    SECCOMP_RET_KILL_THREAD,
+    SECCOMP_RET_LOG,
+    SECCOMP_RET_TRAP,
+    type SeccompPolicy,
+    type SyscallRule,
+    syscallNumber,
+    X32_SYSCALL_BIT,
 } from "../core/seccomp/compile";
 import { compilePreset, PRESET_NAMES, presetPolicy, presetSyscallCounts } from "../core/seccomp/presets";
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "../core/seccomp/syscalls";
@@ -35,7 +50,21 @@ describe("syscall tables", () => {
         // __NR3264_* indirections, __ARCH_WANT_* switches and the time32 names kept on 64-bit.
         assert.deepEqual([t.read, t.openat, t.newfstatat, t.fstat, t.fcntl, t.lseek, t.mmap, t.execve, t.clone3], [63, 56, 79, 80, 25, 62, 222, 221, 435]);
         assert.deepEqual([t.renameat, t.getrlimit, t.sync_file_range, t.memfd_secret, t.futex, t.clock_gettime], [38, 163, 84, 447, 98, 113]);
-        for (const absent of ["open", "fork", "stat", "lstat", "poll", "access", "arch_prctl", "fstat64", "mmap2", "clock_gettime64", "sync_file_range2", "arch_specific_syscall", "syscalls"]) {
+        for (const absent of [
+            "open",
+            "fork",
+            "stat",
+            "lstat",
+            "poll",
+            "access",
+            "arch_prctl",
+            "fstat64",
+            "mmap2",
+            "clock_gettime64",
+            "sync_file_range2",
+            "arch_specific_syscall",
+            "syscalls",
+        ]) {
             assert.equal(Object.hasOwn(t, absent), false, absent);
         }
         const nrs = Object.values(t);
@@ -55,10 +84,18 @@ describe("seccomp compiler", () => {
         assert.equal(call(f, "getpid"), errno(13));
         assert.equal(call(f, "open"), errno(13));
         assert.equal(run(f, 100000), errno(13));
-        assert.deepEqual(f.syscalls, [{ name: "read", nr: 0 }, { name: "write", nr: 1 }, { name: "exit_group", nr: 231 }]);
+        assert.deepEqual(f.syscalls, [
+            { name: "read", nr: 0 },
+            { name: "write", nr: 1 },
+            { name: "exit_group", nr: 231 },
+        ]);
         const expected: [SeccompPolicy["defaultAction"], number][] = [
-            ["errno", errno(1)], ["kill-process", SECCOMP_RET_KILL_PROCESS], ["kill-thread", SECCOMP_RET_KILL_THREAD],
-            ["trap", SECCOMP_RET_TRAP], ["log", SECCOMP_RET_LOG], ["allow", SECCOMP_RET_ALLOW],
+            ["errno", errno(1)],
+            ["kill-process", SECCOMP_RET_KILL_PROCESS],
+            ["kill-thread", SECCOMP_RET_KILL_THREAD],
+            ["trap", SECCOMP_RET_TRAP],
+            ["log", SECCOMP_RET_LOG],
+            ["allow", SECCOMP_RET_ALLOW],
         ];
         for (const [action, ret] of expected) {
             assert.equal(call(compileFilter({ defaultAction: action, allow: ["read"] }, "x86_64"), "getpid"), ret, action);
@@ -77,64 +114,114 @@ describe("seccomp compiler", () => {
         }
     });
     it("checks arguments: socket only for AF_UNIX and AF_INET, on all 64 bits", () => {
-        const f = compileFilter({
-            defaultAction: "errno", errno: 97,
-            allow: [
-                { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] },
-                { name: "socket", args: [{ index: 0, op: "eq", value: 2 }] },
-                "close",
-            ],
-        }, "x86_64");
+        const f = compileFilter(
+            {
+                defaultAction: "errno",
+                errno: 97,
+                allow: [{ name: "socket", args: [{ index: 0, op: "eq", value: 1 }] }, { name: "socket", args: [{ index: 0, op: "eq", value: 2 }] }, "close"],
+            },
+            "x86_64",
+        );
         assert.equal(call(f, "socket", [1, 1, 0]), SECCOMP_RET_ALLOW);
         assert.equal(call(f, "socket", [2, 2, 0]), SECCOMP_RET_ALLOW);
         for (const domain of [0, 10, 16, 17, (1n << 32n) | 1n, (1n << 63n) | 2n, 0xffffffffn]) {
             assert.equal(call(f, "socket", [domain]), errno(97), `domain ${domain}`);
         }
         assert.equal(call(f, "close", [(1n << 64n) - 1n]), SECCOMP_RET_ALLOW);
-        assert.deepEqual(f.syscalls.map((s) => s.name), ["close", "socket"]);
+        assert.deepEqual(
+            f.syscalls.map((s) => s.name),
+            ["close", "socket"],
+        );
     });
     it("compares 64-bit values unsigned for every operator", () => {
         const M = (1n << 64n) - 1n;
         const v = 0x1_0000_0005n;
         const mask = 0xff00_0000_0000_00ffn;
         const ref: Record<string, (a: bigint) => boolean> = {
-            eq: (a) => a === v, ne: (a) => a !== v, lt: (a) => a < v, le: (a) => a <= v, gt: (a) => a > v, ge: (a) => a >= v,
+            eq: (a) => a === v,
+            ne: (a) => a !== v,
+            lt: (a) => a < v,
+            le: (a) => a <= v,
+            gt: (a) => a > v,
+            ge: (a) => a >= v,
             "masked-eq": (a) => (a & mask) === 0x1200_0000_0000_0005n,
         };
-        const probes = [0n, 4n, 5n, 6n, 0xffff_ffffn, 1n << 32n, v - 1n, v, v + 1n, 0x1_ffff_ffffn, 2n << 32n, 0x1200_0000_0000_0005n, 0x12ab_cdef_0000_0005n, 0x1300_0000_0000_0005n, M];
+        const probes = [
+            0n,
+            4n,
+            5n,
+            6n,
+            0xffff_ffffn,
+            1n << 32n,
+            v - 1n,
+            v,
+            v + 1n,
+            0x1_ffff_ffffn,
+            2n << 32n,
+            0x1200_0000_0000_0005n,
+            0x12ab_cdef_0000_0005n,
+            0x1300_0000_0000_0005n,
+            M,
+        ];
         for (const op of Object.keys(ref) as SyscallRule["args"][number]["op"][]) {
             const masked = op === "masked-eq";
-            const f = compileFilter({
-                defaultAction: "errno",
-                allow: [{ name: "mmap", args: [{ index: 3, op, value: masked ? 0x1200_0000_0000_0005n : v, ...(masked ? { mask } : {}) }] }],
-            }, "x86_64");
+            const f = compileFilter(
+                {
+                    defaultAction: "errno",
+                    allow: [{ name: "mmap", args: [{ index: 3, op, value: masked ? 0x1200_0000_0000_0005n : v, ...(masked ? { mask } : {}) }] }],
+                },
+                "x86_64",
+            );
             for (const a of probes) {
                 assert.equal(call(f, "mmap", [0, 0, 0, a]) === SECCOMP_RET_ALLOW, ref[op](a), `${op} 0x${a.toString(16)}`);
             }
         }
         // A negative number is its 64-bit two's complement; several conditions must all hold.
-        const g = compileFilter({ defaultAction: "errno", allow: [{ name: "openat", args: [{ index: 0, op: "eq", value: -100 }, { index: 2, op: "le", value: 0o2 }] }] }, "x86_64");
+        const g = compileFilter(
+            {
+                defaultAction: "errno",
+                allow: [
+                    {
+                        name: "openat",
+                        args: [
+                            { index: 0, op: "eq", value: -100 },
+                            { index: 2, op: "le", value: 0o2 },
+                        ],
+                    },
+                ],
+            },
+            "x86_64",
+        );
         assert.equal(call(g, "openat", [M - 99n, 0, 2]), SECCOMP_RET_ALLOW);
         assert.equal(call(g, "openat", [M - 99n, 0, 3]), errno(1));
         assert.equal(call(g, "openat", [0xffff_ff9cn, 0, 0]), errno(1));
     });
     it("tries deny rules before allow rules", () => {
-        const f = compileFilter({
-            defaultAction: "kill-process",
-            allow: ["socket", "read"],
-            deny: [
-                { name: "socket", action: "errno", errno: 97, args: [{ index: 0, op: "eq", value: 17 }] },
-                { name: "ptrace", action: "trap" },
-                { name: "clone3", action: "errno", errno: 38 },
-            ],
-        }, "x86_64");
+        const f = compileFilter(
+            {
+                defaultAction: "kill-process",
+                allow: ["socket", "read"],
+                deny: [
+                    { name: "socket", action: "errno", errno: 97, args: [{ index: 0, op: "eq", value: 17 }] },
+                    { name: "ptrace", action: "trap" },
+                    { name: "clone3", action: "errno", errno: 38 },
+                ],
+            },
+            "x86_64",
+        );
         assert.equal(call(f, "socket", [17]), errno(97));
         assert.equal(call(f, "socket", [2]), SECCOMP_RET_ALLOW);
         assert.equal(call(f, "ptrace"), SECCOMP_RET_TRAP);
         assert.equal(call(f, "clone3"), errno(38));
         assert.equal(call(f, "getpid"), SECCOMP_RET_KILL_PROCESS);
-        assert.deepEqual(f.syscalls.map((s) => s.name), ["read", "socket"]);
-        assert.throws(() => compileFilter({ defaultAction: "errno", allow: ["read"], deny: [{ name: "read", action: "kill-process" }] }, "x86_64"), /both allowed and unconditionally denied/);
+        assert.deepEqual(
+            f.syscalls.map((s) => s.name),
+            ["read", "socket"],
+        );
+        assert.throws(
+            () => compileFilter({ defaultAction: "errno", allow: ["read"], deny: [{ name: "read", action: "kill-process" }] }, "x86_64"),
+            /both allowed and unconditionally denied/,
+        );
     });
     it("compiles a 450-rule allow list with every jump in range", () => {
         for (const arch of ["x86_64", "aarch64"] as const) {
@@ -155,7 +242,10 @@ describe("seccomp compiler", () => {
             const f = compileFilter({ defaultAction: "errno", errno: 38, allow }, arch);
             verify(f.program);
             assert.ok(f.instructions <= BPF_MAXINSNS);
-            assert.ok(decode(f.program).some((i) => i.code === BPF_JMP_JA), "long jumps go through trampolines");
+            assert.ok(
+                decode(f.program).some((i) => i.code === BPF_JMP_JA),
+                "long jumps go through trampolines",
+            );
             assert.equal(f.syscalls.length, names.length);
             const known = new Set(Object.values(table));
             for (let nr = 0; nr <= 500; nr++) {
@@ -189,7 +279,11 @@ describe("seccomp compiler", () => {
         assert.throws(() => compileFilter(policy, "aarch64"), /'open' does not exist on aarch64 \(only on x86_64\).*missing: "skip"/);
         const f = compileFilter(policy, "aarch64", { missing: "skip" });
         assert.deepEqual(f.skipped, ["open"]);
-        assert.deepEqual(f.syscalls, [{ name: "openat", nr: 56 }, { name: "read", nr: 63 }, { name: "fstat", nr: 80 }]);
+        assert.deepEqual(f.syscalls, [
+            { name: "openat", nr: 56 },
+            { name: "read", nr: 63 },
+            { name: "fstat", nr: 80 },
+        ]);
         assert.equal(run(f, 56), SECCOMP_RET_ALLOW);
         assert.equal(run(f, 2), errno(1), "x86_64's open number is not openat");
         assert.equal(run(f, 56, [], AUDIT_ARCH_X86_64), SECCOMP_RET_KILL_PROCESS);
@@ -200,7 +294,13 @@ describe("seccomp compiler", () => {
     it("is deterministic and de-duplicates", () => {
         const policy: SeccompPolicy = {
             defaultAction: "kill-process",
-            allow: ["read", "write", "read", { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] }, { name: "socket", args: [{ index: 0, op: "eq", value: 1n }] }],
+            allow: [
+                "read",
+                "write",
+                "read",
+                { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] },
+                { name: "socket", args: [{ index: 0, op: "eq", value: 1n }] },
+            ],
         };
         const a = compileFilter(policy, "x86_64");
         const b = compileFilter(policy, "x86_64");
@@ -210,13 +310,22 @@ describe("seccomp compiler", () => {
         assert.equal(a.instructions * 8, a.program.length);
         const c = compileFilter({ ...policy, allow: ["read", "write", { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] }] }, "x86_64");
         assert.equal(c.sha256, a.sha256);
-        assert.deepEqual(a.syscalls.map((s) => s.name), ["read", "write", "socket"]);
+        assert.deepEqual(
+            a.syscalls.map((s) => s.name),
+            ["read", "write", "socket"],
+        );
     });
     it("suggests a correction for an unknown syscall", () => {
         assert.throws(() => compileFilter({ defaultAction: "errno", allow: ["opne"] }, "x86_64"), /unknown syscall 'opne' on x86_64: did you mean 'open'\?/);
         assert.throws(() => compileFilter({ defaultAction: "errno", allow: ["getppdi"] }, "x86_64"), /did you mean 'getppid'/);
-        assert.throws(() => compileFilter({ defaultAction: "errno", allow: ["fstatat"] }, "aarch64"), /unknown syscall 'fstatat' on aarch64: did you mean 'fstat'/);
-        assert.throws(() => compileFilter({ defaultAction: "errno", allow: ["frobnicate"] }, "x86_64"), /unknown syscall 'frobnicate' on x86_64: no syscall .* is close/);
+        assert.throws(
+            () => compileFilter({ defaultAction: "errno", allow: ["fstatat"] }, "aarch64"),
+            /unknown syscall 'fstatat' on aarch64: did you mean 'fstat'/,
+        );
+        assert.throws(
+            () => compileFilter({ defaultAction: "errno", allow: ["frobnicate"] }, "x86_64"),
+            /unknown syscall 'frobnicate' on x86_64: no syscall .* is close/,
+        );
     });
     it("rejects malformed rules", () => {
         const bad = (allow: SeccompPolicy["allow"], re: RegExp, extra: Partial<SeccompPolicy> = {}) =>
@@ -284,7 +393,21 @@ describe("seccomp presets", () => {
                 verify(f.program);
                 assert.ok(f.instructions <= BPF_MAXINSNS);
                 assert.equal(counts[name][arch], f.syscalls.length);
-                for (const n of ["execve", "mmap", "mprotect", "openat", "read", "write", "ioctl", "ppoll", "futex", "exit_group", "rt_sigreturn", "getrandom", "rseq"]) {
+                for (const n of [
+                    "execve",
+                    "mmap",
+                    "mprotect",
+                    "openat",
+                    "read",
+                    "write",
+                    "ioctl",
+                    "ppoll",
+                    "futex",
+                    "exit_group",
+                    "rt_sigreturn",
+                    "getrandom",
+                    "rseq",
+                ]) {
                     assert.equal(call(f, n), SECCOMP_RET_ALLOW, `${name}/${arch} ${n}`);
                 }
                 for (const n of ["ptrace", "mount", "bpf", "init_module", "setuid", "unshare", "process_vm_readv", "kexec_load"]) {
@@ -312,7 +435,7 @@ describe("seccomp presets", () => {
 // Forks two children that install the filter with prctl: one reports what its syscalls return,
 // the other calls a syscall the filter kills on. The parent reads the first one's
 // /proc/<pid>/status while the filter is on.
-const KERNEL_SCRIPT = String.raw`
+const KERNEL_SCRIPT = `
 import ctypes, json, os, sys
 prog = open(sys.argv[1], "rb").read()
 NR = json.loads(sys.argv[2])
@@ -385,17 +508,35 @@ describe("seccomp in the kernel", () => {
         if (!/^Seccomp_filters:/m.test(fs.readFileSync("/proc/self/status", "utf8"))) this.skip();
         // An errno no syscall here returns by itself, so seeing it proves the filter answered.
         const DENIED = 133;
-        const f = compileFilter({
-            defaultAction: "errno", errno: DENIED,
-            allow: [
-                "read", "write", "close", "exit", "exit_group", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction",
-                "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "getpid",
-                { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] },
-                // Enough alternatives that the program needs long-jump trampolines.
-                ...Array.from({ length: 300 }, (_, i): SyscallRule => ({ name: "ioctl", args: [{ index: 1, op: "eq", value: 0x5400 + i }] })),
-            ],
-            deny: [{ name: "getuid", action: "kill-process" }],
-        }, "x86_64");
+        const f = compileFilter(
+            {
+                defaultAction: "errno",
+                errno: DENIED,
+                allow: [
+                    "read",
+                    "write",
+                    "close",
+                    "exit",
+                    "exit_group",
+                    "rt_sigreturn",
+                    "rt_sigprocmask",
+                    "rt_sigaction",
+                    "brk",
+                    "mmap",
+                    "munmap",
+                    "mremap",
+                    "mprotect",
+                    "madvise",
+                    "futex",
+                    "getpid",
+                    { name: "socket", args: [{ index: 0, op: "eq", value: 1 }] },
+                    // Enough alternatives that the program needs long-jump trampolines.
+                    ...Array.from({ length: 300 }, (_, i): SyscallRule => ({ name: "ioctl", args: [{ index: 1, op: "eq", value: 0x5400 + i }] })),
+                ],
+                deny: [{ name: "getuid", action: "kill-process" }],
+            },
+            "x86_64",
+        );
         assert.ok(decode(f.program).some((i) => i.code === BPF_JMP_JA));
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-seccomp-"));
         try {
@@ -406,7 +547,11 @@ describe("seccomp in the kernel", () => {
             if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") this.skip();
             assert.equal(r.status, 0, `python3: ${r.stderr}`);
             const out = JSON.parse(r.stdout) as {
-                pid: number; status: Record<string, string>; results: Record<string, [number, number]>; exit: number; killedBy: number | null;
+                pid: number;
+                status: Record<string, string>;
+                results: Record<string, [number, number]>;
+                exit: number;
+                killedBy: number | null;
             };
             assert.equal(out.status.Seccomp, "2", "SECCOMP_MODE_FILTER");
             assert.equal(out.status.Seccomp_filters, "1");

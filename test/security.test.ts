@@ -1,24 +1,28 @@
 // SecurityProfile: created through its handler on this machine, then every rule is proven by a
 // real process run under the profile's wrapper; bad input is refused by check() as in preview.
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import type * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { capabilityMask } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
 import { MemoryLogger } from "../providers/log";
 import { handlers } from "../providers/index";
 import { NetbedProvider } from "../providers/provider";
-import { Ctx } from "../providers/resource";
+import type { Ctx } from "../providers/resource";
 import { ensureLauncher, profileDir, securityHandler } from "../providers/security";
-import { Transport } from "../providers/transport";
+import type { Transport } from "../providers/transport";
 import { SecurityProfileArgsSchema } from "../schema/security";
 import { listen, portOf } from "./helpers";
 
 const local = { kind: "local" as const, name: "me" };
-const ctxFor = (name: string): Ctx & { log: MemoryLogger } => ({ urn: `urn:pulumi:test::sec::netbed:index:SecurityProfile::${name}`, name, log: new MemoryLogger() });
+const ctxFor = (name: string): Ctx & { log: MemoryLogger } => ({
+    urn: `urn:pulumi:test::sec::netbed:index:SecurityProfile::${name}`,
+    name,
+    log: new MemoryLogger(),
+});
 
 interface Run {
     pid: number;
@@ -52,7 +56,6 @@ function run(argv: string[], timeoutMs = 20_000): Promise<Run> {
 }
 
 const field = (status: string, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(status)?.[1];
-
 
 /** bash's /dev/tcp: a connect(2) to 127.0.0.1:PORT, the port passed as an argument. */
 const CONNECT = ["/bin/bash", "-c", 'exec 3<>"/dev/tcp/127.0.0.1/$1" && echo connected', "bash"];
@@ -209,7 +212,10 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
 
     it("read() sees the files; delete removes the profile's directory and keeps the shared launcher", async () => {
         const ctx = ctxFor("pc");
-        const c = await securityHandler.create(ctx, SecurityProfileArgsSchema.parse({ host: local, seccomp: { preset: "strict" }, landlock: { enabled: false } }));
+        const c = await securityHandler.create(
+            ctx,
+            SecurityProfileArgsSchema.parse({ host: local, seccomp: { preset: "strict" }, landlock: { enabled: false } }),
+        );
         assert.deepEqual(await securityHandler.read(ctx, c.id, c.outs), c.outs);
         assert.ok((c.outs.wrapper as string[]).includes("--no-landlock"));
         assert.ok((c.outs.syscallCount as number) < a.outs.syscallCount);
@@ -256,21 +262,47 @@ describe("SecurityProfile check (what preview runs: no host touched but this mac
     });
 
     it("names an unknown syscall and suggests a close one", async () => {
-        assert.match((await failures({ seccomp: { extraAllow: ["read", "opne"] } })).join("\n"), /^seccomp\.extraAllow\[1\]: unknown syscall 'opne' on x86_64: did you mean 'open'/m);
-        assert.match((await failures({ seccomp: { preset: "custom", allow: ["execve", "clock_getime"] } })).join("\n"), /seccomp\.allow\[1\]: unknown syscall 'clock_getime'.*'clock_gettime'/);
+        assert.match(
+            (await failures({ seccomp: { extraAllow: ["read", "opne"] } })).join("\n"),
+            /^seccomp\.extraAllow\[1\]: unknown syscall 'opne' on x86_64: did you mean 'open'/m,
+        );
+        assert.match(
+            (await failures({ seccomp: { preset: "custom", allow: ["execve", "clock_getime"] } })).join("\n"),
+            /seccomp\.allow\[1\]: unknown syscall 'clock_getime'.*'clock_gettime'/,
+        );
         assert.match((await failures({ seccomp: { preset: "custom", allow: ["read"] } })).join("\n"), /seccomp\.allow: must include execve/);
-        assert.match((await failures({ seccomp: { allow: ["execve"] } })).join("\n"), /seccomp\.allow: is the whole list of preset 'custom'; to add syscalls to preset 'qemu', use extraAllow/);
-        assert.match((await failures({ seccomp: { extraAllow: ["clone3"] } })).join("\n"), /seccomp: syscall 'clone3' is both allowed and unconditionally denied/);
+        assert.match(
+            (await failures({ seccomp: { allow: ["execve"] } })).join("\n"),
+            /seccomp\.allow: is the whole list of preset 'custom'; to add syscalls to preset 'qemu', use extraAllow/,
+        );
+        assert.match(
+            (await failures({ seccomp: { extraAllow: ["clone3"] } })).join("\n"),
+            /seccomp: syscall 'clone3' is both allowed and unconditionally denied/,
+        );
         assert.match((await failures({ seccomp: { preset: "none", extraAllow: ["read"] } })).join("\n"), /seccomp\.extraAllow: only applies with a filter/);
         assert.match((await failures({ seccomp: { errno: 13 } })).join("\n"), /seccomp\.errno: only applies with defaultAction 'errno'/);
     });
 
     it("refuses paths that do not exist on this machine, relative paths and '..'", async () => {
-        assert.deepEqual(await failures({ landlock: { ro: ["/usr", "/nonexistent/netbed-x"] } }), ["landlock.ro[1]: '/nonexistent/netbed-x' does not exist on host 'me' (this machine)"]);
+        assert.deepEqual(await failures({ landlock: { ro: ["/usr", "/nonexistent/netbed-x"] } }), [
+            "landlock.ro[1]: '/nonexistent/netbed-x' does not exist on host 'me' (this machine)",
+        ]);
         assert.match((await failures({ landlock: { rw: ["run/x"] } })).join("\n"), /landlock\.rw\[0\]: 'run\/x' must be an absolute path/);
         assert.match((await failures({ landlock: { exec: ["/usr/../etc"] } })).join("\n"), /landlock\.exec\[0\]: '\/usr\/\.\.\/etc' must not contain '\.\.'/);
         // On an SSH host the paths are checked at create, on that machine.
-        const ssh = { kind: "ssh", name: "far", ssh: { host: "10.0.0.5", port: 22, user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n", hostKeyFingerprint: "SHA256:" + "B".repeat(43), connectTimeoutMs: 1000, dialRetries: 0 } };
+        const ssh = {
+            kind: "ssh",
+            name: "far",
+            ssh: {
+                host: "10.0.0.5",
+                port: 22,
+                user: "root",
+                privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+                hostKeyFingerprint: `SHA256:${"B".repeat(43)}`,
+                connectTimeoutMs: 1000,
+                dialRetries: 0,
+            },
+        };
         const r = await p.check(URN, {}, { host: ssh, landlock: { ro: ["/nonexistent/netbed-x"] } });
         assert.equal(r.failures, undefined);
     });
@@ -283,7 +315,10 @@ describe("SecurityProfile check (what preview runs: no host touched but this mac
     it("strict mode refuses a feature the host's Landlock ABI lacks, naming feature and ABI; best effort accepts", async () => {
         const at = async (abi: number, landlock: Record<string, unknown>) =>
             ((await p.check(URN, {}, { host: local, hostCaps: caps(abi), landlock })).failures ?? []).map((f) => `${f.property}: ${f.reason}`).join("\n");
-        assert.match(await at(3, { connectPorts: [80] }), /landlock\.connectPorts: TCP port rules need Landlock ABI 4; host 'me' has ABI 3: set landlock\.mode 'best-effort'/);
+        assert.match(
+            await at(3, { connectPorts: [80] }),
+            /landlock\.connectPorts: TCP port rules need Landlock ABI 4; host 'me' has ABI 3: set landlock\.mode 'best-effort'/,
+        );
         assert.match(await at(5, { scopes: ["signal"] }), /landlock\.scopes: scopes need Landlock ABI 6; host 'me' has ABI 5/);
         assert.match(await at(0, {}), /landlock\.enabled: host 'me' has no Landlock \(ABI 0\).*or landlock\.enabled false/);
         assert.equal(await at(3, { connectPorts: [80], scopes: ["signal"], mode: "best-effort" }), "");
@@ -292,14 +327,20 @@ describe("SecurityProfile check (what preview runs: no host touched but this mac
     });
 
     it("refuses unknown capabilities with a suggestion, and user without group", async () => {
-        assert.match((await failures({ capabilities: ["net_admn"] })).join("\n"), /capabilities\[0\]: 'net_admn' is not a Linux capability: did you mean 'net_admin'/);
+        assert.match(
+            (await failures({ capabilities: ["net_admn"] })).join("\n"),
+            /capabilities\[0\]: 'net_admn' is not a Linux capability: did you mean 'net_admin'/,
+        );
         assert.match((await failures({ capabilities: ["CAP_NET_RAW"] })).join("\n"), /capabilities\[0\]: 'CAP_NET_RAW' is written 'net_raw' here/);
         assert.match((await failures({ user: 1000 })).join("\n"), /group: give group with user/);
     });
 
     it("a host that cannot run the filter: another architecture, no seccomp", async () => {
         const r = await p.check(URN, {}, { host: local, hostCaps: { arch: "riscv64", landlockAbi: 7, seccompFilter: true } });
-        assert.match(r.failures!.map((f) => `${f.property}: ${f.reason}`).join("\n"), /seccomp\.preset: netbed compiles seccomp filters for x86_64 and aarch64; host 'me' is riscv64: use preset 'none'/);
+        assert.match(
+            r.failures!.map((f) => `${f.property}: ${f.reason}`).join("\n"),
+            /seccomp\.preset: netbed compiles seccomp filters for x86_64 and aarch64; host 'me' is riscv64: use preset 'none'/,
+        );
         const n = await p.check(URN, {}, { host: local, hostCaps: { arch: "x86_64", landlockAbi: 7, seccompFilter: false } });
         assert.match(n.failures!.map((f) => f.reason).join("\n"), /no seccomp filters/);
     });

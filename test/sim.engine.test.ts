@@ -3,12 +3,12 @@
 // The machines' /run/netbed, /tmp and cache are their own: a file netbed wrote on a machine and
 // read here (or the reverse) fails. The machines' disks keep the kernel cache between runs, as a
 // lab machine's would: the first run on a machine builds the minimal kernel on m1 (many minutes).
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { spawnSync } from "child_process";
-import { Stack } from "@pulumi/pulumi/automation";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { planMachine } from "../core/sim";
 import { ROOT, openStack } from "../scripts/engine";
 import { main as sim, simStackYaml } from "../scripts/sim";
@@ -24,15 +24,43 @@ function project(stack: string, yaml: string, results: string): string {
     fs.mkdirSync(path.join(dir, "stacks"));
     fs.writeFileSync(
         path.join(dir, "Pulumi.yaml"),
-        ["name: testbed", "runtime: nodejs", `main: ${path.join(ROOT, "stacks", "index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"),
+        [
+            "name: testbed",
+            "runtime: nodejs",
+            `main: ${path.join(ROOT, "stacks", "index.ts")}`,
+            "stackConfigDir: stacks",
+            "plugins:",
+            "  providers:",
+            "    - name: netbed",
+            `      path: ${path.join(ROOT, "plugin")}`,
+            "",
+        ].join("\n"),
     );
-    fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${stack}.yaml`), yaml.replace("  testbed:benchmark:\n", `  testbed:benchmark:\n    resultsDir: ${results}\n`));
+    fs.writeFileSync(
+        path.join(dir, "stacks", `Pulumi.${stack}.yaml`),
+        yaml.replace("  testbed:benchmark:\n", `  testbed:benchmark:\n    resultsDir: ${results}\n`),
+    );
     return dir;
 }
 
 /** Runs a command on a simulated machine over its own SSH (what an admin of the lab would do). */
 function onMachine(m: { address: string }, cmd: string): string {
-    const r = spawnSync("ssh", ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "IdentityAgent=/run/netbed-sim/agent.sock", `root@${m.address}`, cmd], { encoding: "utf8" });
+    const r = spawnSync(
+        "ssh",
+        [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "IdentityAgent=/run/netbed-sim/agent.sock",
+            `root@${m.address}`,
+            cmd,
+        ],
+        { encoding: "utf8" },
+    );
     return r.stdout;
 }
 
@@ -105,14 +133,20 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         }
         const doc = o.results;
         assert.deepEqual([...new Set(doc.cells.map((c: any) => c.pair))].sort(), ["bare-metal", "macvtap", "virtio"]);
-        assert.ok(doc.cells.every((c: any) => !c.error), JSON.stringify(doc.cells.filter((c: any) => c.error)));
+        assert.ok(
+            doc.cells.every((c: any) => !c.error),
+            JSON.stringify(doc.cells.filter((c: any) => c.error)),
+        );
         const machines = doc.environment.machines;
         assert.equal(machines[`ssh:${M2.address}:22`].sharesKernelWith ?? machines[`ssh:${M1.address}:22`].sharesKernelWith !== undefined, true);
         const cpu = doc.cells.find((c: any) => c.repetitions?.[0]?.cpu)?.repetitions[0].cpu;
         assert.equal(Object.keys(cpu.machines).length, 1, "one kernel, one CPU account");
         assert.ok(doc.warnings.some((w: string) => /share one kernel/.test(w)));
         assert.ok(fs.existsSync(o.reportPath), "the report is written here");
-        assert.ok(walk(results).some((f) => /rep-\d+\.json$/.test(f)), "raw data copied back here");
+        assert.ok(
+            walk(results).some((f) => /rep-\d+\.json$/.test(f)),
+            "raw data copied back here",
+        );
         // Nothing of it is on this side's machine-local directories: it lives on m1.
         const vmDir = `/run/netbed/vms/ssh-${M1.address}-22`;
         assert.ok(!fs.existsSync(vmDir), `${vmDir} is m1's, not this machine's`);
@@ -122,10 +156,18 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
 
     it("a second up plans nothing; refresh reads everything over SSH and finds no drift", async () => {
         const pre = await stack.preview({ color: "never", onOutput });
-        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
+        assert.deepEqual(
+            Object.keys(pre.changeSummary).filter((k) => k !== "same"),
+            [],
+            tail(),
+        );
         const r = await stack.refresh({ color: "never", onOutput });
         const changes = r.summary.resourceChanges ?? {};
-        assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], JSON.stringify(changes));
+        assert.deepEqual(
+            Object.keys(changes).filter((k) => k !== "same"),
+            [],
+            JSON.stringify(changes),
+        );
     });
 
     it("a host key that changed is refused by refresh, naming the key seen; with the machine's key back, nothing needs doing", async () => {
@@ -139,14 +181,20 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
             await sim(["up", "--e2288g"], ROOT);
             let out = "";
             // A refresh reads every resource on m1 over SSH (a plain up with nothing to do connects to nothing).
-            await assert.rejects(stack.refresh({ color: "never", onOutput: (x) => (out += x) }), (e: Error) => `${e.message}\n${out}`.includes(`the SSH host key ${seen} does not match the pinned hostKeyFingerprint`));
+            await assert.rejects(stack.refresh({ color: "never", onOutput: (x) => (out += x) }), (e: Error) =>
+                `${e.message}\n${out}`.includes(`the SSH host key ${seen} does not match the pinned hostKeyFingerprint`),
+            );
         } finally {
             for (const f of [key, `${key}.pub`]) fs.renameSync(`${f}.orig`, f);
             killSshd(M1);
             await sim(["up", "--e2288g"], ROOT);
         }
         const pre = await stack.preview({ color: "never", onOutput });
-        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
+        assert.deepEqual(
+            Object.keys(pre.changeSummary).filter((k) => k !== "same"),
+            [],
+            tail(),
+        );
     });
 
     it("m1 rebooted between ups, then m2's sshd killed mid-benchmark: up --refresh and up repair it all, no measured cell is lost", async () => {
@@ -168,19 +216,37 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         assert.equal(up.summary.result, "succeeded", tail());
         for (const [f, t] of kept) assert.equal(fs.statSync(f).mtimeMs, t, `${f} was kept, not measured again`);
         const doc = up.outputs.results.value as any;
-        assert.ok(doc.cells.every((c: any) => !c.error), JSON.stringify(doc.cells.filter((c: any) => c.error)));
+        assert.ok(
+            doc.cells.every((c: any) => !c.error),
+            JSON.stringify(doc.cells.filter((c: any) => c.error)),
+        );
         const pre = await stack.preview({ color: "never", onOutput });
-        assert.deepEqual(Object.keys(pre.changeSummary).filter((k) => k !== "same"), [], tail());
+        assert.deepEqual(
+            Object.keys(pre.changeSummary).filter((k) => k !== "same"),
+            [],
+            tail(),
+        );
     });
 
     it("destroy leaves nothing on either machine, and nothing here but the results", async () => {
         const d = await stack.destroy({ color: "never", onOutput });
         assert.equal(d.summary.result, "succeeded", tail());
         for (const m of [M1, M2]) {
-            assert.equal(onMachine(m, "ls -A /run/netbed/vms /run/netbed/owned/links 2>/dev/null | grep -v ':$' | grep -v '^$' || true").trim(), "", `${m.name}: no records left`);
+            assert.equal(
+                onMachine(m, "ls -A /run/netbed/vms /run/netbed/owned/links 2>/dev/null | grep -v ':$' | grep -v '^$' || true").trim(),
+                "",
+                `${m.name}: no records left`,
+            );
             // The machines share this one's pid space: their processes are found by network namespace.
-            const comms = spawnSync("ip", ["netns", "pids", m.namespace], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map((p) => fs.readFileSync(`/proc/${p}/comm`, "utf8").trim());
-            assert.deepEqual(comms.filter((c) => !["sleep", "sshd"].includes(c)), [], `${m.name}: only its init and sshd run`);
+            const comms = spawnSync("ip", ["netns", "pids", m.namespace], { encoding: "utf8" })
+                .stdout.split("\n")
+                .filter(Boolean)
+                .map((p) => fs.readFileSync(`/proc/${p}/comm`, "utf8").trim());
+            assert.deepEqual(
+                comms.filter((c) => !["sleep", "sshd"].includes(c)),
+                [],
+                `${m.name}: only its init and sshd run`,
+            );
             assert.equal(onMachine(m, "ip -o link show | grep -cE 'br0|tap-|mvtap' || true").trim(), "0", `${m.name}: no link left`);
         }
         assert.ok(walk(results).length > 0, "the results stay");
@@ -191,9 +257,32 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sim-image-"));
         dirs.push(dir);
         fs.mkdirSync(path.join(dir, "stacks"));
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), ["name: simimage", "runtime: nodejs", `main: ${path.join(ROOT, "test/fixtures/sim-image/index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"));
-        const config = { "simimage:address": M1.address, "simimage:agent": "/run/netbed-sim/agent.sock", "simimage:fingerprint": m1.fingerprint, "simimage:nonce": `${Date.now()}` };
-        fs.writeFileSync(path.join(dir, "stacks/Pulumi.img.yaml"), `config:\n${Object.entries(config).map(([k, v]) => `  ${k}: "${v}"`).join("\n")}\n`);
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.yaml"),
+            [
+                "name: simimage",
+                "runtime: nodejs",
+                `main: ${path.join(ROOT, "test/fixtures/sim-image/index.ts")}`,
+                "stackConfigDir: stacks",
+                "plugins:",
+                "  providers:",
+                "    - name: netbed",
+                `      path: ${path.join(ROOT, "plugin")}`,
+                "",
+            ].join("\n"),
+        );
+        const config = {
+            "simimage:address": M1.address,
+            "simimage:agent": "/run/netbed-sim/agent.sock",
+            "simimage:fingerprint": m1.fingerprint,
+            "simimage:nonce": `${Date.now()}`,
+        };
+        fs.writeFileSync(
+            path.join(dir, "stacks/Pulumi.img.yaml"),
+            `config:\n${Object.entries(config)
+                .map(([k, v]) => `  ${k}: "${v}"`)
+                .join("\n")}\n`,
+        );
         const s = await openStack({ stack: "img", dir });
         onMachine(M1, "mkdir -p /var/cache/netbed/tmp && mount -t tmpfs -o size=512k netbed-full /var/cache/netbed/tmp");
         try {

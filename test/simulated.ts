@@ -24,7 +24,13 @@ function normal(rnd: () => number): number {
 }
 
 /** A document whose guests' repetitions come from N(mean * factor, (cv * mean)^2); factor per pair and cell. */
-export function simulatedDoc(rnd: () => number, pairs: string[], reps: number, cv: number, factor: (pair: string, cell: string) => number = () => 1): ResultsDoc {
+export function simulatedDoc(
+    rnd: () => number,
+    pairs: string[],
+    reps: number,
+    cv: number,
+    factor: (pair: string, cell: string) => number = () => 1,
+): ResultsDoc {
     const cells: CellResult[] = [];
     for (const m of MATRIX) {
         for (const pair of pairs) {
@@ -39,7 +45,16 @@ export function simulatedDoc(rnd: () => number, pairs: string[], reps: number, c
             cells.push({
                 pair,
                 cell: m.cell,
-                dimensions: { topology: native ? "ext-host" : "ext-guest", backend: pair, client: "client", server: pair, pinning: "default", security: "none", test: m.test, ...m.dims },
+                dimensions: {
+                    topology: native ? "ext-host" : "ext-guest",
+                    backend: pair,
+                    client: "client",
+                    server: pair,
+                    pinning: "default",
+                    security: "none",
+                    test: m.test,
+                    ...m.dims,
+                },
                 status: "ok",
                 metrics,
                 repetitions,
@@ -49,10 +64,18 @@ export function simulatedDoc(rnd: () => number, pairs: string[], reps: number, c
     }
     return {
         version: 2,
-        run: { name: "st17-sim", started: "2026-12-05T00:00:00.000Z", finished: "2026-12-05T00:10:00.000Z", wallSeconds: 600, measuredSeconds: 500, resultsDir: "/tmp", settings: { duration: 2, repetitions: reps, warmup: 1 }, order: "interleaved" },
+        run: {
+            name: "st17-sim",
+            started: "2026-12-05T00:00:00.000Z",
+            finished: "2026-12-05T00:10:00.000Z",
+            wallSeconds: 600,
+            measuredSeconds: 500,
+            resultsDir: "/tmp",
+            settings: { duration: 2, repetitions: reps, warmup: 1 },
+            order: "interleaved",
+        },
         environment: { machines: {}, guests: {} },
         cells,
         warnings: [],
     };
 }
-

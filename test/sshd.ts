@@ -1,10 +1,10 @@
 // A real OpenSSH sshd inside a namespace the test creates, reached over a veth the test owns.
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { dropNetns, must, sh } from "./helpers";
 
@@ -32,7 +32,7 @@ export async function startSshd(ns: string, veth: string, subnet: string): Promi
     assert.equal(must(["ssh-keygen", "-lf", path.join(dir, "host_key.pub")]).split(" ")[1], fingerprint);
     fs.writeFileSync(
         path.join(dir, "sshd_config"),
-        [
+        `${[
             `Port ${port}`,
             `ListenAddress ${nsIp}`,
             `HostKey ${dir}/host_key`,
@@ -47,7 +47,7 @@ export async function startSshd(ns: string, veth: string, subnet: string): Promi
             // Sessions whose client vanished with a test namespace end within seconds.
             "ClientAliveInterval 2",
             "ClientAliveCountMax 2",
-        ].join("\n") + "\n",
+        ].join("\n")}\n`,
     );
     fs.mkdirSync("/run/sshd", { recursive: true });
     must(["ip", "netns", "add", ns]);
@@ -58,14 +58,19 @@ export async function startSshd(ns: string, veth: string, subnet: string): Promi
     must(["ip", "-n", ns, "addr", "add", `${nsIp}/30`, "dev", `${veth}p`]);
     must(["ip", "-n", ns, "link", "set", `${veth}p`, "up"]);
     must(["ip", "-n", ns, "link", "set", "lo", "up"]);
-    const sshd: ChildProcess = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], { stdio: ["ignore", "ignore", "pipe"] });
+    const sshd: ChildProcess = spawn("ip", ["netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f", path.join(dir, "sshd_config")], {
+        stdio: ["ignore", "ignore", "pipe"],
+    });
     let log = "";
     sshd.stderr!.on("data", (b) => (log += b));
     const deadline = Date.now() + 10_000;
     for (;;) {
         const ok = await new Promise<boolean>((resolve) => {
             const s = net.connect(port, nsIp);
-            s.once("connect", () => (s.destroy(), resolve(true)));
+            s.once("connect", () => {
+                s.destroy();
+                resolve(true);
+            });
             s.once("error", () => resolve(false));
         });
         if (ok) break;

@@ -1,10 +1,10 @@
 // The per-hardware stacks on the real engine: the xeon-e2288g template previews here although its
 // SSH hosts cannot be reached (TEST-NET addresses, no agent): the preview's read-only probe of each
 // host gives up at once with a warning, and a mistake in the file fails the preview naming the key.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { ROOT, openStack } from "../scripts/engine";
 import { tempBackend } from "./helpers";
 
@@ -14,7 +14,17 @@ function projectWith(stackFile: string, edit: (yaml: string) => string = (y) => 
     fs.mkdirSync(path.join(dir, "stacks"));
     fs.writeFileSync(
         path.join(dir, "Pulumi.yaml"),
-        ["name: testbed", "runtime: nodejs", `main: ${path.join(ROOT, "stacks", "index.ts")}`, "stackConfigDir: stacks", "plugins:", "  providers:", "    - name: netbed", `      path: ${path.join(ROOT, "plugin")}`, ""].join("\n"),
+        [
+            "name: testbed",
+            "runtime: nodejs",
+            `main: ${path.join(ROOT, "stacks", "index.ts")}`,
+            "stackConfigDir: stacks",
+            "plugins:",
+            "  providers:",
+            "    - name: netbed",
+            `      path: ${path.join(ROOT, "plugin")}`,
+            "",
+        ].join("\n"),
     );
     fs.writeFileSync(path.join(dir, "stacks", path.basename(stackFile)), edit(fs.readFileSync(path.join(ROOT, "stacks", stackFile), "utf8")));
     return dir;
@@ -49,13 +59,18 @@ describe("hardware stacks on the real engine", function () {
     });
 
     it("a mistake in the stack file fails the preview, naming the key and the fix", async () => {
-        const dir = projectWith("Pulumi.xeon-e2288g.yaml", (y) => y.replace("vcpus: [2, 3, 4, 5]", "vcpus: [2, 3, 4]").replace("governor: performance", "governor: fastest"));
+        const dir = projectWith("Pulumi.xeon-e2288g.yaml", (y) =>
+            y.replace("vcpus: [2, 3, 4, 5]", "vcpus: [2, 3, 4]").replace("governor: performance", "governor: fastest"),
+        );
         dirs.push(dir);
         const stack = await openStack({ stack: "xeon-e2288g", dir });
         let out = "";
         await assert.rejects(stack.preview({ color: "never", onOutput: (s) => (out += s) }), (e: Error) => {
             const all = `${e.message}\n${out}`;
-            return /testbed:guests\.vms\.vm-virtio\.pinning\.vcpus: gives 3 CPUs for 4 vCPUs/.test(all) && /testbed:tuning\.server\.governor: must be one of performance/.test(all);
+            return (
+                /testbed:guests\.vms\.vm-virtio\.pinning\.vcpus: gives 3 CPUs for 4 vCPUs/.test(all) &&
+                /testbed:tuning\.server\.governor: must be one of performance/.test(all)
+            );
         });
     });
 });

@@ -1,6 +1,6 @@
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseStackConfig } from "../schema/testbed-config";
 
 function problems(raw: Record<string, unknown>): string {
@@ -57,7 +57,7 @@ describe("stack config", () => {
     it("refuses a wire between machines", () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----";
         const p = problems({
-            hosts: { a: { kind: "netns" }, b: { kind: "ssh", ssh: { host: "h", privateKey: key, hostKeyFingerprint: "SHA256:" + "A".repeat(43) } } },
+            hosts: { a: { kind: "netns" }, b: { kind: "ssh", ssh: { host: "h", privateKey: key, hostKeyFingerprint: `SHA256:${"A".repeat(43)}` } } },
             fabric: { wires: { w: { a: { host: "a", name: "w0" }, b: { host: "b", name: "w0" } } } },
         });
         assert.match(p, /testbed:fabric\.wires\.w\.b\.host: a veth pair cannot span machines/);

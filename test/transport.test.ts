@@ -1,14 +1,14 @@
 // The three transports against real targets: this machine, a network namespace, and a real
 // OpenSSH sshd running inside a namespace the test creates (reached over a veth the test owns).
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
-import { CommandError, LocalTransport, NetnsTransport, SshTransport, Transport } from "../providers/transport";
+import { CommandError, LocalTransport, NetnsTransport, SshTransport, type Transport } from "../providers/transport";
 import { must, sh, uniq } from "./helpers";
-import { Sshd, startSshd } from "./sshd";
+import { type Sshd, startSshd } from "./sshd";
 
 async function commonChecks(t: Transport, dir: string): Promise<void> {
     const r = await t.run(["sh", "-c", 'printf "%s|%s" "$1" "$NB_TEST"', "sh", "a b;$(x)"], { env: { NB_TEST: "v" } });
@@ -100,7 +100,9 @@ describe("transports", function () {
                 assert.ok(Date.now() - t0 < 3000, `ended ${Date.now() - t0} ms after the abort`);
                 assert.equal(left(), "", "nothing of it is left on the host");
                 // The provider dies: its connection drops without an abort.
-                void t.run(["sh", "-c", `exec sleep 300 # ${mark}`], { signal: new AbortController().signal, timeoutMs: 600_000, check: false }).catch(() => undefined);
+                void t
+                    .run(["sh", "-c", `exec sleep 300 # ${mark}`], { signal: new AbortController().signal, timeoutMs: 600_000, check: false })
+                    .catch(() => undefined);
                 for (let k = 0; k < 100 && !left(); k++) await new Promise((r) => setTimeout(r, 50));
                 await t.close();
                 for (let k = 0; k < 60 && left(); k++) await new Promise((r) => setTimeout(r, 50));

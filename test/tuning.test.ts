@@ -1,11 +1,11 @@
 // HostTuning on a real netns host: per-namespace sysctls set and restored, what this machine lacks
 // (cpufreq, boost) skipped with the reason, drift seen on refresh, bad input refused.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { cpuDirs, sameSysctl, sysctlPath, sysctlProblem } from "../core/tuning";
 import { hostHandler } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
 import { tuningHandler } from "../providers/tuning";
-import { HostArgsSchema, HostConnection } from "../schema/host";
+import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { HostTuningArgsSchema } from "../schema/tuning";
 import { must, netnsList, uniq } from "./helpers";
 

@@ -1,10 +1,10 @@
 // The VMM driver model (pure): each driver's rendering of one frozen spec, and QMP framing.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { cloudHvArgv } from "../core/cloudhv";
 import { parseToolVersion } from "../core/probe";
 import { QmpFramer, encode, parseCpusFast, replyTo } from "../core/qmp";
 import { qemuArgv } from "../core/qemu";
-import { DRIVER_MODELS, VmSpec, freezeSpec, isVhostWorker } from "../core/vmm";
+import { DRIVER_MODELS, type VmSpec, freezeSpec, isVhostWorker } from "../core/vmm";
 
 const spec: VmSpec = {
     driver: "qemu",
@@ -37,7 +37,10 @@ describe("VMM drivers (pure)", () => {
         const a = l.argv;
         assert.equal(a[0], "/usr/bin/qemu-system-x86_64");
         assert.equal(a[a.indexOf("-M") + 1], "q35");
-        assert.deepEqual(a.filter((_, k) => a[k - 1] === "-netdev"), ["tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off", "tap,id=n1,fd=3,vhost=off"]);
+        assert.deepEqual(
+            a.filter((_, k) => a[k - 1] === "-netdev"),
+            ["tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off", "tap,id=n1,fd=3,vhost=off"],
+        );
         assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
         assert.equal(a[a.indexOf("-qmp") + 1], "unix:/run/netbed/vms/x/vm1/qmp.sock,server=on,wait=off");
         assert.deepEqual(l.api, { kind: "qmp", path: "/run/netbed/vms/x/vm1/qmp.sock" });
@@ -47,7 +50,16 @@ describe("VMM drivers (pure)", () => {
     });
 
     it("qemu: the microvm machine uses virtio-mmio devices", () => {
-        const a = qemuArgv({ machine: "microvm", accel: "tcg", cpus: 1, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: [], nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, queues: 2 }] });
+        const a = qemuArgv({
+            machine: "microvm",
+            accel: "tcg",
+            cpus: 1,
+            memoryMiB: 256,
+            kernel: "/k",
+            initrd: "/i",
+            cmdline: [],
+            nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, queues: 2 }],
+        });
         assert.match(a[a.indexOf("-M") + 1], /^microvm,/);
         assert.ok(a.includes("virtio-net-device,netdev=n0,mac=02:00:00:00:00:01,mq=on"));
         assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on,queues=2"));
@@ -60,7 +72,11 @@ describe("VMM drivers (pure)", () => {
         assert.deepEqual(l.argv, ["/opt/fc/firecracker", "--no-api", "--config-file", "/run/netbed/vms/x/vm1/firecracker.json", "--level", "Warning"]);
         assert.equal(l.files[0].name, "firecracker.json");
         const cfg = JSON.parse(l.files[0].content);
-        assert.deepEqual(cfg["boot-source"], { kernel_image_path: "/k/bzImage", initrd_path: "/i/initrd.gz", boot_args: "console=ttyS0 quiet panic=-1 reboot=k pci=off netbed.nic=02:00:00:00:00:01,10.0.0.2/24" });
+        assert.deepEqual(cfg["boot-source"], {
+            kernel_image_path: "/k/bzImage",
+            initrd_path: "/i/initrd.gz",
+            boot_args: "console=ttyS0 quiet panic=-1 reboot=k pci=off netbed.nic=02:00:00:00:00:01,10.0.0.2/24",
+        });
         assert.deepEqual(cfg["machine-config"], { vcpu_count: 2, mem_size_mib: 512, smt: false });
         assert.deepEqual(cfg["network-interfaces"], [{ iface_id: "eth0", guest_mac: "02:00:00:00:00:01", host_dev_name: "tap0" }]);
         assert.equal(DRIVER_MODELS.firecracker.stopLine, "reboot", "Firecracker has no ACPI power-off");
@@ -69,31 +85,72 @@ describe("VMM drivers (pure)", () => {
     });
 
     it("cloud-hypervisor: its command line with tap and fd NICs, serial console on stdio, API socket", () => {
-        const l = DRIVER_MODELS["cloud-hypervisor"].render(freezeSpec({ ...spec, driver: "cloud-hypervisor", binary: "/usr/bin/cloud-hypervisor", accel: "kvm" }));
+        const l = DRIVER_MODELS["cloud-hypervisor"].render(
+            freezeSpec({ ...spec, driver: "cloud-hypervisor", binary: "/usr/bin/cloud-hypervisor", accel: "kvm" }),
+        );
         const a = l.argv;
         assert.equal(a[a.indexOf("--cpus") + 1], "boot=2");
         assert.equal(a[a.indexOf("--memory") + 1], "size=512M");
-        assert.deepEqual(a.filter((_, k) => a[k - 1] === "--net"), ["tap=tap0,mac=02:00:00:00:00:01", "fd=3,mac=02:00:00:00:00:02"]);
+        assert.deepEqual(
+            a.filter((_, k) => a[k - 1] === "--net"),
+            ["tap=tap0,mac=02:00:00:00:00:01", "fd=3,mac=02:00:00:00:00:02"],
+        );
         assert.equal(a[a.indexOf("--serial") + 1], "tty");
         assert.equal(a[a.indexOf("--api-socket") + 1], "path=/run/netbed/vms/x/vm1/api.sock");
         assert.equal(DRIVER_MODELS["cloud-hypervisor"].vcpuOf("vcpu3"), 3);
-        assert.ok(cloudHvArgv({ binary: "/ch", kernel: "/k", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 64, api: "/a", nics: [{ tap: "t", mac: "02:00:00:00:00:01", queues: 2 }] }).includes("tap=t,mac=02:00:00:00:00:01,num_queues=4"));
-        assert.throws(() => cloudHvArgv({ binary: "/ch", kernel: "/k,x", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 64, api: "/a", nics: [] }), /contains ','/);
+        assert.ok(
+            cloudHvArgv({
+                binary: "/ch",
+                kernel: "/k",
+                initrd: "/i",
+                cmdline: "",
+                vcpus: 1,
+                memoryMiB: 64,
+                api: "/a",
+                nics: [{ tap: "t", mac: "02:00:00:00:00:01", queues: 2 }],
+            }).includes("tap=t,mac=02:00:00:00:00:01,num_queues=4"),
+        );
+        assert.throws(
+            () => cloudHvArgv({ binary: "/ch", kernel: "/k,x", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 64, api: "/a", nics: [] }),
+            /contains ','/,
+        );
     });
 
     it("custom: the template gets the spec's values, its binary first", () => {
-        const s = freezeSpec({ ...spec, driver: "custom", binary: "/opt/volt/volt", template: ["/opt/volt/volt", "--kernel={kernel}", "--net", "tap={tap0},mac={mac0}", "--net", "fd={fd1}", "--cpus", "{vcpus}"] });
-        assert.deepEqual(DRIVER_MODELS.custom.render(s).argv, ["/opt/volt/volt", "--kernel=/k/bzImage", "--net", "tap=tap0,mac=02:00:00:00:00:01", "--net", "fd=3", "--cpus", "2"]);
+        const s = freezeSpec({
+            ...spec,
+            driver: "custom",
+            binary: "/opt/volt/volt",
+            template: ["/opt/volt/volt", "--kernel={kernel}", "--net", "tap={tap0},mac={mac0}", "--net", "fd={fd1}", "--cpus", "{vcpus}"],
+        });
+        assert.deepEqual(DRIVER_MODELS.custom.render(s).argv, [
+            "/opt/volt/volt",
+            "--kernel=/k/bzImage",
+            "--net",
+            "tap=tap0,mac=02:00:00:00:00:01",
+            "--net",
+            "fd=3",
+            "--cpus",
+            "2",
+        ]);
     });
 
     it("QMP: frames split across reads, events skipped, errors carry QEMU's class and text", () => {
         const f = new QmpFramer();
         assert.deepEqual(f.push('{"QMP": {"version": {}}}\n{"ret'), [{ QMP: { version: {} } }]);
-        const msgs = f.push('urn": {}, "id": "a"}\n{"event": "NIC_RX_FILTER_CHANGED"}\n{"return": [{"cpu-index": 1, "thread-id": 4321, "qom-path": "/machine/unattached/device[1]"}, {"cpu-index": 0, "thread-id": 4320}], "id": "b"}\n');
+        const msgs = f.push(
+            'urn": {}, "id": "a"}\n{"event": "NIC_RX_FILTER_CHANGED"}\n{"return": [{"cpu-index": 1, "thread-id": 4321, "qom-path": "/machine/unattached/device[1]"}, {"cpu-index": 0, "thread-id": 4320}], "id": "b"}\n',
+        );
         assert.deepEqual(replyTo("a", "qmp_capabilities", msgs), { done: true, value: {} });
-        assert.deepEqual(parseCpusFast(replyTo("b", "query-cpus-fast", msgs).value), [{ index: 1, thread: 4321 }, { index: 0, thread: 4320 }]);
+        assert.deepEqual(parseCpusFast(replyTo("b", "query-cpus-fast", msgs).value), [
+            { index: 1, thread: 4321 },
+            { index: 0, thread: 4320 },
+        ]);
         assert.deepEqual(replyTo("c", "x", msgs), { done: false });
-        assert.throws(() => replyTo("e", "query-foo", [{ id: "e", error: { class: "CommandNotFound", desc: "The command query-foo has not been found" } }]), /QMP query-foo failed: CommandNotFound: The command query-foo has not been found/);
+        assert.throws(
+            () => replyTo("e", "query-foo", [{ id: "e", error: { class: "CommandNotFound", desc: "The command query-foo has not been found" } }]),
+            /QMP query-foo failed: CommandNotFound: The command query-foo has not been found/,
+        );
         assert.throws(() => parseCpusFast([{ "cpu-index": 0 }]), /lacks cpu-index or thread-id/);
         assert.equal(encode({ execute: "query-cpus-fast", id: "x" }), '{"execute":"query-cpus-fast","id":"x"}\n');
     });

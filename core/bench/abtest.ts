@@ -104,7 +104,11 @@ export interface TestResult {
  * into groups of |a| and |b| when there are at most `exactLimit`, else `permutations` random ones
  * (p = (1 + hits) / (1 + draws), which keeps the test valid).
  */
-export function permutationTest(a: readonly number[], b: readonly number[], opts: { seed?: number; exactLimit?: number; permutations?: number } = {}): TestResult {
+export function permutationTest(
+    a: readonly number[],
+    b: readonly number[],
+    opts: { seed?: number; exactLimit?: number; permutations?: number } = {},
+): TestResult {
     const pooled = [...a, ...b];
     const n = pooled.length;
     const nb = b.length;
@@ -183,7 +187,11 @@ export function signFlipTest(a: readonly number[], b: readonly number[], opts: {
  * Percentile-bootstrap interval of medianB / medianA - 1 at `level`. Unpaired: A and B resampled
  * independently; paired: repetition pairs resampled together (keeping what they share).
  */
-function bootstrapChange(a: readonly number[], b: readonly number[], opts: { paired: boolean; level: number; resamples?: number; seed?: number }): { low: number; high: number } | null {
+function bootstrapChange(
+    a: readonly number[],
+    b: readonly number[],
+    opts: { paired: boolean; level: number; resamples?: number; seed?: number },
+): { low: number; high: number } | null {
     const rnd = mulberry32(opts.seed ?? 1);
     const out: number[] = [];
     const sa = new Array<number>(a.length);
@@ -236,7 +244,11 @@ export interface Decision {
 }
 
 /** The A/B rule on two series of repetition values (paired: index i of each measured together). */
-export function decide(va: readonly number[], vb: readonly number[], o: { paired: boolean; alpha: number; threshold: number; seed?: number; exactLimit?: number; permutations?: number }): Decision {
+export function decide(
+    va: readonly number[],
+    vb: readonly number[],
+    o: { paired: boolean; alpha: number; threshold: number; seed?: number; exactLimit?: number; permutations?: number },
+): Decision {
     const medianA = median(va);
     const medianB = median(vb);
     const change = medianA !== 0 ? medianB / medianA - 1 : null;
@@ -281,7 +293,8 @@ export function compareMetric(
     const cvA = cv(va);
     const cvB = cv(vb);
     const noisy = Math.max(cvA, cvB) > NOISY_CV;
-    if (noisy && verdict !== "no change" && verdict !== "underpowered") reason += `; noisy (CV ${(cvA * 100).toFixed(0)}% / ${(cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain`;
+    if (noisy && verdict !== "no change" && verdict !== "underpowered")
+        reason += `; noisy (CV ${(cvA * 100).toFixed(0)}% / ${(cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain`;
     return {
         metric,
         direction,

@@ -2,7 +2,7 @@
 // the CPU-seconds and service demand, the load sweep and its knee, and the dimensions that place the
 // cell in the report's tables. Pure.
 import type { Cell } from "./spec";
-import { CellResult, Cpu, kernelLabel } from "./results";
+import { type CellResult, type Cpu, kernelLabel } from "./results";
 import { knee, median, summarize } from "./stats";
 
 /** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
@@ -112,7 +112,14 @@ function sweepOf(cell: Cell, reps: RepRecord[]): { sweep: NonNullable<CellResult
         const at = reps.map((r) => r.sweep?.find((x) => x.mps === mps)).filter((x): x is NonNullable<typeof x> => x !== undefined);
         return { mps, p50us: median(at.map((x) => x.p50us)), p99us: median(at.map((x) => x.p99us)) };
     });
-    return { sweep, knee: knee(sweep.map((x) => ({ load: x.mps, p99: x.p99us })), spec.factor) ?? null };
+    return {
+        sweep,
+        knee:
+            knee(
+                sweep.map((x) => ({ load: x.mps, p99: x.p99us })),
+                spec.factor,
+            ) ?? null,
+    };
 }
 
 function dimensions(p: PairEnds, topology: string, cell: Cell, vm: GuestEnd | undefined): CellResult["dimensions"] {

@@ -20,7 +20,7 @@
 // test to reach alpha (2/2^n <= alpha: 8 at 0.01; with fewer, the unpaired test, which can reach
 // 0.01 from 5, is the better choice); "always" pairs whenever the indices match; "never" does not pair.
 import type { CellResult, ResultsDoc } from "./results";
-import { MetricComparison, Verdict, compareMetric, repetitionsNeeded, thresholdFor } from "./abtest";
+import { type MetricComparison, type Verdict, compareMetric, repetitionsNeeded, thresholdFor } from "./abtest";
 
 export interface CompareOptions {
     /** Significance level of the permutation test (default 0.01). */
@@ -78,7 +78,18 @@ export interface Comparison {
     b: RunInfo;
     settings: { alpha: number; threshold: number; thresholds: Record<string, number>; paired: "auto" | "always" | "never"; seed: number; ciLevel: number };
     cells: CellComparison[];
-    counts: { compared: number; tests: number; regressions: number; improvements: number; changes: number; underpowered: number; onlyA: number; onlyB: number; failed: number; newlyFailed: number };
+    counts: {
+        compared: number;
+        tests: number;
+        regressions: number;
+        improvements: number;
+        changes: number;
+        underpowered: number;
+        onlyA: number;
+        onlyB: number;
+        failed: number;
+        newlyFailed: number;
+    };
     /** "regression" when any metric regressed significantly or a cell that worked in A failed in B. */
     verdict: "regression" | "ok";
     /**
@@ -116,7 +127,8 @@ export function repetitionValues(cell: CellResult, duration: number): Map<string
         const tps = r.metrics.tps;
         if (gbps !== undefined && gbps > 0) put("cpuSecondsPerGbit", r.index, busy / (gbps * duration));
         else if (tps !== undefined && tps > 0) put("cpuUsPerTr", r.index, (busy * 1e6) / (tps * duration));
-        else if (cell.dimensions.test !== "tcp" && cell.dimensions.test !== "udp" && cell.dimensions.test !== "pps" && cell.dimensions.test !== "rr") put("cpuBusySeconds", r.index, busy);
+        else if (cell.dimensions.test !== "tcp" && cell.dimensions.test !== "udp" && cell.dimensions.test !== "pps" && cell.dimensions.test !== "rr")
+            put("cpuBusySeconds", r.index, busy);
     }
     return out;
 }
@@ -197,16 +209,29 @@ function differencesOf(a: CellResult, b: CellResult): CellComparison["difference
 type Values = Map<string, Map<number, number>>;
 
 /** Whether repetition i of A and of B are compared as a pair, and why. */
-function pairingOf(va: Values, vb: Values, common: string[], mode: CompareOptions["paired"], sameRun: boolean, alpha: number): { paired: boolean; pairedWhy: string } {
+function pairingOf(
+    va: Values,
+    vb: Values,
+    common: string[],
+    mode: CompareOptions["paired"],
+    sameRun: boolean,
+    alpha: number,
+): { paired: boolean; pairedWhy: string } {
     const indicesMatch = common.every((m) => sameIndices(va.get(m)!, vb.get(m)!));
     if (mode === "never") return { paired: false, pairedWhy: "unpaired (paired: never)" };
     if (mode === "auto" && !sameRun) return { paired: false, pairedWhy: "unpaired: separate runs, repetition i of A and of B were not measured together" };
     if (!indicesMatch) return { paired: false, pairedWhy: "unpaired: the two sides do not have the same repetition indices" };
     if (mode === "auto" && common.some((m) => 2 / 2 ** va.get(m)!.size > alpha)) {
         // Chosen from the counts alone (not the values), so the choice does not bias the test.
-        return { paired: false, pairedWhy: `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}` };
+        return {
+            paired: false,
+            pairedWhy: `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}`,
+        };
     }
-    return { paired: true, pairedWhy: sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)" };
+    return {
+        paired: true,
+        pairedWhy: sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)",
+    };
 }
 
 interface Sides {
@@ -224,9 +249,10 @@ function compareCell(a: CellResult, b: CellResult, s: Sides): CellComparison {
     // The JSON output's key order: the spreads below keep the base's positions.
     const base = { pairA: a.pair, pairB: b.pair, cell: a.cell, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
     const differences = differencesOf(a, b);
-    const failed = [a.status === "failed" ? { side: "A" as const, error: a.error ?? "failed" } : undefined, b.status === "failed" ? { side: "B" as const, error: b.error ?? "failed" } : undefined].filter(
-        (x): x is FailedSide => x !== undefined,
-    );
+    const failed = [
+        a.status === "failed" ? { side: "A" as const, error: a.error ?? "failed" } : undefined,
+        b.status === "failed" ? { side: "B" as const, error: b.error ?? "failed" } : undefined,
+    ].filter((x): x is FailedSide => x !== undefined);
     if (failed.length > 0) return { ...base, status: "failed", failed, differences };
     const va = repetitionValues(a, s.A.run.settings.duration);
     const vb = repetitionValues(b, s.B.run.settings.duration);
@@ -279,17 +305,28 @@ function notesOf(A: Doc, B: Doc, cells: CellComparison[], counts: Comparison["co
     const all = cells.flatMap((c) => c.metrics);
     if (all.length > 0) {
         const tested = all.filter((m) => m.verdict !== "underpowered").length;
-        notes.push(`${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`);
+        notes.push(
+            `${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`,
+        );
     }
-    if (counts.underpowered > 0) notes.push(`${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`);
+    if (counts.underpowered > 0)
+        notes.push(
+            `${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`,
+        );
     if (drift === "uncalibrated" && all.length > 0) {
         notes.push(
             "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV, the default rule calls 8-11% of unchanged metrics), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
         );
     }
-    if (A.run.settings.duration !== B.run.settings.duration) notes.push(`the runs measured for different durations (A ${A.run.settings.duration} s, B ${B.run.settings.duration} s).`);
-    const envDiff = (side: Doc["environment"]) => Object.values(side.machines).map((m) => `${m.cpu} / ${m.kernel}`).sort().join("; ");
-    if (envDiff(A.environment) !== envDiff(B.environment)) notes.push(`the machines differ: A ${envDiff(A.environment) || "none"}; B ${envDiff(B.environment) || "none"}.`);
+    if (A.run.settings.duration !== B.run.settings.duration)
+        notes.push(`the runs measured for different durations (A ${A.run.settings.duration} s, B ${B.run.settings.duration} s).`);
+    const envDiff = (side: Doc["environment"]) =>
+        Object.values(side.machines)
+            .map((m) => `${m.cpu} / ${m.kernel}`)
+            .sort()
+            .join("; ");
+    if (envDiff(A.environment) !== envDiff(B.environment))
+        notes.push(`the machines differ: A ${envDiff(A.environment) || "none"}; B ${envDiff(B.environment) || "none"}.`);
     const tcg = [...Object.values(A.environment.guests), ...Object.values(B.environment.guests)].some((g) => g.accel === "tcg");
     if (tcg) notes.push("guests ran under TCG (software emulation): their numbers vary more and say little about KVM performance.");
     return notes;

@@ -1,9 +1,9 @@
 // A BenchmarkRun's results document from its repetition records: every cell of every pair, and the
 // warnings a reader must see next to the numbers. Pure.
-import * as path from "path";
-import { aggregate, PairEnds, RepRecord } from "./aggregate";
-import { CellResult, RESULTS_VERSION, ResultsDoc } from "./results";
-import { Cell, RunSettings, Step } from "./spec";
+import * as path from "node:path";
+import { aggregate, type PairEnds, type RepRecord } from "./aggregate";
+import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "./results";
+import type { Cell, RunSettings, Step } from "./spec";
 
 /** Where a step's records live, relative to its pair's directory: `<pair>/<cell>/rep-N` or `warmup-N`. */
 export function stepKey(s: Step, pairLabel: string): string {
@@ -43,7 +43,8 @@ function cellResults(r: RunRecords): { cells: CellResult[]; measuredSeconds: num
 function cellWarnings(r: CellResult, test: string): string[] {
     const warnings: string[] = [];
     for (const [metric, st] of Object.entries(r.metrics)) {
-        if (st.n >= 3 && st.cv > 0.1 && !metric.startsWith("loss") && !metric.startsWith("retransmits")) warnings.push(`${r.pair} ${r.cell}: ${metric} varies a lot (CV ${(st.cv * 100).toFixed(1)}%): add repetitions or quiet the machine`);
+        if (st.n >= 3 && st.cv > 0.1 && !metric.startsWith("loss") && !metric.startsWith("retransmits"))
+            warnings.push(`${r.pair} ${r.cell}: ${metric} varies a lot (CV ${(st.cv * 100).toFixed(1)}%): add repetitions or quiet the machine`);
     }
     const loss = r.metrics.lossPct?.median;
     if (loss !== undefined && loss > 1 && test !== "pps") warnings.push(`${r.pair} ${r.cell}: ${loss.toFixed(1)}% packet loss`);
@@ -57,7 +58,10 @@ function runWarnings(environment: ResultsDoc["environment"], failed: ReadonlyMap
         if (g.accel === "tcg") warnings.push(`guest ${name} runs under TCG (software emulation): its numbers are not comparable with KVM numbers`);
     }
     for (const [key, m] of Object.entries(environment.machines)) {
-        if (m.sharesKernelWith) warnings.push(`machines ${m.sharesKernelWith} and ${key} share one kernel (the same boot id): their CPU time is counted once, under ${m.sharesKernelWith}`);
+        if (m.sharesKernelWith)
+            warnings.push(
+                `machines ${m.sharesKernelWith} and ${key} share one kernel (the same boot id): their CPU time is counted once, under ${m.sharesKernelWith}`,
+            );
     }
     for (const [cellKey, why] of failed) warnings.push(`cell ${cellKey} failed: ${why}`);
     return warnings;

@@ -4,7 +4,7 @@
 // called, with the calibrated thresholds and with the default rule (its markdown is
 // core/report/compare.ts). Pure.
 import type { ResultsDoc } from "./results";
-import { CompareOptions, Comparison, compareDocs, noiseThresholds } from "./comparison";
+import { type CompareOptions, type Comparison, compareDocs, noiseThresholds } from "./comparison";
 
 /** The family a metric belongs to, for the false-positive table. */
 export function metricFamily(metric: string): string {

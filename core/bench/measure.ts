@@ -1,7 +1,7 @@
 // One measurement of one cell: the client argv, the tool's output parsed into metrics. The
 // command runs through a callback (a host's transport or a guest's agent), so this stays pure.
-import { createHash } from "crypto";
-import { Cell, RunSettings, TestSpec } from "./spec";
+import { createHash } from "node:crypto";
+import type { Cell, RunSettings, TestSpec } from "./spec";
 import { floodArgv, iperf3Argv, netperfArgv, parseFlood, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
 import { percentile } from "./stats";
 
@@ -125,7 +125,7 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
         case "icmp": {
             const argv = pingArgv({ target: host, count: t.count, interval: t.interval, size: t.size });
             const r = await run(argv, Math.ceil(t.count * t.interval) + slack);
-            let p;
+            let p: ReturnType<typeof parsePing>;
             try {
                 p = parsePing(r.stdout);
             } catch (err) {
@@ -158,13 +158,28 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
             return { metrics, raw, ext: "txt", volume: { transactions: out.received } };
         }
         case "latency": {
-            const argv = sockperfArgv({ mode: "ping-pong", server: host, port: ports.sockperf, duration: s.duration, tcp: t.protocol === "tcp", messageSize: t.size });
+            const argv = sockperfArgv({
+                mode: "ping-pong",
+                server: host,
+                port: ports.sockperf,
+                duration: s.duration,
+                tcp: t.protocol === "tcp",
+                messageSize: t.size,
+            });
             const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
             return { metrics: { p50us: out.p50, p99us: out.p99, p999us: out.p999, avgus: out.avg, minus: out.min, maxus: out.max }, raw, ext: "txt" };
         }
         case "rr": {
             const transactions = crrTransactions(t, s.duration, lastTps);
-            const argv = netperfArgv({ server: host, port: ports.netserver, test: t.test, duration: s.duration, requestSize: t.size, responseSize: t.size, transactions });
+            const argv = netperfArgv({
+                server: host,
+                port: ports.netserver,
+                test: t.test,
+                duration: s.duration,
+                requestSize: t.size,
+                responseSize: t.size,
+                transactions,
+            });
             const { out, raw } = await runParsed(run, argv, s.duration + slack, parseNetperf);
             const metrics: Record<string, number> = { tps: out.transactionsPerSecond };
             for (const [k, v] of [
@@ -182,7 +197,15 @@ export async function measure(cell: Cell, server: { address?: string }, ports: P
             const raws: string[] = [];
             const metrics: Record<string, number> = {};
             for (const mps of t.mps) {
-                const argv = sockperfArgv({ mode: "under-load", server: host, port: ports.sockperf, duration: s.duration, tcp: t.protocol === "tcp", messageSize: t.size, mps });
+                const argv = sockperfArgv({
+                    mode: "under-load",
+                    server: host,
+                    port: ports.sockperf,
+                    duration: s.duration,
+                    tcp: t.protocol === "tcp",
+                    messageSize: t.size,
+                    mps,
+                });
                 const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
                 sweep.push({ mps, p50us: out.p50, p99us: out.p99 });
                 metrics[`p50us@${mps}`] = out.p50;

@@ -37,7 +37,10 @@ export function overheadReport(wallSeconds: number, steps: readonly OverheadStep
     const measuredSeconds = sum((s) => s.nominal, reps);
     const seconds = {
         measuring: measuredSeconds,
-        warmups: sum((s) => s.nominal, steps.filter((s) => s.warmup)),
+        warmups: sum(
+            (s) => s.nominal,
+            steps.filter((s) => s.warmup),
+        ),
         toolStartStop: sum((s) => s.seconds - s.nominal),
         cpuSampling: sum((s) => s.cpuSampling),
         fileWrites: sum((s) => s.fileWrites),

@@ -72,7 +72,12 @@ export function parseIperf3(json: string): Iperf3Result {
         seconds: recv.seconds,
         bytes: recv.bytes,
         bitsPerSecond: recv.bits_per_second,
-        intervals: (d.intervals ?? []).map((i: any) => ({ start: i.sum.start, end: i.sum.end, bitsPerSecond: i.sum.bits_per_second, ...(i.sum.packets !== undefined ? { packets: i.sum.packets } : {}) })),
+        intervals: (d.intervals ?? []).map((i: any) => ({
+            start: i.sum.start,
+            end: i.sum.end,
+            bitsPerSecond: i.sum.bits_per_second,
+            ...(i.sum.packets !== undefined ? { packets: i.sum.packets } : {}),
+        })),
     };
     if (!udp) r.retransmits = e.sum_sent?.retransmits;
     const back = e.sum_received_bidir_reverse;
@@ -152,6 +157,7 @@ export interface SockperfResult {
 
 export function parseSockperf(text: string): SockperfResult {
     // sockperf colours its lines with ANSI escapes.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the terminal colour escapes the tool prints
     const t = text.replace(/\x1b\[[0-9;]*m/g, "");
     const err = /sockperf: ERROR: (.*)/.exec(t);
     if (err) throw new Error(`sockperf failed: ${err[1].trim()}`);
@@ -204,12 +210,42 @@ export interface NetperfOptions {
 }
 
 /** The omni output selectors netbed reads, in this order (one CSV line with -P 0). */
-const NETPERF_SELECTORS = ["THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL", "LOCAL_SD", "REMOTE_SD", "SD_UNITS", "MEAN_LATENCY", "P50_LATENCY", "P99_LATENCY"] as const;
+const NETPERF_SELECTORS = [
+    "THROUGHPUT",
+    "THROUGHPUT_UNITS",
+    "LOCAL_CPU_UTIL",
+    "REMOTE_CPU_UTIL",
+    "LOCAL_SD",
+    "REMOTE_SD",
+    "SD_UNITS",
+    "MEAN_LATENCY",
+    "P50_LATENCY",
+    "P99_LATENCY",
+] as const;
 
 export function netperfArgv(o: NetperfOptions): string[] {
     // -c/-C measure CPU on both ends so netperf reports service demand; -P 0 drops the banner.
     const length = o.transactions !== undefined ? -o.transactions : o.duration;
-    return ["netperf", "-H", o.server, "-p", String(o.port), "-l", String(length), "-t", o.test, "-c", "-C", "-P", "0", "--", "-r", `${o.requestSize},${o.responseSize}`, "-o", NETPERF_SELECTORS.join(",")];
+    return [
+        "netperf",
+        "-H",
+        o.server,
+        "-p",
+        String(o.port),
+        "-l",
+        String(length),
+        "-t",
+        o.test,
+        "-c",
+        "-C",
+        "-P",
+        "0",
+        "--",
+        "-r",
+        `${o.requestSize},${o.responseSize}`,
+        "-o",
+        NETPERF_SELECTORS.join(","),
+    ];
 }
 
 export interface NetperfResult {

@@ -82,7 +82,9 @@ export const CellResultSchema = z.object({
     /** Service demand: host CPU microseconds per KB moved or per transaction (median over repetitions). */
     serviceDemand: z.object({ unit: z.enum(["us/KB", "us/tr"]), value: z.number() }).optional(),
     /** Host CPU-seconds per measurement (median over repetitions, all machines). */
-    cpuSeconds: z.object({ user: z.number(), system: z.number(), softirq: z.number(), guest: z.number(), busy: z.number(), vmm: z.number().nullable() }).optional(),
+    cpuSeconds: z
+        .object({ user: z.number(), system: z.number(), softirq: z.number(), guest: z.number(), busy: z.number(), vmm: z.number().nullable() })
+        .optional(),
     /** Latency under load: per offered rate, the P50/P99 medians, and the knee. */
     sweep: z.array(z.object({ mps: z.number(), p50us: z.number(), p99us: z.number() })).optional(),
     knee: z.number().nullable().optional(),
@@ -135,7 +137,9 @@ function upgrade(v: unknown): unknown {
         const metrics: Record<string, unknown> = {};
         for (const [m, st] of Object.entries<any>(c?.metrics ?? {})) {
             const { ci95: _old, ...rest } = st ?? {};
-            const values = (c.repetitions ?? []).map((r: any) => r?.metrics?.[m]).filter((x: unknown): x is number => typeof x === "number" && Number.isFinite(x));
+            const values = (c.repetitions ?? [])
+                .map((r: any) => r?.metrics?.[m])
+                .filter((x: unknown): x is number => typeof x === "number" && Number.isFinite(x));
             metrics[m] = { ...rest, ci: values.length === rest.n ? medianInterval(values) : null };
         }
         return { ...c, metrics };

@@ -33,7 +33,10 @@ const UdpTest = z
     .strict();
 /** Packets per second: iperf3 UDP at maximum rate, one cell per datagram size, with the loss at that rate. */
 const PpsTest = z
-    .object({ kind: z.literal("pps"), sizes: z.array(z.number().int().min(16, "must be at least 16 bytes (iperf3's UDP header)").max(65507)).min(1).default([64, 128, 256, 512]) })
+    .object({
+        kind: z.literal("pps"),
+        sizes: z.array(z.number().int().min(16, "must be at least 16 bytes (iperf3's UDP header)").max(65507)).min(1).default([64, 128, 256, 512]),
+    })
     .strict();
 /** ICMP echo: per-packet RTTs kept; percentiles computed by netbed. */
 const IcmpTest = z
@@ -144,7 +147,8 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
                 cells.push({ id: `tcp-${t.streams}${t.reverse ? "-reverse" : ""}${t.bidir ? "-bidir" : ""}`, test: t.kind, spec: t });
                 break;
             case "udp":
-                for (const size of t.sizes ?? [t.size]) cells.push({ id: `udp-${t.rateMbps}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
+                for (const size of t.sizes ?? [t.size])
+                    cells.push({ id: `udp-${t.rateMbps}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
                 break;
             case "pps":
                 for (const s of t.sizes) cells.push({ id: `pps-${s}`, test: t.kind, spec: { ...t, sizes: [s] }, size: s });
@@ -153,10 +157,12 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
                 cells.push({ id: `icmp-${t.size}`, test: t.kind, spec: t, size: t.size });
                 break;
             case "latency":
-                for (const size of t.sizes ?? [t.size]) cells.push({ id: `latency-${t.protocol}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
+                for (const size of t.sizes ?? [t.size])
+                    cells.push({ id: `latency-${t.protocol}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
                 break;
             case "rr":
-                for (const size of t.sizes ?? [t.size]) cells.push({ id: `${t.test.toLowerCase()}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
+                for (const size of t.sizes ?? [t.size])
+                    cells.push({ id: `${t.test.toLowerCase()}-${size}`, test: t.kind, spec: { ...t, size, sizes: undefined }, size });
                 break;
             case "flood":
                 cells.push({ id: `flood-${t.size}-${t.rate}`, test: t.kind, spec: t, size: t.size });
@@ -171,7 +177,9 @@ export function expandCells(tests: readonly TestSpec[]): Cell[] {
 
 /** Combinations a tool refuses, as {index, field, message}: checked at preview with the test named. */
 export function testProblems(tests: readonly TestSpec[]): { index: number; field: string; message: string }[] {
-    return tests.flatMap((t, index) => (t.kind === "tcp" && t.reverse && t.bidir ? [{ index, field: "bidir", message: "bidir already runs both directions: leave reverse out" }] : []));
+    return tests.flatMap((t, index) =>
+        t.kind === "tcp" && t.reverse && t.bidir ? [{ index, field: "bidir", message: "bidir already runs both directions: leave reverse out" }] : [],
+    );
 }
 
 /** Cell ids that appear twice (the same test given twice): refused, the results would collide. */

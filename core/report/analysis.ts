@@ -2,10 +2,10 @@
 // significance) and Conclusions (the performance hierarchy and recommendations) sections. Pure.
 import type { ResultsDoc } from "../bench/results";
 import { fmtP } from "../bench/abtest";
-import { B, Block, ListItem } from "./blocks";
-import { Ctx, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
-import { Category, Column, Row, improvement, pct, value } from "./model";
-import { Ranking, RowOutcome, rank, ruleText } from "./rank";
+import { B, type Block, type ListItem } from "./blocks";
+import { type Ctx, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
+import { type Category, type Column, type Row, improvement, pct, value } from "./model";
+import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
 
 function fmtVal(row: Row, v: number): string {
     return `${row.format(v)} ${row.unit}`;
@@ -40,7 +40,9 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
         const n = value(ctx.doc, row, ctx.native.pair);
         if (n.ok) {
             const best = bestGuest(ctx, row);
-            items.push(`${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${best ? `; the best guest, ${best.col.title}, is at ${pct((best.v / n.median) * 100)} of it` : ""})`);
+            items.push(
+                `${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${best ? `; the best guest, ${best.col.title}, is at ${pct((best.v / n.median) * 100)} of it` : ""})`,
+            );
         }
     }
     return items;
@@ -123,7 +125,8 @@ function latencyAnalysis(ctx: Ctx): Block[] {
         out.push(B.p("**Jitter (P99/P50 ratio):**"), B.list(jitItems));
         jit.sort((a, b) => a.ratio - b.ratio);
         let key = finding(ctx, p99);
-        if (jit.length >= 2) key += ` Steadiest tail: ${jit[0].col.title} (P99/P50 ${jit[0].ratio.toFixed(1)}x); widest: ${jit[jit.length - 1].col.title} (${jit[jit.length - 1].ratio.toFixed(1)}x).`;
+        if (jit.length >= 2)
+            key += ` Steadiest tail: ${jit[0].col.title} (P99/P50 ${jit[0].ratio.toFixed(1)}x); widest: ${jit[jit.length - 1].col.title} (${jit[jit.length - 1].ratio.toFixed(1)}x).`;
         out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, L, "latency percentiles")}`));
     }
     return out;
@@ -183,14 +186,18 @@ export function conclusions(ctx: Ctx): Block[] {
     const items: ListItem[] = R.tiers.map((tier) => {
         const text = tier.map((c) => `**${c.title}**`).join(", ");
         const beaten = (c: Column) => R.beats.get(c)!.map((x) => x.title);
-        const head = tier.length > 1 ? `${text} (tied: neither beats the other)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
+        const head =
+            tier.length > 1 ? `${text} (tied: neither beats the other)` : beaten(tier[0]).length > 0 ? `${text} (beats ${beaten(tier[0]).join(", ")})` : text;
         const sub: ListItem[] = [];
         for (const col of tier) {
             const name = (r: Row) => (r.category === "pps" ? `PPS ${r.label}` : r.label);
             const better = called.filter((o) => o.better === col).map((o) => `${name(o.row)} vs ${(o.a === col ? o.b : o.a).title}`);
             const worse = called.filter((o) => o.better !== col && (o.a === col || o.b === col)).map((o) => `${name(o.row)} vs ${o.better!.title}`);
             const who = tier.length > 1 || R.tiers.length > 1 ? `${col.title}: ` : "";
-            const parts = [better.length ? `significantly better on ${better.join(", ")}` : "", worse.length ? `significantly worse on ${worse.join(", ")}` : ""].filter(Boolean);
+            const parts = [
+                better.length ? `significantly better on ${better.join(", ")}` : "",
+                worse.length ? `significantly worse on ${worse.join(", ")}` : "",
+            ].filter(Boolean);
             if (R.guests.length > 1) sub.push(`${who}${parts.length ? parts.join("; ") : "no significant difference from another guest"}`);
             const nat = ofNative(ctx, col);
             if (nat !== undefined) sub.push(`${who}${pct(nat)} of bare metal (geometric mean over throughput, PPS and transaction rates)`);
@@ -199,12 +206,20 @@ export function conclusions(ctx: Ctx): Block[] {
         }
         return { text: head, items: sub };
     });
-    const out: Block[] = [B.h(3, "Performance Hierarchy"), B.list(items, true), B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`)];
+    const out: Block[] = [
+        B.h(3, "Performance Hierarchy"),
+        B.list(items, true),
+        B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`),
+    ];
     const rec: ListItem[] = [];
     const n = ctx.doc.run.settings.repetitions;
     if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
-    else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered)) rec.push(`No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.alpha}; rerun with more repetitions (5 at least)`);
-    else if (called.length === 0) rec.push("No recommendation: no backend is significantly better than another on any metric of this run; the differences in the tables are within noise");
+    else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered))
+        rec.push(`No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.alpha}; rerun with more repetitions (5 at least)`);
+    else if (called.length === 0)
+        rec.push(
+            "No recommendation: no backend is significantly better than another on any metric of this run; the differences in the tables are within noise",
+        );
     else if (R.best) rec.push(`Default: \`${R.best.title}\` (beats every other guest: better in at least 2 distinct tests and worse in none)`);
     else rec.push("No default: no backend beats every other; where a category has a clear winner it is named below");
     for (const cat of Object.keys(ctx.rows) as Category[]) {
@@ -212,7 +227,10 @@ export function conclusions(ctx: Ctx): Block[] {
         if (top) rec.push(`${CATEGORY_NAME[cat][0].toUpperCase()}${CATEGORY_NAME[cat].slice(1)}-bound workloads: \`${top.title}\``);
     }
     const tcg = Object.entries(ctx.doc.environment.guests).filter(([, g]) => g.accel === "tcg");
-    if (tcg.length > 0) rec.push(`The guests ran under TCG (software emulation): the ranking measures the emulator as much as the backend; confirm on a KVM host before choosing a production default`);
+    if (tcg.length > 0)
+        rec.push(
+            `The guests ran under TCG (software emulation): the ranking measures the emulator as much as the backend; confirm on a KVM host before choosing a production default`,
+        );
     out.push(B.h(3, "Recommendations"), B.list(rec));
     return out;
 }

@@ -1,11 +1,11 @@
 // The Volt template's closing sections: anomalies (and the full list written beside the report),
 // the raw data paths, and the commands that reproduce the run. Pure.
-import * as path from "path";
+import * as path from "node:path";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import { iperf3Argv, netperfArgv, sockperfArgv } from "../bench/parse";
 import { GUEST_PORTS } from "../bench/measure";
-import { B, Block, ListItem, toMarkdown } from "./blocks";
-import { Ctx, HIGH_CV, ReportOptions, noisyMetrics, uniq } from "./context";
+import { B, type Block, type ListItem, toMarkdown } from "./blocks";
+import { type Ctx, HIGH_CV, type ReportOptions, noisyMetrics, uniq } from "./context";
 import { pct } from "./model";
 
 /** The backends the Volt template compares; those a run lacks are named under anomalies. */
@@ -22,7 +22,12 @@ export function anomaliesMarkdown(doc: ResultsDoc): string {
     const noisy = noisyMetrics(doc);
     if (noisy.length > 0) {
         out.push(B.h(2, `Coefficient of variation above ${HIGH_CV * 100}%`));
-        out.push({ kind: "table", head: ["Pair", "Cell", "Metric", "CV", "n", "Median"], rows: noisy.map((x) => [x.pair, x.cell, x.metric, pct(x.cv * 100), String(x.n), String(Number(x.median.toPrecision(4)))]), align: ["left", "left", "left", "right", "right", "right"] });
+        out.push({
+            kind: "table",
+            head: ["Pair", "Cell", "Metric", "CV", "n", "Median"],
+            rows: noisy.map((x) => [x.pair, x.cell, x.metric, pct(x.cv * 100), String(x.n), String(Number(x.median.toPrecision(4)))]),
+            align: ["left", "left", "left", "right", "right", "right"],
+        });
     }
     if (doc.warnings.length > 0) out.push(B.h(2, "Run warnings"), B.list(doc.warnings));
     if (out.length === 1) out.push(B.p("None."));
@@ -42,7 +47,11 @@ export function anomalies(ctx: Ctx, opts: ReportOptions): Block[] {
         const cells = new Map<string, typeof noisy>();
         for (const x of noisy) cells.set(`${x.pair}\u0000${x.cell}`, [...(cells.get(`${x.pair}\u0000${x.cell}`) ?? []), x]);
         const link = opts.anomaliesFile ? ` The full list, with n and medians: [${opts.anomaliesFile}](${opts.anomaliesFile}).` : "";
-        out.push(B.p(`**High variance (coefficient of variation above ${HIGH_CV * 100}%):** ${noisy.length} metric(s) in ${cells.size} cell(s); add repetitions or quiet the machine before trusting these.${link}`));
+        out.push(
+            B.p(
+                `**High variance (coefficient of variation above ${HIGH_CV * 100}%):** ${noisy.length} metric(s) in ${cells.size} cell(s); add repetitions or quiet the machine before trusting these.${link}`,
+            ),
+        );
         const rowsOut = [...cells.values()].map((xs) => {
             const sorted = [...xs].sort((a, b) => b.cv - a.cv);
             const shown = sorted.slice(0, 3).map((x) => `${x.metric} ${pct(x.cv * 100)}`);
@@ -55,13 +64,19 @@ export function anomalies(ctx: Ctx, opts: ReportOptions): Block[] {
     const lossNotPps = lossy.filter((c) => c.dimensions.test !== "pps");
     const lossPps = lossy.filter((c) => c.dimensions.test === "pps");
     if (lossNotPps.length > 0) out.push(B.p(`**Packet loss:** ${lossNotPps.map(lossOf).join(", ")}.`));
-    if (lossPps.length > 0) out.push(B.p(`**Receiver loss at maximum offered rate (PPS cells count delivered packets only, so this is saturation, not an error):** ${lossPps.map(lossOf).join(", ")}.`));
+    if (lossPps.length > 0)
+        out.push(
+            B.p(
+                `**Receiver loss at maximum offered rate (PPS cells count delivered packets only, so this is saturation, not an error):** ${lossPps.map(lossOf).join(", ")}.`,
+            ),
+        );
     const other = doc.warnings.filter((w) => !PROVIDER_WARNING.test(w));
     if (other.length > 0) out.push(B.p("**Run warnings:**"), B.list(other));
     const present = new Set(ctx.cols.map((c) => c.backend));
     const missing = VOLT_BACKENDS.filter((b) => !present.has(b));
     if (missing.length > 0) out.push(B.p(`**Not in this run:** ${missing.join(", ")} (the Volt template compares ${VOLT_BACKENDS.join(", ")}).`));
-    if (out.length === 0) out.push(B.p("None: every cell finished, no metric's coefficient of variation exceeded 10%, no loss above 1%, and the run recorded no warnings."));
+    if (out.length === 0)
+        out.push(B.p("None: every cell finished, no metric's coefficient of variation exceeded 10%, no loss above 1%, and the run recorded no warnings."));
     return out;
 }
 
@@ -76,7 +91,9 @@ export function rawData(ctx: Ctx, opts: ReportOptions): Block[] {
     return [
         B.p("Full test results available in:"),
         B.list(items),
-        B.p("Each cell's directory holds one raw tool output per repetition (`rep-N.json` from iperf3, `rep-N.txt` from ping, sockperf and netperf) and its `.meta.json` record with the parsed metrics and CPU accounting."),
+        B.p(
+            "Each cell's directory holds one raw tool output per repetition (`rep-N.json` from iperf3, `rep-N.txt` from ping, sockperf and netperf) and its `.meta.json` record with the parsed metrics and CPU accounting.",
+        ),
     ];
 }
 
@@ -112,11 +129,22 @@ function clientCommands(doc: ResultsDoc): string[] {
                 argv = [sockperfArgv({ mode: "ping-pong", server, port: GUEST_PORTS.sockperf, duration: d, tcp: x.protocol === "tcp", messageSize: x.size })];
                 break;
             case "load":
-                argv = (x.load ?? []).map((mps) => sockperfArgv({ mode: "under-load", server, port: GUEST_PORTS.sockperf, duration: d, tcp: x.protocol === "tcp", messageSize: x.size, mps }));
+                argv = (x.load ?? []).map((mps) =>
+                    sockperfArgv({ mode: "under-load", server, port: GUEST_PORTS.sockperf, duration: d, tcp: x.protocol === "tcp", messageSize: x.size, mps }),
+                );
                 break;
             case "rr":
                 if (x.protocol === "TCP_RR" || x.protocol === "TCP_CRR" || x.protocol === "UDP_RR") {
-                    argv = [netperfArgv({ server, port: GUEST_PORTS.netserver, test: x.protocol, duration: d, requestSize: x.size ?? 1, responseSize: x.size ?? 1 })];
+                    argv = [
+                        netperfArgv({
+                            server,
+                            port: GUEST_PORTS.netserver,
+                            test: x.protocol,
+                            duration: d,
+                            requestSize: x.size ?? 1,
+                            responseSize: x.size ?? 1,
+                        }),
+                    ];
                 }
                 break;
         }
@@ -149,7 +177,16 @@ export function reproduce(ctx: Ctx, opts: ReportOptions): Block[] {
         {
             kind: "code",
             lang: "bash",
-            text: ["# On the server", "iperf3 -s", "sockperf server --tcp", "sockperf server", "netserver", "", "# On the client", ...clientCommands(ctx.doc)].join("\n"),
+            text: [
+                "# On the server",
+                "iperf3 -s",
+                "sockperf server --tcp",
+                "sockperf server",
+                "netserver",
+                "",
+                "# On the client",
+                ...clientCommands(ctx.doc),
+            ].join("\n"),
         },
     ];
 }

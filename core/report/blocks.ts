@@ -4,7 +4,7 @@
 export type Block =
     | { kind: "heading"; level: 1 | 2 | 3 | 4; text: string }
     | { kind: "paragraph"; text: string }
-    | { kind: "table"; head: string[]; rows: string[][]; /** Per column; default left. */ align?: ("left" | "right")[] }
+    | { kind: "table"; head: string[]; rows: string[][] /** Per column; default left. */; align?: ("left" | "right")[] }
     | { kind: "list"; ordered?: boolean; items: ListItem[] }
     | { kind: "code"; lang: string; text: string }
     /** A chart: `name` is its file's base name (name.svg). */
@@ -57,7 +57,7 @@ export function toMarkdown(blocks: readonly Block[]): string {
                 parts.push(listMd(b.items, b.ordered ?? false, "").join("\n"));
                 break;
             case "code":
-                parts.push("```" + b.lang + "\n" + b.text.replace(/\n$/, "") + "\n```");
+                parts.push(`\`\`\`${b.lang}\n${b.text.replace(/\n$/, "")}\n\`\`\``);
                 break;
             case "chart":
                 parts.push(`![${b.title}](${b.name}.svg)`);
@@ -70,5 +70,5 @@ export function toMarkdown(blocks: readonly Block[]): string {
                 break;
         }
     }
-    return parts.join("\n\n") + "\n";
+    return `${parts.join("\n\n")}\n`;
 }

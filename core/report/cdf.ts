@@ -32,15 +32,29 @@ export type RawReader = (relative: string) => string | undefined;
 
 function titleOf(c: CellResult): string {
     const d = c.dimensions;
-    return d.test === "icmp" ? `ICMP echo latency CDF (${d.size ?? 56}-byte payload)` : `${(d.protocol ?? "tcp").toUpperCase()} latency CDF (sockperf ping-pong, ${d.size}-byte messages)`;
+    return d.test === "icmp"
+        ? `ICMP echo latency CDF (${d.size ?? 56}-byte payload)`
+        : `${(d.protocol ?? "tcp").toUpperCase()} latency CDF (sockperf ping-pong, ${d.size}-byte messages)`;
 }
 
 function fromSummary(c: CellResult): CdfPoint[] {
     const m = (k: string) => c.metrics[k]?.median;
     const pts: [number, number | undefined][] =
         c.dimensions.test === "icmp"
-            ? [[0, m("minms")], [0.5, m("p50ms")], [0.95, m("p95ms")], [0.99, m("p99ms")], [1, m("maxms")]].map(([p, v]) => [p as number, v === undefined ? undefined : (v as number) * 1000])
-            : [[0, m("minus")], [0.5, m("p50us")], [0.99, m("p99us")], [0.999, m("p999us")], [1, m("maxus")]];
+            ? [
+                  [0, m("minms")],
+                  [0.5, m("p50ms")],
+                  [0.95, m("p95ms")],
+                  [0.99, m("p99ms")],
+                  [1, m("maxms")],
+              ].map(([p, v]) => [p as number, v === undefined ? undefined : (v as number) * 1000])
+            : [
+                  [0, m("minus")],
+                  [0.5, m("p50us")],
+                  [0.99, m("p99us")],
+                  [0.999, m("p999us")],
+                  [1, m("maxus")],
+              ];
     return monotone(pts.filter((x): x is [number, number] => x[1] !== undefined).map(([p, us]) => ({ p, us })));
 }
 
@@ -88,7 +102,10 @@ export function latencyCdfs(doc: Pick<ResultsDoc, "cells">, readRaw?: RawReader)
             const texts = readRaw ? c.repetitions.map((r) => readRaw(r.raw)) : [];
             if (texts.length > 0 && texts.every((t): t is string => t !== undefined)) {
                 try {
-                    s = c.dimensions.test === "icmp" ? { pair: c.pair, source: "raw-samples", points: fromPing(texts) } : { pair: c.pair, source: "raw-percentiles", points: fromSockperf(texts) };
+                    s =
+                        c.dimensions.test === "icmp"
+                            ? { pair: c.pair, source: "raw-samples", points: fromPing(texts) }
+                            : { pair: c.pair, source: "raw-percentiles", points: fromSockperf(texts) };
                     if (s.points.length === 0) s = undefined;
                 } catch {
                     // A raw file that no longer parses: the document's own percentiles still hold.

@@ -2,10 +2,10 @@
 // SVG with Vega in Node (no browser, no canvas: Vega's "none" renderer writes SVG markup and
 // estimates text widths). Pure: no file access; rendering is CPU only.
 import * as vega from "vega";
-import { compile, TopLevelSpec } from "vega-lite";
+import { compile, type TopLevelSpec } from "vega-lite";
 import type { ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { ChartSection, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
+import { type ChartSection, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
 
 export interface Chart {
     /** File base name: name.svg. */
@@ -38,10 +38,22 @@ function legendOf(doc: Pick<ResultsDoc, "cells">): Legend {
 function color(l: Legend, present: string[]) {
     // Keep each backend's colour stable across charts even where a chart lacks some backends.
     const keep = l.domain.map((d, i) => [d, l.range[i]] as const).filter(([d]) => present.includes(d));
-    return { field: "backend", type: "nominal" as const, title: "backend", sort: keep.map(([d]) => d), scale: { domain: keep.map(([d]) => d), range: keep.map(([, r]) => r) }, legend: { orient: "top" as const } };
+    return {
+        field: "backend",
+        type: "nominal" as const,
+        title: "backend",
+        sort: keep.map(([d]) => d),
+        scale: { domain: keep.map(([d]) => d), range: keep.map(([, r]) => r) },
+        legend: { orient: "top" as const },
+    };
 }
 
-const CONFIG = { font: "Helvetica, Arial, sans-serif", view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" }, title: { fontSize: 14, subtitleFontSize: 11, anchor: "start" as const } };
+const CONFIG = {
+    font: "Helvetica, Arial, sans-serif",
+    view: { stroke: null },
+    axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#e6e6e6" },
+    title: { fontSize: 14, subtitleFontSize: 11, anchor: "start" as const },
+};
 
 /** 3 significant digits, as the labels show them. */
 function short(v: number): string {
@@ -52,21 +64,34 @@ function short(v: number): string {
 function wrap(label: string, width = 14): string {
     const lines: string[] = [];
     for (const w of label.split(" ")) {
-        if (lines.length > 0 && (lines[lines.length - 1] + " " + w).length <= width) lines[lines.length - 1] += " " + w;
+        if (lines.length > 0 && `${lines[lines.length - 1]} ${w}`.length <= width) lines[lines.length - 1] += ` ${w}`;
         else lines.push(w);
     }
     return lines.join("\n");
 }
 
 /** Grouped bars (one group per test, one bar per backend) with whiskers where the data has an interval. */
-function groupedBars(title: string, subtitle: string, yTitle: string, data: { test: string; backend: string; v: number; low?: number; high?: number }[], tests: string[], l: Legend): TopLevelSpec {
+function groupedBars(
+    title: string,
+    subtitle: string,
+    yTitle: string,
+    data: { test: string; backend: string; v: number; low?: number; high?: number }[],
+    tests: string[],
+    l: Legend,
+): TopLevelSpec {
     const present = [...new Set(data.map((d) => d.backend))];
     const values = data.map((d) => ({ ...d, test: wrap(d.test), top: d.high ?? d.v, label: short(d.v) }));
     const layers: unknown[] = [{ mark: { type: "bar" }, encoding: { y: { field: "v", type: "quantitative", title: yTitle } } }];
     if (data.some((d) => d.low !== undefined)) {
-        layers.push({ mark: { type: "errorbar", ticks: { width: 5 } }, encoding: { y: { field: "low", type: "quantitative", title: yTitle }, y2: { field: "high" }, color: { value: "#222" } } });
+        layers.push({
+            mark: { type: "errorbar", ticks: { width: 5 } },
+            encoding: { y: { field: "low", type: "quantitative", title: yTitle }, y2: { field: "high" }, color: { value: "#222" } },
+        });
     }
-    layers.push({ mark: { type: "text", dy: -7, fontSize: 9, color: "#333" }, encoding: { y: { field: "top", type: "quantitative" }, text: { field: "label" } } });
+    layers.push({
+        mark: { type: "text", dy: -7, fontSize: 9, color: "#333" },
+        encoding: { y: { field: "top", type: "quantitative" }, text: { field: "label" } },
+    });
     return {
         $schema: SCHEMA,
         title: { text: title, subtitle },
@@ -74,7 +99,13 @@ function groupedBars(title: string, subtitle: string, yTitle: string, data: { te
         height: HEIGHT,
         data: { values },
         encoding: {
-            x: { field: "test", type: "nominal", sort: tests.map((t) => wrap(t)), title: null, axis: { labelAngle: 0, labelExpr: "split(datum.label, '\\n')" } },
+            x: {
+                field: "test",
+                type: "nominal",
+                sort: tests.map((t) => wrap(t)),
+                title: null,
+                axis: { labelAngle: 0, labelExpr: "split(datum.label, '\\n')" },
+            },
             xOffset: { field: "backend", sort: l.domain.filter((d) => present.includes(d)) },
             color: color(l, present),
         },
@@ -89,7 +120,9 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     const data = rs.flatMap((r) =>
         cols.flatMap((c) => {
             const v = value(doc, r, c.pair);
-            return v.ok ? [{ test: r.label, backend: c.title, v: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }] : [];
+            return v.ok
+                ? [{ test: r.label, backend: c.title, v: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }]
+                : [];
         }),
     );
     if (data.length === 0) return undefined;
@@ -100,7 +133,14 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         title: "Throughput per backend",
         section: "throughput",
         series: [...new Set(data.map((d) => d.backend))],
-        spec: groupedBars("Throughput per backend", `Median of ${n} repetitions; whiskers: ${whiskers}`, "Gbit/s", data.map(({ st: _st, ...d }) => d), rs.map((r) => r.label), l),
+        spec: groupedBars(
+            "Throughput per backend",
+            `Median of ${n} repetitions; whiskers: ${whiskers}`,
+            "Gbit/s",
+            data.map(({ st: _st, ...d }) => d),
+            rs.map((r) => r.label),
+            l,
+        ),
     };
 }
 
@@ -120,7 +160,14 @@ function cpuChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         title: "Host CPU cost per Gbit",
         section: "cpu",
         series: [...new Set(data.map((d) => d.backend))],
-        spec: groupedBars("Host CPU cost per Gbit", "Busy host CPU-seconds per Gbit received (service demand); lower is cheaper", "CPU-seconds per Gbit", data, rs.map((r) => r.label), l),
+        spec: groupedBars(
+            "Host CPU cost per Gbit",
+            "Busy host CPU-seconds per Gbit received (service demand); lower is cheaper",
+            "CPU-seconds per Gbit",
+            data,
+            rs.map((r) => r.label),
+            l,
+        ),
     };
 }
 
@@ -131,7 +178,9 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         cols.flatMap((c) => {
             const v = value(doc, r, c.pair);
             const size = findCell(doc, c.pair, r.cell)?.dimensions.size;
-            return v.ok && size !== undefined ? [{ size, backend: c.title, pps: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }] : [];
+            return v.ok && size !== undefined
+                ? [{ size, backend: c.title, pps: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }]
+                : [];
         }),
     );
     if (data.length === 0) return undefined;
@@ -152,7 +201,10 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
             encoding: { x, color: color(l, present) },
             layer: [
                 { mark: { type: "line", point: { filled: true, size: 50 } }, encoding: { y: { field: "pps", type: "quantitative", title: "packets/s" } } },
-                { mark: { type: "errorbar", ticks: { width: 6 } }, encoding: { y: { field: "low", type: "quantitative", title: "packets/s" }, y2: { field: "high" } } },
+                {
+                    mark: { type: "errorbar", ticks: { width: 6 } },
+                    encoding: { y: { field: "low", type: "quantitative", title: "packets/s" }, y2: { field: "high" } },
+                },
             ],
             config: CONFIG,
         } as TopLevelSpec,
@@ -166,7 +218,11 @@ function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefine
     if (data.length === 0) return undefined;
     const present = [...new Set(data.map((d) => d.backend))];
     const sources = [...new Set(cdf.series.map((s) => s.source))];
-    const from: Record<string, string> = { "raw-samples": "every echo's RTT (raw ping output)", "raw-percentiles": "sockperf's percentile table (raw output)", summary: "the results document's percentiles" };
+    const from: Record<string, string> = {
+        "raw-samples": "every echo's RTT (raw ping output)",
+        "raw-percentiles": "sockperf's percentile table (raw output)",
+        summary: "the results document's percentiles",
+    };
     const guides = [
         { p: 0.5, label: "P50" },
         { p: 0.99, label: "P99" },
@@ -183,10 +239,18 @@ function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefine
             height: HEIGHT,
             layer: [
                 { data: { values: guides }, mark: { type: "rule", strokeDash: [3, 3], color: "#bbb" }, encoding: { y: { field: "p", type: "quantitative" } } },
-                { data: { values: guides }, mark: { type: "text", align: "left", dx: 3, dy: -5, color: "#888", fontSize: 9 }, encoding: { y: { field: "p", type: "quantitative" }, x: { value: 0 }, text: { field: "label" } } },
+                {
+                    data: { values: guides },
+                    mark: { type: "text", align: "left", dx: 3, dy: -5, color: "#888", fontSize: 9 },
+                    encoding: { y: { field: "p", type: "quantitative" }, x: { value: 0 }, text: { field: "label" } },
+                },
                 {
                     data: { values: data },
-                    mark: { type: "line", interpolate: sources.every((s) => s === "raw-samples") ? "step-after" : "linear", point: data.length <= 80 ? { size: 25, filled: true } : false },
+                    mark: {
+                        type: "line",
+                        interpolate: sources.every((s) => s === "raw-samples") ? "step-after" : "linear",
+                        point: data.length <= 80 ? { size: 25, filled: true } : false,
+                    },
                     encoding: {
                         x: { field: "us", type: "quantitative", scale: { type: "log" }, title: "latency (µs, log scale)" },
                         y: { field: "p", type: "quantitative", title: "cumulative fraction", axis: { format: ".0%" }, scale: { domain: [0, 1] } },
@@ -206,7 +270,12 @@ function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
     const out: Chart[] = [];
     for (const id of ids) {
         const cells = cols.map((c) => ({ col: c, cell: findCell(doc, c.pair, id) })).filter((x) => x.cell?.status === "ok" && x.cell.sweep?.length);
-        const data = cells.flatMap(({ col, cell }) => cell!.sweep!.flatMap((s) => [{ backend: col.title, mps: s.mps, us: s.p99us, percentile: "P99" }, { backend: col.title, mps: s.mps, us: s.p50us, percentile: "P50" }]));
+        const data = cells.flatMap(({ col, cell }) =>
+            cell!.sweep!.flatMap((s) => [
+                { backend: col.title, mps: s.mps, us: s.p99us, percentile: "P99" },
+                { backend: col.title, mps: s.mps, us: s.p50us, percentile: "P50" },
+            ]),
+        );
         if (data.length === 0) continue;
         const knees = cells.flatMap(({ col, cell }) => {
             const sw = cell!.sweep!;
@@ -222,19 +291,43 @@ function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
         const rates = data.map((d) => d.mps);
         const present = [...new Set(data.map((d) => d.backend))];
         const proto = (cells[0].cell!.dimensions.protocol ?? "").toUpperCase();
-        const x = { field: "mps", type: "quantitative", scale: { type: "log", nice: false, domain: [Math.min(...rates), Math.max(...rates)] }, title: "offered load (messages/s, log scale)" };
+        const x = {
+            field: "mps",
+            type: "quantitative",
+            scale: { type: "log", nice: false, domain: [Math.min(...rates), Math.max(...rates)] },
+            title: "offered load (messages/s, log scale)",
+        };
         const y = { field: "us", type: "quantitative", scale: { type: "log" }, title: "latency (µs, log scale)" };
         const layer: unknown[] = [
             {
                 data: { values: data },
                 mark: { type: "line", point: { filled: true, size: 40 } },
-                encoding: { x, y, color: color(l, present), strokeDash: { field: "percentile", type: "nominal", sort: ["P99", "P50"], title: "percentile", legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolStrokeColor: "#444" } } },
+                encoding: {
+                    x,
+                    y,
+                    color: color(l, present),
+                    strokeDash: {
+                        field: "percentile",
+                        type: "nominal",
+                        sort: ["P99", "P50"],
+                        title: "percentile",
+                        legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolStrokeColor: "#444" },
+                    },
+                },
             },
         ];
         if (knees.length > 0) {
             layer.push(
-                { data: { values: knees }, mark: { type: "point", shape: "diamond", size: 180, filled: true, stroke: "#000", strokeWidth: 1 }, encoding: { x, y, color: color(l, present) } },
-                { data: { values: kneeLabels }, mark: { type: "text", dx: -8, dy: -14, align: "right", fontSize: 10, fontWeight: "bold", color: "#333" }, encoding: { x, y, text: { field: "label" } } },
+                {
+                    data: { values: knees },
+                    mark: { type: "point", shape: "diamond", size: 180, filled: true, stroke: "#000", strokeWidth: 1 },
+                    encoding: { x, y, color: color(l, present) },
+                },
+                {
+                    data: { values: kneeLabels },
+                    mark: { type: "text", dx: -8, dy: -14, align: "right", fontSize: 10, fontWeight: "bold", color: "#333" },
+                    encoding: { x, y, text: { field: "label" } },
+                },
             );
         }
         out.push({
@@ -244,7 +337,10 @@ function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
             series: present,
             spec: {
                 $schema: SCHEMA,
-                title: { text: `Latency vs offered load (${proto}, sockperf under-load)`, subtitle: "P99 solid, P50 dashed; ◆ knee: last load before P99 leaves its band" },
+                title: {
+                    text: `Latency vs offered load (${proto}, sockperf under-load)`,
+                    subtitle: "P99 solid, P50 dashed; ◆ knee: last load before P99 leaves its band",
+                },
                 width: WIDTH,
                 height: HEIGHT,
                 layer,
@@ -259,7 +355,13 @@ function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
 /** Every chart the document has data for, in report order. */
 export function reportCharts(doc: ResultsDoc, cdfs: readonly LatencyCdf[]): Chart[] {
     const l = legendOf(doc);
-    const out: (Chart | undefined)[] = [throughputChart(doc, l), ...cdfs.map((c) => cdfChart(c, doc, l)), ppsChart(doc, l), ...loadCharts(doc, l), cpuChart(doc, l)];
+    const out: (Chart | undefined)[] = [
+        throughputChart(doc, l),
+        ...cdfs.map((c) => cdfChart(c, doc, l)),
+        ppsChart(doc, l),
+        ...loadCharts(doc, l),
+        cpuChart(doc, l),
+    ];
     return out.filter((c): c is Chart => c !== undefined);
 }
 

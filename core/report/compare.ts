@@ -1,6 +1,6 @@
 // The markdown of an A/B comparison (core/bench/comparison.ts) and of a held-out A/A check
 // (core/bench/holdout.ts). Pure.
-import { Verdict, fmtP } from "../bench/abtest";
+import { type Verdict, fmtP } from "../bench/abtest";
 import type { CellComparison, Comparison, RunInfo } from "../bench/comparison";
 import type { Holdout } from "../bench/holdout";
 
@@ -14,7 +14,13 @@ function fmtNum(v: number): string {
 
 const pct = (v: number) => `${v >= 0 ? "+" : ""}${(v * 100).toFixed(1)}%`;
 const cellName = (c: CellComparison) => (c.pairA === c.pairB ? `${c.pairA} ${c.cell}` : `${c.pairA} → ${c.pairB} ${c.cell}`);
-const MARK: Record<Verdict, string> = { regression: "**REGRESSION**", improvement: "improvement", change: "change", "no change": "no change", underpowered: "underpowered" };
+const MARK: Record<Verdict, string> = {
+    regression: "**REGRESSION**",
+    improvement: "improvement",
+    change: "change",
+    "no change": "no change",
+    underpowered: "underpowered",
+};
 
 function headerLines(c: Comparison, L: string[]): void {
     const src = (r: RunInfo) => `${r.name} (started ${r.started}, ${r.repetitions} repetitions of ${r.duration} s${r.source ? `, ${r.source}` : ""})`;
@@ -26,16 +32,24 @@ function headerLines(c: Comparison, L: string[]): void {
     );
     const k = c.counts;
     const untrusted = c.verdict === "regression" && c.counts.newlyFailed === 0 && c.drift === "uncalibrated";
-    L.push("", `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`);
+    L.push(
+        "",
+        `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`,
+    );
 }
 
 function calledLines(c: Comparison, L: string[]): void {
-    const called = c.cells.flatMap((cell) => cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })));
+    const called = c.cells.flatMap((cell) =>
+        cell.metrics.filter((m) => m.verdict === "regression" || m.verdict === "improvement" || m.verdict === "change").map((m) => ({ cell, m })),
+    );
     const newlyFailed = c.cells.filter((x) => x.status === "failed" && x.failed!.every((f) => f.side === "B"));
     if (called.length + newlyFailed.length > 0) {
         L.push("", "## Called changes", "");
         for (const cell of newlyFailed) L.push(`- **REGRESSION** ${cellName(cell)}: worked in A, failed in B: ${cell.failed![0].error}`);
-        for (const { cell, m } of called) L.push(`- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain` : ""}`);
+        for (const { cell, m } of called)
+            L.push(
+                `- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain` : ""}`,
+            );
     }
 }
 
@@ -48,7 +62,9 @@ function tableLines(c: Comparison, L: string[]): void {
             const ci = m.ci ? `${pct(m.ci.low)} .. ${pct(m.ci.high)}` : "-";
             const test = `${m.test === "paired sign-flip" ? "paired" : "unpaired"} ${m.method}, n ${m.nA}/${m.nB}`;
             const better = m.direction === "higher" ? "higher" : m.direction === "lower" ? "lower" : "?";
-            L.push(`| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`);
+            L.push(
+                `| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`,
+            );
         }
     }
 }
@@ -96,7 +112,7 @@ function noteLines(c: Comparison, L: string[]): void {
 export function renderMarkdown(c: Comparison): string {
     const L: string[] = [];
     for (const section of [headerLines, calledLines, tableLines, differenceLines, noteLines]) section(c, L);
-    return L.join("\n") + "\n";
+    return `${L.join("\n")}\n`;
 }
 
 export function renderHoldout(h: Holdout, names: [string, string, string]): string {
@@ -110,7 +126,11 @@ export function renderHoldout(h: Holdout, names: [string, string, string]): stri
         "|---|---:|---:|---:|",
         ...[...h.families, h.total].map((r) => `| ${r.family} | ${r.tests} | ${pct(r.calledCalibrated, r.tests)} | ${pct(r.calledDefault, r.tests)} |`),
         "",
-        `Thresholds from the calibration pair: ${Object.entries(h.thresholds).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(", ") || "none above the base threshold"}.`,
+        `Thresholds from the calibration pair: ${
+            Object.entries(h.thresholds)
+                .map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`)
+                .join(", ") || "none above the base threshold"
+        }.`,
     ];
-    return L.join("\n") + "\n";
+    return `${L.join("\n")}\n`;
 }

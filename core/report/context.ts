@@ -3,8 +3,8 @@
 // first and its significant leader, the percent of bare metal, and the noisy metrics. Shared by
 // the report's sections (volt.ts, analysis.ts, appendix.ts). Pure.
 import type { ResultsDoc } from "../bench/results";
-import { Category, ChartSection, Column, Row, Value, columns, nativePair, rows, value, virtioPair } from "./model";
-import { Ranking, RowOutcome, rank } from "./rank";
+import { type Category, type ChartSection, type Column, type Row, type Value, columns, nativePair, rows, value, virtioPair } from "./model";
+import { type Ranking, type RowOutcome, rank } from "./rank";
 
 interface ChartRef {
     /** File base name (name.svg beside the report). */
@@ -122,7 +122,8 @@ export function noisyMetrics(doc: ResultsDoc): Noisy[] {
     const out: Noisy[] = [];
     for (const c of doc.cells) {
         for (const [m, st] of Object.entries(c.metrics)) {
-            if (st.n >= 2 && st.cv > HIGH_CV && !m.startsWith("loss") && !m.startsWith("retransmits")) out.push({ pair: c.pair, cell: c.cell, metric: m, cv: st.cv, n: st.n, median: st.median });
+            if (st.n >= 2 && st.cv > HIGH_CV && !m.startsWith("loss") && !m.startsWith("retransmits"))
+                out.push({ pair: c.pair, cell: c.cell, metric: m, cv: st.cv, n: st.n, median: st.median });
         }
     }
     return out;

@@ -81,7 +81,11 @@ function render(blocks: readonly Block[], svgs: Readonly<Record<string, string>>
                 break;
             case "chart": {
                 const svg = svgs[b.name];
-                body.push(svg ? `<figure id="chart-${escapeHtml(b.name)}">${inlineSvg(svg)}</figure>` : `<p><em>Chart ${escapeHtml(b.title)} was not rendered.</em></p>`);
+                body.push(
+                    svg
+                        ? `<figure id="chart-${escapeHtml(b.name)}">${inlineSvg(svg)}</figure>`
+                        : `<p><em>Chart ${escapeHtml(b.title)} was not rendered.</em></p>`,
+                );
                 break;
             }
             case "rule":

@@ -108,26 +108,82 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
     const icmp = cellsOf(doc, (c) => c.dimensions.test === "icmp");
     for (const c of icmp) {
         const sfx = icmp.length > 1 ? ` (${c.dimensions.size} B)` : "";
-        for (const p of ["50", "95", "99"]) latency.push({ category: "latency", label: `ICMP P${p}${sfx}`, cell: c.cell, metric: `p${p}ms`, scale: 1000, unit: "µs", higherIsBetter: false, format: f1 });
+        for (const p of ["50", "95", "99"])
+            latency.push({
+                category: "latency",
+                label: `ICMP P${p}${sfx}`,
+                cell: c.cell,
+                metric: `p${p}ms`,
+                scale: 1000,
+                unit: "µs",
+                higherIsBetter: false,
+                format: f1,
+            });
     }
     const lat = cellsOf(doc, (c) => c.dimensions.test === "latency");
     for (const c of lat) {
         const proto = (c.dimensions.protocol ?? "tcp").toUpperCase();
         const sfx = lat.filter((x) => x.dimensions.protocol === c.dimensions.protocol).length > 1 ? ` (${c.dimensions.size} B)` : "";
-        for (const p of ["50", "99"]) latency.push({ category: "latency", label: `${proto} P${p}${sfx}`, cell: c.cell, metric: `p${p}us`, scale: 1, unit: "µs", higherIsBetter: false, format: f1 });
+        for (const p of ["50", "99"])
+            latency.push({
+                category: "latency",
+                label: `${proto} P${p}${sfx}`,
+                cell: c.cell,
+                metric: `p${p}us`,
+                scale: 1,
+                unit: "µs",
+                higherIsBetter: false,
+                format: f1,
+            });
     }
     // Flood ping as load: its round trip and the loss at the rate asked for.
     for (const c of cellsOf(doc, (c) => c.dimensions.test === "flood")) {
         const at = `(${c.dimensions.size} B at ${c.dimensions.rate}/s)`;
-        latency.push({ category: "latency", label: `Flood ping avg ${at}`, cell: c.cell, metric: "avgms", scale: 1000, unit: "µs", higherIsBetter: false, format: f1 });
-        latency.push({ category: "latency", label: `Flood ping loss, % ${at}`, cell: c.cell, metric: "lossPct", scale: 1, unit: "%", higherIsBetter: false, format: f2 });
+        latency.push({
+            category: "latency",
+            label: `Flood ping avg ${at}`,
+            cell: c.cell,
+            metric: "avgms",
+            scale: 1000,
+            unit: "µs",
+            higherIsBetter: false,
+            format: f1,
+        });
+        latency.push({
+            category: "latency",
+            label: `Flood ping loss, % ${at}`,
+            cell: c.cell,
+            metric: "lossPct",
+            scale: 1,
+            unit: "%",
+            higherIsBetter: false,
+            format: f2,
+        });
     }
     const pps: Row[] = cellsOf(doc, (c) => c.dimensions.test === "pps")
         .sort((a, b) => (a.dimensions.size ?? 0) - (b.dimensions.size ?? 0))
-        .map((c) => ({ category: "pps", label: `${c.dimensions.size} bytes`, cell: c.cell, metric: "pps", scale: 1, unit: "pps", higherIsBetter: true, format: kilo }));
+        .map((c) => ({
+            category: "pps",
+            label: `${c.dimensions.size} bytes`,
+            cell: c.cell,
+            metric: "pps",
+            scale: 1,
+            unit: "pps",
+            higherIsBetter: true,
+            format: kilo,
+        }));
     const transactions: Row[] = cellsOf(doc, (c) => c.dimensions.test === "rr").map((c) => {
         const multi = doc.cells.filter((x) => x.dimensions.test === "rr" && x.dimensions.protocol === c.dimensions.protocol && x.cell !== c.cell).length > 0;
-        return { category: "transactions", label: `${c.dimensions.protocol ?? c.cell}${multi ? ` (${c.dimensions.size} B)` : ""}`, cell: c.cell, metric: "tps", scale: 1, unit: "trans/s", higherIsBetter: true, format: f0 };
+        return {
+            category: "transactions",
+            label: `${c.dimensions.protocol ?? c.cell}${multi ? ` (${c.dimensions.size} B)` : ""}`,
+            cell: c.cell,
+            metric: "tps",
+            scale: 1,
+            unit: "trans/s",
+            higherIsBetter: true,
+            format: f0,
+        };
     });
     return { throughput, latency, pps, transactions };
 }

@@ -15,7 +15,7 @@
 import type { ResultsDoc } from "../bench/results";
 import { decide } from "../bench/abtest";
 import { repetitionValues } from "../bench/comparison";
-import { Category, Column, Row, columns, findCell, rows } from "./model";
+import { type Category, type Column, type Row, columns, findCell, rows } from "./model";
 
 export interface RankOptions {
     /** Significance level of the per-row test (default 0.01, as `netbed compare`). */
@@ -58,7 +58,7 @@ export interface Ranking {
 
 function seriesOf(doc: ResultsDoc, pair: string, row: Row): Map<number, number> | undefined {
     const c = findCell(doc, pair, row.cell);
-    if (!c || c.status !== "ok") return undefined;
+    if (c?.status !== "ok") return undefined;
     return repetitionValues(c, doc.run.settings.duration).get(row.metric);
 }
 

@@ -146,22 +146,36 @@ export function unknownSyscallMessage(name: string, arch: Arch): string {
 function actionValue(action: SeccompAction, errno: number | undefined, what: string): number {
     if (errno !== undefined && action !== "errno") throw new Error(`${what}: errno is only meaningful with action "errno", not "${action}"`);
     switch (action) {
-        case "kill-process": return SECCOMP_RET_KILL_PROCESS;
-        case "kill-thread": return SECCOMP_RET_KILL_THREAD;
-        case "trap": return SECCOMP_RET_TRAP;
-        case "log": return SECCOMP_RET_LOG;
-        case "allow": return SECCOMP_RET_ALLOW;
+        case "kill-process":
+            return SECCOMP_RET_KILL_PROCESS;
+        case "kill-thread":
+            return SECCOMP_RET_KILL_THREAD;
+        case "trap":
+            return SECCOMP_RET_TRAP;
+        case "log":
+            return SECCOMP_RET_LOG;
+        case "allow":
+            return SECCOMP_RET_ALLOW;
         case "errno": {
             const e = errno ?? EPERM;
             if (!Number.isInteger(e) || e < 0 || e > MAX_ERRNO) throw new Error(`${what}: errno ${e} is not an integer in 0..${MAX_ERRNO}`);
             return (SECCOMP_RET_ERRNO | e) >>> 0;
         }
-        default: throw new Error(`${what}: unknown action '${action as string}'`);
+        default:
+            throw new Error(`${what}: unknown action '${action as string}'`);
     }
 }
 
-interface Cond { index: number; op: ArgOp; value: bigint; mask: bigint }
-interface Rule { conds: Cond[]; ret: number }
+interface Cond {
+    index: number;
+    op: ArgOp;
+    value: bigint;
+    mask: bigint;
+}
+interface Rule {
+    conds: Cond[];
+    ret: number;
+}
 
 const U64 = (1n << 64n) - 1n;
 
@@ -198,10 +212,7 @@ const ruleKey = (r: Rule) => `${r.ret}:${r.conds.map((c) => `${c.index},${c.op},
 // only go forward and jt/jf are 8-bit; a conditional jump whose target is further than 255
 // instructions goes through a `ja` trampoline (32-bit offset) placed right after it.
 type Label = number;
-type Item =
-    | { kind: "label"; label: Label }
-    | { kind: "stmt"; code: number; k: number }
-    | { kind: "jump"; code: number; k: number; t: Label; f: Label };
+type Item = { kind: "label"; label: Label } | { kind: "stmt"; code: number; k: number } | { kind: "jump"; code: number; k: number; t: Label; f: Label };
 
 class Assembler {
     private items: Item[] = [];
@@ -229,7 +240,7 @@ class Assembler {
         let at: number[] = [];
         let addr = new Map<Label, number>();
         // Adding a trampoline only lengthens jumps, so this reaches a fixed point.
-        for (let grew = true; grew;) {
+        for (let grew = true; grew; ) {
             grew = false;
             at = [];
             addr = new Map();
@@ -261,7 +272,8 @@ class Assembler {
             const tFar = far.has(`${i}t`);
             const fFar = far.has(`${i}f`);
             out.push({
-                code: it.code, k: it.k,
+                code: it.code,
+                k: it.k,
                 jt: tFar ? 0 : offset(it.t, at[i]),
                 jf: fFar ? (tFar ? 1 : 0) : offset(it.f, at[i]),
             });
@@ -324,7 +336,11 @@ function emitCond(asm: Assembler, c: Cond, fail: Label): void {
     asm.place(pass);
 }
 
-interface Entry { nr: number; name: string; rules: Rule[] }
+interface Entry {
+    nr: number;
+    name: string;
+    rules: Rule[];
+}
 
 /** Syscalls per leaf of the dispatch tree: a short linear chain below a binary search on nr. */
 const LEAF = 8;
@@ -393,7 +409,8 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         if (nr !== undefined) return nr;
         const elsewhere = ARCHES.filter((a) => a !== arch && syscallNumber(name, a) !== undefined);
         if (!elsewhere.length) throw new Error(unknownSyscallMessage(name, arch));
-        if (missing === "error") throw new Error(`syscall '${name}' does not exist on ${arch} (only on ${elsewhere.join(", ")}); compile with missing: "skip" to leave it out`);
+        if (missing === "error")
+            throw new Error(`syscall '${name}' does not exist on ${arch} (only on ${elsewhere.join(", ")}); compile with missing: "skip" to leave it out`);
         skipped.add(name);
         return undefined;
     };

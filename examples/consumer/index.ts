@@ -13,7 +13,10 @@ function program() {
     const ref = new pulumi.StackReference(producer);
     const results = ref.requireOutput("results").apply((doc) => {
         const r = netbed.ResultsDocSchema.safeParse(doc);
-        if (!r.success) throw new Error(`stack ${producer}: 'results' is not a netbed results document: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+        if (!r.success)
+            throw new Error(
+                `stack ${producer}: 'results' is not a netbed results document: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+            );
         return r.data;
     });
     const here = new netbed.Host("here", { kind: "local" });

@@ -34,7 +34,12 @@ function program() {
             fabric: {
                 wires: { client: { a: { host: "server", name: "cli0" }, b: { host: "client", name: "eth0", addresses: [`${net}.1.2/24`] } } },
                 bridges: { br0: { host: "server", addresses: [`${net}.1.1/24`], members: ["cli0"] } },
-                taps: { tpa: { host: "server", bridge: "br0" }, tpb: { host: "server", bridge: "br0" }, tua: { host: "server", bridge: "br0" }, tub: { host: "server", bridge: "br0" } },
+                taps: {
+                    tpa: { host: "server", bridge: "br0" },
+                    tpb: { host: "server", bridge: "br0" },
+                    tua: { host: "server", bridge: "br0" },
+                    tub: { host: "server", bridge: "br0" },
+                },
             },
             guests: {
                 kernel: { source: { kind: "build" } },

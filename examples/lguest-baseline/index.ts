@@ -34,7 +34,10 @@ function program() {
             tuning: { server: { sysctls: { "net.ipv4.ip_forward": 1 } } },
             fabric: {
                 wires: {
-                    wan: { a: { host: "server", name: "wan0", addresses: [`${wan.server}/24`] }, b: { host: "ext", name: "wan0", addresses: [`${wan.ext}/24`] } },
+                    wan: {
+                        a: { host: "server", name: "wan0", addresses: [`${wan.server}/24`] },
+                        b: { host: "ext", name: "wan0", addresses: [`${wan.ext}/24`] },
+                    },
                     lan: { a: { host: "server", name: "lan0" }, b: { host: "ext", name: "lan0", addresses: [`${lan.ext}/24`] } },
                 },
                 // lguest's "bridged": the server's external interface is a bridge port, its address on the bridge.

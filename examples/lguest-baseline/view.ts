@@ -38,7 +38,10 @@ export function lguestTable(doc: Pick<ResultsDoc, "cells">, cell = "tcp-1", metr
         for (const col of LGUEST_COLUMNS) {
             const v = gbps.get(pairLabel(row, col));
             const native = gbps.get(pairLabel("native", col));
-            out[col] = v === undefined ? null : { gbps: round(v, 3), mbytesPerSecond: round((v * 1e9) / 8 / MBYTE, 1), percentOfNative: native ? round((100 * v) / native, 1) : null };
+            out[col] =
+                v === undefined
+                    ? null
+                    : { gbps: round(v, 3), mbytesPerSecond: round((v * 1e9) / 8 / MBYTE, 1), percentOfNative: native ? round((100 * v) / native, 1) : null };
         }
         return out;
     });
@@ -46,10 +49,15 @@ export function lguestTable(doc: Pick<ResultsDoc, "cells">, cell = "tcp-1", metr
 
 /** The table as text in the seed's layout: MByte/s first, then Gbit/s and percent of native. */
 export function renderLguestTable(rows: LguestRow[]): string[] {
-    const text = (c: LguestCell | null) => (c ? `${c.mbytesPerSecond} MB/s ${c.gbps} Gbit/s ${c.percentOfNative === null ? "" : `${c.percentOfNative}%`}`.trim() : "-");
+    const text = (c: LguestCell | null) =>
+        c ? `${c.mbytesPerSecond} MB/s ${c.gbps} Gbit/s ${c.percentOfNative === null ? "" : `${c.percentOfNative}%`}`.trim() : "-";
     const cells = rows.map((r) => [r.row, ...LGUEST_COLUMNS.map((c) => text(r[c]))]);
     const header = ["", ...LGUEST_COLUMNS];
     const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("   ").trimEnd();
+    const line = (r: string[]) =>
+        r
+            .map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i])))
+            .join("   ")
+            .trimEnd();
     return [line(header), "-".repeat(line(header).length), ...cells.map(line)];
 }

@@ -38,16 +38,24 @@ function program() {
     const image = new netbed.GuestImage("image", { host: server, kernel });
     const security = new netbed.SecurityProfile("security", { host: server });
     const vmVirtio = new netbed.MicroVm("vm-virtio", {
-        host: server, kernel, image, security,
+        host: server,
+        kernel,
+        image,
+        security,
         nics: [{ backend: "virtio", tap: tap0, address: `${net}.1.10/24`, gateway: `${net}.1.1` }],
     });
     // The same backend without the profile: the cost of confinement is the difference.
     const vmOpen = new netbed.MicroVm("vm-virtio-open", {
-        host: server, kernel, image,
+        host: server,
+        kernel,
+        image,
         nics: [{ backend: "virtio", tap: tap1, address: `${net}.1.11/24`, gateway: `${net}.1.1` }],
     });
     const vmMacvtap = new netbed.MicroVm("vm-macvtap", {
-        host: server, kernel, image, security,
+        host: server,
+        kernel,
+        image,
+        security,
         nics: [{ backend: "macvtap", macvtap: mvtap0, address: `${net}.2.10/24` }],
     });
 

@@ -18,7 +18,10 @@ function program() {
             fabric: {
                 wires: {
                     client: { a: { host: "server", name: "cli0" }, b: { host: "client", name: "eth0", addresses: [`${net}.1.2/24`] } },
-                    external: { a: { host: "server", name: "ext0", addresses: [`${net}.2.1/24`] }, b: { host: "external", name: "eth0", addresses: [`${net}.2.2/24`] } },
+                    external: {
+                        a: { host: "server", name: "ext0", addresses: [`${net}.2.1/24`] },
+                        b: { host: "external", name: "eth0", addresses: [`${net}.2.2/24`] },
+                    },
                 },
                 bridges: { br0: { host: "server", addresses: [`${net}.1.1/24`], members: ["cli0"] } },
                 taps: { tap0: { host: "server", bridge: "br0" } },

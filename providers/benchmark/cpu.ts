@@ -1,14 +1,14 @@
 // CPU accounting of a run: the machines involved, the VMM (and vhost worker) processes whose CPU is
 // counted, and their /proc samples taken around each measurement.
-import { promises as fs } from "fs";
+import { promises as fs } from "node:fs";
 import type { AccountedVm, Sample } from "../../core/bench/cpu";
 import { machineOf } from "../../core/placement";
 import { parseProcStat } from "../../core/procstat";
 import type { HostConnection } from "../../schema/host";
-import { Endpoint } from "../../schema/benchmark";
-import { GuestStats, probeGuestStats } from "../guest-stats";
+import type { Endpoint } from "../../schema/benchmark";
+import { type GuestStats, probeGuestStats } from "../guest-stats";
 import { hostTransport } from "../transport";
-import { Ctx } from "../resource";
+import type { Ctx } from "../resource";
 import type { Pair } from "./endpoints";
 
 export interface Accounting {
@@ -36,7 +36,15 @@ export async function accounting(ctx: Ctx, pairs: readonly Pair[]): Promise<Acco
     const vmEndpoints = pairs.flatMap((p) => [p.client, p.server]).filter((e): e is Endpoint & { kind: "vm" } => e.kind === "vm");
     const guestStats = await probeGuestStats(
         ctx,
-        [...new Map(vmEndpoints.map((e) => [e.name, e])).values()].map((e) => ({ name: e.name, host: e.host, pid: e.pid, backend: e.backend, accel: e.accel, driver: e.driver, qmpSocket: e.qmpSocket })),
+        [...new Map(vmEndpoints.map((e) => [e.name, e])).values()].map((e) => ({
+            name: e.name,
+            host: e.host,
+            pid: e.pid,
+            backend: e.backend,
+            accel: e.accel,
+            driver: e.driver,
+            qmpSocket: e.qmpSocket,
+        })),
     );
     for (const [name, tids] of guestStats.vhost) machines.get(vmPids.get(name)!.machine)!.pids.push(...tids);
     return { machines, vmPids, guestStats };

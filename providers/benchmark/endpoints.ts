@@ -2,10 +2,10 @@
 // failed measurement of whether a guest's VMM died or its network stalled.
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../../core/agent";
 import { parseProcStat } from "../../core/procstat";
-import { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
+import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
 import { hostTransport } from "../transport";
-import { Ctx } from "../resource";
-import { RunResult } from "../transport";
+import type { Ctx } from "../resource";
+import type { RunResult } from "../transport";
 
 export type Pair = BenchmarkRunInputs["pairs"][number];
 
@@ -22,7 +22,9 @@ export async function runAt(ctx: Ctx, e: Endpoint, argv: string[], timeoutSecond
     try {
         return parseAgentReply(Buffer.from(r.stdout));
     } catch (err) {
-        throw new Error(`guest ${e.name} (${e.address}, reached from host ${e.via.name}): ${(err as Error).message}${r.stderr.trim() ? `; nc: ${r.stderr.trim()}` : ""}`);
+        throw new Error(
+            `guest ${e.name} (${e.address}, reached from host ${e.via.name}): ${(err as Error).message}${r.stderr.trim() ? `; nc: ${r.stderr.trim()}` : ""}`,
+        );
     }
 }
 

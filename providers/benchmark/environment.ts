@@ -5,7 +5,7 @@ import { kernelLabel } from "../../core/bench/results";
 import { machineOf } from "../../core/placement";
 import { probeHost } from "../host";
 import { hostTransport } from "../transport";
-import { Ctx } from "../resource";
+import type { Ctx } from "../resource";
 import type { Accounting } from "./cpu";
 import type { Pair } from "./endpoints";
 
@@ -18,7 +18,14 @@ export async function probeEnvironment(ctx: Ctx, pairs: readonly Pair[], acct: A
         const tools: Record<string, string> = {};
         for (const [name, info] of Object.entries(probe.tools)) if (info.version) tools[name] = info.version;
         const sharesKernelWith = probe.bootId ? kernels.get(probe.bootId) : undefined;
-        environment.machines[key] = { cpu: probe.cpuModel, cores: probe.cores, memoryMiB: probe.memoryMiB, kernel: probe.kernelRelease, tools, ...(sharesKernelWith ? { sharesKernelWith } : {}) };
+        environment.machines[key] = {
+            cpu: probe.cpuModel,
+            cores: probe.cores,
+            memoryMiB: probe.memoryMiB,
+            kernel: probe.kernelRelease,
+            tools,
+            ...(sharesKernelWith ? { sharesKernelWith } : {}),
+        };
         if (sharesKernelWith) {
             // One kernel's /proc/stat read twice would count the same CPU-seconds twice: its VMMs
             // are sampled with the machine that owns the kernel's account.
@@ -30,7 +37,14 @@ export async function probeEnvironment(ctx: Ctx, pairs: readonly Pair[], acct: A
             for (const e of [p.client, p.server]) {
                 if (e.kind !== "vm" || machineOf(e.host) !== key) continue;
                 const version = e.driver === "qemu" ? `qemu ${probe.tools["qemu-system-x86_64"]?.version ?? "unknown"}` : e.driver;
-                environment.guests[e.name] = { vmm: version, accel: e.accel, kernel: kernelLabel(e.kernel), vcpus: e.vcpus, memoryMiB: e.memoryMiB, backend: e.backend };
+                environment.guests[e.name] = {
+                    vmm: version,
+                    accel: e.accel,
+                    kernel: kernelLabel(e.kernel),
+                    vcpus: e.vcpus,
+                    memoryMiB: e.memoryMiB,
+                    backend: e.backend,
+                };
             }
         }
     }

@@ -1,10 +1,10 @@
 // A run's files under resultsDir: each written atomically, so a killed run leaves whole files or none.
-import { promises as fs } from "fs";
-import * as path from "path";
-import { OverheadReport, overheadPath } from "../../core/bench/overhead";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { type OverheadReport, overheadPath } from "../../core/bench/overhead";
 import type { ResultsDoc } from "../../core/bench/results";
 import { writeReport } from "../report";
-import { Ctx } from "../resource";
+import type { Ctx } from "../resource";
 
 /** Writes a file atomically without following a link planted at its name. */
 export async function writeFileSafe(file: string, data: string): Promise<void> {

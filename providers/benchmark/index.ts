@@ -2,8 +2,8 @@
 // writes each measurement's raw output as soon as it exists, resumes an interrupted run, and
 // exports the typed results document.
 import { sha256Hex } from "../../core/hash";
-import { BenchmarkRunArgsSchema, BenchmarkRunInputs } from "../../schema/benchmark";
-import { UpdatingHandler, diffTable } from "../resource";
+import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../../schema/benchmark";
+import { type UpdatingHandler, diffTable } from "../resource";
 import { runBenchmark } from "./run";
 
 // Runs in one provider process never overlap: two runs at once would measure each other.

@@ -1,10 +1,10 @@
 // Resuming an interrupted run: a progress file names the inputs' hash and the run's timestamp, so a
 // rerun of the same inputs writes into the same directories and skips the repetitions it finds.
-import { promises as fs } from "fs";
-import * as path from "path";
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
 import type { RepRecord } from "../../core/bench/aggregate";
 import { sha256Hex } from "../../core/hash";
-import { BenchmarkRunInputs } from "../../schema/benchmark";
+import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { readJson, writeFileSafe } from "./files";
 
 export interface Progress {

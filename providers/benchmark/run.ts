@@ -1,22 +1,22 @@
 // One BenchmarkRun: the schedule's steps in order, each measured between two CPU samples and
 // retried once, its raw output and record written as soon as it exists; then the results
 // document, the overhead breakdown and the report.
-import * as path from "path";
-import { defaultTopology, RepRecord } from "../../core/bench/aggregate";
+import * as path from "node:path";
+import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
 import { resultsDocument, stepKey } from "../../core/bench/document";
 import { measure, nominalSeconds } from "../../core/bench/measure";
-import { OverheadStep, overheadReport } from "../../core/bench/overhead";
+import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
-import { Step, expandCells, schedule } from "../../core/bench/spec";
-import { BenchmarkRunInputs } from "../../schema/benchmark";
+import { type Step, expandCells, schedule } from "../../core/bench/spec";
+import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { exitsPerSecond, sampleExits } from "../guest-stats";
-import { Ctx } from "../resource";
-import { Accounting, accounting, sampleCpu } from "./cpu";
-import { deadGuests, guestsOf, Pair, runAt, served, silentGuests } from "./endpoints";
+import type { Ctx } from "../resource";
+import { type Accounting, accounting, sampleCpu } from "./cpu";
+import { deadGuests, guestsOf, type Pair, runAt, served, silentGuests } from "./endpoints";
 import { probeEnvironment } from "./environment";
 import { writeFileSafe, writeOutputs } from "./files";
-import { closeProgress, finishedRecord, openProgress, Progress } from "./resume";
+import { closeProgress, finishedRecord, openProgress, type Progress } from "./resume";
 import { HostServers } from "./servers";
 
 /** What a run's steps share, and what they record. */
@@ -52,7 +52,20 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     const environmentStarted = Date.now();
     const environment = await probeEnvironment(ctx, i.pairs, acct);
     const environmentSeconds = since(environmentStarted);
-    const run: Run = { ctx, i, steps, pairDir, progress, acct, servers: new HostServers(ctx), records: new Map(), lastTps: new Map(), failed: new Map(), stalled: new Map(), spent: [] };
+    const run: Run = {
+        ctx,
+        i,
+        steps,
+        pairDir,
+        progress,
+        acct,
+        servers: new HostServers(ctx),
+        records: new Map(),
+        lastTps: new Map(),
+        failed: new Map(),
+        stalled: new Map(),
+        spent: [],
+    };
     try {
         await run.servers.start(i, cells);
         await runSteps(run);
@@ -70,8 +83,13 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         );
     }
     await closeProgress(progress);
-    const parts = Object.entries(overhead.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(", ");
-    ctx.log.info(ctx.urn, `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`);
+    const parts = Object.entries(overhead.seconds)
+        .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+        .join(", ");
+    ctx.log.info(
+        ctx.urn,
+        `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`,
+    );
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
 }
 
@@ -90,7 +108,10 @@ async function runSteps(run: Run): Promise<void> {
             remember(run, s, done);
             continue;
         }
-        ctx.log.status(ctx.urn, `[${n + 1}/${run.steps.length}] ${p.label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}/${i.settings.repetitions}`}`);
+        ctx.log.status(
+            ctx.urn,
+            `[${n + 1}/${run.steps.length}] ${p.label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}/${i.settings.repetitions}`}`,
+        );
         const outcome = await measureWithRetry(run, s);
         if ("error" in outcome) {
             await cellFailed(run, s, outcome.error);
@@ -123,7 +144,9 @@ async function measureWithRetry(run: Run, s: Step): Promise<{ rec: RepRecord } |
             lastErr = err as Error;
             const dead = await deadGuests(run.ctx, p);
             if (dead.length > 0) {
-                throw new Error(`benchmark ${run.ctx.name}: ${dead.join(", ")} during cell ${s.cell.id} of pair ${p.label}; finished cells are kept under ${run.i.resultsDir}: ${lastErr.message}`);
+                throw new Error(
+                    `benchmark ${run.ctx.name}: ${dead.join(", ")} during cell ${s.cell.id} of pair ${p.label}; finished cells are kept under ${run.i.resultsDir}: ${lastErr.message}`,
+                );
             }
         }
     }
@@ -137,7 +160,14 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
     const before = await sampleCpu(ctx, acct.machines);
     const exits0 = await sampleExits(ctx, acct.guestStats, guestsOf(p));
     const t0 = Date.now();
-    const m = await measure(s.cell, served(p.server), run.servers.portsFor(p), i.settings, (argv, secs) => runAt(ctx, p.client, argv, secs), run.lastTps.get(`${p.label}/${s.cell.id}`));
+    const m = await measure(
+        s.cell,
+        served(p.server),
+        run.servers.portsFor(p),
+        i.settings,
+        (argv, secs) => runAt(ctx, p.client, argv, secs),
+        run.lastTps.get(`${p.label}/${s.cell.id}`),
+    );
     const seconds = (Date.now() - t0) / 1000;
     const s1 = Date.now();
     const after = await sampleCpu(ctx, acct.machines);

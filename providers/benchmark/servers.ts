@@ -1,12 +1,12 @@
 // The servers a host end of a pair needs (iperf3, sockperf, netserver), started for the run on
 // ports of their own and stopped after it. A guest's servers start at its boot.
 import type { Cell } from "../../core/bench/spec";
-import { GUEST_PORTS, Ports, SERVER_ARGV, ServerName, serverPorts, serversFor } from "../../core/bench/measure";
+import { GUEST_PORTS, type Ports, SERVER_ARGV, type ServerName, serverPorts, serversFor } from "../../core/bench/measure";
 import { sleep } from "../../core/sleep";
-import { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
+import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
 import { hostTransport } from "../transport";
-import { Ctx } from "../resource";
-import { RunResult, Transport } from "../transport";
+import type { Ctx } from "../resource";
+import type { RunResult, Transport } from "../transport";
 import type { Pair } from "./endpoints";
 
 /** Host-side servers, one set per (host, address), and the seconds spent starting and stopping them. */
@@ -26,7 +26,10 @@ export class HostServers {
             const ports = serverPorts(`${this.ctx.urn}#${key}`);
             this.portsOf.set(key, ports);
             const names = serversFor(cells);
-            this.ctx.log.info(this.ctx.urn, `starting ${names.join(", ")} on host ${p.server.host.name} (${p.server.address}) for pair ${p.label} (${k + 1}/${i.pairs.length})`);
+            this.ctx.log.info(
+                this.ctx.urn,
+                `starting ${names.join(", ")} on host ${p.server.host.name} (${p.server.address}) for pair ${p.label} (${k + 1}/${i.pairs.length})`,
+            );
             const t0 = Date.now();
             this.stops.push(await startServers(this.ctx, p.server, ports, names));
             this.seconds += (Date.now() - t0) / 1000;
@@ -103,7 +106,7 @@ async function listening(t: Transport): Promise<Set<number>> {
     const r = await t.run(["ss", "-Htuln"], { timeoutMs: 10_000 });
     const ports = new Set<number>();
     for (const line of r.stdout.split("\n")) {
-        const m = /:(\d+)\s/.exec(line.split(/\s+/).slice(4, 5).join(" ") + " ");
+        const m = /:(\d+)\s/.exec(`${line.split(/\s+/).slice(4, 5).join(" ")} `);
         if (m) ports.add(Number(m[1]));
     }
     return ports;

@@ -3,7 +3,7 @@
 import type { HostConnection } from "../../schema/host";
 import { LocalTransport, NetnsTransport } from "./local";
 import { SshTransport } from "./ssh";
-import { Transport } from "./types";
+import type { Transport } from "./types";
 
 export * from "./types";
 export { LocalTransport, NetnsTransport, SshTransport };

@@ -1,19 +1,14 @@
 // Runs commands on the machine the provider runs on, optionally inside a network namespace.
-import { spawn } from "child_process";
-import { promises as fs } from "fs";
-import * as net from "net";
-import * as path from "path";
-import type { Duplex } from "stream";
+import { spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import type { Duplex } from "node:stream";
 import { traceSpawn } from "../trace";
-import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
+import { CommandError, DEFAULT_TIMEOUT_MS, type RunOptions, type RunResult, type Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
-function spawnCollect(
-    label: string,
-    argv: readonly string[],
-    opts: RunOptions = {},
-    shown: readonly string[] = argv,
-): Promise<RunResult> {
+function spawnCollect(label: string, argv: readonly string[], opts: RunOptions = {}, shown: readonly string[] = argv): Promise<RunResult> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
         // A command the provider stops itself (a benchmark server) must also stop when the provider

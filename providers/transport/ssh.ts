@@ -1,10 +1,10 @@
 // Runs commands on an existing machine over SSH (ssh2), with the host key pinned.
-import type { Duplex } from "stream";
-import { Client, ClientChannel, SFTPWrapper } from "ssh2";
+import type { Duplex } from "node:stream";
+import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { renderForSsh } from "../../core/argv";
 import { sshFingerprint } from "../../core/fingerprint";
 import { sleep } from "../../core/sleep";
-import { CommandError, DEFAULT_TIMEOUT_MS, RunOptions, RunResult, Transport } from "./types";
+import { CommandError, DEFAULT_TIMEOUT_MS, type RunOptions, type RunResult, type Transport } from "./types";
 
 export interface SshConfig {
     host: string;
@@ -61,7 +61,10 @@ export class HostKeyMismatchError extends Error {
 
 function agentSocket(label: string): string {
     const sock = process.env.SSH_AUTH_SOCK;
-    if (!sock) throw new Error(`on host ${label}: ssh.agent is true but SSH_AUTH_SOCK is not set where netbed runs: start ssh-agent (and ssh-add your key) or give the agent socket's path`);
+    if (!sock)
+        throw new Error(
+            `on host ${label}: ssh.agent is true but SSH_AUTH_SOCK is not set where netbed runs: start ssh-agent (and ssh-add your key) or give the agent socket's path`,
+        );
     return sock;
 }
 
@@ -87,9 +90,10 @@ export class SshTransport implements Transport {
             c.on("ready", () => resolve(c));
             c.on("error", (e) => {
                 reject(mismatch ?? e);
-                const why = (e as { level?: string }).level === "client-timeout" && /keepalive/i.test(e.message)
-                    ? `no answer to ${KEEPALIVE_MISSES + 1} keepalives ${interval} ms apart`
-                    : e.message;
+                const why =
+                    (e as { level?: string }).level === "client-timeout" && /keepalive/i.test(e.message)
+                        ? `no answer to ${KEEPALIVE_MISSES + 1} keepalives ${interval} ms apart`
+                        : e.message;
                 if (!this.lost.has(c)) this.lost.set(c, `the connection failed: ${why}`); // the first cause, not its echoes
             });
             c.on("close", () => {
@@ -132,9 +136,7 @@ export class SshTransport implements Transport {
                 }
             }
         }
-        throw new Error(
-            `on host ${this.label}: could not connect after ${this.cfg.dialRetries + 1} attempts: ${(lastErr as Error)?.message ?? lastErr}`,
-        );
+        throw new Error(`on host ${this.label}: could not connect after ${this.cfg.dialRetries + 1} attempts: ${(lastErr as Error)?.message ?? lastErr}`);
     }
 
     private connection(): Promise<Client> {
@@ -182,7 +184,16 @@ export class SshTransport implements Transport {
                     timedOut = true;
                     ch.signal("KILL");
                     ch.close();
-                    reject(new CommandError(this.label, argv, null, Buffer.concat(out).toString(), Buffer.concat(errb).toString(), `timed out after ${timeoutMs} ms`));
+                    reject(
+                        new CommandError(
+                            this.label,
+                            argv,
+                            null,
+                            Buffer.concat(out).toString(),
+                            Buffer.concat(errb).toString(),
+                            `timed out after ${timeoutMs} ms`,
+                        ),
+                    );
                 }, timeoutMs);
                 ch.on("data", (b: Buffer) => out.push(b));
                 ch.stderr.on("data", (b: Buffer) => errb.push(b));
@@ -200,7 +211,9 @@ export class SshTransport implements Transport {
                     if (timedOut) return; // already rejected
                     if (aborted) return resolve({ code: -1, stdout, stderr });
                     if (code === null) {
-                        const why = signal ? `was killed by ${signal}` : `lost its connection before it exited (${this.lost.get(client) ?? "the channel closed"})`;
+                        const why = signal
+                            ? `was killed by ${signal}`
+                            : `lost its connection before it exited (${this.lost.get(client) ?? "the channel closed"})`;
                         return reject(new CommandError(this.label, argv, null, stdout, stderr, why));
                     }
                     if (code !== 0 && opts.check !== false) return reject(new CommandError(this.label, argv, code, stdout, stderr));
@@ -230,13 +243,9 @@ export class SshTransport implements Transport {
         try {
             // Created exclusively: a link planted at the temporary name is not followed.
             await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
-            await new Promise<void>((resolve, reject) =>
-                sftp.writeFile(tmp, data, { mode, flag: "wx" }, (e) => (e ? reject(e) : resolve())),
-            );
+            await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, { mode, flag: "wx" }, (e) => (e ? reject(e) : resolve())));
             // posix-rename replaces an existing file atomically; plain SFTP rename refuses to.
-            await new Promise<void>((resolve, reject) =>
-                sftp.ext_openssh_rename(tmp, path, (e) => (e ? reject(e) : resolve())),
-            );
+            await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, path, (e) => (e ? reject(e) : resolve())));
         } catch (e) {
             await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
             throw new Error(`on host ${this.label}: could not write ${path}: ${(e as Error).message}`);

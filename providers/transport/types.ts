@@ -1,5 +1,5 @@
 // The one interface through which the provider touches a host.
-import type { Duplex } from "stream";
+import type { Duplex } from "node:stream";
 import { displayArgv } from "../../core/argv";
 
 export interface RunOptions {

@@ -2,9 +2,9 @@
 // whose kernel path is unknown in a preview) fails `pulumi preview` naming its property, and no
 // namespace, link or file appears: not in the base host's namespace, not in the root namespace,
 // not in netbed's records under /run/netbed, not under the directory the cases point paths at.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { openStack } from "../../scripts/engine";
 import { HOSTILE_CASES, SENTINEL_DIR } from "../fixtures/bad-inputs/cases";
 import { dropNetns, must, netnsList, tempBackend, uniq } from "../helpers";
@@ -37,7 +37,6 @@ describe("hostile input on the real engine", function () {
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
 
-
     it(`${HOSTILE_CASES.length} hostile inputs each fail in preview, naming the field, and create no namespace, link or file`, async () => {
         const id = uniq();
         const ns = `nbt-hostile-${id}`;
@@ -60,7 +59,7 @@ describe("hostile input on the real engine", function () {
                     (e) => String(e),
                 );
                 assert.ok(err, `case '${c.name}' passed preview`);
-                const tail = err!.length > 3000 ? err!.slice(0, 1500) + " ... " + err!.slice(-1500) : err!;
+                const tail = err!.length > 3000 ? `${err!.slice(0, 1500)} ... ${err!.slice(-1500)}` : err!;
                 // A property's problem, or (property "") the resource's own.
                 const where = c.property ? `property ${c.property} value` : `resource '${c.resources[c.resources.length - 1][1]}' has a problem: `;
                 const atOther = c.orAt !== undefined && err!.includes(`property ${c.orAt.property} value`) && c.orAt.says.test(err!);
@@ -72,8 +71,16 @@ describe("hostile input on the real engine", function () {
                 assert.deepEqual(links(ns), base.ns, `case '${c.name}' changed the links of ${ns}`);
                 assert.deepEqual(records(ns), base.records, `case '${c.name}' changed netbed's records`);
                 const named = new Set(["nb-h2", ...namesIn(c.resources)]);
-                assert.deepEqual(netnsList().filter((n) => !before.netns.includes(n) && named.has(n)), [], `case '${c.name}' created a namespace`);
-                assert.deepEqual(links().filter((l) => !before.root.includes(l) && named.has(l)), [], `case '${c.name}' created a root link`);
+                assert.deepEqual(
+                    netnsList().filter((n) => !before.netns.includes(n) && named.has(n)),
+                    [],
+                    `case '${c.name}' created a namespace`,
+                );
+                assert.deepEqual(
+                    links().filter((l) => !before.root.includes(l) && named.has(l)),
+                    [],
+                    `case '${c.name}' created a root link`,
+                );
                 assert.ok(!fs.existsSync(SENTINEL_DIR), `case '${c.name}' created ${SENTINEL_DIR}`);
                 rejected.push(`${c.name} (${Date.now() - t0} ms)`);
             }

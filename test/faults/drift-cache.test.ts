@@ -1,11 +1,11 @@
 // A cached kernel or image changed behind netbed's back (test/faults/drift.engine.test.ts does it
 // through the engine): refresh must not take the entry as intact, and the next build must replace
 // it without losing the other stacks' references to it.
-import { strict as assert } from "assert";
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { addRef, getOrBuild, readEntry } from "../../providers/cache";
 import { LocalTransport } from "../../providers/transport";
 

@@ -5,12 +5,12 @@
 // object back as declared, and a preview afterwards must plan nothing. MicroVm (a killed VMM) is
 // covered by test/fabric.engine.test.ts and test/microvm.test.ts; BenchmarkRun observes nothing on
 // a host (its read returns its recorded results), so it has no drift of its own.
-import { strict as assert } from "assert";
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, tempBackend, uniq } from "../helpers";
 
@@ -37,7 +37,11 @@ function someKernel(): { file: string; config?: string; builtin: boolean } | und
         .readdirSync(dir)
         .map((e) => path.join(dir, e))
         .filter((d) => fs.existsSync(path.join(d, "vmlinuz")) && fs.existsSync(path.join(d, "meta.json")))
-        .map((d) => ({ file: path.join(d, "vmlinuz"), config: fs.existsSync(path.join(d, "config")) ? path.join(d, "config") : undefined, builtin: JSON.parse(fs.readFileSync(path.join(d, "meta.json"), "utf8")).virtio === "builtin" }));
+        .map((d) => ({
+            file: path.join(d, "vmlinuz"),
+            config: fs.existsSync(path.join(d, "config")) ? path.join(d, "config") : undefined,
+            builtin: JSON.parse(fs.readFileSync(path.join(d, "meta.json"), "utf8")).virtio === "builtin",
+        }));
     return found.find((k) => k.builtin && k.config) ?? found[0];
 }
 
@@ -65,14 +69,19 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         const out: Record<string, string[]> = {};
         for (const e of events) {
             const m = e[which]?.metadata;
-            if (!m || !m.type.startsWith("netbed:")) continue;
+            if (!m?.type.startsWith("netbed:")) continue;
             (out[m.urn.slice(m.urn.lastIndexOf("::") + 2)] ??= []).push(m.op);
         }
         return out;
     }
 
     /** The names whose refresh outcome was not "same", with it. */
-    const changed = (ops: Record<string, string[]>) => Object.fromEntries(Object.entries(ops).filter(([, o]) => o.join() !== "same").map(([n, o]) => [n, o.join()]));
+    const changed = (ops: Record<string, string[]>) =>
+        Object.fromEntries(
+            Object.entries(ops)
+                .filter(([, o]) => o.join() !== "same")
+                .map(([n, o]) => [n, o.join()]),
+        );
 
     /** The stack's resources by name, as the state holds them. */
     async function state(): Promise<Record<string, any>> {
@@ -101,7 +110,7 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         assert.deepEqual(Object.keys(pv.changeSummary), ["same"], `a preview after the repair plans nothing (${JSON.stringify(pv.changeSummary)}): ${tail()}`);
     }
 
-    before(async function () {
+    before(async () => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-drift-"));
         // Without a cached kernel (a fresh machine), any file will do for the Kernel's drift: netbed
         // caches a file source as it is; only the guest needs a real one.
@@ -121,7 +130,7 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         await assertConverged();
     });
 
-    after(async function () {
+    after(async () => {
         if (stack) {
             await stack.destroy({ onOutput, color: "never" }).catch(() => undefined);
             await stack.workspace.removeStack(stackName).catch(() => undefined);
@@ -212,7 +221,8 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         if (!withVm) this.skip(); // no minimal kernel in the cache: test/microvm.test.ts builds it (many minutes)
         const pid = Number((await stack.outputs()).vmPid.value);
         process.kill(pid, "SIGKILL");
-        for (let n = 0; n < 50 && fs.existsSync(`/proc/${pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")); n++) await new Promise((r) => setTimeout(r, 100));
+        for (let n = 0; n < 50 && fs.existsSync(`/proc/${pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8")); n++)
+            await new Promise((r) => setTimeout(r, 100));
         const r = await refresh();
         assert.deepEqual(r.seen, { vm: "delete" });
         assert.ok(!("vm" in r.state), "refresh dropped the dead guest");
@@ -245,7 +255,10 @@ describe("drift of every resource type on the real engine: refresh sees it, up r
         const vmPid = withVm ? Number((await stack.outputs()).vmPid.value) : undefined;
         const d = await stack.destroy({ onOutput, color: "never" });
         assert.equal(d.summary.result, "succeeded", tail());
-        assert.deepEqual(netnsList().filter((n) => n.startsWith(prefix)), []);
+        assert.deepEqual(
+            netnsList().filter((n) => n.startsWith(prefix)),
+            [],
+        );
         const records = sh(["find", "/run/netbed", "-path", `*${prefix}*`]).stdout.trim();
         assert.equal(records, "", "netbed records of the stack's namespaces");
         for (const r of refs) assert.deepEqual(fs.existsSync(r) ? fs.readdirSync(r) : [], [], `references left in ${r}`);

@@ -1,12 +1,12 @@
 // What the engine fault suites share: the processes this test started (the pulumi CLI, the netbed
 // plugin), a stack's leftovers on the machine, interrupting an operation, clearing pending
 // operations as Pulumi documents, and a destroy that must leave nothing.
-import { strict as assert } from "assert";
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { Stack } from "@pulumi/pulumi/automation";
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { parseProcStat } from "../../core/procstat";
 import { sleep } from "../../core/sleep";
 import { must, netnsList } from "../helpers";
@@ -39,7 +39,10 @@ export function alive(pid: number): boolean {
 
 /** This process's descendants, by walking /proc's parent links. */
 function descendants(root = process.pid): number[] {
-    const pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map(Number);
+    const pids = fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .map(Number);
     const parent = new Map(pids.map((p) => [p, ppidOf(p)]));
     const out: number[] = [];
     const isDesc = (p: number): boolean => {
@@ -87,7 +90,10 @@ export class Leftovers {
     private inodes = new Set<number>();
     private plugins = new Set<number>();
     private rootBefore: Set<string>;
-    constructor(readonly prefix: string, private rootNames: string[] = []) {
+    constructor(
+        readonly prefix: string,
+        private rootNames: string[] = [],
+    ) {
         this.rootBefore = new Set(rootLinks());
     }
     /** Remembers the stack's namespaces (by inode, which outlives the name) and plugin processes. */
@@ -136,12 +142,20 @@ export function upInChild(stack: Stack, dir: string, onOutput: (s: string) => vo
 }
 
 /** Starts `op`, and when `when()` holds kills the CLI with `signal`; returns the op's error. */
-export async function interrupt(op: Promise<unknown>, signal: NodeJS.Signals, when: () => boolean, target: () => number[] = cliPids, timeoutMs = 120_000): Promise<{ err: string; killed: number[] }> {
+export async function interrupt(
+    op: Promise<unknown>,
+    signal: NodeJS.Signals,
+    when: () => boolean,
+    target: () => number[] = cliPids,
+    timeoutMs = 120_000,
+): Promise<{ err: string; killed: number[] }> {
     let done = false;
-    const settled = op.then(
-        () => "",
-        (e) => String(e),
-    ).finally(() => (done = true));
+    const settled = op
+        .then(
+            () => "",
+            (e) => String(e),
+        )
+        .finally(() => (done = true));
     const t0 = Date.now();
     let killed: number[] = [];
     while (!done && Date.now() - t0 < timeoutMs) {
@@ -175,7 +189,13 @@ export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: 
     // CI, with two namespaces and their owner records, and did not recur here).
     const before = ((await stack.exportStack()).deployment.resources ?? []).map((r: { urn: string; id?: string }) => `${r.urn} ${r.id ?? ""}`);
     const said: string[] = [];
-    await stack.destroy({ onOutput: (t) => (said.push(t), onOutput(t)), color: "never" });
+    await stack.destroy({
+        onOutput: (t) => {
+            said.push(t);
+            onOutput(t);
+        },
+        color: "never",
+    });
     // A plugin killed mid-operation, or the CLI's children, may take a moment to go.
     for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
     const after = left.list();
@@ -185,13 +205,16 @@ export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: 
             [
                 `left after destroy: ${after.join(", ")}`,
                 `state before destroy:\n  ${before.join("\n  ")}`,
-                `owner records: ${after.filter((l) => l.startsWith("file ")).map((l) => {
-                    try {
-                        return `${l} = ${fs.readFileSync(l.slice(5), "utf8").trim()}`;
-                    } catch (e) {
-                        return `${l} (${(e as Error).message})`;
-                    }
-                }).join("; ")}`,
+                `owner records: ${after
+                    .filter((l) => l.startsWith("file "))
+                    .map((l) => {
+                        try {
+                            return `${l} = ${fs.readFileSync(l.slice(5), "utf8").trim()}`;
+                        } catch (e) {
+                            return `${l} (${(e as Error).message})`;
+                        }
+                    })
+                    .join("; ")}`,
                 `netbed plugins now running: ${plugins.map((p) => `${p} (parent ${ppidOf(Number(p))})`).join(", ") || "none"}`,
                 `destroy said:\n${said.join("").slice(-4000)}`,
             ].join("\n"),

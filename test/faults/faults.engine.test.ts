@@ -3,14 +3,25 @@
 // provider plugin killed mid-benchmark, two updates at once, a foreign link in the way, a full
 // results disk. Each asserts the expected outcome, then that destroy leaves nothing behind:
 // no namespace, link, process in the stack's namespaces, /run/netbed record or plugin process.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { Stack } from "@pulumi/pulumi/automation";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { engineBinDir, openStack } from "../../scripts/engine";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
-import { BACKEND_LOCKS, clearPending, destroyClean as destroyCleanWith, engineSuite, interrupt, Leftovers, pluginPids, sleep, upInChild, walk } from "./engine-helpers";
+import {
+    BACKEND_LOCKS,
+    clearPending,
+    destroyClean as destroyCleanWith,
+    engineSuite,
+    interrupt,
+    Leftovers,
+    pluginPids,
+    sleep,
+    upInChild,
+    walk,
+} from "./engine-helpers";
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults");
 
@@ -72,7 +83,11 @@ describe("faults on the real engine", function () {
                 );
                 assert.match(blocked, /the stack is currently locked by 1 lock\(s\)/, blocked.slice(-800));
                 await stack.cancel();
-                assert.deepEqual(walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")), [], "cancel removed the stale lock");
+                assert.deepEqual(
+                    walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")),
+                    [],
+                    "cancel removed the stale lock",
+                );
                 pending = await clearPending(stack);
                 assert.ok(pending > 0, "a killed update leaves pending operations");
             } else {
@@ -130,7 +145,10 @@ describe("faults on the real engine", function () {
         assert.ok(kept.length >= 2 && kept.length < 4, `finished cells are on disk: ${kept.join(", ")}`);
         const before = new Map(kept.map((f) => [f, fs.statSync(f).mtimeMs]));
         // The CLI exits normally after a plugin failure: its lock is released.
-        assert.deepEqual(walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")), []);
+        assert.deepEqual(
+            walk(BACKEND_LOCKS(backend())).filter((f) => f.endsWith(".json")),
+            [],
+        );
         const pending = await clearPending(stack);
         await stack.refresh({ onOutput, color: "never" });
         const up = await stack.up({ onOutput, color: "never" });
@@ -188,10 +206,13 @@ describe("faults on the real engine", function () {
         const raws = () => walk(mnt).filter((f) => /\/rep-\d+\.json$/.test(f));
         const { stack, left } = await stackFor("d", { resultsDir: mnt, cells: "3" });
         let done = false;
-        const up = stack.up({ onOutput, color: "never" }).then(
-            () => "",
-            (e) => String(e),
-        ).finally(() => (done = true));
+        const up = stack
+            .up({ onOutput, color: "never" })
+            .then(
+                () => "",
+                (e) => String(e),
+            )
+            .finally(() => (done = true));
         // Once the first cell is on disk, fill the disk (dd stops at ENOSPC).
         while (!done && raws().length === 0) await sleep(20);
         sh(["dd", "if=/dev/zero", `of=${filler}`, "bs=4k"]);
@@ -210,7 +231,11 @@ describe("faults on the real engine", function () {
         assert.ok(outs.cells, `no 'cells' output (outputs: ${Object.keys(outs).join(", ")}): ${tail()}`);
         assert.deepEqual((outs.cells.value as string[]).sort(), ["tcp-1/ok", "tcp-2/ok", "tcp-3/ok"]);
         for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
-        assert.deepEqual(walk(mnt).filter((f) => /\.tmp-/.test(f)), [], "no partial temporary files");
+        assert.deepEqual(
+            walk(mnt).filter((f) => /\.tmp-/.test(f)),
+            [],
+            "no partial temporary files",
+        );
         await destroyClean(stack, left);
     });
 
@@ -229,7 +254,9 @@ describe("faults on the real engine", function () {
             } catch {
                 continue;
             }
-            for (const n of names) if (n !== "iperf3" && fs.lstatSync(path.join(bin, n), { throwIfNoEntry: false }) === undefined) fs.symlinkSync(path.join(d, n), path.join(bin, n));
+            for (const n of names)
+                if (n !== "iperf3" && fs.lstatSync(path.join(bin, n), { throwIfNoEntry: false }) === undefined)
+                    fs.symlinkSync(path.join(d, n), path.join(bin, n));
         }
         const results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
         cleanup.push(() => fs.rmSync(results, { recursive: true, force: true }));
@@ -244,7 +271,12 @@ describe("faults on the real engine", function () {
         });
         const left = new Leftovers(prefix);
         assert.notEqual(sh(["sh", "-c", "command -v iperf3"]).code, 0, "iperf3 is gone from the PATH");
-        await stack.setAllConfig({ prefix: { value: prefix }, net: { value: String(Math.floor(Math.random() * 200) + 20) }, resultsDir: { value: results }, cells: { value: "1" } });
+        await stack.setAllConfig({
+            prefix: { value: prefix },
+            net: { value: String(Math.floor(Math.random() * 200) + 20) },
+            resultsDir: { value: results },
+            cells: { value: "1" },
+        });
         const err = await stack.up({ onOutput, color: "never" }).then(
             () => "",
             (e) => String(e),
@@ -267,8 +299,14 @@ describe("faults on the real engine", function () {
         });
         const { stack, prefix, left } = await stackFor("s", { taps: "1", resultsDir: results, cells: "1" });
         // Links where netbed will write its namespace record, a tap's owner record and the run's progress file.
-        const planted = [`/run/netbed/owned/netns-${prefix}-a`, `/run/netbed/owned/links/netns-${prefix}-a/link-tap0`, path.join(results, "runs", "bench.progress.json")];
-        cleanup.push(() => planted.forEach((f) => fs.rmSync(f, { force: true })));
+        const planted = [
+            `/run/netbed/owned/netns-${prefix}-a`,
+            `/run/netbed/owned/links/netns-${prefix}-a/link-tap0`,
+            path.join(results, "runs", "bench.progress.json"),
+        ];
+        cleanup.push(() => {
+            for (const f of planted) fs.rmSync(f, { force: true });
+        });
         for (const f of planted) {
             fs.mkdirSync(path.dirname(f), { recursive: true });
             fs.symlinkSync(victim, f);

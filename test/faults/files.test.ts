@@ -1,9 +1,9 @@
 // Files netbed writes through its local transport and the engine's state directory: modes are
 // restrictive and a symbolic link planted at a name netbed writes is never followed.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { LocalTransport } from "../../providers/transport/local";
 import { defaultStateDir, engineEnv } from "../../scripts/engine";
 

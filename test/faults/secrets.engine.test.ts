@@ -1,13 +1,13 @@
 // SSH keys through the real engine: a program that passes the key as plain text to an SSH Host
 // (a real sshd in a namespace) with a bridge and a tap on it. Neither `pulumi stack export`, nor
 // the state files on disk (history included), nor the engine's output holds any of the key.
-import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { engineEnv, openStack } from "../../scripts/engine";
 import { tempBackend, uniq } from "../helpers";
-import { Sshd, startSshd } from "../sshd";
+import { type Sshd, startSshd } from "../sshd";
 
 /** The lines of a private key file that are key material (the base64 body). */
 function keyLines(key: string): string[] {
@@ -84,7 +84,7 @@ describe("SSH keys through the real engine", function () {
             leaks("the engine's output", log.join(""));
 
             // A host that presents another host key: the failure names the host and the fingerprints, not the key.
-            await stack.setConfig("fingerprint", { value: "SHA256:" + "A".repeat(43) });
+            await stack.setConfig("fingerprint", { value: `SHA256:${"A".repeat(43)}` });
             const err = await stack.up({ onOutput, color: "never" }).then(
                 () => "",
                 (e) => String(e),

@@ -1,17 +1,21 @@
 // SSH private keys are secret wherever they travel through the provider: a Host's connection rides in
 // the inputs (and so in the outputs) of every resource placed on it, and the program may have passed
 // the key as plain text. The engine run (state export) is test/faults/secrets.engine.test.ts.
-import { strict as assert } from "assert";
+import { strict as assert } from "node:assert";
 import { z } from "zod";
 import { isSecret } from "../../core/secrets";
 import { MemoryLogger } from "../../providers/log";
 import { handlers } from "../../providers/index";
 import { NetbedProvider, keyPaths } from "../../providers/provider";
-import { ResourceHandler } from "../../providers/resource";
+import type { ResourceHandler } from "../../providers/resource";
 
 const BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
 const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${BODY}\n-----END OPENSSH PRIVATE KEY-----\n`;
-const SSH = { kind: "ssh", name: "far", ssh: { host: "10.0.0.5", port: 22, user: "root", privateKey: KEY, hostKeyFingerprint: "SHA256:" + "B".repeat(43), connectTimeoutMs: 1000, dialRetries: 0 } };
+const SSH = {
+    kind: "ssh",
+    name: "far",
+    ssh: { host: "10.0.0.5", port: 22, user: "root", privateKey: KEY, hostKeyFingerprint: `SHA256:${"B".repeat(43)}`, connectTimeoutMs: 1000, dialRetries: 0 },
+};
 
 /** The value with every secret replaced: what state holds in plain text. */
 function plainPart(v: unknown): unknown {
@@ -31,8 +35,16 @@ const ON_SSH: Record<string, Record<string, unknown>> = {
     Kernel: { host: SSH, source: { kind: "debian", package: "linux-image-amd64" } },
     GuestImage: { host: SSH },
     SecurityProfile: { host: SSH },
-    MicroVm: { host: SSH, kernel: "/var/cache/netbed/k/vmlinuz", image: "/var/cache/netbed/i/initrd.gz", nics: [{ backend: "virtio", tap: "tap0", address: "10.9.0.10/24" }] },
-    BenchmarkRun: { pairs: [{ label: "far", client: { kind: "host", host: SSH }, server: { kind: "host", host: SSH, address: "10.0.0.5" } }], resultsDir: "/tmp/netbed-results" },
+    MicroVm: {
+        host: SSH,
+        kernel: "/var/cache/netbed/k/vmlinuz",
+        image: "/var/cache/netbed/i/initrd.gz",
+        nics: [{ backend: "virtio", tap: "tap0", address: "10.9.0.10/24" }],
+    },
+    BenchmarkRun: {
+        pairs: [{ label: "far", client: { kind: "host", host: SSH }, server: { kind: "host", host: SSH, address: "10.0.0.5" } }],
+        resultsDir: "/tmp/netbed-results",
+    },
     HostTuning: { host: SSH },
 };
 
@@ -56,7 +68,7 @@ describe("SSH private keys stay secret through the provider", () => {
 
     it("a check failure about an SSH host does not quote its key", async () => {
         const p = new NetbedProvider("0.0.0-test", handlers, new MemoryLogger());
-        const bad = { ...SSH, ssh: { ...SSH.ssh, host: "-oProxyCommand=x", hostKeyFingerprint: "md5:00", port: 0, privateKey: KEY + "trailing" } };
+        const bad = { ...SSH, ssh: { ...SSH.ssh, host: "-oProxyCommand=x", hostKeyFingerprint: "md5:00", port: 0, privateKey: `${KEY}trailing` } };
         const r = await p.check("urn:pulumi:s::p::netbed:index:Tap::t", {}, { host: bad, name: "tap0" });
         assert.ok((r.failures ?? []).length >= 3, JSON.stringify(r.failures));
         assert.ok(!JSON.stringify(r.failures).includes(BODY));

@@ -12,7 +12,10 @@ export interface ShellUse {
 const TS_PATTERNS: [string, RegExp][] = [
     ["shell as an argv word", /["'`](?:\/usr)?(?:\/bin\/)?(?:busybox\s+)?(?:ba|da|z)?sh["'`]\s*[,\]]/],
     ["spawn option shell", /\bshell\s*:(?!\s*false\b)/],
-    ["exec of a string (child_process)", /import\s*\{[^}]*\bexec(?:Sync)?\b[^}]*\}\s*from\s*["'](?:node:)?child_process["']|child_process["']?\)?\s*\.\s*exec(?:Sync)?\b/],
+    [
+        "exec of a string (child_process)",
+        /import\s*\{[^}]*\bexec(?:Sync)?\b[^}]*\}\s*from\s*["'](?:node:)?child_process["']|child_process["']?\)?\s*\.\s*exec(?:Sync)?\b/,
+    ],
     ["exec of a string (SSH channel)", /\b(?:client|conn|ssh)\w*\.exec\s*\(/i],
     ["eval", /\beval\b/],
     ["sh -c in text", /\b(?:ba|da)?sh\s+-c\b/],
@@ -33,7 +36,7 @@ export function findShellUses(file: string, text: string): ShellUse[] {
         const t = raw.trim();
         if (sh ? t.startsWith("#") : /^(\/\/|\/?\*)/.test(t)) return;
         const hit = patterns.find(([, re]) => re.test(raw));
-        if (hit) out.push({ file, line: i + 1, kind: hit[0], text: t.length > 160 ? t.slice(0, 160) + "..." : t });
+        if (hit) out.push({ file, line: i + 1, kind: hit[0], text: t.length > 160 ? `${t.slice(0, 160)}...` : t });
     });
     return out;
 }

@@ -2,17 +2,17 @@
 // killed, the network under an open connection goes silent, a listener accepts and never speaks,
 // and SYNs vanish into a blackhole route. Each must end in a clear error within a bound derived
 // from the configured timeouts; none may hang until a command's own timeout.
-import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import { parseProcStat } from "../../core/procstat";
 import { hostHandler } from "../../providers/host";
 import { MemoryLogger } from "../../providers/log";
 import { closeAll, CommandError, SshTransport } from "../../providers/transport";
-import { KEEPALIVE_MISSES, SshConfig } from "../../providers/transport/ssh";
+import { KEEPALIVE_MISSES, type SshConfig } from "../../providers/transport/ssh";
 import { HostArgsSchema } from "../../schema/host";
 import { must, uniq } from "../helpers";
-import { Sshd, startSshd } from "../sshd";
+import { type Sshd, startSshd } from "../sshd";
 
 /** Scheduling allowance on top of a configured bound: 2 shared cores, other suites running. */
 const SLACK_MS = 2000;
@@ -43,7 +43,11 @@ function processTable(): Map<number, { ppid: number; argv: string[] }> {
 function descendants(table: ReturnType<typeof processTable>, root: number): number[] {
     const out: number[] = [];
     const walk = (p: number) => {
-        for (const [pid, v] of table) if (v.ppid === p) (out.push(pid), walk(pid));
+        for (const [pid, v] of table) {
+            if (v.ppid !== p) continue;
+            out.push(pid);
+            walk(pid);
+        }
     };
     walk(root);
     return out;
@@ -109,9 +113,19 @@ describe("SSH faults (real sshd in a namespace)", function () {
         sshdPid = Number(fs.readFileSync(`${d.dir}/sshd.pid`, "utf8").trim());
         assert.ok(alive(sshdPid));
         // A host that accepts the TCP connection and never sends its SSH banner.
-        silent = spawn("ip", ["netns", "exec", ns, process.execPath, "-e",
-            `const s = require("net").createServer(() => console.log("accepted " + Date.now()));
-             s.listen(${silentPort}, "${nsIp}", () => console.log("listening"));`], { stdio: ["ignore", "pipe", "inherit"] });
+        silent = spawn(
+            "ip",
+            [
+                "netns",
+                "exec",
+                ns,
+                process.execPath,
+                "-e",
+                `const s = require("net").createServer(() => console.log("accepted " + Date.now()));
+             s.listen(${silentPort}, "${nsIp}", () => console.log("listening"));`,
+            ],
+            { stdio: ["ignore", "pipe", "inherit"] },
+        );
         await new Promise<void>((resolve, reject) => {
             let buf = "";
             silent!.stdout!.on("data", (b: Buffer) => {
@@ -140,8 +154,15 @@ describe("SSH faults (real sshd in a namespace)", function () {
     });
 
     const cfg = (over: Partial<SshConfig> = {}): SshConfig => ({
-        host: nsIp, port, user: "root", privateKey: d.key, hostKeyFingerprint: d.fingerprint,
-        connectTimeoutMs: 5000, dialRetries: 1, keepaliveIntervalMs: 5000, ...over,
+        host: nsIp,
+        port,
+        user: "root",
+        privateKey: d.key,
+        hostKeyFingerprint: d.fingerprint,
+        connectTimeoutMs: 5000,
+        dialRetries: 1,
+        keepaliveIntervalMs: 5000,
+        ...over,
     });
 
     it("sshd session killed mid-command: every command on it fails at once naming host and command; the next command reconnects", async () => {
@@ -160,11 +181,17 @@ describe("SSH faults (real sshd in a namespace)", function () {
             procs = [served.session, ...descendants(table, served.session)];
             // Each remote command carries its own bound, so the orphan it becomes cannot outlive it.
             const wrappers = procs.map((p) => table.get(p)!.argv).filter((a) => a[0] === "timeout");
-            assert.deepEqual(wrappers.map((a) => a.slice(0, 4)), [0, 1].map(() => ["timeout", "-k", "5", String(timeoutMs / 1000)]));
+            assert.deepEqual(
+                wrappers.map((a) => a.slice(0, 4)),
+                [0, 1].map(() => ["timeout", "-k", "5", String(timeoutMs / 1000)]),
+            );
 
             process.kill(served.session, "SIGKILL");
             const [a, b] = await Promise.all([timed(long.catch((e) => e)), timed(other.catch((e) => e))]);
-            for (const [r, cmd] of [[a, "sleep 30"], [b, "sleep 31"]] as const) {
+            for (const [r, cmd] of [
+                [a, "sleep 30"],
+                [b, "sleep 31"],
+            ] as const) {
                 assert.ok(r.value instanceof CommandError, String(r.value));
                 assert.equal(
                     r.value.message,
@@ -180,7 +207,10 @@ describe("SSH faults (real sshd in a namespace)", function () {
             assert.ok(again.ms < dialBoundMs(c), `reconnect took ${again.ms} ms`);
             assert.ok(!alive(served.session));
             const table2 = processTable();
-            assert.ok([...table2].some(([pid, v]) => v.ppid === sshdPid && pid !== served.session), "a new sshd session serves the transport");
+            assert.ok(
+                [...table2].some(([pid, v]) => v.ppid === sshdPid && pid !== served.session),
+                "a new sshd session serves the transport",
+            );
             console.log(`      reconnected in ${again.ms} ms`);
 
             // Nothing is left behind on the host: the orphaned commands end at their own timeout.

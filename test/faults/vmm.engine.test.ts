@@ -3,11 +3,11 @@
 // guest's VMM killed during a benchmark, and `pulumi up` killed while the guest boots. Each asserts
 // the expected outcome, then that destroy leaves nothing: no namespace, link, VMM, benchmark server,
 // /run/netbed record or plugin process.
-import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { Stack } from "@pulumi/pulumi/automation";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
 import { READY_PREFIX } from "../../core/guestinit";
 import { openStack } from "../../scripts/engine";
 import { dropNetns, netnsList, uniq } from "../helpers";
@@ -90,10 +90,13 @@ describe("guest faults on the real engine", function () {
         const { dir, raws } = results();
         const { stack, ns, left } = await stackFor("k", { resultsDir: dir, cells: String(cells) });
         let done = false;
-        const up = stack.up({ onOutput, color: "never" }).then(
-            () => "",
-            (e) => String(e),
-        ).finally(() => (done = true));
+        const up = stack
+            .up({ onOutput, color: "never" })
+            .then(
+                () => "",
+                (e) => String(e),
+            )
+            .finally(() => (done = true));
         // Once two cells are on disk, the third is being measured: kill the stack's own VMM.
         while (!done && raws().length < 2) await sleep(20);
         const pid = vmmPid(ns);
@@ -115,7 +118,11 @@ describe("guest faults on the real engine", function () {
         assert.ok(!kept.some((f) => f.includes(`/${cell}/`)), `the cell the guest died in (${cell}) has no raw data`);
         const before = new Map(kept.map((f) => [f, fs.readFileSync(f, "utf8")]));
         // The failed run stopped its host-side iperf3 server; nothing but the dead guest's leftovers.
-        assert.deepEqual(left.list().filter((l) => l.startsWith("process")), [], "no process left in the namespace after the failed run");
+        assert.deepEqual(
+            left.list().filter((l) => l.startsWith("process")),
+            [],
+            "no process left in the namespace after the failed run",
+        );
 
         // The next plain `up` (no refresh) sees the dead VMM, replaces the guest and measures again.
         const mark = log.length;
@@ -128,7 +135,10 @@ describe("guest faults on the real engine", function () {
         assert.ok(alive(newPid) && /qemu-system/.test(cmdline(newPid)), "the new guest's VMM runs");
         assert.equal(vmmPid(ns), newPid, "the run directory records the new VMM");
         assert.deepEqual(qemusIn(nsLink), [newPid], "one VMM in the namespace: the new one");
-        assert.deepEqual((again.outputs.cells.value as string[]).sort(), Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`));
+        assert.deepEqual(
+            (again.outputs.cells.value as string[]).sort(),
+            Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`),
+        );
         for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
         const again2 = await stack.preview({ onOutput, color: "never" });
         assert.deepEqual(Object.keys(again2.changeSummary), ["same"], "converged: a second preview changes nothing");
@@ -138,7 +148,9 @@ describe("guest faults on the real engine", function () {
         assert.deepEqual(cacheRefs(stack.name), [], "destroy dropped the stack's cache references");
         assert.ok(!alive(newPid), "destroy stopped the new VMM");
         assert.ok(!fs.existsSync(vmDir(ns)), "destroy removed the guest's run directory");
-        console.log(`      VMM ${killedPid} killed in cell ${cell} with ${kept.length} of ${cells} cells on disk; next up replaced it (pid ${newPid}); 0 left after destroy`);
+        console.log(
+            `      VMM ${killedPid} killed in cell ${cell} with ${kept.length} of ${cells} cells on disk; next up replaced it (pid ${newPid}); 0 left after destroy`,
+        );
     });
 
     it("up killed (SIGKILL of the pulumi CLI) while the guest boots: cancel, pending operations cleared, refresh and up converge, destroy leaves nothing", async () => {
@@ -175,7 +187,10 @@ describe("guest faults on the real engine", function () {
         assert.ok(alive(pid) && /qemu-system/.test(cmdline(pid)), "the guest's VMM runs");
         // The VMM the killed update started is not left running beside the new one.
         assert.deepEqual(qemusIn(nsLink), [pid], `one VMM in the namespace (the killed update's was ${bootPid})`);
-        assert.deepEqual((up.outputs.cells.value as string[]).sort(), Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`));
+        assert.deepEqual(
+            (up.outputs.cells.value as string[]).sort(),
+            Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`),
+        );
         const again = await stack.preview({ onOutput, color: "never" });
         assert.deepEqual(Object.keys(again.changeSummary), ["same"], "converged: a second preview changes nothing");
 
