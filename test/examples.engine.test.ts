@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, openStack } from "../scripts/engine";
-import { dropNetns, netnsList, uniq } from "./helpers";
+import { dropNetns, netnsList, uniq, writeDefaultProject } from "./helpers";
 
 const EXAMPLES = path.join(ROOT, "examples");
 
@@ -269,20 +269,7 @@ describe("examples on the real engine", function () {
         const prodDir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-producer-"));
         cleanup.push(() => fs.rmSync(prodDir, { recursive: true, force: true }));
         fs.mkdirSync(path.join(prodDir, "stacks"));
-        fs.writeFileSync(
-            path.join(prodDir, "Pulumi.yaml"),
-            [
-                "name: testbed",
-                "runtime: nodejs",
-                `main: ${path.join(ROOT, "stacks", "index.ts")}`,
-                "stackConfigDir: stacks",
-                "plugins:",
-                "  providers:",
-                "    - name: netbed",
-                `      path: ${path.join(ROOT, "plugin")}`,
-                "",
-            ].join("\n"),
-        );
+        writeDefaultProject(prodDir);
         const producer = `prod${id}`;
         // JSON is YAML: the stack file in flow style.
         const config = {

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ROOT } from "../scripts/engine";
 
 export function sh(argv: string[], input?: string): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(argv[0], argv.slice(1), { input, encoding: "utf8" });
@@ -74,4 +75,20 @@ export function tempBackend(): () => string {
         process.env = saved;
     });
     return () => dir;
+}
+
+/** A project whose program is the default one (stacks/index.ts), with this checkout's provider. */
+export function writeDefaultProject(dir: string): void {
+    const yaml = [
+        "name: testbed",
+        "runtime: nodejs",
+        `main: ${path.join(ROOT, "stacks", "index.ts")}`,
+        "stackConfigDir: stacks",
+        "plugins:",
+        "  providers:",
+        "    - name: netbed",
+        `      path: ${path.join(ROOT, "plugin")}`,
+        "",
+    ];
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.join("\n"));
 }

@@ -12,7 +12,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { planMachine } from "../core/sim";
 import { ROOT, openStack } from "../scripts/engine";
 import { main as sim, simStackYaml } from "../scripts/sim";
-import { isRoot, must, tempBackend } from "./helpers";
+import { isRoot, must, tempBackend, writeDefaultProject } from "./helpers";
 import { clearPending, interrupt, walk } from "./faults/engine-helpers";
 
 const M1 = planMachine(1, 2);
@@ -22,20 +22,7 @@ const M2 = planMachine(2, 2);
 function project(stack: string, yaml: string, results: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-sim-"));
     fs.mkdirSync(path.join(dir, "stacks"));
-    fs.writeFileSync(
-        path.join(dir, "Pulumi.yaml"),
-        [
-            "name: testbed",
-            "runtime: nodejs",
-            `main: ${path.join(ROOT, "stacks", "index.ts")}`,
-            "stackConfigDir: stacks",
-            "plugins:",
-            "  providers:",
-            "    - name: netbed",
-            `      path: ${path.join(ROOT, "plugin")}`,
-            "",
-        ].join("\n"),
-    );
+    writeDefaultProject(dir);
     fs.writeFileSync(
         path.join(dir, "stacks", `Pulumi.${stack}.yaml`),
         yaml.replace("  testbed:benchmark:\n", `  testbed:benchmark:\n    resultsDir: ${results}\n`),

@@ -6,26 +6,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, openStack } from "../scripts/engine";
-import { tempBackend } from "./helpers";
+import { tempBackend, writeDefaultProject } from "./helpers";
 
 /** A project that runs the checkout's default program with a copy of one stack file (the engine writes into stack files). */
 function projectWith(stackFile: string, edit: (yaml: string) => string = (y) => y): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-stacks-"));
     fs.mkdirSync(path.join(dir, "stacks"));
-    fs.writeFileSync(
-        path.join(dir, "Pulumi.yaml"),
-        [
-            "name: testbed",
-            "runtime: nodejs",
-            `main: ${path.join(ROOT, "stacks", "index.ts")}`,
-            "stackConfigDir: stacks",
-            "plugins:",
-            "  providers:",
-            "    - name: netbed",
-            `      path: ${path.join(ROOT, "plugin")}`,
-            "",
-        ].join("\n"),
-    );
+    writeDefaultProject(dir);
     fs.writeFileSync(path.join(dir, "stacks", path.basename(stackFile)), edit(fs.readFileSync(path.join(ROOT, "stacks", stackFile), "utf8")));
     return dir;
 }
