@@ -19,6 +19,8 @@ interface ImageMeta {
 
 const VERSION_FLAG: Record<string, string> = { iperf3: "--version", sockperf: "--version", netperf: "-V", netserver: "-V", ping: "-V" };
 const PACKAGE_OF: Record<string, string> = { iperf3: "iperf3", sockperf: "sockperf", netperf: "netperf", netserver: "netperf", ping: "iputils-ping" };
+/** A reproducible initramfs of $1 into $2: sorted names, owner root, no timestamps in the gzip header. */
+const ARCHIVE_SCRIPT = 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 --reproducible | gzip -n -6 > "$2"';
 
 /** Files on the host that go into the image, resolved and hashed. */
 interface Inputs {
@@ -88,19 +90,8 @@ async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, 
     await t.putFile(`${root}/etc/group`, "root:x:0:\n");
     await t.putFile(`${root}/etc/hosts`, "127.0.0.1 localhost\n::1 localhost\n");
     for (const [p, content] of Object.entries(i.extraFiles)) await t.putFile(`${root}${p}`, content);
-    // A reproducible archive: sorted names, owner root, no timestamps in the gzip header. The
-    // script is constant; the two paths are passed as arguments.
-    await t.run(
-        [
-            "sh",
-            "-c",
-            'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 --reproducible | gzip -n -6 > "$2"',
-            "sh",
-            root,
-            out,
-        ],
-        { timeoutMs: 10 * 60_000 },
-    );
+    // The script is constant; the two paths are passed as arguments.
+    await t.run(["sh", "-c", ARCHIVE_SCRIPT, "sh", root, out], { timeoutMs: 10 * 60_000 });
     const tools: ImageManifest["tools"] = {};
     for (const tool of r.tools) {
         const v = await t.run([tool.path, VERSION_FLAG[tool.name]], { check: false, timeoutMs: 10_000 });

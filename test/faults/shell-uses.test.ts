@@ -20,7 +20,7 @@ const REVIEWED: Reviewed[] = [
         match: `'if [ -d "$1/refs" ]; then mv -T -- "$1/refs" "$2/refs"; fi; rm -rf -- "$1"'`,
         reason: `${POSITIONAL}: the broken cache entry and the rebuilt one (moves the other stacks' references over)`,
     },
-    { file: "providers/image.ts", match: `'cd "$1" && find . -print0`, reason: `${POSITIONAL}: the image root and output file` },
+    { file: "providers/image.ts", match: `ARCHIVE_SCRIPT, "sh", root, out`, reason: `${POSITIONAL}: the image root and output file` },
     { file: "providers/ipbatch.ts", match: "ETHTOOL_BATCH_SCRIPT", reason: `${POSITIONAL}: the device names ('for d do ethtool -k "$d"')` },
     {
         file: "providers/irq.ts",
