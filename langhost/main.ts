@@ -132,6 +132,40 @@ function handler<Req, Res>(name: string, fn: (req: Req, call: grpc.ServerUnaryCa
     };
 }
 
+/** GetRequiredPackages: the plugin packages the program's dependencies declare (warning of mixed SDK majors). */
+function requiredPackages(req: lang.GetRequiredPackagesRequest): lang.GetRequiredPackagesResponse {
+    const dir = req.getInfo()?.getProgramDirectory() ?? ".";
+    const copies = sdkCopies(dir);
+    const majors = new Set(copies.map((c) => c.version.split(".")[0]));
+    if (majors.size > 1)
+        process.stderr.write(`Found incompatible versions of @pulumi/pulumi:\n${copies.map((c) => `  ${c.version} at ${c.dir}`).join("\n")}\n`);
+    const res = new lang.GetRequiredPackagesResponse();
+    for (const p of pluginPackages(dir)) {
+        const dep = new plugin.PackageDependency()
+            .setName(p.name)
+            .setKind("resource")
+            .setVersion(p.version)
+            .setServer(p.server ?? "");
+        if (p.parameterization) {
+            const { name, version, value } = p.parameterization;
+            dep.setParameterization(new plugin.PackageParameterization().setName(name).setVersion(version).setValue(Buffer.from(value, "base64")));
+        }
+        res.addPackages(dep);
+    }
+    return res;
+}
+
+/** About: this Node.js, its npm, and netbed as the language host. */
+function about(): lang.AboutResponse {
+    const npm = spawnSync("npm", ["--version"], { encoding: "utf8", timeout: 10_000 });
+    const res = new lang.AboutResponse().setExecutable(process.execPath).setVersion(process.version);
+    res.getMetadataMap()
+        .set("packagemanager", "npm")
+        .set("packagemanagerVersion", npm.status === 0 ? npm.stdout.trim() : "");
+    res.getMetadataMap().set("languagehost", `netbed ${netbedVersion()}`);
+    return res;
+}
+
 function service(state: { engineAddress: string; tracing: string }): grpc.UntypedServiceImplementation {
     return {
         handshake: handler("Handshake", (req: lang.LanguageHandshakeRequest) => {
@@ -140,40 +174,12 @@ function service(state: { engineAddress: string; tracing: string }): grpc.Untype
         }),
         getPluginInfo: handler("GetPluginInfo", () => new plugin.PluginInfo().setVersion(netbedVersion())),
         getRequiredPlugins: unimplemented("GetRequiredPlugins"),
-        getRequiredPackages: handler("GetRequiredPackages", (req: lang.GetRequiredPackagesRequest) => {
-            const dir = req.getInfo()?.getProgramDirectory() ?? ".";
-            const copies = sdkCopies(dir);
-            const majors = new Set(copies.map((c) => c.version.split(".")[0]));
-            if (majors.size > 1)
-                process.stderr.write(`Found incompatible versions of @pulumi/pulumi:\n${copies.map((c) => `  ${c.version} at ${c.dir}`).join("\n")}\n`);
-            const res = new lang.GetRequiredPackagesResponse();
-            for (const p of pluginPackages(dir)) {
-                const dep = new plugin.PackageDependency()
-                    .setName(p.name)
-                    .setKind("resource")
-                    .setVersion(p.version)
-                    .setServer(p.server ?? "");
-                if (p.parameterization) {
-                    const { name, version, value } = p.parameterization;
-                    dep.setParameterization(new plugin.PackageParameterization().setName(name).setVersion(version).setValue(Buffer.from(value, "base64")));
-                }
-                res.addPackages(dep);
-            }
-            return res;
-        }),
+        getRequiredPackages: handler("GetRequiredPackages", requiredPackages),
         run: handler("Run", async (req: lang.RunRequest, call) => {
             const { error, bail } = await runProgram(req, state.engineAddress, state.tracing, call);
             return new lang.RunResponse().setError(error).setBail(bail);
         }),
-        about: handler("About", () => {
-            const npm = spawnSync("npm", ["--version"], { encoding: "utf8", timeout: 10_000 });
-            const res = new lang.AboutResponse().setExecutable(process.execPath).setVersion(process.version);
-            res.getMetadataMap()
-                .set("packagemanager", "npm")
-                .set("packagemanagerVersion", npm.status === 0 ? npm.stdout.trim() : "");
-            res.getMetadataMap().set("languagehost", `netbed ${netbedVersion()}`);
-            return res;
-        }),
+        about: handler("About", about),
         getProgramDependencies: handler("GetProgramDependencies", (req: lang.GetProgramDependenciesRequest) => {
             const deps = programDependencies(req.getInfo()?.getProgramDirectory() ?? ".", req.getTransitivedependencies());
             return new lang.GetProgramDependenciesResponse().setDependenciesList(

@@ -171,6 +171,79 @@ export interface ConvergeOptions {
     fresh?: boolean;
 }
 
+/** The `ip link set` arguments that bring the link's attributes to the spec (all of them for a fresh link). */
+function linkSetArgs(spec: LinkSpec, obs: Observed | undefined, fresh: boolean, extraSet: string[]): string[] {
+    const differs = <T>(want: T | undefined, have: T | undefined) => want !== undefined && (fresh || have !== want);
+    const set: string[] = [...extraSet];
+    if (differs(spec.mtu, obs?.link.mtu)) set.push("mtu", String(spec.mtu));
+    if (differs(spec.mac, obs?.link.mac)) set.push("address", spec.mac!);
+    if (differs(spec.txqueuelen, obs?.link.txqueuelen)) set.push("txqueuelen", String(spec.txqueuelen));
+    if (differs(spec.up, obs?.link.up)) set.push(spec.up ? "up" : "down");
+    return set;
+}
+
+/**
+ * Queues the link's creation (if asked), attributes and addresses on the host's batch and returns
+ * the promise of their outcome: not awaited here, so a read queued next runs after them.
+ */
+function startLinkChanges(
+    t: Transport,
+    spec: LinkSpec,
+    obs: Observed | undefined,
+    fresh: boolean,
+    extraSet: string[],
+    create?: readonly string[],
+): Promise<void> {
+    const set = linkSetArgs(spec, obs, fresh, extraSet);
+    const want = new Set(spec.addresses.map(canonicalCidr));
+    const have = new Set((obs?.link.addresses ?? []).map(canonicalCidr));
+    // With -details (which only changes what a query prints) the changes share the host's batch
+    // queue with the link reads (runIp keeps one queue per set of global options), so a read
+    // issued after them runs after them.
+    return pipeline(
+        t,
+        [
+            ...(create ? [create] : []),
+            ...(set.length > 0 ? [["ip", "link", "set", "dev", spec.name, ...set]] : []),
+            ...[...have].filter((a) => !want.has(a)).map((a) => addrArgv("del", spec.name, a)),
+            ...[...want].filter((a) => !have.has(a)).map((a) => addrArgv("add", spec.name, a)),
+        ].map((a) => (a[0] === "ip" ? ["ip", "-details", ...a.slice(1)] : a)),
+    );
+}
+
+/** Sets the offloads that differ with ethtool, and fails naming those the driver would not change. */
+async function applyOffloads(t: Transport, host: HostConnection, name: string, offloads: Offloads): Promise<void> {
+    const cur = parseEthtoolFeatures((await t.run(["ethtool", "-k", name])).stdout);
+    const argv = ethtoolArgv(name, offloads, cur);
+    if (!argv) return;
+    // ethtool exits non-zero when a feature is fixed on this driver; say which.
+    const r = await t.run(argv, { check: false });
+    const after = parseEthtoolFeatures((await t.run(["ethtool", "-k", name])).stdout);
+    const stuck = Object.entries(offloads).filter(([k, v]) => after[k as keyof Offloads] !== v);
+    if (stuck.length > 0) {
+        throw new Error(
+            `on host '${host.name}': could not set ${stuck.map(([k, v]) => `${k} ${v ? "on" : "off"}`).join(", ")} on '${name}' ` +
+                `(the driver has them fixed?): ${r.stderr.trim() || r.stdout.trim()}`,
+        );
+    }
+}
+
+/**
+ * Deletes the link's routes the spec does not have and adds the missing ones. `before` is the
+ * link observed before the changes, undefined for a fresh link: it has only the kernel's own
+ * routes, which are never ours to change.
+ */
+async function convergeRoutes(t: Transport, spec: LinkSpec, before: Observed | undefined): Promise<void> {
+    let haveRoutes: Route[] = [];
+    if (before && (spec.routes.length > 0 || before.routes.length > 0)) haveRoutes = (await observe(t, spec.name, false))!.routes;
+    const wantR = new Map(spec.routes.map((r) => [routeKey(r), r]));
+    const haveR = new Map(haveRoutes.map((r) => [routeKey(r), r]));
+    await pipeline(t, [
+        ...[...haveR].filter(([k]) => !wantR.has(k)).map(([, r]) => routeArgv("del", spec.name, r)),
+        ...[...wantR].filter(([k]) => !haveR.has(k)).map(([, r]) => routeArgv("add", spec.name, r)),
+    ]);
+}
+
 /**
  * Brings a link to its spec: MTU, MAC, queue length, addresses, state, offloads, routes. Returns
  * the link as observed afterwards, without routes (outputs do not carry them; read() observes them).
@@ -190,26 +263,7 @@ export async function converge(
     }
     const obs = fresh ? undefined : await observe(t, spec.name, false);
     if (!fresh && !obs) throw new Error(`on host '${host.name}': link '${spec.name}' disappeared while it was being configured`);
-    const differs = <T>(want: T | undefined, have: T | undefined) => want !== undefined && (fresh || have !== want);
-    const set: string[] = [...extraSet];
-    if (differs(spec.mtu, obs?.link.mtu)) set.push("mtu", String(spec.mtu));
-    if (differs(spec.mac, obs?.link.mac)) set.push("address", spec.mac!);
-    if (differs(spec.txqueuelen, obs?.link.txqueuelen)) set.push("txqueuelen", String(spec.txqueuelen));
-    if (differs(spec.up, obs?.link.up)) set.push(spec.up ? "up" : "down");
-    const want = new Set(spec.addresses.map(canonicalCidr));
-    const have = new Set((obs?.link.addresses ?? []).map(canonicalCidr));
-    // With -details (which only changes what a query prints) the changes share the host's batch
-    // queue with the link reads (runIp keeps one queue per set of global options), so a read
-    // issued after them runs after them.
-    const changes = pipeline(
-        t,
-        [
-            ...(opts.create ? [opts.create] : []),
-            ...(set.length > 0 ? [["ip", "link", "set", "dev", spec.name, ...set]] : []),
-            ...[...have].filter((a) => !want.has(a)).map((a) => addrArgv("del", spec.name, a)),
-            ...[...want].filter((a) => !have.has(a)).map((a) => addrArgv("add", spec.name, a)),
-        ].map((a) => (a[0] === "ip" ? ["ip", "-details", ...a.slice(1)] : a)),
-    );
+    const changes = startLinkChanges(t, spec, obs, fresh, extraSet, opts.create);
     if (fresh && !wantEthtool && spec.routes.length === 0) {
         // Nothing else to change: the read-back rides in the changes' batch, after them (the
         // host's batch runs in order), instead of costing one more batch round per link. Offloads
@@ -221,35 +275,9 @@ export async function converge(
         return observedFrom(t, spec.name, await readBack, await ethtoolFeatures(t, spec.name));
     }
     await changes;
-
-    if (wantEthtool) {
-        const cur = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);
-        const argv = ethtoolArgv(spec.name, spec.offloads!, cur);
-        if (argv) {
-            // ethtool exits non-zero when a feature is fixed on this driver; say which.
-            const r = await t.run(argv, { check: false });
-            const after = parseEthtoolFeatures((await t.run(["ethtool", "-k", spec.name])).stdout);
-            const stuck = Object.entries(spec.offloads!).filter(([k, v]) => after[k as keyof Offloads] !== v);
-            if (stuck.length > 0) {
-                throw new Error(
-                    `on host '${host.name}': could not set ${stuck.map(([k, v]) => `${k} ${v ? "on" : "off"}`).join(", ")} on '${spec.name}' ` +
-                        `(the driver has them fixed?): ${r.stderr.trim() || r.stdout.trim()}`,
-                );
-            }
-        }
-    }
-
-    // Routes go last: they need the link up and its addresses in place. A fresh link has only
-    // the kernel's own routes, which are never ours to change.
-    let haveRoutes: Route[] = [];
-    if (!fresh && (spec.routes.length > 0 || obs!.routes.length > 0)) haveRoutes = (await observe(t, spec.name, false))!.routes;
-    const wantR = new Map(spec.routes.map((r) => [routeKey(r), r]));
-    const haveR = new Map(haveRoutes.map((r) => [routeKey(r), r]));
-    await pipeline(t, [
-        ...[...haveR].filter(([k]) => !wantR.has(k)).map(([, r]) => routeArgv("del", spec.name, r)),
-        ...[...wantR].filter(([k]) => !haveR.has(k)).map(([, r]) => routeArgv("add", spec.name, r)),
-    ]);
-
+    if (wantEthtool) await applyOffloads(t, host, spec.name, spec.offloads!);
+    // Routes go last: they need the link up and its addresses in place.
+    await convergeRoutes(t, spec, obs);
     ctx.log.status(ctx.urn, `'${spec.name}' on host '${host.name}' configured`);
     return (await observe(t, spec.name, true, false))!;
 }

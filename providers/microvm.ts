@@ -1,14 +1,13 @@
 // MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
 import { networkStackOf } from "../core/placement";
-import { consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
+import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import * as fs from "node:fs";
 import { deriveMac } from "../core/net";
-import { DRIVER_MODELS, type Launch, type VmNic, freezeSpec } from "../core/vmm";
-import { landlockArgs, withLauncherArgs } from "../core/security";
+import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../core/vmm";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
-import { MicroVmArgsSchema, type MicroVmInputs, microVmHostCaps } from "../schema/microvm";
+import { MicroVmArgsSchema, type MicroVmInputs, type Placement, microVmHostCaps } from "../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
@@ -18,6 +17,7 @@ import { sleep } from "../core/sleep";
 import { type Transport, hostTransport } from "./transport";
 import { applyPinning, placementOf, resolveBinary } from "./vmm";
 import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
+import { confinement } from "./vm-confinement";
 
 const VM_DIR = "/run/netbed/vms";
 
@@ -230,70 +230,6 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     },
 };
 
-/**
- * The profile's wrapper plus the Landlock paths this VM needs, found by booting a TCG guest under
- * Landlock with strace -f -Z (the EACCES list): the VMM's tree (exec and read), the loader cache,
- * its kernel and image (read), its run directory (the QMP socket), and the devices it opens:
- * /dev/net/tun for taps by name, /dev/vhost-net and /dev/kvm (by the same reasoning: no vhost-net
- * or usable KVM on the machine this was derived on). Not needed: the console and macvtap fds
- * (opened by the shell steps before), /dev/null and /dev/urandom (unused), /proc and /sys (start-up
- * probes of /proc/self/status, /proc/stat, /proc/mounts and /sys/devices/system/{cpu,node} are
- * refused and QEMU goes on without them).
- */
-async function vmWrapper(t: Transport, i: MicroVmInputs, binary: string, dir: string, devices: string[]): Promise<string[]> {
-    const s = i.security!;
-    if (!s.landlock.enabled) return s.wrapper;
-    const exists = async (p: string) => (await t.run(["test", "-e", p], { check: false })).code === 0;
-    // /lib and /lib64 resolve into /usr on merged-usr systems; elsewhere they hold the loader and libc.
-    const resolved = (await t.run(["realpath", "-e", "--", "/usr", "/lib", "/lib64", binary], { check: false })).stdout.split("\n").filter(Boolean);
-    const bin = resolved.pop()!;
-    const roots: string[] = [];
-    for (const p of resolved) if (!roots.some((r) => p === r || p.startsWith(`${r}/`))) roots.push(p);
-    // A VMM outside them (/opt/qemu/bin/...): its prefix holds its libraries and firmware.
-    if (!roots.some((r) => bin.startsWith(`${r}/`))) roots.push(bin.slice(0, bin.lastIndexOf("/", bin.lastIndexOf("/") - 1)) || "/");
-    return withLauncherArgs(
-        s.wrapper,
-        landlockArgs({
-            exec: roots,
-            ro: [...roots, ...((await exists("/etc/ld.so.cache")) ? ["/etc/ld.so.cache"] : []), i.kernel, i.image],
-            rw: [dir, ...devices],
-            bindPorts: [],
-            connectPorts: [],
-            denyTcp: false,
-            scopes: [],
-        }),
-    );
-}
-
-/** The device nodes the VMM opens itself: /dev/net/tun for taps by name, /dev/vhost-net, /dev/kvm. */
-async function vmmDevices(t: Transport, i: MicroVmInputs, accel: "kvm" | "tcg"): Promise<string[]> {
-    // Firecracker and Cloud Hypervisor always open /dev/kvm; a custom VMM may.
-    const kvm = i.driver === "qemu" ? accel === "kvm" : i.driver !== "custom" || (await t.run(["test", "-e", "/dev/kvm"], { check: false })).code === 0;
-    return [
-        ...(i.nics.some((n) => n.backend !== "macvtap") ? ["/dev/net/tun"] : []),
-        ...(i.nics.some((n) => n.backend === "vhost-net") ? ["/dev/vhost-net"] : []),
-        ...(kvm ? ["/dev/kvm"] : []),
-    ];
-}
-
-/**
- * A VMM run as another uid needs read-write access to its devices by plain permissions, with the
- * groups the profile leaves it (none): checked as that uid, so the error comes before the boot.
- */
-async function checkDeviceAccess(t: Transport, i: MicroVmInputs, devices: string[]): Promise<void> {
-    const { user, group } = i.security!;
-    if (user === undefined && group === undefined) return;
-    const ids = [...(user !== undefined ? [`--reuid=${user}`] : []), ...(group !== undefined ? [`--regid=${group}`, "--clear-groups"] : [])];
-    for (const d of devices) {
-        if ((await t.run(["setpriv", ...ids, "--", "test", "-r", d, "-a", "-w", d], { check: false })).code !== 0) {
-            const mode = (await t.run(["stat", "-L", "-c", "%U:%G %A", "--", d], { check: false })).stdout.trim();
-            throw new Error(
-                `on host '${i.host.name}': SecurityProfile '${i.security!.profile}' runs the VMM as uid ${user ?? 0} gid ${group ?? 0}, which cannot open ${d} (${mode}); widen its permissions or drop user/group from the profile`,
-            );
-        }
-    }
-}
-
 async function tail(t: Transport, dir: string): Promise<string> {
     return t.getFile(`${dir}/console.log`).then(
         (b) => b.toString().slice(-2000),
@@ -301,19 +237,18 @@ async function tail(t: Transport, dir: string): Promise<string> {
     );
 }
 
-/** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
-async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
-    const t = hostTransport(ctx, i.host);
-    const dir = runDir(i.host, ctx.name);
-    const model = DRIVER_MODELS[i.driver];
+/** The acceleration the VMM runs with, and the warning (logged here) that a TCG guest's numbers carry. */
+function chooseAccel(ctx: Ctx, i: MicroVmInputs): { accel: "kvm" | "tcg"; accelWarning?: string } {
     // Firecracker and Cloud Hypervisor run under KVM only (the schema refused them elsewhere).
     const accel: "kvm" | "tcg" = i.driver !== "qemu" ? "kvm" : i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
-    let accelWarning: string | undefined;
-    if (i.driver === "qemu" && accel === "tcg") {
-        accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
-        ctx.log.warn(ctx.urn, accelWarning);
-    }
-    const nics = nicsOf(i, ctx.urn);
+    if (i.driver !== "qemu" || accel !== "tcg") return { accel };
+    const accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
+    ctx.log.warn(ctx.urn, accelWarning);
+    return { accel, accelWarning };
+}
+
+/** The VMM binary on the host, checked there together with the kernel format its driver boots. */
+async function checkedBinary(t: Transport, i: MicroVmInputs, model: DriverModel): Promise<string> {
     const binary = i.driver === "custom" ? i.custom!.argv[0] : await resolveBinary(t, i.host.name, model, i.binary);
     if (i.driver === "custom" && (await t.run(["test", "-x", binary], { check: false })).code !== 0) {
         throw new Error(`on host '${i.host.name}': the custom VMM ${binary} (custom.argv[0]) is not an executable file there`);
@@ -323,7 +258,12 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         if (!/177\s+E\s+L\s+F/.test(magic.stdout))
             throw new Error(`on host '${i.host.name}': driver 'firecracker' boots an uncompressed ELF vmlinux, and ${i.kernel} is not one (a bzImage?)`);
     }
-    const spec = freezeSpec({
+    return binary;
+}
+
+/** What the VMM is told: the machine, the guest kernel and its command line (with the NICs' settings), the NICs. */
+function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel: "kvm" | "tcg", dir: string): Readonly<VmSpec> {
+    return freezeSpec({
         driver: i.driver,
         binary,
         machine: i.machine,
@@ -334,78 +274,108 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         initrd: i.image,
         cmdline: [
             ...guestCmdline(
-                i.nics.map((n, k) => ({ mac: nics.vm[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
+                i.nics.map((n, k) => ({ mac: nics[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
                 i.servers,
             ),
             ...i.cmdline,
         ],
-        nics: nics.vm,
+        nics,
         dir,
         name: ctx.name,
         template: i.custom?.argv,
     });
-    const launch = model.render(spec);
-    const argv = launch.argv;
-    let wrapper: string[] | undefined;
-    if (i.security) {
-        const devices = await vmmDevices(t, i, accel);
-        await checkDeviceAccess(t, i, devices);
-        wrapper = await vmWrapper(t, i, binary, dir, devices);
-        ctx.log.info(
-            ctx.urn,
-            `confined by SecurityProfile '${i.security.profile}' (filter ${i.security.filterSha256?.slice(0, 12) ?? "none"}, Landlock ABI ${i.security.landlock.enabled ? i.security.landlock.abi : "off"})`,
-        );
-    }
+}
+
+/** A fresh run directory holding the VMM's files. */
+async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch): Promise<void> {
     await t.run(["rm", "-rf", "--", dir]);
     await t.run(["mkdir", "-p", "-m", "0700", "--", dir]);
     for (const f of launch.files) await t.putFile(`${dir}/${f.name}`, f.content, 0o600);
     // The VMM makes its control socket there and reads its config files.
     if (i.security?.user !== undefined) await t.run(["chown", "-R", `${i.security.user}:${i.security.group}`, "--", dir]);
-    const started = Date.now();
-    // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
-    // the VMM last, so those fds are already open when Landlock and the filter apply.
-    const vmm = [...(wrapper ?? []), ...argv];
-    const withFds = nics.fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(nics.fds.length), ...nics.fds, ...vmm] : vmm;
+}
+
+/** Starts the VMM detached and returns its pid and start time once it runs. */
+async function startVmm(t: Transport, i: MicroVmInputs, dir: string, binary: string, vmm: string[], fds: string[]): Promise<{ pid: number; start: string }> {
+    const withFds = fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(fds.length), ...fds, ...vmm] : vmm;
     await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
     await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await sleep(100);
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
     if (!id) throw new Error(`on host '${i.host.name}': ${binary} wrote pid ${pid} but is not running; console:\n${await tail(t, dir)}`);
+    return { pid, start: id.start };
+}
+
+/** Polls the console log for the guest's readiness line until the VMM exits or the boot timeout passes. */
+async function waitReady(ctx: Ctx, t: Transport, i: MicroVmInputs, dir: string, vmm: { pid: number; start: string }, started: number): Promise<ReadyLine> {
+    const deadline = started + i.bootTimeoutSeconds * 1000;
+    for (;;) {
+        const log = await t.getFile(`${dir}/console.log`).then(
+            (b) => b.toString(),
+            () => "",
+        );
+        const ready = parseReadyLine(log);
+        if (ready) return ready;
+        if (!(await alive(t, vmm.pid, vmm.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
+        if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
+        ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
+        await sleep(200);
+    }
+}
+
+/** A ready guest's init errors refused, then its VMM's threads pinned and the host's IRQs steered. */
+async function settleGuest(
+    ctx: Ctx,
+    t: Transport,
+    i: MicroVmInputs,
+    dir: string,
+    pid: number,
+    model: DriverModel,
+    launch: Launch,
+): Promise<{ placement: Placement; irqs: IrqApplied[] }> {
+    const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
+    if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
+    const placement = await applyPinning(t, pid, model, launch, i.pinning, (m) => ctx.log.warn(ctx.urn, m));
+    if (i.pinning?.vcpus || i.pinning?.other || i.pinning?.vhost) {
+        ctx.log.info(ctx.urn, `pinned (${placement.source}): vCPU threads ${placement.vcpus.map((v) => `${v.index}:${v.thread}->${v.cpus}`).join(", ")}`);
+    }
+    const irqs = await applyIrqAffinity(ctx, t, i.host.name, i.irqAffinity);
+    return { placement, irqs };
+}
+
+/** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
+async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+    const t = hostTransport(ctx, i.host);
+    const dir = runDir(i.host, ctx.name);
+    const model = DRIVER_MODELS[i.driver];
+    const { accel, accelWarning } = chooseAccel(ctx, i);
+    const nics = nicsOf(i, ctx.urn);
+    const binary = await checkedBinary(t, i, model);
+    const launch = model.render(vmSpec(ctx, i, nics.vm, binary, accel, dir));
+    const argv = launch.argv;
+    const wrapper = await confinement(ctx, t, i, binary, dir, accel);
+    await prepareRunDir(t, i, dir, launch);
+    const started = Date.now();
+    // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
+    // the VMM last, so those fds are already open when Landlock and the filter apply.
+    const vmm = await startVmm(t, i, dir, binary, [...(wrapper ?? []), ...argv], nics.fds);
+    const pid = vmm.pid;
     try {
         ctx.log.info(
             ctx.urn,
             `VMM pid ${pid} started (${i.driver}, ${i.driver === "custom" ? "its own acceleration" : accel}); waiting for the guest's readiness line`,
         );
-        const deadline = started + i.bootTimeoutSeconds * 1000;
-        let ready: ReturnType<typeof parseReadyLine>;
-        for (;;) {
-            const log = await t.getFile(`${dir}/console.log`).then(
-                (b) => b.toString(),
-                () => "",
-            );
-            ready = parseReadyLine(log);
-            if (ready) break;
-            if (!(await alive(t, pid, id.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
-            if (Date.now() > deadline) throw new Error(`no readiness line within ${i.bootTimeoutSeconds} s; console:\n${log.slice(-2000)}`);
-            ctx.log.status(ctx.urn, `booting: ${Math.round((Date.now() - started) / 1000)} s`);
-            await sleep(200);
-        }
+        const ready = await waitReady(ctx, t, i, dir, vmm, started);
         const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
-        const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
-        if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
-        const placement = await applyPinning(t, pid, model, launch, i.pinning, (m) => ctx.log.warn(ctx.urn, m));
-        if (i.pinning?.vcpus || i.pinning?.other || i.pinning?.vhost) {
-            ctx.log.info(ctx.urn, `pinned (${placement.source}): vCPU threads ${placement.vcpus.map((v) => `${v.index}:${v.thread}->${v.cpus}`).join(", ")}`);
-        }
-        const irqs = await applyIrqAffinity(ctx, t, i.host.name, i.irqAffinity);
+        const { placement, irqs } = await settleGuest(ctx, t, i, dir, pid, model, launch);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,
             outs: {
                 ...given,
                 pid,
-                startTime: id.start,
+                startTime: vmm.start,
                 accelUsed: i.driver === "custom" ? "vmm's own" : accel,
                 accelWarning,
                 bootTime: { guestSeconds: ready.uptime, wallSeconds },
@@ -422,7 +392,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
             },
         };
     } catch (e) {
-        await stop(ctx, t, dir, pid, id.start, model.stopLine);
+        await stop(ctx, t, dir, pid, vmm.start, model.stopLine);
         await t.run(["rm", "-rf", "--", dir], { check: false });
         throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
     }

@@ -4,8 +4,8 @@
 import { networkStackOf } from "../core/placement";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compileFilter } from "../core/seccomp/compile";
-import { CAPABILITIES, type Capability, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
+import { type CompiledFilter, type SeccompPolicy, compileFilter } from "../core/seccomp/compile";
+import { CAPABILITIES, type Capability, type LandlockNeed, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
 import type { HostConnection } from "../schema/host";
 import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../schema/security";
 import { sha256Hex } from "../core/hash";
@@ -69,6 +69,102 @@ async function missingPaths(t: Transport, i: SecurityProfileInputs): Promise<str
     return all.filter((x) => missing.has(x.p)).map((x) => `${x.at}: ${x.p}`);
 }
 
+/** The seccomp policy and its filter compiled for the host's architecture (both undefined for preset 'none'). */
+async function hostFilter(t: Transport, i: SecurityProfileInputs, where: string): Promise<{ policy?: SeccompPolicy; filter?: CompiledFilter }> {
+    const policy = seccompPolicy(i.seccomp);
+    const arch = (await t.run(["uname", "-m"])).stdout.trim();
+    if (policy && !isArch(arch)) throw new Error(`${where}: netbed compiles seccomp filters for x86_64 and aarch64, not ${arch}: use seccomp preset 'none'`);
+    const filter = policy && compileFilter(policy, arch as "x86_64" | "aarch64", { missing: "skip" });
+    return { policy, filter };
+}
+
+/** Refuses capabilities the host's kernel does not know. */
+async function checkCapabilities(t: Transport, i: SecurityProfileInputs, where: string): Promise<void> {
+    const lastCap = Number((await t.run(["cat", "/proc/sys/kernel/cap_last_cap"])).stdout.trim());
+    const unknownCaps = i.capabilities.filter((c) => CAPABILITIES.indexOf(c as Capability) > lastCap);
+    if (unknownCaps.length > 0)
+        throw new Error(`${where}: the kernel does not know capabilities ${unknownCaps.join(", ")} (its last is ${CAPABILITIES[lastCap]})`);
+}
+
+/** The paths of prlimit and setpriv on the host. */
+async function wrapperTools(t: Transport, where: string): Promise<Record<string, string>> {
+    const tools: Record<string, string> = {};
+    for (const tool of ["prlimit", "setpriv"]) {
+        const p = await which(t, tool);
+        if (!p) throw new Error(`${where}: ${tool} is not installed there (Debian package util-linux)`);
+        tools[tool] = p;
+    }
+    return tools;
+}
+
+/** The host's Landlock ABI and what the rules need beyond it: refused in strict mode, warned about in best-effort mode. */
+async function landlockSupport(
+    ctx: Ctx,
+    t: Transport,
+    i: SecurityProfileInputs,
+    where: string,
+    launcher: string,
+): Promise<{ abi: number; unmet: LandlockNeed[] }> {
+    const abi = await landlockAbi(t, launcher);
+    const unmet = unmetLandlockNeeds(i.landlock, abi);
+    if (i.landlock.mode === "strict" && unmet.length > 0) {
+        throw new Error(
+            `${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`,
+        );
+    }
+    if (unmet.length > 0 && i.landlock.enabled)
+        ctx.log.warn(ctx.urn, `best effort: Landlock ABI ${abi} ${where} lacks ${unmet.map((n) => n.feature).join(" and ")}: applied without them`);
+    return { abi, unmet };
+}
+
+/** A fresh profile directory holding the filter (if any); returns the filter's path there. */
+async function writeProfileDir(t: Transport, i: SecurityProfileInputs, dir: string, filter: CompiledFilter | undefined): Promise<string | undefined> {
+    await t.run(["rm", "-rf", "--", dir]);
+    await t.run(["mkdir", "-p", "--", dir]);
+    const filterPath = filter ? `${dir}/filter.bpf` : undefined;
+    if (filter) {
+        await t.putFile(filterPath!, filter.program, 0o600);
+        // The launcher reads it after setpriv has changed the uid.
+        if (i.user !== undefined) await t.run(["chown", `${i.user}:${i.group}`, "--", filterPath!]);
+    }
+    return filterPath;
+}
+
+/** The rules the profile applies on this host: the asked-for ones less what its Landlock ABI lacks. */
+function appliedRules(
+    i: SecurityProfileInputs,
+    policy: SeccompPolicy | undefined,
+    filter: CompiledFilter | undefined,
+    abi: number,
+    unmet: LandlockNeed[],
+): SecurityRules {
+    const dropped = unmet.map((n) => n.feature);
+    const l = i.landlock;
+    return {
+        seccomp: {
+            preset: i.seccomp.preset,
+            defaultAction: policy?.defaultAction,
+            errno: i.seccomp.errno,
+            syscalls: (filter?.syscalls ?? []).map((s) => s.name),
+        },
+        landlock: {
+            ...l,
+            abi: l.enabled && abi > 0 ? abi : 0,
+            bindPorts: dropped.includes("TCP port rules") ? [] : l.bindPorts,
+            connectPorts: dropped.includes("TCP port rules") ? [] : l.connectPorts,
+            denyTcp: dropped.includes("TCP port rules") ? false : l.denyTcp,
+            scopes: dropped.includes("scopes") ? [] : l.scopes,
+            enabled: l.enabled && abi > 0,
+            dropped,
+        },
+        noNewPrivs: true,
+        capabilities: i.capabilities,
+        user: i.user,
+        group: i.group,
+        rlimits: i.rlimits,
+    };
+}
+
 export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
     ...replaceOnlyTable(SecurityProfileArgsSchema, {
         notDiffed: { hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" },
@@ -98,69 +194,14 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const where = `on host '${i.host.name}'`;
         const missing = await missingPaths(t, i);
         if (missing.length > 0) throw new Error(`${where}: Landlock rule paths do not exist: ${missing.join(", ")}`);
-
-        const policy = seccompPolicy(i.seccomp);
-        const arch = (await t.run(["uname", "-m"])).stdout.trim();
-        if (policy && !isArch(arch))
-            throw new Error(`${where}: netbed compiles seccomp filters for x86_64 and aarch64, not ${arch}: use seccomp preset 'none'`);
-        const filter = policy && compileFilter(policy, arch as "x86_64" | "aarch64", { missing: "skip" });
-
-        const lastCap = Number((await t.run(["cat", "/proc/sys/kernel/cap_last_cap"])).stdout.trim());
-        const unknownCaps = i.capabilities.filter((c) => CAPABILITIES.indexOf(c as Capability) > lastCap);
-        if (unknownCaps.length > 0)
-            throw new Error(`${where}: the kernel does not know capabilities ${unknownCaps.join(", ")} (its last is ${CAPABILITIES[lastCap]})`);
-        const tools: Record<string, string> = {};
-        for (const tool of ["prlimit", "setpriv"]) {
-            const p = await which(t, tool);
-            if (!p) throw new Error(`${where}: ${tool} is not installed there (Debian package util-linux)`);
-            tools[tool] = p;
-        }
-
+        const { policy, filter } = await hostFilter(t, i, where);
+        await checkCapabilities(t, i, where);
+        const tools = await wrapperTools(t, where);
         const launcher = await ensureLauncher(ctx, t, i.host.name, i.cacheDir);
-        const abi = await landlockAbi(t, launcher);
-        const unmet = unmetLandlockNeeds(i.landlock, abi);
-        if (i.landlock.mode === "strict" && unmet.length > 0) {
-            throw new Error(
-                `${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`,
-            );
-        }
-        if (unmet.length > 0 && i.landlock.enabled)
-            ctx.log.warn(ctx.urn, `best effort: Landlock ABI ${abi} ${where} lacks ${unmet.map((n) => n.feature).join(" and ")}: applied without them`);
-
+        const { abi, unmet } = await landlockSupport(ctx, t, i, where, launcher);
         const dir = profileDir(i.host, ctx.name);
-        await t.run(["rm", "-rf", "--", dir]);
-        await t.run(["mkdir", "-p", "--", dir]);
-        const filterPath = filter ? `${dir}/filter.bpf` : undefined;
-        if (filter) {
-            await t.putFile(filterPath!, filter.program, 0o600);
-            // The launcher reads it after setpriv has changed the uid.
-            if (i.user !== undefined) await t.run(["chown", `${i.user}:${i.group}`, "--", filterPath!]);
-        }
-        const dropped = unmet.map((n) => n.feature);
-        const l = i.landlock;
-        const rules: SecurityRules = {
-            seccomp: {
-                preset: i.seccomp.preset,
-                defaultAction: policy?.defaultAction,
-                errno: i.seccomp.errno,
-                syscalls: (filter?.syscalls ?? []).map((s) => s.name),
-            },
-            landlock: {
-                ...l,
-                abi: l.enabled && abi > 0 ? abi : 0,
-                bindPorts: dropped.includes("TCP port rules") ? [] : l.bindPorts,
-                connectPorts: dropped.includes("TCP port rules") ? [] : l.connectPorts,
-                denyTcp: dropped.includes("TCP port rules") ? false : l.denyTcp,
-                scopes: dropped.includes("scopes") ? [] : l.scopes,
-                enabled: l.enabled && abi > 0,
-                dropped,
-            },
-            noNewPrivs: true,
-            capabilities: i.capabilities,
-            user: i.user,
-            group: i.group,
-            rlimits: i.rlimits,
-        };
+        const filterPath = await writeProfileDir(t, i, dir, filter);
+        const rules = appliedRules(i, policy, filter, abi, unmet);
         await t.putFile(`${dir}/rules.json`, `${JSON.stringify(rules, null, 2)}\n`);
         const wrapper = wrapperArgv({
             prlimit: tools.prlimit,
@@ -170,7 +211,7 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
             capabilities: i.capabilities,
             user: i.user,
             group: i.group,
-            landlock: l,
+            landlock: i.landlock,
             filterPath,
         });
         ctx.log.info(

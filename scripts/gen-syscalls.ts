@@ -30,67 +30,94 @@ function evaluate(expr: string, macros: Macros, depth = 0): number {
     if (depth > 16) throw new Error(`'${expr}' does not resolve (recursive macro?)`);
     const tokens = expr.match(/[A-Za-z_]\w*|0x[0-9a-fA-F]+|\d+|&&|\|\||==|!=|[()!]/g) ?? [];
     if (tokens.join("") !== expr.replace(/\s+/g, "")) throw new Error(`cannot evaluate '#if ${expr}'`);
-    let i = 0;
-    const peek = () => tokens[i];
-    const take = (t?: string) => {
-        const v = tokens[i++];
-        if (t !== undefined && v !== t) throw new Error(`'#if ${expr}': expected '${t}', got '${v}'`);
+    return new IfExpression(expr, tokens, macros, depth).parse();
+}
+
+/** A recursive-descent parser over one #if expression's tokens, loosest first: ||, &&, == and !=, then ! and terms. */
+class IfExpression {
+    private i = 0;
+
+    constructor(
+        private readonly expr: string,
+        private readonly tokens: string[],
+        private readonly macros: Macros,
+        private readonly depth: number,
+    ) {}
+
+    parse(): number {
+        const v = this.or();
+        if (this.i !== this.tokens.length) throw new Error(`'#if ${this.expr}': trailing '${this.tokens.slice(this.i).join(" ")}'`);
         return v;
-    };
+    }
+
+    private peek(): string | undefined {
+        return this.tokens[this.i];
+    }
+
+    private take(t?: string): string {
+        const v = this.tokens[this.i++];
+        if (t !== undefined && v !== t) throw new Error(`'#if ${this.expr}': expected '${t}', got '${v}'`);
+        return v;
+    }
+
     // An undefined or empty macro is 0, as in the C preprocessor.
-    const value = (name: string): number => {
-        const v = macros.get(name)?.trim();
-        return v ? evaluate(v, macros, depth + 1) : 0;
-    };
-    const primary = (): number => {
-        const t = take();
+    private value(name: string): number {
+        const v = this.macros.get(name)?.trim();
+        return v ? evaluate(v, this.macros, this.depth + 1) : 0;
+    }
+
+    private primary(): number {
+        const t = this.take();
         if (t === "(") {
-            const v = or();
-            take(")");
+            const v = this.or();
+            this.take(")");
             return v;
         }
-        if (t === "!") return primary() ? 0 : 1;
-        if (t === "defined") {
-            const paren = peek() === "(";
-            if (paren) take("(");
-            const name = take();
-            if (paren) take(")");
-            return macros.has(name) ? 1 : 0;
-        }
+        if (t === "!") return this.primary() ? 0 : 1;
+        if (t === "defined") return this.defined();
         if (/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) return Number(t);
-        if (/^[A-Za-z_]\w*$/.test(t)) return value(t);
-        throw new Error(`'#if ${expr}': unexpected '${t}'`);
-    };
-    const eq = (): number => {
-        let v = primary();
-        while (peek() === "==" || peek() === "!=") {
-            const op = take();
-            const r = primary();
+        if (/^[A-Za-z_]\w*$/.test(t)) return this.value(t);
+        throw new Error(`'#if ${this.expr}': unexpected '${t}'`);
+    }
+
+    /** `defined NAME` or `defined(NAME)`, its keyword taken. */
+    private defined(): number {
+        const paren = this.peek() === "(";
+        if (paren) this.take("(");
+        const name = this.take();
+        if (paren) this.take(")");
+        return this.macros.has(name) ? 1 : 0;
+    }
+
+    private eq(): number {
+        let v = this.primary();
+        while (this.peek() === "==" || this.peek() === "!=") {
+            const op = this.take();
+            const r = this.primary();
             v = (op === "==") === (v === r) ? 1 : 0;
         }
         return v;
-    };
-    const and = (): number => {
-        let v = eq();
-        while (peek() === "&&") {
-            take();
-            const r = eq();
+    }
+
+    private and(): number {
+        let v = this.eq();
+        while (this.peek() === "&&") {
+            this.take();
+            const r = this.eq();
             v = v && r ? 1 : 0;
         }
         return v;
-    };
-    const or = (): number => {
-        let v = and();
-        while (peek() === "||") {
-            take();
-            const r = and();
+    }
+
+    private or(): number {
+        let v = this.and();
+        while (this.peek() === "||") {
+            this.take();
+            const r = this.and();
             v = v || r ? 1 : 0;
         }
         return v;
-    };
-    const v = or();
-    if (i !== tokens.length) throw new Error(`'#if ${expr}': trailing '${tokens.slice(i).join(" ")}'`);
-    return v;
+    }
 }
 
 /** Runs the conditional and #define/#undef part of the preprocessor; returns the macros defined at the end. */

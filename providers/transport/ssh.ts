@@ -157,72 +157,88 @@ export class SshTransport implements Transport {
     async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
         const client = await this.connection();
         const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        const line = this.remoteLine(argv, opts, timeoutMs);
+        return new Promise((resolve, reject) => {
+            client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
+                if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
+                this.follow(client, ch, argv, opts, timeoutMs).then(resolve, reject);
+            });
+        });
+    }
+
+    /** The line the host's shell runs: the command under coreutils timeout, through ABORTABLE if it may be aborted. */
+    private remoteLine(argv: readonly string[], opts: RunOptions, timeoutMs: number): string {
         // The remote side enforces the timeout too (coreutils timeout), so a command is never left
         // running on the host when the channel is torn down.
         const secs = Math.max(1, Math.ceil(timeoutMs / 1000));
         const abortable = opts.signal !== undefined;
         if (abortable && opts.stdin !== undefined) throw new Error(`on host ${this.label}: an abortable command takes no stdin (${argv[0]})`);
         const command = abortable ? ["sh", "-c", ABORTABLE, "sh", ...argv] : [...argv];
-        const line = renderForSsh(["timeout", "-k", "5", String(secs), ...command], opts.env, opts.cwd);
+        return renderForSsh(["timeout", "-k", "5", String(secs), ...command], opts.env, opts.cwd);
+    }
+
+    /** Follows a started command's channel to its end: its output and exit, its timeout, its abort. */
+    private follow(client: Client, ch: ClientChannel, argv: readonly string[], opts: RunOptions, timeoutMs: number): Promise<RunResult> {
         return new Promise((resolve, reject) => {
-            client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
-                if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
-                const out: Buffer[] = [];
-                const errb: Buffer[] = [];
-                let code: number | null = null;
-                let signal: string | undefined;
-                let timedOut = false;
-                let aborted = false;
-                // Closing the session's stdin makes ABORTABLE's watcher stop the command; the channel
-                // then closes when it has exited (forced after the grace `timeout -k` gives too).
-                const onAbort = () => {
-                    aborted = true;
-                    ch.end();
-                    setTimeout(() => ch.close(), 10_000).unref();
-                };
-                const timer = setTimeout(() => {
-                    timedOut = true;
-                    ch.signal("KILL");
-                    ch.close();
-                    reject(
-                        new CommandError(
-                            this.label,
-                            argv,
-                            null,
-                            Buffer.concat(out).toString(),
-                            Buffer.concat(errb).toString(),
-                            `timed out after ${timeoutMs} ms`,
-                        ),
-                    );
-                }, timeoutMs);
-                ch.on("data", (b: Buffer) => out.push(b));
-                ch.stderr.on("data", (b: Buffer) => errb.push(b));
-                ch.on("exit", (c: number | null, sig?: string) => {
-                    code = c;
-                    signal = sig;
-                });
-                if (opts.signal?.aborted) onAbort();
-                else opts.signal?.addEventListener("abort", onAbort, { once: true });
-                ch.on("close", () => {
-                    clearTimeout(timer);
-                    opts.signal?.removeEventListener("abort", onAbort);
-                    const stdout = Buffer.concat(out).toString();
-                    const stderr = Buffer.concat(errb).toString();
-                    if (timedOut) return; // already rejected
-                    if (aborted) return resolve({ code: -1, stdout, stderr });
-                    if (code === null) {
-                        const why = signal
-                            ? `was killed by ${signal}`
-                            : `lost its connection before it exited (${this.lost.get(client) ?? "the channel closed"})`;
-                        return reject(new CommandError(this.label, argv, null, stdout, stderr, why));
-                    }
-                    if (code !== 0 && opts.check !== false) return reject(new CommandError(this.label, argv, code, stdout, stderr));
-                    resolve({ code, stdout, stderr });
-                });
-                // An abortable command's stdin stays open: its end is the abort.
-                if (!abortable) ch.end(opts.stdin ?? "");
+            const out: Buffer[] = [];
+            const errb: Buffer[] = [];
+            let code: number | null = null;
+            let signal: string | undefined;
+            let timedOut = false;
+            let aborted = false;
+            // Closing the session's stdin makes ABORTABLE's watcher stop the command; the channel
+            // then closes when it has exited (forced after the grace `timeout -k` gives too).
+            const onAbort = () => {
+                aborted = true;
+                ch.end();
+                setTimeout(() => ch.close(), 10_000).unref();
+            };
+            const timer = setTimeout(() => {
+                timedOut = true;
+                ch.signal("KILL");
+                ch.close();
+                reject(
+                    new CommandError(this.label, argv, null, Buffer.concat(out).toString(), Buffer.concat(errb).toString(), `timed out after ${timeoutMs} ms`),
+                );
+            }, timeoutMs);
+            ch.on("data", (b: Buffer) => out.push(b));
+            ch.stderr.on("data", (b: Buffer) => errb.push(b));
+            ch.on("exit", (c: number | null, sig?: string) => {
+                code = c;
+                signal = sig;
             });
+            if (opts.signal?.aborted) onAbort();
+            else opts.signal?.addEventListener("abort", onAbort, { once: true });
+            ch.on("close", () => {
+                clearTimeout(timer);
+                opts.signal?.removeEventListener("abort", onAbort);
+                if (timedOut) return; // already rejected
+                const ended = { code, signal, aborted, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errb).toString() };
+                try {
+                    resolve(this.outcome(client, argv, opts, ended));
+                } catch (e) {
+                    reject(e);
+                }
+            });
+            // An abortable command's stdin stays open: its end is the abort.
+            if (opts.signal === undefined) ch.end(opts.stdin ?? "");
         });
+    }
+
+    /** What a closed channel's command came to: its result, or the error of a failed or lost command. */
+    private outcome(
+        client: Client,
+        argv: readonly string[],
+        opts: RunOptions,
+        e: { code: number | null; signal?: string; aborted: boolean; stdout: string; stderr: string },
+    ): RunResult {
+        if (e.aborted) return { code: -1, stdout: e.stdout, stderr: e.stderr };
+        if (e.code === null) {
+            const why = e.signal ? `was killed by ${e.signal}` : `lost its connection before it exited (${this.lost.get(client) ?? "the channel closed"})`;
+            throw new CommandError(this.label, argv, null, e.stdout, e.stderr, why);
+        }
+        if (e.code !== 0 && opts.check !== false) throw new CommandError(this.label, argv, e.code, e.stdout, e.stderr);
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
 
     /** An SFTP session; its failure names the host, the file operation and, if the connection died, why. */
