@@ -117,50 +117,7 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
     const rows: Record<string, unknown>[] = [];
     console.log(machine());
     try {
-        for (const n of sizes) {
-            // The script runs before and after netbed; its mean is the reference, so load that
-            // changes during netbed's run weighs on both sides alike.
-            const rawBefore = rawScript(`nbb-raw-${process.pid}`, n);
-            const nb = await netbed(`nbb-nb-${process.pid}`, n, backend);
-            const rawAfter = rawScript(`nbb-raw-${process.pid}`, n);
-            const rawUpMs = (rawBefore.upMs + rawAfter.upMs) / 2;
-            const t = nb.up.trace;
-            const create = t.ops.create ?? { count: 0, sumMs: 0, busyMs: 0, maxMs: 0, maxInFlight: 0 };
-            const row = {
-                taps: n,
-                resources: n + 2,
-                rawUpMs,
-                rawUpMsEach: [rawBefore.upMs, rawAfter.upMs],
-                rawDestroyMs: (rawBefore.downMs + rawAfter.downMs) / 2,
-                rawSpawns: rawBefore.spawns,
-                rawUpCpuMs: (rawBefore.upCpuMs + rawAfter.upCpuMs) / 2,
-                upCpu: nb.up.cpu,
-                noopCpu: nb.noop.cpu,
-                netbedUpMs: nb.up.ms,
-                netbedNoopUpMs: nb.noop.ms,
-                netbedDestroyMs: nb.down.ms,
-                netbedUpNoCheckpointMs: nb.upNoCheckpoint.ms,
-                netbedUpParallelMs: nb.upParallel.ms,
-                upRatio: +(nb.up.ms / rawUpMs).toFixed(2),
-                upMinusNoopRatio: +((nb.up.ms - nb.noop.ms) / rawUpMs).toFixed(2),
-                up: t,
-                noop: nb.noop.trace,
-                destroy: nb.down.trace,
-                upParallel: nb.upParallel.trace,
-            };
-            rows.push(row);
-            console.log(
-                `taps=${n}: netbed up ${s(nb.up.ms)} s (no-op up ${s(nb.noop.ms)} s, up without checkpoints ${s(nb.upNoCheckpoint.ms)} s, up --parallel ${n + 2} ${s(nb.upParallel.ms)} s), destroy ${s(nb.down.ms)} s; ` +
-                    `raw script up ${rawBefore.upMs}/${rawAfter.upMs} ms (before/after), teardown ${row.rawDestroyMs} ms; ` +
-                    `up: plugin ready at ${s(t.pluginReadyMs)} s, first call at ${s(t.beforeFirstCallMs)} s, last call ended ${s(t.afterLastCallMs)} s before the end; ` +
-                    `provider busy ${s(t.providerBusyMs)} s, creates ${create.count} (sum ${s(create.sumMs)} s, busy ${s(create.busyMs)} s, max ${create.maxMs.toFixed(0)} ms, ${create.maxInFlight} at once); ` +
-                    `spawns ${t.spawns} (${Object.entries(t.spawnsByCommand)
-                        .map(([k, v]) => `${k} ${v}`)
-                        .join(
-                            ", ",
-                        )}; ${t.ipBatches} ip batches of ${t.ipBatches ? (t.ipBatchLines / t.ipBatches).toFixed(1) : 0} commands), raw script ${row.rawSpawns}`,
-            );
-        }
+        for (const n of sizes) rows.push(await sizeRow(n, backend));
     } finally {
         fs.rmSync(backend, { recursive: true, force: true });
     }
@@ -177,6 +134,62 @@ export async function main(sizes = [8, 16, 32, 64]): Promise<Record<string, unkn
             `minus the engine's floor (its no-op up of the same stack) ${last.upMinusNoopRatio} x; the provider's calls were running for ${s(last.up.providerBusyMs)} s of ${s(last.netbedUpMs)} s`,
     );
     return { rows, msPerExtraTap: growth, rawMsPerExtraTap: rawGrowth };
+}
+
+/** netbed and the raw script with `n` taps: their times side by side, printed on one line. */
+async function sizeRow(n: number, backend: string) {
+    // The script runs before and after netbed; its mean is the reference, so load that
+    // changes during netbed's run weighs on both sides alike.
+    const rawBefore = rawScript(`nbb-raw-${process.pid}`, n);
+    const nb = await netbed(`nbb-nb-${process.pid}`, n, backend);
+    const rawAfter = rawScript(`nbb-raw-${process.pid}`, n);
+    const rawUpMs = (rawBefore.upMs + rawAfter.upMs) / 2;
+    const row = {
+        taps: n,
+        resources: n + 2,
+        rawUpMs,
+        rawUpMsEach: [rawBefore.upMs, rawAfter.upMs],
+        rawDestroyMs: (rawBefore.downMs + rawAfter.downMs) / 2,
+        rawSpawns: rawBefore.spawns,
+        rawUpCpuMs: (rawBefore.upCpuMs + rawAfter.upCpuMs) / 2,
+        upCpu: nb.up.cpu,
+        noopCpu: nb.noop.cpu,
+        netbedUpMs: nb.up.ms,
+        netbedNoopUpMs: nb.noop.ms,
+        netbedDestroyMs: nb.down.ms,
+        netbedUpNoCheckpointMs: nb.upNoCheckpoint.ms,
+        netbedUpParallelMs: nb.upParallel.ms,
+        upRatio: +(nb.up.ms / rawUpMs).toFixed(2),
+        upMinusNoopRatio: +((nb.up.ms - nb.noop.ms) / rawUpMs).toFixed(2),
+        up: nb.up.trace,
+        noop: nb.noop.trace,
+        destroy: nb.down.trace,
+        upParallel: nb.upParallel.trace,
+    };
+    printSize(n, nb, rawBefore.upMs, rawAfter.upMs, row);
+    return row;
+}
+
+function printSize(
+    n: number,
+    nb: Awaited<ReturnType<typeof netbed>>,
+    rawBeforeMs: number,
+    rawAfterMs: number,
+    row: { rawDestroyMs: number; rawSpawns: number },
+): void {
+    const t = nb.up.trace;
+    const create = t.ops.create ?? { count: 0, sumMs: 0, busyMs: 0, maxMs: 0, maxInFlight: 0 };
+    console.log(
+        `taps=${n}: netbed up ${s(nb.up.ms)} s (no-op up ${s(nb.noop.ms)} s, up without checkpoints ${s(nb.upNoCheckpoint.ms)} s, up --parallel ${n + 2} ${s(nb.upParallel.ms)} s), destroy ${s(nb.down.ms)} s; ` +
+            `raw script up ${rawBeforeMs}/${rawAfterMs} ms (before/after), teardown ${row.rawDestroyMs} ms; ` +
+            `up: plugin ready at ${s(t.pluginReadyMs)} s, first call at ${s(t.beforeFirstCallMs)} s, last call ended ${s(t.afterLastCallMs)} s before the end; ` +
+            `provider busy ${s(t.providerBusyMs)} s, creates ${create.count} (sum ${s(create.sumMs)} s, busy ${s(create.busyMs)} s, max ${create.maxMs.toFixed(0)} ms, ${create.maxInFlight} at once); ` +
+            `spawns ${t.spawns} (${Object.entries(t.spawnsByCommand)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(
+                    ", ",
+                )}; ${t.ipBatches} ip batches of ${t.ipBatches ? (t.ipBatchLines / t.ipBatches).toFixed(1) : 0} commands), raw script ${row.rawSpawns}`,
+    );
 }
 
 interface Row {

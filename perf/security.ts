@@ -39,13 +39,44 @@ function processToReady(pid: number, consoleLog: string): number {
     return fs.statSync(consoleLog).mtimeMs / 1000 - start;
 }
 
+type Samples = { wall: number[]; ready: number[]; guest: number[]; gbps: number[] };
+
+/** Boots one VM (confined when `security` is given), adds its boot times and an iperf3 run to `out`, and deletes it. */
+async function bootAndMeasure(
+    name: string,
+    setup: { conn: HostConnection; ns: string; kernel: any; image: any; security?: unknown; seconds: number },
+    out: Samples,
+): Promise<void> {
+    const vctx = ctx("MicroVm", name);
+    const args = MicroVmArgsSchema.parse({
+        host: setup.conn,
+        kernel: setup.kernel.path,
+        image: setup.image.path,
+        imageSize: setup.image.size,
+        servers: ["iperf3"],
+        accel: "tcg",
+        nics: [{ backend: "virtio", tap: "tapsec0", address: "10.246.1.10/24" }],
+        ...(setup.security ? { security: setup.security } : {}),
+    });
+    const vm = await microvmHandler.create(vctx, args);
+    const o = vm.outs as any;
+    try {
+        out.wall.push(o.bootTime.wallSeconds);
+        out.guest.push(o.bootTime.guestSeconds);
+        out.ready.push(Math.round(processToReady(o.pid, o.consoleLog) * 1000) / 1000);
+        out.gbps.push(Math.round(iperf3(setup.ns, "10.246.1.10", setup.seconds) * 1000) / 1000);
+    } finally {
+        await microvmHandler.delete(vctx, vm.id, vm.outs);
+    }
+}
+
 export async function main(runs = 3, seconds = 5): Promise<void> {
     console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, kernel ${os.release()}, accel tcg`);
     const ns = `nbt-sec-bench-${process.pid}`;
     const h = await hostHandler.create(ctx("Host", "b"), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
     const conn = (h.outs as any).connection as HostConnection;
     const cleanup: (() => Promise<unknown>)[] = [() => hostHandler.delete(ctx("Host", "b"), h.id, h.outs)];
-    const res: Record<"none" | "qemu", { wall: number[]; ready: number[]; guest: number[]; gbps: number[] }> = {
+    const res: Record<"none" | "qemu", Samples> = {
         none: { wall: [], ready: [], guest: [], gbps: [] },
         qemu: { wall: [], ready: [], guest: [], gbps: [] },
     };
@@ -65,29 +96,10 @@ export async function main(runs = 3, seconds = 5): Promise<void> {
         );
         for (let r = 0; r < runs; r++) {
             for (const variant of ["none", "qemu"] as const) {
-                const vctx = ctx("MicroVm", `vm-${variant}-${r}`);
-                const args = MicroVmArgsSchema.parse({
-                    host: conn,
-                    kernel: kernel.path,
-                    image: image.path,
-                    imageSize: image.size,
-                    servers: ["iperf3"],
-                    accel: "tcg",
-                    nics: [{ backend: "virtio", tap: "tapsec0", address: "10.246.1.10/24" }],
-                    ...(variant === "qemu" ? { security: vmSecurityOf(prof.outs as any) } : {}),
-                });
-                const vm = await microvmHandler.create(vctx, args);
-                const o = vm.outs as any;
-                try {
-                    res[variant].wall.push(o.bootTime.wallSeconds);
-                    res[variant].guest.push(o.bootTime.guestSeconds);
-                    res[variant].ready.push(Math.round(processToReady(o.pid, o.consoleLog) * 1000) / 1000);
-                    res[variant].gbps.push(Math.round(iperf3(ns, "10.246.1.10", seconds) * 1000) / 1000);
-                } finally {
-                    await microvmHandler.delete(vctx, vm.id, vm.outs);
-                }
+                const v = variant === "qemu" ? vmSecurityOf(prof.outs as any) : undefined;
+                await bootAndMeasure(`vm-${variant}-${r}`, { conn, ns, kernel, image, security: v, seconds }, res[variant]);
                 console.log(
-                    `round ${r + 1} ${variant}: ready ${res[variant].ready[r]} s after the process started (wall ${o.bootTime.wallSeconds} s, guest uptime ${o.bootTime.guestSeconds} s), ${res[variant].gbps[r]} Gbit/s`,
+                    `round ${r + 1} ${variant}: ready ${res[variant].ready[r]} s after the process started (wall ${res[variant].wall[r]} s, guest uptime ${res[variant].guest[r]} s), ${res[variant].gbps[r]} Gbit/s`,
                 );
             }
         }

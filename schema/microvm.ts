@@ -4,7 +4,7 @@ import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
 import { machineLabel, machineOf } from "../core/placement";
 import { QEMU_MACHINES } from "../core/qemu";
-import { DRIVER_MODELS, VMM_DRIVERS, templateProblem } from "../core/vmm";
+import { DRIVER_MODELS, type DriverModel, VMM_DRIVERS, templateProblem } from "../core/vmm";
 import { IfnameSchema, MacSchema, hostPath, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 
@@ -62,7 +62,7 @@ const VmSecuritySchema = z
     })
     .strict();
 
-export const MicroVmArgsSchema = z
+const MicroVmFieldsSchema = z
     .object({
         host: HostConnectionSchema,
         /**
@@ -147,114 +147,147 @@ export const MicroVmArgsSchema = z
             .strict()
             .optional(),
     })
-    .strict()
-    .superRefine((v, ctx) => {
-        const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
-        const model = DRIVER_MODELS[v.driver];
-        const driverName = `driver '${v.driver}'`;
-        if (v.driver === "custom") {
-            if (!v.custom) issue(["custom"], "the custom driver needs custom.argv, the VMM's argv template");
-            else {
-                const p = templateProblem(v.custom.argv, v.nics.length);
-                if (p) issue(["custom", "argv"], p);
-            }
-            if (v.accel !== "auto") issue(["accel"], "a custom VMM chooses its own acceleration: leave accel unset");
-            if (v.binary) issue(["binary"], "the custom driver's binary is the first word of custom.argv");
-        } else if (v.custom) issue(["custom"], "only applies to driver 'custom'");
-        if (!model.supports.vcpuPinning && v.pinning?.vcpus)
+    .strict();
+
+type MicroVmFields = z.output<typeof MicroVmFieldsSchema>;
+type Issue = (path: (string | number)[], message: string) => void;
+
+export const MicroVmArgsSchema = MicroVmFieldsSchema.superRefine((v, ctx) => {
+    const issue: Issue = (path, message) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+    const model = DRIVER_MODELS[v.driver];
+    checkCustomDriver(v, issue);
+    checkDriverSupport(v, model, issue);
+    if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net"))
+        issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
+    checkNics(v, model, issue);
+    if (v.accel === "kvm" && v.hostCaps && !v.hostCaps.kvmUsable) {
+        issue(["accel"], `host '${v.host.name}' cannot run stock guests under KVM (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use 'tcg' or 'auto'`);
+    }
+    if (v.pinning?.vcpus && v.pinning.vcpus.length !== v.vcpus) {
+        issue(["pinning", "vcpus"], `gives ${v.pinning.vcpus.length} CPUs for ${v.vcpus} vCPUs: give one host CPU per vCPU`);
+    }
+    if (v.hostCaps) checkCpusExist(v, v.hostCaps.cores, issue);
+    checkSecurityPlacement(v, issue);
+    checkMemoryFitsImage(v, issue);
+});
+
+function checkCustomDriver(v: MicroVmFields, issue: Issue): void {
+    if (v.driver === "custom") {
+        if (!v.custom) issue(["custom"], "the custom driver needs custom.argv, the VMM's argv template");
+        else {
+            const p = templateProblem(v.custom.argv, v.nics.length);
+            if (p) issue(["custom", "argv"], p);
+        }
+        if (v.accel !== "auto") issue(["accel"], "a custom VMM chooses its own acceleration: leave accel unset");
+        if (v.binary) issue(["binary"], "the custom driver's binary is the first word of custom.argv");
+    } else if (v.custom) issue(["custom"], "only applies to driver 'custom'");
+}
+
+/** What the driver cannot do that the VM asks for: pinning, machine types, TCG, its binary on the host. */
+function checkDriverSupport(v: MicroVmFields, model: DriverModel, issue: Issue): void {
+    const driverName = `driver '${v.driver}'`;
+    if (!model.supports.vcpuPinning && v.pinning?.vcpus)
+        issue(
+            ["pinning", "vcpus"],
+            `vCPU pinning needs a driver whose vCPU threads netbed can find (qemu, firecracker, cloud-hypervisor); use pinning.other for a custom VMM`,
+        );
+    if (!model.supports.machineTypes && v.machine !== "q35") issue(["machine"], `only applies to driver 'qemu'`);
+    if (!model.supports.tcg) {
+        if (v.accel === "tcg") issue(["accel"], `${driverName} runs guests under KVM only: use 'kvm' or 'auto', or driver 'qemu' for TCG`);
+        else if (v.hostCaps && !v.hostCaps.kvmUsable)
             issue(
-                ["pinning", "vcpus"],
-                `vCPU pinning needs a driver whose vCPU threads netbed can find (qemu, firecracker, cloud-hypervisor); use pinning.other for a custom VMM`,
+                ["driver"],
+                `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`,
             );
-        if (!model.supports.machineTypes && v.machine !== "q35") issue(["machine"], `only applies to driver 'qemu'`);
-        if (!model.supports.tcg) {
-            if (v.accel === "tcg") issue(["accel"], `${driverName} runs guests under KVM only: use 'kvm' or 'auto', or driver 'qemu' for TCG`);
-            else if (v.hostCaps && !v.hostCaps.kvmUsable)
-                issue(
-                    ["driver"],
-                    `${driverName} needs KVM, and host '${v.host.name}' cannot run stock guests under it (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use driver 'qemu' (TCG)`,
-                );
-        }
-        if (model.defaultBinary && !v.binary && v.hostCaps?.tools && !v.hostCaps.tools.includes(model.defaultBinary)) {
-            issue(
-                ["binary"],
-                `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``,
-            );
-        }
-        if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net"))
-            issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
-        const macs = new Map<string, number>();
-        v.nics.forEach((n, i) => {
-            if (n.backend === "macvtap" && !model.supports.macvtap)
-                issue(["nics", i, "backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
-            if (n.backend === "vhost-net" && !model.supports.vhostNet)
-                issue(["nics", i, "backend"], `${driverName} has no vhost-net backend: use 'virtio', or driver 'qemu' for vhost-net`);
-            if (n.queues > 1 && (!model.supports.multiQueue || n.backend === "macvtap")) {
-                issue(
-                    ["nics", i, "queues"],
-                    n.backend === "macvtap" ? "a macvtap NIC has one queue here (netbed opens its device once)" : `${driverName} takes one queue per NIC`,
-                );
-            }
-            if (n.backend === "macvtap") {
-                if (n.tap !== undefined) issue(["nics", i, "tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
-                if (!n.macvtap) issue(["nics", i, "macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
-                if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac)
-                    issue(["nics", i, "mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
-            } else {
-                if ((n.tap === undefined) === (n.bridge === undefined))
-                    issue(["nics", i, "tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
-                if (n.macvtapDevice !== undefined) issue(["nics", i, "macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
-            }
-            if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
-                issue(
-                    ["nics", i, "backend"],
-                    `vhost-net backend needs /dev/vhost-net on host '${v.host.name}', which it does not have; use 'virtio' (netbed never downgrades silently)`,
-                );
-            }
-            const mac = n.mac ?? n.macvtapMac;
-            if (mac) {
-                if (macs.has(mac)) issue(["nics", i, "mac"], `MAC ${mac} is also nics[${macs.get(mac)}]'s`);
-                macs.set(mac, i);
-            }
-        });
-        if (v.accel === "kvm" && v.hostCaps && !v.hostCaps.kvmUsable) {
-            issue(["accel"], `host '${v.host.name}' cannot run stock guests under KVM (${v.hostCaps.kvmReason ?? "no usable /dev/kvm"}): use 'tcg' or 'auto'`);
-        }
-        if (v.pinning?.vcpus && v.pinning.vcpus.length !== v.vcpus) {
-            issue(["pinning", "vcpus"], `gives ${v.pinning.vcpus.length} CPUs for ${v.vcpus} vCPUs: give one host CPU per vCPU`);
-        }
-        if (v.hostCaps) {
-            for (const [k, list] of [
-                ["vcpus", v.pinning?.vcpus],
-                ["other", v.pinning?.other],
-                ["vhost", v.pinning?.vhost],
-            ] as const) {
-                (list ?? []).forEach((c, i) => {
-                    if (c >= v.hostCaps!.cores)
-                        issue(["pinning", k, i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
-                });
-            }
-            v.irqAffinity.forEach((a, k) => {
-                a.cpus.forEach((c, i) => {
-                    if (c >= v.hostCaps!.cores)
-                        issue(["irqAffinity", k, "cpus", i], `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${v.hostCaps!.cores - 1})`);
-                });
-            });
-        }
-        // States written before `machine` was core/placement's machineOf hold its label instead.
-        if (v.security && v.security.machine !== machineOf(v.host) && v.security.machine !== machineLabel(v.host)) {
-            issue(
-                ["security"],
-                `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel ?? v.security.machine}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`,
-            );
-        }
-        // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
-        if (v.imageSize !== undefined) {
-            const need = 64 + Math.ceil((4 * v.imageSize) / 2 ** 20);
-            if (v.memoryMiB < need)
-                issue(["memoryMiB"], `${v.memoryMiB} MiB is too small for a ${(v.imageSize / 2 ** 20).toFixed(1)} MiB image: give at least ${need} MiB`);
+    }
+    if (model.defaultBinary && !v.binary && v.hostCaps?.tools && !v.hostCaps.tools.includes(model.defaultBinary)) {
+        issue(
+            ["binary"],
+            `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``,
+        );
+    }
+}
+
+function checkNics(v: MicroVmFields, model: DriverModel, issue: Issue): void {
+    const macs = new Map<string, number>();
+    v.nics.forEach((n, i) => {
+        const nicIssue: Issue = (path, message) => issue(["nics", i, ...path], message);
+        checkNicBackend(v, n, model, nicIssue);
+        const mac = n.mac ?? n.macvtapMac;
+        if (mac) {
+            if (macs.has(mac)) nicIssue(["mac"], `MAC ${mac} is also nics[${macs.get(mac)}]'s`);
+            macs.set(mac, i);
         }
     });
+}
+
+/** One NIC against its backend: what the driver and host support, and the link that backend takes. */
+function checkNicBackend(v: MicroVmFields, n: MicroVmFields["nics"][number], model: DriverModel, issue: Issue): void {
+    const driverName = `driver '${v.driver}'`;
+    if (n.backend === "macvtap" && !model.supports.macvtap)
+        issue(["backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
+    if (n.backend === "vhost-net" && !model.supports.vhostNet)
+        issue(["backend"], `${driverName} has no vhost-net backend: use 'virtio', or driver 'qemu' for vhost-net`);
+    if (n.queues > 1 && (!model.supports.multiQueue || n.backend === "macvtap")) {
+        issue(
+            ["queues"],
+            n.backend === "macvtap" ? "a macvtap NIC has one queue here (netbed opens its device once)" : `${driverName} takes one queue per NIC`,
+        );
+    }
+    if (n.backend === "macvtap") {
+        if (n.tap !== undefined) issue(["tap"], "a macvtap NIC takes a MacvtapLink, not a tap: use backend 'virtio' for a tap");
+        if (!n.macvtap) issue(["macvtap"], "a macvtap NIC needs a MacvtapLink (pass `macvtap: link`)");
+        if (n.mac && n.macvtapMac && n.mac !== n.macvtapMac) issue(["mac"], `must equal the macvtap link's MAC ${n.macvtapMac} (or be left out)`);
+    } else {
+        if ((n.tap === undefined) === (n.bridge === undefined))
+            issue(["tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
+        if (n.macvtapDevice !== undefined) issue(["macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
+    }
+    if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
+        issue(
+            ["backend"],
+            `vhost-net backend needs /dev/vhost-net on host '${v.host.name}', which it does not have; use 'virtio' (netbed never downgrades silently)`,
+        );
+    }
+}
+
+/** Every pinned CPU and IRQ affinity CPU is one of the host's `cores`. */
+function checkCpusExist(v: MicroVmFields, cores: number, issue: Issue): void {
+    const missing = (c: number) => `CPU ${c} does not exist on host '${v.host.name}' (it has CPUs 0-${cores - 1})`;
+    for (const [k, list] of [
+        ["vcpus", v.pinning?.vcpus],
+        ["other", v.pinning?.other],
+        ["vhost", v.pinning?.vhost],
+    ] as const) {
+        (list ?? []).forEach((c, i) => {
+            if (c >= cores) issue(["pinning", k, i], missing(c));
+        });
+    }
+    v.irqAffinity.forEach((a, k) => {
+        a.cpus.forEach((c, i) => {
+            if (c >= cores) issue(["irqAffinity", k, "cpus", i], missing(c));
+        });
+    });
+}
+
+function checkSecurityPlacement(v: MicroVmFields, issue: Issue): void {
+    // States written before `machine` was core/placement's machineOf hold its label instead.
+    if (v.security && v.security.machine !== machineOf(v.host) && v.security.machine !== machineLabel(v.host)) {
+        issue(
+            ["security"],
+            `SecurityProfile '${v.security.profile}' is on ${v.security.machineLabel ?? v.security.machine}, host '${v.host.name}' on ${machineLabel(v.host)}: place the profile on the VM's machine`,
+        );
+    }
+}
+
+function checkMemoryFitsImage(v: MicroVmFields, issue: Issue): void {
+    // The initramfs is unpacked into RAM next to the kernel: leave room for it and the tools.
+    if (v.imageSize !== undefined) {
+        const need = 64 + Math.ceil((4 * v.imageSize) / 2 ** 20);
+        if (v.memoryMiB < need)
+            issue(["memoryMiB"], `${v.memoryMiB} MiB is too small for a ${(v.imageSize / 2 ** 20).toFixed(1)} MiB image: give at least ${need} MiB`);
+    }
+}
 
 export type MicroVmInputs = z.output<typeof MicroVmArgsSchema>;
 

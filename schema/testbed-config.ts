@@ -112,64 +112,103 @@ interface VmNicConfig {
     [k: string]: unknown;
 }
 
+type StackConfig = z.output<typeof StackConfigSchema>;
+type Path = (string | number)[];
+type AddProblem = (key: string, path: Path, msg: string) => void;
+
+/** What each part of the config is parsed with: the validated top level, the result so far, and the problem list. */
+interface ParseContext {
+    config: StackConfig;
+    out: ParsedConfig;
+    add: AddProblem;
+    hostRef: (key: string, path: Path, v: unknown) => HostConnection | undefined;
+    claimLink: (host: string, link: string, key: string, path: Path) => void;
+}
+
 /** Validates config; throws one error listing every problem as `testbed:<key>: reason`. */
 export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
     const problems: string[] = [];
-    const add = (key: string, path: (string | number)[], msg: string) => problems.push(`testbed:${key}${path.length ? `.${path.join(".")}` : ""}: ${msg}`);
+    const add: AddProblem = (key, path, msg) => problems.push(`testbed:${key}${path.length ? `.${path.join(".")}` : ""}: ${msg}`);
     const top = StackConfigSchema.safeParse(raw);
     if (!top.success) {
         for (const i of top.error.issues) add(String(i.path[0] ?? "(config)"), i.path.slice(1), i.message);
         throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
     }
     const out: ParsedConfig = { hosts: {}, bridges: {}, taps: {}, macvtaps: {}, wires: {}, tuning: {}, vms: {} };
+    const ctx: ParseContext = { config: top.data, out, add, hostRef: hostReferrer(top.data.hosts, add), claimLink: linkClaimer(add) };
+    parseHosts(ctx);
+    checkEntryKeys(ctx);
+    parseLinks(ctx, "bridges", BridgeArgsSchema, out.bridges);
+    parseLinks(ctx, "taps", TapArgsSchema, out.taps);
+    parseLinks(ctx, "macvtaps", MacvtapLinkArgsSchema, out.macvtaps);
+    parseWires(ctx);
+    parseTuning(ctx);
+    if (top.data.guests) parseGuests(ctx, top.data.guests);
+    const b = top.data.benchmark;
+    if (b) out.benchmark = parseBenchmark(b, top.data.hosts, out, add);
+    if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
+    return out;
+}
 
-    for (const [name, spec] of Object.entries(top.data.hosts)) {
+function parseHosts({ config, out, add }: ParseContext): void {
+    for (const [name, spec] of Object.entries(config.hosts)) {
         if (!HOST_NAME.test(name)) add("hosts", [name], "host names are lower-case letters, digits and '-', starting with a letter");
         const r = HostArgsSchema.safeParse(spec);
         if (r.success) out.hosts[name] = r.data;
         else for (const i of r.error.issues) add("hosts", [name, ...i.path], i.message);
     }
-    // A placeholder connection for validating link fields: the real one comes from the Host.
-    const hostRef = (key: string, path: (string | number)[], v: unknown): HostConnection | undefined => {
-        if (typeof v !== "string" || !(v in top.data.hosts)) {
-            add(key, path, `must name one of the hosts (${Object.keys(top.data.hosts).join(", ")}), got ${JSON.stringify(v)}`);
+}
+
+// A placeholder connection for validating link fields: the real one comes from the Host.
+function hostReferrer(hosts: StackConfig["hosts"], add: AddProblem): ParseContext["hostRef"] {
+    return (key, path, v) => {
+        if (typeof v !== "string" || !(v in hosts)) {
+            add(key, path, `must name one of the hosts (${Object.keys(hosts).join(", ")}), got ${JSON.stringify(v)}`);
             return undefined;
         }
         return { kind: "local", name: v };
     };
+}
+
+function checkEntryKeys({ config, add }: ParseContext): void {
     for (const kind of ["bridges", "taps", "macvtaps", "wires"] as const) {
-        for (const name of Object.keys(top.data.fabric[kind])) {
+        for (const name of Object.keys(config.fabric[kind])) {
             if (!ENTRY_KEY.test(name)) add(`fabric.${kind}`, [name], "keys are letters, digits and _ . @ + -, starting with a letter or digit (at most 63)");
         }
     }
-    // Link names per host: two links with one name on one host could never both be created.
+}
+
+// Link names per host: two links with one name on one host could never both be created.
+function linkClaimer(add: AddProblem): ParseContext["claimLink"] {
     const linkOwner = new Map<string, string>();
-    const claimLink = (host: string, link: string, key: string, path: (string | number)[]) => {
+    return (host, link, key, path) => {
         const k = `${host}\0${link}`;
         const other = linkOwner.get(k);
         if (other !== undefined) add(key, path, `'${link}' is also ${other} on host '${host}': give each link its own name`);
         else linkOwner.set(k, `${key}.${path.slice(0, -1).join(".")}`);
     };
-    const links = <T extends { name: string }>(
-        kind: "bridges" | "taps" | "macvtaps",
-        schema: z.ZodType<T, z.ZodTypeDef, unknown>,
-        target: Record<string, { host: string; args: T }>,
-    ) => {
-        for (const [name, spec] of Object.entries(top.data.fabric[kind])) {
-            const key = `fabric.${kind}`;
-            const host = hostRef(key, [name, "host"], spec.host);
-            if (!host) continue;
-            const r = schema.safeParse({ ...spec, name: spec.name ?? name, host });
-            if (r.success) {
-                target[name] = { host: host.name, args: r.data };
-                claimLink(host.name, r.data.name, key, [name, "name"]);
-            } else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
-        }
-    };
-    links("bridges", BridgeArgsSchema, out.bridges);
-    links("taps", TapArgsSchema, out.taps);
-    links("macvtaps", MacvtapLinkArgsSchema, out.macvtaps);
-    for (const [name, spec] of Object.entries(top.data.fabric.wires)) {
+}
+
+function parseLinks<T extends { name: string }>(
+    { config, add, hostRef, claimLink }: ParseContext,
+    kind: "bridges" | "taps" | "macvtaps",
+    schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+    target: Record<string, { host: string; args: T }>,
+): void {
+    for (const [name, spec] of Object.entries(config.fabric[kind])) {
+        const key = `fabric.${kind}`;
+        const host = hostRef(key, [name, "host"], spec.host);
+        if (!host) continue;
+        const r = schema.safeParse({ ...spec, name: spec.name ?? name, host });
+        if (r.success) {
+            target[name] = { host: host.name, args: r.data };
+            claimLink(host.name, r.data.name, key, [name, "name"]);
+        } else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+    }
+}
+
+function parseWires({ config, out, add, hostRef, claimLink }: ParseContext): void {
+    for (const [name, spec] of Object.entries(config.fabric.wires)) {
         const key = "fabric.wires";
         const a = spec.a as Record<string, unknown> | undefined;
         const b = spec.b as Record<string, unknown> | undefined;
@@ -177,12 +216,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
         const hb = hostRef(key, [name, "b", "host"], b?.host);
         if (!ha || !hb) continue;
         // Validate with placeholders of the hosts' real kinds, so a wire between machines is refused.
-        const conn = (h: HostConnection): HostConnection => {
-            const spec = out.hosts[h.name];
-            if (spec?.kind === "netns") return { kind: "netns", name: h.name, namespace: spec.namespace ?? h.name };
-            if (spec?.kind === "ssh" && spec.ssh) return { kind: "ssh", name: h.name, ssh: spec.ssh };
-            return h;
-        };
+        const conn = (h: HostConnection) => connectionOfKind(out.hosts[h.name], h);
         const r = VethPairArgsSchema.safeParse({ ...spec, a: { ...a, host: conn(ha) }, b: { ...b, host: conn(hb) } });
         if (r.success) {
             out.wires[name] = { a: ha.name, b: hb.name, args: r.data };
@@ -190,80 +224,110 @@ export function parseStackConfig(raw: Record<string, unknown>): ParsedConfig {
             claimLink(hb.name, r.data.b.name, key, [name, "b", "name"]);
         } else for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
     }
-    for (const [name, spec] of Object.entries(top.data.tuning)) {
+}
+
+/** The placeholder `h` with the kind of the host it names (`spec`, undefined when that host was invalid). */
+function connectionOfKind(spec: HostInputs | undefined, h: HostConnection): HostConnection {
+    if (spec?.kind === "netns") return { kind: "netns", name: h.name, namespace: spec.namespace ?? h.name };
+    if (spec?.kind === "ssh" && spec.ssh) return { kind: "ssh", name: h.name, ssh: spec.ssh };
+    return h;
+}
+
+function parseTuning({ config, out, add, hostRef }: ParseContext): void {
+    for (const [name, spec] of Object.entries(config.tuning)) {
         const host = hostRef("tuning", [name], name);
         if (!host) continue;
         const r = HostTuningArgsSchema.safeParse({ ...spec, host });
         if (r.success) out.tuning[name] = r.data;
         else for (const i of r.error.issues) add("tuning", [name, ...i.path], i.message);
     }
-    const g = top.data.guests;
-    if (g) {
-        const placeholder = { kind: "local", name: "config" };
-        const k = KernelArgsSchema.safeParse({ ...g.kernel, host: placeholder });
-        if (k.success) out.kernel = k.data;
-        else for (const i of k.error.issues) add("guests.kernel", i.path, i.message);
-        if (g.security !== "none") {
-            const sp = SecurityProfileArgsSchema.safeParse({ ...g.security, host: placeholder });
-            if (sp.success) out.security = sp.data;
-            else for (const i of sp.error.issues) add("guests.security", i.path, i.message);
-        }
-        const im = GuestImageArgsSchema.safeParse({ ...g.image, host: placeholder });
-        if (im.success) out.image = im.data;
-        else for (const i of im.error.issues) add("guests.image", i.path, i.message);
-        for (const [name, spec] of Object.entries(g.vms)) {
-            const key = "guests.vms";
-            if (!HOST_NAME.test(name)) add(key, [name], "VM names are lower-case letters, digits and '-', starting with a letter");
-            const host = hostRef(key, [name, "host"], spec.host);
-            if (!host) continue;
-            const nics = (Array.isArray(spec.nics) ? spec.nics : []) as VmNicConfig[];
-            nics.forEach((n, idx) => {
-                if (n.tap !== undefined && !Object.values(out.taps).some((t) => t.host === host.name && t.args.name === n.tap)) {
-                    add(key, [name, "nics", idx, "tap"], `'${n.tap}' is not a tap of host '${host.name}' in fabric.taps`);
-                }
-                if (n.macvtap !== undefined && !Object.values(out.macvtaps).some((m) => m.host === host.name && m.args.name === n.macvtap)) {
-                    add(key, [name, "nics", idx, "macvtap"], `'${n.macvtap}' is not a macvtap of host '${host.name}' in fabric.macvtaps`);
-                }
-            });
-            // Validate the rest with the MicroVm schema, links replaced by placeholders of their kind.
-            const r = MicroVmArgsSchema.safeParse({
-                ...spec,
-                host,
-                kernel: "/placeholder/vmlinuz",
-                image: "/placeholder/initrd",
-                nics: nics.map((n, idx) => {
-                    const mac = `02:00:00:00:00:${(idx + 2).toString(16).padStart(2, "0")}`;
-                    return n.macvtap !== undefined ? { ...n, macvtapDevice: "/placeholder/dev", macvtapMac: mac } : n;
-                }),
-            });
-            if (!r.success) for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
-            else out.vms[name] = { host: host.name, args: spec, nics };
-        }
+}
+
+function parseGuests(ctx: ParseContext, g: NonNullable<StackConfig["guests"]>): void {
+    const { out, add } = ctx;
+    const placeholder = { kind: "local", name: "config" };
+    const k = KernelArgsSchema.safeParse({ ...g.kernel, host: placeholder });
+    if (k.success) out.kernel = k.data;
+    else for (const i of k.error.issues) add("guests.kernel", i.path, i.message);
+    if (g.security !== "none") {
+        const sp = SecurityProfileArgsSchema.safeParse({ ...g.security, host: placeholder });
+        if (sp.success) out.security = sp.data;
+        else for (const i of sp.error.issues) add("guests.security", i.path, i.message);
     }
-    const b = top.data.benchmark;
-    if (b) out.benchmark = parseBenchmark(b, top.data.hosts, out, add);
-    if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
-    return out;
+    const im = GuestImageArgsSchema.safeParse({ ...g.image, host: placeholder });
+    if (im.success) out.image = im.data;
+    else for (const i of im.error.issues) add("guests.image", i.path, i.message);
+    for (const [name, spec] of Object.entries(g.vms)) parseVm(ctx, name, spec);
+}
+
+function parseVm({ out, add, hostRef }: ParseContext, name: string, spec: Record<string, unknown>): void {
+    const key = "guests.vms";
+    if (!HOST_NAME.test(name)) add(key, [name], "VM names are lower-case letters, digits and '-', starting with a letter");
+    const host = hostRef(key, [name, "host"], spec.host);
+    if (!host) return;
+    const nics = (Array.isArray(spec.nics) ? spec.nics : []) as VmNicConfig[];
+    nics.forEach((n, idx) => {
+        checkNicLinks(out, host.name, n, (field, msg) => add(key, [name, "nics", idx, field], msg));
+    });
+    // Validate the rest with the MicroVm schema, links replaced by placeholders of their kind.
+    const r = MicroVmArgsSchema.safeParse({
+        ...spec,
+        host,
+        kernel: "/placeholder/vmlinuz",
+        image: "/placeholder/initrd",
+        nics: nics.map((n, idx) => {
+            const mac = `02:00:00:00:00:${(idx + 2).toString(16).padStart(2, "0")}`;
+            return n.macvtap !== undefined ? { ...n, macvtapDevice: "/placeholder/dev", macvtapMac: mac } : n;
+        }),
+    });
+    if (!r.success) for (const i of r.error.issues) add(key, [name, ...i.path], i.message);
+    else out.vms[name] = { host: host.name, args: spec, nics };
+}
+
+/** A VM NIC's tap or macvtap must be one declared in the fabric on the VM's host. */
+function checkNicLinks(out: ParsedConfig, host: string, n: VmNicConfig, fail: (field: string, msg: string) => void): void {
+    if (n.tap !== undefined && !Object.values(out.taps).some((t) => t.host === host && t.args.name === n.tap)) {
+        fail("tap", `'${n.tap}' is not a tap of host '${host}' in fabric.taps`);
+    }
+    if (n.macvtap !== undefined && !Object.values(out.macvtaps).some((m) => m.host === host && m.args.name === n.macvtap)) {
+        fail("macvtap", `'${n.macvtap}' is not a macvtap of host '${host}' in fabric.macvtaps`);
+    }
 }
 
 const LABEL = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+type Fail = (path: Path, msg: string) => void;
+
 function parseBenchmark(
-    b: NonNullable<z.output<typeof StackConfigSchema>["benchmark"]>,
+    b: NonNullable<StackConfig["benchmark"]>,
     hosts: Record<string, unknown>,
     out: ParsedConfig,
-    add: (key: string, path: (string | number)[], msg: string) => void,
+    add: AddProblem,
 ): BenchmarkConfig | undefined {
-    const key = "benchmark";
     let ok = true;
-    const fail = (path: (string | number)[], msg: string) => {
+    const fail: Fail = (path, msg) => {
         ok = false;
-        add(key, path, msg);
+        add("benchmark", path, msg);
     };
+    const tests = parseTests(b.tests, fail);
+    const st = RunSettingsSchema.safeParse(b.settings);
+    if (!st.success) for (const is of st.error.issues) fail(["settings", ...is.path], is.message);
+    const labels = new Set<string>();
+    const pairs: BenchmarkConfig["pairs"] = [];
+    b.pairs.forEach((p, i) => {
+        const pair = parsePair(p, labels, hosts, out.vms, (path, msg) => fail(["pairs", i, ...path], msg));
+        if (pair) pairs.push(pair);
+    });
+    return ok && st.success
+        ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, triggers: b.triggers, pairs }
+        : undefined;
+}
+
+function parseTests(given: NonNullable<StackConfig["benchmark"]>["tests"], fail: Fail): TestSpec[] {
     const tests: TestSpec[] = [];
-    if (b.tests === "volt") tests.push(...VOLT_MATRIX);
+    if (given === "volt") tests.push(...VOLT_MATRIX);
     else
-        b.tests.forEach((t, i) => {
+        given.forEach((t, i) => {
             const r = TestSpecSchema.safeParse(t);
             if (r.success) tests.push(r.data);
             else for (const is of r.error.issues) fail(["tests", i, ...is.path], is.message);
@@ -271,52 +335,59 @@ function parseBenchmark(
     const dup = duplicateCells(tests);
     if (dup.length > 0) fail(["tests"], `give each test once: ${dup.join(", ")} appear more than once`);
     for (const p of testProblems(tests)) fail(["tests", p.index, p.field], p.message);
-    const st = RunSettingsSchema.safeParse(b.settings);
-    if (!st.success) for (const is of st.error.issues) fail(["settings", ...is.path], is.message);
-    const labels = new Set<string>();
-    const pairs: BenchmarkConfig["pairs"] = [];
-    b.pairs.forEach((p, i) => {
-        const at = (...path: (string | number)[]) => ["pairs", i, ...path];
-        const label = p.label;
-        if (typeof label !== "string" || !LABEL.test(label))
-            fail(at("label"), "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory), e.g. virtio");
-        else if (labels.has(label)) fail(at("label"), `'${label}' labels another pair too`);
-        else labels.add(label);
-        if (p.topology !== undefined && (typeof p.topology !== "string" || !LABEL.test(p.topology)))
-            fail(at("topology"), "must be lower-case letters, digits, '.', '_' or '-', e.g. host-guest");
-        for (const unknownKey of Object.keys(p).filter((k) => !["label", "topology", "client", "server"].includes(k)))
-            fail(at(unknownKey), "is not a pair setting (label, topology, client, server)");
-        const ends: Partial<Record<"client" | "server", EndpointConfig>> = {};
-        for (const side of ["client", "server"] as const) {
-            const e = p[side] as Record<string, unknown> | undefined;
-            if (!e || typeof e !== "object") {
-                fail(at(side), "give {host: <name>} or {vm: <name>}");
-                continue;
-            }
-            if (typeof e.vm === "string") {
-                if (!(e.vm in out.vms)) fail(at(side, "vm"), `must name one of guests.vms (${Object.keys(out.vms).join(", ") || "none declared"})`);
-                if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts))
-                    fail(at(side, "via"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
-                if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) fail(at(side, "nic"), "must be a NIC index (0, 1, ...)");
-                if (e.address !== undefined && (typeof e.address !== "string" || ipProblem(e.address)))
-                    fail(
-                        at(side, "address"),
-                        "must be an IP address (what the peer connects to: a NAT's forwarded address, or 127.0.0.1 for the guest's loopback)",
-                    );
-                ends[side] = { vm: e.vm, nic: e.nic as number | undefined, via: e.via as string | undefined, address: e.address as string | undefined };
-            } else if (typeof e.host === "string") {
-                if (!(e.host in hosts)) fail(at(side, "host"), `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
-                if (side === "server" && typeof e.address !== "string")
-                    fail(at(side, "address"), "a host that runs the servers needs `address`, the address its peer connects to");
-                ends[side] = { host: e.host, address: e.address as string | undefined };
-            } else {
-                fail(at(side), "give {host: <name>} or {vm: <name>}");
-            }
-        }
-        if (ends.client && ends.server)
-            pairs.push({ label: String(label), topology: p.topology as string | undefined, client: ends.client, server: ends.server });
-    });
-    return ok && st.success
-        ? { tests, settings: st.data, resultsDir: b.resultsDir, allowFailedCells: b.allowFailedCells, triggers: b.triggers, pairs }
-        : undefined;
+    return tests;
+}
+
+/** One client/server pair; `fail` takes paths relative to the pair, `labels` collects the labels seen so far. */
+function parsePair(
+    p: Record<string, unknown>,
+    labels: Set<string>,
+    hosts: Record<string, unknown>,
+    vms: ParsedConfig["vms"],
+    fail: Fail,
+): BenchmarkConfig["pairs"][number] | undefined {
+    const label = p.label;
+    if (typeof label !== "string" || !LABEL.test(label))
+        fail(["label"], "must be lower-case letters, digits, '.', '_' or '-' (it names a results directory), e.g. virtio");
+    else if (labels.has(label)) fail(["label"], `'${label}' labels another pair too`);
+    else labels.add(label);
+    if (p.topology !== undefined && (typeof p.topology !== "string" || !LABEL.test(p.topology)))
+        fail(["topology"], "must be lower-case letters, digits, '.', '_' or '-', e.g. host-guest");
+    for (const unknownKey of Object.keys(p).filter((k) => !["label", "topology", "client", "server"].includes(k)))
+        fail([unknownKey], "is not a pair setting (label, topology, client, server)");
+    const client = parseEndpoint("client", p.client, hosts, vms, fail);
+    const server = parseEndpoint("server", p.server, hosts, vms, fail);
+    return client && server ? { label: String(label), topology: p.topology as string | undefined, client, server } : undefined;
+}
+
+function parseEndpoint(
+    side: "client" | "server",
+    given: unknown,
+    hosts: Record<string, unknown>,
+    vms: ParsedConfig["vms"],
+    fail: Fail,
+): EndpointConfig | undefined {
+    const e = given as Record<string, unknown> | undefined;
+    if (!e || typeof e !== "object") {
+        fail([side], "give {host: <name>} or {vm: <name>}");
+        return undefined;
+    }
+    if (typeof e.vm === "string") return vmEndpoint(e, e.vm, hosts, vms, (path, msg) => fail([side, ...path], msg));
+    if (typeof e.host === "string") {
+        if (!(e.host in hosts)) fail([side, "host"], `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+        if (side === "server" && typeof e.address !== "string")
+            fail([side, "address"], "a host that runs the servers needs `address`, the address its peer connects to");
+        return { host: e.host, address: e.address as string | undefined };
+    }
+    fail([side], "give {host: <name>} or {vm: <name>}");
+    return undefined;
+}
+
+function vmEndpoint(e: Record<string, unknown>, vm: string, hosts: Record<string, unknown>, vms: ParsedConfig["vms"], fail: Fail): EndpointConfig {
+    if (!(vm in vms)) fail(["vm"], `must name one of guests.vms (${Object.keys(vms).join(", ") || "none declared"})`);
+    if (e.via !== undefined && !(typeof e.via === "string" && e.via in hosts)) fail(["via"], `must name one of the hosts (${Object.keys(hosts).join(", ")})`);
+    if (e.nic !== undefined && !(Number.isInteger(e.nic) && (e.nic as number) >= 0)) fail(["nic"], "must be a NIC index (0, 1, ...)");
+    if (e.address !== undefined && (typeof e.address !== "string" || ipProblem(e.address)))
+        fail(["address"], "must be an IP address (what the peer connects to: a NAT's forwarded address, or 127.0.0.1 for the guest's loopback)");
+    return { vm, nic: e.nic as number | undefined, via: e.via as string | undefined, address: e.address as string | undefined };
 }

@@ -87,132 +87,155 @@ export function crrTransactions(t: TestSpec, duration: number, lastTps?: number)
     return Math.max(1, Math.round(lastTps * duration));
 }
 
+type Spec<K extends TestSpec["kind"]> = Extract<TestSpec, { kind: K }>;
+
+/** Seconds a tool may run past its nominal time before the runner gives up on it. */
+const SLACK = 30;
+
 /** `lastTps`: the transaction rate this pair's cell measured last (its warm-up, or the previous repetition). */
 export async function measure(cell: Cell, server: { address?: string }, ports: Ports, s: RunSettings, run: Runner, lastTps?: number): Promise<Measurement> {
     const t: TestSpec = cell.spec;
     const host = server.address!;
-    const slack = 30;
     switch (t.kind) {
         case "tcp":
         case "udp":
-        case "pps": {
-            const udp = t.kind !== "tcp";
-            const argv = iperf3Argv({
-                server: host,
-                port: ports.iperf3,
-                duration: s.duration,
-                parallel: t.kind === "tcp" ? t.streams : 1,
-                reverse: t.kind === "tcp" ? t.reverse : false,
-                bidir: t.kind === "tcp" ? t.bidir : false,
-                udp,
-                bitrate: t.kind === "udp" && t.rateMbps !== "max" ? `${t.rateMbps}M` : udp ? "0" : undefined,
-                length: t.kind === "udp" ? t.size : t.kind === "pps" ? t.sizes[0] : undefined,
-            });
-            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseIperf3);
-            const metrics: Record<string, number> = { gbps: out.bitsPerSecond / 1e9 };
-            if (out.bidir) {
-                metrics.gbpsForward = out.bidir.forwardBitsPerSecond / 1e9;
-                metrics.gbpsReverse = out.bidir.reverseBitsPerSecond / 1e9;
-            }
-            if (!udp) metrics.retransmits = out.retransmits ?? 0;
-            else {
-                metrics.pps = out.packetsPerSecond ?? 0;
-                metrics.lossPct = out.lostPercent ?? 0;
-                if (out.jitterMs !== undefined) metrics.jitterMs = out.jitterMs;
-            }
-            return { metrics, raw, ext: "json", volume: { kb: out.bytes / 1024 } };
-        }
-        case "icmp": {
-            const argv = pingArgv({ target: host, count: t.count, interval: t.interval, size: t.size });
-            const r = await run(argv, Math.ceil(t.count * t.interval) + slack);
-            let p: ReturnType<typeof parsePing>;
-            try {
-                p = parsePing(r.stdout);
-            } catch (err) {
-                return fail(argv, r, (err as Error).message);
-            }
-            const rtts = p.rtts.map((x) => x.ms);
-            if (rtts.length === 0) fail(argv, r, `got no echo reply from ${host}`);
-            const metrics = {
-                p50ms: percentile(rtts, 50),
-                p95ms: percentile(rtts, 95),
-                p99ms: percentile(rtts, 99),
-                minms: Math.min(...rtts),
-                maxms: Math.max(...rtts),
-                lossPct: p.lossPercent,
-            };
-            return { metrics, raw: r.stdout, ext: "txt" };
-        }
-        case "flood": {
-            const argv = floodArgv({ target: host, count: t.count, rate: t.rate, size: t.size });
-            const { out, raw } = await runParsed(run, argv, Math.ceil(t.count / t.rate) + slack, parseFlood);
-            if (!out.rtt) fail(argv, { code: 1, stdout: raw, stderr: "" }, `got no echo reply from ${host} (${out.transmitted} sent, ${out.errors} errors)`);
-            const metrics = {
-                sentPps: out.timeMs > 0 ? (out.transmitted * 1000) / out.timeMs : out.transmitted,
-                lossPct: out.lossPercent,
-                avgms: out.rtt.avg,
-                minms: out.rtt.min,
-                maxms: out.rtt.max,
-                mdevms: out.rtt.mdev,
-            };
-            return { metrics, raw, ext: "txt", volume: { transactions: out.received } };
-        }
-        case "latency": {
-            const argv = sockperfArgv({
-                mode: "ping-pong",
-                server: host,
-                port: ports.sockperf,
-                duration: s.duration,
-                tcp: t.protocol === "tcp",
-                messageSize: t.size,
-            });
-            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
-            return { metrics: { p50us: out.p50, p99us: out.p99, p999us: out.p999, avgus: out.avg, minus: out.min, maxus: out.max }, raw, ext: "txt" };
-        }
-        case "rr": {
-            const transactions = crrTransactions(t, s.duration, lastTps);
-            const argv = netperfArgv({
-                server: host,
-                port: ports.netserver,
-                test: t.test,
-                duration: s.duration,
-                requestSize: t.size,
-                responseSize: t.size,
-                transactions,
-            });
-            const { out, raw } = await runParsed(run, argv, s.duration + slack, parseNetperf);
-            const metrics: Record<string, number> = { tps: out.transactionsPerSecond };
-            for (const [k, v] of [
-                ["localSdUsPerTr", out.localServiceDemand],
-                ["remoteSdUsPerTr", out.remoteServiceDemand],
-                ["p50us", out.p50LatencyUs],
-                ["p99us", out.p99LatencyUs],
-            ] as const) {
-                if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
-            }
-            return { metrics, raw, ext: "txt", volume: { transactions: transactions ?? out.transactionsPerSecond * s.duration } };
-        }
-        case "load": {
-            const sweep: NonNullable<Measurement["sweep"]> = [];
-            const raws: string[] = [];
-            const metrics: Record<string, number> = {};
-            for (const mps of t.mps) {
-                const argv = sockperfArgv({
-                    mode: "under-load",
-                    server: host,
-                    port: ports.sockperf,
-                    duration: s.duration,
-                    tcp: t.protocol === "tcp",
-                    messageSize: t.size,
-                    mps,
-                });
-                const { out, raw } = await runParsed(run, argv, s.duration + slack, parseSockperf);
-                sweep.push({ mps, p50us: out.p50, p99us: out.p99 });
-                metrics[`p50us@${mps}`] = out.p50;
-                metrics[`p99us@${mps}`] = out.p99;
-                raws.push(`### mps=${mps}\n${raw}`);
-            }
-            return { metrics, raw: raws.join("\n"), ext: "txt", sweep };
-        }
+        case "pps":
+            return measureIperf3(t, host, ports, s, run);
+        case "icmp":
+            return measurePing(t, host, run);
+        case "flood":
+            return measureFlood(t, host, run);
+        case "latency":
+            return measureLatency(t, host, ports, s, run);
+        case "rr":
+            return measureRr(t, host, ports, s, run, lastTps);
+        case "load":
+            return measureLoad(t, host, ports, s, run);
     }
+}
+
+async function measureIperf3(t: Spec<"tcp" | "udp" | "pps">, host: string, ports: Ports, s: RunSettings, run: Runner): Promise<Measurement> {
+    const udp = t.kind !== "tcp";
+    const argv = iperf3Argv({
+        server: host,
+        port: ports.iperf3,
+        duration: s.duration,
+        parallel: t.kind === "tcp" ? t.streams : 1,
+        reverse: t.kind === "tcp" ? t.reverse : false,
+        bidir: t.kind === "tcp" ? t.bidir : false,
+        udp,
+        bitrate: t.kind === "udp" && t.rateMbps !== "max" ? `${t.rateMbps}M` : udp ? "0" : undefined,
+        length: t.kind === "udp" ? t.size : t.kind === "pps" ? t.sizes[0] : undefined,
+    });
+    const { out, raw } = await runParsed(run, argv, s.duration + SLACK, parseIperf3);
+    const metrics: Record<string, number> = { gbps: out.bitsPerSecond / 1e9 };
+    if (out.bidir) {
+        metrics.gbpsForward = out.bidir.forwardBitsPerSecond / 1e9;
+        metrics.gbpsReverse = out.bidir.reverseBitsPerSecond / 1e9;
+    }
+    if (!udp) metrics.retransmits = out.retransmits ?? 0;
+    else {
+        metrics.pps = out.packetsPerSecond ?? 0;
+        metrics.lossPct = out.lostPercent ?? 0;
+        if (out.jitterMs !== undefined) metrics.jitterMs = out.jitterMs;
+    }
+    return { metrics, raw, ext: "json", volume: { kb: out.bytes / 1024 } };
+}
+
+async function measurePing(t: Spec<"icmp">, host: string, run: Runner): Promise<Measurement> {
+    const argv = pingArgv({ target: host, count: t.count, interval: t.interval, size: t.size });
+    const r = await run(argv, Math.ceil(t.count * t.interval) + SLACK);
+    let p: ReturnType<typeof parsePing>;
+    try {
+        p = parsePing(r.stdout);
+    } catch (err) {
+        return fail(argv, r, (err as Error).message);
+    }
+    const rtts = p.rtts.map((x) => x.ms);
+    if (rtts.length === 0) fail(argv, r, `got no echo reply from ${host}`);
+    const metrics = {
+        p50ms: percentile(rtts, 50),
+        p95ms: percentile(rtts, 95),
+        p99ms: percentile(rtts, 99),
+        minms: Math.min(...rtts),
+        maxms: Math.max(...rtts),
+        lossPct: p.lossPercent,
+    };
+    return { metrics, raw: r.stdout, ext: "txt" };
+}
+
+async function measureFlood(t: Spec<"flood">, host: string, run: Runner): Promise<Measurement> {
+    const argv = floodArgv({ target: host, count: t.count, rate: t.rate, size: t.size });
+    const { out, raw } = await runParsed(run, argv, Math.ceil(t.count / t.rate) + SLACK, parseFlood);
+    if (!out.rtt) fail(argv, { code: 1, stdout: raw, stderr: "" }, `got no echo reply from ${host} (${out.transmitted} sent, ${out.errors} errors)`);
+    const metrics = {
+        sentPps: out.timeMs > 0 ? (out.transmitted * 1000) / out.timeMs : out.transmitted,
+        lossPct: out.lossPercent,
+        avgms: out.rtt.avg,
+        minms: out.rtt.min,
+        maxms: out.rtt.max,
+        mdevms: out.rtt.mdev,
+    };
+    return { metrics, raw, ext: "txt", volume: { transactions: out.received } };
+}
+
+async function measureLatency(t: Spec<"latency">, host: string, ports: Ports, s: RunSettings, run: Runner): Promise<Measurement> {
+    const argv = sockperfArgv({
+        mode: "ping-pong",
+        server: host,
+        port: ports.sockperf,
+        duration: s.duration,
+        tcp: t.protocol === "tcp",
+        messageSize: t.size,
+    });
+    const { out, raw } = await runParsed(run, argv, s.duration + SLACK, parseSockperf);
+    return { metrics: { p50us: out.p50, p99us: out.p99, p999us: out.p999, avgus: out.avg, minus: out.min, maxus: out.max }, raw, ext: "txt" };
+}
+
+async function measureRr(t: Spec<"rr">, host: string, ports: Ports, s: RunSettings, run: Runner, lastTps?: number): Promise<Measurement> {
+    const transactions = crrTransactions(t, s.duration, lastTps);
+    const argv = netperfArgv({
+        server: host,
+        port: ports.netserver,
+        test: t.test,
+        duration: s.duration,
+        requestSize: t.size,
+        responseSize: t.size,
+        transactions,
+    });
+    const { out, raw } = await runParsed(run, argv, s.duration + SLACK, parseNetperf);
+    const metrics: Record<string, number> = { tps: out.transactionsPerSecond };
+    for (const [k, v] of [
+        ["localSdUsPerTr", out.localServiceDemand],
+        ["remoteSdUsPerTr", out.remoteServiceDemand],
+        ["p50us", out.p50LatencyUs],
+        ["p99us", out.p99LatencyUs],
+    ] as const) {
+        if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
+    }
+    return { metrics, raw, ext: "txt", volume: { transactions: transactions ?? out.transactionsPerSecond * s.duration } };
+}
+
+/** A sockperf under-load sweep: one run per message rate, metrics keyed by the rate. */
+async function measureLoad(t: Spec<"load">, host: string, ports: Ports, s: RunSettings, run: Runner): Promise<Measurement> {
+    const sweep: NonNullable<Measurement["sweep"]> = [];
+    const raws: string[] = [];
+    const metrics: Record<string, number> = {};
+    for (const mps of t.mps) {
+        const argv = sockperfArgv({
+            mode: "under-load",
+            server: host,
+            port: ports.sockperf,
+            duration: s.duration,
+            tcp: t.protocol === "tcp",
+            messageSize: t.size,
+            mps,
+        });
+        const { out, raw } = await runParsed(run, argv, s.duration + SLACK, parseSockperf);
+        sweep.push({ mps, p50us: out.p50, p99us: out.p99 });
+        metrics[`p50us@${mps}`] = out.p50;
+        metrics[`p99us@${mps}`] = out.p99;
+        raws.push(`### mps=${mps}\n${raw}`);
+    }
+    return { metrics, raw: raws.join("\n"), ext: "txt", sweep };
 }

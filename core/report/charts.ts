@@ -3,9 +3,9 @@
 // estimates text widths). Pure: no file access; rendering is CPU only.
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { ResultsDoc } from "../bench/results";
+import type { CellResult, ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { type ChartSection, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
+import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
 
 export interface Chart {
     /** File base name: name.svg. */
@@ -264,92 +264,116 @@ function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefine
     };
 }
 
+/** One chart per sockperf sweep cell id that has data. */
 function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
     const cols = columns(doc);
     const ids = [...new Set(doc.cells.filter((c) => c.sweep && c.sweep.length > 0).map((c) => c.cell))];
-    const out: Chart[] = [];
-    for (const id of ids) {
-        const cells = cols.map((c) => ({ col: c, cell: findCell(doc, c.pair, id) })).filter((x) => x.cell?.status === "ok" && x.cell.sweep?.length);
-        const data = cells.flatMap(({ col, cell }) =>
-            cell!.sweep!.flatMap((s) => [
-                { backend: col.title, mps: s.mps, us: s.p99us, percentile: "P99" },
-                { backend: col.title, mps: s.mps, us: s.p50us, percentile: "P50" },
-            ]),
-        );
-        if (data.length === 0) continue;
-        const knees = cells.flatMap(({ col, cell }) => {
-            const sw = cell!.sweep!;
-            const at = sw.find((s) => s.mps === cell!.knee);
-            // A knee at the top rate means P99 never left its band: nothing to mark.
-            return at && at.mps < sw[sw.length - 1].mps ? [{ backend: col.title, mps: at.mps, us: at.p99us }] : [];
-        });
-        // One label per knee rate, naming every backend whose knee is there (labels would overlap).
-        const kneeLabels = [...new Set(knees.map((k) => k.mps))].map((mps) => {
-            const at = knees.filter((k) => k.mps === mps);
-            return { mps, us: Math.max(...at.map((k) => k.us)), label: `knee ${mps} msg/s: ${at.map((k) => k.backend).join(", ")}` };
-        });
-        const rates = data.map((d) => d.mps);
-        const present = [...new Set(data.map((d) => d.backend))];
-        const proto = (cells[0].cell!.dimensions.protocol ?? "").toUpperCase();
-        const x = {
-            field: "mps",
-            type: "quantitative",
-            scale: { type: "log", nice: false, domain: [Math.min(...rates), Math.max(...rates)] },
-            title: "offered load (messages/s, log scale)",
-        };
-        const y = { field: "us", type: "quantitative", scale: { type: "log" }, title: "latency (µs, log scale)" };
-        const layer: unknown[] = [
-            {
-                data: { values: data },
-                mark: { type: "line", point: { filled: true, size: 40 } },
-                encoding: {
-                    x,
-                    y,
-                    color: color(l, present),
-                    strokeDash: {
-                        field: "percentile",
-                        type: "nominal",
-                        sort: ["P99", "P50"],
-                        title: "percentile",
-                        legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolStrokeColor: "#444" },
-                    },
+    return ids.map((id) => loadChart(doc, cols, id, l)).filter((c): c is Chart => c !== undefined);
+}
+
+type Sweep = NonNullable<CellResult["sweep"]>;
+interface SweepOf {
+    col: Column;
+    cell: CellResult & { sweep: Sweep };
+}
+interface SweepPoint {
+    backend: string;
+    mps: number;
+    us: number;
+}
+
+function loadChart(doc: ResultsDoc, cols: readonly Column[], id: string, l: Legend): Chart | undefined {
+    const cells = cols.map((c) => ({ col: c, cell: findCell(doc, c.pair, id) })).filter((x): x is SweepOf => x.cell?.status === "ok" && !!x.cell.sweep?.length);
+    const data = cells.flatMap(({ col, cell }) =>
+        cell.sweep.flatMap((s) => [
+            { backend: col.title, mps: s.mps, us: s.p99us, percentile: "P99" },
+            { backend: col.title, mps: s.mps, us: s.p50us, percentile: "P50" },
+        ]),
+    );
+    if (data.length === 0) return undefined;
+    const present = [...new Set(data.map((d) => d.backend))];
+    const proto = (cells[0].cell.dimensions.protocol ?? "").toUpperCase();
+    return {
+        name: `load-${id}`,
+        title: `Latency vs offered load (${proto} ${id})`,
+        section: "load",
+        series: present,
+        spec: {
+            $schema: SCHEMA,
+            title: {
+                text: `Latency vs offered load (${proto}, sockperf under-load)`,
+                subtitle: "P99 solid, P50 dashed; ◆ knee: last load before P99 leaves its band",
+            },
+            width: WIDTH,
+            height: HEIGHT,
+            layer: loadLayers(data, kneesOf(cells), l, present),
+            resolve: { scale: { color: "shared" } },
+            config: CONFIG,
+        } as TopLevelSpec,
+    };
+}
+
+/** Each backend's knee, where it is below the sweep's top rate. */
+function kneesOf(cells: readonly SweepOf[]): SweepPoint[] {
+    return cells.flatMap(({ col, cell }) => {
+        const sw = cell.sweep;
+        const at = sw.find((s) => s.mps === cell.knee);
+        // A knee at the top rate means P99 never left its band: nothing to mark.
+        return at && at.mps < sw[sw.length - 1].mps ? [{ backend: col.title, mps: at.mps, us: at.p99us }] : [];
+    });
+}
+
+/** The P99 and P50 lines per backend, and the knees marked on them with their labels. */
+function loadLayers(data: readonly (SweepPoint & { percentile: string })[], knees: SweepPoint[], l: Legend, present: string[]): unknown[] {
+    const rates = data.map((d) => d.mps);
+    const x = {
+        field: "mps",
+        type: "quantitative",
+        scale: { type: "log", nice: false, domain: [Math.min(...rates), Math.max(...rates)] },
+        title: "offered load (messages/s, log scale)",
+    };
+    const y = { field: "us", type: "quantitative", scale: { type: "log" }, title: "latency (µs, log scale)" };
+    const layer: unknown[] = [
+        {
+            data: { values: data },
+            mark: { type: "line", point: { filled: true, size: 40 } },
+            encoding: {
+                x,
+                y,
+                color: color(l, present),
+                strokeDash: {
+                    field: "percentile",
+                    type: "nominal",
+                    sort: ["P99", "P50"],
+                    title: "percentile",
+                    legend: { orient: "top", symbolType: "stroke", symbolStrokeWidth: 2, symbolStrokeColor: "#444" },
                 },
             },
-        ];
-        if (knees.length > 0) {
-            layer.push(
-                {
-                    data: { values: knees },
-                    mark: { type: "point", shape: "diamond", size: 180, filled: true, stroke: "#000", strokeWidth: 1 },
-                    encoding: { x, y, color: color(l, present) },
-                },
-                {
-                    data: { values: kneeLabels },
-                    mark: { type: "text", dx: -8, dy: -14, align: "right", fontSize: 10, fontWeight: "bold", color: "#333" },
-                    encoding: { x, y, text: { field: "label" } },
-                },
-            );
-        }
-        out.push({
-            name: `load-${id}`,
-            title: `Latency vs offered load (${proto} ${id})`,
-            section: "load",
-            series: present,
-            spec: {
-                $schema: SCHEMA,
-                title: {
-                    text: `Latency vs offered load (${proto}, sockperf under-load)`,
-                    subtitle: "P99 solid, P50 dashed; ◆ knee: last load before P99 leaves its band",
-                },
-                width: WIDTH,
-                height: HEIGHT,
-                layer,
-                resolve: { scale: { color: "shared" } },
-                config: CONFIG,
-            } as TopLevelSpec,
-        });
+        },
+    ];
+    if (knees.length > 0) {
+        layer.push(
+            {
+                data: { values: knees },
+                mark: { type: "point", shape: "diamond", size: 180, filled: true, stroke: "#000", strokeWidth: 1 },
+                encoding: { x, y, color: color(l, present) },
+            },
+            {
+                data: { values: kneeLabels(knees) },
+                mark: { type: "text", dx: -8, dy: -14, align: "right", fontSize: 10, fontWeight: "bold", color: "#333" },
+                encoding: { x, y, text: { field: "label" } },
+            },
+        );
     }
-    return out;
+    return layer;
+}
+
+/** One label per knee rate, naming every backend whose knee is there (labels would overlap). */
+function kneeLabels(knees: readonly SweepPoint[]): { mps: number; us: number; label: string }[] {
+    return [...new Set(knees.map((k) => k.mps))].map((mps) => {
+        const at = knees.filter((k) => k.mps === mps);
+        return { mps, us: Math.max(...at.map((k) => k.us)), label: `knee ${mps} msg/s: ${at.map((k) => k.backend).join(", ")}` };
+    });
 }
 
 /** Every chart the document has data for, in report order. */

@@ -84,32 +84,51 @@ function cellsOf(doc: Pick<ResultsDoc, "cells">, pred: (c: CellResult) => boolea
 
 /** Tables' rows, per category, from the cells the run has (nothing for tests it did not run). */
 export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
-    const throughput: Row[] = cellsOf(doc, (c) => c.dimensions.test === "tcp" || c.dimensions.test === "udp").map((c) => {
-        const d = c.dimensions;
-        let label: string;
-        if (d.test === "tcp") {
-            const n = d.streams ?? 1;
-            label = d.bidir
-                ? `TCP Bidirectional${n > 1 ? ` (${n} streams each way)` : ""}`
-                : d.reverse
-                  ? n > 1
-                      ? `TCP Reverse (${n} streams)`
-                      : "TCP Reverse"
-                  : n > 1
-                    ? `TCP Multi-${n} Stream`
-                    : "TCP Single Stream";
-        } else {
-            const rate = /^udp-([^-]+)-/.exec(c.cell)?.[1];
-            label = `${rate === "max" || rate === undefined ? "UDP Maximum" : `UDP ${rate} Mbit/s`}${d.size !== undefined ? ` (${d.size} B)` : ""}`;
-        }
-        return { category: "throughput", label, cell: c.cell, metric: "gbps", scale: 1, unit: "Gbit/s", higherIsBetter: true, format: f2 };
-    });
-    const latency: Row[] = [];
+    return {
+        throughput: throughputRows(doc),
+        latency: [...icmpRows(doc), ...sockperfLatencyRows(doc), ...floodRows(doc)],
+        pps: ppsRows(doc),
+        transactions: transactionRows(doc),
+    };
+}
+
+function throughputRows(doc: Pick<ResultsDoc, "cells">): Row[] {
+    return cellsOf(doc, (c) => c.dimensions.test === "tcp" || c.dimensions.test === "udp").map((c) => ({
+        category: "throughput",
+        label: throughputLabel(c),
+        cell: c.cell,
+        metric: "gbps",
+        scale: 1,
+        unit: "Gbit/s",
+        higherIsBetter: true,
+        format: f2,
+    }));
+}
+
+function throughputLabel(c: CellResult): string {
+    const d = c.dimensions;
+    if (d.test === "tcp") {
+        const n = d.streams ?? 1;
+        return d.bidir
+            ? `TCP Bidirectional${n > 1 ? ` (${n} streams each way)` : ""}`
+            : d.reverse
+              ? n > 1
+                  ? `TCP Reverse (${n} streams)`
+                  : "TCP Reverse"
+              : n > 1
+                ? `TCP Multi-${n} Stream`
+                : "TCP Single Stream";
+    }
+    const rate = /^udp-([^-]+)-/.exec(c.cell)?.[1];
+    return `${rate === "max" || rate === undefined ? "UDP Maximum" : `UDP ${rate} Mbit/s`}${d.size !== undefined ? ` (${d.size} B)` : ""}`;
+}
+
+function icmpRows(doc: Pick<ResultsDoc, "cells">): Row[] {
     const icmp = cellsOf(doc, (c) => c.dimensions.test === "icmp");
-    for (const c of icmp) {
+    return icmp.flatMap((c) => {
         const sfx = icmp.length > 1 ? ` (${c.dimensions.size} B)` : "";
-        for (const p of ["50", "95", "99"])
-            latency.push({
+        return ["50", "95", "99"].map(
+            (p): Row => ({
                 category: "latency",
                 label: `ICMP P${p}${sfx}`,
                 cell: c.cell,
@@ -118,14 +137,18 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
                 unit: "µs",
                 higherIsBetter: false,
                 format: f1,
-            });
-    }
+            }),
+        );
+    });
+}
+
+function sockperfLatencyRows(doc: Pick<ResultsDoc, "cells">): Row[] {
     const lat = cellsOf(doc, (c) => c.dimensions.test === "latency");
-    for (const c of lat) {
+    return lat.flatMap((c) => {
         const proto = (c.dimensions.protocol ?? "tcp").toUpperCase();
         const sfx = lat.filter((x) => x.dimensions.protocol === c.dimensions.protocol).length > 1 ? ` (${c.dimensions.size} B)` : "";
-        for (const p of ["50", "99"])
-            latency.push({
+        return ["50", "99"].map(
+            (p): Row => ({
                 category: "latency",
                 label: `${proto} P${p}${sfx}`,
                 cell: c.cell,
@@ -134,33 +157,42 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
                 unit: "µs",
                 higherIsBetter: false,
                 format: f1,
-            });
-    }
-    // Flood ping as load: its round trip and the loss at the rate asked for.
-    for (const c of cellsOf(doc, (c) => c.dimensions.test === "flood")) {
+            }),
+        );
+    });
+}
+
+/** Flood ping as load: its round trip and the loss at the rate asked for. */
+function floodRows(doc: Pick<ResultsDoc, "cells">): Row[] {
+    return cellsOf(doc, (c) => c.dimensions.test === "flood").flatMap((c): Row[] => {
         const at = `(${c.dimensions.size} B at ${c.dimensions.rate}/s)`;
-        latency.push({
-            category: "latency",
-            label: `Flood ping avg ${at}`,
-            cell: c.cell,
-            metric: "avgms",
-            scale: 1000,
-            unit: "µs",
-            higherIsBetter: false,
-            format: f1,
-        });
-        latency.push({
-            category: "latency",
-            label: `Flood ping loss, % ${at}`,
-            cell: c.cell,
-            metric: "lossPct",
-            scale: 1,
-            unit: "%",
-            higherIsBetter: false,
-            format: f2,
-        });
-    }
-    const pps: Row[] = cellsOf(doc, (c) => c.dimensions.test === "pps")
+        return [
+            {
+                category: "latency",
+                label: `Flood ping avg ${at}`,
+                cell: c.cell,
+                metric: "avgms",
+                scale: 1000,
+                unit: "µs",
+                higherIsBetter: false,
+                format: f1,
+            },
+            {
+                category: "latency",
+                label: `Flood ping loss, % ${at}`,
+                cell: c.cell,
+                metric: "lossPct",
+                scale: 1,
+                unit: "%",
+                higherIsBetter: false,
+                format: f2,
+            },
+        ];
+    });
+}
+
+function ppsRows(doc: Pick<ResultsDoc, "cells">): Row[] {
+    return cellsOf(doc, (c) => c.dimensions.test === "pps")
         .sort((a, b) => (a.dimensions.size ?? 0) - (b.dimensions.size ?? 0))
         .map((c) => ({
             category: "pps",
@@ -172,7 +204,10 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
             higherIsBetter: true,
             format: kilo,
         }));
-    const transactions: Row[] = cellsOf(doc, (c) => c.dimensions.test === "rr").map((c) => {
+}
+
+function transactionRows(doc: Pick<ResultsDoc, "cells">): Row[] {
+    return cellsOf(doc, (c) => c.dimensions.test === "rr").map((c) => {
         const multi = doc.cells.filter((x) => x.dimensions.test === "rr" && x.dimensions.protocol === c.dimensions.protocol && x.cell !== c.cell).length > 0;
         return {
             category: "transactions",
@@ -185,7 +220,6 @@ export function rows(doc: Pick<ResultsDoc, "cells">): Record<Category, Row[]> {
             format: f0,
         };
     });
-    return { throughput, latency, pps, transactions };
 }
 
 /** A row's value in one column, or why there is none. */

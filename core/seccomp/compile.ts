@@ -398,12 +398,25 @@ function emitTree(asm: Assembler, entries: Entry[], lo: number, hi: number, dflt
 
 export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOptions = {}): CompiledFilter {
     syscallTable(arch); // refuses an unknown architecture before anything is compiled
-    const missing = opts.missing ?? "error";
     const dflt = actionValue(policy.defaultAction, policy.errno, "defaultAction");
     const skipped = new Set<string>();
-    const entries = new Map<number, Entry & { keys: Set<string>; allowed: boolean }>();
+    const sorted = policyEntries(policy, syscallResolver(arch, opts.missing ?? "error", skipped));
+    const program = emitProgram(arch, sorted, dflt);
+    const instructions = program.length / 8;
+    if (instructions > BPF_MAXINSNS) throw new Error(`the filter has ${instructions} instructions; the kernel takes at most ${BPF_MAXINSNS}`);
+    return {
+        arch,
+        program,
+        instructions,
+        sha256: sha256Hex(program),
+        syscalls: sorted.filter((e) => e.allowed).map((e) => ({ name: e.name, nr: e.nr })),
+        skipped: [...skipped].sort(),
+    };
+}
 
-    const resolve = (name: string): number | undefined => {
+/** A syscall name's number on `arch`; undefined (and the name added to `skipped`) where `missing` lets it be left out. */
+function syscallResolver(arch: Arch, missing: NonNullable<CompileOptions["missing"]>, skipped: Set<string>): (name: string) => number | undefined {
+    return (name) => {
         if (typeof name !== "string") throw new Error(`syscall names are strings, got ${JSON.stringify(name)}`);
         const nr = syscallNumber(name, arch);
         if (nr !== undefined) return nr;
@@ -414,6 +427,13 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         skipped.add(name);
         return undefined;
     };
+}
+
+type PolicyEntry = Entry & { keys: Set<string>; allowed: boolean };
+
+/** The policy's rules grouped per syscall number, in number order, each rule once, unreachable ones dropped. */
+function policyEntries(policy: SeccompPolicy, resolve: (name: string) => number | undefined): PolicyEntry[] {
+    const entries = new Map<number, PolicyEntry>();
     const add = (name: string, rule: Rule, allowed: boolean) => {
         const nr = resolve(name);
         if (nr === undefined) return;
@@ -425,7 +445,6 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         e.keys.add(key);
         e.rules.push(rule);
     };
-
     // Deny rules go in first so that, per syscall, they are tried before any allow rule.
     (policy.deny ?? []).forEach((d, i) => {
         const what = `deny[${i}] (${d.name})`;
@@ -436,18 +455,23 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         const conds = typeof a === "string" ? [] : normalizeConds(a.args, `allow '${name}'`);
         add(name, { conds, ret: SECCOMP_RET_ALLOW }, true);
     }
-
     const sorted = [...entries.values()].sort((x, y) => x.nr - y.nr);
-    for (const e of sorted) {
-        const firstUnconditional = e.rules.findIndex((r) => r.conds.length === 0);
-        if (firstUnconditional < 0) continue;
-        if (e.rules[firstUnconditional].ret !== SECCOMP_RET_ALLOW && e.allowed) {
-            throw new Error(`syscall '${e.name}' is both allowed and unconditionally denied`);
-        }
-        // Rules after an unconditional one can never be reached.
-        e.rules = e.rules.slice(0, firstUnconditional + 1);
-    }
+    for (const e of sorted) dropUnreachable(e);
+    return sorted;
+}
 
+function dropUnreachable(e: PolicyEntry): void {
+    const firstUnconditional = e.rules.findIndex((r) => r.conds.length === 0);
+    if (firstUnconditional < 0) return;
+    if (e.rules[firstUnconditional].ret !== SECCOMP_RET_ALLOW && e.allowed) {
+        throw new Error(`syscall '${e.name}' is both allowed and unconditionally denied`);
+    }
+    // Rules after an unconditional one can never be reached.
+    e.rules = e.rules.slice(0, firstUnconditional + 1);
+}
+
+/** The program: kill on a foreign architecture (and x32 on x86_64), then the entries' decision tree. */
+function emitProgram(arch: Arch, sorted: Entry[], dflt: number): Buffer {
     const asm = new Assembler();
     const kill = asm.label();
     const archOk = asm.label();
@@ -464,16 +488,5 @@ export function compileFilter(policy: SeccompPolicy, arch: Arch, opts: CompileOp
         asm.place(native);
     }
     emitTree(asm, sorted, 0, sorted.length, dflt);
-
-    const program = asm.assemble();
-    const instructions = program.length / 8;
-    if (instructions > BPF_MAXINSNS) throw new Error(`the filter has ${instructions} instructions; the kernel takes at most ${BPF_MAXINSNS}`);
-    return {
-        arch,
-        program,
-        instructions,
-        sha256: sha256Hex(program),
-        syscalls: sorted.filter((e) => e.allowed).map((e) => ({ name: e.name, nr: e.nr })),
-        skipped: [...skipped].sort(),
-    };
+    return asm.assemble();
 }
