@@ -9,7 +9,6 @@ import {
     AUDIT_ARCH_AARCH64,
     AUDIT_ARCH_I386,
     AUDIT_ARCH_X86_64,
-    BPF_JMP_JA,
     BPF_MAXINSNS,
     compileFilter,
     type CompiledFilter,
@@ -24,6 +23,7 @@ import {
     syscallNumber,
     X32_SYSCALL_BIT,
 } from "../core/seccomp/compile";
+import { BPF_JMP_JA } from "../core/seccomp/emit";
 import { compilePreset, PRESET_NAMES, presetPolicy, presetSyscallCounts } from "../core/seccomp/presets";
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "../core/seccomp/syscalls";
 import { decode, runFilter, verify } from "./bpf";
