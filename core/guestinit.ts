@@ -47,7 +47,8 @@ export interface ReadyLine {
 /** Finds and parses the readiness line in console output; undefined if it has not arrived yet. */
 export function parseReadyLine(console: string): ReadyLine | undefined {
     // Not anchored at the line start: firmware and the console leave escape sequences before it.
-    const m = new RegExp(`${READY_PREFIX} (.*)$`, "m").exec(console.replace(/\r/g, ""));
+    // Only a whole line counts: a console read while the guest writes can end inside it.
+    const m = new RegExp(`${READY_PREFIX} (.*)\n`).exec(console.replace(/\r/g, ""));
     if (!m) return undefined;
     const kv = new Map<string, string>();
     for (const part of m[1].trim().split(/\s+/)) {

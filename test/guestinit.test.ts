@@ -18,6 +18,9 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         const r = parseReadyLine("SeaBIOS\n\x1bc\x1b[?7lNETBED-READY uptime=1.87 nics=eth0@10.0.0.2/24,eth1@fd00::2/64 servers=iperf3\r\n");
         assert.deepEqual(r, { uptime: 1.87, nics: { eth0: "10.0.0.2/24", eth1: "fd00::2/64" }, servers: ["iperf3"] });
         assert.equal(parseReadyLine("booting..."), undefined);
+        // A console read while init writes the line: not ready until the line is whole.
+        assert.equal(parseReadyLine("NETBED-READY uptime=1.8"), undefined);
+        assert.equal(parseReadyLine("NETBED-READY uptime=1.87 nics=eth0@10.0.0.2/24 servers=iperf3\n")?.uptime, 1.87);
         assert.deepEqual(consoleErrors("x\nNETBED-ERROR insmod virtio.ko failed\n"), ["insmod virtio.ko failed"]);
     });
     it("the init script is valid sh", () => {
