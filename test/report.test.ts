@@ -177,6 +177,20 @@ describe("report: Volt markdown", () => {
         assert.match(fm, /1\. \*\*virtio\*\* \(beats macvtap\)/);
         assert.match(fm, /Default: `virtio` \(beats every other guest/);
     });
+    it("names a best guest against bare metal only where it leads significantly; a tie gives every guest's share", () => {
+        assert.doesNotMatch(md, /best guest/, "the fixture's 3 repetitions call no difference: no guest may be named best");
+        assert.ok(
+            md.includes(
+                "- bare-metal: 13.34 Gbit/s (native reference; with no significant leader, the guests are at 16.4% (virtio) and 16.2% (macvtap) of it)",
+            ),
+        );
+        assert.match(md, /With no significant leader, the guests are at 16\.4% \(virtio\) and 16\.2% \(macvtap\) of bare metal \(13\.34 Gbit\/s\)\./);
+        assert.match(md, /the guests are at 14\.8× \(virtio\) and 20\.0× \(macvtap\) bare metal's value \(50\.6 µs\)/);
+        assert.match(md, /\(native reference; virtio is at 14\.3% of it\)/, "one guest measured (macvtap's TCP_CRR failed): named, not called best");
+        const fm = voltMarkdown(boosted(fixtureWithReps(5), "virtio", 1.5));
+        assert.match(fm, /\(native reference; the best guest, virtio, is at 24\.6% of it\)/);
+        assert.match(fm, /The best guest, virtio, is at 24\.6% of bare metal \(13\.34 Gbit\/s\)\./);
+    });
     it("without a bare-metal pair: no percentages; without virtio: the first guest is the baseline", () => {
         const d = fixture();
         d.cells = d.cells.filter((c) => c.pair !== "bare-metal" && c.pair !== "virtio");

@@ -3,13 +3,34 @@
 import type { ResultsDoc } from "../bench/results";
 import { fmtP } from "../bench/abtest";
 import { B, type Block, type ListItem } from "./blocks";
-import { type Ctx, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
+import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
 import { type Category, type Column, type Row, improvement, pct, value } from "./model";
 import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
 
 function fmtVal(row: Row, v: number): string {
     return `${row.format(v)} ${row.unit}`;
 }
+
+/** "a", "a and b", "a, b and c". */
+function listOf(parts: string[]): string {
+    return parts.length <= 2 ? parts.join(" and ") : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}
+
+/**
+ * Where the guests stand against bare metal on a row. A best guest is named only where it leads
+ * significantly; otherwise every guest's share is given, so a gap within noise names no winner.
+ */
+function standing(ctx: Ctx, row: Row, share: (g: Ranked) => string): { subject: string; verb: string; share: string } | undefined {
+    const r = rankRow(ctx, row);
+    if (r.length === 0) return undefined;
+    if (leader(ctx, row)) return { subject: `the best guest, ${r[0].col.title},`, verb: "is", share: share(r[0]) };
+    if (r.length === 1) return { subject: r[0].col.title, verb: "is", share: share(r[0]) };
+    // Column order, not value order: a tie lists the guests without implying a ranking.
+    const inOrder = [...r].sort((x, y) => ctx.guests.indexOf(x.col) - ctx.guests.indexOf(y.col));
+    return { subject: "with no significant leader, the guests", verb: "are", share: listOf(inOrder.map((g) => `${share(g)} (${g.col.title})`)) };
+}
+
+const capital = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}`;
 
 /** The Volt "X (Y% improvement)" list of one row against the baseline guest. */
 function compareRow(ctx: Ctx, row: Row): ListItem[] {
@@ -39,10 +60,8 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
     if (ctx.native) {
         const n = value(ctx.doc, row, ctx.native.pair);
         if (n.ok) {
-            const best = bestGuest(ctx, row);
-            items.push(
-                `${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${best ? `; the best guest, ${best.col.title}, is at ${pct((best.v / n.median) * 100)} of it` : ""})`,
-            );
+            const st = standing(ctx, row, (g) => pct((g.v / n.median) * 100));
+            items.push(`${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${st ? `; ${st.subject} ${st.verb} at ${st.share} of it` : ""})`);
         }
     }
     return items;
@@ -71,9 +90,10 @@ function finding(ctx: Ctx, row: Row): string {
     }
     const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
     if (n?.ok) {
-        s += row.higherIsBetter
-            ? ` The best guest reaches ${pct((a.v / n.median) * 100)} of bare metal (${fmtVal(row, n.median)}).`
-            : ` The best guest is ${(a.v / n.median).toFixed(1)}× bare metal (${fmtVal(row, n.median)}).`;
+        const share = (g: Ranked) => (row.higherIsBetter ? pct((g.v / n.median) * 100) : `${(g.v / n.median).toFixed(1)}×`);
+        const st = standing(ctx, row, share)!;
+        const of = row.higherIsBetter ? "of bare metal" : "bare metal's value";
+        s += ` ${capital(st.subject)} ${st.verb} at ${st.share} ${of} (${fmtVal(row, n.median)}).`;
     }
     return s;
 }
@@ -107,7 +127,6 @@ function latencyAnalysis(ctx: Ctx): Block[] {
     const p50 = p99 && L.find((r) => r.cell === p99.cell && (r.metric === "p50us" || r.metric === "p50ms"));
     if (!p99 || !p50) out.push(B.p("Not measured."));
     else {
-        const jit: { col: Column; ratio: number }[] = [];
         const p99Items: ListItem[] = [];
         const jitItems: ListItem[] = [];
         for (const col of [...ctx.guests, ...(ctx.native ? [ctx.native] : [])]) {
@@ -117,17 +136,12 @@ function latencyAnalysis(ctx: Ctx): Block[] {
             p99Items.push(`${col.title}: ${a.ok ? `${p99.format(a.median)} µs` : a.why === "failed" ? "failed" : "not measured"}${tag}`);
             if (a.ok && b.ok && b.median > 0) {
                 const ratio = a.median / b.median;
-                if (!col.native) jit.push({ col, ratio });
                 jitItems.push(`${col.title}: ${ratio.toFixed(1)}x${tag}`);
             } else jitItems.push(`${col.title}: —`);
         }
         out.push(B.p(`**P99 Latency (${p99.label.replace(/ P99.*/, "")}):**`), B.list(p99Items));
         out.push(B.p("**Jitter (P99/P50 ratio):**"), B.list(jitItems));
-        jit.sort((a, b) => a.ratio - b.ratio);
-        let key = finding(ctx, p99);
-        if (jit.length >= 2)
-            key += ` Steadiest tail: ${jit[0].col.title} (P99/P50 ${jit[0].ratio.toFixed(1)}x); widest: ${jit[jit.length - 1].col.title} (${jit[jit.length - 1].ratio.toFixed(1)}x).`;
-        out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, L, "latency percentiles")}`));
+        out.push(B.p(`**Key Finding:** ${finding(ctx, p99)}${winsSentence(ctx, L, "latency percentiles")}`));
     }
     return out;
 }
