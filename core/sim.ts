@@ -20,6 +20,12 @@ export const MAX_NICS = 4;
  */
 const PRIVATE_TMPFS = ["/run/netbed", "/tmp", "/var/tmp"] as const;
 const PRIVATE_CACHE = "/var/cache/netbed";
+/**
+ * The SSH user's home is the machine's own too, seeded once from the distribution's /etc/skel as a
+ * fresh lab machine's is: every command over SSH starts the user's shell, which reads its ~/.bashrc,
+ * so the operator's own (here, a pyenv init costing about 1 s) must not be charged to each command.
+ */
+const PRIVATE_HOME = "/root";
 
 export interface SimMachine {
     /** m1, m2, ... */
@@ -105,6 +111,8 @@ export const BOOT_SCRIPT = [
     'hostname "$2"',
     ...PRIVATE_TMPFS.map((d) => `mkdir -p ${d} && mount -t tmpfs -o mode=${d === "/run/netbed" ? "0755" : "1777"} netbed-sim ${d}`),
     `mkdir -p "$1/cache" ${PRIVATE_CACHE} && mount --bind "$1/cache" ${PRIVATE_CACHE}`,
+    `if [ ! -d "$1/home" ]; then mkdir -p "$1/home.new" && cp -a /etc/skel/. "$1/home.new/" && mv "$1/home.new" "$1/home"; fi`,
+    `mount --bind "$1/home" ${PRIVATE_HOME}`,
     "exec sleep infinity",
 ].join("\n");
 

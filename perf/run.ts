@@ -15,6 +15,7 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
     // noop and matrix share one testbed when both run.
     noop: { figures: "3 no-op cost", run: (sel) => require("./testbed").main({ noop: true, matrix: sel.has("matrix") }) },
     boot: { figures: "4 boot", run: () => require("./boot").main() },
+    hardware: { figures: "the hardware path over SSH against the local stack, phase by phase", run: () => require("./hardware").main() },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",

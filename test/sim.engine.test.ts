@@ -138,6 +138,8 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         const vmDir = `/run/netbed/vms/ssh-${M1.address}-22`;
         assert.ok(!fs.existsSync(vmDir), `${vmDir} is m1's, not this machine's`);
         assert.match(onMachine(M1, `ls /run/netbed/vms/ssh-${M1.address}-22`), /vm-virtio/);
+        // The SSH user's home is m1's own (its dotfiles are read by every command's shell).
+        assert.equal(onMachine(M1, "readlink -f ~/.bashrc; cmp -s ~/.bashrc /etc/skel/.bashrc && echo skel").trim(), "/root/.bashrc\nskel");
         console.log(`      up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     });
 
