@@ -161,12 +161,20 @@ describe("examples' result views", () => {
 
     it("solo5-pps: solo5's two tables by I/O configuration, absent rows with their reason, VM exits null with the run's reason", () => {
         const tcg = { unmeasured: { vmExitsPerSecond: "TCG guest: no KVM exit counters" } };
-        const rep = (exits: number | null, why: Record<string, unknown> = {}) => ({
+        // Each measurement's window is 2.5 s (the tool's start and finish around its 2 s).
+        const rep = (cpu: { busy: number; vmm: number | null }, exits: number | null, why: Record<string, unknown> = {}) => ({
             index: 0,
             metrics: {},
             raw: "x",
-            seconds: 2,
-            cpu: { machines: {}, vmm: {}, vhost: {}, vmExitsPerSecond: exits, ...why },
+            seconds: 2.5,
+            cpu: {
+                machines: { local: { user: 0, system: 0, softirq: 0, irq: 0, guest: 0, busy: cpu.busy, idle: 5 - cpu.busy } },
+                // The other guest's VMM is accounted too, and is not the cell's.
+                vmm: (cpu.vmm === null ? { other: 0.4 } : { b: cpu.vmm, other: 0.4 }) as Record<string, number>,
+                vhost: {},
+                vmExitsPerSecond: exits,
+                ...why,
+            },
         });
         const pps = (pair: string, dims: Partial<CellResult["dimensions"]>, v: number, cpu: { busy: number; vmm: number | null }, exits: number | null) =>
             cell(
@@ -174,15 +182,12 @@ describe("examples' result views", () => {
                 "pps-1300",
                 { test: "pps", size: 1300, accel: "tcg", ...dims },
                 { pps: v, lossPct: 10 },
-                {
-                    cpuSeconds: { user: 0, system: 0, softirq: 0, guest: 0, ...cpu },
-                    repetitions: [rep(exits, exits === null ? tcg : {}), rep(exits === null ? null : 3 * exits)],
-                },
+                { repetitions: [rep(cpu, exits, exits === null ? tcg : {}), rep(cpu, exits === null ? null : 3 * exits)] },
             );
         const doc = {
             run: run(2),
             cells: [
-                // 1.5 busy CPU-seconds in a 2-s measurement: 75% of one CPU; the VMM's 0.9: 45%.
+                // 1.5 busy CPU-seconds in a 2.5-s window: 60% of one CPU; the VMM's 0.9: 36%.
                 pps("virtio", { security: "security (qemu)", notification: "event-driven" }, 5100, { busy: 1.5, vmm: 0.9 }, null),
                 pps("virtio-busy-poll", { security: "security (qemu)", notification: "guest busy_poll=50 busy_read=50" }, 6200, { busy: 2, vmm: 1.2 }, null),
                 // Exits where a host counts them: the median of 100 and 300.
@@ -227,11 +232,11 @@ describe("examples' result views", () => {
             t2.map((l) => [l.vmExitsPerSecond, l.cpuPct, l.vmmCpuPct, l.note]),
             [
                 [null, null, null, "not on this machine: no /dev/vhost-net"],
-                [null, 75, 45, "VM exits null: TCG guest: no KVM exit counters"],
-                [null, 100, 60, "VM exits null: TCG guest: no KVM exit counters"],
-                [200, 150, 100, null],
+                [null, 60, 36, "VM exits null: TCG guest: no KVM exit counters"],
+                [null, 80, 48, "VM exits null: TCG guest: no KVM exit counters"],
+                [200, 120, 80, null],
                 [null, null, null, "failed: VMM died"],
-                [null, 50, null, "VM exits null: no guest"],
+                [null, 40, null, "VM exits null: no guest"],
                 [null, null, null, "pair 'nothing' has no pps-1300 cell"],
             ],
         );
@@ -240,8 +245,8 @@ describe("examples' result views", () => {
         assert.match(text1[2], /^QEMU vhost=on\s+-\s+-\s+-\s+-\s+not on this machine: no \/dev\/vhost-net$/);
         assert.match(text1[4], /^QEMU vhost=off, seccomp, guest busy polling\s+6\.2k\s+10%\s+security \(qemu\)\s+guest busy_poll=50 busy_read=50$/);
         const text2 = renderSolo5ModelTable(t2);
-        assert.match(text2[3], /^QEMU vhost=off, seccomp, event-driven\s+-\s+75% \(VMM 45%\)\s+VM exits null: TCG guest/);
-        assert.match(text2[5], /^KVM guest\s+200\s+150% \(VMM 100%\)$/);
+        assert.match(text2[3], /^QEMU vhost=off, seccomp, event-driven\s+-\s+60% \(VMM 36%\)\s+VM exits null: TCG guest/);
+        assert.match(text2[5], /^KVM guest\s+200\s+120% \(VMM 80%\)$/);
         assert.equal(text2.length, 2 + experiments.length);
     });
 

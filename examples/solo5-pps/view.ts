@@ -101,7 +101,11 @@ export interface Solo5ModelLine {
     pair: string | null;
     /** Median VM exits per second; null with the reason in `note` (TCG has none to count). */
     vmExitsPerSecond: number | null;
-    /** Host CPU busy during the measurement in % of one CPU (all machines), and the guest's VMM alone. */
+    /**
+     * Host CPU busy in % of one CPU over each measurement's window (all machines; the window is the
+     * tool's run with its start and finish, so a saturated 2-CPU machine reads 200%), and the
+     * guest's VMM alone; medians over the repetitions.
+     */
     cpuPct: number | null;
     vmmCpuPct: number | null;
     note: string | null;
@@ -138,8 +142,28 @@ function exitsNote(cell: CellResult): string {
     return why ?? (cell.dimensions.accel === "tcg" ? "TCG guest: no VM exits to count" : "not measured");
 }
 
-export function solo5ModelTable(doc: Pick<ResultsDoc, "cells" | "run">, size: number, experiments: readonly Experiment[]): Solo5ModelLine[] {
-    const pct = (cpuSeconds: number | null | undefined) => (cpuSeconds == null ? null : Math.round((cpuSeconds / doc.run.settings.duration) * 1000) / 10);
+type Cpu = NonNullable<CellResult["repetitions"][number]["cpu"]>;
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+/** Median over the repetitions of CPU-seconds (from `of`, null: none) per second of the measurement's window, in %. */
+function cpuPct(cell: CellResult, of: (cpu: Cpu) => number | null): number | null {
+    const v: number[] = [];
+    for (const r of cell.repetitions) {
+        const cpuSeconds = r.cpu && r.seconds > 0 ? of(r.cpu) : null;
+        if (cpuSeconds !== null) v.push((100 * cpuSeconds) / r.seconds);
+    }
+    const m = median(v);
+    return m === null ? null : Math.round(m * 10) / 10;
+}
+
+const busyOf = (cpu: Cpu) => sum(Object.values(cpu.machines).map((m) => m.busy));
+/** The VMM of the cell's own guest (every guest's VMM is accounted in every measurement). */
+const vmmOf = (cell: CellResult) => (cpu: Cpu) => {
+    const guest = [cell.dimensions.server, cell.dimensions.client].find((name) => cpu.vmm[name] !== undefined);
+    return guest === undefined ? null : cpu.vmm[guest];
+};
+
+export function solo5ModelTable(doc: Pick<ResultsDoc, "cells">, size: number, experiments: readonly Experiment[]): Solo5ModelLine[] {
     return experiments.map((e) => {
         const { cell, note } = cellOf(doc, size, e);
         if (!cell) return { experiment: e.experiment, pair: e.pair ?? null, vmExitsPerSecond: null, cpuPct: null, vmmCpuPct: null, note };
@@ -148,19 +172,19 @@ export function solo5ModelTable(doc: Pick<ResultsDoc, "cells" | "run">, size: nu
             experiment: e.experiment,
             pair: e.pair ?? null,
             vmExitsPerSecond: exits,
-            cpuPct: pct(cell.cpuSeconds?.busy),
-            vmmCpuPct: pct(cell.cpuSeconds?.vmm),
+            cpuPct: cpuPct(cell, busyOf),
+            vmmCpuPct: cpuPct(cell, vmmOf(cell)),
             note: exits === null ? `VM exits null: ${exitsNote(cell)}` : null,
         };
     });
 }
 
-/** A table as aligned text: the first column left-aligned, the others right-aligned. */
-function textTable(header: string[], rows: string[][]): string[] {
+/** A table as aligned text; `right` names the columns of figures (right-aligned), the rest are left-aligned. */
+function textTable(header: string[], rows: string[][], right: number[]): string[] {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) =>
         r
-            .map((v, i) => (i === 0 || i === r.length - 1 ? v.padEnd(widths[i]) : v.padStart(widths[i])))
+            .map((v, i) => (right.includes(i) ? v.padStart(widths[i]) : v.padEnd(widths[i])))
             .join("   ")
             .trimEnd();
     return [line(header), "-".repeat(line(header).length), ...rows.map(line)];
@@ -179,6 +203,7 @@ export function renderSolo5PpsTable(lines: readonly Solo5PpsLine[], size: number
             l.notification ?? "-",
             l.note ?? "",
         ]),
+        [1, 2],
     );
 }
 
@@ -191,5 +216,6 @@ export function renderSolo5ModelTable(lines: readonly Solo5ModelLine[]): string[
             dash(l.cpuPct, (x) => `${x}%${l.vmmCpuPct === null ? "" : ` (VMM ${l.vmmCpuPct}%)`}`),
             l.note ?? "",
         ]),
+        [1, 2],
     );
 }
