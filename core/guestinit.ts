@@ -2,6 +2,7 @@
 // that drives it, and the readiness line it prints. Pure.
 import { AGENT_PATH, AGENT_PORT } from "./agent";
 import { macProblem, parseCidr } from "./net";
+import { type BusyPoll, busyPollUsProblem } from "./notification";
 
 /** Console setup every guest gets; quiet because under TCG every console line costs boot time. */
 export const CONSOLE_WORDS = ["console=ttyS0", "quiet", "panic=-1"];
@@ -20,8 +21,8 @@ export interface GuestNic {
     mtu?: number;
 }
 
-/** Kernel command line words for the guest's NICs and servers (each a single word: no spaces). */
-export function guestCmdline(nics: readonly GuestNic[], servers: readonly Server[]): string[] {
+/** Kernel command line words for the guest's NICs, servers and busy polling (each a single word: no spaces). */
+export function guestCmdline(nics: readonly GuestNic[], servers: readonly Server[], busyPoll?: BusyPoll): string[] {
     const words: string[] = [];
     for (const n of nics) {
         if (macProblem(n.mac)) throw new Error(`NIC MAC '${n.mac}' ${macProblem(n.mac)}`);
@@ -33,6 +34,13 @@ export function guestCmdline(nics: readonly GuestNic[], servers: readonly Server
         words.push(w);
     }
     if (servers.length > 0) words.push(`netbed.servers=${servers.join(",")}`);
+    if (busyPoll) {
+        for (const [k, us] of Object.entries(busyPoll)) {
+            const p = busyPollUsProblem(us);
+            if (p) throw new Error(`busyPoll.${k} ${p}`);
+        }
+        words.push(`netbed.busy_poll=${busyPoll.pollUs},${busyPoll.readUs}`);
+    }
     return words;
 }
 
@@ -42,6 +50,8 @@ export interface ReadyLine {
     /** dev=address pairs of the configured NICs. */
     nics: Record<string, string>;
     servers: string[];
+    /** net.core.busy_poll and busy_read as init read them back (absent: an older init, or a kernel without them). */
+    busyPoll?: BusyPoll;
 }
 
 /** Finds and parses the readiness line in console output; undefined if it has not arrived yet. */
@@ -60,7 +70,10 @@ export function parseReadyLine(console: string): ReadyLine | undefined {
         const [dev, addr] = n.split("@");
         nics[dev] = addr;
     }
-    return { uptime: Number(kv.get("uptime")), nics, servers: (kv.get("servers") ?? "").split(",").filter(Boolean) };
+    const ready: ReadyLine = { uptime: Number(kv.get("uptime")), nics, servers: (kv.get("servers") ?? "").split(",").filter(Boolean) };
+    const [pollUs, readUs] = [kv.get("busy_poll"), kv.get("busy_read")].map((v) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined));
+    if (pollUs !== undefined && readUs !== undefined) ready.busyPoll = { pollUs, readUs };
+    return ready;
 }
 
 /** Errors init reported on the console (module load failures, missing NICs). */
@@ -74,8 +87,10 @@ export function consoleErrors(console: string): string[] {
 
 /**
  * The init script. Mounts the pseudo filesystems, loads modules in the order the image lists,
- * configures each NIC named on the command line by its MAC, starts the requested servers,
- * prints the readiness line with /proc/uptime, then obeys "poweroff" / "reboot" on the console.
+ * configures each NIC named on the command line by its MAC, sets busy polling, starts the requested
+ * servers, prints the readiness line with /proc/uptime and the busy polling in effect, then obeys
+ * "poweroff" / "reboot" on the console. busy_read is set before the servers start: a socket takes
+ * its busy-read time from the sysctl when it is created.
  */
 export const GUEST_INIT = `#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /bin /sbin /usr/bin /usr/sbin
@@ -113,11 +128,18 @@ configure_nic() {
   nics="$nics,$dev@$cidr"
 }
 
+set_busy_poll() {
+  old_ifs=$IFS; IFS=,; set -- $1; IFS=$old_ifs
+  { echo "$1" > /proc/sys/net/core/busy_poll; } 2>/dev/null || echo "${ERROR_PREFIX} cannot set net.core.busy_poll to $1 (a kernel without CONFIG_NET_RX_BUSY_POLL?)"
+  { echo "$2" > /proc/sys/net/core/busy_read; } 2>/dev/null || echo "${ERROR_PREFIX} cannot set net.core.busy_read to $2 (a kernel without CONFIG_NET_RX_BUSY_POLL?)"
+}
+
 servers=""
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     netbed.nic=*) configure_nic "\${arg#netbed.nic=}" ;;
     netbed.servers=*) servers="\${arg#netbed.servers=}" ;;
+    netbed.busy_poll=*) set_busy_poll "\${arg#netbed.busy_poll=}" ;;
   esac
 done
 
@@ -136,7 +158,9 @@ done
 IFS=$old_ifs
 
 read -r up idle < /proc/uptime
-echo "${READY_PREFIX} uptime=$up nics=\${nics#,} servers=\${started#,}"
+busy_poll=$(cat /proc/sys/net/core/busy_poll 2>/dev/null) || busy_poll=none
+busy_read=$(cat /proc/sys/net/core/busy_read 2>/dev/null) || busy_read=none
+echo "${READY_PREFIX} uptime=$up nics=\${nics#,} servers=\${started#,} busy_poll=$busy_poll busy_read=$busy_read"
 
 while true; do
   while read -r cmd; do

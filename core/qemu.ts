@@ -1,6 +1,7 @@
 // QEMU argv for a microVM: q35 with virtio-net-pci (reliable under TCG), or the microvm machine
 // with virtio-mmio devices (hangs at timer calibration in some TCG boots: shared/NOTES.md). Pure.
 import { CONSOLE_WORDS } from "./guestinit";
+import { busyPollUsProblem } from "./notification";
 
 interface QemuNic {
     /** A tap device name (virtio, vhost-net) ... */
@@ -10,6 +11,8 @@ interface QemuNic {
     mac: string;
     vhost: boolean;
     queues?: number;
+    /** vhost-net busy polling: µs the vhost worker polls before it waits for a notification (QEMU's poll-us). */
+    pollUs?: number;
 }
 
 export const QEMU_MACHINES = ["q35", "microvm"] as const;
@@ -59,8 +62,9 @@ export function qemuArgv(s: QemuSpec): string[] {
         // QEMU splits options at ',': a name or MAC with one would inject options.
         for (const v of [n.tap ?? "", n.mac]) if (/[,=\s]/.test(v)) throw new Error(`NIC ${i}: '${v}' cannot appear in a QEMU option`);
         const q = n.queues && n.queues > 1 ? `,queues=${n.queues}` : "";
+        const poll = pollOption(n, i);
         const backend = n.fd !== undefined ? `tap,id=n${i},fd=${n.fd}` : `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`;
-        argv.push("-netdev", `${backend},vhost=${n.vhost ? "on" : "off"}${q}`);
+        argv.push("-netdev", `${backend},vhost=${n.vhost ? "on" : "off"}${poll}${q}`);
         const mq = n.queues && n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
         argv.push(
             "-device",
@@ -71,4 +75,13 @@ export function qemuArgv(s: QemuSpec): string[] {
     });
     if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
     return argv;
+}
+
+/** The tap netdev's `poll-us` for vhost-net busy polling ("" without it). */
+function pollOption(n: QemuNic, i: number): string {
+    if (!n.pollUs) return "";
+    const p = busyPollUsProblem(n.pollUs);
+    if (p) throw new Error(`NIC ${i}: poll-us ${p}`);
+    if (!n.vhost) throw new Error(`NIC ${i}: poll-us busy-polls the vhost-net worker, and this NIC has vhost off`);
+    return `,poll-us=${n.pollUs}`;
 }

@@ -17,6 +17,8 @@ export interface VmNic {
     mac: string;
     vhost: boolean;
     queues: number;
+    /** vhost-net busy polling in µs (QEMU's tap poll-us); only QEMU's vhost-net NICs take it. */
+    pollUs?: number;
 }
 
 export interface VmSpec {

@@ -4,6 +4,7 @@ import { networkStackOf } from "../core/placement";
 import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import * as fs from "node:fs";
 import { deriveMac } from "../core/net";
+import { busyPollMismatch, notificationModel } from "../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../core/vmm";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
@@ -96,7 +97,7 @@ function nicsOf(i: MicroVmInputs, urn: string): { vm: VmNic[]; hostIf: string[];
             fds.push(n.macvtapDevice!);
             hostIf.push(n.macvtapDevice!);
         } else {
-            vm.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues });
+            vm.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues, pollUs: n.vhostPollUs });
             hostIf.push(n.tap!);
         }
     });
@@ -276,6 +277,7 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
             ...guestCmdline(
                 i.nics.map((n, k) => ({ mac: nics[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
                 i.servers,
+                i.busyPoll,
             ),
             ...i.cmdline,
         ],
@@ -324,7 +326,7 @@ async function waitReady(ctx: Ctx, t: Transport, i: MicroVmInputs, dir: string, 
     }
 }
 
-/** A ready guest's init errors refused, then its VMM's threads pinned and the host's IRQs steered. */
+/** A ready guest's init errors (and busy polling it did not apply) refused, then its VMM's threads pinned and the host's IRQs steered. */
 async function settleGuest(
     ctx: Ctx,
     t: Transport,
@@ -333,9 +335,12 @@ async function settleGuest(
     pid: number,
     model: DriverModel,
     launch: Launch,
+    ready: ReadyLine,
 ): Promise<{ placement: Placement; irqs: IrqApplied[] }> {
     const errors = consoleErrors(await t.getFile(`${dir}/console.log`).then((b) => b.toString()));
     if (errors.length > 0) throw new Error(`the guest's init reported: ${errors.join("; ")}`);
+    const busy = busyPollMismatch(i.busyPoll, ready.busyPoll);
+    if (busy) throw new Error(`busyPoll was not applied in the guest: ${busy}`);
     const placement = await applyPinning(t, pid, model, launch, i.pinning, (m) => ctx.log.warn(ctx.urn, m));
     if (i.pinning?.vcpus || i.pinning?.other || i.pinning?.vhost) {
         ctx.log.info(ctx.urn, `pinned (${placement.source}): vCPU threads ${placement.vcpus.map((v) => `${v.index}:${v.thread}->${v.cpus}`).join(", ")}`);
@@ -368,7 +373,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         );
         const ready = await waitReady(ctx, t, i, dir, vmm, started);
         const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
-        const { placement, irqs } = await settleGuest(ctx, t, i, dir, pid, model, launch);
+        const { placement, irqs } = await settleGuest(ctx, t, i, dir, pid, model, launch, ready);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,
@@ -383,6 +388,12 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
                 consoleLog: `${dir}/console.log`,
                 interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
+                // What the guest's init read back (null: it reported none), and the model in effect.
+                guestBusyPoll: ready.busyPoll ?? null,
+                notification: notificationModel(
+                    ready.busyPoll,
+                    nics.vm.map((n) => n.pollUs ?? 0),
+                ),
                 placement,
                 argv,
                 wrapper,

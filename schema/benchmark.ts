@@ -40,6 +40,8 @@ const VmEndpoint = z
         memoryMiB: z.number().int().min(1),
         pinned: z.boolean(),
         security: z.string().default("none"),
+        /** The MicroVm's notification model where it busy-polls (absent: event-driven). */
+        notification: z.string().optional(),
         /** QEMU's QMP socket on the VM's host, for KVM exit counters (absent: none). */
         qmpSocket: z.string().optional(),
     })

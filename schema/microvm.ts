@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { HostProbe } from "../core/probe";
 import { SERVERS } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
+import { busyPollUsProblem } from "../core/notification";
 import { machineLabel, machineOf } from "../core/placement";
 import { QEMU_MACHINES } from "../core/qemu";
 import { DRIVER_MODELS, type DriverModel, VMM_DRIVERS, templateProblem } from "../core/vmm";
@@ -12,6 +13,11 @@ import { HostConnectionSchema } from "./host";
 const VmPath = hostPath().refine((p) => !/[,\s]/.test(p), "must not contain ',' or spaces (they would split the VMM's option)");
 /** A host CPU number (NR_CPUS caps it even where the host's count is not known yet). */
 const Cpu = z.number().int().min(0).max(8191);
+/** A busy-polling time in µs (0: off), bounded by core/notification's MAX_BUSY_POLL_US. */
+const BusyPollUs = z.number().superRefine((us, ctx) => {
+    const problem = busyPollUsProblem(us);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${us} ${problem}` });
+});
 
 export const NIC_BACKENDS = ["virtio", "vhost-net", "macvtap"] as const;
 
@@ -39,6 +45,11 @@ const NicSchema = z
         mtu: z.number().int().min(68).max(65535).optional(),
         /** virtio-net queues (needs a multi-queue tap when > 1). Default 1. */
         queues: z.number().int().min(1).max(64).default(1),
+        /**
+         * vhost-net busy polling: µs the host's vhost worker polls the NIC's rings before it waits for
+         * a notification (QEMU's tap `poll-us`). Only backend 'vhost-net' under driver 'qemu'.
+         */
+        vhostPollUs: BusyPollUs.optional(),
     })
     .strict();
 
@@ -98,6 +109,15 @@ const MicroVmFieldsSchema = z
         /** Extra kernel command line words. */
         cmdline: z.array(z.string().max(4096, "must be at most 4096 characters").regex(/^\S+$/, "must be one word (no whitespace)")).max(256).default([]),
         nics: z.array(NicSchema).min(1, "give at least one NIC").max(8),
+        /**
+         * Guest-side busy polling, the notification model inside the guest: its init sets
+         * net.core.busy_poll (`pollUs`: poll/select/epoll) and net.core.busy_read (`readUs`: socket
+         * reads) to these µs before the servers start. Absent: the kernel's default, event-driven.
+         */
+        busyPoll: z
+            .object({ pollUs: BusyPollUs.default(0), readUs: BusyPollUs.default(0) })
+            .strict()
+            .optional(),
         /** What the guest starts at boot: benchmark servers and the agent that runs clients in it. Default: all (iperf3, sockperf, netserver, agent). */
         servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
         /** `kvm`, `tcg`, or `auto` (kvm where the host can run stock guests under KVM, else tcg with a warning). */
@@ -243,6 +263,12 @@ function checkNicBackend(v: MicroVmFields, n: MicroVmFields["nics"][number], mod
             issue(["tap"], `a ${n.backend} NIC needs either a tap (a Tap) or a bridge (the VM then makes its own tap)`);
         if (n.macvtapDevice !== undefined) issue(["macvtapDevice"], `a ${n.backend} NIC cannot use a macvtap device: set backend 'macvtap'`);
     }
+    if (n.vhostPollUs !== undefined && n.backend !== "vhost-net")
+        issue(
+            ["vhostPollUs"],
+            `busy-polls the host's vhost-net worker (QEMU's poll-us), and this NIC's backend is '${n.backend}': use backend 'vhost-net', or busyPoll for polling inside the guest`,
+        );
+    else if (n.vhostPollUs !== undefined && v.driver !== "qemu") issue(["vhostPollUs"], `is QEMU's tap poll-us: only with driver 'qemu'`);
     if (n.backend === "vhost-net" && v.hostCaps && !v.hostCaps.vhostNet) {
         issue(
             ["backend"],

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { RunSettingsSchema, TestSpecSchema } from "../core/bench/spec";
 import type { ResultsDoc, Summary } from "../core/bench/results";
 import { urnName } from "../core/names";
+import { EVENT_DRIVEN } from "../core/notification";
 import type { Endpoint } from "../schema/benchmark";
 import type { Host } from "./host";
 import type { MicroVm } from "./microvm";
@@ -50,9 +51,27 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
             vm.confinement,
             vm.qmpSocket,
             e.address,
+            vm.notification,
         ] as pulumi.Output<any>[])
         .apply(
-            ([urn, host, via, ifs, pid, accel, driver, kernelPath, kernelRelease, vcpus, memoryMiB, pinning, confinement, qmpSocket, peerAddress]: any[]) => {
+            ([
+                urn,
+                host,
+                via,
+                ifs,
+                pid,
+                accel,
+                driver,
+                kernelPath,
+                kernelRelease,
+                vcpus,
+                memoryMiB,
+                pinning,
+                confinement,
+                qmpSocket,
+                peerAddress,
+                notification,
+            ]: any[]) => {
                 const i = ifs[nic];
                 if (!i) throw new Error(`MicroVm ${urnName(String(urn))} has no NIC ${nic}`);
                 return {
@@ -73,6 +92,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                     pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
                     security: confinement ?? "none",
                     ...(qmpSocket ? { qmpSocket } : {}),
+                    // Only where it busy-polls: an event-driven guest's pair stays what it was before the field existed.
+                    ...(notification && notification !== EVENT_DRIVEN ? { notification } : {}),
                 };
             },
         ) as unknown as pulumi.Output<Endpoint>;

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
+import type { BusyPoll } from "../core/notification";
 import type { QEMU_MACHINES } from "../core/qemu";
 import type { VMM_DRIVERS } from "../core/vmm";
 import type { HostConnection } from "../schema/host";
@@ -27,6 +28,8 @@ export interface NicArgs {
     gateway?: pulumi.Input<string>;
     mtu?: pulumi.Input<number>;
     queues?: pulumi.Input<number>;
+    /** vhost-net busy polling in µs (QEMU's tap poll-us): backend 'vhost-net' under QEMU only. */
+    vhostPollUs?: pulumi.Input<number>;
 }
 
 export type MicroVmArgs = ArgsOf<
@@ -72,6 +75,10 @@ export class MicroVm extends pulumi.CustomResource {
     public readonly wrapper!: pulumi.Output<string[] | undefined>;
     /** The SecurityProfile's name the VMM runs under, or "none". */
     public readonly confinement!: pulumi.Output<string>;
+    /** net.core.busy_poll and busy_read as the guest's init read them back at boot (null: it reported none). */
+    public readonly guestBusyPoll!: pulumi.Output<BusyPoll | null>;
+    /** The notification model in effect: "event-driven", or the guest's and the vhost workers' busy polling. */
+    public readonly notification!: pulumi.Output<string>;
     /** IRQs confined for this VM (with the affinity they had before), or why a match was skipped. */
     public readonly irqs!: pulumi.Output<{ irq?: number; name?: string; before?: string; after?: string; match: string; skipped?: string }[]>;
 
@@ -88,6 +95,7 @@ export class MicroVm extends pulumi.CustomResource {
             gateway: n.gateway,
             mtu: n.mtu,
             queues: n.queues,
+            vhostPollUs: n.vhostPollUs,
         }));
         const hostCaps = args.host.probe.apply(microVmHostCaps);
         const p = args.security;
@@ -133,6 +141,8 @@ export class MicroVm extends pulumi.CustomResource {
                 argv: undefined,
                 wrapper: undefined,
                 confinement: undefined,
+                guestBusyPoll: undefined,
+                notification: undefined,
                 irqs: undefined,
             },
             withHost(

@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
 import { lguestTable, renderLguestTable } from "../examples/lguest-baseline/view";
-import { confinementCost, ppsCost } from "../examples/solo5-pps/view";
+import { confinementCost, ppsCost, renderSolo5ModelTable, renderSolo5PpsTable, solo5ModelTable, solo5PpsTable } from "../examples/solo5-pps/view";
 import { knees, matrix } from "../examples/kvm-matrix/view";
 
 const stats = (median: number) => ({ n: 1, median, mean: median, stddev: 0, cv: 0, min: median, max: median, ci: null });
@@ -157,6 +157,97 @@ describe("examples' result views", () => {
             confinementCost({ ...doc, cells: [doc.cells[0], { ...doc.cells[1], status: "failed" }] } as ResultsDoc, 1300, "virtio-unconfined", "virtio"),
             null,
         );
+    });
+
+    it("solo5-pps: solo5's two tables by I/O configuration, absent rows with their reason, VM exits null with the run's reason", () => {
+        const tcg = { unmeasured: { vmExitsPerSecond: "TCG guest: no KVM exit counters" } };
+        // Each measurement's window is 2.5 s (the tool's start and finish around its 2 s).
+        const rep = (cpu: { busy: number; vmm: number | null }, exits: number | null, why: Record<string, unknown> = {}) => ({
+            index: 0,
+            metrics: {},
+            raw: "x",
+            seconds: 2.5,
+            cpu: {
+                machines: { local: { user: 0, system: 0, softirq: 0, irq: 0, guest: 0, busy: cpu.busy, idle: 5 - cpu.busy } },
+                // The other guest's VMM is accounted too, and is not the cell's.
+                vmm: (cpu.vmm === null ? { other: 0.4 } : { b: cpu.vmm, other: 0.4 }) as Record<string, number>,
+                vhost: {},
+                vmExitsPerSecond: exits,
+                ...why,
+            },
+        });
+        const pps = (pair: string, dims: Partial<CellResult["dimensions"]>, v: number, cpu: { busy: number; vmm: number | null }, exits: number | null) =>
+            cell(
+                pair,
+                "pps-1300",
+                { test: "pps", size: 1300, accel: "tcg", ...dims },
+                { pps: v, lossPct: 10 },
+                { repetitions: [rep(cpu, exits, exits === null ? tcg : {}), rep(cpu, exits === null ? null : 3 * exits)] },
+            );
+        const doc = {
+            run: run(2),
+            cells: [
+                // 1.5 busy CPU-seconds in a 2.5-s window: 60% of one CPU; the VMM's 0.9: 36%.
+                pps("virtio", { security: "security (qemu)", notification: "event-driven" }, 5100, { busy: 1.5, vmm: 0.9 }, null),
+                pps("virtio-busy-poll", { security: "security (qemu)", notification: "guest busy_poll=50 busy_read=50" }, 6200, { busy: 2, vmm: 1.2 }, null),
+                // Exits where a host counts them: the median of 100 and 300.
+                pps("kvm-guest", { accel: "kvm", notification: "event-driven" }, 400_000, { busy: 3, vmm: 2 }, 100),
+                { ...pps("macvtap", { backend: "macvtap" }, 0, { busy: 0, vmm: 0 }, null), status: "failed" as const, error: "VMM died" },
+                pps("bare-metal", { backend: "bare-metal", accel: undefined }, 28_500, { busy: 1, vmm: null }, null),
+            ],
+        } as Pick<ResultsDoc, "cells" | "run">;
+        const experiments = [
+            { experiment: "QEMU vhost=on", absent: "not on this machine: no /dev/vhost-net" },
+            { experiment: "QEMU vhost=off, seccomp, event-driven", pair: "virtio" },
+            { experiment: "QEMU vhost=off, seccomp, guest busy polling", pair: "virtio-busy-poll" },
+            { experiment: "KVM guest", pair: "kvm-guest" },
+            { experiment: "macvtap", pair: "macvtap" },
+            { experiment: "bare metal", pair: "bare-metal" },
+            { experiment: "not run", pair: "nothing" },
+        ];
+        const t1 = solo5PpsTable(doc, 1300, experiments);
+        assert.deepEqual(t1[0], {
+            experiment: "QEMU vhost=on",
+            pair: null,
+            security: null,
+            notification: null,
+            pps: null,
+            lossPct: null,
+            note: "not on this machine: no /dev/vhost-net",
+        });
+        assert.deepEqual(
+            t1.map((l) => [l.pps, l.notification, l.note]),
+            [
+                [null, null, "not on this machine: no /dev/vhost-net"],
+                [5100, "event-driven", null],
+                [6200, "guest busy_poll=50 busy_read=50", null],
+                [400_000, "event-driven", null],
+                [null, null, "failed: VMM died"],
+                [28_500, null, null],
+                [null, null, "pair 'nothing' has no pps-1300 cell"],
+            ],
+        );
+        const t2 = solo5ModelTable(doc, 1300, experiments);
+        assert.deepEqual(
+            t2.map((l) => [l.vmExitsPerSecond, l.cpuPct, l.vmmCpuPct, l.note]),
+            [
+                [null, null, null, "not on this machine: no /dev/vhost-net"],
+                [null, 60, 36, "VM exits null: TCG guest: no KVM exit counters"],
+                [null, 80, 48, "VM exits null: TCG guest: no KVM exit counters"],
+                [200, 120, 80, null],
+                [null, null, null, "failed: VMM died"],
+                [null, 40, null, "VM exits null: no guest"],
+                [null, null, null, "pair 'nothing' has no pps-1300 cell"],
+            ],
+        );
+        const text1 = renderSolo5PpsTable(t1, 1300);
+        assert.match(text1[0], /^Experiment\s+PPS with 1300 byte packets as receiver\s+loss\s+confinement\s+notification\s+notes$/);
+        assert.match(text1[2], /^QEMU vhost=on\s+-\s+-\s+-\s+-\s+not on this machine: no \/dev\/vhost-net$/);
+        assert.match(text1[4], /^QEMU vhost=off, seccomp, guest busy polling\s+6\.2k\s+10%\s+security \(qemu\)\s+guest busy_poll=50 busy_read=50$/);
+        const text2 = renderSolo5ModelTable(t2);
+        assert.match(text2[3], /^QEMU vhost=off, seccomp, event-driven\s+-\s+60% \(VMM 36%\)\s+VM exits null: TCG guest/);
+        assert.match(text2[5], /^KVM guest\s+200\s+120% \(VMM 80%\)$/);
+        assert.equal(text2.length, 2 + experiments.length);
     });
 
     it("kvm-matrix: one headline row per cell with protocol, size and service demand; knees from the load cells", () => {

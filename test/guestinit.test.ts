@@ -13,6 +13,9 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         ]);
         assert.throws(() => guestCmdline([{ mac: "02:00:00:00:00:01", address: "10.0.0.2" }], []), /prefix length/);
         assert.throws(() => guestCmdline([{ mac: "zz", address: "10.0.0.2/24" }], []), /MAC/);
+        assert.deepEqual(guestCmdline([], ["agent"], { pollUs: 50, readUs: 0 }), ["netbed.servers=agent", "netbed.busy_poll=50,0"]);
+        assert.throws(() => guestCmdline([], [], { pollUs: 50, readUs: 1.5 }), /busyPoll.readUs must be a whole number/);
+        assert.throws(() => guestCmdline([], [], { pollUs: 20_000, readUs: 0 }), /busyPoll.pollUs must be at most 10000/);
     });
     it("parses the readiness line even after console escape sequences", () => {
         const r = parseReadyLine("SeaBIOS\n\x1bc\x1b[?7lNETBED-READY uptime=1.87 nics=eth0@10.0.0.2/24,eth1@fd00::2/64 servers=iperf3\r\n");
@@ -21,6 +24,9 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         // A console read while init writes the line: not ready until the line is whole.
         assert.equal(parseReadyLine("NETBED-READY uptime=1.8"), undefined);
         assert.equal(parseReadyLine("NETBED-READY uptime=1.87 nics=eth0@10.0.0.2/24 servers=iperf3\n")?.uptime, 1.87);
+        // The busy polling init read back; "none" where the kernel has no such sysctl.
+        assert.deepEqual(parseReadyLine("NETBED-READY uptime=1.9 nics= servers=agent busy_poll=50 busy_read=25\n")?.busyPoll, { pollUs: 50, readUs: 25 });
+        assert.equal(parseReadyLine("NETBED-READY uptime=1.9 nics= servers=agent busy_poll=none busy_read=none\n")?.busyPoll, undefined);
         assert.deepEqual(consoleErrors("x\nNETBED-ERROR insmod virtio.ko failed\n"), ["insmod virtio.ko failed"]);
     });
     it("the init script is valid sh", () => {
@@ -92,6 +98,15 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
         assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off"));
         assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 netbed.servers=iperf3");
+        // vhost-net busy polling is the tap netdev's poll-us, and only a vhost NIC takes it.
+        const spec = { accel: "tcg" as const, cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [] };
+        const polled = qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 50, queues: 2 }] });
+        assert.equal(polled[polled.indexOf("-netdev") + 1], "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on,poll-us=50,queues=2");
+        assert.throws(() => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, pollUs: 50 }] }), /NIC 0: poll-us .* vhost off/);
+        assert.throws(
+            () => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 2.5 }] }),
+            /NIC 0: poll-us must be a whole/,
+        );
         assert.throws(
             () =>
                 qemuArgv({

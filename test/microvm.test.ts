@@ -99,8 +99,14 @@ describe("MicroVm (real QEMU guests)", function () {
             "vma",
             vmArgs([{ backend: "virtio", tap: "tap0", address: `10.240.${n}.10/24` }], { vcpus: 2, pinning: { vcpus: [1, 0], other: [0] } }),
         );
-        // b has no Tap of its own: it makes one on the bridge, and removes it with itself.
-        const b = await up("vmb", vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }], { servers: ["iperf3", "agent"] }));
+        // b has no Tap of its own: it makes one on the bridge, and removes it with itself. It busy-polls.
+        const b = await up(
+            "vmb",
+            vmArgs([{ backend: "virtio", bridge: "br0", address: `10.240.${n}.11/24` }], {
+                servers: ["iperf3", "agent"],
+                busyPoll: { pollUs: 50, readUs: 25 },
+            }),
+        );
         const ownTap = b.outs.interfaces[0].host;
         assert.match(ownTap, /^nbv[0-9a-f]{10}$/);
         assert.equal(JSON.parse(sh(["ip", "-n", `nbt-vmsrv-${id}`, "-json", "link", "show", ownTap]).stdout)[0].master, "br0");
@@ -121,6 +127,16 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.match(reply.stdout, /3 packets transmitted, 3 (packets )?received/);
         const fdb = sh(["ip", "-n", `nbt-vmsrv-${id}`, "neigh", "show", "dev", "br0"]).stdout;
         assert.match(fdb, new RegExp(`10\\.240\\.${n}\\.10 .*lladdr`));
+        // Guest busy polling: the sysctls as seen from inside b, and the model its outputs record.
+        const sysctls = sh(
+            ["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)],
+            agentRequest(["cat", "/proc/sys/net/core/busy_poll", "/proc/sys/net/core/busy_read"], 10),
+        );
+        assert.equal(parseAgentReply(Buffer.from(sysctls.stdout)).stdout, "50\n25\n");
+        assert.deepEqual(b.outs.guestBusyPoll, { pollUs: 50, readUs: 25 });
+        assert.equal(b.outs.notification, "guest busy_poll=50 busy_read=25");
+        assert.deepEqual(a.outs.guestBusyPoll, { pollUs: 0, readUs: 0 });
+        assert.equal(a.outs.notification, "event-driven");
         // Pinning: vCPU i's thread id from QMP query-cpus-fast, checked against the kernel's view of
         // that thread (its name, which QEMU sets, and where it may run).
         assert.equal(a.outs.placement.source, "qmp");

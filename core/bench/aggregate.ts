@@ -4,6 +4,7 @@
 import type { Cell } from "./spec";
 import { type CellResult, type Cpu, kernelLabel } from "./results";
 import { knee, median, summarize } from "./stats";
+import { EVENT_DRIVEN } from "../notification";
 
 /** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
 export interface RepRecord {
@@ -32,6 +33,8 @@ interface GuestEnd {
     memoryMiB: number;
     pinned: boolean;
     security: string;
+    /** Absent: event-driven. */
+    notification?: string;
 }
 
 type PairEnd = GuestEnd | { kind: "host"; host: { name: string } };
@@ -136,6 +139,7 @@ function dimensions(p: PairEnds, topology: string, cell: Cell, vm: GuestEnd | un
         memoryMiB: vm?.memoryMiB,
         pinning: vm ? (vm.pinned ? "pinned" : "default") : "n/a",
         security: vm?.security ?? "none",
+        notification: vm ? (vm.notification ?? EVENT_DRIVEN) : undefined,
         test: cell.test,
         size: cell.size,
         streams: spec.kind === "tcp" ? spec.streams : undefined,

@@ -64,6 +64,8 @@ export const CellResultSchema = z.object({
         memoryMiB: z.number().optional(),
         pinning: z.string(),
         security: z.string(),
+        /** A guest's notification model: "event-driven" or its busy polling (absent for bare metal and in older documents). */
+        notification: z.string().optional(),
         test: z.string(),
         size: z.number().optional(),
         streams: z.number().optional(),

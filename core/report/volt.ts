@@ -4,6 +4,7 @@
 // the commands to reproduce (those last sections in analysis.ts and appendix.ts). Pure: the caller
 // reads the document and writes the files.
 import type { ResultsDoc } from "../bench/results";
+import { EVENT_DRIVEN } from "../notification";
 import { B, type Block, type ListItem, toMarkdown } from "./blocks";
 import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, value } from "./model";
 import { analysis, conclusions } from "./analysis";
@@ -97,7 +98,13 @@ function environment(ctx: Ctx): Block[] {
             const d = cell.dimensions;
             const extra = c.native
                 ? "native, no guest"
-                : [d.accel, d.vcpus !== undefined ? `${d.vcpus} vCPU` : undefined, `pinning ${d.pinning}`, `confinement ${d.security}`]
+                : [
+                      d.accel,
+                      d.vcpus !== undefined ? `${d.vcpus} vCPU` : undefined,
+                      `pinning ${d.pinning}`,
+                      `confinement ${d.security}`,
+                      d.notification && d.notification !== EVENT_DRIVEN ? `notification ${d.notification}` : undefined,
+                  ]
                       .filter(Boolean)
                       .join(", ");
             return `\`${c.pair}\`: ${d.client} → ${d.server} (${d.topology}, ${c.backend}; ${extra})`;

@@ -1,13 +1,18 @@
 // solo5's packet-rate measurement: UDP packets per second with 1300-byte packets for each backend
 // (bare metal, a virtio guest on a bridged tap, a macvtap guest), with the host CPU each packet
-// cost and VM exits where the host exposes them; and solo5's seccomp row as a dimension: a second
-// virtio guest, identical but unconfined, measured in the same interleaved run. Built from the resources directly (no Testbed),
-// to show what a Testbed declares for you.
+// cost and VM exits where the host exposes them; and solo5's I/O configurations as dimensions,
+// measured in the same interleaved run: a virtio guest identical but unconfined (seccomp on/off),
+// one that busy-polls inside the guest (the notification model), and, where the host has
+// /dev/vhost-net and config `vhostNet` is true, vhost-net guests with and without the vhost
+// worker's busy polling. Built from the resources directly (no Testbed), to show what a Testbed
+// declares for you.
 import * as pulumi from "@pulumi/pulumi";
 import * as netbed from "netbed";
-import { confinementCost, ppsCost } from "./view";
+import { type Experiment, confinementCost, ppsCost, renderSolo5ModelTable, renderSolo5PpsTable, solo5ModelTable, solo5PpsTable } from "./view";
 
 const PACKET_SIZE = 1300;
+/** Busy-polling time of the polling rows, in µs (the kernel's recommendation for a few sockets). */
+const POLL_US = 50;
 
 function program() {
     const cfg = new pulumi.Config();
@@ -31,6 +36,7 @@ function program() {
     const br0 = new netbed.Bridge("br0", { host: server, name: "br0", addresses: [`${net}.1.1/24`], members: ["cli0"] }, { dependsOn: [clientWire] });
     const tap0 = new netbed.Tap("tap0", { host: server, name: "tap0", bridge: br0 });
     const tap1 = new netbed.Tap("tap1", { host: server, name: "tap1", bridge: br0 });
+    const tap2 = new netbed.Tap("tap2", { host: server, name: "tap2", bridge: br0 });
     const mvtap0 = new netbed.MacvtapLink("mvtap0", { host: server, name: "mvtap0", parent: "ext0", mode: "bridge" }, { dependsOn: [externalWire] });
 
     // The local stack's kernel: built once, then served from the cache.
@@ -51,6 +57,15 @@ function program() {
         image,
         nics: [{ backend: "virtio", tap: tap1, address: `${net}.1.11/24`, gateway: `${net}.1.1` }],
     });
+    // The same confined guest, busy-polling inside: its init sets net.core.busy_poll and busy_read.
+    const vmBusy = new netbed.MicroVm("vm-virtio-busy-poll", {
+        host: server,
+        kernel,
+        image,
+        security,
+        busyPoll: { pollUs: POLL_US, readUs: POLL_US },
+        nics: [{ backend: "virtio", tap: tap2, address: `${net}.1.12/24`, gateway: `${net}.1.1` }],
+    });
     const vmMacvtap = new netbed.MicroVm("vm-macvtap", {
         host: server,
         kernel,
@@ -58,6 +73,8 @@ function program() {
         security,
         nics: [{ backend: "macvtap", macvtap: mvtap0, address: `${net}.2.10/24` }],
     });
+
+    const vhost = vhostPairs(cfg.getBoolean("vhostNet") ?? false, server, client, br0, kernel, image, security, net);
 
     const bench = new netbed.BenchmarkRun("pps", {
         tests: [{ kind: "pps", sizes: [PACKET_SIZE] }],
@@ -67,14 +84,73 @@ function program() {
             { label: "bare-metal", topology: "ext-host", client: { host: client }, server: { host: server, address: `${net}.1.1` } },
             { label: "virtio", topology: "ext-guest", client: { host: client }, server: { vm: vmVirtio } },
             { label: "virtio-unconfined", topology: "ext-guest", client: { host: client }, server: { vm: vmOpen } },
+            { label: "virtio-busy-poll", topology: "ext-guest", client: { host: client }, server: { vm: vmBusy } },
             { label: "macvtap", topology: "ext-guest", client: { host: external }, server: { vm: vmMacvtap, via: external } },
+            ...vhost.pairs,
         ],
     });
+    const experiments = pulumi.output(vhost.experiments).apply((rows) => solo5Experiments(rows));
+    const solo5Pps = pulumi.all([bench.results, experiments]).apply(([doc, rows]) => solo5PpsTable(doc, PACKET_SIZE, rows));
+    const solo5Models = pulumi.all([bench.results, experiments]).apply(([doc, rows]) => solo5ModelTable(doc, PACKET_SIZE, rows));
     return {
+        // solo5's two tables: PPS by I/O configuration, and VM exits and CPU usage per model.
+        solo5Pps,
+        solo5PpsText: solo5Pps.apply((lines) => renderSolo5PpsTable(lines, PACKET_SIZE).join("\n")),
+        solo5Models,
+        solo5ModelsText: solo5Models.apply((lines) => renderSolo5ModelTable(lines).join("\n")),
         pps: bench.results.apply((doc) => ppsCost(doc, PACKET_SIZE)),
         confinement: bench.results.apply((doc) => confinementCost(doc, PACKET_SIZE, "virtio-unconfined", "virtio")),
         resultsPath: bench.resultsPath,
     };
+}
+
+/** solo5's rows in its order: vhost on (event-driven, then polling), vhost off (seccomp off/on, then guest polling), macvtap, bare metal. */
+function solo5Experiments(vhostRows: Experiment[]): Experiment[] {
+    return [
+        ...vhostRows,
+        { experiment: "QEMU vhost=off (virtio), no seccomp, event-driven", pair: "virtio-unconfined" },
+        { experiment: "QEMU vhost=off (virtio), seccomp, event-driven", pair: "virtio" },
+        { experiment: `QEMU vhost=off (virtio), seccomp, guest busy polling ${POLL_US} µs`, pair: "virtio-busy-poll" },
+        { experiment: "QEMU macvtap, seccomp, event-driven", pair: "macvtap" },
+        { experiment: "bare metal (no guest)", pair: "bare-metal" },
+    ];
+}
+
+/**
+ * The vhost-net rows: two guests (the vhost worker event-driven, and busy-polling with QEMU's
+ * poll-us) where `enabled`; else the rows say why they are absent, from the server's probe. On a
+ * host without /dev/vhost-net, `enabled` is refused at preview by the MicroVm's check.
+ */
+function vhostPairs(
+    enabled: boolean,
+    server: netbed.Host,
+    client: netbed.Host,
+    br0: netbed.Bridge,
+    kernel: netbed.Kernel,
+    image: netbed.GuestImage,
+    security: netbed.SecurityProfile,
+    net: string,
+): { pairs: netbed.BenchmarkRunArgs["pairs"]; experiments: pulumi.Output<Experiment[]> } {
+    const rows = [
+        { experiment: "QEMU vhost=on (vhost-net), seccomp, event-driven", label: "vhost-net", pollUs: undefined },
+        { experiment: `QEMU vhost=on (vhost-net), seccomp, vhost busy polling (poll-us ${POLL_US})`, label: "vhost-net-poll", pollUs: POLL_US },
+    ];
+    if (!enabled) {
+        const why = server.probe.apply((p) => (p.vhostNet ? "not measured: set config vhostNet true" : "not on this machine: no /dev/vhost-net"));
+        return { pairs: [], experiments: why.apply((absent) => rows.map((r) => ({ experiment: r.experiment, absent }))) };
+    }
+    const pairs = rows.map((r, k) => {
+        const tap = new netbed.Tap(`tap-${r.label}`, { host: server, name: `tapv${k}`, bridge: br0 });
+        const vm = new netbed.MicroVm(`vm-${r.label}`, {
+            host: server,
+            kernel,
+            image,
+            security,
+            nics: [{ backend: "vhost-net", tap, vhostPollUs: r.pollUs, address: `${net}.1.${20 + k}/24`, gateway: `${net}.1.1` }],
+        });
+        return { label: r.label, topology: "ext-guest", client: { host: client }, server: { vm } };
+    });
+    return { pairs, experiments: pulumi.output(rows.map((r) => ({ experiment: r.experiment, pair: r.label }))) };
 }
 
 // Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
