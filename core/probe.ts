@@ -44,6 +44,12 @@ export interface HostProbe {
     cgroupV2: boolean;
     /** Network interfaces in the host's network stack when it was probed. */
     interfaces: string[];
+    /**
+     * The TSC's frequency in kHz where /proc/cpuinfo states it (below); undefined otherwise. A TCG
+     * guest reads the host's TSC, so this is the frequency its kernel must be told where it has no
+     * timer to calibrate against (`-M microvm`).
+     */
+    tscKhz?: number;
     tools: Record<ToolName, ToolInfo>;
 }
 
@@ -100,6 +106,9 @@ echo "kernel=$(uname -r)"
 echo "cpu_model=$(grep -m1 -E '^(model name|Hardware|cpu model)' /proc/cpuinfo 2>/dev/null | cut -d: -f2-)"
 echo "cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c ^processor /proc/cpuinfo)"
 echo "mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+echo "cpu_mhz=$(grep -m1 '^cpu MHz' /proc/cpuinfo 2>/dev/null | cut -d: -f2)"
+for f in constant_tsc aperfmperf; do grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -qw $f && echo "cpuflag_$f=1"; done
+[ -d /sys/devices/system/cpu/cpu0/cpufreq ] && echo "cpufreq=1"
 if [ -r /etc/os-release ]; then . /etc/os-release; echo "os=\${PRETTY_NAME:-\${ID:-unknown}}"; echo "os_like=\${ID:-} \${ID_LIKE:-}"; fi
 [ -r /etc/debian_version ] && echo "debian_version=$(cat /etc/debian_version)"
 [ -e /dev/kvm ] && echo "kvm_dev=1"
@@ -223,8 +232,20 @@ export function parseProbe(text: string): HostProbe {
         seccompFilter: (kv.get("seccomp_actions") ?? "").split(/\s+/).includes("kill_process") || configOn(kv, "SECCOMP_FILTER"),
         cgroupV2: flag(kv, "cgroup2"),
         interfaces: (kv.get("interfaces") ?? "").split(/\s+/).filter(Boolean).sort(),
+        tscKhz: tscKhzOf(kv),
         tools,
     };
+}
+
+/**
+ * The TSC frequency from /proc/cpuinfo's "cpu MHz", only where that line is the kernel's fixed
+ * cpu_khz: a constant TSC, and neither a cpufreq driver nor APERF/MPERF (with either, the line is
+ * the current clock of a core, not the TSC's).
+ */
+function tscKhzOf(kv: Map<string, string>): number | undefined {
+    const mhz = Number(kv.get("cpu_mhz"));
+    if (!flag(kv, "cpuflag_constant_tsc") || flag(kv, "cpuflag_aperfmperf") || flag(kv, "cpufreq") || !(mhz > 0)) return undefined;
+    return Math.round(mhz * 1000);
 }
 
 /** Parses /proc/interrupts into numbered IRQs and their action names (the last column). */

@@ -1,5 +1,5 @@
-// QEMU argv for a microVM: q35 with virtio-net-pci (reliable under TCG), or the microvm machine
-// with virtio-mmio devices (hangs at timer calibration in some TCG boots: shared/NOTES.md). Pure.
+// QEMU argv for a microVM: q35 with virtio-net-pci, or the microvm machine with virtio-mmio
+// devices. Pure.
 import { CONSOLE_WORDS } from "./guestinit";
 import { busyPollUsProblem } from "./notification";
 
@@ -34,6 +34,22 @@ export interface QemuSpec {
     qmp?: string;
     /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
     name?: string;
+    /** The host's TSC frequency in kHz: required by the microvm machine under TCG (tscWords). */
+    tscKhz?: number;
+}
+
+/**
+ * Kernel words that let a TCG guest on the microvm machine boot every time. Its kernel calibrates
+ * the TSC against the PIT, which fails under TCG whenever an emulated port read is slow; q35 then
+ * falls back to its HPET or ACPI PM timer, but microvm has neither, so the kernel is left without a
+ * TSC frequency and hangs setting up its timers (3 boots in 4 here). A TCG guest reads the host's
+ * TSC, so the host's frequency is the right one; `tsc=reliable` keeps the kernel's watchdog from
+ * trading the TSC for jiffies, whose ticks drift under emulation.
+ */
+export function tscWords(s: Pick<QemuSpec, "machine" | "accel" | "tscKhz">): string[] {
+    if (s.machine !== "microvm" || s.accel !== "tcg") return [];
+    if (!s.tscKhz) throw new Error("machine 'microvm' under TCG needs the host's TSC frequency (tscKhz) for the guest kernel");
+    return [`tsc_early_khz=${s.tscKhz}`, "tsc=reliable"];
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
@@ -55,7 +71,7 @@ export function qemuArgv(s: QemuSpec): string[] {
         ...(s.name ? ["-name", `${s.name},debug-threads=on`] : []),
         "-kernel", s.kernel,
         "-initrd", s.initrd,
-        "-append", [...CONSOLE_WORDS, ...s.cmdline].join(" "),
+        "-append", [...CONSOLE_WORDS, ...tscWords(s), ...s.cmdline].join(" "),
         "-no-reboot",
     ];
     s.nics.forEach((n, i) => {

@@ -41,6 +41,8 @@ export interface VmSpec {
     name: string;
     /** The custom driver's argv template. */
     template?: readonly string[];
+    /** The host's TSC frequency in kHz, where its probe knows it (QEMU's microvm machine under TCG needs it). */
+    tscKhz?: number;
 }
 
 /** Freezes a spec and everything in it: what was validated is what is rendered. */
@@ -95,6 +97,7 @@ const qemu: DriverModel = {
             nics: s.nics,
             qmp: `${s.dir}/qmp.sock`,
             name: `netbed-${s.name}`,
+            tscKhz: s.tscKhz,
         }),
         files: [],
         api: { kind: "qmp", path: `${s.dir}/qmp.sock` },

@@ -285,6 +285,7 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
         dir,
         name: ctx.name,
         template: i.custom?.argv,
+        tscKhz: i.hostCaps?.tscKhz,
     });
 }
 

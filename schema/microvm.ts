@@ -163,6 +163,8 @@ const MicroVmFieldsSchema = z
                 kvmReason: z.string().optional(),
                 /** Tools found on the host's PATH by its probe (VMM binaries among them). */
                 tools: z.array(z.string()).optional(),
+                /** The host's TSC frequency in kHz, where its probe can tell it. */
+                tscKhz: z.number().int().positive().optional(),
             })
             .strict()
             .optional(),
@@ -177,6 +179,7 @@ export const MicroVmArgsSchema = MicroVmFieldsSchema.superRefine((v, ctx) => {
     const model = DRIVER_MODELS[v.driver];
     checkCustomDriver(v, issue);
     checkDriverSupport(v, model, issue);
+    checkMicrovmClock(v, issue);
     if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net"))
         issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");
     checkNics(v, model, issue);
@@ -226,6 +229,18 @@ function checkDriverSupport(v: MicroVmFields, model: DriverModel, issue: Issue):
             `${driverName} needs ${model.defaultBinary}, which is not on host '${v.host.name}''s PATH: install it there or give its absolute path in \`binary\``,
         );
     }
+}
+
+/** QEMU's microvm machine under TCG boots only when told the host's TSC frequency (core/qemu.ts tscWords). */
+function checkMicrovmClock(v: MicroVmFields, issue: Issue): void {
+    if (v.driver !== "qemu" || v.machine !== "microvm" || !v.hostCaps || v.hostCaps.tscKhz) return;
+    const tcg = v.accel === "tcg" || (v.accel === "auto" && !v.hostCaps.kvmUsable);
+    if (tcg)
+        issue(
+            ["machine"],
+            `'microvm' under TCG needs the TSC frequency of host '${v.host.name}' for the guest kernel (it has no timer to calibrate against), ` +
+                "and the host's /proc/cpuinfo does not state it (a cpufreq driver or APERF/MPERF makes its 'cpu MHz' a core's current clock): use machine 'q35'",
+        );
 }
 
 function checkNics(v: MicroVmFields, model: DriverModel, issue: Issue): void {
@@ -324,6 +339,7 @@ export function microVmHostCaps(p: HostProbe): NonNullable<MicroVmInputs["hostCa
         vhostNet: p.vhostNet,
         kvmUsable: p.kvm.usable,
         kvmReason: p.kvm.reason,
+        tscKhz: p.tscKhz,
         tools: Object.entries(p.tools ?? {})
             .filter(([, t]) => t.path)
             .map(([name]) => name),

@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as net from "node:net";
 import { type GuestNic, guestCmdline, parseReadyLine, type ReadyLine, type Server } from "../core/guestinit";
-import { qemuArgv } from "../core/qemu";
+import { type QemuMachine, qemuArgv } from "../core/qemu";
 import { must, sh } from "./helpers";
 
 export interface Booted {
@@ -31,8 +31,12 @@ export async function boot(opts: {
     nic: GuestNic;
     servers?: Server[];
     timeoutMs?: number;
+    machine?: QemuMachine;
+    tscKhz?: number;
 }): Promise<Booted> {
     const argv = qemuArgv({
+        machine: opts.machine,
+        tscKhz: opts.tscKhz,
         accel: "tcg",
         cpus: 1,
         memoryMiB: 256,

@@ -347,6 +347,8 @@ describe("MicroVm (real QEMU guests)", function () {
             assert.match(bad([nic], { driver, machine: "microvm" }).join(), /machine: only applies to driver 'qemu'/);
             assert.match(bad([{ ...nic, backend: "vhost-net" }], { driver }).join(), /has no vhost-net backend/);
         }
+        assert.match(bad([nic], { machine: "microvm" }).join(), /machine: 'microvm' under TCG needs the TSC frequency of host 'srv' .*: use machine 'q35'/);
+        assert.deepEqual(bad([nic], { machine: "microvm", hostCaps: { ...caps, tscKhz: 2694863 } }), []);
         assert.match(
             bad([{ backend: "macvtap", macvtap: "mv0", macvtapDevice: "/dev/tap9", macvtapMac: "02:00:00:00:00:09", address: "10.0.0.2/24" }], {
                 driver: "firecracker",

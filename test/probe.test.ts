@@ -54,6 +54,14 @@ describe("host probe parsing", () => {
         assert.equal(kvmInfo(parseKeyValues("kvm_dev=1\n")).usable, false);
     });
 
+    it("states the TSC frequency only where /proc/cpuinfo's 'cpu MHz' is the TSC's", () => {
+        const tsc = (extra: string) => parseProbe(`${SAMPLE}cpu_mhz= 2694.863\ncpuflag_constant_tsc=1\n${extra}probe_done=1\n`).tscKhz;
+        assert.equal(tsc(""), 2694863);
+        assert.equal(tsc("cpufreq=1\n"), undefined, "a cpufreq driver: the line is a core's current clock");
+        assert.equal(tsc("cpuflag_aperfmperf=1\n"), undefined, "APERF/MPERF: the line is measured, not the TSC's");
+        assert.equal(parseProbe(SAMPLE).tscKhz, undefined, "no constant TSC stated");
+    });
+
     it("rejects a probe that did not finish", () => {
         assert.throws(() => parseProbe("hostname=x\n"), /did not finish/);
     });

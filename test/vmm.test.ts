@@ -49,17 +49,22 @@ describe("VMM drivers (pure)", () => {
         assert.equal(DRIVER_MODELS.qemu.vcpuOf("qemu-system-x86"), undefined);
     });
 
-    it("qemu: the microvm machine uses virtio-mmio devices", () => {
-        const a = qemuArgv({
-            machine: "microvm",
-            accel: "tcg",
+    it("qemu: the microvm machine uses virtio-mmio devices; under TCG its kernel is told the host's TSC frequency", () => {
+        const mvm = {
+            machine: "microvm" as const,
+            accel: "tcg" as const,
             cpus: 1,
             memoryMiB: 256,
             kernel: "/k",
             initrd: "/i",
-            cmdline: [],
+            cmdline: ["netbed.servers=agent"],
             nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, queues: 2 }],
-        });
+        };
+        const a = qemuArgv({ ...mvm, tscKhz: 2694863 });
+        assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 tsc_early_khz=2694863 tsc=reliable netbed.servers=agent");
+        assert.throws(() => qemuArgv(mvm), /machine 'microvm' under TCG needs the host's TSC frequency/);
+        const kvm = qemuArgv({ ...mvm, accel: "kvm" });
+        assert.ok(!kvm.some((w) => w.includes("tsc_early_khz")), "KVM guests get the frequency from kvmclock");
         assert.match(a[a.indexOf("-M") + 1], /^microvm,/);
         assert.ok(a.includes("virtio-net-device,netdev=n0,mac=02:00:00:00:00:01,mq=on"));
         assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on,queues=2"));
