@@ -16,7 +16,7 @@ export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "
  * modules when it needs them, and netbed's init. Cached by content on its host.
  */
 export class GuestImage extends pulumi.CustomResource {
-    /** The gzip-compressed cpio archive to pass as the initrd. */
+    /** The cpio archive (uncompressed) to pass as the initrd. */
     public readonly path!: pulumi.Output<string>;
     public readonly sha256!: pulumi.Output<string>;
     public readonly size!: pulumi.Output<number>;

@@ -25,7 +25,7 @@ const OUTPUTS: Record<string, (name: string, inputs: any) => Record<string, unkn
         host: inputs.host,
     }),
     "netbed:index:Kernel": () => ({ path: "/var/cache/netbed/kernels/k/vmlinuz" }),
-    "netbed:index:GuestImage": () => ({ path: "/var/cache/netbed/images/i/initramfs.cpio.gz", size: 7e6 }),
+    "netbed:index:GuestImage": () => ({ path: "/var/cache/netbed/images/i/initramfs.cpio", size: 7e6 }),
     "netbed:index:MicroVm": (_name, inputs) => ({
         pid: 4242,
         accelUsed: "tcg",

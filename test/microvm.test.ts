@@ -320,7 +320,7 @@ describe("MicroVm (real QEMU guests)", function () {
         };
         const nic = { backend: "virtio", tap: "tap0", address: "10.0.0.2/24" };
         assert.match(bad([nic], { vcpus: 0 }).join(), /vcpus: must be at least 1/);
-        assert.match(bad([nic], { memoryMiB: 40 }).join(), /memoryMiB: 40 MiB is too small for a 6\.7 MiB image: give at least 91 MiB/);
+        assert.match(bad([nic], { memoryMiB: 40 }).join(), /memoryMiB: 40 MiB is too small for a 6\.7 MiB image: give at least 46 MiB/);
         assert.match(bad([{ ...nic, backend: "vfio" }]).join(), /nics.0.backend: must be one of virtio, vhost-net, macvtap/);
         assert.match(bad([{ backend: "macvtap", tap: "tap0", address: "10.0.0.2/24" }]).join(), /nics.0.tap: a macvtap NIC takes a MacvtapLink, not a tap/);
         assert.match(
