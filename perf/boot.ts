@@ -1,15 +1,17 @@
 // Boot: time to the readiness line under this machine's accelerator (TCG here) for the Debian
-// kernel and the minimal kernel, median of 5 each, interleaved; and QEMU's RSS per idle guest.
+// kernel and the minimal kernel on q35, and the minimal kernel on the microvm machine, median of 5
+// each, interleaved; and QEMU's RSS per idle guest.
 // Run: npm run bench -- boot
 import * as fs from "node:fs";
 import { median } from "../core/bench/stats";
+import { PROBE_SCRIPT, parseProbe } from "../core/probe";
 import { imageHandler } from "../providers/image";
 import { kernelHandler } from "../providers/kernel";
 import { MemoryLogger } from "../providers/log";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { boot, tapInNetns } from "../test/boot";
-import { dropNetns, must } from "../test/helpers";
+import { dropNetns, must, sh } from "../test/helpers";
 import { machine } from "./machine";
 
 const local = { kind: "local" as const, name: "me" };
@@ -28,17 +30,24 @@ export async function main(runs = 5): Promise<Record<string, unknown>> {
     const ns = `nbb-boot-${process.pid}`;
     must(["ip", "netns", "add", ns]);
     tapInNetns(ns, "tapb0", "10.254.77.1/30");
-    const res: Record<string, { uptime: number[]; wall: number[]; rssMiB: number[] }> = {
-        debian: { uptime: [], wall: [], rssMiB: [] },
-        minimal: { uptime: [], wall: [], rssMiB: [] },
-    };
+    const tscKhz = parseProbe(sh(["sh", "-c", PROBE_SCRIPT]).stdout).tscKhz;
+    const variants = [
+        ["debian", deb, debImg, undefined],
+        ["minimal", min, minImg, undefined],
+        ...(tscKhz ? [["minimal on microvm", min, minImg, { machine: "microvm" as const, tscKhz }] as const] : []),
+    ] as const;
+    const res = Object.fromEntries(variants.map(([name]) => [name, { uptime: [] as number[], wall: [] as number[], rssMiB: [] as number[] }]));
     try {
         for (let i = 0; i < runs; i++) {
-            for (const [name, k, img] of [
-                ["debian", deb, debImg],
-                ["minimal", min, minImg],
-            ] as const) {
-                const g = await boot({ ns, kernel: k.path, initrd: img.path, tap: "tapb0", nic: { mac: "02:00:00:00:77:02", address: "10.254.77.2/30" } });
+            for (const [name, k, img, machine] of variants) {
+                const g = await boot({
+                    ns,
+                    kernel: k.path,
+                    initrd: img.path,
+                    tap: "tapb0",
+                    nic: { mac: "02:00:00:00:77:02", address: "10.254.77.2/30" },
+                    ...machine,
+                });
                 const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${g.pid}/status`, "utf8"));
                 res[name].uptime.push(g.ready.uptime);
                 res[name].wall.push(g.wallMs / 1000);

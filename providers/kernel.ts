@@ -1,11 +1,11 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
-import { MINIMAL_FRAGMENT, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
+import { MINIMAL_FRAGMENT, buildTools, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
 import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../schema/kernel";
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { CommandError, type Transport, hostTransport } from "./transport";
+import { CommandError, type Transport, hostTransport, which } from "./transport";
 
 interface KernelMeta {
     release: string;
@@ -167,6 +167,17 @@ async function buildSource(ctx: Ctx, t: Transport, i: KernelInputs & { source: {
     return { ...meta, release };
 }
 
+/** Refuses a build that would fail at its end for want of a program (the LZ4 compressor, say). */
+async function requireBuildTools(t: Transport, hostName: string, fragment: readonly string[]): Promise<void> {
+    const missing: { tool: string; pkg: string }[] = [];
+    for (const b of buildTools(fragment)) if (!(await which(t, b.tool))) missing.push(b);
+    if (missing.length === 0) return;
+    const pkgs = [...new Set(missing.map((m) => m.pkg))].join(" ");
+    throw new Error(
+        `on host '${hostName}': building the kernel needs ${missing.map((m) => m.tool).join(", ")}, not installed there: install ${pkgs} (or add them to the Host's packages)`,
+    );
+}
+
 /** The cache key: a hash of everything that determines the artifact. */
 async function keyOf(t: Transport, i: KernelInputs): Promise<{ key: string; debian?: string }> {
     const s: Source = i.source;
@@ -190,6 +201,7 @@ async function keyOf(t: Transport, i: KernelInputs): Promise<{ key: string; debi
             }
             const base = s.base.startsWith("/") ? await fileSha256(t, s.base) : s.base;
             const frag = [...(s.minimal ? MINIMAL_FRAGMENT : []), ...s.fragments];
+            await requireBuildTools(t, i.host.name, frag);
             return { key: sha256Hex(JSON.stringify({ v: 1, tarball: await fileSha256(t, s.tarball), base, frag })) };
         }
     }

@@ -10,7 +10,7 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Tools netbed runs on the hosts it manages (here: this machine and its namespaces).
 packages=(iproute2 openssh-server openssh-client iperf3 sockperf netperf ethtool iputils-ping procps kmod python3 nftables
     qemu-system-x86 busybox-static cpio xz-utils chromium
-    linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev)
+    linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev lz4)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { GUEST_INIT, consoleErrors, guestCmdline, parseLdd, parseReadyLine } from "../core/guestinit";
-import { MINIMAL_FRAGMENT, fragmentLineProblem, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
+import { MINIMAL_FRAGMENT, buildTools, fragmentLineProblem, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
 import { loadOrder, parseModulesDep } from "../core/modules";
 import { qemuArgv } from "../core/qemu";
 import { sh } from "./helpers";
@@ -44,6 +44,12 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         assert.equal(virtioMode("CONFIG_VIRTIO_NET=m\nCONFIG_VIRTIO_PCI=m\n"), "modules");
         assert.equal(virtioMode(""), "absent");
         assert.deepEqual(unmetOptions(["CONFIG_VIRTIO_NET=y", "CONFIG_DEFAULT_CUBIC=y"], final), ["CONFIG_DEFAULT_CUBIC=y (got not set)"]);
+    });
+    it("names the programs a kernel build needs, with the compressor its fragment chose", () => {
+        const tools = (f: readonly string[]) => buildTools(f).map((t) => `${t.tool}:${t.pkg}`);
+        assert.deepEqual(tools(MINIMAL_FRAGMENT).slice(-1), ["lz4:lz4"], "the minimal kernel is LZ4-compressed");
+        assert.deepEqual(tools(["CONFIG_KERNEL_ZSTD=y"]), ["make:make", "cc:build-essential", "flex:flex", "bison:bison", "bc:bc", "zstd:zstd"]);
+        assert.ok(!tools([]).some((t) => t.startsWith("lz4")));
     });
     it("reads the release from a bzImage header", () => {
         const img = Buffer.alloc(0x1000);
