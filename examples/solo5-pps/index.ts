@@ -19,25 +19,7 @@ function program() {
     const prefix = cfg.get("prefix") ?? "nbpps";
     const net = cfg.get("net") ?? "10.83";
 
-    const server = new netbed.Host("server", { kind: "netns", namespace: `${prefix}-server` });
-    const client = new netbed.Host("client", { kind: "netns", namespace: `${prefix}-client` });
-    const external = new netbed.Host("external", { kind: "netns", namespace: `${prefix}-external` });
-
-    // The client's wire ends in the server's bridge; the external host's wire is the "physical NIC"
-    // (ext0) that the macvtap sits on.
-    const clientWire = new netbed.VethPair("wire-client", {
-        a: { host: server, name: "cli0" },
-        b: { host: client, name: "eth0", addresses: [`${net}.1.2/24`] },
-    });
-    const externalWire = new netbed.VethPair("wire-external", {
-        a: { host: server, name: "ext0", addresses: [`${net}.2.1/24`] },
-        b: { host: external, name: "eth0", addresses: [`${net}.2.2/24`] },
-    });
-    const br0 = new netbed.Bridge("br0", { host: server, name: "br0", addresses: [`${net}.1.1/24`], members: ["cli0"] }, { dependsOn: [clientWire] });
-    const tap0 = new netbed.Tap("tap0", { host: server, name: "tap0", bridge: br0 });
-    const tap1 = new netbed.Tap("tap1", { host: server, name: "tap1", bridge: br0 });
-    const tap2 = new netbed.Tap("tap2", { host: server, name: "tap2", bridge: br0 });
-    const mvtap0 = new netbed.MacvtapLink("mvtap0", { host: server, name: "mvtap0", parent: "ext0", mode: "bridge" }, { dependsOn: [externalWire] });
+    const { server, client, external, br0, tap0, tap1, tap2, mvtap0 } = fabric(prefix, net);
 
     // The local stack's kernel: built once, then served from the cache.
     const kernel = new netbed.Kernel("kernel", { host: server, source: { kind: "build" } });
@@ -102,6 +84,30 @@ function program() {
         confinement: bench.results.apply((doc) => confinementCost(doc, PACKET_SIZE, "virtio-unconfined", "virtio")),
         resultsPath: bench.resultsPath,
     };
+}
+
+/** Three namespace hosts, their wires, the bridge with three taps, and the macvtap on the "physical NIC". */
+function fabric(prefix: string, net: string) {
+    const server = new netbed.Host("server", { kind: "netns", namespace: `${prefix}-server` });
+    const client = new netbed.Host("client", { kind: "netns", namespace: `${prefix}-client` });
+    const external = new netbed.Host("external", { kind: "netns", namespace: `${prefix}-external` });
+
+    // The client's wire ends in the server's bridge; the external host's wire is the "physical NIC"
+    // (ext0) that the macvtap sits on.
+    const clientWire = new netbed.VethPair("wire-client", {
+        a: { host: server, name: "cli0" },
+        b: { host: client, name: "eth0", addresses: [`${net}.1.2/24`] },
+    });
+    const externalWire = new netbed.VethPair("wire-external", {
+        a: { host: server, name: "ext0", addresses: [`${net}.2.1/24`] },
+        b: { host: external, name: "eth0", addresses: [`${net}.2.2/24`] },
+    });
+    const br0 = new netbed.Bridge("br0", { host: server, name: "br0", addresses: [`${net}.1.1/24`], members: ["cli0"] }, { dependsOn: [clientWire] });
+    const tap0 = new netbed.Tap("tap0", { host: server, name: "tap0", bridge: br0 });
+    const tap1 = new netbed.Tap("tap1", { host: server, name: "tap1", bridge: br0 });
+    const tap2 = new netbed.Tap("tap2", { host: server, name: "tap2", bridge: br0 });
+    const mvtap0 = new netbed.MacvtapLink("mvtap0", { host: server, name: "mvtap0", parent: "ext0", mode: "bridge" }, { dependsOn: [externalWire] });
+    return { server, client, external, br0, tap0, tap1, tap2, mvtap0 };
 }
 
 /** solo5's rows in its order: vhost on (event-driven, then polling), vhost off (seccomp off/on, then guest polling), macvtap, bare metal. */
