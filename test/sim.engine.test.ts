@@ -2,7 +2,7 @@
 // machine cannot have changed) on two simulated machines reached over SSH only, on the real engine.
 // The machines' /run/netbed, /tmp and cache are their own: a file netbed wrote on a machine and
 // read here (or the reverse) fails. The machines' disks keep the kernel cache between runs, as a
-// lab machine's would: the first run on a machine builds the minimal kernel on m1 (many minutes).
+// lab machine's would: the first run on a machine builds the minimal kernel on m1 and on m2 (many minutes).
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -70,6 +70,17 @@ function killSshd(m: { namespace: string }): void {
     for (const p of sshdPids(m)) process.kill(p, "SIGKILL");
 }
 
+/** Whether a process runs in a simulated machine (the machines share this one's pid space). */
+function runsOn(m: { namespace: string }, pid: number): boolean {
+    return spawnSync("ip", ["netns", "pids", m.namespace], { encoding: "utf8" }).stdout.split("\n").includes(String(pid));
+}
+
+/** Bytes through a link of a simulated machine, both directions. */
+function linkBytes(m: { address: string }, link: string): number {
+    const s = JSON.parse(onMachine(m, `ip -s -json link show ${link}`))[0].stats64;
+    return s.rx.bytes + s.tx.bytes;
+}
+
 describe("the hardware path on simulated machines (sim-e2288g over SSH)", function () {
     this.timeout(40 * 60_000);
     tempBackend();
@@ -103,7 +114,7 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         assert.deepEqual(((await s.exportStack()).deployment.resources ?? []).length, 0);
     });
 
-    it("up: probed, tuned, kernel and image on m1, guests booted there under the profile, the matrix between the machines, results here", async () => {
+    it("up: probed, tuned, kernel and image on each machine, guests booted under the profile, the matrix between the machines, results here", async () => {
         const dir = project("sim-e2288g", simStackYaml(ROOT, { short: true }), results);
         dirs.push(dir);
         stack = await openStack({ stack: "sim-e2288g", dir });
@@ -113,17 +124,26 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         assert.equal(up.summary.result, "succeeded", tail());
         const o = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value])) as any;
         assert.equal(o.hosts.server.id, `ssh:root@${M1.address}:22`);
-        for (const g of ["vm-virtio", "vm-macvtap"]) {
+        for (const g of ["vm-virtio", "vm-macvtap", "vm-client"]) {
             assert.equal(o.guests[g].accel, "tcg");
             assert.equal(o.guests[g].placement.source, "qmp", `${g}'s vCPU threads read over QMP through SSH`);
             assert.notEqual(o.guests[g].confinement, "none");
         }
         const doc = o.results;
-        assert.deepEqual([...new Set(doc.cells.map((c: any) => c.pair))].sort(), ["bare-metal", "macvtap", "virtio"]);
+        assert.deepEqual([...new Set(doc.cells.map((c: any) => c.pair))].sort(), ["bare-metal", "guest-guest-remote", "macvtap", "virtio"]);
         assert.ok(
             doc.cells.every((c: any) => !c.error),
             JSON.stringify(doc.cells.filter((c: any) => c.error)),
         );
+        // Guest to guest across the network: m2's guest (a macvtap on its nic0) measured m1's, so its
+        // traffic crossed the lab segment (the only way out of m2's nic0 to m1's br0).
+        assert.ok(runsOn(M2, o.guests["vm-client"].pid) && runsOn(M1, o.guests["vm-virtio"].pid), "vm-client on m2, vm-virtio on m1");
+        const remote = doc.cells.filter((c: any) => c.pair === "guest-guest-remote");
+        assert.equal(remote.length, 3);
+        for (const c of remote) assert.deepEqual([c.status, c.dimensions.client, c.dimensions.server], ["ok", "testbed-vm-client", "testbed-vm-virtio"]);
+        assert.ok(remote.find((c: any) => c.dimensions.test === "tcp").metrics.gbps.mean > 0);
+        // A 2 x 1 s TCP cell moves tens of MB even under TCG; the agents' requests are a few kB.
+        assert.ok(linkBytes(M2, "mvtap1") > 1e6, `mvtap1 on m2 moved ${linkBytes(M2, "mvtap1")} bytes`);
         const machines = doc.environment.machines;
         assert.equal(machines[`ssh:${M2.address}:22`].sharesKernelWith ?? machines[`ssh:${M1.address}:22`].sharesKernelWith !== undefined, true);
         const cpu = doc.cells.find((c: any) => c.repetitions?.[0]?.cpu)?.repetitions[0].cpu;

@@ -29,15 +29,18 @@ describe("hardware stacks on the real engine", function () {
         for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });
 
-    it("xeon-e2288g previews the Volt environment (2 SSH hosts, tuning, 3 KVM guests, 4 pairs), warning that its hosts could not be probed", async () => {
+    it("xeon-e2288g previews the Volt environment (2 SSH hosts, tuning, 4 KVM guests, 5 pairs), warning that its hosts could not be probed", async () => {
         const dir = projectWith("Pulumi.xeon-e2288g.yaml");
         dirs.push(dir);
         const stack = await openStack({ stack: "xeon-e2288g", dir });
         const started = Date.now();
         let out = "";
         const r = await stack.preview({ color: "never", onOutput: (s) => (out += s) });
-        // 2 hosts, 2 tunings, 1 bridge, 2 taps, 1 macvtap, kernel, image, security profile, 3 VMs, 1 benchmark run, the Testbed and the stack.
-        assert.equal(r.changeSummary.create, 17, out);
+        // 2 hosts, 2 tunings, 1 bridge, 2 taps, 2 macvtaps, a kernel, image and security profile on each host, 4 VMs,
+        // 1 benchmark run, the Testbed and the stack.
+        assert.equal(r.changeSummary.create, 22, out);
+        assert.match(out, /netbed:index:MicroVm\s+testbed-vm-client\s+create/);
+        assert.match(out, /netbed:index:Kernel\s+testbed-client-kernel\s+create/);
         assert.match(out, /netbed:index:MicroVm\s+testbed-vm-vhost\s+create/);
         assert.match(out, /netbed:index:HostTuning\s+testbed-server-tuning\s+create/);
         assert.match(out, /host 'testbed-server' could not be probed \(.*SSH_AUTH_SOCK is not set/);
