@@ -260,6 +260,8 @@ describe("examples' result views", () => {
                 cell("pinned-host-guest", "tcp-1", { pinning: "vcpus 0; other 1" }, { gbps: 1.2 }, { serviceDemand: { unit: "us/KB", value: 3.5 } }),
                 cell("pinned-host-guest", "udp-max-64", { test: "udp", size: 64, pinning: "vcpus 0; other 1" }, { gbps: 0.1, pps: 2e5 }),
                 cell("pinned-host-guest", "icmp-1400", { test: "icmp", size: 1400, pinning: "vcpus 0; other 1" }, { p99ms: 0.9, p50ms: 0.5 }),
+                cell("pinned-host-guest", "flood-56-1000", { test: "flood", size: 56, pinning: "vcpus 0; other 1" }, { lossPct: 0, avgms: 0.4 }),
+                cell("pinned-host-guest", "tcp-1-bidir", { bidir: true, pinning: "vcpus 0; other 1" }, { gbps: 1.5, gbpsForward: 0.8, gbpsReverse: 0.7 }),
                 cell(
                     "unpinned-guest-guest",
                     "udp_rr-1",
@@ -283,6 +285,8 @@ describe("examples' result views", () => {
                 ["pinned-host-guest", "TCP", "tcp-1", null, "gbps", 1.2, 3.5],
                 ["pinned-host-guest", "UDP", "udp-max-64", 64, "gbps", 0.1, null],
                 ["pinned-host-guest", "ICMP", "icmp-1400", 1400, "p99ms", 0.9, null],
+                ["pinned-host-guest", "ICMP", "flood-56-1000", 56, "lossPct", 0, null],
+                ["pinned-host-guest", "TCP", "tcp-1-bidir", null, "gbps", 1.5, null],
                 ["unpinned-guest-guest", "UDP", "udp_rr-1", 1, "tps", 4000, 210],
             ],
         );

@@ -53,12 +53,15 @@ function program() {
             benchmark: {
                 tests: [
                     { kind: "tcp", streams: 1 },
-                    { kind: "udp", rateMbps: "max", size: 64 },
-                    { kind: "udp", rateMbps: "max", size: 1400 },
+                    // Both directions at once.
+                    { kind: "tcp", streams: 1, bidir: true },
+                    { kind: "udp", rateMbps: "max", sizes: [64, 512, 1400] },
                     { kind: "icmp", count: 20, interval: 0.05, size: 56 },
                     { kind: "icmp", count: 20, interval: 0.05, size: 1400 },
-                    { kind: "rr", test: "TCP_RR" },
-                    { kind: "rr", test: "UDP_RR" },
+                    // Flood ping as a load generator: 500 echoes paced at 1000/s, with its loss.
+                    { kind: "flood", size: 56, rate: 1000, count: 500 },
+                    { kind: "rr", test: "TCP_RR", sizes: [1, 64, 1024] },
+                    { kind: "rr", test: "UDP_RR", sizes: [1, 64, 1024] },
                     // Latency vs offered load: sockperf under-load at rising rates; the knee is where
                     // P99 passes twice its unloaded value.
                     { kind: "load", protocol: "udp", mps: cfg.getObject<number[]>("loadMps") ?? [500, 1000, 2000, 4000], factor: 2, size: 64 },

@@ -26,11 +26,12 @@ export interface KneeRow {
     sweep: { mps: number; p50us: number; p99us: number }[];
 }
 
-const HEADLINE: Record<string, string> = { tcp: "gbps", udp: "gbps", pps: "pps", icmp: "p99ms", latency: "p99us", rr: "tps" };
+/** Flood ping's headline is its loss: it is a load generator, and what it did not get back is the finding. */
+const HEADLINE: Record<string, string> = { tcp: "gbps", udp: "gbps", pps: "pps", icmp: "p99ms", latency: "p99us", rr: "tps", flood: "lossPct" };
 
 function protocolOf(c: CellResult): MatrixRow["protocol"] {
     const d = c.dimensions;
-    if (d.test === "icmp") return "ICMP";
+    if (d.test === "icmp" || d.test === "flood") return "ICMP";
     if (d.test === "udp" || d.test === "pps" || c.cell.startsWith("udp_")) return "UDP";
     if (d.test === "latency" || d.test === "load") return d.protocol === "udp" ? "UDP" : "TCP";
     return "TCP";
@@ -40,7 +41,7 @@ export function matrix(doc: Pick<ResultsDoc, "cells">): MatrixRow[] {
     const rows: MatrixRow[] = [];
     for (const c of doc.cells) {
         const metric = HEADLINE[c.dimensions.test];
-        if (c.status !== "ok" || !metric || !c.metrics[metric]) continue;
+        if (c.status !== "ok" || !metric || c.metrics[metric] === undefined) continue;
         rows.push({
             pair: c.pair,
             topology: c.dimensions.topology,
