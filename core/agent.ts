@@ -28,6 +28,11 @@ case "$1" in
   ${AGENT_PROGRAMS.join("|")}) ;;
   *) msg="program not allowed: $1"; echo "${AGENT_MAGIC} rc=126 out=0 err=\${#msg}"; printf '%s' "$msg"; exit 0 ;;
 esac
+# The image's own tools by path: busybox's timeout runs its own applet of a name before PATH, so a
+# bare "ping" would be busybox's ping (no flood, other output) rather than the image's iputils one.
+p=$1; shift
+[ -x "/usr/local/bin/$p" ] && p="/usr/local/bin/$p"
+set -- "$p" "$@"
 out=/tmp/agent.$$.out; err=/tmp/agent.$$.err
 timeout -s KILL "$limit" "$@" >"$out" 2>"$err" </dev/null; rc=$?
 echo "${AGENT_MAGIC} rc=$rc out=$(wc -c <"$out") err=$(wc -c <"$err")"
