@@ -9,7 +9,11 @@
 # skipped when a binary of the right version is already there.
 #
 # Prints the bin directory to put on PATH as its last line. scripts/env.sh does that for you.
+# `--engine-only` does step 1 alone (it needs neither npm's packages nor root): setup.sh runs it
+# while apt and npm work.
 set -euo pipefail
+engine_only=false
+[ "${1:-}" = --engine-only ] && engine_only=true
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$root/package.json').devDependencies['@pulumi/pulumi']")
@@ -69,6 +73,10 @@ EOF
         -o "$bindir/pulumi.new" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     mv "$bindir/pulumi.new" "$bindir/pulumi"
     log "built $bindir/pulumi"
+fi
+if $engine_only; then
+    echo "$bindir"
+    exit 0
 fi
 
 # 2. The dynamic-provider shim ships inside the @pulumi/pulumi npm package: scripts/engine.ts puts

@@ -7,6 +7,12 @@ cd "$root"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# The engine build (about 6 minutes of compiling, cold) needs only Go and the module proxy: it runs
+# while apt and npm download and install. Its own session, so that a failed step ends all of it.
+setsid bash scripts/install-pulumi.sh --engine-only >/dev/null &
+engine_pid=$!
+trap 'kill -- -"$engine_pid" 2>/dev/null || true' EXIT
+
 # Tools netbed runs on the hosts it manages (here: this machine and its namespaces).
 packages=(iproute2 openssh-server openssh-client iperf3 sockperf netperf ethtool iputils-ping procps kmod python3 nftables
     qemu-system-x86 busybox-static cpio xz-utils chromium
@@ -38,6 +44,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
+if ! wait "$engine_pid"; then
+    log "installing the Pulumi engine failed (above)"
+    exit 1
+fi
 bash scripts/install-pulumi.sh >/dev/null
 
 log "building (tsc)"
