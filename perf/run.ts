@@ -16,6 +16,7 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
     noop: { figures: "3 no-op cost", run: (sel) => require("./testbed").main({ noop: true, matrix: sel.has("matrix") }) },
     boot: { figures: "4 boot", run: () => require("./boot").main() },
     hardware: { figures: "the hardware path over SSH against the local stack, phase by phase", run: () => require("./hardware").main() },
+    cold: { figures: "the cold path: a fresh clone with empty caches to the local stack's report, phase by phase", run: () => require("./cold").main() },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",
