@@ -1,4 +1,5 @@
 // What a link looks like to `ip -json` and `ethtool -k`, and the argv that changes it. Pure.
+import { ipv6Hextets } from "./net";
 
 export const OFFLOADS = ["tso", "gso", "gro", "rxChecksum", "txChecksum"] as const;
 type Offload = (typeof OFFLOADS)[number];
@@ -127,8 +128,7 @@ export function canonicalCidr(cidr: string): string {
     const [addr, prefix] = cidr.split("/");
     if (!addr.includes(":")) return cidr;
     // Re-render IPv6 the way the kernel (and ip) prints it: RFC 5952 compression.
-    const full = expandIpv6(addr);
-    const hextets = full.split(":").map((h) => parseInt(h, 16).toString(16));
+    const hextets = ipv6Hextets(addr).map((h) => parseInt(h, 16).toString(16));
     let best = { start: -1, len: 0 };
     for (let i = 0; i < 8; ) {
         if (hextets[i] !== "0") {
@@ -148,12 +148,4 @@ export function canonicalCidr(cidr: string): string {
         out = `${head}::${tail}`;
     }
     return `${out}/${prefix}`;
-}
-
-function expandIpv6(a: string): string {
-    const [head, tail] = a.split("::");
-    const h = head ? head.split(":") : [];
-    const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
-    const fill = a.includes("::") ? 8 - h.length - t.length : 0;
-    return [...h, ...Array(fill).fill("0"), ...t].join(":");
 }

@@ -16,9 +16,9 @@ function ipv4ToBig(a: string): bigint {
     return a.split(".").reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
 }
 
-function ipv6ToBig(a: string): bigint {
+/** The eight hextets of an IPv6 address, "::" expanded (an embedded IPv4 tail becomes two). */
+export function ipv6Hextets(a: string): string[] {
     let s = a;
-    // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
     const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
     if (v4) {
         const n = ipv4ToBig(v4[1]);
@@ -28,8 +28,11 @@ function ipv6ToBig(a: string): bigint {
     const h = head ? head.split(":") : [];
     const t = tail !== undefined && tail !== "" ? tail.split(":") : [];
     const fill = s.includes("::") ? 8 - h.length - t.length : 0;
-    const parts = [...h, ...Array(fill).fill("0"), ...t];
-    return parts.reduce((acc, p) => (acc << 16n) | BigInt(parseInt(p, 16)), 0n);
+    return [...h, ...Array(fill).fill("0"), ...t];
+}
+
+function ipv6ToBig(a: string): bigint {
+    return ipv6Hextets(a).reduce((acc, p) => (acc << 16n) | BigInt(parseInt(p, 16)), 0n);
 }
 
 /** Parses "10.0.0.1/24" or "fd00::1/64". Returns undefined when it is not a CIDR. */
