@@ -29,6 +29,20 @@ export function uniq(): string {
     return `${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`.slice(-7);
 }
 
+/**
+ * The first three octets of a /24 under `prefix` (e.g. "10.250") that nothing on this machine's
+ * own network stack addresses or routes yet, so tests running at once take different ones.
+ */
+export function freeSubnet(prefix: string): string {
+    const used = must(["ip", "-4", "-o", "addr"]) + must(["ip", "-4", "route"]);
+    const start = Math.floor(Math.random() * 200);
+    for (let i = 0; i < 200; i++) {
+        const subnet = `${prefix}.${20 + ((start + i) % 200)}`;
+        if (!used.includes(`${subnet}.`)) return subnet;
+    }
+    throw new Error(`no free /24 under ${prefix}.20-219 on this machine`);
+}
+
 export function isRoot(): boolean {
     return process.getuid?.() === 0;
 }

@@ -7,7 +7,7 @@ import { handlers } from "../providers/index";
 import { MemoryLogger } from "../providers/log";
 import { NetbedProvider } from "../providers/provider";
 import { LocalTransport } from "../providers/transport";
-import { isRoot, netnsList, uniq } from "./helpers";
+import { freeSubnet, isRoot, netnsList, uniq } from "./helpers";
 import { type Sshd, startSshd } from "./sshd";
 
 const VM = "urn:pulumi:p::testbed::netbed:index:MicroVm::vm";
@@ -68,7 +68,7 @@ describe("host facts at check (a fresh stack's preview)", () => {
     describe("over SSH", () => {
         let sshd: Sshd;
         before(async () => {
-            sshd = await startSshd(`nbhf-${uniq()}`, `nbhf${uniq()}`, "10.254.91");
+            sshd = await startSshd(`nbhf-${uniq()}`, `nbhf${uniq()}`, freeSubnet("10.254"));
         });
         after(() => sshd?.stop());
         const ssh = (fingerprint: string, host = sshd.nsIp) => ({
@@ -116,7 +116,7 @@ describe("host facts at check (a fresh stack's preview)", () => {
             const p = new NetbedProvider("0.0.0-test", handlers, log);
             const t0 = Date.now();
             // An address of the test's /30 that nobody holds: the connection attempt times out.
-            assert.deepEqual(await failures(p, vmInputs(ssh(sshd.fingerprint, "10.254.91.3"), { pinning: { vcpus: [999] } })), []);
+            assert.deepEqual(await failures(p, vmInputs(ssh(sshd.fingerprint, sshd.nsIp.replace(/\.2$/, ".3")), { pinning: { vcpus: [999] } })), []);
             assert.ok(Date.now() - t0 < 8_000, `took ${Date.now() - t0} ms`);
             assert.ok(
                 log.lines.some((l) => /warn: host 'lab' could not be probed .*refused when it is created instead/.test(l)),

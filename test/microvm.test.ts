@@ -22,7 +22,7 @@ import { TapArgsSchema } from "../schema/tap";
 import { VethPairArgsSchema } from "../schema/veth";
 import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
 import { ping } from "./boot";
-import { netnsList, sh, uniq } from "./helpers";
+import { freeSubnet, netnsList, sh, uniq } from "./helpers";
 import { startSshd } from "./sshd";
 import { closeAll } from "../providers/transport";
 
@@ -271,7 +271,7 @@ describe("MicroVm (real QEMU guests)", function () {
     });
 
     it("a guest on an SSH host (a real sshd in a namespace): the same lifecycle over the SSH transport", async () => {
-        const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, `10.250.${n}`);
+        const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, freeSubnet("10.250"));
         try {
             const hctx = ctxFor("Host", "lab");
             const hin = HostArgsSchema.parse({

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
 import { CommandError, LocalTransport, NetnsTransport, SshTransport, type Transport } from "../providers/transport";
-import { must, sh, uniq } from "./helpers";
+import { freeSubnet, must, sh, uniq } from "./helpers";
 import { type Sshd, startSshd } from "./sshd";
 
 async function commonChecks(t: Transport, dir: string): Promise<void> {
@@ -64,14 +64,13 @@ describe("transports", function () {
         let d: Sshd;
         before(async function () {
             this.timeout(30_000);
-            d = await startSshd(`nbt-ssh-${id}`, `nbs${id}`, "10.250.77");
+            d = await startSshd(`nbt-ssh-${id}`, `nbs${id}`, freeSubnet("10.250"));
         });
         after(() => d?.stop());
         const vethNs = `nbs${id}p`;
-        const nsIp = "10.250.77.2";
         const port = 2222;
 
-        const cfg = () => ({ host: nsIp, port, user: "root", privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 });
+        const cfg = () => ({ host: d.nsIp, port, user: "root", privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 });
 
         it("runs commands, feeds stdin, reports errors and round-trips files over SFTP", async () => {
             const t = new SshTransport(cfg(), undefined, "remote");
@@ -79,7 +78,7 @@ describe("transports", function () {
                 await commonChecks(t, path.join(d.dir, "files"));
                 // The command really ran in the sshd's namespace.
                 const addrs = (await t.run(["ip", "-o", "-4", "addr", "show", "dev", vethNs])).stdout;
-                assert.match(addrs, new RegExp(nsIp.replace(/\./g, "\\.")));
+                assert.match(addrs, new RegExp(d.nsIp.replace(/\./g, "\\.")));
             } finally {
                 await t.close();
             }

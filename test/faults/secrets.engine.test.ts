@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { engineEnv, openStack } from "../../scripts/engine";
-import { tempBackend, uniq } from "../helpers";
+import { freeSubnet, tempBackend, uniq } from "../helpers";
 import { type Sshd, startSshd } from "../sshd";
 
 /** The lines of a private key file that are key material (the base64 body). */
@@ -33,7 +33,7 @@ describe("SSH keys through the real engine", function () {
     let d: Sshd | undefined;
 
     before(async () => {
-        d = await startSshd(`nbt-sec-${id}`, `nbk${id}`, `10.251.${Math.floor(Math.random() * 200) + 20}`);
+        d = await startSshd(`nbt-sec-${id}`, `nbk${id}`, freeSubnet("10.251"));
     });
     after(() => {
         d?.stop();

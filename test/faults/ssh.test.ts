@@ -11,7 +11,7 @@ import { MemoryLogger } from "../../providers/log";
 import { closeAll, CommandError, SshTransport } from "../../providers/transport";
 import { KEEPALIVE_MISSES, type SshConfig } from "../../providers/transport/ssh";
 import { HostArgsSchema } from "../../schema/host";
-import { must, uniq } from "../helpers";
+import { freeSubnet, must, uniq } from "../helpers";
 import { type Sshd, startSshd } from "../sshd";
 
 /** Scheduling allowance on top of a configured bound: 2 shared cores, other suites running. */
@@ -99,9 +99,10 @@ describe("SSH faults (real sshd in a namespace)", function () {
     const veth = `nbf${id}`;
     const port = 2222;
     const silentPort = 2223;
-    const nsIp = "10.250.93.2";
+    const subnet = freeSubnet("10.250");
+    const nsIp = `${subnet}.2`;
     /** Routed from here into the namespace, where a blackhole route drops it: SYNs get no answer at all. */
-    const dropped = "10.250.94.9";
+    const dropped = `${freeSubnet("10.249")}.9`;
     let d: Sshd;
     let sshdPid: number;
     let silent: ChildProcess | undefined;
@@ -109,7 +110,7 @@ describe("SSH faults (real sshd in a namespace)", function () {
 
     before(async function () {
         this.timeout(30_000);
-        d = await startSshd(ns, veth, "10.250.93");
+        d = await startSshd(ns, veth, subnet);
         sshdPid = Number(fs.readFileSync(`${d.dir}/sshd.pid`, "utf8").trim());
         assert.ok(alive(sshdPid));
         // A host that accepts the TCP connection and never sends its SSH banner.
