@@ -82,6 +82,8 @@ function coldStack(id: string, cache: string): string {
     for (const h of Object.keys(c["testbed:hosts"])) c["testbed:hosts"][h] = { ...c["testbed:hosts"][h], namespace: `nbcold-${id}-${h}` };
     c["testbed:guests"].kernel = { ...c["testbed:guests"].kernel, cacheDir: cache };
     c["testbed:guests"].image = { ...(c["testbed:guests"].image ?? {}), cacheDir: cache };
+    // The local stack's salt is for its own passphrase: a new stack gets one for this run's.
+    delete doc.encryptionsalt;
     return yaml.dump(doc);
 }
 
@@ -120,6 +122,7 @@ export async function main(): Promise<Record<string, unknown>> {
         const t0 = Date.now();
         const setup = await run(["bash", "scripts/setup.sh"], clone, env, t0);
         const setupEnd = (Date.now() - t0) / 1000;
+        console.log(`  setup took ${setupEnd.toFixed(1)} s:\n${setup.map((l) => `    ${l.at.toFixed(1).padStart(6)} s  ${l.text}`).join("\n")}`);
         upStarted = true;
         const up = await run(["npm", "run", "netbed", "--", "up", "--stack", stack], clone, env, t0);
         const total = (Date.now() - t0) / 1000;
