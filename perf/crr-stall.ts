@@ -25,7 +25,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const GUEST_STATE = [
     "cat /proc/net/dev /proc/net/snmp /proc/net/arp /proc/net/softnet_stat /proc/net/sockstat",
     "grep -H . /sys/class/net/eth0/queues/tx-0/tx_timeout /sys/module/virtio_net/parameters/*",
-    "cat /sys/devices/system/clocksource/clocksource0/current_clocksource",
+    "cat /sys/devices/system/clocksource/clocksource0/current_clocksource /proc/uptime",
+    "grep -E 'LOC|timer' /proc/interrupts",
     "dmesg | tail -20",
 ].join("; ");
 
@@ -131,6 +132,7 @@ async function main(o: Options): Promise<void> {
     const dev = argv.findIndex((a) => a.startsWith("virtio-net-pci"));
     argv[dev] += o.device;
     console.log(`kernel ${k.release}; -append ${argv[argv.indexOf("-append") + 1]}; -device ${argv[dev]}`);
+    const started = Date.now();
     const child: ChildProcess = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (b) => (out += b));
@@ -150,7 +152,9 @@ async function main(o: Options): Promise<void> {
         for (let i = 0; i < o.rounds; i++) {
             const n = crrRound(ns, "10.250.8.2");
             if (n === undefined) {
-                console.log(`round ${i + 1} failed (a stall, or no netserver), after ${total.toFixed(0)} transactions in the rounds before`);
+                console.log(
+                    `round ${i + 1} failed (a stall, or no netserver), after ${total.toFixed(0)} transactions in the rounds before, ${((Date.now() - started) / 1000).toFixed(1)} s after QEMU started (compare the guest's /proc/uptime below)`,
+                );
                 console.log(await guestShell(GUEST_STATE));
                 const p = sh(["ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.3", "-W", "2", "10.250.8.2"]);
                 console.log(`ping from the namespace: ${p.code === 0 ? "answered" : "no answer"}`);
