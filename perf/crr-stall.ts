@@ -5,7 +5,12 @@
 //
 // Run: npx ts-node --transpile-only perf/crr-stall.ts [--kernel debian|build|<package>] [--rounds N]
 //      [--cmdline WORD]... [--device ,prop=value] [--prefix NAME]
-// Each run boots a fresh guest; the stall is rare (see the report of issue 19), so loop it.
+// Each run boots a fresh guest; loop it. Seen here (2026-12-05, Debian 6.1.0-47 and 6.1.0-57 kernels,
+// q35, 256 MiB, virtio-net on a tap): 2 stalls in about 0.6 million transactions over some 40 guest
+// sessions, each for good. At both, the guest's console still answered; received frames reached
+// its IP stack, which answered (ICMP OutEchoReps, TCP OutSegs grew) while its NIC's transmit count
+// (counted on completion) stayed equal to the frames the tap had received from QEMU: nothing sent
+// after the stall reached the tap, and the transmit queue never timed out.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as gi from "../core/guestinit";
 import { qemuArgv } from "../core/qemu";
