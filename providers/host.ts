@@ -4,7 +4,7 @@ import { type HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
 import { HostArgsSchema, type HostConnection, type HostInputs } from "../schema/host";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { endIpSessions } from "./ipsession";
-import { LocalTransport, type Transport, transportFor } from "./transport";
+import { LocalTransport, type Transport, machineTransport, transportFor } from "./transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
 export const OWNER_DIR = "/run/netbed/owned";
@@ -87,7 +87,7 @@ async function ensurePackages(ctx: Ctx, t: Transport, i: HostInputs, probe: Host
 
 async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<string, unknown>> {
     const probe = await probeHost(t);
-    const packagesSkipped = await ensurePackages(ctx, t, i, probe);
+    const packagesSkipped = await ensurePackages(ctx, machineTransport(ctx, connectionOf(ctx.name, i)), i, probe);
     // Probe again only when something was installed, so the tool list is current.
     const finalProbe = i.packages.length > 0 && !packagesSkipped ? await probeHost(t) : probe;
     if (!finalProbe.kvm.usable)

@@ -5,7 +5,7 @@ import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../schema/
 import { sha256Hex } from "../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { CommandError, type Transport, hostTransport, which } from "./transport";
+import { CommandError, type Transport, hostTransport, machineTransport, which } from "./transport";
 
 interface KernelMeta {
     release: string;
@@ -92,7 +92,8 @@ async function finishEntry(t: Transport, entry: string, config: string | undefin
 
 async function buildDebian(ctx: Ctx, t: Transport, i: KernelInputs, tmp: string, real: string): Promise<KernelMeta> {
     const started = Date.now();
-    await withProgress(ctx, `downloading ${real}`, t.run(["apt-get", "download", real], { cwd: tmp, timeoutMs: 30 * 60_000 }));
+    const download = machineTransport(ctx, i.host).run(["apt-get", "download", real], { cwd: tmp, timeoutMs: 30 * 60_000 });
+    await withProgress(ctx, `downloading ${real}`, download);
     const deb = (await t.run(["find", tmp, "-maxdepth", "1", "-name", "*.deb"])).stdout.trim().split("\n")[0];
     await t.run(["dpkg-deb", "-x", deb, `${tmp}/x`], { timeoutMs: 10 * 60_000 });
     const boot = (await t.run(["ls", `${tmp}/x/boot`])).stdout.split("\n");

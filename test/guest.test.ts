@@ -52,6 +52,21 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         }
     }
 
+    it("on a netns host, whose network has no route out, Debian's kernel is fetched through the machine's", async () => {
+        const cacheDir = fs.mkdtempSync("/var/tmp/nbt-guest-cache-");
+        try {
+            const host = { kind: "netns" as const, name: "srv", namespace: ns };
+            const k = await kernelHandler.create(
+                ctxFor("Kernel", "netns"),
+                KernelArgsSchema.parse({ host, cacheDir, source: { kind: "debian", package: "linux-image-amd64" } }),
+            );
+            assert.ok((k.outs as any).buildSeconds > 0, "a fresh cache: the package was downloaded");
+            assert.equal((k.outs as any).virtio, "modules");
+        } finally {
+            fs.rmSync(cacheDir, { recursive: true, force: true });
+        }
+    });
+
     it("a Debian kernel package (modular virtio) boots the image, NIC configured, ping works", async () => {
         const kctx = ctxFor("Kernel", "debian");
         const k = await kernelHandler.create(kctx, KernelArgsSchema.parse({ host: local, source: { kind: "debian", package: "linux-image-amd64" } }));

@@ -35,6 +35,15 @@ export function hostTransport(ctx: { urn: string; log: { status(urn: string, mes
     return transportFor(host, (m) => ctx.log.status(ctx.urn, m));
 }
 
+/**
+ * The transport for work that belongs to the host's machine rather than its network stack:
+ * fetching and installing Debian packages. A netns host shares this machine's filesystem and
+ * packages, but its network is the testbed's, with no route to a mirror: such work runs here.
+ */
+export function machineTransport(ctx: { urn: string; log: { status(urn: string, message: string): void } }, host: HostConnection): Transport {
+    return host.kind === "netns" ? transportFor({ kind: "local", name: host.name }) : hostTransport(ctx, host);
+}
+
 export async function closeAll(): Promise<void> {
     const all = [...cache.values()];
     cache.clear();
