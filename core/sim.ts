@@ -138,8 +138,7 @@ const SHORT_BENCHMARK = {
  * The xeon-e2288g config with only what this machine cannot have changed: the machines are the
  * simulated m1 (server) and m2 (client) reached through the simulation's agent; guests run under
  * TCG with 1 vCPU and 256 MiB pinned within 2 cores; the kernel is the minimal one, built on each
- * machine that runs guests (Debian's stalls under TCG on TCP_CRR, and the machines have no route to
- * a Debian mirror); no vhost-net guest (no /dev/vhost-net here: a
+ * machine that runs guests (the machines have no route to a Debian mirror); no vhost-net guest (no /dev/vhost-net here: a
  * preview refuses it); sysctls of the one shared kernel are left alone; cells are short.
  */
 export function simE2288g(
