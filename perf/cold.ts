@@ -40,16 +40,10 @@ function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv, t0: number): P
         for (const s of [p.stdout, p.stderr]) readline.createInterface({ input: s }).on("line", (text) => lines.push({ at: (Date.now() - t0) / 1000, text }));
         p.on("error", reject);
         p.on("close", (code) => {
-            if (code === 0) resolve(lines);
-            else
-                reject(
-                    new Error(
-                        `${argv.join(" ")} exited ${code} in ${cwd}:\n${lines
-                            .slice(-40)
-                            .map((l) => l.text)
-                            .join("\n")}`,
-                    ),
-                );
+            if (code === 0) return resolve(lines);
+            const errors = lines.filter((l) => /error|failed/i.test(l.text)).slice(0, 20);
+            const shown = [...errors, ...lines.slice(-40)].map((l) => l.text).join("\n");
+            reject(new Error(`${argv.join(" ")} exited ${code} in ${cwd}:\n${shown}`));
         });
     });
 }
@@ -146,6 +140,9 @@ export async function main(): Promise<Record<string, unknown>> {
                 console.error(`destroy: ${(e as Error).message}`),
             );
         for (const h of ["server", "client", "external"]) dropNetns(`nbcold-${id}-${h}`);
+        // The run's raw results outlive the clone, so a failed cell can be read afterwards.
+        const results = path.join(clone, "results");
+        if (fs.existsSync(results)) fs.cpSync(results, path.join(ROOT, "results", `bench-cold-${id}`), { recursive: true });
         fs.rmSync(tmp, { recursive: true, force: true });
     }
 }
