@@ -12,23 +12,9 @@ import * as readline from "node:readline";
 import { ROOT } from "../scripts/engine";
 import { dropNetns } from "../test/helpers";
 import { machine } from "./machine";
+import { PHASES } from "./phases";
 
 const yaml = require("js-yaml") as { load(s: string): any; dump(o: unknown): string };
-
-/** Resource types by the cold-path phase they belong to. */
-const PHASES: Record<string, string> = {
-    Host: "probe",
-    VethPair: "fabric",
-    Bridge: "fabric",
-    Tap: "fabric",
-    MacvtapLink: "fabric",
-    HostTuning: "fabric",
-    SecurityProfile: "security profile",
-    Kernel: "kernel",
-    GuestImage: "image",
-    MicroVm: "boot",
-    BenchmarkRun: "matrix",
-};
 
 type Line = { at: number; text: string };
 

@@ -19,23 +19,10 @@ import { ROOT, openStack } from "../scripts/engine";
 import { main as sim, simStackYaml } from "../scripts/sim";
 import { dropNetns, writeDefaultProject } from "../test/helpers";
 import { machine } from "./machine";
+import { PHASES } from "./phases";
 
 // js-yaml comes with @pulumi/pulumi; the stack files are YAML.
 const yaml = require("js-yaml") as { load(s: string): any; dump(o: unknown): string };
-
-const PHASES: Record<string, string> = {
-    Host: "probe",
-    VethPair: "fabric",
-    Bridge: "fabric",
-    Tap: "fabric",
-    MacvtapLink: "fabric",
-    HostTuning: "tuning",
-    SecurityProfile: "security profile",
-    Kernel: "kernel",
-    GuestImage: "image",
-    MicroVm: "boot",
-    BenchmarkRun: "matrix",
-};
 
 /** Start and end (ms) of each resource's step, from the engine's events as they arrive. */
 class StepClock {
