@@ -52,6 +52,20 @@ export function tscWords(s: Pick<QemuSpec, "machine" | "accel" | "tscKhz">): str
     return [`tsc_early_khz=${s.tscKhz}`, "tsc=reliable"];
 }
 
+/**
+ * QEMU's -smp. A TCG guest with one vCPU gets a second CPU slot, never plugged: before 8.1, QEMU
+ * drops a guest's memory barriers when no other vCPU could run beside it (fixed by "tcg: Do not
+ * elide memory barriers for !CF_PARALLEL in system mode"), yet its virtio devices run in another
+ * host thread. The guest's "post a buffer, then read whether to notify" and the device's "ask for a
+ * notification, then look for buffers" can then both miss the other's write: the notification is
+ * lost, and with event indexes the guest never sends another, so the queue stops for good (seen
+ * as a transmit stall under netperf TCP_CRR). With a second slot QEMU translates the guest's code
+ * for parallel CPUs, barriers kept. A guest under KVM runs on real CPUs, with real barriers.
+ */
+export function smpOption(s: Pick<QemuSpec, "accel" | "cpus">): string {
+    return s.accel === "tcg" && s.cpus === 1 ? "1,maxcpus=2" : String(s.cpus);
+}
+
 export function qemuArgv(s: QemuSpec): string[] {
     for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.name ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
@@ -63,7 +77,7 @@ export function qemuArgv(s: QemuSpec): string[] {
         "-M", s.machine === "microvm" ? "microvm,x-option-roms=off,isa-serial=on,rtc=on" : "q35",
         "-accel", s.accel,
         "-cpu", s.accel === "kvm" ? "host" : "max",
-        "-smp", String(s.cpus),
+        "-smp", smpOption(s),
         "-m", String(s.memoryMiB),
         "-nodefaults", "-no-user-config",
         // The serial console is stdin/stdout: the launcher connects them to a FIFO and a log.

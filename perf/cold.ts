@@ -4,12 +4,13 @@
 // testbed (its own namespaces, so a local stack already up is left alone), then destroy.
 // What it cannot make cold: the Debian packages installed on this machine (setup's apt step finds
 // them installed; on a fresh machine it runs while the engine builds).
-// Run: npm run bench -- cold
+// Run: npm run bench -- cold, or cold-cli for the path of a user who has Pulumi's released CLI on
+// PATH (this machine's own engine build stands in for the release: setup then builds nothing).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as readline from "node:readline";
-import { ROOT } from "../scripts/engine";
+import { engineBinDir, ROOT } from "../scripts/engine";
 import { dropNetns } from "../test/helpers";
 import { machine } from "./machine";
 import { PHASES } from "./phases";
@@ -67,15 +68,22 @@ function coldStack(id: string, cache: string): string {
     return yaml.dump(doc);
 }
 
-/** The environment of a machine that has none of netbed's caches: each under tmp, empty. */
-function coldEnv(tmp: string): NodeJS.ProcessEnv {
+/**
+ * The environment of a machine that has none of netbed's caches: each under tmp, empty. With a
+ * released CLI, a copy of the engine alone (no language host: netbed's own serves) is first on PATH.
+ */
+function coldEnv(tmp: string, releasedCli: boolean): NodeJS.ProcessEnv {
     const enginePath = /\/\.cache\/netbed\/pulumi\//;
+    const release = path.join(tmp, "pulumi-release");
+    if (releasedCli) {
+        fs.mkdirSync(release);
+        fs.copyFileSync(path.join(engineBinDir(), "pulumi"), path.join(release, "pulumi"));
+        fs.chmodSync(path.join(release, "pulumi"), 0o755);
+    }
+    const dirs = (process.env.PATH ?? "").split(":").filter((d) => !enginePath.test(d));
     return {
         ...process.env,
-        PATH: (process.env.PATH ?? "")
-            .split(":")
-            .filter((d) => !enginePath.test(d))
-            .join(":"),
+        PATH: [...(releasedCli ? [release] : []), ...dirs].join(":"),
         NETBED_CACHE: path.join(tmp, "netbed-cache"),
         GOMODCACHE: path.join(tmp, "go-mod"),
         GOCACHE: path.join(tmp, "go-build"),
@@ -88,12 +96,12 @@ function print(r: Record<string, number | undefined>): void {
     for (const [k, v] of Object.entries(r)) console.log(`  ${k.padEnd(28)} ${v === undefined ? "-" : `${v.toFixed(1)} s`}`);
 }
 
-export async function main(): Promise<Record<string, unknown>> {
+export async function main(opts: { releasedCli?: boolean } = {}): Promise<Record<string, unknown>> {
     console.log(machine());
     const id = process.pid.toString(36);
     const tmp = fs.mkdtempSync("/var/tmp/netbed-bench-cold-");
     const clone = path.join(tmp, "netbed");
-    const env = coldEnv(tmp);
+    const env = coldEnv(tmp, opts.releasedCli ?? false);
     const stack = `cold${id}`;
     let upStarted = false;
     try {
@@ -110,7 +118,7 @@ export async function main(): Promise<Record<string, unknown>> {
         const figures = {
             "setup (apt installed here)": setupEnd,
             "  npm ci starts": when(setup, /setup: npm ci/),
-            "  engine built": when(setup, /install-pulumi: built /),
+            "  engine built": when(setup, /install-pulumi: (built|using) /),
             "  tsc starts": when(setup, /setup: building \(tsc\)/),
             "up: preview and program": (phases.probe?.start ?? setupEnd) - setupEnd,
             ...Object.fromEntries(Object.entries(phases).map(([k, p]) => [`up: ${k}`, p.seconds])),
@@ -118,7 +126,7 @@ export async function main(): Promise<Record<string, unknown>> {
             total,
         };
         print(figures);
-        return { figures, phases, load: fs.readFileSync("/proc/loadavg", "utf8").trim() };
+        return { releasedCli: opts.releasedCli ?? false, figures, phases, load: fs.readFileSync("/proc/loadavg", "utf8").trim() };
     } finally {
         // Also after a failed up: its guests run in the namespaces, which dropping would not stop.
         if (upStarted)

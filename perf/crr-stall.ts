@@ -4,7 +4,7 @@
 // is what stalled), ping, the tap's counters, and QEMU's virtqueue state over QMP.
 //
 // Run: npx ts-node --transpile-only perf/crr-stall.ts [--kernel debian|build|<package>] [--rounds N]
-//      [--cmdline WORD]... [--device ,prop=value] [--prefix NAME]
+//      [--cmdline WORD]... [--device ,prop=value] [--smp VALUE] [--seconds S] [--prefix NAME]
 // Each run boots a fresh guest; loop it. Seen here (2026-12-05, Debian 6.1.0-47 and 6.1.0-57 kernels,
 // q35, 256 MiB, virtio-net on a tap): 2 stalls in about 0.6 million transactions over some 40 guest
 // sessions, each for good. At both, the guest's console still answered; received frames reached
@@ -40,11 +40,13 @@ interface Options {
     rounds: number;
     cmdline: string[];
     device: string;
+    smp: string;
+    seconds: number;
     prefix: string;
 }
 
 function options(argv: string[]): Options {
-    const o: Options = { kernel: "debian", rounds: 40, cmdline: [], device: "", prefix: `crrs${process.pid.toString(36)}` };
+    const o: Options = { kernel: "debian", rounds: 40, cmdline: [], device: "", smp: "", seconds: 2, prefix: `crrs${process.pid.toString(36)}` };
     for (let i = 0; i < argv.length; i += 2) {
         const [k, v] = [argv[i], argv[i + 1]];
         if (v === undefined) throw new Error(`${k} needs a value`);
@@ -52,6 +54,8 @@ function options(argv: string[]): Options {
         else if (k === "--rounds") o.rounds = Number(v);
         else if (k === "--cmdline") o.cmdline.push(v);
         else if (k === "--device") o.device = v;
+        else if (k === "--smp") o.smp = v;
+        else if (k === "--seconds") o.seconds = Number(v);
         else if (k === "--prefix") o.prefix = v;
         else throw new Error(`unknown option ${k}`);
     }
@@ -78,15 +82,16 @@ function kernelSource(k: string) {
     return { kind: "debian" as const, package: k === "debian" ? "linux-image-amd64" : k };
 }
 
-/** One netperf TCP_CRR round of 2 s from the namespace; transactions, or undefined when it failed. */
-function crrRound(ns: string, guest: string): number | undefined {
-    const r = spawnSync("ip", ["netns", "exec", ns, "netperf", "-H", guest, "-t", "TCP_CRR", "-l", "2", "-P", "0", "--", "-r", "1,1"], {
+/** One netperf TCP_CRR round of `seconds` from the namespace; transactions, or undefined when it failed. */
+function crrRound(ns: string, guest: string, seconds: number): number | undefined {
+    const argv = ["netns", "exec", ns, "netperf", "-H", guest, "-t", "TCP_CRR", "-l", String(seconds), "-P", "0", "--", "-r", "1,1"];
+    const r = spawnSync("ip", argv, {
         encoding: "utf8",
-        timeout: 30_000,
+        timeout: (seconds + 28) * 1000,
         killSignal: "SIGKILL",
     });
     const rate = Number((r.stdout ?? "").trim().split(/\s+/)[5]);
-    return r.status === 0 && rate > 0 ? rate * 2 : undefined;
+    return r.status === 0 && rate > 0 ? rate * seconds : undefined;
 }
 
 function topology(ns: string, br: string, tap: string): void {
@@ -111,7 +116,33 @@ async function virtqueues(socket: string): Promise<unknown[]> {
         { execute: "x-query-virtio-queue-status", arguments: { path, queue: 0 } },
         { execute: "x-query-virtio-queue-status", arguments: { path, queue: 1 } },
     ]);
-    return replies.slice(1).map((r) => r.return ?? r.error);
+    const queues = replies.slice(2).map((r) => r.return as Record<string, number>);
+    return [...replies.slice(1).map((r) => r.return ?? r.error), ...(await ringsInMemory(socket, queues)), await features(socket, path)];
+}
+
+/**
+ * The indexes as they are in guest memory, which QEMU's queue status only caches: the avail ring's
+ * idx and used_event (what the guest posted, and when it wants an interrupt) and the used ring's idx
+ * and avail_event (what QEMU returned, and when it wants a kick). A posted buffer with no kick
+ * shows as avail idx beyond QEMU's last-avail-idx.
+ */
+async function ringsInMemory(socket: string, queues: Record<string, number>[]): Promise<string[]> {
+    const xp = (addr: number) => ({ execute: "human-monitor-command", arguments: { "command-line": `xp /1hx ${addr}` } });
+    const out: string[] = [];
+    for (const q of queues) {
+        const [n, avail, used] = [q["vring-num"], q["vring-avail"], q["vring-used"]];
+        const r = await qmp(socket, [{ execute: "qmp_capabilities" }, xp(avail + 2), xp(avail + 4 + 2 * n), xp(used + 2), xp(used + 4 + 8 * n)]);
+        const v = r.slice(1).map((x) => Number.parseInt(String(x.return).split(":")[1], 16));
+        out.push(`queue ${q["queue-index"]} in guest memory: avail.idx ${v[0]} used_event ${v[1]}; used.idx ${v[2]} avail_event ${v[3]}`);
+    }
+    return out;
+}
+
+/** Whether the guest negotiated VIRTIO_RING_F_EVENT_IDX (notification suppression by index). */
+async function features(socket: string, path: string): Promise<string> {
+    const [, st] = await qmp(socket, [{ execute: "qmp_capabilities" }, { execute: "x-query-virtio-status", arguments: { path } }]);
+    const f = JSON.stringify(st.return?.["guest-features"]?.transports ?? st.error);
+    return `guest transport features: ${f}`;
 }
 
 async function main(o: Options): Promise<void> {
@@ -136,7 +167,8 @@ async function main(o: Options): Promise<void> {
     });
     const dev = argv.findIndex((a) => a.startsWith("virtio-net-pci"));
     argv[dev] += o.device;
-    console.log(`kernel ${k.release}; -append ${argv[argv.indexOf("-append") + 1]}; -device ${argv[dev]}`);
+    if (o.smp) argv[argv.indexOf("-smp") + 1] = o.smp;
+    console.log(`kernel ${k.release}; -append ${argv[argv.indexOf("-append") + 1]}; -device ${argv[dev]}; -smp ${argv[argv.indexOf("-smp") + 1]}`);
     const started = Date.now();
     const child: ChildProcess = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
@@ -155,7 +187,7 @@ async function main(o: Options): Promise<void> {
         }
         let total = 0;
         for (let i = 0; i < o.rounds; i++) {
-            const n = crrRound(ns, "10.250.8.2");
+            const n = crrRound(ns, "10.250.8.2", o.seconds);
             if (n === undefined) {
                 console.log(
                     `round ${i + 1} failed (a stall, or no netserver), after ${total.toFixed(0)} transactions in the rounds before, ${((Date.now() - started) / 1000).toFixed(1)} s after QEMU started (compare the guest's /proc/uptime below)`,

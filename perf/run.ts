@@ -17,6 +17,10 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
     boot: { figures: "4 boot", run: () => require("./boot").main() },
     hardware: { figures: "the hardware path over SSH against the local stack, phase by phase", run: () => require("./hardware").main() },
     cold: { figures: "the cold path: a fresh clone with empty caches to the local stack's report, phase by phase", run: () => require("./cold").main() },
+    "cold-cli": {
+        figures: "the cold path of a user with Pulumi's released CLI on PATH, phase by phase",
+        run: () => require("./cold").main({ releasedCli: true }),
+    },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",

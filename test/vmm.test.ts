@@ -49,6 +49,16 @@ describe("VMM drivers (pure)", () => {
         assert.equal(DRIVER_MODELS.qemu.vcpuOf("qemu-system-x86"), undefined);
     });
 
+    it("qemu: a one-vCPU TCG guest gets a second, unplugged CPU slot, so QEMU keeps its memory barriers; KVM and SMP guests do not", () => {
+        const smp = (accel: "tcg" | "kvm", cpus: number) => {
+            const a = qemuArgv({ accel, cpus, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: [], nics: [] });
+            return a[a.indexOf("-smp") + 1];
+        };
+        assert.equal(smp("tcg", 1), "1,maxcpus=2");
+        assert.equal(smp("tcg", 2), "2");
+        assert.equal(smp("kvm", 1), "1");
+    });
+
     it("qemu: the microvm machine uses virtio-mmio devices; under TCG its kernel is told the host's TSC frequency", () => {
         const mvm = {
             machine: "microvm" as const,
