@@ -1,16 +1,18 @@
 // Hunts the TCP_CRR stall of a TCG guest: boots one guest on a bridge + tap in a namespace of its
-// own, runs bounded rounds of `netperf -t TCP_CRR -l 2` at it until one fails, and then prints what
-// the guest and QEMU say: the guest's network counters read over its serial console (the network
-// is what stalled), ping, the tap's counters, and QEMU's virtqueue state over QMP.
+// own, runs bounded rounds of `netperf -t TCP_CRR` at it until one fails, and then prints what the
+// guest and QEMU say: the guest's network counters read over its serial console (the network is
+// what stalled), ping, the tap's counters, QEMU's virtqueue state over QMP, and the rings' indexes
+// as they are in guest memory.
 //
 // Run: npx ts-node --transpile-only perf/crr-stall.ts [--kernel debian|build|<package>] [--rounds N]
 //      [--cmdline WORD]... [--device ,prop=value] [--smp VALUE] [--seconds S] [--prefix NAME]
-// Each run boots a fresh guest; loop it. Seen here (2026-12-05, Debian 6.1.0-47 and 6.1.0-57 kernels,
-// q35, 256 MiB, virtio-net on a tap): 2 stalls in about 0.6 million transactions over some 40 guest
-// sessions, each for good. At both, the guest's console still answered; received frames reached
-// its IP stack, which answered (ICMP OutEchoReps, TCP OutSegs grew) while its NIC's transmit count
-// (counted on completion) stayed equal to the frames the tap had received from QEMU: nothing sent
-// after the stall reached the tap, and the transmit queue never timed out.
+// Each run boots a fresh guest; loop it. The stall (Debian's 6.1 kernels, q35, one vCPU, QEMU 7.2)
+// is a lost transmit notification: at each one, the guest's console still answered and its IP stack
+// still sent, but its NIC's completed-transmit count stayed at what the tap had received; the
+// transmit ring in guest memory held buffers beyond QEMU's last-avail-idx, and avail_event (where
+// QEMU wants its next kick) named the first of them. With event indexes the guest kicks only when
+// crossing avail_event, so it never kicks again. Why the kick was lost: core/qemu.ts smpOption
+// (`--smp 1` brings the old setting back).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as gi from "../core/guestinit";
 import { qemuArgv } from "../core/qemu";
