@@ -9,6 +9,7 @@ import { decisionLevel, isPrecise, nextRound, precisionMetric, reached, stopOf }
 import { ResultsDocSchema } from "../core/bench/results";
 import { type Cell, RunSettingsSchema, type RunSettings, type Step, expandCells, schedule } from "../core/bench/spec";
 import { medianInterval, mulberry32 } from "../core/bench/stats";
+import { voltMarkdown } from "../core/report/volt";
 
 const cells = expandCells([
     { kind: "tcp", streams: 1, reverse: false },
@@ -115,6 +116,22 @@ describe("precision-driven repetitions", () => {
         // Older documents, without stop records, still load.
         const { stop: _s, ...old } = fixed.doc.cells[0];
         assert.equal(ResultsDocSchema.parse({ ...fixed.doc, cells: [old] }).cells[0].stop, undefined);
+    });
+
+    it("the report: one line per cell with the precision reached and why it stopped", () => {
+        const settings = RunSettingsSchema.parse({ duration: 1, repetitions: 5, warmup: 1, precision: { relative: 0.05, maxRepetitions: 12 } });
+        const md = voltMarkdown(simulatedRun(settings, { "tcp-1": 0.01, "icmp-56": 0.3, "pps-64": 0.03 }, new Set(["icmp-56:1"])).doc);
+        const section = md.slice(md.indexOf("### Repetitions and Precision"));
+        assert.match(section, /\| tcp-1 \(gbps\) +\| +±\d\.\d% at 98\.4%, n 7, precise \| +±\d\.\d% at 98\.4%, n 7, precise \|/);
+        assert.match(section, /\| icmp-56 \(p50ms\) +\| +±\d+\.\d% at 99\.\d%, n 12, cap \| +failed \|/);
+        assert.match(section, /precise \(reached: [1-9] of 6\), cap \(12 repetitions first: [1-9]\), failed \(1\)/);
+        assert.match(md, /Repetitions: 5 to 12 per cell/);
+        assert.match(md, /Medians of 7-12 repetitions/);
+        const fixed = voltMarkdown(
+            simulatedRun(RunSettingsSchema.parse({ duration: 1, repetitions: 5, warmup: 0 }), { "tcp-1": 0.01, "icmp-56": 0.3, "pps-64": 0.03 }, new Set()).doc,
+        );
+        assert.match(fixed, /\| tcp-1 \(gbps\) +\| +±\d\.\d% at 93\.8%, n 5, fixed \|/);
+        assert.match(fixed, /Every cell ran the set 5 repetitions \(fixed\)/);
     });
 
     it("stop reasons from a cell's values", () => {
