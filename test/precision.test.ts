@@ -10,6 +10,7 @@ import { ResultsDocSchema } from "../core/bench/results";
 import { type Cell, RunSettingsSchema, type RunSettings, type Step, expandCells, schedule } from "../core/bench/spec";
 import { medianInterval, mulberry32 } from "../core/bench/stats";
 import { voltMarkdown } from "../core/report/volt";
+import { parseStackConfig } from "../schema/testbed-config";
 
 const cells = expandCells([
     { kind: "tcp", streams: 1, reverse: false },
@@ -39,6 +40,19 @@ describe("precision-driven repetitions", () => {
         assert.equal(issues({ repetitions: 3, precision: { confidence: 0.99, maxRepetitions: 9 } }), "");
         assert.match(issues({ precision: { relative: 0 } }), /precision.relative: must be above 0/);
         assert.match(issues({ precision: { bogus: 1 } }), /precision: Unrecognized key/);
+    });
+
+    it("a stack's benchmark settings pass precision through, with its errors placed under benchmark.settings", () => {
+        const config = (settings: unknown) => ({
+            hosts: { a: { kind: "netns" } },
+            benchmark: { tests: [{ kind: "tcp" }], settings, pairs: [{ label: "x", client: { host: "a" }, server: { host: "a", address: "10.0.0.1" } }] },
+        });
+        const ok = parseStackConfig(config({ repetitions: 5, precision: { relative: 0.1 } }));
+        assert.deepEqual(ok.benchmark?.settings.precision, { relative: 0.1, confidence: 0.95, maxRepetitions: 15 });
+        assert.throws(
+            () => parseStackConfig(config({ repetitions: 5, precision: { maxRepetitions: 4 } })),
+            /testbed:benchmark\.settings\.precision\.maxRepetitions: must be at least repetitions \(5\)/,
+        );
     });
 
     it("the precision reached: the interval's half-width over |median|, at the level its n gives", () => {

@@ -113,7 +113,7 @@ export const PrecisionSchema = z
     .object({
         /** The target half-width of the interval of the median, relative to the median (0.05: +-5%). */
         relative: z.number().gt(0, "must be above 0 (0.05 is +-5%)").max(1, "must be at most 1 (+-100%)").default(0.05),
-        /** The interval's confidence (order statistics: its actual level is this or more). */
+        /** The coverage a stopped cell's interval keeps: the rule judges the width at 1 - (1 - confidence) / 2 (precision.ts). */
         confidence: z.number().min(0.8, "must be at least 0.8").max(0.999, "must be at most 0.999").default(0.95),
         /** The cap: no cell is measured more often. */
         maxRepetitions: z.number().int().min(1).max(1000).default(15),

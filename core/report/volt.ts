@@ -7,7 +7,7 @@ import { decisionLevel, type StopReason } from "../bench/precision";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import { EVENT_DRIVEN } from "../notification";
 import { B, type Block, type ListItem, toMarkdown } from "./blocks";
-import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, value } from "./model";
+import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, repetitionsRange, value } from "./model";
 import { analysis, conclusions } from "./analysis";
 import { anomalies, rawData, reproduce } from "./appendix";
 import { type Ctx, type ReportOptions, contextOf, uniq } from "./context";
@@ -130,14 +130,6 @@ function repetitionsText(s: ResultsDoc["run"]["settings"]): string {
     const p = s.precision;
     if (!p) return `${s.repetitions} measured per cell`;
     return `${s.repetitions} to ${p.maxRepetitions} per cell (more rounds while a cell's interval of the median is wider than ±${pct(p.relative * 100)}; Repetitions and Precision)`;
-}
-
-/** "5", or "5-15" where cells ran different numbers of repetitions. */
-function repetitionsRange(doc: ResultsDoc): string {
-    const ns = doc.cells.filter((c) => c.status === "ok").map((c) => c.repetitions.length);
-    if (ns.length === 0) return String(doc.run.settings.repetitions);
-    const [lo, hi] = [Math.min(...ns), Math.max(...ns)];
-    return lo === hi ? String(lo) : `${lo}-${hi}`;
 }
 
 function resultsNote(ctx: Ctx): string {
