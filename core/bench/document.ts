@@ -2,7 +2,7 @@
 // warnings a reader must see next to the numbers. Pure.
 import * as path from "node:path";
 import { aggregate, type PairEnds, type RepRecord } from "./aggregate";
-import { precisionMetric, stopOf } from "./precision";
+import { precisionValues, stopOf } from "./precision";
 import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "./results";
 import type { Cell, RunSettings, Step } from "./spec";
 
@@ -41,8 +41,7 @@ function cellResults(r: RunRecords, settings: RunSettings): { cells: CellResult[
             const reps = cellRecords(r, k, cell);
             measuredSeconds += reps.reduce((a, x) => a + x.nominal, 0);
             const result = aggregate(p, r.topology[k], cell, reps, path.join(r.pairDir[k], cell.id), r.failed.get(`${p.label}/${cell.id}`));
-            const values = reps.map((x) => x.metrics[precisionMetric(cell)]).filter((x) => Number.isFinite(x));
-            cells.push({ ...result, stop: stopOf(cell, values, result.status !== "ok", settings) });
+            cells.push({ ...result, stop: stopOf(cell, precisionValues(cell, reps), result.status !== "ok", settings) });
         }
     }
     return { cells, measuredSeconds };

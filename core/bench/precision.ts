@@ -26,6 +26,12 @@ export function precisionMetric(cell: Pick<Cell, "spec">): string {
     return s.kind === "load" ? `${PRECISION_METRIC.load}${s.mps[0]}` : PRECISION_METRIC[s.kind];
 }
 
+/** A cell's values of its precision metric, one per repetition that has it. */
+export function precisionValues(cell: Pick<Cell, "spec">, reps: readonly { metrics: Record<string, number> }[]): number[] {
+    const metric = precisionMetric(cell);
+    return reps.map((r) => r.metrics[metric]).filter((x) => Number.isFinite(x));
+}
+
 /** The fewest values whose widest interval, [min, max], covers the median with at least `level`. */
 export function repetitionsForLevel(level: number): number {
     let n = 1;

@@ -1,6 +1,7 @@
-// One BenchmarkRun: the schedule's steps in order, each measured between two CPU samples and
-// retried once, its raw output and record written as soon as it exists; then the results
-// document, the overhead breakdown and the report.
+// One BenchmarkRun: the schedule's steps in order, then (with precision settings) extra rounds of
+// the cells not yet precise; each step measured between two CPU samples and retried once, its raw
+// output and record written as soon as it exists; then the results document, the overhead
+// breakdown and the report.
 import * as path from "node:path";
 import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
@@ -8,7 +9,7 @@ import { cellRecords, resultsDocument, stepKey } from "../../core/bench/document
 import { measure, nominalSeconds } from "../../core/bench/measure";
 import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
-import { nextRound, precisionMetric } from "../../core/bench/precision";
+import { nextRound, precisionValues } from "../../core/bench/precision";
 import { type Cell, type Step, expandCells, schedule } from "../../core/bench/spec";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { exitsPerSecond, sampleExits } from "../guest-stats";
@@ -110,7 +111,7 @@ async function runSteps(run: Run): Promise<void> {
     if (!p) return;
     const open = i.pairs.length * run.cells.length;
     for (let r = i.settings.repetitions; ; r++) {
-        const round = nextRound(i.pairs.length, run.cells, r, i.settings, (pair, cell) => precisionValues(run, pair, cell));
+        const round = nextRound(i.pairs.length, run.cells, r, i.settings, (pair, cell) => valuesSoFar(run, pair, cell));
         if (round.length === 0) return;
         run.steps.push(...round);
         const status = `${round.length} of ${open} cells still wider than ±${pctOf(p.relative)}, at most ${p.maxRepetitions} repetitions`;
@@ -125,13 +126,10 @@ function stepName(run: Run, s: Step): string {
 }
 
 /** A pair's cell's values of its precision metric so far; undefined once it failed (or its pair stalled). */
-function precisionValues(run: Run, pair: number, cell: Cell): number[] | undefined {
+function valuesSoFar(run: Run, pair: number, cell: Cell): number[] | undefined {
     const label = run.i.pairs[pair].label;
     if (run.failed.has(`${label}/${cell.id}`) || run.stalled.has(label)) return undefined;
-    const metric = precisionMetric(cell);
-    return cellRecords({ pairs: run.i.pairs, steps: run.steps, records: run.records }, pair, cell)
-        .map((r) => r.metrics[metric])
-        .filter((x) => Number.isFinite(x));
+    return precisionValues(cell, cellRecords({ pairs: run.i.pairs, steps: run.steps, records: run.records }, pair, cell));
 }
 
 async function runRound(run: Run, steps: readonly Step[], status: (n: number, s: Step) => string): Promise<void> {
