@@ -4,7 +4,8 @@ import { z } from "zod";
 import { decisionLevel, repetitionsForLevel } from "./precision";
 import { orderStatisticCoverage } from "./stats";
 
-const Seconds = z.number().min(0.5, "must be at least 0.5 s").max(3600, "must be at most 3600 s");
+// Whole seconds: iperf3 3.12 reads `-t 0.5` as 0, "no limit", and runs until its time limit kills the cell.
+const Seconds = z.number().int("must be whole seconds (iperf3 reads -t 0.5 as no limit)").min(1, "must be at least 1 s").max(3600, "must be at most 3600 s");
 
 /** iperf3 TCP: one stream, N parallel streams (8 in the seeds), reverse (server sends), or both directions at once (bidir). */
 const TcpTest = z
