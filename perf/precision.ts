@@ -42,7 +42,7 @@ function minMaxWithin(c: CellResult, relative: number): boolean {
 }
 
 /** One run's figures: wall time, cells at target (by the rule, and at +-5/10/20%), per minute. */
-function figures(label: string, doc: ResultsDoc, upSeconds: number): Record<string, unknown> {
+export function figures(label: string, doc: ResultsDoc, upSeconds: number): Record<string, unknown> {
     const cells = doc.cells;
     const wall = doc.run.wallSeconds;
     const share = (f: (c: CellResult) => boolean) => cells.filter(f).length;
