@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { decisionLevel, isPrecise, reached } from "../core/bench/precision";
+import { atTarget, decisionLevel } from "../core/bench/precision";
 import type { CellResult, ResultsDoc } from "../core/bench/results";
 import type { Precision } from "../core/bench/spec";
 import { sha256Hex } from "../core/hash";
@@ -26,13 +26,6 @@ import { localConfig, openTestbed, runMatrix } from "./testbed";
  */
 const TARGET: Precision = { relative: 0.1, confidence: 0.95, maxRepetitions: 15 };
 
-/** Whether a cell's headline interval, from its repetitions, meets `target` by the stopping rule. */
-function atTarget(c: CellResult, target: Pick<Precision, "relative" | "confidence">): boolean {
-    if (c.status !== "ok" || !c.stop) return false;
-    const values = c.repetitions.map((r) => r.metrics[c.stop!.metric]).filter((x) => Number.isFinite(x));
-    return isPrecise(reached(values, decisionLevel(target.confidence)), target);
-}
-
 /** Cells whose widest interval, [min, max] at the coverage their n gives, is within `relative`: what fixed runs can show below the rule's level. */
 function minMaxWithin(c: CellResult, relative: number): boolean {
     if (c.status !== "ok" || !c.stop) return false;
@@ -42,7 +35,7 @@ function minMaxWithin(c: CellResult, relative: number): boolean {
 }
 
 /** One run's figures: wall time, cells at target (by the rule, and at +-5/10/20%), per minute. */
-export function figures(label: string, doc: ResultsDoc, upSeconds: number): Record<string, unknown> {
+function figures(label: string, doc: ResultsDoc, upSeconds: number): Record<string, unknown> {
     const cells = doc.cells;
     const wall = doc.run.wallSeconds;
     const share = (f: (c: CellResult) => boolean) => cells.filter(f).length;

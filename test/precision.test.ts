@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { resultsDocument } from "../core/bench/document";
 import type { RepRecord } from "../core/bench/aggregate";
-import { decisionLevel, isPrecise, nextRound, precisionMetric, reached, stopOf } from "../core/bench/precision";
+import { atTarget, decisionLevel, isPrecise, nextRound, precisionMetric, reached, stopOf } from "../core/bench/precision";
 import { ResultsDocSchema } from "../core/bench/results";
 import { type Cell, RunSettingsSchema, type RunSettings, type Step, expandCells, schedule } from "../core/bench/spec";
 import { medianInterval, mulberry32 } from "../core/bench/stats";
@@ -135,6 +135,13 @@ describe("precision-driven repetitions", () => {
             new Set(),
         );
         assert.ok(fixed.doc.cells.every((c) => c.stop?.reason === "fixed" && c.stop.level === 1 - 2 / 32));
+        // The comparison bench's rule after the fact agrees with the stopping, and fixed 5 repetitions never reach 97.5%.
+        const target = settings.precision!;
+        assert.deepEqual(
+            doc.cells.map((c) => atTarget(c, target)),
+            doc.cells.map((c) => c.stop?.reason === "precise"),
+        );
+        assert.ok(fixed.doc.cells.every((c) => !atTarget(c, target)));
         // Older documents, without stop records, still load.
         const { stop: _s, ...old } = fixed.doc.cells[0];
         assert.equal(ResultsDocSchema.parse({ ...fixed.doc, cells: [old] }).cells[0].stop, undefined);

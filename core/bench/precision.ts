@@ -2,6 +2,7 @@
 // for the cells whose interval of the median (order statistics, stats.ts) is wider than the target,
 // up to a cap. A cell stops on the width of its own interval alone, never on a comparison between
 // pairs (no peeking at an A/B p-value). Pure.
+import type { CellResult } from "./results";
 import type { Cell, Precision, RunSettings, Step, TEST_KINDS } from "./spec";
 import { median, medianInterval, orderStatisticCoverage } from "./stats";
 
@@ -113,4 +114,12 @@ export function stopOf(
     const p = settings.precision;
     const reason: StopReason = failed ? "failed" : !p ? "fixed" : isPrecise(r, p) ? "precise" : "cap";
     return { reason, metric: precisionMetric(cell), ...r };
+}
+
+/** Whether a finished cell's headline interval, from its recorded repetitions, meets `target` by the stopping rule (for any run, fixed or not). */
+export function atTarget(c: CellResult, target: Pick<Precision, "relative" | "confidence">): boolean {
+    if (c.status !== "ok" || !c.stop) return false;
+    const metric = c.stop.metric;
+    const values = c.repetitions.map((r) => r.metrics[metric]).filter((x) => Number.isFinite(x));
+    return isPrecise(reached(values, decisionLevel(target.confidence)), target);
 }
