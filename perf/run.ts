@@ -22,6 +22,11 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
         run: () => require("./cold").main({ releasedCli: true }),
     },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
+    precision: {
+        figures: "precision-driven against fixed repetitions on the local stack's matrix: wall time, cells at target, per minute",
+        run: () => require("./precision").main(),
+    },
+    "precision-veth": { figures: "precision-driven repetitions end to end on a veth, with a resume", run: () => require("./precision").veth() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",
         run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })),

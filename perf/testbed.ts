@@ -26,7 +26,7 @@ const yaml = require("js-yaml") as { load(s: string): any };
 /** Taps beyond the two the guests use, so the testbed has 20 fabric resources. */
 const EXTRA_TAPS = 11;
 
-function localConfig(): Record<string, any> {
+export function localConfig(): Record<string, any> {
     return yaml.load(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.local.yaml"), "utf8")).config;
 }
 
@@ -44,7 +44,7 @@ function fabricCount(cfg: Record<string, any>): number {
     return Object.keys(cfg["testbed:hosts"]).length + ["wires", "bridges", "taps", "macvtaps"].reduce((a, k) => a + Object.keys(f[k] ?? {}).length, 0);
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+export async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
     const t0 = Date.now();
     const r = await f();
     return [r, (Date.now() - t0) / 1000];
@@ -61,7 +61,39 @@ const THROUGHPUT: Record<string, string> = { tcp: "gbps", udp: "gbps", pps: "pps
 
 export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: true, matrix: true }): Promise<TestbedResult> {
     console.log(machine());
-    const id = process.pid.toString(36);
+    const tb = await openTestbed(process.pid.toString(36));
+    const out: TestbedResult = {};
+    try {
+        const [, firstUp] = await timed(() => tb.stack.up({ onOutput: tb.engine.onOutput, color: "never" }));
+        const resources = fabricCount(tb.config);
+        console.log(
+            `testbed: ${resources} fabric resources (3 netns hosts, 2 veth pairs, 1 bridge, ${2 + EXTRA_TAPS} taps, 1 macvtap), kernel, image, security profile, 2 guests`,
+        );
+        console.log(`first up: ${firstUp.toFixed(1)} s`);
+        if (opts.noop) out.noop = await noopFigure(tb.stack, tb.engine, firstUp, resources);
+        if (opts.matrix) {
+            const { doc, oh, wall, resultsPath } = await runMatrix(tb, localConfig()["testbed:benchmark"]);
+            out.matrix = overheadFigure(doc, oh, wall, resultsPath);
+            out.power = powerFigure(doc);
+        }
+    } finally {
+        const destroy = await tb.close();
+        if (out.noop) out.noop.destroySeconds = destroy;
+    }
+    return out;
+}
+
+/** The local stack's testbed with namespaces of its own, on a state backend of its own; `close` destroys it and removes all of it. */
+export interface Testbed {
+    stack: Stack;
+    engine: EngineLog;
+    config: Record<string, unknown>;
+    cfgFile: string;
+    /** Destroys the stack and removes its namespaces, config and state; returns the destroy's seconds. */
+    close(): Promise<number>;
+}
+
+export async function openTestbed(id: string): Promise<Testbed> {
     const stackName = `bench${id}`;
     const cfgFile = path.join(ROOT, "stacks", `Pulumi.${stackName}.yaml`);
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-bench-state-"));
@@ -69,41 +101,27 @@ export async function main(opts: { noop?: boolean; matrix?: boolean } = { noop: 
     process.env.PULUMI_BACKEND_URL = `file://${backend}`;
     process.env.PULUMI_CONFIG_PASSPHRASE = "bench";
     const config = testbedConfig(id);
-    const out: TestbedResult = {};
     const engine = { log: [] as string[], onOutput: (s: string) => engine.log.push(s) };
     fs.writeFileSync(cfgFile, JSON.stringify({ config }, null, 2));
     const stack = await openStack({ stack: stackName });
-    try {
-        const [, firstUp] = await timed(() => stack.up({ onOutput: engine.onOutput, color: "never" }));
-        const resources = fabricCount(config);
-        console.log(
-            `testbed: ${resources} fabric resources (3 netns hosts, 2 veth pairs, 1 bridge, ${2 + EXTRA_TAPS} taps, 1 macvtap), kernel, image, security profile, 2 guests`,
-        );
-        console.log(`first up: ${firstUp.toFixed(1)} s`);
-        if (opts.noop) out.noop = await noopFigure(stack, engine, firstUp, resources);
-        if (opts.matrix) {
-            const { doc, oh, wall, resultsPath } = await runMatrix(stack, engine, config, cfgFile);
-            out.matrix = overheadFigure(doc, oh, wall, resultsPath);
-            out.power = powerFigure(doc);
-        }
-    } finally {
+    const close = async () => {
         const [, destroy] = await timed(() => stack.destroy({ onOutput: engine.onOutput, color: "never" })).catch((e) => {
             console.error(`destroy failed: ${(e as Error).message}\n${engine.log.join("").slice(-3000)}`);
             return [undefined, NaN] as const;
         });
-        if (out.noop) out.noop.destroySeconds = destroy;
         console.log(`destroy: ${Number(destroy).toFixed(1)} s`);
         await stack.workspace.removeStack(stackName).catch(() => undefined);
         fs.rmSync(cfgFile, { force: true });
         for (const h of Object.keys(config["testbed:hosts"] as object)) dropNetns(`nbb-${id}-${h}`);
         fs.rmSync(backend, { recursive: true, force: true });
         process.env = saved;
-    }
-    return out;
+        return destroy;
+    };
+    return { stack, engine, config, cfgFile, close };
 }
 
 /** The engine's output so far, and the callback that collects it. */
-interface EngineLog {
+export interface EngineLog {
     log: string[];
     onOutput: (s: string) => void;
 }
@@ -152,14 +170,13 @@ function refreshDiffs(engineLog: readonly string[]): string[] {
     ];
 }
 
-/** Figure 5's run: the local stack's benchmark section added to the testbed, run by `up`; its results and overhead report. */
-async function runMatrix(stack: Stack, engine: EngineLog, config: Record<string, unknown>, cfgFile: string) {
-    const local = localConfig();
+/** A benchmark section (figure 5's: the local stack's) added to the testbed, run by `up`; its results and overhead report. */
+export async function runMatrix(tb: Testbed, benchmark: Record<string, unknown>) {
     const resultsDir = path.join(ROOT, "results", `bench-matrix-${new Date().toISOString().replace(/[:.]/g, "-")}`);
     // A failed cell (a guest stalling under TCG) must not cost the figure: it is reported.
-    const bench = { ...local["testbed:benchmark"], resultsDir, allowFailedCells: true };
-    fs.writeFileSync(cfgFile, JSON.stringify({ config: { ...config, "testbed:benchmark": bench } }, null, 2));
-    const [up, wall] = await timed(() => stack.up({ onOutput: engine.onOutput, color: "never" }));
+    const bench = { ...benchmark, resultsDir, allowFailedCells: true };
+    fs.writeFileSync(tb.cfgFile, JSON.stringify({ config: { ...tb.config, "testbed:benchmark": bench } }, null, 2));
+    const [up, wall] = await timed(() => tb.stack.up({ onOutput: tb.engine.onOutput, color: "never" }));
     const resultsPath = up.outputs.resultsPath.value as string;
     const doc = JSON.parse(fs.readFileSync(resultsPath, "utf8")) as ResultsDoc;
     const oh = JSON.parse(fs.readFileSync(overheadPath(resultsPath), "utf8")) as OverheadReport;

@@ -239,7 +239,8 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         assert.match(bad({ ...ok, tests: [{ kind: "bogus" }] }), /tests.0.kind: kind must be one of tcp, udp, pps, icmp, latency, rr, load/);
         assert.match(bad({ ...ok, tests: [{ kind: "pps", sizes: [8] }] }), /tests.0.sizes.0: must be at least 16 bytes/);
         assert.match(bad({ ...ok, tests: [{ kind: "load", mps: [1000, 100] }] }), /tests.0.mps: must increase/);
-        assert.match(bad({ ...ok, settings: { duration: 0 } }), /settings.duration: must be at least 0.5 s/);
+        assert.match(bad({ ...ok, settings: { duration: 0 } }), /settings.duration: must be at least 1 s/);
+        assert.match(bad({ ...ok, settings: { duration: 0.5 } }), /settings.duration: must be whole seconds \(iperf3 reads -t 0.5 as no limit\)/);
         assert.match(bad({ ...ok, resultsDir: "results" }), /resultsDir: must be an absolute path/);
         assert.match(bad({ ...ok, pairs: [ok.pairs[0], ok.pairs[0]] }), /pairs.1.label: 'a' is also pairs\[0\]'s label/);
         assert.match(bad({ ...ok, pairs: [{ ...ok.pairs[0], label: "Virtio IO" }] }), /pairs.0.label: must be lower-case/);

@@ -2,6 +2,7 @@
 // warnings a reader must see next to the numbers. Pure.
 import * as path from "node:path";
 import { aggregate, type PairEnds, type RepRecord } from "./aggregate";
+import { precisionValues, stopOf } from "./precision";
 import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "./results";
 import type { Cell, RunSettings, Step } from "./spec";
 
@@ -22,18 +23,25 @@ export interface RunRecords {
     failed: ReadonlyMap<string, string>;
 }
 
-/** Every cell's result, and the nominal seconds of the repetitions measured. */
-function cellResults(r: RunRecords): { cells: CellResult[]; measuredSeconds: number } {
+/** The measured (not warm-up) repetitions of one pair's cell, in order. */
+export function cellRecords(r: Pick<RunRecords, "pairs" | "steps" | "records">, pair: number, cell: Cell): RepRecord[] {
+    const label = r.pairs[pair].label;
+    return r.steps
+        .filter((s) => s.pair === pair && s.cell.id === cell.id && !s.warmup)
+        .map((s) => r.records.get(stepKey(s, label)))
+        .filter((x): x is RepRecord => x !== undefined);
+}
+
+/** Every cell's result with why it stopped, and the nominal seconds of the repetitions measured. */
+function cellResults(r: RunRecords, settings: RunSettings): { cells: CellResult[]; measuredSeconds: number } {
     const cells: CellResult[] = [];
     let measuredSeconds = 0;
     for (const [k, p] of r.pairs.entries()) {
         for (const cell of r.cells) {
-            const reps = r.steps
-                .filter((s) => s.pair === k && s.cell.id === cell.id && !s.warmup)
-                .map((s) => r.records.get(stepKey(s, p.label)))
-                .filter((x): x is RepRecord => x !== undefined);
+            const reps = cellRecords(r, k, cell);
             measuredSeconds += reps.reduce((a, x) => a + x.nominal, 0);
-            cells.push(aggregate(p, r.topology[k], cell, reps, path.join(r.pairDir[k], cell.id), r.failed.get(`${p.label}/${cell.id}`)));
+            const result = aggregate(p, r.topology[k], cell, reps, path.join(r.pairDir[k], cell.id), r.failed.get(`${p.label}/${cell.id}`));
+            cells.push({ ...result, stop: stopOf(cell, precisionValues(cell, reps), result.status !== "ok", settings) });
         }
     }
     return { cells, measuredSeconds };
@@ -76,7 +84,7 @@ export interface RunInfo {
 }
 
 export function resultsDocument(run: RunInfo, environment: ResultsDoc["environment"], r: RunRecords): ResultsDoc {
-    const { cells, measuredSeconds } = cellResults(r);
+    const { cells, measuredSeconds } = cellResults(r, run.settings);
     const testOf = new Map(r.cells.map((c) => [c.id, c.test]));
     const warnings = [...cells.flatMap((c) => cellWarnings(c, testOf.get(c.cell)!)), ...runWarnings(environment, r.failed)];
     return {

@@ -1,6 +1,7 @@
 // The results document a BenchmarkRun exports: typed and versioned, so reports and other stacks
 // can read it (`pulumi stack output results --json`). Pure.
 import { z } from "zod";
+import { STOP_REASONS } from "./precision";
 import { medianInterval } from "./stats";
 
 export const RESULTS_VERSION = 2;
@@ -91,6 +92,19 @@ export const CellResultSchema = z.object({
     sweep: z.array(z.object({ mps: z.number(), p50us: z.number(), p99us: z.number() })).optional(),
     knee: z.number().nullable().optional(),
     repetitions: z.array(RepetitionSchema),
+    /**
+     * Why the cell has the repetitions it has (core/bench/precision.ts), and the precision of its
+     * headline `metric`: the interval of the median as +-`relative` (max(high - median, median - low)
+     * / |median|) at the coverage `level` its n achieves. Absent in documents written before it.
+     */
+    stop: z
+        .object({
+            reason: z.enum(STOP_REASONS),
+            metric: z.string(),
+            relative: z.number().nullable(),
+            level: z.number().nullable(),
+        })
+        .optional(),
     /** Directory holding this cell's raw data, relative to resultsDir. */
     rawDir: z.string(),
 });
@@ -106,7 +120,13 @@ const ResultsDocV2 = z.object({
         /** Sum of the measurement durations (without warm-up), for the overhead ratio. */
         measuredSeconds: z.number(),
         resultsDir: z.string(),
-        settings: z.object({ duration: z.number(), repetitions: z.number(), warmup: z.number() }),
+        settings: z.object({
+            duration: z.number(),
+            repetitions: z.number(),
+            warmup: z.number(),
+            /** Present where repetitions were precision-driven: `repetitions` was then the minimum. */
+            precision: z.object({ relative: z.number(), confidence: z.number(), maxRepetitions: z.number() }).optional(),
+        }),
         order: z.literal("interleaved"),
     }),
     environment: z.object({

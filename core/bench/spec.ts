@@ -1,8 +1,11 @@
 // What a BenchmarkRun measures, as data: the test specs (one zod schema for the SDK and check()),
 // their expansion into cells, and the interleaved run order. Pure.
 import { z } from "zod";
+import { decisionLevel, repetitionsForLevel } from "./precision";
+import { orderStatisticCoverage } from "./stats";
 
-const Seconds = z.number().min(0.5, "must be at least 0.5 s").max(3600, "must be at most 3600 s");
+// Whole seconds: iperf3 3.12 reads `-t 0.5` as 0, "no limit", and runs until its time limit kills the cell.
+const Seconds = z.number().int("must be whole seconds (iperf3 reads -t 0.5 as no limit)").min(1, "must be at least 1 s").max(3600, "must be at most 3600 s");
 
 /** iperf3 TCP: one stream, N parallel streams (8 in the seeds), reverse (server sends), or both directions at once (bidir). */
 const TcpTest = z
@@ -103,16 +106,54 @@ export const TestSpecSchema = z.discriminatedUnion("kind", [TcpTest, UdpTest, Pp
 });
 export type TestSpec = z.output<typeof TestSpecSchema>;
 
+/**
+ * Precision-driven repetitions (core/bench/precision.ts): after `repetitions`, more interleaved
+ * rounds for the cells whose interval of the median is wider than +-`relative` at `confidence`.
+ */
+export const PrecisionSchema = z
+    .object({
+        /** The target half-width of the interval of the median, relative to the median (0.05: +-5%). */
+        relative: z.number().gt(0, "must be above 0 (0.05 is +-5%)").max(1, "must be at most 1 (+-100%)").default(0.05),
+        /** The coverage a stopped cell's interval keeps: the rule judges the width at 1 - (1 - confidence) / 2 (precision.ts). */
+        confidence: z.number().min(0.8, "must be at least 0.8").max(0.999, "must be at most 0.999").default(0.95),
+        /** The cap: no cell is measured more often. */
+        maxRepetitions: z.number().int().min(1).max(1000).default(15),
+    })
+    .strict();
+export type Precision = z.output<typeof PrecisionSchema>;
+
 export const RunSettingsSchema = z
     .object({
         /** Seconds per measurement (iperf3 -t, sockperf -t, netperf -l). */
         duration: Seconds.default(10),
-        /** Measured repetitions per cell. */
+        /** Measured repetitions per cell; with `precision`, the minimum. */
         repetitions: z.number().int().min(1).max(1000).default(5),
         /** Omitted warm-up repetitions per cell, run first. */
         warmup: z.number().int().min(0).max(100).default(1),
+        /** Absent: every cell runs `repetitions` (fixed). */
+        precision: PrecisionSchema.optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((s, ctx) => {
+        const p = s.precision;
+        if (!p) return;
+        if (p.maxRepetitions < s.repetitions)
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["precision", "maxRepetitions"],
+                message: `must be at least repetitions (${s.repetitions}), the minimum every cell runs: raise it or lower repetitions`,
+            });
+        // The widest interval, [min, max], covers the median with 1 - 2 * 0.5^n: below the level the rule judges at, no n up to the cap can stop a cell as precise.
+        const level = decisionLevel(p.confidence);
+        if (orderStatisticCoverage(p.maxRepetitions, 1) < level) {
+            const need = repetitionsForLevel(level);
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["precision", "confidence"],
+                message: `no interval of the median reaches ${p.confidence} with at most ${p.maxRepetitions} repetitions: raise maxRepetitions to ${need} or more, or lower confidence`,
+            });
+        }
+    });
 export type RunSettings = z.output<typeof RunSettingsSchema>;
 
 /** The Volt template's matrix: all four throughput tests, ICMP and TCP latency, PPS, netperf RR. */

@@ -163,7 +163,7 @@ export function reproduce(ctx: Ctx, opts: ReportOptions): Block[] {
             kind: "code",
             lang: "bash",
             text: [
-                `# The whole matrix (${s.repetitions} repetitions after ${s.warmup} warm-up, ${s.duration} s each, interleaved), from the netbed checkout`,
+                `# The whole matrix (${s.precision ? `${s.repetitions} to ${s.precision.maxRepetitions} repetitions, by precision,` : `${s.repetitions} repetitions`} after ${s.warmup} warm-up, ${s.duration} s each, interleaved), from the netbed checkout`,
                 `npm run netbed -- up --stack ${stack}`,
                 "",
                 "# This report (markdown, HTML and SVG charts)",

@@ -5,7 +5,7 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalNote, rows, value } from "./model";
+import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalNote, repetitionsRange, rows, value } from "./model";
 
 export interface Chart {
     /** File base name: name.svg. */
@@ -126,7 +126,7 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         }),
     );
     if (data.length === 0) return undefined;
-    const n = doc.run.settings.repetitions;
+    const n = repetitionsRange(doc);
     const whiskers = intervalNote(data.map((d) => d.st));
     return {
         name: "throughput",

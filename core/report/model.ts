@@ -268,3 +268,11 @@ export function cpuSecondsPerGbit(c: CellResult): number | undefined {
     if (c.status !== "ok" || c.serviceDemand?.unit !== "us/KB") return undefined;
     return (c.serviceDemand.value * (1e9 / 8 / 1024)) / 1e6;
 }
+
+/** The repetitions the finished cells ran: "5", or "5-15" where precision-driven repetitions made them differ. */
+export function repetitionsRange(doc: Pick<ResultsDoc, "cells" | "run">): string {
+    const ns = doc.cells.filter((c) => c.status === "ok").map((c) => c.repetitions.length);
+    if (ns.length === 0) return String(doc.run.settings.repetitions);
+    const [lo, hi] = [Math.min(...ns), Math.max(...ns)];
+    return lo === hi ? String(lo) : `${lo}-${hi}`;
+}

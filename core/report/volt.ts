@@ -3,10 +3,11 @@
 // against the virtio baseline, conclusions ranked from the data, anomalies, raw data paths and
 // the commands to reproduce (those last sections in analysis.ts and appendix.ts). Pure: the caller
 // reads the document and writes the files.
-import type { ResultsDoc } from "../bench/results";
+import { decisionLevel, type StopReason } from "../bench/precision";
+import type { CellResult, ResultsDoc } from "../bench/results";
 import { EVENT_DRIVEN } from "../notification";
 import { B, type Block, type ListItem, toMarkdown } from "./blocks";
-import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, value } from "./model";
+import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, repetitionsRange, value } from "./model";
 import { analysis, conclusions } from "./analysis";
 import { anomalies, rawData, reproduce } from "./appendix";
 import { type Ctx, type ReportOptions, contextOf, uniq } from "./context";
@@ -39,6 +40,8 @@ export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
     }
     const load = loadSection(ctx);
     if (load.length > 0 || charts("load").length > 0) out.push(B.h(3, "Latency Under Load"), ...load, ...charts("load"));
+    const precision = precisionSection(ctx);
+    if (precision.length > 0) out.push(B.h(3, "Repetitions and Precision"), ...precision);
     const cpu = cpuSection(ctx);
     if (cpu.length > 0 || charts("cpu").length > 0) out.push(B.h(3, "Host CPU Cost"), ...cpu, ...charts("cpu"));
     out.push({ kind: "rule" }, B.h(2, "Analysis"), ...analysis(ctx));
@@ -86,7 +89,7 @@ function environment(ctx: Ctx): Block[] {
     const icmp = uniq(doc.cells.filter((c) => c.dimensions.test === "icmp" && c.status === "ok").map((c) => c.dimensions.size));
     const cfg: ListItem[] = [
         `Duration: ${s.duration} seconds per test`,
-        `Repetitions: ${s.repetitions} measured per cell after ${s.warmup} warm-up${s.warmup === 1 ? "" : "s"}, interleaved across pairs (A B A B)`,
+        `Repetitions: ${repetitionsText(s)} after ${s.warmup} warm-up${s.warmup === 1 ? "" : "s"}, interleaved across pairs (A B A B)`,
     ];
     if (icmp.length > 0) cfg.push(`Ping payload: ${icmp.join(", ")} bytes`);
     if (streams.length > 0) cfg.push(`iperf3 parallel streams: ${streams.join(", ")} (multi-stream tests)`);
@@ -123,9 +126,15 @@ function environment(ctx: Ctx): Block[] {
 
 // ---- result tables ----
 
+function repetitionsText(s: ResultsDoc["run"]["settings"]): string {
+    const p = s.precision;
+    if (!p) return `${s.repetitions} measured per cell`;
+    return `${s.repetitions} to ${p.maxRepetitions} per cell (more rounds while a cell's interval of the median is wider than ±${pct(p.relative * 100)}; Repetitions and Precision)`;
+}
+
 function resultsNote(ctx: Ctx): string {
-    const n = ctx.doc.run.settings.repetitions;
-    const parts = [`Medians of ${n} repetition${n === 1 ? "" : "s"}.`];
+    const n = repetitionsRange(ctx.doc);
+    const parts = [`Medians of ${n} repetition${n === "1" ? "" : "s"}.`];
     const all = (Object.keys(ctx.rows) as Category[])
         .flatMap((k) => ctx.rows[k])
         .flatMap((r) => ctx.cols.map((c) => value(ctx.doc, r, c.pair)))
@@ -237,5 +246,41 @@ function cpuSection(ctx: Ctx): Block[] {
         B.p(
             "Busy CPU-seconds of every machine in the run (from /proc/stat, all cores) per Gbit received, or per transaction; medians over repetitions. Lower is cheaper.",
         ),
+    ];
+}
+
+// ---- repetitions and precision ----
+
+function precisionText(c: CellResult | undefined): string {
+    if (!c?.stop) return "—";
+    const { stop } = c;
+    if (stop.reason === "failed") return "failed";
+    const width = stop.relative === null ? "no interval" : `±${pct(stop.relative * 100)} at ${pct((stop.level ?? 0) * 100)}`;
+    return `${width}, n ${c.metrics[stop.metric]?.n ?? c.repetitions.length}, ${stop.reason}`;
+}
+
+/** One line per cell: the precision its headline metric reached, and why it has the repetitions it has. */
+function precisionSection(ctx: Ctx): Block[] {
+    const { doc } = ctx;
+    const ids = uniq(doc.cells.filter((c) => c.stop).map((c) => c.cell));
+    if (ids.length === 0) return [];
+    const rowsOut = ids.map((id) => {
+        const cells = ctx.cols.map((col) => findCell(doc, col.pair, id));
+        const metric = cells.find((c) => c?.stop)?.stop?.metric;
+        return [`${id} (${metric})`, ...cells.map(precisionText)];
+    });
+    const p = doc.run.settings.precision;
+    const stopped = doc.cells.filter((c) => c.stop);
+    const count = (r: StopReason) => stopped.filter((c) => c.stop!.reason === r).length;
+    const width =
+        "±: half-width of the distribution-free interval of the cell's headline median (order statistics), max(high − median, median − low) / |median|, at the coverage its n gives";
+    const why = p
+        ? `Each cell ran ${doc.run.settings.repetitions} repetitions, then further interleaved rounds while its interval at ${pct(decisionLevel(p.confidence) * 100)} was wider than ±${pct(p.relative * 100)}, up to ${p.maxRepetitions}: ` +
+          `precise (reached: ${count("precise")} of ${stopped.length}), cap (${p.maxRepetitions} repetitions first: ${count("cap")}), failed (${count("failed")}). ` +
+          `Stopping looked at each cell's own width only, never at a comparison. The rule judges at ${pct(decisionLevel(p.confidence) * 100)} so that, after stopping on width, the interval still covers the median with at least ${pct(p.confidence * 100)} (checked by simulation with outliers and drift, test/precision.test.ts).`
+        : `Every cell ran the set ${doc.run.settings.repetitions} repetitions (fixed).`;
+    return [
+        { kind: "table", head: ["Cell (metric)", ...ctx.cols.map((c) => c.title)], rows: rowsOut, align: ["left", ...ctx.cols.map(() => "right" as const)] },
+        B.p(`${width}. ${why}`),
     ];
 }

@@ -1,14 +1,16 @@
-// One BenchmarkRun: the schedule's steps in order, each measured between two CPU samples and
-// retried once, its raw output and record written as soon as it exists; then the results
-// document, the overhead breakdown and the report.
+// One BenchmarkRun: the schedule's steps in order, then (with precision settings) extra rounds of
+// the cells not yet precise; each step measured between two CPU samples and retried once, its raw
+// output and record written as soon as it exists; then the results document, the overhead
+// breakdown and the report.
 import * as path from "node:path";
 import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
-import { resultsDocument, stepKey } from "../../core/bench/document";
+import { cellRecords, resultsDocument, stepKey } from "../../core/bench/document";
 import { measure, nominalSeconds } from "../../core/bench/measure";
 import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
-import { type Step, expandCells, schedule } from "../../core/bench/spec";
+import { nextRound, precisionValues } from "../../core/bench/precision";
+import { type Cell, type Step, expandCells, schedule } from "../../core/bench/spec";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { exitsPerSecond, sampleExits } from "../guest-stats";
 import type { Ctx } from "../resource";
@@ -23,6 +25,8 @@ import { HostServers } from "./servers";
 interface Run {
     ctx: Ctx;
     i: BenchmarkRunInputs;
+    cells: Cell[];
+    /** The steps scheduled so far: the first rounds, then each extra round as it is decided. */
     steps: Step[];
     /** Per pair: the directory of its raw data, relative to resultsDir. */
     pairDir: string[];
@@ -55,6 +59,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     const run: Run = {
         ctx,
         i,
+        cells,
         steps,
         pairDir,
         progress,
@@ -73,7 +78,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         await run.servers.stopAll();
     }
     const info = { name: ctx.name, startedAt, finishedAt: Date.now(), resultsDir: i.resultsDir, settings: i.settings };
-    const doc = resultsDocument(info, environment, { pairs: i.pairs, topology, pairDir, cells, steps, records: run.records, failed: run.failed });
+    const doc = resultsDocument(info, environment, { pairs: i.pairs, topology, pairDir, cells, steps: run.steps, records: run.records, failed: run.failed });
     // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
     const overhead = overheadReport(doc.run.wallSeconds, run.spent, run.servers.seconds, environmentSeconds);
     const { resultsPath, reportPath } = await writeOutputs(ctx, doc, progress.timestamp, overhead);
@@ -93,9 +98,43 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
 }
 
+/**
+ * The schedule's steps (warm-ups, then the minimum rounds); with precision settings, then extra
+ * rounds of the cells still wider than the target, until none is left or the cap.
+ */
 async function runSteps(run: Run): Promise<void> {
+    const { i } = run;
+    const first = [...run.steps];
+    const p = i.settings.precision;
+    const minimum = p ? ` (minimum; then up to ${p.maxRepetitions} where wider than ±${pctOf(p.relative)})` : "";
+    await runRound(run, first, (n, s) => `[${n + 1}/${first.length}] ${stepName(run, s)}${s.warmup ? "" : `/${i.settings.repetitions}${minimum}`}`);
+    if (!p) return;
+    const open = i.pairs.length * run.cells.length;
+    for (let r = i.settings.repetitions; ; r++) {
+        const round = nextRound(i.pairs.length, run.cells, r, i.settings, (pair, cell) => valuesSoFar(run, pair, cell));
+        if (round.length === 0) return;
+        run.steps.push(...round);
+        const status = `${round.length} of ${open} cells still wider than ±${pctOf(p.relative)}, at most ${p.maxRepetitions} repetitions`;
+        await runRound(run, round, (n, s) => `[${n + 1}/${round.length} of round ${r + 1}] ${stepName(run, s)} (${status})`);
+    }
+}
+
+const pctOf = (x: number) => `${Number((x * 100).toPrecision(3))}%`;
+
+function stepName(run: Run, s: Step): string {
+    return `${run.i.pairs[s.pair].label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}`}`;
+}
+
+/** A pair's cell's values of its precision metric so far; undefined once it failed (or its pair stalled). */
+function valuesSoFar(run: Run, pair: number, cell: Cell): number[] | undefined {
+    const label = run.i.pairs[pair].label;
+    if (run.failed.has(`${label}/${cell.id}`) || run.stalled.has(label)) return undefined;
+    return precisionValues(cell, cellRecords({ pairs: run.i.pairs, steps: run.steps, records: run.records }, pair, cell));
+}
+
+async function runRound(run: Run, steps: readonly Step[], status: (n: number, s: Step) => string): Promise<void> {
     const { ctx, i } = run;
-    for (const [n, s] of run.steps.entries()) {
+    for (const [n, s] of steps.entries()) {
         const p = i.pairs[s.pair];
         const cellKey = `${p.label}/${s.cell.id}`;
         if (run.failed.has(cellKey)) continue;
@@ -108,10 +147,7 @@ async function runSteps(run: Run): Promise<void> {
             remember(run, s, done);
             continue;
         }
-        ctx.log.status(
-            ctx.urn,
-            `[${n + 1}/${run.steps.length}] ${p.label} ${s.cell.id} ${s.warmup ? "warm-up" : `repetition ${s.repetition + 1}/${i.settings.repetitions}`}`,
-        );
+        ctx.log.status(ctx.urn, status(n, s));
         const outcome = await measureWithRetry(run, s);
         if ("error" in outcome) {
             await cellFailed(run, s, outcome.error);
