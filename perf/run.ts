@@ -22,6 +22,7 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
         run: () => require("./cold").main({ releasedCli: true }),
     },
     tools: { figures: "the tools' own start and finish, on namespaces", run: () => require("./tools").main() },
+    stats: { figures: "the statistics: false calls, null reports and power under realistic noise", run: () => require("./stats").main() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",
         run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })),
