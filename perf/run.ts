@@ -27,6 +27,7 @@ const BENCHES: Record<string, { figures: string; run: (selected: Set<string>) =>
         run: () => require("./precision").main(),
     },
     "precision-veth": { figures: "precision-driven repetitions end to end on a veth, with a resume", run: () => require("./precision").veth() },
+    stats: { figures: "the statistics: false calls, null reports and power under realistic noise", run: () => require("./stats").main() },
     matrix: {
         figures: "5 matrix overhead, 6 statistical power",
         run: (sel) => (sel.has("noop") ? Promise.resolve({ sharedWith: "noop" }) : require("./testbed").main({ noop: false, matrix: true })),

@@ -4,7 +4,6 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { power, repetitionsFor } from "../core/bench/power";
 import { cpuSeconds, knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, processCpuSeconds, summarize } from "../core/bench/stats";
 import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import { ResultsDocSchema, summarizeResults } from "../core/bench/results";
@@ -245,18 +244,6 @@ describe("benchmark statistics (hand-computed)", () => {
         assert.equal(c.busy, 2 + 0.4 + 0.02 + 0.1);
         const p = (u: number, s: number) => `4242 (qemu (x) y) S 1 2 3 4 5 6 7 8 9 10 ${u} ${s} 0 0`;
         assert.equal(processCpuSeconds(p(100, 50), p(350, 80)), 2.8);
-    });
-    it("power of the compare rule, simulated: 5 repetitions cannot call a 5% change reliably, the threshold caps it near half", () => {
-        // README's figure 6: 5 repetitions at CV 2% call a true 5% change about a third of the time, 10 about half.
-        const p5 = power(5, 0.02, 0.05, { trials: 300 });
-        const p10 = power(10, 0.02, 0.05, { trials: 300 });
-        assert.ok(p5 > 0.2 && p5 < 0.45, `5 reps: ${p5}`);
-        assert.ok(p10 > 0.38 && p10 < 0.62, `10 reps: ${p10}`);
-        assert.ok(power(5, 0.02, 0.1, { trials: 300 }) > 0.95, "a 10% change at CV 2% is called with 5");
-        // Below 5 repetitions unpaired the test cannot reach 0.01: never called, however large the change.
-        assert.equal(power(4, 0.001, 0.5, { trials: 50, paired: false }), 0);
-        assert.equal(repetitionsFor(0.02, 0.05, { trials: 200, maxN: 12 }), null);
-        assert.equal(repetitionsFor(0.02, 0.1, { trials: 200 }), 5);
     });
 });
 

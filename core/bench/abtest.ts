@@ -2,11 +2,24 @@
 // interval and a permutation-test p-value on the per-repetition values. A change is called only
 // when it is significant AND larger than a noise threshold (Firecracker's A/B rule). Pure.
 //
-// Test statistic: the difference of the means of the per-repetition values. The permutation test is
-// exact for any statistic; the mean is used because with the few repetitions a benchmark has, the
-// median of a permuted group ties with many other arrangements at the extremes (5 vs 5 fully
-// separated samples do not give the smallest possible p with the median), which costs power. The
-// effect reported is the change of the MEDIAN, with its bootstrap interval.
+// Test statistic: Brunner-Munzel's studentized rank statistic (its variance regularized, see
+// NULL_VARIANCE_WEIGHT) with its exact permutation distribution (Monte Carlo beyond `exactLimit`
+// arrangements). Chosen over the difference of means and over Wilcoxon-Mann-Whitney by simulation
+// (npm run bench -- stats, "test choice"; lognormal noise, 5% bad repetitions, drift up to 5%):
+//   - a bad repetition moves one rank, not the mean: power does not fall as repetitions are added
+//     (a 10% change at CV 2%, 600 trials: the mean's 76/67/57/74% at n = 5/8/10/20, this 76/75/89/100%);
+//   - with equal medians and unequal spread (CV 2% vs 30%) its false-call rate at alpha 1% comes
+//     closer to alpha as n grows (2.2% at n = 10, 2.0% at 20; the mean's 3.2% and 2.5%) than
+//     Wilcoxon's (2.5%, 3.2%: it tests equal distributions, not equal medians), for a little power
+//     (75% against Wilcoxon's 79% at n = 8, equal at 5, 10 and 20). At 5 vs 5 no
+//     test reaching 2/252 can hold alpha there: a near-constant A against a wide B is a sign test of
+//     5 values (2/32), so that case stays above alpha whatever the statistic (4.5% for all three);
+//   - its smallest p is the old one: only the two complete separations are the most extreme, 2/C(2n, n).
+// Paired (`paired: true`): Wilcoxon's signed-rank test, exact over the 2^n sign flips. It removes a
+// drift shared by the two sides, but its resolution (2/2^n against 2/C(2n, n)) cost more power than
+// removing a drift of up to 5% gained, at every n from 8 to 20 simulated (bench "pairing"): callers
+// should pair only on request, or where the drift is known to dominate the noise.
+// The effect reported is the change of the MEDIAN, with its bootstrap interval.
 //
 // alpha defaults to 0.01: one comparison runs a test per cell and metric (a Volt matrix over three
 // pairs is ~150 tests), so at 0.05 about 7 would be "significant" by chance alone; the 5% threshold
@@ -31,8 +44,8 @@ export interface MetricComparison {
     cvB: number;
     /**
      * Either side varies by more than 10% (BenchmarkRun's own warning level): a called change is then
-     * real in direction but its size is uncertain: a few noisy repetitions that happen to separate
-     * overstate the change (the winner's curse), and the bootstrap of a median of ~5 values is narrow.
+     * uncertain in size and in sign: a few noisy repetitions that happen to separate overstate the
+     * change (the winner's curse), and the bootstrap of a median of ~5 values is narrow.
      */
     noisy: boolean;
     /** medianB / medianA - 1; null when A's median is 0 (no relative change exists). */
@@ -42,6 +55,7 @@ export interface MetricComparison {
     pValue: number;
     /** The smallest p-value these sample sizes can give (above alpha: the comparison is underpowered). */
     minPValue: number;
+    /** Both are rank tests now: Brunner-Munzel over splits, Wilcoxon's signed ranks over sign flips. */
     test: "paired sign-flip" | "two-sample permutation";
     method: "exact" | "monte-carlo";
     /** Arrangements enumerated or drawn. */
@@ -56,7 +70,7 @@ export interface MetricComparison {
 /** Which way is better, from the unit in the metric's name (netbed names metrics with their unit). */
 export function metricDirection(metric: string): Direction {
     const m = metric.replace(/@[\d.]+$/, "");
-    if (/(gbps|pps|tps)$/i.test(m)) return "higher";
+    if (/(gbps|pps|tps)(Forward|Reverse)?$/i.test(m)) return "higher";
     if (/(us|ms|Us|Ms)$/.test(m)) return "lower"; // latencies and jitter: p50us, p99us@1000, jitterMs, minms
     if (/^loss|Pct$|^retransmits$|PerTr$|PerGbit$|^cpu|Cpu|Sd/.test(m)) return "lower";
     return "unknown";
@@ -82,14 +96,24 @@ function cv(v: readonly number[]): number {
 /** The CV above which a metric is flagged as noisy. */
 const NOISY_CV = 0.1;
 
-/** Whether a permuted statistic is at least as extreme as the observed one (float-tolerant). */
-function extreme(stat: number, observed: number, scale: number): boolean {
-    return Math.abs(stat) >= Math.abs(observed) - 1e-12 * (scale + Math.abs(observed));
+/**
+ * What a called change at that noise is worth (npm run bench -- stats, "wrong sign"): at a true +5%,
+ * CV 30% and 5 repetitions, 21% of the changes called (37 of 176) have the wrong sign, and the size
+ * of those called is inflated (only the repetitions that happened to separate get called).
+ */
+export function noisyWords(cvA: number, cvB: number): string {
+    return `noisy (CV ${(cvA * 100).toFixed(0)}% / ${(cvB * 100).toFixed(0)}%): neither the size nor the sign is reliable at this noise; confirm with more repetitions`;
+}
+
+/** Whether a permuted statistic is at least as extreme as the observed one (float-tolerant; infinite only by infinite). */
+function extreme(stat: number, observed: number): boolean {
+    const o = Math.abs(observed);
+    return Math.abs(stat) >= (Number.isFinite(o) ? o - 1e-9 * (1 + o) : o);
 }
 
 // ---- the tests ---------------------------------------------------------------------------------
 
-/** Arrangements up to which a test enumerates them all (10 vs 10 repetitions: 184756 splits, each one sum). */
+/** Arrangements up to which a test enumerates them all (10 vs 10 repetitions: 184756 splits). */
 const EXACT_LIMIT = 200000;
 
 export interface TestResult {
@@ -99,88 +123,171 @@ export interface TestResult {
     arrangements: number;
 }
 
-/**
- * Two-sided two-sample permutation test on the difference of means: every split of the pooled values
- * into groups of |a| and |b| when there are at most `exactLimit`, else `permutations` random ones
- * (p = (1 + hits) / (1 + draws), which keeps the test valid).
- */
-export function permutationTest(
-    a: readonly number[],
-    b: readonly number[],
-    opts: { seed?: number; exactLimit?: number; permutations?: number } = {},
-): TestResult {
-    const pooled = [...a, ...b];
-    const n = pooled.length;
-    const nb = b.length;
-    const total = pooled.reduce((s, x) => s + x, 0);
-    const stat = (sumB: number) => sumB / nb - (total - sumB) / a.length;
-    const observed = stat(b.reduce((s, x) => s + x, 0));
-    const scale = Math.max(...pooled.map(Math.abs));
-    const splits = binomial(n, nb);
-    // Exact: the observed split and (with equal sizes) its mirror always reach the observed value.
-    const exactMin = (a.length === nb ? 2 : 1) / splits;
-    if (splits <= (opts.exactLimit ?? EXACT_LIMIT)) {
-        let hits = 0;
-        const walk = (start: number, left: number, sum: number) => {
-            if (left === 0) {
-                if (extreme(stat(sum), observed, scale)) hits++;
-                return;
-            }
-            for (let i = start; i <= n - left; i++) walk(i + 1, left - 1, sum + pooled[i]);
-        };
-        walk(0, nb, 0);
-        return { pValue: hits / splits, minPValue: exactMin, method: "exact", arrangements: splits };
-    }
-    const draws = opts.permutations ?? 20000;
-    const rnd = mulberry32(opts.seed ?? 1);
-    const idx = pooled.slice();
-    let hits = 0;
-    for (let d = 0; d < draws; d++) {
-        // Partial Fisher-Yates: the last nb positions become a uniform random group B.
-        let sum = 0;
-        for (let i = n - 1; i >= n - nb; i--) {
-            const j = Math.floor(rnd() * (i + 1));
-            const t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-            sum += idx[i];
-        }
-        if (extreme(stat(sum), observed, scale)) hits++;
-    }
-    return { pValue: (1 + hits) / (1 + draws), minPValue: Math.max(exactMin, 1 / (1 + draws)), method: "monte-carlo", arrangements: draws };
+interface TestOptions {
+    seed?: number;
+    exactLimit?: number;
+    permutations?: number;
 }
 
 /**
- * Two-sided paired sign-flip test on the mean of the differences b[i] - a[i]: under no change each
- * difference is as likely positive as negative. Exact over all 2^n sign patterns when there are at
- * most `exactLimit`, else `permutations` random patterns.
+ * The permutation p-value of a statistic over group memberships: every arrangement when there are
+ * at most `exactLimit`, else `permutations` random ones (p = (1 + hits) / (1 + draws), which keeps
+ * the test valid). `stat` reads a membership vector (1: group B, or a flipped sign).
  */
-export function signFlipTest(a: readonly number[], b: readonly number[], opts: { seed?: number; exactLimit?: number; permutations?: number } = {}): TestResult {
-    if (a.length !== b.length) throw new Error(`paired test needs equal lengths, got ${a.length} and ${b.length}`);
-    const d = b.map((x, i) => x - a[i]);
-    const n = d.length;
-    const observed = d.reduce((s, x) => s + x, 0);
-    const scale = Math.max(...d.map(Math.abs), 0);
-    const patterns = 2 ** n;
-    const exactMin = 2 / patterns;
-    if (patterns <= (opts.exactLimit ?? EXACT_LIMIT)) {
-        let hits = 0;
-        for (let mask = 0; mask < patterns; mask++) {
-            let s = 0;
-            for (let i = 0; i < n; i++) s += mask & (1 << i) ? -d[i] : d[i];
-            if (extreme(s, observed, scale)) hits++;
-        }
-        return { pValue: hits / patterns, minPValue: exactMin, method: "exact", arrangements: patterns };
+function permutationP(
+    stat: (member: Uint8Array) => number,
+    observed: Uint8Array,
+    exact: { count: number; each: (visit: (member: Uint8Array) => void) => void },
+    draw: (rnd: () => number, member: Uint8Array) => void,
+    minPValue: number,
+    opts: TestOptions,
+): TestResult {
+    const obs = stat(observed);
+    let hits = 0;
+    if (exact.count <= (opts.exactLimit ?? EXACT_LIMIT)) {
+        exact.each((m) => {
+            if (extreme(stat(m), obs)) hits++;
+        });
+        return { pValue: hits / exact.count, minPValue, method: "exact", arrangements: exact.count };
     }
     const draws = opts.permutations ?? 20000;
     const rnd = mulberry32(opts.seed ?? 1);
-    let hits = 0;
-    for (let k = 0; k < draws; k++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += rnd() < 0.5 ? -d[i] : d[i];
-        if (extreme(s, observed, scale)) hits++;
+    const m = observed.slice();
+    for (let d = 0; d < draws; d++) {
+        draw(rnd, m);
+        if (extreme(stat(m), obs)) hits++;
     }
-    return { pValue: (1 + hits) / (1 + draws), minPValue: Math.max(exactMin, 1 / (1 + draws)), method: "monte-carlo", arrangements: draws };
+    return { pValue: (1 + hits) / (1 + draws), minPValue: Math.max(minPValue, 1 / (1 + draws)), method: "monte-carlo", arrangements: draws };
+}
+
+/** Positions of the sorted pooled values and where each block of tied values starts. */
+function tieBlocks(sorted: readonly number[]): number[] {
+    const starts = [0];
+    for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) starts.push(i);
+    starts.push(sorted.length);
+    return starts;
+}
+
+/**
+ * How much of p-hat's variance under exchangeable groups, (N + 1) / (12 nA nB), is added to the
+ * Brunner-Munzel variance estimate. With 5-10 repetitions one bad repetition dominates the
+ * placements' variance and costs power (a 10% change at CV 2%, 5% bad repetitions, 600 trials:
+ * 75.5% at n = 5, 69.8% at n = 8 without it, 75.0% with it: bench "test choice" at weight 0 and
+ * 1); weight 1 keeps most of the studentization's hold under unequal spread (an infinite weight is
+ * Wilcoxon's rank sum). Separated samples stay the only most extreme arrangements.
+ */
+const NULL_VARIANCE_WEIGHT = 1;
+
+/**
+ * The Brunner-Munzel statistic (p-hat - 1/2) / its standard error, p-hat = P(A < B) + P(A = B)/2,
+ * from the placements of each value among the other group (midranks for ties), the variance
+ * regularized by NULL_VARIANCE_WEIGHT. Complete separation is the most extreme arrangement.
+ */
+function brunnerMunzel(inB: Uint8Array, blocks: readonly number[], nA: number, nB: number): number {
+    let seenA = 0;
+    let seenB = 0;
+    let sA = 0;
+    let ssA = 0;
+    let sB = 0;
+    let ssB = 0;
+    for (let k = 0; k + 1 < blocks.length; k++) {
+        let a = 0;
+        for (let i = blocks[k]; i < blocks[k + 1]; i++) a += inB[i] ? 0 : 1;
+        const b = blocks[k + 1] - blocks[k] - a;
+        // Placement: how many of the other group lie below (ties count half).
+        const pA = seenB + b / 2;
+        const pB = seenA + a / 2;
+        sA += a * pA;
+        ssA += a * pA * pA;
+        sB += b * pB;
+        ssB += b * pB * pB;
+        seenA += a;
+        seenB += b;
+    }
+    const mA = sA / nA;
+    const mB = sB / nB;
+    const varA = nA > 1 ? (ssA - nA * mA * mA) / (nA - 1) : 0;
+    const varB = nB > 1 ? (ssB - nB * mB * mB) / (nB - 1) : 0;
+    const shift = mB / nA - 0.5;
+    const se = Math.sqrt(Math.max(0, varA / (nA * nB * nB) + varB / (nB * nA * nA)) + NULL_VARIANCE_WEIGHT * ((nA + nB + 1) / (12 * nA * nB)));
+    return shift / se;
+}
+
+/**
+ * Two-sided two-sample rank test: the Brunner-Munzel statistic with its permutation distribution
+ * (Neubert and Brunner, 2007). It tests P(A < B) = 1/2, which holds when the medians are equal
+ * and the noise is lognormal whatever each side's spread; an outlier moves one rank, not the mean.
+ */
+export function rankTest(a: readonly number[], b: readonly number[], opts: TestOptions = {}): TestResult {
+    const order = [...a.map((v) => ({ v, b: 0 })), ...b.map((v) => ({ v, b: 1 }))].sort((x, y) => x.v - y.v);
+    const n = order.length;
+    const nB = b.length;
+    const blocks = tieBlocks(order.map((x) => x.v));
+    const stat = (m: Uint8Array) => brunnerMunzel(m, blocks, a.length, nB);
+    const each = (visit: (m: Uint8Array) => void) => {
+        const m = new Uint8Array(n);
+        const walk = (start: number, left: number) => {
+            if (left === 0) return visit(m);
+            for (let i = start; i <= n - left; i++) {
+                m[i] = 1;
+                walk(i + 1, left - 1);
+                m[i] = 0;
+            }
+        };
+        walk(0, nB);
+    };
+    // A uniform random group B: shuffle the memberships (Fisher-Yates).
+    const draw = (rnd: () => number, m: Uint8Array) => {
+        for (let i = n - 1; i > 0; i--) {
+            const j = Math.floor(rnd() * (i + 1));
+            const t = m[i];
+            m[i] = m[j];
+            m[j] = t;
+        }
+    };
+    const splits = binomial(n, nB);
+    // Both complete separations (B above A, B below A) are the most extreme, and only they.
+    return permutationP(
+        stat,
+        Uint8Array.from(order, (x) => x.b),
+        { count: splits, each },
+        draw,
+        2 / splits,
+        opts,
+    );
+}
+
+/**
+ * Two-sided paired signed-rank test on the differences b[i] - a[i] (midranks of |d|; a zero
+ * difference ranks but carries no sign): under no change each difference is as likely positive as
+ * negative. Exact over all 2^n sign patterns when there are at most `exactLimit`, else
+ * `permutations` random patterns.
+ */
+export function signedRankTest(a: readonly number[], b: readonly number[], opts: TestOptions = {}): TestResult {
+    if (a.length !== b.length) throw new Error(`paired test needs equal lengths, got ${a.length} and ${b.length}`);
+    const d = b.map((x, i) => x - a[i]).sort((x, y) => Math.abs(x) - Math.abs(y));
+    const n = d.length;
+    const blocks = tieBlocks(d.map(Math.abs));
+    const signedRank = new Float64Array(n);
+    for (let k = 0; k + 1 < blocks.length; k++)
+        for (let i = blocks[k]; i < blocks[k + 1]; i++) signedRank[i] = (Math.sign(d[i]) * (blocks[k] + blocks[k + 1] + 1)) / 2;
+    const stat = (flip: Uint8Array) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += flip[i] ? -signedRank[i] : signedRank[i];
+        return s;
+    };
+    const patterns = 2 ** n;
+    const each = (visit: (m: Uint8Array) => void) => {
+        const m = new Uint8Array(n);
+        for (let mask = 0; mask < patterns; mask++) {
+            for (let i = 0; i < n; i++) m[i] = (mask >> i) & 1;
+            visit(m);
+        }
+    };
+    const draw = (rnd: () => number, m: Uint8Array) => {
+        for (let i = 0; i < n; i++) m[i] = rnd() < 0.5 ? 1 : 0;
+    };
+    return permutationP(stat, new Uint8Array(n), { count: patterns, each }, draw, 2 / patterns, opts);
 }
 
 /**
@@ -215,7 +322,7 @@ function bootstrapChange(
     return { low: percentile(out, tail), high: percentile(out, 100 - tail) };
 }
 
-/** Repetitions per side the test needs before alpha is reachable at all. */
+/** Repetitions per side the test needs before alpha is reachable at all (a paired sign test: 2/2^n). */
 export function repetitionsNeeded(alpha: number, paired: boolean): number {
     for (let n = 2; n < 64; n++) if ((paired ? 2 / 2 ** n : 2 / binomial(2 * n, n)) <= alpha) return n;
     return 64;
@@ -230,12 +337,26 @@ export function thresholdFor(metric: string, base: number, per: Record<string, n
     return best ? best[1] : base;
 }
 
+/**
+ * From a baseline median of 0 no relative change exists: the move of the median must exceed an
+ * absolute amount in the metric's own unit. Loss in percentage points: one lost echo of the local
+ * stack's 40 pings is 2.5 points, so a median above 1 point means most repetitions lost one;
+ * retransmits in count: a bare-metal 2-s TCP stream shows about 10 (test/fixtures/report: 9-12),
+ * so fewer than that from none is within what a healthy stream does.
+ */
+export const ZERO_BASELINE: Record<string, number> = { lossPct: 1, retransmits: 10 };
+
+/** The absolute threshold of a metric whose baseline median is 0 (any move, for a metric not listed). */
+export function zeroThresholdFor(metric: string): number {
+    return ZERO_BASELINE[metric.replace(/@[\d.]+$/, "")] ?? 0;
+}
+
 /** The test and the noise threshold of one metric: the part of compareMetric that decides. */
 export interface Decision {
     change: number | null;
     test: TestResult;
     significant: boolean;
-    /** |change| beyond the threshold (from a zero median: any move). */
+    /** |change| beyond the threshold (from a zero median: the move beyond `zeroThreshold`). */
     large: boolean;
     /** The test cannot reach alpha with these repetition counts. */
     underpowered: boolean;
@@ -243,21 +364,42 @@ export interface Decision {
     up: boolean;
 }
 
-/** The A/B rule on two series of repetition values (paired: index i of each measured together). */
-export function decide(
-    va: readonly number[],
-    vb: readonly number[],
-    o: { paired: boolean; alpha: number; threshold: number; seed?: number; exactLimit?: number; permutations?: number },
-): Decision {
+export interface DecideOptions {
+    /** Test index i of each side as a pair (signed-rank test); see the header for when that helps. */
+    paired: boolean;
+    alpha: number;
+    threshold: number;
+    /** Absolute threshold when A's median is 0 (zeroThresholdFor); default 0: any move. */
+    zeroThreshold?: number;
+    seed?: number;
+    exactLimit?: number;
+    permutations?: number;
+}
+
+/** The A/B rule on two series of repetition values; `test.pValue` is the raw two-sided p. */
+export function decide(va: readonly number[], vb: readonly number[], o: DecideOptions): Decision {
     const medianA = median(va);
     const medianB = median(vb);
     const change = medianA !== 0 ? medianB / medianA - 1 : null;
     const topts = { seed: (o.seed ?? 1) ^ 0x9e3779b9, exactLimit: o.exactLimit, permutations: o.permutations };
-    const test = o.paired ? signFlipTest(va, vb, topts) : permutationTest(va, vb, topts);
+    const test = o.paired ? signedRankTest(va, vb, topts) : rankTest(va, vb, topts);
     const significant = test.pValue <= o.alpha;
-    // From a zero median (loss, retransmits) no relative change exists: a significant move is called.
-    const large = change === null ? medianB !== medianA : Math.abs(change) > o.threshold;
+    const large = change === null ? Math.abs(medianB - medianA) > (o.zeroThreshold ?? 0) : Math.abs(change) > o.threshold;
     return { change, test, significant, large, underpowered: test.minPValue > o.alpha, up: change === null ? medianB > medianA : change > 0 };
+}
+
+function reasonOf(d: Decision, o: DecideOptions, direction: Direction, n: [number, number]): { verdict: Verdict; reason: string } {
+    const t = d.test;
+    if (d.underpowered) {
+        const why = `${n[0]} vs ${n[1]} repetitions cannot reach p <= ${o.alpha} (smallest p ${fmtP(t.minPValue)})`;
+        return { verdict: "underpowered", reason: `${why}; needs ${repetitionsNeeded(o.alpha, o.paired)} per side` };
+    }
+    if (!d.significant) return { verdict: "no change", reason: `not significant (p ${fmtP(t.pValue)} > ${o.alpha})` };
+    const limit = d.change === null ? `a move of ${o.zeroThreshold ?? 0} from zero` : `the ${(o.threshold * 100).toFixed(1)}% noise threshold`;
+    if (!d.large) return { verdict: "no change", reason: `significant but within ${limit}` };
+    const verdict = direction === "unknown" ? "change" : (direction === "higher") === d.up ? "improvement" : "regression";
+    const beyond = d.change === null ? `beyond ${limit}` : `|change| > ${(o.threshold * 100).toFixed(1)}%`;
+    return { verdict, reason: `p ${fmtP(t.pValue)} <= ${o.alpha}, ${beyond}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}` };
 }
 
 export function compareMetric(
@@ -270,50 +412,33 @@ export function compareMetric(
     const va = idx.map((i) => a.get(i)!);
     const vb = o.paired ? idx.map((i) => b.get(i)!) : [...b.keys()].sort((x, y) => x - y).map((i) => b.get(i)!);
     const direction = metricDirection(metric);
-    const medianA = median(va);
-    const medianB = median(vb);
-    const { change, test: t, significant, large, underpowered, up } = decide(va, vb, o);
-    const level = 1 - o.alpha;
-    const ci = change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level, resamples: o.resamples, seed: o.seed });
-    let verdict: Verdict;
-    let reason: string;
-    if (underpowered) {
-        verdict = "underpowered";
-        reason = `${va.length} vs ${vb.length} repetitions cannot reach p <= ${o.alpha} (smallest p ${fmtP(t.minPValue)}); needs ${repetitionsNeeded(o.alpha, o.paired)} per side`;
-    } else if (!significant) {
-        verdict = "no change";
-        reason = `not significant (p ${fmtP(t.pValue)} > ${o.alpha})`;
-    } else if (!large) {
-        verdict = "no change";
-        reason = `significant but within the ${(o.threshold * 100).toFixed(1)}% noise threshold`;
-    } else {
-        verdict = direction === "unknown" ? "change" : (direction === "higher") === up ? "improvement" : "regression";
-        reason = `p ${fmtP(t.pValue)} <= ${o.alpha}, ${change === null ? "from zero" : `|change| > ${(o.threshold * 100).toFixed(1)}%`}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}`;
-    }
+    const dopts = { ...o, zeroThreshold: zeroThresholdFor(metric) };
+    const d = decide(va, vb, dopts);
+    const ci = d.change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level: 1 - o.alpha, resamples: o.resamples, seed: o.seed });
+    const { verdict, reason: why } = reasonOf(d, dopts, direction, [va.length, vb.length]);
     const cvA = cv(va);
     const cvB = cv(vb);
     const noisy = Math.max(cvA, cvB) > NOISY_CV;
-    if (noisy && verdict !== "no change" && verdict !== "underpowered")
-        reason += `; noisy (CV ${(cvA * 100).toFixed(0)}% / ${(cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain`;
+    const reason = noisy && verdict !== "no change" && verdict !== "underpowered" ? `${why}; ${noisyWords(cvA, cvB)}` : why;
     return {
         metric,
         direction,
         nA: va.length,
         nB: vb.length,
-        medianA,
-        medianB,
+        medianA: median(va),
+        medianB: median(vb),
         cvA,
         cvB,
         noisy,
-        change,
+        change: d.change,
         ci,
-        pValue: t.pValue,
-        minPValue: t.minPValue,
+        pValue: d.test.pValue,
+        minPValue: d.test.minPValue,
         test: o.paired ? "paired sign-flip" : "two-sample permutation",
-        method: t.method,
-        arrangements: t.arrangements,
+        method: d.test.method,
+        arrangements: d.test.arrangements,
         threshold: o.threshold,
-        significant,
+        significant: d.significant,
         verdict,
         reason,
     };
