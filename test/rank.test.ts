@@ -42,7 +42,7 @@ describe("report labels: multiplicity-controlled over every row test of the repo
         // Every label of the report (a significant row, a leader, better/worse, a default) comes from
         // an outcome's `better`; the markdown is checked on a few reports that the two agree.
         const rnd = mulberry32(26);
-        const trials = Number(process.env.NETBED_LABEL_TRIALS ?? 200);
+        const trials = Number(process.env.NETBED_LABEL_TRIALS ?? 100);
         for (const pairs of [
             ["bare-metal", "virtio", "macvtap"],
             ["bare-metal", "virtio", "vhost-net", "macvtap"],
