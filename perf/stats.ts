@@ -7,6 +7,7 @@ import { type Comparison, type CompareOptions, compareDocs } from "../core/bench
 import { decide, metricDirection, rankTest } from "../core/bench/abtest";
 import { REALISTIC, type SynthPair, driftPath, lognormal, repetitions, synthesizeRun } from "../core/bench/noise";
 import { power } from "../core/bench/power";
+import { EXIT_REGRESSION, EXIT_UNDERPOWERED, gateOutcome } from "../core/bench/gate";
 import { median, mulberry32 } from "../core/bench/stats";
 import { voltMarkdown } from "../core/report/volt";
 
@@ -30,15 +31,8 @@ export function rate(hits: number, trials: number): Rate {
 
 const fmt = (r: Rate) => `${(r.rate * 100).toFixed(1)}% [${(r.low * 100).toFixed(1)}, ${(r.high * 100).toFixed(1)}] (${r.hits}/${r.trials})`;
 
-/**
- * The exit code of `netbed compare` for a comparison: scripts/compare.ts main()'s logic, mirrored
- * here until that logic is a pure function the bench can call.
- */
-export function compareExitCode(c: Comparison): 0 | 3 | 4 {
-    if (c.verdict !== "regression") return 0;
-    if (c.counts.newlyFailed > 0 || c.drift !== "uncalibrated") return 3;
-    return 4;
-}
+/** The exit code `netbed compare` gives this comparison (core/bench/gate.ts). */
+const exitCode = (c: Comparison) => gateOutcome(c).code;
 
 /**
  * Fast enough for thousands of comparisons: the verdicts do not depend on the interval's resamples;
@@ -58,19 +52,22 @@ function compareGuests(seed: number, n: number, cv: number | [number, number], e
 
 const called = (v: string) => v === "regression" || v === "improvement" || v === "change";
 
-/** Two identical configurations in one run: per-metric false calls and the share of exit 3. */
-function nullGate(cv: number | [number, number], trials: number, seed: number): { perMetric: Rate; exit3: Rate } {
+/** Two identical configurations in one run: per-metric false calls, and the shares of exit 3 and of exit 5 (underpowered). */
+function nullGate(cv: number | [number, number], n: number, trials: number, seed: number): { perMetric: Rate; exit3: Rate; exit5: Rate } {
     let calls = 0;
     let tests = 0;
     let exit3 = 0;
+    let exit5 = 0;
     for (let t = 0; t < trials; t++) {
-        const c = compareGuests(seed + t, 5, cv);
+        const c = compareGuests(seed + t, n, cv);
         const ms = c.cells.flatMap((x) => x.metrics);
         tests += ms.length;
         calls += ms.filter((m) => called(m.verdict)).length;
-        if (compareExitCode(c) === 3) exit3++;
+        const code = exitCode(c);
+        if (code === EXIT_REGRESSION) exit3++;
+        if (code === EXIT_UNDERPOWERED) exit5++;
     }
-    return { perMetric: rate(calls, tests), exit3: rate(exit3, trials) };
+    return { perMetric: rate(calls, tests), exit3: rate(exit3, trials), exit5: rate(exit5, trials) };
 }
 
 /** Labels that say one guest is better than another (analysis.ts and the conclusions). */
@@ -78,11 +75,11 @@ const LABEL = /(?<!not )significant, p|\bleads (?!0\b)|significantly (better|wor
 const DEFAULT = /^- Default: `/m;
 
 /** Null reports: bare metal and k identical guests; the share with any between-guest label, and with a Default. */
-function nullReports(k: number, trials: number, seed: number): { anyLabel: Rate; defaultLine: Rate } {
+function nullReports(k: number, n: number, trials: number, seed: number): { anyLabel: Rate; defaultLine: Rate } {
     let label = 0;
     let def = 0;
     for (let t = 0; t < trials; t++) {
-        const doc = synthesizeRun({ seed: seed + t, repetitions: 5, pairs: [{ label: "bare-metal", guest: false }, ...guests(k)], cv: [0.02, 0.3] });
+        const doc = synthesizeRun({ seed: seed + t, repetitions: n, pairs: [{ label: "bare-metal", guest: false }, ...guests(k)], cv: [0.02, 0.3] });
         const md = voltMarkdown(doc);
         if (LABEL.test(md)) label++;
         if (DEFAULT.test(md)) def++;
@@ -125,7 +122,7 @@ function powerThroughCompare(n: number, cv: number, e: number, trials: number, s
         const one = synthesizeRun({ seed: seed + 7919 * (t + 1), repetitions: n, pairs: guests(2), cv });
         const b = one.cells.find((x) => x.pair === "guest2" && x.cell === "tcp-1")!;
         for (const r of b.repetitions) r.metrics.gbps /= 1 + e;
-        if (compareExitCode(compareDocs(one, one, { ...FAST, pairA: "guest1", pairB: "guest2" })) === 3) exits++;
+        if (exitCode(compareDocs(one, one, { ...FAST, pairA: "guest1", pairB: "guest2" })) === EXIT_REGRESSION) exits++;
     }
     return { perMetric: rate(hits, tests), perComparison: rate(exits, trials) };
 }
@@ -227,35 +224,39 @@ export async function main(): Promise<Record<string, unknown>> {
     const ws = wrongSign(20000);
     console.log(`wrong sign among called changes at a true +5%, CV 30%, n 5: ${fmt(ws)}`);
     out.wrongSign = ws;
-    console.log("two identical configurations in one interleaved run, 5 repetitions (compare --pair-a guest1 --pair-b guest2):");
     const gate: Record<string, unknown> = {};
-    for (const [name, cv] of [
-        ["cv2-30", [0.02, 0.3]],
-        ["cv2", 0.02],
-        ["cv10", 0.1],
-        ["cv30", 0.3],
-    ] as const) {
-        const r = nullGate(cv as number | [number, number], T.gate, 1000);
-        gate[name] = r;
-        console.log(`  CV ${name.slice(2)}%: per-metric false calls ${fmt(r.perMetric)}; exit 3 ${fmt(r.exit3)}`);
+    for (const n of [5, 8]) {
+        console.log(`two identical configurations in one interleaved run, ${n} repetitions (compare --pair-a guest1 --pair-b guest2):`);
+        for (const [name, cv] of [
+            ["cv2-30", [0.02, 0.3]],
+            ["cv2", 0.02],
+            ["cv10", 0.1],
+            ["cv30", 0.3],
+        ] as const) {
+            const r = nullGate(cv as number | [number, number], n, T.gate, 1000);
+            gate[`n${n}-${name}`] = r;
+            console.log(`  CV ${name.slice(2)}%: per-metric false calls ${fmt(r.perMetric)}; exit 3 ${fmt(r.exit3)}; exit 5 (underpowered) ${fmt(r.exit5)}`);
+        }
     }
     out.nullGate = gate;
-    console.log("null reports (bare metal + identical guests, 5 repetitions, CV 2-30%):");
     const reports: Record<string, unknown> = {};
-    for (const k of [2, 3]) {
-        const r = nullReports(k, T.reports, 5000);
-        reports[`guests${k}`] = r;
-        console.log(`  ${k} guests: any between-guest label ${fmt(r.anyLabel)}; a Default line ${fmt(r.defaultLine)}`);
+    for (const n of [5, 8]) {
+        console.log(`null reports (bare metal + identical guests, ${n} repetitions, CV 2-30%):`);
+        for (const k of [2, 3]) {
+            const r = nullReports(k, n, T.reports, 5000);
+            reports[`n${n}-guests${k}`] = r;
+            console.log(`  ${k} guests: any between-guest label ${fmt(r.anyLabel)}; a Default line ${fmt(r.defaultLine)}`);
+        }
     }
     out.nullReports = reports;
-    console.log("pairing: per-metric power through compare, every metric regressed by 10%, one run (auto pairs from 8 repetitions):");
+    console.log("pairing: per-metric power through compare, every metric regressed by 10%, one run (--paired always against the default, unpaired):");
     const pairing: Record<string, unknown> = {};
     for (const cv of [0.02, 0.05])
         for (const n of [8, 10, 20]) {
-            const auto = pairingPower(n, cv, 0.1, "auto", T.pairing, 30000);
+            const always = pairingPower(n, cv, 0.1, "always", T.pairing, 30000);
             const never = pairingPower(n, cv, 0.1, "never", T.pairing, 30000);
-            pairing[`cv${cv * 100}-n${n}`] = { paired: auto, unpaired: never };
-            console.log(`  CV ${cv * 100}%, n ${n}: paired (auto) ${fmt(auto)}; unpaired (never) ${fmt(never)}`);
+            pairing[`cv${cv * 100}-n${n}`] = { paired: always, unpaired: never };
+            console.log(`  CV ${cv * 100}%, n ${n}: paired (always) ${fmt(always)}; unpaired ${fmt(never)}`);
         }
     out.pairing = pairing;
     console.log("power per metric (decide under the noise model), +10% at CV 5%:");

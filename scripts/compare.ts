@@ -1,9 +1,8 @@
 // `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
-// (core/bench/comparison.ts) as markdown (core/report/compare.ts) or JSON. Exit code 3 on a
-// regression a CI gate can trust: a cell that worked in A and failed in B, or a significant
-// regression where drift between the sides is accounted for (both sides from one interleaved run,
-// or thresholds calibrated with --noise). Exit code 4 on a significant regression between separate
-// runs without --noise: it may be drift. 2 on bad usage, 1 when an input cannot be read.
+// (core/bench/comparison.ts) as markdown (core/report/compare.ts) or JSON. The exit code is
+// core/bench/gate.ts's: 0 no regression, 3 a regression a CI gate can trust, 4 a regression between
+// separate runs without --noise (may be drift), 5 underpowered (unless --allow-underpowered);
+// 2 on bad usage, 1 when an input cannot be read.
 //
 // A and B may each be:
 //   - a results document (results/runs/<name>-<timestamp>.json), or a `pulumi stack output --json`
@@ -16,12 +15,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { RESULTS_VERSION, type ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
 import { type CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
+import { EXIT_OK, gateOutcome } from "../core/bench/gate";
 import { holdout } from "../core/bench/holdout";
 import { renderHoldout, renderMarkdown } from "../core/report/compare";
-
-export const EXIT_REGRESSION = 3;
-/** A significant regression between separate runs whose drift was not calibrated. */
-export const EXIT_UNCALIBRATED = 4;
 
 export interface Loaded {
     doc: ResultsDoc;
@@ -131,7 +127,8 @@ const USAGE = [
     "       netbed compare --holdout A1 A2 A3 [--alpha P] [--threshold X]: three A/A runs of one configuration;",
     "         calibrates --noise on A1 A2, prints the false-positive rate per metric family on A3 (held out)",
     "  A, B: results.json | results directory | <resultsDir>/<topology>/<pair>/<timestamp>/ | stack:NAME",
-    "  --alpha P                 significance level (default 0.01)",
+    "  --alpha P                 family-wise error rate of the whole comparison (default 0.01): Holm's",
+    "                            step-down over every metric test; verdicts come from the adjusted p",
     "  --threshold X             noise threshold on |change of the median|, '5%' or 0.05 (default 5%)",
     "  --threshold METRIC=X      per-metric threshold; METRIC may end in '*' (p99us*=10%); repeatable",
     "  --noise A1 A2             two runs of one configuration (an A/A): each metric's threshold is at least",
@@ -139,11 +136,13 @@ const USAGE = [
     "  --paired auto|always|never  pair repetitions by index (auto: only within one interleaved run)",
     "  --pair-a LABEL --pair-b LABEL  compare one pair of A with one pair of B (e.g. virtio vs vhost-net)",
     "  --seed N                  seed of the bootstrap and Monte Carlo test (default 24301)",
+    "  --allow-underpowered      exit 0 instead of 5 when no metric can reach alpha with these repetitions",
     "  --json                    print JSON instead of markdown",
     "  --out-md FILE, --out-json FILE  also write the markdown / JSON to files",
     "  --dir PROJECT_DIR         Pulumi project for stack:NAME (default: this checkout)",
-    "exit code: 0 no regression; 3 newly failed cell, or significant regression within one run or with --noise;",
-    "           4 significant regression between separate runs without --noise (may be drift); 2 usage; 1 error",
+    "exit code: 0 no regression; 3 newly failed cell, or regression (Holm-adjusted) within one run or with --noise;",
+    "           4 regression between separate runs without --noise (may be drift); 5 underpowered: no metric can",
+    "           reach alpha with these repetitions (a regression wins over it); 2 usage; 1 error",
 ].join("\n");
 
 class UsageError extends Error {}
@@ -159,6 +158,7 @@ export function parseArgs(argv: string[]): {
     b: string;
     options: CompareOptions;
     json: boolean;
+    allowUnderpowered: boolean;
     outMd?: string;
     outJson?: string;
     dir?: string;
@@ -168,6 +168,7 @@ export function parseArgs(argv: string[]): {
     const pos: string[] = [];
     const options: CompareOptions = { thresholds: {} };
     let json = false;
+    let allowUnderpowered = false;
     let outMd: string | undefined;
     let outJson: string | undefined;
     let dir: string | undefined;
@@ -196,6 +197,7 @@ export function parseArgs(argv: string[]): {
             if (!/^\d+$/.test(v)) throw new UsageError(`--seed must be a non-negative integer, got '${v}'`);
             options.seed = Number(v);
         } else if (a === "--json") json = true;
+        else if (a === "--allow-underpowered") allowUnderpowered = true;
         else if (a === "--out-md") outMd = val();
         else if (a === "--out-json") outJson = val();
         else if (a === "--dir") dir = val();
@@ -205,11 +207,11 @@ export function parseArgs(argv: string[]): {
         else pos.push(a);
     }
     if (held && pos.length > 0) throw new UsageError(`--holdout takes its three runs and no other input, got ${pos.join(" ")}`);
-    if (held) return { a: "", b: "", options, json, dir, holdout: held };
+    if (held) return { a: "", b: "", options, json, allowUnderpowered, dir, holdout: held };
     if (pos.length !== 2) throw new UsageError(`compare takes two inputs, got ${pos.length}`);
     if ((options.pairA === undefined) !== (options.pairB === undefined)) throw new UsageError("--pair-a and --pair-b go together");
     if (options.alpha !== undefined && !(options.alpha > 0 && options.alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, got ${options.alpha}`);
-    return { a: pos[0], b: pos[1], options, json, outMd, outJson, dir, noise };
+    return { a: pos[0], b: pos[1], options, json, allowUnderpowered, outMd, outJson, dir, noise };
 }
 
 /** Runs the command; returns the exit code. */
@@ -250,18 +252,10 @@ export async function main(argv: string[]): Promise<number> {
         if (args.outMd) fs.writeFileSync(args.outMd, md);
         if (args.outJson) fs.writeFileSync(args.outJson, `${json}\n`);
         process.stdout.write(args.json ? `${json}\n` : md);
+        const gate = gateOutcome(c, { allowUnderpowered: args.allowUnderpowered });
         // A CI gate that cannot see a regression must not pass silently.
-        if (c.counts.underpowered > 0) {
-            console.error(
-                `netbed compare: ${c.counts.underpowered} of ${c.counts.tests} metrics cannot reach p <= ${c.settings.alpha} with these repetition counts: this comparison cannot detect a regression in them (see the notes)`,
-            );
-        }
-        if (c.verdict !== "regression") return 0;
-        if (c.counts.newlyFailed > 0 || c.drift !== "uncalibrated") return EXIT_REGRESSION;
-        console.error(
-            `netbed compare: ${c.counts.regressions} significant regression(s) between separate runs, with thresholds not calibrated for the drift between runs: exit ${EXIT_UNCALIBRATED}, not ${EXIT_REGRESSION}. To gate on it, pass --noise A1 A2 (two runs of one configuration) or compare two pairs of one interleaved run (--pair-a/--pair-b)`,
-        );
-        return EXIT_UNCALIBRATED;
+        if (gate.code !== EXIT_OK || c.counts.underpowered > 0) console.error(`netbed compare: exit ${gate.code}: ${gate.reason}`);
+        return gate.code;
     } catch (err) {
         console.error(`netbed compare: ${(err as Error).message}`);
         return 1;

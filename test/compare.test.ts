@@ -150,11 +150,18 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", cellsA, 8), doc("b", "2026-01-02T00:00:00Z", cellsB, 8));
         const ms = c.cells.flatMap((x) => x.metrics);
         assert.equal(ms.length, 200);
-        const significant = ms.filter((m) => m.significant).length;
+        const significant = ms.filter((m) => m.pValue <= 0.01).length;
         // The exact test has type I error <= alpha: 2 expected of 200; P(>= 8 | Binomial(200, 0.01)) < 0.001.
-        assert.ok(significant <= 7, `${significant} of 200 significant with no difference`);
-        assert.equal(c.counts.regressions + c.counts.improvements, 0, "a 3% CV never passes the 5% threshold and the test together");
-        assert.equal(c.verdict, "ok");
+        assert.ok(significant <= 7, `${significant} of 200 raw p <= 0.01 with no difference`);
+        assert.ok(
+            ms.every((m) => !m.significant && m.pAdjusted >= m.pValue),
+            "Holm's adjusted p is never below the raw one",
+        );
+        assert.equal(c.counts.regressions + c.counts.improvements, 0);
+        // 200 tests at family-wise 0.01: Holm's first step needs p <= 0.00005, and 8 vs 8 repetitions give at least 2/12870.
+        assert.equal(c.settings.family.size, 200);
+        assert.equal(c.verdict, "underpowered");
+        assert.deepEqual(c.power, { callable: 0, underpowered: true, repetitionsNeeded: 9 });
         assert.ok(ms.every((m) => m.method === "exact" && m.arrangements === 12870));
     });
 
@@ -175,11 +182,12 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const A: CellSpec[] = [];
         const B: CellSpec[] = [];
         for (let i = 0; i < 50; i++) {
-            A.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 10, 0.02), p99us: sample(rnd, 5, 100, 0.02), tps: sample(rnd, 5, 5000, 0.02) } });
+            A.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 10, 10, 0.02), p99us: sample(rnd, 10, 100, 0.02), tps: sample(rnd, 10, 5000, 0.02) } });
             // Throughput and latency both 10% worse; transactions 10% better.
-            B.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 5, 9, 0.02), p99us: sample(rnd, 5, 110, 0.02), tps: sample(rnd, 5, 5500, 0.02) } });
+            B.push({ cell: `c${i}`, metrics: { gbps: sample(rnd, 10, 9, 0.02), p99us: sample(rnd, 10, 110, 0.02), tps: sample(rnd, 10, 5500, 0.02) } });
         }
-        const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", A), doc("b", "2026-01-02T00:00:00Z", B));
+        // 150 tests: at family-wise 0.01 Holm's first step needs p <= 0.000067, which 10 vs 10 repetitions reach (2/184756).
+        const c = compareDocs(doc("a", "2026-01-01T00:00:00Z", A, 10), doc("b", "2026-01-02T00:00:00Z", B, 10));
         const by = (m: string) => c.cells.map((x) => x.metrics.find((y) => y.metric === m)!);
         const detected = (m: string, v: string) => by(m).filter((x) => x.verdict === v).length;
         assert.ok(detected("gbps", "regression") >= 48, `gbps regressions: ${detected("gbps", "regression")}/50`);
@@ -199,7 +207,7 @@ describe("A/B comparison (core/bench/comparison)", () => {
         assert.match(md, /\*\*Verdict: REGRESSION \(separate runs, drift not calibrated: may be drift\)\*\*/);
         assert.match(
             md,
-            /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| unpaired exact, n 5\/5 \| \*\*REGRESSION\*\* \|/,
+            /\| virtio c0 \| gbps \| higher \| [\d.]+ \| [\d.]+ \| -\d+\.\d% \| -\d+\.\d% \.\. -\d+\.\d% \| [\d.e-]+ \| [\d.e-]+ \| unpaired exact, n 10\/10 \| \*\*REGRESSION\*\* \|/,
         );
     });
 
@@ -210,16 +218,16 @@ describe("A/B comparison (core/bench/comparison)", () => {
         const run = (level: number, slowCell: number) =>
             Array.from({ length: 10 }, (_, i) => ({
                 cell: `c${i}`,
-                metrics: { gbps: sample(rnd, 5, 10 * level * (i === 3 ? slowCell : 1), 0.01), p50us: sample(rnd, 5, 50, 0.01) },
+                metrics: { gbps: sample(rnd, 10, 10 * level * (i === 3 ? slowCell : 1), 0.01), p50us: sample(rnd, 10, 50, 0.01) },
             }));
-        const aa1 = doc("a", "2026-01-01T00:00:00Z", run(1.0, 1));
-        const aa2 = doc("a", "2026-01-02T00:00:00Z", run(1.08, 1));
+        const aa1 = doc("a", "2026-01-01T00:00:00Z", run(1.0, 1), 10);
+        const aa2 = doc("a", "2026-01-02T00:00:00Z", run(1.08, 1), 10);
         const noise = noiseThresholds(compareDocs(aa1, aa2), 0.05);
         assert.ok(noise.gbps > 0.06 && noise.gbps < 0.11, `gbps threshold from the A/A: ${noise.gbps}`);
         assert.equal(noise.p50us, undefined, "a metric the A/A kept within 5% keeps the default");
         // A against B: the same 7% drift down everywhere, and a real 25% loss in c3.
-        const A = doc("a", "2026-01-03T00:00:00Z", run(1.0, 1));
-        const B = doc("b", "2026-01-04T00:00:00Z", run(0.93, 0.75));
+        const A = doc("a", "2026-01-03T00:00:00Z", run(1.0, 1), 10);
+        const B = doc("b", "2026-01-04T00:00:00Z", run(0.93, 0.75), 10);
         const plain = compareDocs(A, B);
         assert.ok(plain.counts.regressions >= 8, `without calibration the drift is called: ${plain.counts.regressions}`);
         const calibrated = compareDocs(A, B, { thresholds: noise });
@@ -253,7 +261,7 @@ describe("A/B comparison (core/bench/comparison)", () => {
         assert.ok(covers >= 90, `intervals cover the true -10% in ${covers}/100`);
     });
 
-    it("pairs repetitions within one interleaved run, and that removes shared drift", () => {
+    it("pairs repetitions on request (paired: always), which removes a shared drift; auto stays unpaired", () => {
         // Two pairs of one run; the machine's speed drifts by repetition (shared by both pairs),
         // pair B is 8% slower. Unpaired, the drift hides it; paired, it is plain.
         const rnd = normals(21);
@@ -269,17 +277,20 @@ describe("A/B comparison (core/bench/comparison)", () => {
             ],
             10,
         );
-        const paired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost" });
+        const auto = compareDocs(one, one, { pairA: "virtio", pairB: "vhost" }).cells[0];
+        assert.equal(auto.paired, false);
+        assert.match(auto.pairedWhy!, /cost more power/);
+        const paired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost", paired: "always" });
         assert.equal(paired.cells.length, 1);
         assert.equal(paired.cells[0].paired, true);
         assert.match(paired.cells[0].pairedWhy!, /same run/);
         const m = paired.cells[0].metrics[0];
-        assert.equal(m.test, "paired sign-flip");
+        assert.equal(m.test, "paired signed-rank");
         assert.equal(m.pValue, 2 / 1024);
         assert.equal(m.verdict, "regression");
         const unpaired = compareDocs(one, one, { pairA: "virtio", pairB: "vhost", paired: "never" }).cells[0];
         assert.equal(unpaired.paired, false);
-        assert.equal(unpaired.metrics[0].test, "two-sample permutation");
+        assert.equal(unpaired.metrics[0].test, "two-sample rank (Brunner-Munzel, permutation)");
         assert.equal(unpaired.metrics[0].verdict, "no change", `p ${unpaired.metrics[0].pValue}`);
         // Two separate runs are not paired by default (their rep i share nothing) but can be forced.
         const other = { ...one, run: { ...one.run, started: "2026-01-02T00:00:00Z" } };
@@ -295,11 +306,11 @@ describe("A/B comparison (core/bench/comparison)", () => {
             ],
             10,
         );
-        const g = compareDocs(gap, gap, { pairA: "virtio", pairB: "vhost" }).cells[0];
+        const g = compareDocs(gap, gap, { pairA: "virtio", pairB: "vhost", paired: "always" }).cells[0];
         assert.equal(g.paired, false);
         assert.match(g.pairedWhy!, /same repetition indices/);
         assert.equal(g.metrics[0].nB, 9);
-        // Six repetitions: the paired test could not reach 0.01 (smallest p 2/64), so auto does not pair.
+        // Six repetitions, paired on request: the signed-rank test cannot reach 0.01 (smallest p 2/64).
         const six = doc(
             "run",
             "2026-01-01T00:00:00Z",
@@ -309,9 +320,6 @@ describe("A/B comparison (core/bench/comparison)", () => {
             ],
             6,
         );
-        const s6 = compareDocs(six, six, { pairA: "virtio", pairB: "vhost" }).cells[0];
-        assert.equal(s6.paired, false);
-        assert.match(s6.pairedWhy!, /paired test cannot reach p <= 0.01 with fewer than 8 repetitions, the unpaired one can from 5/);
         assert.equal(compareDocs(six, six, { pairA: "virtio", pairB: "vhost", paired: "always" }).cells[0].metrics[0].verdict, "underpowered");
     });
 
@@ -368,7 +376,7 @@ describe("A/B comparison (core/bench/comparison)", () => {
         assert.equal(m.verdict, "underpowered");
         assert.equal(m.minPValue, 0.1);
         assert.match(m.reason, /needs 5 per side/);
-        assert.equal(c.verdict, "ok");
+        assert.equal(c.verdict, "underpowered", "a comparison that could not have seen a regression is not ok");
         assert.match(renderMarkdown(c), /underpowered \(1 metric\(s\)\): 3 vs 3 repetitions cannot reach p <= 0.01/);
         // At alpha 0.1 the same data are a called regression.
         assert.equal(compareDocs(A, B, { alpha: 0.1 }).cells[0].metrics[0].verdict, "regression");
@@ -376,12 +384,24 @@ describe("A/B comparison (core/bench/comparison)", () => {
 
     it("a move away from a zero median is called without a relative change; thresholds are per metric", () => {
         const rnd = normals(13);
-        const A = doc("a", "2026-01-01T00:00:00Z", [
-            { cell: "udp-max-1400", test: "udp", metrics: { lossPct: [0, 0, 0, 0, 0], gbps: sample(rnd, 5, 10, 0.01), jitterMs: sample(rnd, 5, 1, 0.01) } },
-        ]);
-        const B = doc("b", "2026-01-02T00:00:00Z", [
-            { cell: "udp-max-1400", test: "udp", metrics: { lossPct: [4, 5, 6, 5, 4], gbps: sample(rnd, 5, 9.2, 0.01), jitterMs: sample(rnd, 5, 1.08, 0.01) } },
-        ]);
+        const A = doc(
+            "a",
+            "2026-01-01T00:00:00Z",
+            [{ cell: "udp-max-1400", test: "udp", metrics: { lossPct: Array(8).fill(0), gbps: sample(rnd, 8, 10, 0.01), jitterMs: sample(rnd, 8, 1, 0.01) } }],
+            8,
+        );
+        const B = doc(
+            "b",
+            "2026-01-02T00:00:00Z",
+            [
+                {
+                    cell: "udp-max-1400",
+                    test: "udp",
+                    metrics: { lossPct: [4, 5, 6, 5, 4, 5, 6, 4], gbps: sample(rnd, 8, 9.2, 0.01), jitterMs: sample(rnd, 8, 1.08, 0.01) },
+                },
+            ],
+            8,
+        );
         const c = compareDocs(A, B, { thresholds: { "jitter*": 0.1 } });
         const m = Object.fromEntries(c.cells[0].metrics.map((x) => [x.metric, x]));
         assert.equal(m.lossPct.change, null);
@@ -407,8 +427,9 @@ describe("A/B comparison (core/bench/comparison)", () => {
             return d;
         };
         // B moves 20% more data for 20% more CPU: the same cost per Gbit, so no CPU regression.
-        const a = mk("a", [10, 10.1, 9.9, 10, 10.05], [2, 2.02, 1.98, 2, 2.01]);
-        const b = mk("b", [12, 12.1, 11.9, 12, 12.05], [2.4, 2.42, 2.38, 2.4, 2.41]);
+        // Two metrics at family-wise 0.01 need p <= 0.005: 6 vs 6 repetitions reach 2/924.
+        const a = mk("a", [10, 10.1, 9.9, 10, 10.05, 9.95], [2, 2.02, 1.98, 2, 2.01, 1.99]);
+        const b = mk("b", [12, 12.1, 11.9, 12, 12.05, 11.95], [2.4, 2.42, 2.38, 2.4, 2.41, 2.39]);
         const m = Object.fromEntries(compareDocs(a, b).cells[0].metrics.map((x) => [x.metric, x]));
         assert.equal(m.gbps.verdict, "improvement");
         assert.ok(Math.abs(m.cpuSecondsPerGbit.medianA - 2 / (10 * 2)) < 1e-9, "busy / (gbps x duration)");
@@ -443,11 +464,17 @@ describe("netbed compare CLI", function () {
     before(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-compare-"));
         const rnd = normals(1);
-        const base = (name: string, started: string, gbps: number, p99: number) =>
-            doc(name, started, [
-                { pair: "virtio", cell: "tcp-1", metrics: { gbps: sample(rnd, 5, gbps, 0.01), retransmits: [0, 0, 0, 0, 0] } },
-                { pair: "virtio", cell: "latency-tcp-64", test: "latency", metrics: { p50us: sample(rnd, 5, 50, 0.01), p99us: sample(rnd, 5, p99, 0.01) } },
-            ]);
+        // 10 repetitions: four metrics at family-wise 0.01 need p <= 0.0025, which 5 vs 5 cannot give (2/252).
+        const base = (name: string, started: string, gbps: number, p99: number, n = 10) =>
+            doc(
+                name,
+                started,
+                [
+                    { pair: "virtio", cell: "tcp-1", metrics: { gbps: sample(rnd, n, gbps, 0.01), retransmits: Array(n).fill(0) } },
+                    { pair: "virtio", cell: "latency-tcp-64", test: "latency", metrics: { p50us: sample(rnd, n, 50, 0.01), p99us: sample(rnd, n, p99, 0.01) } },
+                ],
+                n,
+            );
         const write = (f: string, d: ResultsDoc) => {
             assert.ok(ResultsDocSchema.safeParse(d).success);
             fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
@@ -456,6 +483,11 @@ describe("netbed compare CLI", function () {
         write("a.json", base("bench", "2026-01-01T00:00:00.000Z", 10, 100));
         write("same.json", base("bench", "2026-01-02T00:00:00.000Z", 10, 100));
         write("slow.json", base("bench", "2026-01-03T00:00:00.000Z", 10, 120));
+        write("five-a.json", base("bench", "2026-01-01T00:00:00.000Z", 10, 100, 5));
+        write("five-same.json", base("bench", "2026-01-02T00:00:00.000Z", 10, 100, 5));
+        const fiveFailed = base("bench", "2026-01-02T00:00:00.000Z", 10, 100, 5);
+        Object.assign(fiveFailed.cells[0], { status: "failed", error: "iperf3: connection refused" });
+        write("five-failed.json", fiveFailed);
         // A results directory holding two runs (the newer is slow) and one unfinished run's progress file.
         const older = base("bench", "2026-01-01T00:00:00.000Z", 10, 100);
         const newer = { ...base("bench", "2026-01-03T00:00:00.000Z", 8.5, 100) };
@@ -479,7 +511,10 @@ describe("netbed compare CLI", function () {
     it("exits 3 on a significant regression it can trust (drift calibrated with --noise) and prints it; 4 without the calibration", () => {
         const uncalibrated = cli([path.join(dir, "a.json"), path.join(dir, "slow.json"), "--json"]);
         assert.equal(uncalibrated.status, 4, uncalibrated.stderr);
-        assert.match(uncalibrated.stderr, /1 significant regression\(s\) between separate runs, with thresholds not calibrated .*: exit 4, not 3/);
+        assert.match(
+            uncalibrated.stderr,
+            /1 regression\(s\) \(Holm over 4 metric tests, family-wise alpha 0.01\) between separate runs, with thresholds not calibrated .*: exit 4, not 3/,
+        );
         assert.equal(JSON.parse(uncalibrated.stdout).drift, "uncalibrated");
         const r = cli([
             path.join(dir, "a.json"),
@@ -494,7 +529,7 @@ describe("netbed compare CLI", function () {
         assert.match(r.stdout, /\*\*Verdict: REGRESSION\*\*/);
         assert.match(r.stdout, /\*\*REGRESSION\*\* virtio latency-tcp-64 p99us: [\d.]+ → [\d.]+ \(\+\d+\.\d%/);
         const json = JSON.parse(fs.readFileSync(path.join(dir, "c.json"), "utf8"));
-        assert.equal(json.version, 1);
+        assert.equal(json.version, 2);
         assert.equal(json.verdict, "regression");
         assert.equal(json.drift, "calibrated");
         assert.equal(json.counts.regressions, 1);
@@ -566,12 +601,29 @@ describe("netbed compare CLI", function () {
         assert.equal(usage.status, 2);
         assert.match(usage.stderr, /compare takes two inputs, got 1/);
         assert.equal(cli([path.join(dir, "a.json"), path.join(dir, "a.json"), "--threshold", "five"]).status, 2);
-        // Three repetitions a side cannot reach 0.01: exit 0, but said on stderr, not silently.
+        // Three repetitions a side cannot reach 0.01: underpowered, exit 5.
         const three = doc("bench", "2026-01-01T00:00:00.000Z", [{ cell: "tcp-1", metrics: { gbps: [10, 10.1, 9.9] } }], 3);
         fs.writeFileSync(path.join(dir, "three.json"), JSON.stringify(three));
         const weak = cli([path.join(dir, "three.json"), path.join(dir, "three.json")]);
-        assert.equal(weak.status, 0, weak.stderr);
-        assert.match(weak.stderr, /1 of 1 metrics cannot reach p <= 0.01 with these repetition counts: this comparison cannot detect a regression in them/);
+        assert.equal(weak.status, 5, weak.stderr);
+        assert.match(weak.stderr, /exit 5: underpowered: none of the 1 metric tests can reach p <= 0.01 .*rerun with at least 5 repetitions per side/);
+    });
+
+    it("an A/A at 5 repetitions exits 5 (underpowered), not 0 and not 3; --allow-underpowered gives 0; a newly failed cell still exits 3", () => {
+        const aa = cli([path.join(dir, "five-a.json"), path.join(dir, "five-same.json"), "--pair-a", "virtio", "--pair-b", "virtio"]);
+        assert.equal(aa.status, 5, aa.stderr);
+        assert.match(aa.stdout, /\*\*Verdict: UNDERPOWERED \(no metric can be called: rerun with at least 6 repetitions per side\)\*\*/);
+        assert.match(aa.stdout, /Holm's step-down over the family of all 4 metric tests \(family-wise error rate 0.01\)/);
+        assert.match(aa.stderr, /none of the 4 metric tests can reach p <= 0.0025 \(alpha 0.01 \/ 4, Holm's first step\)/);
+        const allowed = cli([path.join(dir, "five-a.json"), path.join(dir, "five-same.json"), "--allow-underpowered", "--json"]);
+        assert.equal(allowed.status, 0, allowed.stderr);
+        const json = JSON.parse(allowed.stdout);
+        assert.equal(json.verdict, "underpowered");
+        assert.deepEqual(json.settings.family, { procedure: "holm", controls: "family-wise error rate", size: 4 });
+        assert.deepEqual(json.power, { callable: 0, underpowered: true, repetitionsNeeded: 6 });
+        const failed = cli([path.join(dir, "five-a.json"), path.join(dir, "five-failed.json")]);
+        assert.equal(failed.status, 3, failed.stderr);
+        assert.match(failed.stderr, /exit 3: 1 cell\(s\) worked in A and failed in B/);
     });
 
     it("on measured loopback iperf3 runs: A/A is no change, a lower MSS is a regression", () => {
@@ -588,16 +640,16 @@ describe("netbed compare CLI", function () {
         assert.equal(slow.status, 3, slow.stderr);
         const g = JSON.parse(slow.stdout).cells[0].metrics.find((m: { metric: string }) => m.metric === "gbps");
         assert.equal(g.verdict, "regression");
-        assert.equal(g.test, "two-sample permutation");
+        assert.equal(g.test, "two-sample rank (Brunner-Munzel, permutation)");
         assert.ok(g.change < -0.2 && g.ci.high < -0.1, `change ${g.change}, interval ${JSON.stringify(g.ci)}`);
-        // The same measurements as pairs of one interleaved run: paired.
+        // The same measurements as pairs of one interleaved run (unpaired: compare's default).
         const one = fx("loopback-one-run.json");
         const pairedAA = cli([one, one, "--pair-a", "a", "--pair-b", "a2", "--json"]);
         assert.equal(pairedAA.status, 0, pairedAA.stderr);
         const pairedSlow = cli([one, one, "--pair-a", "a", "--pair-b", "mss9000", "--json"]);
         assert.equal(pairedSlow.status, 3, pairedSlow.stderr);
         const c = JSON.parse(pairedSlow.stdout).cells[0];
-        assert.equal(c.paired, true);
+        assert.equal(c.paired, false);
         assert.equal(c.metrics.find((m: { metric: string }) => m.metric === "gbps").verdict, "regression");
     });
 

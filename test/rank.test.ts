@@ -5,8 +5,10 @@
 import { strict as assert } from "node:assert";
 import type { CellResult } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
+import { benjaminiHochberg } from "../core/bench/multiplicity";
 import { rank } from "../core/report/rank";
 import { voltMarkdown } from "../core/report/volt";
+import { realisticNullDoc } from "./nullnoise";
 import { simulatedDoc } from "./simulated";
 
 /** Trials (of `trials`) in which the ranking names a default or a category winner. */
@@ -21,16 +23,67 @@ function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[
     return named;
 }
 
+/** Any between-guest label of the report: a significant row, a leader, a better/worse, a default or category winner. */
+const LABEL = /(?<!not )significant, adjusted p| leads |significantly (better|worse) on |Default: `|-bound workloads: `/;
+
+describe("report labels: multiplicity-controlled over every row test of the report", function () {
+    this.timeout(120_000);
+
+    it("Benjamini-Hochberg's adjusted p-values on a hand example", () => {
+        // Sorted p 0.01, 0.02, 0.03, 0.5 (m 4): m p / rank = 0.04, 0.04, 0.04, 0.5; the running minimum from the top.
+        assert.deepEqual(
+            benjaminiHochberg([0.03, 0.5, 0.01, 0.02]).map((x) => +x.toFixed(6)),
+            [0.04, 0.5, 0.04, 0.04],
+        );
+        assert.deepEqual(benjaminiHochberg([0.04, 0.2]), [0.08, 0.2]);
+    });
+
+    it("identical guests (2 and 3, 5 and 8 repetitions, CV 2-30%, outliers, drift): a between-guest label in at most 5% of reports", () => {
+        // Every label of the report (a significant row, a leader, better/worse, a default) comes from
+        // an outcome's `better`; the markdown is checked on a few reports that the two agree.
+        const rnd = mulberry32(26);
+        const trials = Number(process.env.NETBED_LABEL_TRIALS ?? 100);
+        for (const pairs of [
+            ["bare-metal", "virtio", "macvtap"],
+            ["bare-metal", "virtio", "vhost-net", "macvtap"],
+        ]) {
+            for (const reps of [5, 8]) {
+                let labelled = 0;
+                for (let t = 0; t < trials; t++) {
+                    const doc = realisticNullDoc(rnd, pairs, reps);
+                    const called = rank(doc).outcomes.some((o) => o.better);
+                    if (called) labelled++;
+                    if (t < 5 || called) assert.equal(LABEL.test(voltMarkdown(doc)), called, "the markdown's labels are the outcomes'");
+                }
+                console.log(`      ${pairs.length - 1} guests, ${reps} repetitions: a label in ${labelled} of ${trials} null reports`);
+                // Not above 5%: the count stays within the 99th percentile of Binomial(trials, 0.05).
+                const bound = Math.ceil(0.05 * trials + 2.33 * Math.sqrt(0.05 * 0.95 * trials));
+                assert.ok(labelled <= bound, `${pairs.length - 1} guests, ${reps} repetitions: a label in ${labelled} of ${trials} null reports`);
+            }
+        }
+    });
+
+    it("the labels still see a real difference: a 20% packet-rate advantage at CV 5% with 8 repetitions is labelled", () => {
+        const doc = simulatedDoc(mulberry32(8), ["bare-metal", "virtio", "macvtap"], 8, 0.05, (pair, cell) =>
+            pair === "macvtap" && /^pps/.test(cell) ? 1.2 : 1,
+        );
+        const md = voltMarkdown(doc);
+        assert.match(md, /macvtap: [\d.]+k pps \(\d+\.\d% improvement; significant, adjusted p [\d.e-]+\)/);
+        assert.match(md, /adjusted by Benjamini-Hochberg over all \d+ row × guest-pair tests of this report \(false discovery rate q = 0\.04\)/);
+    });
+});
+
 describe("report ranking: only significant differences rank", function () {
     this.timeout(120_000);
 
     it("under the null (same distribution for every pair, 1000 trials, 5 repetitions, CV 2-30%) names a best backend in at most 1% of trials", () => {
-        // The local stack's two guests (measured: 2 of 1000), and three, with more pairs to be fooled by (0 of 1000).
+        // The local stack's two guests, and three, with more pairs to be fooled by.
         for (const pairs of [
             ["bare-metal", "virtio", "macvtap"],
             ["bare-metal", "virtio", "vhost-net", "macvtap"],
         ]) {
             const n = namedBest(1000, 0.02, 0.3, pairs, 17);
+            console.log(`      ${pairs.length - 1} guests: a best backend named in ${n} of 1000 null trials`);
             assert.ok(n <= 10, `${pairs.length - 1} guests: named a best backend in ${n} of 1000 null trials`);
         }
     });

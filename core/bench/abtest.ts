@@ -21,12 +21,12 @@
 // should pair only on request, or where the drift is known to dominate the noise.
 // The effect reported is the change of the MEDIAN, with its bootstrap interval.
 //
-// alpha defaults to 0.01: one comparison runs a test per cell and metric (a Volt matrix over three
-// pairs is ~150 tests), so at 0.05 about 7 would be "significant" by chance alone; the 5% threshold
-// removes most of those, 0.01 removes most of the rest. 0.01 is reachable with the default 5
-// repetitions in two separate runs (smallest exact p for 5 vs 5 is 2/252 = 0.0079); a comparison
-// that cannot reach alpha whatever the data (e.g. 3 vs 3: smallest p 0.1) is reported as
-// "underpowered" with the repetitions it would need, never as "no change".
+// alpha defaults to 0.01, and it is the error rate of the whole comparison, not of one test: one
+// comparison runs a test per cell and metric (dozens for the local stack), and `compareDocs` adjusts
+// their p-values with Holm's step-down (core/bench/multiplicity.ts) before `judge` gives verdicts.
+// A metric that cannot reach the family's strictest level whatever the data (5 vs 5 repetitions:
+// smallest exact p 2/252 = 0.0079, above 0.01 / 2) is reported as "underpowered" with the
+// repetitions it would need, never as "no change".
 import { median, mulberry32, percentile } from "./stats";
 
 export type Direction = "higher" | "lower" | "unknown";
@@ -52,15 +52,21 @@ export interface MetricComparison {
     change: number | null;
     /** Bootstrap percentile interval of `change` at level 1 - alpha; null with `change`. */
     ci: { low: number; high: number } | null;
+    /** The test's raw two-sided p-value. */
     pValue: number;
-    /** The smallest p-value these sample sizes can give (above alpha: the comparison is underpowered). */
+    /** pValue adjusted over the family of tests the verdict is made on (Holm in `compareDocs`): the verdict comes from it. */
+    pAdjusted: number;
+    /** The smallest p-value these sample sizes can give (above the family's strictest level: underpowered). */
     minPValue: number;
     /** Both are rank tests now: Brunner-Munzel over splits, Wilcoxon's signed ranks over sign flips. */
-    test: "paired sign-flip" | "two-sample permutation";
+    test: "paired signed-rank" | "two-sample rank (Brunner-Munzel, permutation)";
     method: "exact" | "monte-carlo";
     /** Arrangements enumerated or drawn. */
     arrangements: number;
     threshold: number;
+    /** |change| beyond the threshold (from a zero median: any move). */
+    beyondThreshold: boolean;
+    /** pAdjusted <= alpha. */
     significant: boolean;
     verdict: Verdict;
     /** Why the verdict, in a few words. */
@@ -388,20 +394,6 @@ export function decide(va: readonly number[], vb: readonly number[], o: DecideOp
     return { change, test, significant, large, underpowered: test.minPValue > o.alpha, up: change === null ? medianB > medianA : change > 0 };
 }
 
-function reasonOf(d: Decision, o: DecideOptions, direction: Direction, n: [number, number]): { verdict: Verdict; reason: string } {
-    const t = d.test;
-    if (d.underpowered) {
-        const why = `${n[0]} vs ${n[1]} repetitions cannot reach p <= ${o.alpha} (smallest p ${fmtP(t.minPValue)})`;
-        return { verdict: "underpowered", reason: `${why}; needs ${repetitionsNeeded(o.alpha, o.paired)} per side` };
-    }
-    if (!d.significant) return { verdict: "no change", reason: `not significant (p ${fmtP(t.pValue)} > ${o.alpha})` };
-    const limit = d.change === null ? `a move of ${o.zeroThreshold ?? 0} from zero` : `the ${(o.threshold * 100).toFixed(1)}% noise threshold`;
-    if (!d.large) return { verdict: "no change", reason: `significant but within ${limit}` };
-    const verdict = direction === "unknown" ? "change" : (direction === "higher") === d.up ? "improvement" : "regression";
-    const beyond = d.change === null ? `beyond ${limit}` : `|change| > ${(o.threshold * 100).toFixed(1)}%`;
-    return { verdict, reason: `p ${fmtP(t.pValue)} <= ${o.alpha}, ${beyond}${direction === "unknown" ? " (direction unknown from the metric name)" : ""}` };
-}
-
 export function compareMetric(
     metric: string,
     a: Map<number, number>,
@@ -411,40 +403,75 @@ export function compareMetric(
     const idx = [...a.keys()].sort((x, y) => x - y);
     const va = idx.map((i) => a.get(i)!);
     const vb = o.paired ? idx.map((i) => b.get(i)!) : [...b.keys()].sort((x, y) => x - y).map((i) => b.get(i)!);
-    const direction = metricDirection(metric);
-    const dopts = { ...o, zeroThreshold: zeroThresholdFor(metric) };
-    const d = decide(va, vb, dopts);
-    const ci = d.change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level: 1 - o.alpha, resamples: o.resamples, seed: o.seed });
-    const { verdict, reason: why } = reasonOf(d, dopts, direction, [va.length, vb.length]);
+    const { change, test: t, large } = decide(va, vb, { ...o, zeroThreshold: zeroThresholdFor(metric) });
+    const level = 1 - o.alpha;
+    const ci = change === null ? null : bootstrapChange(va, vb, { paired: o.paired, level, resamples: o.resamples, seed: o.seed });
     const cvA = cv(va);
     const cvB = cv(vb);
-    const noisy = Math.max(cvA, cvB) > NOISY_CV;
-    const reason = noisy && verdict !== "no change" && verdict !== "underpowered" ? `${why}; ${noisyWords(cvA, cvB)}` : why;
-    return {
+    const measured = {
         metric,
-        direction,
+        direction: metricDirection(metric),
         nA: va.length,
         nB: vb.length,
         medianA: median(va),
         medianB: median(vb),
         cvA,
         cvB,
-        noisy,
-        change: d.change,
+        noisy: Math.max(cvA, cvB) > NOISY_CV,
+        change,
         ci,
-        pValue: d.test.pValue,
-        minPValue: d.test.minPValue,
-        test: o.paired ? "paired sign-flip" : "two-sample permutation",
-        method: d.test.method,
-        arrangements: d.test.arrangements,
+        pValue: t.pValue,
+        pAdjusted: t.pValue,
+        minPValue: t.minPValue,
+        test: o.paired ? ("paired signed-rank" as const) : ("two-sample rank (Brunner-Munzel, permutation)" as const),
+        method: t.method,
+        arrangements: t.arrangements,
         threshold: o.threshold,
-        significant: d.significant,
-        verdict,
-        reason,
+        beyondThreshold: large,
+        significant: false,
+        verdict: "no change" as Verdict,
+        reason: "",
     };
+    return judge(measured, { pAdjusted: t.pValue, alpha: o.alpha, familySize: 1 });
+}
+
+/**
+ * The verdict of a measured metric from its p-value adjusted over the family of tests the decision
+ * is made on (size 1: the raw p). Underpowered where even the smallest p these repetitions allow
+ * cannot pass the family's strictest step (Holm: alpha / familySize).
+ */
+export function judge(m: MetricComparison, f: { pAdjusted: number; alpha: number; familySize: number }): MetricComparison {
+    const level = f.alpha / f.familySize;
+    const family = f.familySize > 1 ? ` (Holm over ${f.familySize} tests: alpha ${f.alpha} / ${f.familySize})` : "";
+    const significant = f.pAdjusted <= f.alpha;
+    const p = `p ${fmtP(m.pValue)}, adjusted ${fmtP(f.pAdjusted)}`;
+    let verdict: Verdict;
+    let reason: string;
+    if (m.minPValue > level) {
+        verdict = "underpowered";
+        reason = `${m.nA} vs ${m.nB} repetitions cannot reach p <= ${fmtLevel(level)}${family} (smallest p ${fmtP(m.minPValue)}); needs ${repetitionsNeeded(level, m.test === "paired signed-rank")} per side`;
+    } else if (!significant) {
+        verdict = "no change";
+        reason = `not significant (${p} > ${f.alpha})`;
+    } else if (!m.beyondThreshold) {
+        verdict = "no change";
+        reason = `significant but within ${m.change === null ? `a move of ${zeroThresholdFor(m.metric)} from zero` : `the ${(m.threshold * 100).toFixed(1)}% noise threshold`}`;
+    } else {
+        const up = m.change === null ? m.medianB > m.medianA : m.change > 0;
+        verdict = m.direction === "unknown" ? "change" : (m.direction === "higher") === up ? "improvement" : "regression";
+        reason = `${p} <= ${f.alpha}, ${m.change === null ? `beyond a move of ${zeroThresholdFor(m.metric)} from zero` : `|change| > ${(m.threshold * 100).toFixed(1)}%`}${m.direction === "unknown" ? " (direction unknown from the metric name)" : ""}`;
+    }
+    // A change that separates at high CV is mostly the few repetitions that happened to separate: its size, and even its sign, is uncertain.
+    if (m.noisy && verdict !== "no change" && verdict !== "underpowered") reason += `; ${noisyWords(m.cvA, m.cvB)}`;
+    return { ...m, pAdjusted: f.pAdjusted, significant, verdict, reason };
 }
 
 /** A p-value as the reasons and reports print it. */
 export function fmtP(p: number): string {
     return p < 0.001 ? p.toExponential(1) : p.toPrecision(2);
+}
+
+/** A significance level as the reasons print it: 0.01, 0.0025, 0.00016. */
+export function fmtLevel(x: number): string {
+    return String(Number(x.toPrecision(2)));
 }

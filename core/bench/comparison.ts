@@ -19,8 +19,16 @@
 // run (same name and start time), the same repetition indices, and enough repetitions for the paired
 // test to reach alpha (2/2^n <= alpha: 8 at 0.01; with fewer, the unpaired test, which can reach
 // 0.01 from 5, is the better choice); "always" pairs whenever the indices match; "never" does not pair.
+//
+// The family: every metric test of the comparison is one decision that can fail the gate, so their
+// p-values are adjusted together by Holm's step-down and each verdict comes from its adjusted p: the
+// chance that ANY unchanged metric is called stays at most alpha (where each test is valid: one
+// interleaved run, or drift calibrated). Holm's first step tests the smallest p at alpha / family
+// size, so the pairing rule above and "underpowered" use that level, and a comparison none of whose
+// metrics can reach it is underpowered as a whole (core/bench/gate.ts gives it its own exit code).
 import type { CellResult, ResultsDoc } from "./results";
-import { type MetricComparison, type Verdict, compareMetric, repetitionsNeeded, thresholdFor } from "./abtest";
+import { type MetricComparison, type Verdict, compareMetric, fmtLevel, judge, repetitionsNeeded, thresholdFor } from "./abtest";
+import { holm } from "./multiplicity";
 
 export interface CompareOptions {
     /** Significance level of the permutation test (default 0.01). */
@@ -70,13 +78,30 @@ export interface RunInfo {
 }
 
 /** Version of the comparison's JSON (`netbed compare --json`), for tools that gate on it. */
-const COMPARISON_VERSION = 1;
+const COMPARISON_VERSION = 2;
+
+/** The multiplicity procedure of the gate, as every output states it. */
+export interface FamilySettings {
+    procedure: "holm";
+    /** What it keeps at most alpha: the chance of any false call over the family. */
+    controls: "family-wise error rate";
+    /** Metric tests in the family: every metric of every compared cell. */
+    size: number;
+}
 
 export interface Comparison {
     version: typeof COMPARISON_VERSION;
     a: RunInfo;
     b: RunInfo;
-    settings: { alpha: number; threshold: number; thresholds: Record<string, number>; paired: "auto" | "always" | "never"; seed: number; ciLevel: number };
+    settings: {
+        alpha: number;
+        threshold: number;
+        thresholds: Record<string, number>;
+        paired: "auto" | "always" | "never";
+        seed: number;
+        ciLevel: number;
+        family: FamilySettings;
+    };
     cells: CellComparison[];
     counts: {
         compared: number;
@@ -90,8 +115,14 @@ export interface Comparison {
         failed: number;
         newlyFailed: number;
     };
-    /** "regression" when any metric regressed significantly or a cell that worked in A failed in B. */
-    verdict: "regression" | "ok";
+    /**
+     * "regression" when any metric regressed (adjusted p <= alpha, beyond its threshold) or a cell that
+     * worked in A failed in B; else "underpowered" when no metric of the family can reach alpha with
+     * these repetitions (nothing could have been called); else "ok".
+     */
+    verdict: "regression" | "underpowered" | "ok";
+    /** Whether the family can call anything, and the repetitions per side (unpaired) that let every metric reach Holm's first step. */
+    power: { callable: number; underpowered: boolean; repetitionsNeeded: number };
     /**
      * Whether drift between the two sides is accounted for: "same run" (pairs interleaved in one run
      * share the machine's state), "calibrated" (thresholds from an A/A of separate runs), or
@@ -170,7 +201,7 @@ function sameIndices(a: Map<number, number>, b: Map<number, number>): boolean {
 type Doc = Pick<ResultsDoc, "run" | "cells" | "environment" | "warnings">;
 
 /** The options with their defaults, checked. */
-function settingsOf(opts: CompareOptions): Comparison["settings"] {
+function settingsOf(opts: CompareOptions): Omit<Comparison["settings"], "family"> {
     const alpha = opts.alpha ?? 0.01;
     const threshold = opts.threshold ?? 0.05;
     if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must be in (0, 1), got ${alpha}`);
@@ -209,25 +240,16 @@ function differencesOf(a: CellResult, b: CellResult): CellComparison["difference
 type Values = Map<string, Map<number, number>>;
 
 /** Whether repetition i of A and of B are compared as a pair, and why. */
-function pairingOf(
-    va: Values,
-    vb: Values,
-    common: string[],
-    mode: CompareOptions["paired"],
-    sameRun: boolean,
-    alpha: number,
-): { paired: boolean; pairedWhy: string } {
-    const indicesMatch = common.every((m) => sameIndices(va.get(m)!, vb.get(m)!));
-    if (mode === "never") return { paired: false, pairedWhy: "unpaired (paired: never)" };
-    if (mode === "auto" && !sameRun) return { paired: false, pairedWhy: "unpaired: separate runs, repetition i of A and of B were not measured together" };
-    if (!indicesMatch) return { paired: false, pairedWhy: "unpaired: the two sides do not have the same repetition indices" };
-    if (mode === "auto" && common.some((m) => 2 / 2 ** va.get(m)!.size > alpha)) {
-        // Chosen from the counts alone (not the values), so the choice does not bias the test.
-        return {
-            paired: false,
-            pairedWhy: `unpaired although from one run: the paired test cannot reach p <= ${alpha} with fewer than ${repetitionsNeeded(alpha, true)} repetitions, the unpaired one can from ${repetitionsNeeded(alpha, false)}`,
-        };
+function pairingOf(va: Values, vb: Values, common: string[], mode: CompareOptions["paired"], sameRun: boolean): { paired: boolean; pairedWhy: string } {
+    if (mode !== "always") {
+        const why =
+            mode === "never"
+                ? "unpaired (paired: never)"
+                : "unpaired: pairing by repetition index cost more power than the drift it removes at every n simulated (docs/statistics.md); --paired always pairs";
+        return { paired: false, pairedWhy: why };
     }
+    if (!common.every((m) => sameIndices(va.get(m)!, vb.get(m)!)))
+        return { paired: false, pairedWhy: "unpaired: the two sides do not have the same repetition indices" };
     return {
         paired: true,
         pairedWhy: sameRun ? "paired by repetition index: both pairs were interleaved in the same run" : "paired by repetition index (paired: always)",
@@ -237,15 +259,33 @@ function pairingOf(
 interface Sides {
     A: Doc;
     B: Doc;
-    settings: Comparison["settings"];
+    settings: Omit<Comparison["settings"], "family">;
     opts: CompareOptions;
     sameRun: boolean;
+    /** Holm's first-step level, alpha / family size: what the pairing rule must be able to reach. */
+    level: number;
+}
+
+/** A matched cell's per-repetition values and the metrics both sides have (none where a side failed). */
+interface Matched {
+    a: CellResult;
+    b: CellResult;
+    va: Values;
+    vb: Values;
+    common: string[];
+}
+
+function matched(a: CellResult, b: CellResult, A: Doc, B: Doc): Matched {
+    if (a.status === "failed" || b.status === "failed") return { a, b, va: new Map(), vb: new Map(), common: [] };
+    const va = repetitionValues(a, A.run.settings.duration);
+    const vb = repetitionValues(b, B.run.settings.duration);
+    return { a, b, va, vb, common: [...va.keys()].filter((m) => vb.has(m)) };
 }
 
 type FailedSide = { side: "A" | "B"; error: string };
 
-/** One matched cell: its differences, then either its failures or every common metric compared. */
-function compareCell(a: CellResult, b: CellResult, s: Sides): CellComparison {
+/** One matched cell: its differences, then either its failures or every common metric compared (verdicts before the family's adjustment). */
+function compareCell({ a, b, va, vb, common }: Matched, s: Sides): CellComparison {
     // The JSON output's key order: the spreads below keep the base's positions.
     const base = { pairA: a.pair, pairB: b.pair, cell: a.cell, differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
     const differences = differencesOf(a, b);
@@ -254,10 +294,7 @@ function compareCell(a: CellResult, b: CellResult, s: Sides): CellComparison {
         b.status === "failed" ? { side: "B" as const, error: b.error ?? "failed" } : undefined,
     ].filter((x): x is FailedSide => x !== undefined);
     if (failed.length > 0) return { ...base, status: "failed", failed, differences };
-    const va = repetitionValues(a, s.A.run.settings.duration);
-    const vb = repetitionValues(b, s.B.run.settings.duration);
-    const common = [...va.keys()].filter((m) => vb.has(m));
-    const { paired, pairedWhy } = pairingOf(va, vb, common, s.settings.paired, s.sameRun, s.settings.alpha);
+    const { paired, pairedWhy } = pairingOf(va, vb, common, s.settings.paired, s.sameRun);
     const metrics = common.map((m) =>
         compareMetric(m, va.get(m)!, vb.get(m)!, {
             paired,
@@ -299,23 +336,34 @@ function countsOf(cells: CellComparison[]): Comparison["counts"] {
     };
 }
 
-/** What the reader must know to trust the verdict: chance hits, power, drift, and how the runs differ. */
-function notesOf(A: Doc, B: Doc, cells: CellComparison[], counts: Comparison["counts"], alpha: number, drift: Comparison["drift"]): string[] {
+/** The family's power: how many metrics can reach Holm's first step, and the repetitions that let all of them. */
+function powerOf(all: MetricComparison[], alpha: number): Comparison["power"] {
+    const level = alpha / Math.max(1, all.length);
+    const callable = all.filter((m) => m.minPValue <= level).length;
+    return { callable, underpowered: all.length > 0 && callable === 0, repetitionsNeeded: repetitionsNeeded(level, false) };
+}
+
+/** What the reader must know to trust the verdict: the family, power, drift, and how the runs differ. */
+function notesOf(A: Doc, B: Doc, c: Pick<Comparison, "cells" | "counts" | "settings" | "power" | "drift">): string[] {
     const notes: string[] = [];
-    const all = cells.flatMap((c) => c.metrics);
-    if (all.length > 0) {
-        const tested = all.filter((m) => m.verdict !== "underpowered").length;
+    const { alpha, family } = c.settings;
+    const level = fmtLevel(alpha / Math.max(1, family.size));
+    if (family.size > 0) {
         notes.push(
-            `${tested} tests at alpha ${alpha}: about ${(tested * alpha).toFixed(tested * alpha < 1 ? 2 : 1)} would be significant by chance alone; the noise threshold filters most of those.`,
+            `the ${family.size} metric tests are one family: Holm's step-down adjusts their p-values, so the chance that any unchanged metric is called is at most ${alpha} where each test is valid (one interleaved run, or drift calibrated); the smallest p must reach ${level}.`,
         );
     }
-    if (counts.underpowered > 0)
+    if (c.power.underpowered)
         notes.push(
-            `${counts.underpowered} metric(s) cannot reach significance with these repetition counts: rerun with more repetitions (settings.repetitions).`,
+            `UNDERPOWERED: no metric can be called; the smallest p these repetitions allow is above ${level} (alpha ${alpha} / ${family.size} tests). Rerun with at least ${c.power.repetitionsNeeded} repetitions per side (settings.repetitions), or compare fewer cells.`,
         );
-    if (drift === "uncalibrated" && all.length > 0) {
+    else if (c.counts.underpowered > 0)
         notes.push(
-            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV, the default rule calls 8-11% of unchanged metrics), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
+            `${c.counts.underpowered} metric(s) cannot reach p <= ${level} with their repetition counts: rerun with at least ${c.power.repetitionsNeeded} repetitions per side (settings.repetitions).`,
+        );
+    if (c.drift === "uncalibrated" && family.size > 0) {
+        notes.push(
+            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV of 2-10% and 8 repetitions, Holm's gate still fails 68-80% of A/A comparisons: test/holdout.test.ts), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
         );
     }
     if (A.run.settings.duration !== B.run.settings.duration)
@@ -334,33 +382,51 @@ function notesOf(A: Doc, B: Doc, cells: CellComparison[], counts: Comparison["co
 
 const failedIn = (side: "A" | "B", c: CellResult) => (c.status === "failed" ? { failed: [{ side, error: c.error ?? "failed" }] } : {});
 
+/** Every metric's verdict from its Holm-adjusted p over the whole family. */
+function judgeFamily(cells: CellComparison[], alpha: number): CellComparison[] {
+    const familySize = cells.reduce((n, c) => n + c.metrics.length, 0);
+    const adjusted = holm(cells.flatMap((c) => c.metrics.map((m) => m.pValue)));
+    let k = 0;
+    return cells.map((c) => ({ ...c, metrics: c.metrics.map((m) => judge(m, { pAdjusted: adjusted[k++], alpha, familySize })) }));
+}
+
 export function compareDocs(A: Doc, B: Doc, opts: CompareOptions = {}, sources: { a?: string; b?: string } = {}): Comparison {
-    const settings = settingsOf(opts);
+    const base = settingsOf(opts);
     const byPair = opts.pairA !== undefined;
     const sameRun = A.run.name === B.run.name && A.run.started === B.run.started;
     const ca = selectCells(A, opts.pairA, "A", !byPair);
     const cb = selectCells(B, opts.pairB, "B", !byPair);
+    const pairs = [...ca].filter(([key]) => cb.has(key)).map(([key, a]) => matched(a, cb.get(key)!, A, B));
+    const familySize = pairs.reduce((n, p) => n + p.common.length, 0);
+    const sides = { A, B, settings: base, opts, sameRun, level: base.alpha / Math.max(1, familySize) };
+    const compared = new Map(pairs.map((p) => [p.a, compareCell(p, sides)]));
     const cells: CellComparison[] = [];
     const none = { differences: [], metrics: [], metricsOnlyA: [], metricsOnlyB: [] };
-    for (const [key, a] of ca) {
-        const b = cb.get(key);
-        if (b) cells.push(compareCell(a, b, { A, B, settings, opts, sameRun }));
-        else cells.push({ pairA: a.pair, pairB: opts.pairB ?? a.pair, cell: a.cell, ...none, status: "only in A", ...failedIn("A", a) });
+    for (const a of ca.values()) {
+        cells.push(compared.get(a) ?? { pairA: a.pair, pairB: opts.pairB ?? a.pair, cell: a.cell, ...none, status: "only in A", ...failedIn("A", a) });
     }
     for (const [key, b] of cb) {
         if (!ca.has(key)) cells.push({ pairA: opts.pairA ?? b.pair, pairB: b.pair, cell: b.cell, status: "only in B", ...failedIn("B", b), ...none });
     }
-    const counts = countsOf(cells);
+    const judged = judgeFamily(cells, base.alpha);
+    const counts = countsOf(judged);
+    const power = powerOf(
+        judged.flatMap((c) => c.metrics),
+        base.alpha,
+    );
+    const settings = { ...base, family: { procedure: "holm" as const, controls: "family-wise error rate" as const, size: familySize } };
     const drift = sameRun ? "same run" : opts.noiseCalibrated ? "calibrated" : "uncalibrated";
+    const verdict = counts.regressions > 0 || counts.newlyFailed > 0 ? "regression" : power.underpowered ? "underpowered" : "ok";
     return {
         version: COMPARISON_VERSION,
         a: { name: A.run.name, started: A.run.started, repetitions: A.run.settings.repetitions, duration: A.run.settings.duration, source: sources.a },
         b: { name: B.run.name, started: B.run.started, repetitions: B.run.settings.repetitions, duration: B.run.settings.duration, source: sources.b },
         settings,
-        cells,
+        cells: judged,
         counts,
-        verdict: counts.regressions > 0 || counts.newlyFailed > 0 ? "regression" : "ok",
+        verdict,
+        power,
         drift,
-        notes: notesOf(A, B, cells, counts, settings.alpha, drift),
+        notes: notesOf(A, B, { cells: judged, counts, settings, power, drift }),
     };
 }

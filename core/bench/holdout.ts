@@ -1,10 +1,12 @@
 // How well `--noise` calibration holds on a run it has not seen: three A/A runs of one
 // configuration; thresholds from the first two (noiseThresholds), then each of those against the
 // third, where every called change is a false positive. Per metric family, the fraction of metrics
-// called, with the calibrated thresholds and with the default rule (its markdown is
-// core/report/compare.ts). Pure.
+// called, with the calibrated thresholds and with the default rule, each by compare's verdicts
+// (Holm over the comparison's family); and how many of the two held-out comparisons would have
+// failed the gate (its markdown is core/report/compare.ts). Pure.
 import type { ResultsDoc } from "./results";
 import { type CompareOptions, type Comparison, compareDocs, noiseThresholds } from "./comparison";
+import { EXIT_REGRESSION, EXIT_UNCALIBRATED, gateOutcome } from "./gate";
 
 /** The family a metric belongs to, for the false-positive table. */
 export function metricFamily(metric: string): string {
@@ -30,7 +32,11 @@ export interface Holdout {
     thresholds: Record<string, number>;
     families: FamilyRate[];
     total: FamilyRate;
+    /** Held-out comparisons (2) that would fail the gate with a regression (exit 3, or 4 for the uncalibrated default rule). */
+    gated: { comparisons: number; calibrated: number; default: number };
 }
+
+const fails = (c: Comparison) => [EXIT_REGRESSION, EXIT_UNCALIBRATED].includes(gateOutcome(c).code);
 
 const called = (c: Comparison) => c.cells.flatMap((x) => x.metrics).filter((m) => m.verdict !== "underpowered");
 
@@ -39,9 +45,15 @@ export function holdout(calib1: ResultsDoc, calib2: ResultsDoc, held: ResultsDoc
     const thresholds = noiseThresholds(compareDocs(calib1, calib2, { ...opts, thresholds: {} }), base);
     const rates = new Map<string, FamilyRate>();
     const total: FamilyRate = { family: "all", tests: 0, calledCalibrated: 0, calledDefault: 0 };
+    const gated = { comparisons: 0, calibrated: 0, default: 0 };
     for (const side of [calib1, calib2]) {
-        const cal = called(compareDocs(side, held, { ...opts, thresholds, noiseCalibrated: true }));
-        const def = called(compareDocs(side, held, { ...opts, thresholds: {} }));
+        const calC = compareDocs(side, held, { ...opts, thresholds, noiseCalibrated: true });
+        const defC = compareDocs(side, held, { ...opts, thresholds: {} });
+        gated.comparisons++;
+        if (fails(calC)) gated.calibrated++;
+        if (fails(defC)) gated.default++;
+        const cal = called(calC);
+        const def = called(defC);
         for (const [k, m] of cal.entries()) {
             const f = metricFamily(m.metric);
             const r = rates.get(f) ?? { family: f, tests: 0, calledCalibrated: 0, calledDefault: 0 };
@@ -54,5 +66,5 @@ export function holdout(calib1: ResultsDoc, calib2: ResultsDoc, held: ResultsDoc
             rates.set(f, r);
         }
     }
-    return { thresholds, families: [...rates.values()].sort((a, b) => a.family.localeCompare(b.family)), total };
+    return { thresholds, families: [...rates.values()].sort((a, b) => a.family.localeCompare(b.family)), total, gated };
 }

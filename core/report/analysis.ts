@@ -1,7 +1,8 @@
-// The Volt template's Analysis (each category against the virtio baseline, with the compare rule's
-// significance) and Conclusions (the performance hierarchy and recommendations) sections. Pure.
+// The Volt template's Analysis (each category against the virtio baseline, with the ranking's
+// significance: BH-adjusted over every row test of the report, rank.ts) and Conclusions (the
+// performance hierarchy and recommendations) sections. Pure.
 import type { ResultsDoc } from "../bench/results";
-import { fmtP } from "../bench/abtest";
+import { fmtP, repetitionsNeeded } from "../bench/abtest";
 import { B, type Block, type ListItem } from "./blocks";
 import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
 import { type Category, type Column, type Row, improvement, pct, value } from "./model";
@@ -54,7 +55,7 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
         const imp = improvement(v.median, bv.median, row.higherIsBetter);
         const word = imp >= 0 ? "improvement" : row.higherIsBetter ? "lower" : "higher";
         const o = outcomeOf(ctx, row, col, base!);
-        const noise = o?.better ? `; significant, p ${fmtP(o.pValue)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.alpha)}`;
+        const noise = o?.better ? `; significant, adjusted p ${fmtP(o.pAdjusted)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.q)}`;
         items.push(`${col.title}: ${fmtVal(row, v.median)} (${pct(Math.abs(imp))} ${word}${noise})`);
     }
     if (ctx.native) {
@@ -68,10 +69,10 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
 }
 
 /** Why two guests tie on a row, briefly. */
-function tieWhy(o: RowOutcome | undefined, alpha: number): string {
+function tieWhy(o: RowOutcome | undefined, q: number): string {
     if (!o) return "not compared";
-    if (o.underpowered) return `too few repetitions for the test to reach p <= ${alpha}`;
-    return o.pValue > alpha ? `not significant, p ${fmtP(o.pValue)}` : "significant but within the noise threshold";
+    if (o.underpowered) return `too few repetitions for the test to reach p <= ${q}`;
+    return o.pAdjusted > q ? `not significant, adjusted p ${fmtP(o.pAdjusted)}` : "significant but within the noise threshold";
 }
 
 /** One sentence on a row: who leads, by how much, whether significantly, and the gap to bare metal. */
@@ -85,8 +86,8 @@ function finding(ctx: Ctx, row: Row): string {
         const gap = Math.abs(improvement(a.v, b.v, row.higherIsBetter));
         const o = outcomeOf(ctx, row, a.col, b.col);
         s = leader(ctx, row)
-            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title} (significant, p ${fmtP(o!.pValue)}).`
-            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}, ${pct(gap)} apart (${tieWhy(o, ctx.ranking.alpha)}).`;
+            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title} (significant, adjusted p ${fmtP(o!.pAdjusted)}).`
+            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}, ${pct(gap)} apart (${tieWhy(o, ctx.ranking.q)}).`;
     }
     const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
     if (n?.ok) {
@@ -182,6 +183,13 @@ export function analysis(ctx: Ctx): Block[] {
     if (ctx.guests.length === 0) return [B.p("The run has no guest pairs: nothing to compare against a virtio baseline.")];
     const baseNote = ctx.base && ctx.base.backend !== "virtio" ? ` No virtio pair in this run: ${ctx.base.title} is the baseline.` : "";
     if (baseNote) out.push(B.p(baseNote.trim()));
+    const R = ctx.ranking;
+    if (R.tests > 0)
+        out.push(
+            B.p(
+                `"Significant" below means a p-value adjusted by Benjamini-Hochberg over all ${R.tests} row × guest-pair tests of this report (q = ${R.q}) and a change beyond ${(R.threshold * 100).toFixed(0)}%; the rule in full is under Conclusions.`,
+            ),
+        );
     out.push(...throughputAnalysis(ctx), ...latencyAnalysis(ctx), ...ppsAnalysis(ctx), ...transactionAnalysis(ctx));
     return out;
 }
@@ -229,7 +237,9 @@ export function conclusions(ctx: Ctx): Block[] {
     const n = ctx.doc.run.settings.repetitions;
     if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
     else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered))
-        rec.push(`No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.alpha}; rerun with more repetitions (5 at least)`);
+        rec.push(
+            `No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.q}; rerun with more repetitions (${repetitionsNeeded(R.q, false)} at least)`,
+        );
     else if (called.length === 0)
         rec.push(
             "No recommendation: no backend is significantly better than another on any metric of this run; the differences in the tables are within noise",

@@ -27,15 +27,21 @@ function headerLines(c: Comparison, L: string[]): void {
     L.push("# A/B comparison", "");
     L.push(`- A: ${src(c.a)}`, `- B: ${src(c.b)}`);
     const per = Object.entries(c.settings.thresholds).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`);
+    const f = c.settings.family;
     L.push(
-        `- Rule: a change is called when the permutation test gives p <= ${c.settings.alpha} and |change of the median| > ${(c.settings.threshold * 100).toFixed(1)}%${per.length ? ` (${per.join(", ")})` : ""}; intervals are ${(c.settings.ciLevel * 100).toFixed(0)}% bootstrap (seed ${c.settings.seed}); pairing: ${c.settings.paired}.`,
+        `- Rule: a change is called when the permutation test's p, adjusted by Holm's step-down over the family of all ${f.size} metric tests (family-wise error rate ${c.settings.alpha}), is <= ${c.settings.alpha} and |change of the median| > ${(c.settings.threshold * 100).toFixed(1)}%${per.length ? ` (${per.join(", ")})` : ""}; intervals are per metric, unadjusted ${(c.settings.ciLevel * 100).toFixed(0)}% bootstrap (seed ${c.settings.seed}); pairing: ${c.settings.paired}.`,
     );
     const k = c.counts;
-    const untrusted = c.verdict === "regression" && c.counts.newlyFailed === 0 && c.drift === "uncalibrated";
     L.push(
         "",
-        `**Verdict: ${c.verdict === "regression" ? (untrusted ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION") : "no regression"}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`,
+        `**Verdict: ${verdictText(c)}**: ${k.regressions} regression(s), ${k.improvements} improvement(s), ${k.changes} other change(s) over ${k.tests} metrics in ${k.compared} cells; ${k.newlyFailed} newly failed cell(s), ${k.underpowered} underpowered metric(s).`,
     );
+}
+
+function verdictText(c: Comparison): string {
+    if (c.verdict === "underpowered") return `UNDERPOWERED (no metric can be called: rerun with at least ${c.power.repetitionsNeeded} repetitions per side)`;
+    if (c.verdict !== "regression") return "no regression";
+    return c.counts.newlyFailed === 0 && c.drift === "uncalibrated" ? "REGRESSION (separate runs, drift not calibrated: may be drift)" : "REGRESSION";
 }
 
 function calledLines(c: Comparison, L: string[]): void {
@@ -48,22 +54,22 @@ function calledLines(c: Comparison, L: string[]): void {
         for (const cell of newlyFailed) L.push(`- **REGRESSION** ${cellName(cell)}: worked in A, failed in B: ${cell.failed![0].error}`);
         for (const { cell, m } of called)
             L.push(
-                `- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, p ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the direction holds, the size is uncertain` : ""}`,
+                `- ${MARK[m.verdict]} ${cellName(cell)} ${m.metric}: ${fmtNum(m.medianA)} → ${fmtNum(m.medianB)} (${m.change === null ? "from zero" : pct(m.change)}, adjusted p ${fmtP(m.pAdjusted)}, raw ${fmtP(m.pValue)})${m.noisy ? `; noisy (CV ${(m.cvA * 100).toFixed(0)}% / ${(m.cvB * 100).toFixed(0)}%): the size is uncertain` : ""}`,
             );
     }
 }
 
 function tableLines(c: Comparison, L: string[]): void {
     L.push("", "## Per cell and metric", "");
-    L.push(`| Cell | Metric | Better | A median | B median | Change | ${(c.settings.ciLevel * 100).toFixed(0)}% CI | p | Test | Verdict |`);
-    L.push("|---|---|---|---:|---:|---:|---|---:|---|---|");
+    L.push(`| Cell | Metric | Better | A median | B median | Change | ${(c.settings.ciLevel * 100).toFixed(0)}% CI | p | Adjusted p | Test | Verdict |`);
+    L.push("|---|---|---|---:|---:|---:|---|---:|---:|---|---|");
     for (const cell of c.cells.filter((x) => x.status === "compared")) {
         for (const m of cell.metrics) {
             const ci = m.ci ? `${pct(m.ci.low)} .. ${pct(m.ci.high)}` : "-";
-            const test = `${m.test === "paired sign-flip" ? "paired" : "unpaired"} ${m.method}, n ${m.nA}/${m.nB}`;
+            const test = `${m.test === "paired signed-rank" ? "paired" : "unpaired"} ${m.method}, n ${m.nA}/${m.nB}`;
             const better = m.direction === "higher" ? "higher" : m.direction === "lower" ? "lower" : "?";
             L.push(
-                `| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`,
+                `| ${cellName(cell)} | ${m.metric} | ${better} | ${fmtNum(m.medianA)} | ${fmtNum(m.medianB)} | ${m.change === null ? "from 0" : pct(m.change)} | ${ci} | ${fmtP(m.pValue)} | ${fmtP(m.pAdjusted)} | ${test} | ${MARK[m.verdict]}${m.noisy ? " (noisy)" : ""} |`,
             );
         }
     }
@@ -125,6 +131,8 @@ export function renderHoldout(h: Holdout, names: [string, string, string]): stri
         "| Metric family | Tests | Called, calibrated thresholds | Called, default rule |",
         "|---|---:|---:|---:|",
         ...[...h.families, h.total].map((r) => `| ${r.family} | ${r.tests} | ${pct(r.calledCalibrated, r.tests)} | ${pct(r.calledDefault, r.tests)} |`),
+        "",
+        `Held-out comparisons failing the gate with a regression: ${h.gated.calibrated} of ${h.gated.comparisons} calibrated, ${h.gated.default} of ${h.gated.comparisons} with the default rule (exit 4 there: uncalibrated). Verdicts are compare's: Holm over each comparison's metric tests.`,
         "",
         `Thresholds from the calibration pair: ${
             Object.entries(h.thresholds)

@@ -1,25 +1,29 @@
 // Which guest is better, from significant differences only. Within one run, per table row (a metric
-// of a cell) and pair of guests, the rule `netbed compare` applies: the permutation test on the
-// repetitions at alpha (paired by repetition index where the pairs were interleaved and there are
-// enough repetitions for the paired test to reach alpha) AND a change of the median beyond the noise
-// threshold. Anything else is a tie.
+// of a cell) and pair of guests, the rank test of `netbed compare` on the repetitions (unpaired, as
+// compare's default) and a change of the median beyond the noise threshold.
 //
-// A report makes many such tests (a row per metric, a pair of guests per row), so a single
-// significant row would name a "best" backend by chance far too often (at 5 repetitions and high
-// CV, about 1 row in 250 per direction). A guest is therefore said to BEAT another (overall, or in a
-// category) only where it is significantly better in at least two distinct cells and significantly
-// worse in none; rows of one cell (ICMP P50/P95/P99) are one measurement and count once. It is
-// recommended (as the default, or for a category) only where it beats every other guest. The
-// hierarchy orders guests by how many others they beat; equal counts are ties. A null simulation
-// of this rule (test/rank.test.ts) bounds how often it names a best guest by chance.
+// A report makes many such tests (a row per metric, a pair of guests per row): every "significant",
+// "leads", "better"/"worse" label and the ranking come from ONE family, all row x guest-pair tests
+// of the report, whose p-values are adjusted by Benjamini-Hochberg at q = 0.04 (false discovery
+// rate; with no true difference anywhere, the chance of any label at all, which is meant to stay
+// under 5%: q sits below it because BH spends all of q under the null, and the rows of one cell
+// and the pairs sharing a guest are not independent). BH rather than Holm: a
+// real difference between backends moves many rows at once, and BH lets several of them be called
+// without each surviving a Bonferroni-sized level. On top of that, a guest BEATS another (overall,
+// or in a category) only where it is significantly better in at least two distinct cells and worse
+// in none; rows of one cell (ICMP P50/P95/P99) are one measurement and count once. It is
+// recommended (as the default, or for a category) only where it beats every other guest. Null
+// simulations of the labels and of the ranking (test/rank.test.ts) bound how often they appear by
+// chance.
 import type { ResultsDoc } from "../bench/results";
-import { decide } from "../bench/abtest";
+import { decide, zeroThresholdFor } from "../bench/abtest";
 import { repetitionValues } from "../bench/comparison";
+import { benjaminiHochberg } from "../bench/multiplicity";
 import { type Category, type Column, type Row, columns, findCell, rows } from "./model";
 
 export interface RankOptions {
-    /** Significance level of the per-row test (default 0.01, as `netbed compare`). */
-    alpha?: number;
+    /** False discovery rate of the family of all row tests (default 0.04). */
+    q?: number;
     /** Noise threshold on |relative change of the median| (default 0.05, as `netbed compare`). */
     threshold?: number;
 }
@@ -33,10 +37,13 @@ export interface RowOutcome {
     b: Column;
     /** The significantly better one, or undefined for a tie. */
     better?: Column;
+    /** The test's raw p-value. */
     pValue: number;
+    /** pValue adjusted by Benjamini-Hochberg over every row test of the report: the label comes from it. */
+    pAdjusted: number;
     /** Relative change b vs a of the median (b / a - 1). */
     change: number | null;
-    /** The test cannot reach alpha with these repetitions. */
+    /** Even the smallest p these repetitions allow cannot be called (above q). */
     underpowered: boolean;
     paired: boolean;
 }
@@ -52,7 +59,9 @@ export interface Ranking {
     best?: Column;
     /** Tiers, best first: guests beating the same number of others share a tier. */
     tiers: Column[][];
-    alpha: number;
+    q: number;
+    /** Row tests in the family (every row x guest pair with values on both sides). */
+    tests: number;
     threshold: number;
 }
 
@@ -62,20 +71,41 @@ function seriesOf(doc: ResultsDoc, pair: string, row: Row): Map<number, number> 
     return repetitionValues(c, doc.run.settings.duration).get(row.metric);
 }
 
-/** One row, guests a and b, by the compare rule. */
-function outcome(doc: ResultsDoc, row: Row, a: Column, b: Column, alpha: number, threshold: number): RowOutcome | undefined {
-    const sa = seriesOf(doc, a.pair, row);
-    const sb = seriesOf(doc, b.pair, row);
-    if (!sa || !sb || sa.size === 0 || sb.size === 0) return undefined;
-    const idx = [...sa.keys()].sort((x, y) => x - y);
-    // Pairs of one run were interleaved: rep i of each was measured back to back.
-    const paired = sa.size === sb.size && idx.every((i) => sb.has(i)) && 2 / 2 ** idx.length <= alpha;
-    const va = idx.map((i) => sa.get(i)!);
-    const vb = paired ? idx.map((i) => sb.get(i)!) : [...sb.keys()].sort((x, y) => x - y).map((i) => sb.get(i)!);
-    const d = decide(va, vb, { paired, alpha, threshold });
-    const called = !d.underpowered && d.significant && d.large;
-    const bBetter = row.higherIsBetter === d.up;
-    return { row, a, b, better: called ? (bBetter ? b : a) : undefined, pValue: d.test.pValue, change: d.change, underpowered: d.underpowered, paired };
+interface Series {
+    row: Row;
+    a: Column;
+    b: Column;
+    sa: Map<number, number>;
+    sb: Map<number, number>;
+}
+
+/** One row's test between guests a and b, before the family's adjustment. */
+function outcome({ row, a, b, sa, sb }: Series, q: number, threshold: number): RowOutcome & { large: boolean; up: boolean } {
+    const values = (m: Map<number, number>) => [...m.keys()].sort((x, y) => x - y).map((i) => m.get(i)!);
+    const paired = false;
+    const d = decide(values(sa), values(sb), { paired, alpha: q, threshold, zeroThreshold: zeroThresholdFor(row.metric) });
+    const p = d.test.pValue;
+    return { row, a, b, pValue: p, pAdjusted: p, change: d.change, underpowered: d.test.minPValue > q, paired, large: d.large, up: d.up };
+}
+
+/** Every row x guest-pair test with values on both sides, labelled from its BH-adjusted p. */
+function outcomes(doc: ResultsDoc, rs: Row[], guests: Column[], q: number, threshold: number): RowOutcome[] {
+    const series: Series[] = [];
+    for (const row of rs) {
+        for (let i = 0; i < guests.length; i++) {
+            for (let j = i + 1; j < guests.length; j++) {
+                const sa = seriesOf(doc, guests[i].pair, row);
+                const sb = seriesOf(doc, guests[j].pair, row);
+                if (sa && sb && sa.size > 0 && sb.size > 0) series.push({ row, a: guests[i], b: guests[j], sa, sb });
+            }
+        }
+    }
+    const raw = series.map((s) => outcome(s, q, threshold));
+    const adjusted = benjaminiHochberg(raw.map((o) => o.pValue));
+    return raw.map(({ large, up, ...o }, k) => {
+        const called = adjusted[k] <= q && large && !o.underpowered;
+        return { ...o, pAdjusted: adjusted[k], better: called ? (o.row.higherIsBetter === up ? o.b : o.a) : undefined };
+    });
 }
 
 function beatsIn(outcomes: readonly RowOutcome[], x: Column, y: Column): boolean {
@@ -89,34 +119,32 @@ function beatsIn(outcomes: readonly RowOutcome[], x: Column, y: Column): boolean
 }
 
 export function rank(doc: ResultsDoc, opts: RankOptions = {}): Ranking {
-    const alpha = opts.alpha ?? 0.01;
+    const q = opts.q ?? 0.04;
     const threshold = opts.threshold ?? 0.05;
     const guests = columns(doc).filter((c) => !c.native);
     const byCat = rows(doc);
-    const outcomes: RowOutcome[] = [];
-    for (const row of (Object.keys(byCat) as Category[]).flatMap((k) => byCat[k])) {
-        for (let i = 0; i < guests.length; i++) {
-            for (let j = i + 1; j < guests.length; j++) {
-                const o = outcome(doc, row, guests[i], guests[j], alpha, threshold);
-                if (o) outcomes.push(o);
-            }
-        }
-    }
+    const all = outcomes(
+        doc,
+        (Object.keys(byCat) as Category[]).flatMap((k) => byCat[k]),
+        guests,
+        q,
+        threshold,
+    );
     const others = (x: Column) => guests.filter((g) => g !== x);
-    const beats = new Map(guests.map((x) => [x, others(x).filter((y) => beatsIn(outcomes, x, y))]));
+    const beats = new Map(guests.map((x) => [x, others(x).filter((y) => beatsIn(all, x, y))]));
     const categoryBest: Partial<Record<Category, Column>> = {};
     for (const cat of Object.keys(byCat) as Category[]) {
-        const inCat = outcomes.filter((o) => o.row.category === cat);
+        const inCat = all.filter((o) => o.row.category === cat);
         const top = guests.find((x) => guests.length > 1 && others(x).every((y) => beatsIn(inCat, x, y)));
         if (top) categoryBest[cat] = top;
     }
     const best = guests.length > 1 ? guests.find((x) => beats.get(x)!.length === guests.length - 1) : undefined;
     const counts = [...new Set(guests.map((g) => beats.get(g)!.length))].sort((a, b) => b - a);
     const tiers = counts.map((n) => guests.filter((g) => beats.get(g)!.length === n));
-    return { guests, outcomes, beats, categoryBest, best, tiers, alpha, threshold };
+    return { guests, outcomes: all, beats, categoryBest, best, tiers, q, tests: all.length, threshold };
 }
 
-/** The rule in one sentence, for the report. */
-export function ruleText(r: Pick<Ranking, "alpha" | "threshold">): string {
-    return `a difference counts where the permutation test on the repetitions gives p <= ${r.alpha} and the medians differ by more than ${(r.threshold * 100).toFixed(0)}% (the rule of \`netbed compare\`); a backend beats another where it is better so in at least ${CELLS_TO_BEAT} distinct tests and worse in none`;
+/** The rule in one sentence, for the report: the procedure and its family, stated once. */
+export function ruleText(r: Pick<Ranking, "q" | "tests" | "threshold">): string {
+    return `a difference counts where the permutation test's p on the repetitions, adjusted by Benjamini-Hochberg over all ${r.tests} row × guest-pair tests of this report (false discovery rate q = ${r.q}), is <= ${r.q} and the medians differ by more than ${(r.threshold * 100).toFixed(0)}%; every "significant", "leads" and "better"/"worse" label comes from this rule and prints the adjusted p; a backend beats another where it is better so in at least ${CELLS_TO_BEAT} distinct tests and worse in none`;
 }
