@@ -8,7 +8,7 @@ import { mulberry32 } from "../core/bench/stats";
 import { benjaminiHochberg } from "../core/bench/multiplicity";
 import { rank } from "../core/report/rank";
 import { voltMarkdown } from "../core/report/volt";
-import { realisticNullDoc } from "./nullnoise";
+import { synthesizeRun } from "../core/bench/noise";
 import { simulatedDoc } from "./simulated";
 
 /** Trials (of `trials`) in which the ranking names a default or a category winner. */
@@ -41,7 +41,6 @@ describe("report labels: multiplicity-controlled over every row test of the repo
     it("identical guests (2 and 3, 5 and 8 repetitions, CV 2-30%, outliers, drift): a between-guest label in at most 5% of reports", () => {
         // Every label of the report (a significant row, a leader, better/worse, a default) comes from
         // an outcome's `better`; the markdown is checked on a few reports that the two agree.
-        const rnd = mulberry32(26);
         const trials = Number(process.env.NETBED_LABEL_TRIALS ?? 100);
         for (const pairs of [
             ["bare-metal", "virtio", "macvtap"],
@@ -50,7 +49,12 @@ describe("report labels: multiplicity-controlled over every row test of the repo
             for (const reps of [5, 8]) {
                 let labelled = 0;
                 for (let t = 0; t < trials; t++) {
-                    const doc = realisticNullDoc(rnd, pairs, reps);
+                    const doc = synthesizeRun({
+                        seed: 26_000 + 100 * t + reps,
+                        repetitions: reps,
+                        pairs: pairs.map((label) => ({ label, guest: label !== "bare-metal" })),
+                        cv: [0.02, 0.3],
+                    });
                     const called = rank(doc).outcomes.some((o) => o.better);
                     if (called) labelled++;
                     if (t < 5 || called) assert.equal(LABEL.test(voltMarkdown(doc)), called, "the markdown's labels are the outcomes'");
