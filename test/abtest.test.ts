@@ -32,6 +32,24 @@ describe("rank tests (core/bench/abtest)", () => {
         assert.equal(mc.minPValue, 1 / 1000);
     });
 
+    it("the screen before an enumeration settles only p-values above 0.1, and leaves every smaller one exact", () => {
+        const rnd = mulberry32(77);
+        let screened = 0;
+        for (let t = 0; t < 150; t++) {
+            const shift = 1 + 0.1 * (t % 3);
+            const a = Array.from({ length: 8 }, () => 10 * (1 + 0.05 * (rnd() - 0.5)));
+            const b = Array.from({ length: 8 }, () => 10 * shift * (1 + 0.05 * (rnd() - 0.5)));
+            const full = rankTest(a, b, { screen: false });
+            const fast = rankTest(a, b);
+            if (fast.method === "monte-carlo") {
+                screened++;
+                assert.ok(full.pValue > 0.05 && fast.pValue > 0.1, `screened p ${fast.pValue}, enumerated ${full.pValue}`);
+            } else assert.equal(fast.pValue, full.pValue);
+            assert.equal(fast.minPValue, 2 / 12870);
+        }
+        assert.ok(screened > 10 && screened < 140, `${screened} of 150 screened`);
+    });
+
     it("a bad repetition moves a rank, not a mean: an outlier in the direction of the change changes nothing", () => {
         const a = [10, 10.1, 10.2, 10.3, 10.4];
         const b = [11, 11.1, 11.2, 11.3, 11.4];

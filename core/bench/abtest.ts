@@ -129,7 +129,17 @@ export interface TestResult {
     arrangements: number;
 }
 
-interface TestOptions {
+/**
+ * The screen before an enumeration: 1000 random arrangements, and a p estimated above 0.1 is final
+ * (no level netbed decides at is above 0.05; a true p of 0.05 reads above 0.1 from 1000 draws with
+ * probability below 1e-10).
+ */
+const SCREEN_DRAWS = 1000;
+const SCREEN_ABOVE = 0.1;
+
+export interface TestOptions {
+    /** false: enumerate even where the screen would settle p (to check the screen against the enumeration). */
+    screen?: boolean;
     seed?: number;
     exactLimit?: number;
     permutations?: number;
@@ -149,21 +159,30 @@ function permutationP(
     opts: TestOptions,
 ): TestResult {
     const obs = stat(observed);
+    const monteCarlo = (draws: number): TestResult => {
+        const rnd = mulberry32(opts.seed ?? 1);
+        const m = observed.slice();
+        let hits = 0;
+        for (let d = 0; d < draws; d++) {
+            draw(rnd, m);
+            if (extreme(stat(m), obs)) hits++;
+        }
+        return { pValue: (1 + hits) / (1 + draws), minPValue: Math.max(minPValue, 1 / (1 + draws)), method: "monte-carlo", arrangements: draws };
+    };
     let hits = 0;
     if (exact.count <= (opts.exactLimit ?? EXACT_LIMIT)) {
+        // A p far above any level a decision uses cannot be called whatever the adjustment (adjusted
+        // p >= raw p): a short Monte Carlo says so, and only the rest pays for the enumeration.
+        if (opts.screen !== false && exact.count > SCREEN_DRAWS * 4) {
+            const screen = monteCarlo(SCREEN_DRAWS);
+            if (screen.pValue > SCREEN_ABOVE) return { ...screen, minPValue };
+        }
         exact.each((m) => {
             if (extreme(stat(m), obs)) hits++;
         });
         return { pValue: hits / exact.count, minPValue, method: "exact", arrangements: exact.count };
     }
-    const draws = opts.permutations ?? 20000;
-    const rnd = mulberry32(opts.seed ?? 1);
-    const m = observed.slice();
-    for (let d = 0; d < draws; d++) {
-        draw(rnd, m);
-        if (extreme(stat(m), obs)) hits++;
-    }
-    return { pValue: (1 + hits) / (1 + draws), minPValue: Math.max(minPValue, 1 / (1 + draws)), method: "monte-carlo", arrangements: draws };
+    return monteCarlo(opts.permutations ?? 20000);
 }
 
 /** Positions of the sorted pooled values and where each block of tied values starts. */
