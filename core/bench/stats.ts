@@ -91,6 +91,45 @@ export function medianInterval(values: readonly number[], level = 0.95): SampleS
     return { low: s[k - 1], high: s[n - k], level: orderStatisticCoverage(n, k) };
 }
 
+/** Fewest samples for which a q-quantile lies inside the sample's range on average: 1/(1-q) (100 for a P99, 20 for a P95). */
+export function samplesNeeded(q: number): number {
+    return Math.ceil(1 / Math.min(q, 1 - q) - 1e-9);
+}
+
+/** P(X = i) for X ~ Binomial(n, q), i = 0..n, computed in log space so large n does not underflow. */
+function binomialPmf(n: number, q: number): number[] {
+    const lf = [0];
+    for (let i = 1; i <= n; i++) lf.push(lf[i - 1] + Math.log(i));
+    return Array.from({ length: n + 1 }, (_, i) => Math.exp(lf[n] - lf[i] - lf[n - i] + i * Math.log(q) + (n - i) * Math.log1p(-q)));
+}
+
+/**
+ * Distribution-free interval of the q-quantile from order statistics: [x(l), x(u)] (1-based)
+ * covers the quantile when between l and u-1 samples fall below it, a Binomial(n, q) count, so
+ * its coverage is the binomial mass on l..u-1. Grown from the most likely count towards the more
+ * likely neighbour until the mass reaches `level`: the fewest ranks for that level, at the level
+ * it achieves (at least the one asked). An end beyond the sample is null (l = 0: below the
+ * smallest; u = n + 1: above the largest), as a P99 from 200 samples needs: even [min, max] covers
+ * it with only 1 - 0.99^200 - 0.01^200 = 86.6%.
+ */
+export function quantileInterval(values: readonly number[], q: number, level = 0.95): { low: number | null; high: number | null; level: number } {
+    const n = values.length;
+    if (n === 0) throw new Error("quantile interval of no values");
+    const b = binomialPmf(n, q);
+    let lo = Math.min(n, Math.floor((n + 1) * q));
+    let hi = lo;
+    let mass = b[lo];
+    while (mass < level && (lo > 0 || hi < n)) {
+        const down = lo > 0 ? b[lo - 1] : -1;
+        const up = hi < n ? b[hi + 1] : -1;
+        if (down >= up) mass += b[--lo];
+        else mass += b[++hi];
+    }
+    const s = [...values].sort((x, y) => x - y);
+    // Counts lo..hi below the quantile: it lies in [x(lo), x(hi + 1)].
+    return { low: lo === 0 ? null : s[lo - 1], high: hi === n ? null : s[hi], level: Math.min(1, mass) };
+}
+
 /** The knee of a latency-vs-load sweep: the highest load before P99 first exceeds factor x the first (least loaded) step's P99. */
 export function knee(steps: readonly { load: number; p99: number }[], factor: number): number | undefined {
     if (steps.length === 0) return undefined;
