@@ -74,7 +74,10 @@ describe("benchmark tool parsers (real outputs)", () => {
         assert.equal(parseNetperf(fx("netperf-tcp_rr-elapsed.txt")).elapsedSeconds, 1);
         assert.equal(parseNetperf(fx("netperf-tcp_crr-counted.txt")).elapsedSeconds, 0.09);
         assert.equal(r.elapsedSeconds, undefined);
-        assert.equal(netperfArgv({ server: "h", port: 3, test: "TCP_RR", duration: 2, requestSize: 1, responseSize: 1 }).at(-1)?.split(",").at(-1), "ELAPSED_TIME");
+        assert.equal(
+            netperfArgv({ server: "h", port: 3, test: "TCP_RR", duration: 2, requestSize: 1, responseSize: 1 }).at(-1)?.split(",").at(-1),
+            "ELAPSED_TIME",
+        );
         assert.throws(
             () => parseNetperf(fx("netperf-refused.txt")),
             /netperf failed: establish control: are you sure there is a netserver listening on 127.0.0.1 at port 12999\?/,

@@ -161,7 +161,9 @@ function percentileNotes(rs: readonly Row[], vals: readonly { r: Row; v: Value }
         );
     }
     if (vals.some(({ r, v }) => r.pooledOver && v.ok && !v.pooled))
-        out.push("†: a median of per-repetition percentiles (this document keeps no echoes to pool): it understates a P95 or P99 of few echoes per repetition.");
+        out.push(
+            "†: a median of per-repetition percentiles (this document keeps no echoes to pool): it understates a P95 or P99 of few echoes per repetition.",
+        );
     if (rs.some((r) => r.category === "latency" && r.metric.endsWith("us") && !r.pooledOver))
         out.push("TCP/UDP latency percentiles are sockperf's own, over each repetition's observations.");
     return out;
