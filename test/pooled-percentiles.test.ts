@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { aggregate, type PairEnds, type RepRecord } from "../core/bench/aggregate";
 import { ResultsDocSchema, summarizeResults } from "../core/bench/results";
 import { expandCells } from "../core/bench/spec";
-import { median, mulberry32, percentile, quantileInterval, samplesNeeded } from "../core/bench/stats";
+import { median, mulberry32, percentile, pooledQuantileInterval, quantileInterval, samplesNeeded } from "../core/bench/stats";
 
 const rnd = mulberry32(2026);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
@@ -95,6 +95,35 @@ describe("pooled percentiles (order statistics of any quantile)", () => {
             const se = Math.sqrt((level * (1 - level)) / trials);
             assert.ok(Math.abs(hit / trials - level) < 3 * se + 0.005, `q ${q} n ${n}: covered ${hit / trials}, stated ${level}`);
         }
+    });
+
+    it("pooled over repetitions that differ (CV 10-20%) and drift (5%), the interval still covers at the level it states", () => {
+        for (const [repCv, q] of [
+            [0.1, 0.5],
+            [0.2, 0.5],
+            [0.1, 0.95],
+            [0.1, 0.99],
+        ] as const) {
+            const t = truth(q, repCv, 0.05);
+            let hit = 0;
+            let level = 0;
+            let plain = 0;
+            const trials = 600;
+            for (let k = 0; k < trials; k++) {
+                const e = run(5, 40, repCv, 0.05);
+                const ci = pooledQuantileInterval(e, q);
+                if ((ci.low === null || ci.low <= t) && (ci.high === null || t <= ci.high)) hit++;
+                level += ci.level / trials;
+                const p = quantileInterval(e.flat(), q);
+                if ((p.low === null || p.low <= t) && (p.high === null || t <= p.high)) plain++;
+            }
+            const se = Math.sqrt((level * (1 - level)) / trials);
+            assert.ok(hit / trials >= level - 3 * se, `CV ${repCv} q ${q}: covered ${hit / trials}, stated ${level}`);
+            if (q === 0.5) assert.ok(plain / trials < 0.9, `the independent-sample interval covers only ${plain / trials} here`);
+        }
+        // Repetitions that agree: the independent-sample interval, or not much wider.
+        const same = run(5, 40, 0, 0);
+        assert.ok(pooledQuantileInterval(same, 0.5).designEffect < 3);
     });
 
     it("pooled echoes find a true P99 the median of per-repetition P99s misses (5 x 40 echoes, drift 5%, repetitions CV 5%)", () => {

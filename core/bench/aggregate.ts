@@ -4,7 +4,7 @@
 import type { Cell } from "./spec";
 import { ICMP_PERCENTILES } from "./measure";
 import { type CellResult, type Cpu, kernelLabel, type Pooled } from "./results";
-import { knee, median, percentile, quantileInterval, samplesNeeded, summarize } from "./stats";
+import { knee, median, percentile, pooledQuantileInterval, samplesNeeded, summarize } from "./stats";
 import { EVENT_DRIVEN } from "../notification";
 
 /** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
@@ -109,20 +109,16 @@ function cpuMedians(reps: RepRecord[], vm: GuestEnd | undefined): CellResult["cp
  */
 function pooledPercentiles(reps: RepRecord[]): Record<string, Pooled> | undefined {
     if (reps.length === 0 || !reps.every((r) => r.rttMs && r.rttMs.length > 0)) return undefined;
-    const all = reps.flatMap((r) => r.rttMs!);
-    return Object.fromEntries(ICMP_PERCENTILES.map((p) => [`p${p}ms`, pooledPercentile(all, p / 100)]));
+    const groups = reps.map((r) => r.rttMs!);
+    return Object.fromEntries(ICMP_PERCENTILES.map((p) => [`p${p}ms`, pooledPercentile(groups, p / 100)]));
 }
 
-export function pooledPercentile(samples: readonly number[], q: number): Pooled {
+/** A percentile of groups of samples pooled (a repetition's echoes form a group). */
+export function pooledPercentile(groups: readonly (readonly number[])[], q: number): Pooled {
+    const all = groups.flat();
     const needed = samplesNeeded(q);
-    return {
-        q,
-        value: percentile(samples, q * 100),
-        n: samples.length,
-        needed,
-        sufficient: samples.length >= needed,
-        ci: quantileInterval(samples, q),
-    };
+    const { designEffect, ...ci } = pooledQuantileInterval(groups, q);
+    return { q, value: percentile(all, q * 100), n: all.length, needed, sufficient: all.length >= needed, ci, designEffect };
 }
 
 /** Busy CPU microseconds per unit of work counted: per datagram in a packet-rate cell, per KB moved, or per transaction. */

@@ -56,8 +56,8 @@ const RepetitionSchema = z.object({
 
 /**
  * A percentile of every sample of every repetition pooled (ICMP: every echo's round trip), with
- * the sample count and the order-statistic interval at the level it achieves (an end beyond the
- * samples is null). `needed`: samples below which the value is not that percentile but an
+ * the sample count and the order-statistic interval at the level it achieves, widened where the
+ * repetitions differ (an end beyond the samples is null). `needed`: samples below which the value is not that percentile but an
  * extreme of the sample (a P99 of 40 echoes lies between the 2nd largest and the largest), so
  * `sufficient` is false and the report says what it is instead.
  */
@@ -68,6 +68,8 @@ const PooledSchema = z.object({
     needed: z.number().int(),
     sufficient: z.boolean(),
     ci: z.object({ low: z.number().nullable(), high: z.number().nullable(), level: z.number() }),
+    /** How much wider the interval is for repetitions that differ (1: they agree; stats.pooledQuantileInterval). */
+    designEffect: z.number(),
 });
 export type Pooled = z.infer<typeof PooledSchema>;
 

@@ -157,7 +157,7 @@ function percentileNotes(rs: readonly Row[], vals: readonly { r: Row; v: Value }
         const levels = [...new Set(pooled.map((p) => `${Number((p.ci.level * 100).toFixed(1))}%`))].join(", ");
         const needs = [...new Set(pooled.filter((p) => p.needed > 2).map((p) => `${p.needed} for a P${p.q * 100}`))].join(", ");
         out.push(
-            `ICMP percentiles are over every echo of every repetition pooled (n: echoes); in brackets, their distribution-free order-statistic interval (${levels}; "…" where it reaches past the extreme echo). A percentile of fewer echoes than it needs (${needs}) is not shown as one: the cell says which echoes it lies between.`,
+            `ICMP percentiles are over every echo of every repetition pooled (n: echoes); in brackets, their order-statistic interval (${levels}; widened where the repetitions differ; "…" where it reaches past the extreme echo). A percentile of fewer echoes than it needs (${needs}) is not shown as one: the cell says which echoes it lies between.`,
         );
     }
     if (vals.some(({ r, v }) => r.pooledOver && v.ok && !v.pooled))
