@@ -142,7 +142,8 @@ function resultsNote(ctx: Ctx): string {
     const rs = (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]);
     const vals = rs.flatMap((r) => ctx.cols.map((c) => ({ r, v: value(ctx.doc, r, c.pair) })));
     const note = intervalNote(vals.flatMap(({ v }) => (v.ok && !v.pooled ? [v.stats] : [])));
-    if (note) parts.push(`In brackets: the ${note}.`);
+    // intervalNote says what the brackets are, or only where there are none.
+    if (note) parts.push(note.startsWith("no ") ? `No ${note.slice(3)}.` : `In brackets: the ${note}.`);
     parts.push(...percentileNotes(rs, vals));
     if (ctx.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${ctx.native.pair}\` (${ctx.native.topology}) in the same row.`);
     parts.push("`failed`: the cell was attempted and did not finish (see Anomalies); `—`: not measured for that pair.");
@@ -154,7 +155,8 @@ function percentileNotes(rs: readonly Row[], vals: readonly { r: Row; v: Value }
     const out: string[] = [];
     const pooled = vals.flatMap(({ v }) => ("pooled" in v && v.pooled ? [v.pooled] : []));
     if (pooled.length > 0) {
-        const levels = [...new Set(pooled.map((p) => `${Number((p.ci.level * 100).toFixed(1))}%`))].join(", ");
+        const ls = pooled.map((p) => Number((p.ci.level * 100).toFixed(1)));
+        const levels = Math.min(...ls) === Math.max(...ls) ? `${ls[0]}%` : `${Math.min(...ls)}-${Math.max(...ls)}%`;
         const needs = [...new Set(pooled.filter((p) => p.needed > 2).map((p) => `${p.needed} for a P${p.q * 100}`))].join(", ");
         out.push(
             `ICMP percentiles are over every echo of every repetition pooled (n: echoes); in brackets, their order-statistic interval (${levels}; widened where the repetitions differ; "…" where it reaches past the extreme echo). A percentile of fewer echoes than it needs (${needs}) is not shown as one: the cell says which echoes it lies between.`,
