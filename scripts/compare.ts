@@ -37,7 +37,7 @@ function parseDoc(value: unknown, where: string): ResultsDoc {
     const r = ResultsDocSchema.safeParse(v);
     if (!r.success) {
         const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-        throw new Error(`${where} is not a netbed results document (version ${RESULTS_VERSION}, or 1): ${issues.join("; ")}`);
+        throw new Error(`${where} is not a netbed results document (version ${RESULTS_VERSION} or earlier): ${issues.join("; ")}`);
     }
     return r.data;
 }

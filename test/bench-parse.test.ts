@@ -69,6 +69,14 @@ describe("benchmark tool parsers (real outputs)", () => {
         assert.equal(r.p99LatencyUs, 82);
         assert.equal(parseNetperf(fx("netperf-tcp_crr.txt")).transactionsPerSecond, 13688.71);
         assert.equal(parseNetperf(fx("netperf-udp_rr.txt")).meanLatencyUs, 26.37);
+        // ELAPSED_TIME (the last selector; absent from outputs captured before it was asked for).
+        assert.equal(parseNetperf(fx("netperf-tcp_rr-elapsed.txt")).elapsedSeconds, 1);
+        assert.equal(parseNetperf(fx("netperf-tcp_crr-counted.txt")).elapsedSeconds, 0.09);
+        assert.equal(r.elapsedSeconds, undefined);
+        assert.equal(
+            netperfArgv({ server: "h", port: 3, test: "TCP_RR", duration: 2, requestSize: 1, responseSize: 1 }).at(-1)?.split(",").at(-1),
+            "ELAPSED_TIME",
+        );
         assert.throws(
             () => parseNetperf(fx("netperf-refused.txt")),
             /netperf failed: establish control: are you sure there is a netserver listening on 127.0.0.1 at port 12999\?/,
@@ -194,11 +202,11 @@ describe("benchmark statistics (hand-computed)", () => {
         assert.ok(Math.abs(ci.level - (1 - 2 * 0.020695)) < 1e-5);
         assert.equal(orderStatisticCoverage(2, 1), 0.5);
     });
-    it("a version 1 document is read as version 2: its bootstrap ci95 replaced by the order-statistic interval of its repetitions", () => {
+    it("a version 1 document is read as the current version: its bootstrap ci95 replaced by the order-statistic interval of its repetitions", () => {
         const raw = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "compare", "loopback-a.json"), "utf8"));
         assert.equal(raw.version, 1);
         const doc = ResultsDocSchema.parse(raw);
-        assert.equal(doc.version, 2);
+        assert.equal(doc.version, 3);
         const c = doc.cells[0];
         const values = c.repetitions.map((r) => r.metrics.gbps);
         assert.equal(values.length, 10);

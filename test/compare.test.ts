@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type CellResult, type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
+import { type CellResult, RESULTS_VERSION, type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
 import { metricDirection, rankTest, repetitionsNeeded } from "../core/bench/abtest";
 import { compareDocs, noiseThresholds } from "../core/bench/comparison";
@@ -73,7 +73,7 @@ function cell(s: CellSpec): CellResult {
 
 function doc(name: string, started: string, cells: CellSpec[], repetitions = 5): ResultsDoc {
     return {
-        version: 2,
+        version: RESULTS_VERSION,
         run: {
             name,
             started,

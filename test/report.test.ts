@@ -11,7 +11,9 @@ import { summarize } from "../core/bench/stats";
 import { latencyCdfs } from "../core/report/cdf";
 import { type Chart, renderSvg, reportCharts } from "../core/report/charts";
 import { inline, toHtml } from "../core/report/html";
-import { cpuSecondsPerGbit } from "../core/report/model";
+import { cpuSecondsPerGbit, cpuUsPerPacket } from "../core/report/model";
+import { pooledPercentile } from "../core/bench/aggregate";
+import { parsePing } from "../core/bench/parse";
 import { hierarchy } from "../core/report/analysis";
 import { voltMarkdown, voltReport } from "../core/report/volt";
 import { main as reportMain } from "../scripts/report";
@@ -133,8 +135,8 @@ describe("report: Volt markdown", () => {
         assert.ok(md.includes("| TCP_RR | 30610 | 6191 (20.2%) | 6066 (19.8%) |"));
         // The failed cell is shown as failed, not as a number or a blank.
         assert.match(md, /\| TCP_CRR \| 9870 \| 1412 \(14\.3%\) \| failed \|/);
-        // ICMP medians are stored in ms and shown in µs.
-        assert.match(md, /\| ICMP P50 \| 46\.0 \| 412\.0 \(896%\) \| 389\.0 \(846%\) \|/);
+        // ICMP medians are stored in ms and shown in µs; this document has no echoes to pool (†).
+        assert.match(md, /\| ICMP P50 \| 46\.0 † \| 412\.0 † \(896%\) \| 389\.0 † \(846%\) \|/);
         assert.match(md, /\| Host Kernel \| 6\.18\.44-fc-v1045 \|/);
     });
     it("analyses against the virtio baseline, calling a difference only by the compare rule", () => {
@@ -491,5 +493,56 @@ describe("report: a real run (test/fixtures/report-real: bare-metal pair between
         const d = fixture();
         d.environment.guests = { vm1: { vmm: "qemu 7.2", accel: "tcg", kernel: kernelLabel("6.1.0-netbed"), vcpus: 1, memoryMiB: 256, backend: "virtio" } };
         assert.match(voltMarkdown(d), /\| Guest Kernel \| 6\.1\.0-netbed \|/);
+    });
+});
+
+describe("report: ICMP percentiles pooled over echoes", () => {
+    /** The fixture with each ICMP cell's percentiles pooled from its raw ping outputs (the first `reps` repetitions). */
+    function pooledDoc(reps: number): ResultsDoc {
+        const d = fixture();
+        for (const c of d.cells.filter((x) => x.dimensions.test === "icmp" && x.status === "ok")) {
+            const echoes = c.repetitions.slice(0, reps).map((r) => parsePing(readRaw(r.raw)!).rtts.map((x) => x.ms));
+            c.pooled = Object.fromEntries([50, 95, 99].map((p) => [`p${p}ms`, pooledPercentile(echoes, p / 100)]));
+        }
+        return d;
+    }
+    const row = (md: string, label: string) => md.split("\n").find((l) => l.startsWith(`| ${label} |`))!;
+
+    it("shows each pooled percentile with its echo count and interval, and says which percentiles are whose", () => {
+        const d = pooledDoc(3);
+        const md = voltMarkdown(d);
+        const bare = d.cells.find((c) => c.pair === "bare-metal" && c.cell === "icmp-56")!.pooled!.p99ms;
+        assert.equal(bare.n, 120);
+        assert.ok(row(md, "ICMP P99").startsWith(`| ICMP P99 | ${(bare.value * 1000).toFixed(1)} [`), row(md, "ICMP P99"));
+        assert.match(row(md, "ICMP P99"), /n=120/);
+        assert.doesNotMatch(row(md, "ICMP P99"), /†/);
+        assert.match(md, /ICMP percentiles are over every echo of every repetition pooled \(n: echoes\)/);
+        assert.match(md, /TCP\/UDP latency percentiles are sockperf's own, over each repetition's observations/);
+    });
+
+    it("a P99 of 40 echoes is never shown as a P99: the cell says which echoes it lies between", () => {
+        const md = voltMarkdown(pooledDoc(1));
+        const p99 = row(md, "ICMP P99");
+        assert.equal(p99.match(/between the 2nd largest and the largest of 40 echoes: too few for a P99/g)?.length, 3, p99);
+        assert.match(row(md, "ICMP P95"), /n=40/);
+        assert.match(md, /100 for a P99/);
+    });
+
+    it("a document without echoes to pool marks its medians of per-repetition percentiles", () => {
+        const md = voltMarkdown(fixture());
+        assert.match(row(md, "ICMP P99"), /†/);
+        assert.match(md, /†: a median of per-repetition percentiles/);
+    });
+});
+
+describe("report: host CPU per datagram", () => {
+    it("a packet-rate cell with counted datagrams gets CPU-µs per packet, not the time between packets", () => {
+        const d = fixture();
+        const c = d.cells.find((x) => x.pair === "virtio" && x.cell === "pps-64")!;
+        c.serviceDemand = { unit: "us/packet", value: 12.5 };
+        const md = voltMarkdown(d);
+        const line = md.split("\n").find((l) => l.startsWith("| 64 bytes PPS (CPU-µs/packet) |"));
+        assert.ok(line?.includes("| 12.50 |"), line);
+        assert.equal(cpuUsPerPacket(c), 12.5);
     });
 });

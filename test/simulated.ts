@@ -1,6 +1,6 @@
 // Simulated results documents for the statistics tests: the local stack's matrix, every value
 // drawn from a normal distribution around a fixed mean per cell and metric.
-import type { CellResult, ResultsDoc } from "../core/bench/results";
+import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
 
 /** The local stack's matrix (stacks/Pulumi.local.yaml): cell id, test, dimensions, metrics. */
@@ -63,7 +63,7 @@ export function simulatedDoc(
         }
     }
     return {
-        version: 2,
+        version: RESULTS_VERSION,
         run: {
             name: "st17-sim",
             started: "2026-12-05T00:00:00.000Z",

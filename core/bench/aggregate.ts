@@ -2,8 +2,9 @@
 // the CPU-seconds and service demand, the load sweep and its knee, and the dimensions that place the
 // cell in the report's tables. Pure.
 import type { Cell } from "./spec";
-import { type CellResult, type Cpu, kernelLabel } from "./results";
-import { knee, median, summarize } from "./stats";
+import { ICMP_PERCENTILES } from "./measure";
+import { type CellResult, type Cpu, kernelLabel, type Pooled } from "./results";
+import { knee, median, percentile, pooledQuantileInterval, samplesNeeded, summarize } from "./stats";
 import { EVENT_DRIVEN } from "../notification";
 
 /** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
@@ -17,8 +18,10 @@ export interface RepRecord {
     nominal: number;
     /** Latency sweep steps (load test). */
     sweep?: { mps: number; p50us: number; p99us: number }[];
-    /** Bytes moved or transactions made, for service demand. */
-    volume?: { kb?: number; transactions?: number };
+    /** The work the tool counted over the window CPU was sampled over, for service demand. */
+    volume?: { kb?: number; packets?: number; transactions?: number };
+    /** ICMP: every echo's round trip (ms). Kept here, so the cell pools them without reading raw files. */
+    rttMs?: number[];
 }
 
 /** A guest end of a pair, as far as the results describe it. */
@@ -70,11 +73,12 @@ export function aggregate(p: PairEnds, topology: string, cell: Cell, reps: RepRe
         status: error === undefined && reps.length > 0 ? "ok" : "failed",
         error: error ?? (reps.length === 0 ? "no repetition finished" : undefined),
         metrics,
-        serviceDemand: serviceDemand(reps),
+        pooled: pooledPercentiles(reps),
+        serviceDemand: serviceDemand(reps, cell),
         cpuSeconds: cpuMedians(reps, vm),
         sweep: sweep?.sweep,
         knee: sweep?.knee,
-        repetitions: reps.map((r) => ({ index: r.index, metrics: r.metrics, cpu: r.cpu, raw: r.raw, seconds: r.seconds })),
+        repetitions: reps.map((r) => ({ index: r.index, metrics: r.metrics, cpu: r.cpu, raw: r.raw, seconds: r.seconds, volume: r.volume })),
         rawDir,
     };
 }
@@ -98,10 +102,33 @@ function cpuMedians(reps: RepRecord[], vm: GuestEnd | undefined): CellResult["cp
     };
 }
 
-/** Busy CPU time per KB moved, or else per transaction made. */
-function serviceDemand(reps: RepRecord[]): CellResult["serviceDemand"] {
-    const kb = reps.filter((r) => r.volume?.kb && r.cpu).map((r) => (machinesSum(r, (x) => x.busy) * 1e6) / r.volume!.kb!);
-    const tr = reps.filter((r) => r.volume?.transactions && r.cpu).map((r) => (machinesSum(r, (x) => x.busy) * 1e6) / r.volume!.transactions!);
+/**
+ * ICMP percentiles over every echo of every repetition, or undefined where a repetition lacks its
+ * echoes (a record from an older netbed): the median of per-repetition P99s of 40 echoes each is
+ * about the 2nd largest of 40, not a P99.
+ */
+function pooledPercentiles(reps: RepRecord[]): Record<string, Pooled> | undefined {
+    if (reps.length === 0 || !reps.every((r) => r.rttMs && r.rttMs.length > 0)) return undefined;
+    const groups = reps.map((r) => r.rttMs!);
+    return Object.fromEntries(ICMP_PERCENTILES.map((p) => [`p${p}ms`, pooledPercentile(groups, p / 100)]));
+}
+
+/** A percentile of groups of samples pooled (a repetition's echoes form a group). */
+export function pooledPercentile(groups: readonly (readonly number[])[], q: number): Pooled {
+    const all = groups.flat();
+    const needed = samplesNeeded(q);
+    const { designEffect, ...ci } = pooledQuantileInterval(groups, q);
+    return { q, value: percentile(all, q * 100), n: all.length, needed, sufficient: all.length >= needed, ci, designEffect };
+}
+
+/** Busy CPU microseconds per unit of work counted: per datagram in a packet-rate cell, per KB moved, or per transaction. */
+function serviceDemand(reps: RepRecord[], cell: Cell): CellResult["serviceDemand"] {
+    const per = (f: (v: NonNullable<RepRecord["volume"]>) => number | undefined) =>
+        reps.filter((r) => r.cpu && f(r.volume ?? {})).map((r) => (machinesSum(r, (x) => x.busy) * 1e6) / f(r.volume!)!);
+    const packets = cell.spec.kind === "pps" ? per((v) => v.packets) : [];
+    const kb = per((v) => v.kb);
+    const tr = per((v) => v.transactions);
+    if (packets.length > 0) return { unit: "us/packet", value: median(packets) };
     if (kb.length > 0) return { unit: "us/KB", value: median(kb) };
     if (tr.length > 0) return { unit: "us/tr", value: median(tr) };
     return undefined;

@@ -139,7 +139,15 @@ function hash(s: string, seed: number): number {
     return h;
 }
 
-/** The per-repetition values of a cell, by repetition index, with CPU cost metrics derived from the repetition's CPU accounting. */
+/**
+ * The per-repetition values of a cell, by repetition index, with the host CPU per unit of work
+ * from each repetition's CPU accounting and the work its tool counted over the same window (the
+ * command). Percentile metrics stay per repetition even where the cell pools its samples: a
+ * repetition, not an echo, is what the permutation test may exchange (echoes of one repetition
+ * share the machine's state). A document without counted work (version 2) gets its CPU cost under
+ * the old names and formula, `duration` as the work's time, so two such documents still compare
+ * and neither compares with a newer one; a counted TCP_CRR has none (its count is not in it).
+ */
 export function repetitionValues(cell: CellResult, duration: number): Map<string, Map<number, number>> {
     const out = new Map<string, Map<number, number>>();
     const put = (metric: string, index: number, v: number) => {
@@ -154,14 +162,28 @@ export function repetitionValues(cell: CellResult, duration: number): Map<string
         // Host CPU per unit of work, not raw CPU-seconds: a faster transfer in a fixed-duration test
         // burns more CPU, and that must not read as a regression.
         const busy = Object.values(r.cpu.machines).reduce((s, x) => s + x.busy, 0);
-        const gbps = r.metrics.gbps;
-        const tps = r.metrics.tps;
-        if (gbps !== undefined && gbps > 0) put("cpuSecondsPerGbit", r.index, busy / (gbps * duration));
-        else if (tps !== undefined && tps > 0) put("cpuUsPerTr", r.index, (busy * 1e6) / (tps * duration));
-        else if (cell.dimensions.test !== "tcp" && cell.dimensions.test !== "udp" && cell.dimensions.test !== "pps" && cell.dimensions.test !== "rr")
-            put("cpuBusySeconds", r.index, busy);
+        const cost = r.volume ? workCost(cell, busy, r.volume) : legacyCost(cell, busy, r.metrics, duration);
+        if (cost) put(cost[0], r.index, cost[1]);
+        else if (!["tcp", "udp", "pps", "rr"].includes(cell.dimensions.test)) put("cpuBusySeconds", r.index, busy);
     }
     return out;
+}
+
+type Volume = NonNullable<CellResult["repetitions"][number]["volume"]>;
+
+/** Busy host CPU over the command per unit of work the tool counted in it: datagrams in a packet-rate cell, Gbit received, or transactions (echoes of a flood ping). */
+function workCost(cell: CellResult, busy: number, v: Volume): [string, number] | undefined {
+    if (cell.dimensions.test === "pps" && v.packets) return ["hostCpuUsPerPacket", (busy * 1e6) / v.packets];
+    if (v.kb) return ["hostCpuSecondsPerGbit", busy / ((v.kb * 1024 * 8) / 1e9)];
+    if (v.transactions) return ["hostCpuUsPerTransaction", (busy * 1e6) / v.transactions];
+    return undefined;
+}
+
+/** Version 2 documents: the rate times the nominal duration stood for the work done. */
+function legacyCost(cell: CellResult, busy: number, m: Record<string, number>, duration: number): [string, number] | undefined {
+    if (m.gbps > 0) return ["cpuSecondsPerGbit", busy / (m.gbps * duration)];
+    if (m.tps > 0 && cell.dimensions.protocol !== "TCP_CRR") return ["cpuUsPerTr", (busy * 1e6) / (m.tps * duration)];
+    return undefined;
 }
 
 const KEY_DIMENSIONS = ["test", "size", "streams", "reverse", "protocol"] as const;

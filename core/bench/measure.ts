@@ -55,8 +55,14 @@ export interface Measurement {
     raw: string;
     ext: "json" | "txt";
     sweep?: { mps: number; p50us: number; p99us: number }[];
-    volume?: { kb?: number; transactions?: number };
+    /** The work the tool counted over its whole command (the window its CPU is sampled over). */
+    volume?: { kb?: number; packets?: number; transactions?: number };
+    /** ICMP: every echo's round trip (ms), pooled over the repetitions for the cell's percentiles. */
+    rttMs?: number[];
 }
+
+/** The ICMP percentiles: per repetition (the A/B tests' unit) and over the cell's pooled echoes. */
+export const ICMP_PERCENTILES = [50, 95, 99] as const;
 
 export type Runner = (argv: string[], timeoutSeconds: number) => Promise<{ code: number; stdout: string; stderr: string }>;
 
@@ -139,7 +145,9 @@ async function measureIperf3(t: Spec<"tcp" | "udp" | "pps">, host: string, ports
         metrics.lossPct = out.lostPercent ?? 0;
         if (out.jitterMs !== undefined) metrics.jitterMs = out.jitterMs;
     }
-    return { metrics, raw, ext: "json", volume: { kb: out.bytes / 1024 } };
+    // Delivered datagrams: the rate over the receiver's seconds, back to a count.
+    const packets = out.packetsPerSecond !== undefined ? out.packetsPerSecond * out.seconds : undefined;
+    return { metrics, raw, ext: "json", volume: { kb: out.bytes / 1024, ...(packets !== undefined ? { packets } : {}) } };
 }
 
 async function measurePing(t: Spec<"icmp">, host: string, run: Runner): Promise<Measurement> {
@@ -153,15 +161,9 @@ async function measurePing(t: Spec<"icmp">, host: string, run: Runner): Promise<
     }
     const rtts = p.rtts.map((x) => x.ms);
     if (rtts.length === 0) fail(argv, r, `got no echo reply from ${host}`);
-    const metrics = {
-        p50ms: percentile(rtts, 50),
-        p95ms: percentile(rtts, 95),
-        p99ms: percentile(rtts, 99),
-        minms: Math.min(...rtts),
-        maxms: Math.max(...rtts),
-        lossPct: p.lossPercent,
-    };
-    return { metrics, raw: r.stdout, ext: "txt" };
+    const metrics: Record<string, number> = Object.fromEntries(ICMP_PERCENTILES.map((q) => [`p${q}ms`, percentile(rtts, q)]));
+    Object.assign(metrics, { minms: Math.min(...rtts), maxms: Math.max(...rtts), lossPct: p.lossPercent });
+    return { metrics, raw: r.stdout, ext: "txt", rttMs: rtts };
 }
 
 async function measureFlood(t: Spec<"flood">, host: string, run: Runner): Promise<Measurement> {
@@ -213,7 +215,10 @@ async function measureRr(t: Spec<"rr">, host: string, ports: Ports, s: RunSettin
     ] as const) {
         if (v !== undefined && Number.isFinite(v)) metrics[k] = v;
     }
-    return { metrics, raw, ext: "txt", volume: { transactions: transactions ?? out.transactionsPerSecond * s.duration } };
+    // Counted: exactly that many. Timed: the rate times netperf's own elapsed time (not the nominal
+    // duration), so CPU sampled around the command is divided by the transactions made in it.
+    const made = transactions ?? out.transactionsPerSecond * (out.elapsedSeconds ?? s.duration);
+    return { metrics, raw, ext: "txt", volume: { transactions: made } };
 }
 
 /** A sockperf under-load sweep: one run per message rate, metrics keyed by the rate. */

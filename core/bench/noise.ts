@@ -11,7 +11,7 @@
 // Metrics are drawn independently of each other: correlated metrics (P50/P95/P99) would make the
 // family of tests behave like fewer tests, so independence is the harder case for error control.
 import { metricDirection } from "./abtest";
-import type { CellResult, ResultsDoc } from "./results";
+import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "./results";
 import { mulberry32, summarize } from "./stats";
 
 export interface Noise {
@@ -167,7 +167,7 @@ export function synthesizeRun(o: SynthOptions): ResultsDoc {
         o.pairs.filter((p) => p.guest).map((p) => [p.label, { vmm: "qemu 7.2", accel: "tcg", kernel: "6.1", vcpus: 1, memoryMiB: 256, backend: "virtio" }]),
     );
     return {
-        version: 2,
+        version: RESULTS_VERSION,
         run: {
             name: `synthetic-${o.seed}`,
             started: "2026-12-07T00:00:00.000Z",

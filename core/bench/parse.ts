@@ -221,6 +221,7 @@ const NETPERF_SELECTORS = [
     "MEAN_LATENCY",
     "P50_LATENCY",
     "P99_LATENCY",
+    "ELAPSED_TIME",
 ] as const;
 
 export function netperfArgv(o: NetperfOptions): string[] {
@@ -258,6 +259,8 @@ export interface NetperfResult {
     meanLatencyUs?: number;
     p50LatencyUs?: number;
     p99LatencyUs?: number;
+    /** Seconds the transactions took by netperf's clock: the rate times this is the count. */
+    elapsedSeconds?: number;
 }
 
 export function parseNetperf(text: string): NetperfResult {
@@ -284,6 +287,7 @@ export function parseNetperf(text: string): NetperfResult {
         meanLatencyUs: num(7),
         p50LatencyUs: num(8),
         p99LatencyUs: num(9),
+        elapsedSeconds: num(10),
     };
 }
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { STOP_REASONS } from "./precision";
 import { medianInterval } from "./stats";
 
-export const RESULTS_VERSION = 2;
+export const RESULTS_VERSION = 3;
 
 export const StatsSchema = z.object({
     n: z.number().int(),
@@ -48,7 +48,31 @@ const RepetitionSchema = z.object({
     /** The raw tool output, relative to resultsDir. */
     raw: z.string(),
     seconds: z.number(),
+    /**
+     * The work the tool counted over the window its CPU was sampled over (the whole command): KB
+     * received, datagrams delivered, transactions or echoes completed. Absent before version 3.
+     */
+    volume: z.object({ kb: z.number().optional(), packets: z.number().optional(), transactions: z.number().optional() }).optional(),
 });
+
+/**
+ * A percentile of every sample of every repetition pooled (ICMP: every echo's round trip), with
+ * the sample count and the order-statistic interval at the level it achieves, widened where the
+ * repetitions differ (an end beyond the samples is null). `needed`: samples below which the value is not that percentile but an
+ * extreme of the sample (a P99 of 40 echoes lies between the 2nd largest and the largest), so
+ * `sufficient` is false and the report says what it is instead.
+ */
+const PooledSchema = z.object({
+    q: z.number(),
+    value: z.number(),
+    n: z.number().int(),
+    needed: z.number().int(),
+    sufficient: z.boolean(),
+    ci: z.object({ low: z.number().nullable(), high: z.number().nullable(), level: z.number() }),
+    /** How much wider the interval is for repetitions that differ (1: they agree; stats.pooledQuantileInterval). */
+    designEffect: z.number(),
+});
+export type Pooled = z.infer<typeof PooledSchema>;
 
 export const CellResultSchema = z.object({
     pair: z.string(),
@@ -82,8 +106,18 @@ export const CellResultSchema = z.object({
     error: z.string().optional(),
     /** Statistics over the repetitions, per metric (units in the metric name: gbps, us, ms, pps, tps, pct). */
     metrics: z.record(StatsSchema),
-    /** Service demand: host CPU microseconds per KB moved or per transaction (median over repetitions). */
-    serviceDemand: z.object({ unit: z.enum(["us/KB", "us/tr"]), value: z.number() }).optional(),
+    /**
+     * Per-repetition metrics that are percentiles of the cell's pooled samples instead (ICMP
+     * p50ms/p95ms/p99ms), keyed by the same metric name; `metrics` keeps the per-repetition ones,
+     * the unit of the A/B tests. Absent before version 3.
+     */
+    pooled: z.record(PooledSchema).optional(),
+    /**
+     * Service demand: busy host CPU microseconds per KB received, per datagram delivered (packet
+     * rate cells) or per transaction, CPU and work counted over the same window (median over
+     * repetitions).
+     */
+    serviceDemand: z.object({ unit: z.enum(["us/KB", "us/packet", "us/tr"]), value: z.number() }).optional(),
     /** Host CPU-seconds per measurement (median over repetitions, all machines). */
     cpuSeconds: z
         .object({ user: z.number(), system: z.number(), softirq: z.number(), guest: z.number(), busy: z.number(), vmm: z.number().nullable() })
@@ -110,7 +144,7 @@ export const CellResultSchema = z.object({
 });
 export type CellResult = z.infer<typeof CellResultSchema>;
 
-const ResultsDocV2 = z.object({
+const ResultsDocV3 = z.object({
     version: z.literal(RESULTS_VERSION),
     run: z.object({
         name: z.string(),
@@ -148,11 +182,21 @@ const ResultsDocV2 = z.object({
 });
 
 /**
+ * Version 2 has no pooled percentiles and no counted work per repetition: it reads as version 3
+ * without them (the report labels its ICMP percentiles as medians of per-repetition ones, and the
+ * A/B tests derive no CPU cost per unit of work from it).
+ */
+function upgradeV2(v: unknown): unknown {
+    const d = v as { version?: unknown };
+    return d?.version === 2 ? { ...d, version: RESULTS_VERSION } : v;
+}
+
+/**
  * Version 1 stored a bootstrap "ci95" that was [min, max] at n <= 5 and claimed 95%: it is
  * replaced by the order-statistic interval of the cell's own repetitions, or null where they do
  * not hold the metric's n values.
  */
-function upgrade(v: unknown): unknown {
+function upgradeV1(v: unknown): unknown {
     const d = v as { version?: unknown; cells?: unknown };
     if (d?.version !== 1 || !Array.isArray(d.cells)) return v;
     const cells = d.cells.map((c: any) => {
@@ -166,12 +210,12 @@ function upgrade(v: unknown): unknown {
         }
         return { ...c, metrics };
     });
-    return { ...d, version: RESULTS_VERSION, cells };
+    return { ...d, version: 2, cells };
 }
 
-/** A results document; version 1 documents are read and upgraded to the current version. */
-export const ResultsDocSchema = z.preprocess(upgrade, ResultsDocV2);
-export type ResultsDoc = z.infer<typeof ResultsDocV2>;
+/** A results document; version 1 and 2 documents are read and upgraded to the current version. */
+export const ResultsDocSchema = z.preprocess((v) => upgradeV2(upgradeV1(v)), ResultsDocV3);
+export type ResultsDoc = z.infer<typeof ResultsDocV3>;
 
 /**
  * A guest kernel as the report names it: its release ("6.1.0-netbed") as the VM reports it, or,
@@ -204,13 +248,21 @@ const HEADLINES: [string, (c: CellResult) => boolean, string][] = [
     ["udpRrTps", (c) => c.cell.startsWith("udp_rr-"), "tps"],
 ];
 
+/** A cell's headline value: the pooled percentile where the cell has one (none where too few samples), else the median over repetitions. */
+function headline(c: CellResult, metric: string): number | undefined {
+    const p = c.pooled?.[metric];
+    if (p) return p.sufficient ? p.value : undefined;
+    return c.metrics[metric]?.median;
+}
+
 export function summarizeResults(doc: Pick<ResultsDoc, "cells">): Summary {
     const out: Summary = {};
     for (const c of doc.cells) {
         if (c.status !== "ok") continue;
         const row = (out[c.pair] ??= {});
         for (const [key, match, metric] of HEADLINES) {
-            if (row[key] === undefined && match(c) && c.metrics[metric]) row[key] = c.metrics[metric].median;
+            const v = headline(c, metric);
+            if (row[key] === undefined && match(c) && v !== undefined) row[key] = v;
         }
     }
     return out;

@@ -38,7 +38,11 @@ function titleOf(c: CellResult): string {
 }
 
 function fromSummary(c: CellResult): CdfPoint[] {
-    const m = (k: string) => c.metrics[k]?.median;
+    // A pooled percentile where the cell has one, and none where too few samples make it an extreme instead.
+    const m = (k: string) => {
+        const p = c.pooled?.[k];
+        return p ? (p.sufficient ? p.value : undefined) : c.metrics[k]?.median;
+    };
     const pts: [number, number | undefined][] =
         c.dimensions.test === "icmp"
             ? [

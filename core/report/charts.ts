@@ -162,7 +162,7 @@ function cpuChart(doc: ResultsDoc, l: Legend): Chart | undefined {
         series: [...new Set(data.map((d) => d.backend))],
         spec: groupedBars(
             "Host CPU cost per Gbit",
-            "Busy host CPU-seconds per Gbit received (service demand); lower is cheaper",
+            "Busy host CPU-seconds per Gbit received, both counted over each iperf3 command; lower is cheaper",
             "CPU-seconds per Gbit",
             data,
             rs.map((r) => r.label),
@@ -219,7 +219,7 @@ function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefine
     const present = [...new Set(data.map((d) => d.backend))];
     const sources = [...new Set(cdf.series.map((s) => s.source))];
     const from: Record<string, string> = {
-        "raw-samples": "every echo's RTT (raw ping output)",
+        "raw-samples": "every echo's RTT of every repetition, pooled (raw ping output)",
         "raw-percentiles": "sockperf's percentile table (raw output)",
         summary: "the results document's percentiles",
     };

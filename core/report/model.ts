@@ -1,7 +1,7 @@
 // What the report reads from a results document: its columns (one per pair, named by backend),
 // the bare-metal and virtio baselines, the Volt template's rows, where charts go and the CPU cost
 // per Gbit. Shared by the markdown, the charts and the HTML. Pure.
-import type { CellResult, ResultsDoc, Stats } from "../bench/results";
+import type { CellResult, Pooled, ResultsDoc, Stats } from "../bench/results";
 
 export interface Column {
     /** The pair label (unique in a run). */
@@ -62,6 +62,8 @@ export interface Row {
     unit: string;
     higherIsBetter: boolean;
     format: (v: number) => string;
+    /** What a cell pools for this percentile where its document has `pooled` (ICMP: "echoes"). */
+    pooledOver?: string;
 }
 
 const f2 = (v: number) => v.toFixed(2);
@@ -137,6 +139,7 @@ function icmpRows(doc: Pick<ResultsDoc, "cells">): Row[] {
                 unit: "µs",
                 higherIsBetter: false,
                 format: f1,
+                pooledOver: "echoes",
             }),
         );
     });
@@ -222,8 +225,15 @@ function transactionRows(doc: Pick<ResultsDoc, "cells">): Row[] {
     });
 }
 
-/** A row's value in one column, or why there is none. */
-export type Value = { ok: true; stats: Stats; median: number } | { ok: false; why: "failed" | "absent"; error?: string };
+/**
+ * A row's value in one column, or why there is none. `median` is the pooled percentile where the
+ * cell pools the row's metric (`pooled` then holds it, scaled, and `stats` the repetitions');
+ * "too few": the pooled samples cannot give that percentile (`pooled` says how many there are).
+ */
+export type Value =
+    | { ok: true; stats: Stats; median: number; pooled?: Pooled }
+    | { ok: false; why: "failed" | "absent"; error?: string }
+    | { ok: false; why: "too few"; pooled: Pooled };
 
 export function value(doc: Pick<ResultsDoc, "cells">, row: Pick<Row, "cell" | "metric" | "scale">, pair: string): Value {
     const c = findCell(doc, pair, row.cell);
@@ -234,7 +244,26 @@ export function value(doc: Pick<ResultsDoc, "cells">, row: Pick<Row, "cell" | "m
     const k = row.scale;
     const ci = st.ci && { low: st.ci.low * k, high: st.ci.high * k, level: st.ci.level };
     const stats: Stats = { ...st, median: st.median * k, mean: st.mean * k, stddev: st.stddev * k, min: st.min * k, max: st.max * k, ci };
-    return { ok: true, stats, median: stats.median };
+    const p = c.pooled?.[row.metric];
+    if (!p) return { ok: true, stats, median: stats.median };
+    const scale = (x: number | null) => (x === null ? null : x * k);
+    const pooled: Pooled = { ...p, value: p.value * k, ci: { low: scale(p.ci.low), high: scale(p.ci.high), level: p.ci.level } };
+    return p.sufficient ? { ok: true, stats, median: pooled.value, pooled } : { ok: false, why: "too few", pooled };
+}
+
+const ORDINAL = ["", "", "2nd ", "3rd "];
+
+/** The k-th largest (1 = the largest) of a sample, in words. */
+function fromTop(k: number): string {
+    return `the ${ORDINAL[k] ?? `${k}th `}largest`;
+}
+
+/** Where a percentile of too few samples lies (numpy's linear rule interpolates between two order statistics): "between the 2nd largest and the largest of 40". */
+export function orderStatisticText(p: Pick<Pooled, "q" | "n">): string {
+    const rank = p.q * (p.n - 1);
+    const hi = p.n - Math.floor(rank);
+    const lo = p.n - Math.ceil(rank);
+    return hi === lo ? `${fromTop(hi)} of ${p.n}` : `between ${fromTop(hi)} and ${fromTop(lo)} of ${p.n}`;
 }
 
 /** Relative change of x over base in percent, signed so that positive is better. */
@@ -261,6 +290,11 @@ export function intervalNote(stats: readonly Stats[]): string {
 
 export function pct(v: number): string {
     return `${Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)}%`;
+}
+
+/** Host CPU microseconds per datagram delivered, CPU and datagrams counted over the same window (packet-rate cells). */
+export function cpuUsPerPacket(c: CellResult): number | undefined {
+    return c.status === "ok" && c.serviceDemand?.unit === "us/packet" ? c.serviceDemand.value : undefined;
 }
 
 /** Host CPU-seconds per Gbit moved, from service demand in µs per KB. */

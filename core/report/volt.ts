@@ -7,7 +7,21 @@ import { decisionLevel, type StopReason } from "../bench/precision";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import { EVENT_DRIVEN } from "../notification";
 import { B, type Block, type ListItem, toMarkdown } from "./blocks";
-import { type Category, type ChartSection, type Column, type Row, cpuSecondsPerGbit, findCell, intervalNote, pct, repetitionsRange, value } from "./model";
+import {
+    type Category,
+    type ChartSection,
+    type Column,
+    type Row,
+    type Value,
+    cpuSecondsPerGbit,
+    cpuUsPerPacket,
+    findCell,
+    intervalNote,
+    orderStatisticText,
+    pct,
+    repetitionsRange,
+    value,
+} from "./model";
 import { analysis, conclusions } from "./analysis";
 import { anomalies, rawData, reproduce } from "./appendix";
 import { type Ctx, type ReportOptions, contextOf, uniq } from "./context";
@@ -135,22 +149,50 @@ function repetitionsText(s: ResultsDoc["run"]["settings"]): string {
 function resultsNote(ctx: Ctx): string {
     const n = repetitionsRange(ctx.doc);
     const parts = [`Medians of ${n} repetition${n === "1" ? "" : "s"}.`];
-    const all = (Object.keys(ctx.rows) as Category[])
-        .flatMap((k) => ctx.rows[k])
-        .flatMap((r) => ctx.cols.map((c) => value(ctx.doc, r, c.pair)))
-        .flatMap((v) => (v.ok ? [v.stats] : []));
-    const note = intervalNote(all);
-    if (note) parts.push(`In brackets: the ${note}.`);
+    const rs = (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]);
+    const vals = rs.flatMap((r) => ctx.cols.map((c) => ({ r, v: value(ctx.doc, r, c.pair) })));
+    const note = intervalNote(vals.flatMap(({ v }) => (v.ok && !v.pooled ? [v.stats] : [])));
+    // intervalNote says what the brackets are, or only where there are none.
+    if (note) parts.push(note.startsWith("no ") ? `No ${note.slice(3)}.` : `In brackets: the ${note}.`);
+    parts.push(...percentileNotes(rs, vals));
     if (ctx.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${ctx.native.pair}\` (${ctx.native.topology}) in the same row.`);
     parts.push("`failed`: the cell was attempted and did not finish (see Anomalies); `—`: not measured for that pair.");
     return parts.join(" ");
 }
 
+/** Which percentiles are pooled over samples and which are the tool's own per repetition, as far as the tables show them. */
+function percentileNotes(rs: readonly Row[], vals: readonly { r: Row; v: Value }[]): string[] {
+    const out: string[] = [];
+    const pooled = vals.flatMap(({ v }) => ("pooled" in v && v.pooled ? [v.pooled] : []));
+    if (pooled.length > 0) {
+        const ls = pooled.map((p) => Number((p.ci.level * 100).toFixed(1)));
+        const levels = Math.min(...ls) === Math.max(...ls) ? `${ls[0]}%` : `${Math.min(...ls)}-${Math.max(...ls)}%`;
+        const needs = [...new Set(pooled.filter((p) => p.needed > 2).map((p) => `${p.needed} for a P${p.q * 100}`))].join(", ");
+        out.push(
+            `ICMP percentiles are over every echo of every repetition pooled (n: echoes); in brackets, their order-statistic interval (${levels}; widened where the repetitions differ; "…" where it reaches past the extreme echo). A percentile of fewer echoes than it needs (${needs}) is not shown as one: the cell says which echoes it lies between.`,
+        );
+    }
+    if (vals.some(({ r, v }) => r.pooledOver && v.ok && !v.pooled))
+        out.push(
+            "†: a median of per-repetition percentiles (this document keeps no echoes to pool): it understates a P95 or P99 of few echoes per repetition.",
+        );
+    if (rs.some((r) => r.category === "latency" && r.metric.endsWith("us") && !r.pooledOver))
+        out.push("TCP/UDP latency percentiles are sockperf's own, over each repetition's observations.");
+    return out;
+}
+
 function cellText(ctx: Ctx, row: Row, col: Column): string {
     const v = value(ctx.doc, row, col.pair);
-    if (!v.ok) return v.why === "failed" ? "failed" : "—";
+    if (!v.ok) {
+        if (v.why === "too few") return `${row.format(v.pooled.value)} (${orderStatisticText(v.pooled)} ${row.pooledOver}: too few for a P${v.pooled.q * 100})`;
+        return v.why === "failed" ? "failed" : "—";
+    }
     let s = row.format(v.median);
-    if (v.stats.ci) s += ` [${row.format(v.stats.ci.low)}–${row.format(v.stats.ci.high)}]`;
+    if (v.pooled) {
+        const { low, high } = v.pooled.ci;
+        s += ` [${low === null ? "…" : row.format(low)}–${high === null ? "…" : row.format(high)}] n=${v.pooled.n}`;
+    } else if (v.stats.ci) s += ` [${row.format(v.stats.ci.low)}–${row.format(v.stats.ci.high)}]`;
+    if (row.pooledOver && !v.pooled) s += " †";
     if (ctx.native && !col.native) {
         const n = value(ctx.doc, row, ctx.native.pair);
         if (n.ok && n.median !== 0) s += ` (${pct((v.median / n.median) * 100)})`;
@@ -213,25 +255,23 @@ function loadSection(ctx: Ctx): Block[] {
 }
 
 function cpuSection(ctx: Ctx): Block[] {
-    const tRows = [...ctx.rows.throughput, ...ctx.rows.pps];
     const body: string[][] = [];
-    for (const r of tRows) {
-        const vals = ctx.cols.map((col) => {
-            const c = findCell(ctx.doc, col.pair, r.cell);
-            const v = c && cpuSecondsPerGbit(c);
-            return v === undefined ? (c?.status === "failed" ? "failed" : "—") : v.toFixed(2);
-        });
-        if (vals.some((v) => v !== "—")) body.push([`${r.label}${r.category === "pps" ? " PPS" : ""} (CPU-s/Gbit)`, ...vals]);
-    }
-    for (const r of ctx.rows.transactions) {
+    const line = (r: Row, unit: string, f: (c: NonNullable<ReturnType<typeof findCell>>) => string | undefined) => {
         const vals = ctx.cols.map((col) => {
             const c = findCell(ctx.doc, col.pair, r.cell);
             if (!c) return "—";
             if (c.status !== "ok") return "failed";
-            return c.serviceDemand?.unit === "us/tr" ? c.serviceDemand.value.toFixed(1) : "—";
+            return f(c) ?? "—";
         });
-        if (vals.some((v) => v !== "—")) body.push([`${r.label} (CPU-µs/trans)`, ...vals]);
+        if (vals.some((v) => v !== "—")) body.push([`${r.label}${r.category === "pps" ? " PPS" : ""} (${unit})`, ...vals]);
+    };
+    for (const r of ctx.rows.throughput) line(r, "CPU-s/Gbit", (c) => cpuSecondsPerGbit(c)?.toFixed(2));
+    for (const r of ctx.rows.pps) {
+        // A document before version 3 counted no datagrams: its packet-rate cells have CPU per Gbit only.
+        if (ctx.doc.cells.some((c) => c.cell === r.cell && cpuUsPerPacket(c) !== undefined)) line(r, "CPU-µs/packet", (c) => cpuUsPerPacket(c)?.toFixed(2));
+        else line(r, "CPU-s/Gbit", (c) => cpuSecondsPerGbit(c)?.toFixed(2));
     }
+    for (const r of ctx.rows.transactions) line(r, "CPU-µs/trans", (c) => (c.serviceDemand?.unit === "us/tr" ? c.serviceDemand.value.toFixed(1) : undefined));
     const first = ctx.rows.throughput[0];
     if (first) {
         const vals = ctx.cols.map((col) => {
@@ -244,7 +284,7 @@ function cpuSection(ctx: Ctx): Block[] {
     return [
         { kind: "table", head: ["Host CPU", ...ctx.cols.map((c) => c.title)], rows: body, align: ["left", ...ctx.cols.map(() => "right" as const)] },
         B.p(
-            "Busy CPU-seconds of every machine in the run (from /proc/stat, all cores) per Gbit received, or per transaction; medians over repetitions. Lower is cheaper.",
+            "Busy CPU-seconds of every machine in the run (from /proc/stat, all cores), sampled right before and after each tool's command, divided by the work that tool counted in it: Gbit received, datagrams delivered, transactions made; medians over repetitions. The command's start-up is inside the window, so a short run reads a little dearer. Lower is cheaper.",
         ),
     ];
 }

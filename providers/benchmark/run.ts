@@ -189,12 +189,16 @@ async function measureWithRetry(run: Run, s: Step): Promise<{ rec: RepRecord } |
     return { error: lastErr! };
 }
 
-/** Measures one step between two CPU samples; writes its raw output, then its record. */
+/**
+ * Measures one step between two CPU samples taken right next to the tool's command (the VM exit
+ * counters are read outside them, so reading them is not counted as the work's CPU); writes its
+ * raw output, then its record.
+ */
 async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
     const { ctx, i, acct } = run;
     const s0 = Date.now();
-    const before = await sampleCpu(ctx, acct.machines);
     const exits0 = await sampleExits(ctx, acct.guestStats, guestsOf(p));
+    const before = await sampleCpu(ctx, acct.machines);
     const t0 = Date.now();
     const m = await measure(
         s.cell,
@@ -204,9 +208,9 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
         (argv, secs) => runAt(ctx, p.client, argv, secs),
         run.lastTps.get(`${p.label}/${s.cell.id}`),
     );
-    const seconds = (Date.now() - t0) / 1000;
     const s1 = Date.now();
     const after = await sampleCpu(ctx, acct.machines);
+    const seconds = (s1 - t0) / 1000;
     const exits = exitsPerSecond(acct.guestStats, guestsOf(p), exits0, await sampleExits(ctx, acct.guestStats, guestsOf(p)), seconds);
     const sampling = (t0 - s0) / 1000 + since(s1);
     const w0 = Date.now();
@@ -222,6 +226,7 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
         nominal: nominalSeconds(s.cell, i.settings),
         sweep: m.sweep,
         volume: m.volume,
+        rttMs: m.rttMs,
     };
     await writeFileSafe(stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
     run.spent.push({ test: s.cell.test, warmup: s.warmup, seconds, nominal: rec.nominal, cpuSampling: sampling, fileWrites: since(w0) });
