@@ -598,7 +598,7 @@ describe("netbed compare CLI", function () {
         fs.writeFileSync(path.join(dir, "bad.json"), JSON.stringify({ version: 1, cells: [] }));
         const bad = cli([path.join(dir, "bad.json"), path.join(dir, "a.json")]);
         assert.equal(bad.status, 1);
-        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 2, or 1\): run: Required/);
+        assert.match(bad.stderr, /bad\.json is not a netbed results document \(version 3 or earlier\): run: Required/);
         const usage = cli([path.join(dir, "a.json")]);
         assert.equal(usage.status, 2);
         assert.match(usage.stderr, /compare takes two inputs, got 1/);

@@ -78,7 +78,8 @@ describe("noise model (core/bench/noise)", () => {
             ],
         );
         const metrics = cells("g1").flatMap((c) => [...repetitionValues(c, 2).keys()]);
-        assert.equal(metrics.length, 61, "the metrics compare tests per guest pair, CPU cost included");
+        // 60: CPU cost per unit of work is derived only where the work was counted, and TCP_CRR's without a count is not.
+        assert.equal(metrics.length, 60, "the metrics compare tests per guest pair, CPU cost included");
         const gbps = (pair: string) => cells(pair)[0].repetitions.map((r) => r.metrics.gbps);
         assert.ok(Math.abs(median(gbps("g2")) / median(gbps("g1")) - 1.2) < 0.01, "the effect is the change of the median");
         // Both guests share the drift of each round: their ratio is flat while each drifts.
