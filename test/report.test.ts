@@ -147,7 +147,7 @@ describe("report: Volt markdown", () => {
         const five = voltMarkdown(fixtureWithReps(5));
         assert.match(five, /- macvtap: 39\.0k pps \(32\.7% improvement; significant, adjusted p 0\.016\)/);
         assert.match(md, /\*\*Jitter \(P99\/P50 ratio\):\*\*\n\n- virtio: 4\.6x\n- macvtap: 5\.9x\n- bare-metal: 2\.1x \(native reference\)/);
-        assert.match(md, /Per-packet cost: 25\.6 µs per packet for macvtap vs 34\.0 µs for virtio/);
+        assert.match(md, /Time between delivered packets: 25\.6 µs for macvtap vs 34\.0 µs for virtio/);
         assert.match(md, /knee at 5000 msg\/s/);
         assert.match(md, /bare-metal: no knee up to 20000 msg\/s/);
     });
@@ -214,7 +214,7 @@ describe("report: Volt markdown", () => {
         const m1 = voltMarkdown(one);
         assert.match(m1, /1\. \*\*virtio\*\*\n/);
         assert.match(m1, /Only `virtio` was measured: nothing to choose between/);
-        assert.match(m1, /Per-packet cost: 34\.0 µs per packet for virtio\./);
+        assert.match(m1, /Time between delivered packets: 34\.0 µs for virtio\./);
     });
     it("a native pair is recognised by topology too (host-host), and named with its label", () => {
         const d = fixture();

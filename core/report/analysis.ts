@@ -5,7 +5,7 @@ import type { ResultsDoc } from "../bench/results";
 import { fmtP, repetitionsNeeded } from "../bench/abtest";
 import { B, type Block, type ListItem } from "./blocks";
 import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
-import { type Category, type Column, type Row, improvement, pct, value } from "./model";
+import { type Category, type Column, type Row, improvement, pct, repetitionsRange, value } from "./model";
 import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
 
 function fmtVal(row: Row, v: number): string {
@@ -159,7 +159,8 @@ function ppsAnalysis(ctx: Ctx): Block[] {
         let key = finding(ctx, small);
         if (best) {
             const slow = rankRow(ctx, small).slice(-1)[0];
-            key += ` Per-packet cost: ${((1 / best.v) * 1e6).toFixed(1)} µs per packet for ${best.col.title}`;
+            // 1e6 / pps is the time between delivered packets, not the CPU a packet costs (that is the CPU table's CPU-µs/packet).
+            key += ` Time between delivered packets: ${((1 / best.v) * 1e6).toFixed(1)} µs for ${best.col.title}`;
             key += slow && slow.col !== best.col ? ` vs ${((1 / slow.v) * 1e6).toFixed(1)} µs for ${slow.col.title}.` : ".";
         }
         out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, P, "packet sizes")}`));
@@ -234,11 +235,11 @@ export function conclusions(ctx: Ctx): Block[] {
         B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`),
     ];
     const rec: ListItem[] = [];
-    const n = ctx.doc.run.settings.repetitions;
+    const n = repetitionsRange(ctx.doc);
     if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
     else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered))
         rec.push(
-            `No recommendation: with ${n} repetition(s) per cell the test cannot reach p <= ${R.q}; rerun with more repetitions (${repetitionsNeeded(R.q, false)} at least)`,
+            `No recommendation: with ${n} repetition${n === "1" ? "" : "s"} per cell the test cannot reach p <= ${R.q}; rerun with more repetitions (${repetitionsNeeded(R.q, false)} at least)`,
         );
     else if (called.length === 0)
         rec.push(
