@@ -103,7 +103,8 @@ async function runSteps(run: Run): Promise<void> {
             run.failed.set(cellKey, run.stalled.get(p.label)!);
             continue;
         }
-        const done = await finishedRecord(run.progress, stepFile(run, s, "meta.json"));
+        const rawStem = path.relative(i.resultsDir, stepFile(run, s, "")).replace(/\.$/, "");
+        const done = await finishedRecord(run.progress, stepFile(run, s, "meta.json"), { index: s.repetition, warmup: s.warmup, rawStem });
         if (done) {
             remember(run, s, done);
             continue;
@@ -175,7 +176,7 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
     const sampling = (t0 - s0) / 1000 + since(s1);
     const w0 = Date.now();
     const rawFile = stepFile(run, s, m.ext);
-    await writeFileSafe(rawFile, m.raw);
+    await writeFileSafe(i.resultsDir, rawFile, m.raw);
     const rec: RepRecord = {
         index: s.repetition,
         warmup: s.warmup,
@@ -187,7 +188,7 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
         sweep: m.sweep,
         volume: m.volume,
     };
-    await writeFileSafe(stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
+    await writeFileSafe(i.resultsDir, stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
     run.spent.push({ test: s.cell.test, warmup: s.warmup, seconds, nominal: rec.nominal, cpuSampling: sampling, fileWrites: since(w0) });
     return rec;
 }
