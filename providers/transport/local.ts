@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { traceSpawn } from "../trace";
+import { childEnv } from "./env";
 import { CappedOutput, CommandError, commandTimeoutMs, type RunOptions, type RunResult, type Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
@@ -16,7 +17,7 @@ function spawnCollect(label: string, argv: readonly string[], opts: RunOptions =
         // The kernel sends it SIGTERM when its parent exits.
         const spawned = opts.signal ? ["setpriv", "--pdeathsig", "TERM", "--", ...argv] : argv;
         const child = spawn(spawned[0], spawned.slice(1), {
-            env: { ...process.env, ...(opts.env ?? {}) },
+            env: childEnv(opts.env),
             cwd: opts.cwd,
             stdio: ["pipe", "pipe", "pipe"],
         });
