@@ -149,7 +149,7 @@ export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
 }
 
 /** The error an exception or rejection nobody handled becomes: its message and stack, whatever was thrown. */
-export function programError(thrown: unknown): Error {
+function programError(thrown: unknown): Error {
     const text = thrown instanceof Error ? (thrown.stack ?? `${thrown.name}: ${thrown.message}`) : String(thrown);
     return new Error(`the program failed, so the engine was stopped (it finished the operations in flight and started no others):\n${text}`);
 }
@@ -161,7 +161,7 @@ export function programError(thrown: unknown): Error {
  * server only logs such an error and waits for the program to end, which it never does when the
  * error left a resource's outputs unresolved (a bad `dependsOn`): the operation waited forever.
  */
-export async function failFast<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function failFast<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const abort = new AbortController();
     const thrown: unknown[] = [];
     const onError = (e: unknown) => {
