@@ -87,7 +87,7 @@ async function runProgram(
             bail: false,
         };
     }
-    const argv = [...opts.nodeargs, ...runnerArgv(runPath, spec)];
+    const argv = [...opts.nodeargs, "-r", path.join(__dirname, "failfast.js"), ...runnerArgv(runPath, spec)];
     const child = spawn(process.execPath, argv, {
         cwd: spec.programDirectory,
         env: { ...process.env, ...runnerEnv(spec, opts) },

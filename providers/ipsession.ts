@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { END_LINE, ETHTOOL_LOOP_SCRIPT, countSentinels, renderBatch } from "../core/ipbatch";
 import { traceIpBatch, traceSpawn } from "./trace";
-import { LocalTransport, NetnsTransport, type Transport } from "./transport";
+import { LocalTransport, NetnsTransport, type Transport, childEnv } from "./transport";
 
 /** Idle time after which the process ends; the next batch starts another. */
 const IDLE_MS = 300;
@@ -36,7 +36,7 @@ class Session {
     readonly exited: Promise<void>;
 
     constructor(argv: readonly string[], onEnd: () => void) {
-        this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+        this.child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"], env: childEnv() });
         const traced = traceSpawn(argv);
         this.child.stdout!.setEncoding("utf8").on("data", (d: string) => {
             this.out += d;

@@ -9,6 +9,7 @@ import { latencyCdfs, type RawReader } from "../core/report/cdf";
 import { toHtml } from "../core/report/html";
 import { anomaliesMarkdown } from "../core/report/appendix";
 import { voltReport } from "../core/report/volt";
+import { writeBelow } from "./nofollow";
 
 export interface WrittenReport {
     dir: string;
@@ -54,7 +55,13 @@ function rawReader(root: string, missing: string[]): RawReader {
     };
 }
 
-export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out: string; stack?: string }): Promise<WrittenReport> {
+/**
+ * opts.root: the folder below which no link is followed (a BenchmarkRun's resultsDir; default: the
+ * folder holding out, so out itself may not be a link).
+ */
+export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out: string; stack?: string; root?: string }): Promise<WrittenReport> {
+    const root = opts.root ?? path.dirname(path.resolve(opts.out));
+    const write = (name: string, data: string) => writeBelow(root, path.join(opts.out, name), data);
     const resultsDir = resolveResultsDir(doc, opts.docFile);
     const missingRaw: string[] = [];
     const cdfs = latencyCdfs(doc, rawReader(resultsDir, missingRaw));
@@ -62,7 +69,6 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     // loads this module at every start) writes reports only at the end of a BenchmarkRun.
     const { renderSvg, reportCharts } = await import("../core/report/charts");
     const charts = reportCharts(doc, cdfs);
-    fs.mkdirSync(opts.out, { recursive: true });
     const svgs: Record<string, string> = {};
     const svgFiles: string[] = [];
     for (const c of charts) {
@@ -71,9 +77,8 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
         } catch (err) {
             throw new Error(`rendering chart '${c.name}' (${c.title}) failed: ${(err as Error).message}`);
         }
-        const f = path.join(opts.out, `${c.name}.svg`);
-        fs.writeFileSync(f, svgs[c.name]);
-        svgFiles.push(f);
+        write(`${c.name}.svg`, svgs[c.name]);
+        svgFiles.push(path.join(opts.out, `${c.name}.svg`));
     }
     const blocks = voltReport(doc, {
         resultsPath: opts.docFile,
@@ -82,10 +87,10 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
         stack: opts.stack,
         anomaliesFile: "anomalies.md",
     });
-    fs.writeFileSync(path.join(opts.out, "anomalies.md"), anomaliesMarkdown(doc));
+    write("anomalies.md", anomaliesMarkdown(doc));
+    write("report.md", toMarkdown(blocks));
+    write("report.html", toHtml(blocks, svgs, `netbed report: ${doc.run.name}`));
     const markdown = path.join(opts.out, "report.md");
     const html = path.join(opts.out, "report.html");
-    fs.writeFileSync(markdown, toMarkdown(blocks));
-    fs.writeFileSync(html, toHtml(blocks, svgs, `netbed report: ${doc.run.name}`));
     return { dir: opts.out, markdown, html, svgs: svgFiles, missingRaw };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
+import { MAX_RUN_NOMINAL_SECONDS, runNominalSeconds } from "../core/bench/measure";
 import { ipProblem } from "../core/net";
 import { hostPath, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
@@ -91,6 +92,16 @@ export const BenchmarkRunArgsSchema = z
         if (dup.length > 0)
             ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests"], message: `give each test once: ${dup.join(", ")} appear more than once` });
         for (const p of testProblems(v.tests)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["tests", p.index, p.field], message: p.message });
+        const nominal = runNominalSeconds(v.pairs.length, v.tests, v.settings);
+        if (nominal > MAX_RUN_NOMINAL_SECONDS)
+            ctx.addIssue({
+                code: z.ZodIssueCode.custom,
+                path: ["settings"],
+                message:
+                    `the run would measure for ${(nominal / 3600).toFixed(1)} h (every pair, cell, repetition and warm-up at its nominal time: ` +
+                    `duration, ICMP count x interval, flood count / rate), over the ${MAX_RUN_NOMINAL_SECONDS / 3600} h a run may take: ` +
+                    `lower those, or split the tests into several runs`,
+            });
         const seen = new Map<string, number>();
         v.pairs.forEach((p, i) => {
             if (seen.has(p.label))

@@ -148,6 +148,40 @@ export async function openStack(opts: EngineOptions = {}): Promise<Stack> {
     return LocalWorkspace.createOrSelectStack({ stackName, projectName: readProjectName(dir), program: programOf(readMain(dir)) }, { workDir: dir, envVars });
 }
 
+/** The error an exception or rejection nobody handled becomes: its message and stack, whatever was thrown. */
+function programError(thrown: unknown): Error {
+    const text = thrown instanceof Error ? (thrown.stack ?? `${thrown.name}: ${thrown.message}`) : String(thrown);
+    return new Error(`the program failed, so the engine was stopped (it finished the operations in flight and started no others):\n${text}`);
+}
+
+/**
+ * Runs an engine operation whose program runs in this process, and ends it at the program's first
+ * exception or unhandled rejection: the engine gets SIGINT (it cancels, finishing the operations in
+ * flight and saving the state) and the operation fails with that error. Pulumi's inline language
+ * server only logs such an error and waits for the program to end, which it never does when the
+ * error left a resource's outputs unresolved (a bad `dependsOn`): the operation waited forever.
+ */
+async function failFast<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    const thrown: unknown[] = [];
+    const onError = (e: unknown) => {
+        thrown.push(e);
+        abort.abort();
+    };
+    process.on("uncaughtException", onError);
+    process.on("unhandledRejection", onError);
+    try {
+        const result = await operation(abort.signal);
+        if (thrown.length === 0) return result;
+    } catch (e) {
+        if (thrown.length === 0) throw e;
+    } finally {
+        process.off("uncaughtException", onError);
+        process.off("unhandledRejection", onError);
+    }
+    throw programError(thrown[0]);
+}
+
 /** Runs one engine operation and returns its outputs (for up/outputs) or summary. */
 export async function run(op: Operation, opts: EngineOptions = {}): Promise<Record<string, unknown>> {
     const stack = await openStack(opts);
@@ -157,14 +191,14 @@ export async function run(op: Operation, opts: EngineOptions = {}): Promise<Reco
         case "up":
             // The Automation API's up skips the preview; run it first so bad input (which
             // check() reports for every resource) fails before anything is created.
-            await stack.preview({ onOutput, color: "never" });
-            return plain((await stack.up({ onOutput, color: "never", refresh: opts.refresh })).outputs);
+            await failFast((signal) => stack.preview({ onOutput, color: "never", signal }));
+            return plain((await failFast((signal) => stack.up({ onOutput, color: "never", refresh: opts.refresh, signal }))).outputs);
         case "preview":
-            return { changes: (await stack.preview({ onOutput, color: "never" })).changeSummary };
+            return { changes: (await failFast((signal) => stack.preview({ onOutput, color: "never", signal }))).changeSummary };
         case "refresh":
-            return { changes: (await stack.refresh({ onOutput, color: "never" })).summary.resourceChanges };
+            return { changes: (await failFast((signal) => stack.refresh({ onOutput, color: "never", signal }))).summary.resourceChanges };
         case "destroy":
-            return { changes: (await stack.destroy({ onOutput, color: "never" })).summary.resourceChanges };
+            return { changes: (await failFast((signal) => stack.destroy({ onOutput, color: "never", signal }))).summary.resourceChanges };
         case "outputs":
             return plain(await stack.outputs());
     }

@@ -6,7 +6,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
-import { CommandError, LocalTransport, NetnsTransport, SshTransport, type Transport } from "../providers/transport";
+import { CommandError, LocalTransport, MAX_OUTPUT_BYTES, NetnsTransport, SshTransport, type Transport } from "../providers/transport";
 import { freeSubnet, must, sh, uniq } from "./helpers";
 import { type Sshd, startSshd } from "./sshd";
 
@@ -79,6 +79,20 @@ describe("transports", function () {
                 // The command really ran in the sshd's namespace.
                 const addrs = (await t.run(["ip", "-o", "-4", "addr", "show", "dev", vethNs])).stdout;
                 assert.match(addrs, new RegExp(d.nsIp.replace(/\./g, "\\.")));
+            } finally {
+                await t.close();
+            }
+        });
+
+        it("output past the cap is cut off: the command is killed with an error naming the host and the command", async function () {
+            this.timeout(120_000);
+            const t = new SshTransport(cfg(), undefined, "remote");
+            try {
+                await assert.rejects(
+                    t.run(["head", "-c", String(MAX_OUTPUT_BYTES + 2 ** 20), "/dev/zero"], { timeoutMs: 110_000 }),
+                    /on host 'remote' \(ssh [^)]*\): `head -c \d+ \/dev\/zero` printed more than \d+ bytes on stdout and was killed/,
+                );
+                assert.equal((await t.run(["echo", "still usable"])).stdout, "still usable\n");
             } finally {
                 await t.close();
             }

@@ -1,28 +1,36 @@
 // One cell of a BenchmarkRun's results from the records of its repetitions: the metrics' statistics,
 // the CPU-seconds and service demand, the load sweep and its knee, and the dimensions that place the
 // cell in the report's tables. Pure.
+import { z } from "zod";
 import type { Cell } from "./spec";
 import { ICMP_PERCENTILES } from "./measure";
-import { type CellResult, type Cpu, kernelLabel, type Pooled } from "./results";
+import { type CellResult, type Cpu, CpuSchema, kernelLabel, type Pooled } from "./results";
 import { knee, median, percentile, pooledQuantileInterval, samplesNeeded, summarize } from "./stats";
 import { EVENT_DRIVEN } from "../notification";
 
-/** One repetition as measured, and as written beside its raw output (`<rep>.meta.json`). */
-export interface RepRecord {
-    index: number;
-    warmup: boolean;
-    metrics: Record<string, number>;
-    cpu?: Cpu;
-    raw: string;
-    seconds: number;
-    nominal: number;
-    /** Latency sweep steps (load test). */
-    sweep?: { mps: number; p50us: number; p99us: number }[];
-    /** The work the tool counted over the window CPU was sampled over, for service demand. */
-    volume?: { kb?: number; packets?: number; transactions?: number };
-    /** ICMP: every echo's round trip (ms). Kept here, so the cell pools them without reading raw files. */
-    rttMs?: number[];
-}
+/**
+ * One repetition as measured, and as written beside its raw output (`<rep>.meta.json`); a resumed
+ * run reads it back through this schema (a field missing here makes a resumed run measure afresh).
+ */
+export const RepRecordSchema = z
+    .object({
+        index: z.number().int().nonnegative(),
+        warmup: z.boolean(),
+        metrics: z.record(z.number()),
+        cpu: CpuSchema.optional(),
+        /** The raw tool output, relative to resultsDir. */
+        raw: z.string(),
+        seconds: z.number().nonnegative(),
+        nominal: z.number().nonnegative(),
+        /** Latency sweep steps (load test). */
+        sweep: z.array(z.object({ mps: z.number(), p50us: z.number(), p99us: z.number() }).strict()).optional(),
+        /** The work the tool counted over the window CPU was sampled over, for service demand. */
+        volume: z.object({ kb: z.number().optional(), packets: z.number().optional(), transactions: z.number().optional() }).strict().optional(),
+        /** ICMP: every echo's round trip (ms). Kept here, so the cell pools them without reading raw files. */
+        rttMs: z.array(z.number()).optional(),
+    })
+    .strict();
+export type RepRecord = z.infer<typeof RepRecordSchema>;
 
 /** A guest end of a pair, as far as the results describe it. */
 interface GuestEnd {

@@ -1,7 +1,7 @@
 // One measurement of one cell: the client argv, the tool's output parsed into metrics. The
 // command runs through a callback (a host's transport or a guest's agent), so this stays pure.
 import { createHash } from "node:crypto";
-import type { Cell, RunSettings, TestSpec } from "./spec";
+import { type Cell, type RunSettings, type TestSpec, expandCells, schedule } from "./spec";
 import { floodArgv, iperf3Argv, netperfArgv, parseFlood, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
 import { percentile } from "./stats";
 
@@ -46,6 +46,19 @@ export function nominalSeconds(cell: Cell, s: RunSettings): number {
     if (t.kind === "flood") return t.count / t.rate;
     if (t.kind === "load") return t.mps.length * s.duration;
     return s.duration;
+}
+
+/**
+ * The most nominal measuring time a BenchmarkRun may have: 24 h. A run is one engine operation that
+ * holds the stack's lock, its hosts and its guests for its whole length, and resumes only by running
+ * again: a longer campaign is better split into runs. It also keeps every command's timeout far
+ * below what Node's timers hold (24.8 days), which a single ICMP cell could pass (100 000 x 60 s).
+ */
+export const MAX_RUN_NOMINAL_SECONDS = 24 * 3600;
+
+/** A run's nominal measuring time: every step (warm-ups included) of every cell and pair, end to end. */
+export function runNominalSeconds(pairs: number, tests: readonly TestSpec[], s: RunSettings): number {
+    return schedule(pairs, expandCells(tests), s).reduce((sum, step) => sum + nominalSeconds(step.cell, s), 0);
 }
 
 export interface Measurement {

@@ -25,7 +25,7 @@ export const StatsSchema = z.object({
 export type Stats = z.infer<typeof StatsSchema>;
 
 /** CPU cost of one measurement, in CPU-seconds (the KVM criteria insist on seconds, not %). */
-const CpuSchema = z.object({
+export const CpuSchema = z.object({
     /** Per machine (hosts sharing one kernel count once): /proc/stat deltas. */
     machines: z.record(
         z.object({ user: z.number(), system: z.number(), softirq: z.number(), irq: z.number(), guest: z.number(), busy: z.number(), idle: z.number() }),

@@ -3,27 +3,18 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { type OverheadReport, overheadPath } from "../../core/bench/overhead";
 import type { ResultsDoc } from "../../core/bench/results";
+import { writeBelow } from "../nofollow";
 import { writeReport } from "../report";
 import type { Ctx } from "../resource";
 
-/** Writes a file atomically without following a link planted at its name. */
-export async function writeFileSafe(file: string, data: string): Promise<void> {
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-        await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
-        await fs.rm(tmp, { force: true });
-        await fs.writeFile(tmp, data, { flag: "wx", mode: 0o644 });
-        await fs.rename(tmp, file);
-    } catch (e) {
-        // A full disk leaves half a temporary file: remove it, and say which file failed.
-        await fs.rm(tmp, { force: true }).catch(() => undefined);
-        throw new Error(`could not write ${file}: ${(e as Error).message}`);
-    }
+/** Writes a file below the results folder atomically, following no link below it (providers/nofollow.ts). */
+export async function writeFileSafe(resultsDir: string, file: string, data: string): Promise<void> {
+    writeBelow(resultsDir, file, data);
 }
 
-export async function readJson<T>(file: string): Promise<T | undefined> {
+export async function readJson(file: string): Promise<unknown> {
     try {
-        return JSON.parse(await fs.readFile(file, "utf8")) as T;
+        return JSON.parse(await fs.readFile(file, "utf8"));
     } catch {
         return undefined;
     }
@@ -41,11 +32,12 @@ export interface Outputs {
  */
 export async function writeOutputs(ctx: Ctx, doc: ResultsDoc, timestamp: string, overhead: OverheadReport): Promise<Outputs> {
     const resultsPath = path.join(doc.run.resultsDir, "runs", `${ctx.name}-${timestamp}.json`);
-    await writeFileSafe(resultsPath, JSON.stringify(doc, null, 1));
-    await writeFileSafe(overheadPath(resultsPath), JSON.stringify(overhead, null, 1));
+    const root = doc.run.resultsDir;
+    await writeFileSafe(root, resultsPath, JSON.stringify(doc, null, 1));
+    await writeFileSafe(root, overheadPath(resultsPath), JSON.stringify(overhead, null, 1));
     let reportPath = "";
     try {
-        reportPath = (await writeReport(doc, { docFile: resultsPath, out: resultsPath.replace(/\.json$/, "-report") })).markdown;
+        reportPath = (await writeReport(doc, { docFile: resultsPath, out: resultsPath.replace(/\.json$/, "-report"), root })).markdown;
         ctx.log.info(ctx.urn, `report: ${reportPath} (and report.html, SVG charts)`);
     } catch (e) {
         ctx.log.warn(ctx.urn, `the report could not be written (${(e as Error).message}); the results are in ${resultsPath}`);

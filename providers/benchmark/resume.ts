@@ -2,7 +2,8 @@
 // rerun of the same inputs writes into the same directories and skips the repetitions it finds.
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import type { RepRecord } from "../../core/bench/aggregate";
+import { z } from "zod";
+import { type RepRecord, RepRecordSchema } from "../../core/bench/aggregate";
 import { sha256Hex } from "../../core/hash";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { readJson, writeFileSafe } from "./files";
@@ -15,19 +16,41 @@ export interface Progress {
     timestamp: string;
 }
 
+/** How a run's timestamp is written: it names the run's directories, so it is read back in this form only. */
+export function runTimestamp(ms: number): string {
+    return new Date(ms).toISOString().replace(/[:.]/g, "-");
+}
+
+/** A progress file as read back: anything else (a path in the timestamp, a planted file) starts afresh. */
+export const ProgressSchema = z
+    .object({
+        hash: z.string().regex(/^[0-9a-f]{64}$/),
+        timestamp: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z$/),
+    })
+    .passthrough();
+
 export async function openProgress(name: string, i: BenchmarkRunInputs, startedAt: number): Promise<Progress> {
     const hash = sha256Hex(JSON.stringify({ pairs: i.pairs, tests: i.tests, settings: i.settings, triggers: i.triggers }));
     const file = path.join(i.resultsDir, "runs", `${name}.progress.json`);
-    const prior = await readJson<{ hash: string; timestamp: string }>(file);
-    const resumed = prior?.hash === hash;
-    const timestamp = resumed ? prior!.timestamp : new Date(startedAt).toISOString().replace(/[:.]/g, "-");
-    if (!resumed) await writeFileSafe(file, JSON.stringify({ hash, timestamp }, null, 2));
+    const prior = ProgressSchema.safeParse(await readJson(file));
+    const resumed = prior.success && prior.data.hash === hash;
+    const timestamp = resumed ? prior.data.timestamp : runTimestamp(startedAt);
+    if (!resumed) await writeFileSafe(i.resultsDir, file, JSON.stringify({ hash, timestamp }, null, 2));
     return { file, resumed, timestamp };
 }
 
-/** A repetition the interrupted run finished, from its record beside the raw output. */
-export async function finishedRecord(p: Progress, metaFile: string): Promise<RepRecord | undefined> {
-    return p.resumed ? readJson<RepRecord>(metaFile) : undefined;
+/**
+ * A repetition the interrupted run finished, from its record beside the raw output: only a record of
+ * this repetition (index, warm-up) whose raw output is `<rawStem>.<ext>` beside it; anything else is
+ * measured again.
+ */
+export async function finishedRecord(p: Progress, metaFile: string, step: { index: number; warmup: boolean; rawStem: string }): Promise<RepRecord | undefined> {
+    if (!p.resumed) return undefined;
+    const r = RepRecordSchema.safeParse(await readJson(metaFile));
+    if (!r.success) return undefined;
+    const ext = r.data.raw.startsWith(`${step.rawStem}.`) ? r.data.raw.slice(step.rawStem.length + 1) : "";
+    const mine = r.data.index === step.index && r.data.warmup === step.warmup && /^[a-z0-9]+$/.test(ext);
+    return mine ? r.data : undefined;
 }
 
 /** A run that completed leaves no progress: the next run of the same inputs measures afresh. */

@@ -142,7 +142,8 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             run.failed.set(cellKey, run.stalled.get(p.label)!);
             continue;
         }
-        const done = await finishedRecord(run.progress, stepFile(run, s, "meta.json"));
+        const rawStem = path.relative(i.resultsDir, stepFile(run, s, "")).replace(/\.$/, "");
+        const done = await finishedRecord(run.progress, stepFile(run, s, "meta.json"), { index: s.repetition, warmup: s.warmup, rawStem });
         if (done) {
             remember(run, s, done);
             continue;
@@ -215,7 +216,7 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
     const sampling = (t0 - s0) / 1000 + since(s1);
     const w0 = Date.now();
     const rawFile = stepFile(run, s, m.ext);
-    await writeFileSafe(rawFile, m.raw);
+    await writeFileSafe(i.resultsDir, rawFile, m.raw);
     const rec: RepRecord = {
         index: s.repetition,
         warmup: s.warmup,
@@ -228,7 +229,7 @@ async function measureStep(run: Run, s: Step, p: Pair): Promise<RepRecord> {
         volume: m.volume,
         rttMs: m.rttMs,
     };
-    await writeFileSafe(stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
+    await writeFileSafe(i.resultsDir, stepFile(run, s, "meta.json"), JSON.stringify(rec, null, 1));
     run.spent.push({ test: s.cell.test, warmup: s.warmup, seconds, nominal: rec.nominal, cpuSampling: sampling, fileWrites: since(w0) });
     return rec;
 }

@@ -6,6 +6,7 @@ import { SshTransport } from "./ssh";
 import type { Transport } from "./types";
 
 export * from "./types";
+export { childEnv } from "./env";
 export { LocalTransport, NetnsTransport, SshTransport };
 
 const cache = new Map<string, Transport>();

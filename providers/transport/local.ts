@@ -5,24 +5,26 @@ import * as net from "node:net";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
 import { traceSpawn } from "../trace";
-import { CommandError, DEFAULT_TIMEOUT_MS, type RunOptions, type RunResult, type Transport } from "./types";
+import { childEnv } from "./env";
+import { CappedOutput, CommandError, commandTimeoutMs, type RunOptions, type RunResult, type Transport } from "./types";
 
 /** Spawns argv directly (no shell) and collects its output, with a hard timeout. */
 function spawnCollect(label: string, argv: readonly string[], opts: RunOptions = {}, shown: readonly string[] = argv): Promise<RunResult> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = commandTimeoutMs(opts);
     return new Promise((resolve, reject) => {
         // A command the provider stops itself (a benchmark server) must also stop when the provider
         // dies: killed outright it cannot, and the server would hold its port and namespace.
         // The kernel sends it SIGTERM when its parent exits.
         const spawned = opts.signal ? ["setpriv", "--pdeathsig", "TERM", "--", ...argv] : argv;
         const child = spawn(spawned[0], spawned.slice(1), {
-            env: { ...process.env, ...(opts.env ?? {}) },
+            env: childEnv(opts.env),
             cwd: opts.cwd,
             stdio: ["pipe", "pipe", "pipe"],
         });
         const traced = traceSpawn(spawned, opts.stdin);
-        const out: Buffer[] = [];
-        const err: Buffer[] = [];
+        const kill = () => child.kill("SIGKILL");
+        const out = new CappedOutput("stdout", kill);
+        const err = new CappedOutput("stderr", kill);
         let timedOut = false;
         let aborted = false;
         const timer = setTimeout(() => {
@@ -46,8 +48,11 @@ function spawnCollect(label: string, argv: readonly string[], opts: RunOptions =
             traced();
             clearTimeout(timer);
             opts.signal?.removeEventListener("abort", onAbort);
-            const res = { code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-            if (aborted && !timedOut) {
+            const res = { code: code ?? -1, stdout: out.text(), stderr: err.text() };
+            const overflow = [out, err].find((o) => o.overflowed);
+            if (overflow) {
+                reject(new CommandError(label, shown, null, "", "", overflow.reason()));
+            } else if (aborted && !timedOut) {
                 resolve({ ...res, code: -1 });
             } else if (timedOut) {
                 reject(new CommandError(label, shown, null, res.stdout, res.stderr, `timed out after ${timeoutMs} ms`));

@@ -4,7 +4,7 @@ import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
 import { renderForSsh } from "../../core/argv";
 import { sshFingerprint } from "../../core/fingerprint";
 import { sleep } from "../../core/sleep";
-import { CommandError, DEFAULT_TIMEOUT_MS, type RunOptions, type RunResult, type Transport } from "./types";
+import { CappedOutput, CommandError, commandTimeoutMs, type RunOptions, type RunResult, type Transport } from "./types";
 
 export interface SshConfig {
     host: string;
@@ -156,7 +156,7 @@ export class SshTransport implements Transport {
 
     async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
         const client = await this.connection();
-        const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        const timeoutMs = commandTimeoutMs(opts);
         const line = this.remoteLine(argv, opts, timeoutMs);
         return new Promise((resolve, reject) => {
             client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
@@ -180,8 +180,12 @@ export class SshTransport implements Transport {
     /** Follows a started command's channel to its end: its output and exit, its timeout, its abort. */
     private follow(client: Client, ch: ClientChannel, argv: readonly string[], opts: RunOptions, timeoutMs: number): Promise<RunResult> {
         return new Promise((resolve, reject) => {
-            const out: Buffer[] = [];
-            const errb: Buffer[] = [];
+            const kill = () => {
+                ch.signal("KILL");
+                ch.close();
+            };
+            const out = new CappedOutput("stdout", kill);
+            const errb = new CappedOutput("stderr", kill);
             let code: number | null = null;
             let signal: string | undefined;
             let timedOut = false;
@@ -197,9 +201,7 @@ export class SshTransport implements Transport {
                 timedOut = true;
                 ch.signal("KILL");
                 ch.close();
-                reject(
-                    new CommandError(this.label, argv, null, Buffer.concat(out).toString(), Buffer.concat(errb).toString(), `timed out after ${timeoutMs} ms`),
-                );
+                reject(new CommandError(this.label, argv, null, out.text(), errb.text(), `timed out after ${timeoutMs} ms`));
             }, timeoutMs);
             ch.on("data", (b: Buffer) => out.push(b));
             ch.stderr.on("data", (b: Buffer) => errb.push(b));
@@ -213,7 +215,9 @@ export class SshTransport implements Transport {
                 clearTimeout(timer);
                 opts.signal?.removeEventListener("abort", onAbort);
                 if (timedOut) return; // already rejected
-                const ended = { code, signal, aborted, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errb).toString() };
+                const overflow = [out, errb].find((o) => o.overflowed);
+                if (overflow) return reject(new CommandError(this.label, argv, null, "", "", overflow.reason()));
+                const ended = { code, signal, aborted, stdout: out.text(), stderr: errb.text() };
                 try {
                     resolve(this.outcome(client, argv, opts, ended));
                 } catch (e) {
