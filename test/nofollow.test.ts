@@ -132,6 +132,10 @@ describe("resume reads back only what it wrote", () => {
         assert.equal(await check({ ...rec, raw: "host-host/pair/ts/tcp-1/0.json/../../../x" }), undefined);
         assert.equal(await check({ ...rec, index: 1 }), undefined);
         assert.equal(await check({ ...rec, warmup: true }), undefined);
+        // A warm-up's record (negative index) is taken back for its own step.
+        const warm = { ...rec, index: -1, warmup: true };
+        fs.writeFileSync(meta, JSON.stringify(warm));
+        assert.deepEqual(await finishedRecord(p, meta, { ...step, index: -1, warmup: true }), warm);
         assert.equal(await check({ ...rec, metrics: { gbps: "9.4" } }), undefined);
         assert.equal(await check({ ...rec, extra: 1 }), undefined);
         fs.writeFileSync(meta, "{ not json");

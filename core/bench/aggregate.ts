@@ -14,7 +14,8 @@ import { EVENT_DRIVEN } from "../notification";
  */
 export const RepRecordSchema = z
     .object({
-        index: z.number().int().nonnegative(),
+        /** 0-based; warm-up steps are negative (-warmup .. -1). */
+        index: z.number().int(),
         warmup: z.boolean(),
         metrics: z.record(z.number()),
         cpu: CpuSchema.optional(),
