@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { ROOT, engineBinDir } from "../scripts/engine";
 import { cliEnv, command, type Driver, pulumiSync, run, start, summary } from "./cli";
 import { dropNetns, netnsList, uniq } from "./helpers";
@@ -159,8 +160,10 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             assert.ok(!up.hung, `the run ended by itself:\n${up.out}`);
             assert.notEqual(up.code, 0, up.out);
             assert.match(up.out, /deliberate failure: a wire needs two hosts, this program declares 1/);
-            // The stack trace names the function and the line in the program's own source.
-            assert.match(up.out, /at checkTopology \(.*throwing-program\/index\.ts:6:\d+\)/, up.out);
+            // The stack trace names the function and the line in the program's own source (the runner
+            // prints it as Node's util.inspect does, grey around the file name on a colour terminal).
+            const plain = stripVTControlCharacters(up.out);
+            assert.match(plain, /at checkTopology \(.*throwing-program\/index\.ts:6:\d+\)/, up.out);
             // Whatever the engine created before the program failed is in the state, complete.
             const state = exported(s, THROWING, env);
             assert.equal(state.pending, 0, "no operation was left pending");
