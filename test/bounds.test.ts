@@ -7,7 +7,7 @@ import { CappedOutput, LocalTransport, MAX_OUTPUT_BYTES, MAX_TIMER_MS, commandTi
 import { BenchmarkRunArgsSchema } from "../schema/benchmark";
 
 const host = { kind: "local", name: "h" };
-const args = (tests: unknown[], settings: Record<string, number> = {}, pairs = 1) => ({
+const args = (tests: unknown[], settings: Record<string, unknown> = {}, pairs = 1) => ({
     pairs: Array.from({ length: pairs }, (_, k) => ({ label: `p${k}`, client: { kind: "host", host }, server: { kind: "host", host, address: "127.0.0.1" } })),
     tests,
     settings,
@@ -32,6 +32,18 @@ describe("a run's nominal time is bounded in the schema", () => {
         const tcp = [{ kind: "tcp" }];
         assert.equal(BenchmarkRunArgsSchema.safeParse(args(tcp, { duration: 3600, repetitions: 29, warmup: 1 }, 3)).success, false);
         assert.equal(BenchmarkRunArgsSchema.safeParse(args(tcp, { duration: 3600, repetitions: 19, warmup: 1 })).success, true);
+    });
+
+    it("counts precision-driven cells at their cap, and refuses 10^12 repetitions without listing them", () => {
+        const tcp = [{ kind: "tcp" }];
+        const precision = { relative: 0.1, confidence: 0.95, maxRepetitions: 24 };
+        assert.equal(BenchmarkRunArgsSchema.safeParse(args(tcp, { duration: 3600, repetitions: 5, warmup: 1, precision })).success, false);
+        assert.equal(
+            BenchmarkRunArgsSchema.safeParse(args(tcp, { duration: 3600, repetitions: 5, warmup: 1, precision: { ...precision, maxRepetitions: 19 } })).success,
+            true,
+        );
+        const huge = BenchmarkRunArgsSchema.safeParse(args(tcp, { repetitions: 1e12 }));
+        assert.ok(!huge.success && huge.error.issues.some((i) => i.path.join(".") === "settings.repetitions"));
     });
 });
 

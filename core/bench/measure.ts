@@ -1,7 +1,7 @@
 // One measurement of one cell: the client argv, the tool's output parsed into metrics. The
 // command runs through a callback (a host's transport or a guest's agent), so this stays pure.
 import { createHash } from "node:crypto";
-import { type Cell, type RunSettings, type TestSpec, expandCells, schedule } from "./spec";
+import { type Cell, type RunSettings, type TestSpec, expandCells } from "./spec";
 import { floodArgv, iperf3Argv, netperfArgv, parseFlood, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "./parse";
 import { percentile } from "./stats";
 
@@ -56,9 +56,14 @@ export function nominalSeconds(cell: Cell, s: RunSettings): number {
  */
 export const MAX_RUN_NOMINAL_SECONDS = 24 * 3600;
 
-/** A run's nominal measuring time: every step (warm-ups included) of every cell and pair, end to end. */
+/**
+ * A run's nominal measuring time at most: every step (warm-ups included) of every cell and pair, end
+ * to end, with precision-driven cells at their cap. Counted, not scheduled: the schema calls this on
+ * settings it is refusing (10^12 repetitions), where listing the steps would exhaust the memory.
+ */
 export function runNominalSeconds(pairs: number, tests: readonly TestSpec[], s: RunSettings): number {
-    return schedule(pairs, expandCells(tests), s).reduce((sum, step) => sum + nominalSeconds(step.cell, s), 0);
+    const perCell = s.warmup + Math.max(s.repetitions, s.precision?.maxRepetitions ?? 0);
+    return expandCells(tests).reduce((sum, cell) => sum + nominalSeconds(cell, s), 0) * pairs * perCell;
 }
 
 export interface Measurement {
