@@ -1,5 +1,6 @@
-// NAT as an nftables table netbed owns: the ruleset it writes (one atomic `nft -f` transaction that checks the table is still the one checked),
-// the rules it reads back (`nft -j list table`), and how it recognises its own table. Pure.
+// NAT as an nftables table netbed owns: the ruleset it writes (one atomic `nft -f` transaction,
+// refused whole when the table is no longer the one checked), the rules it reads back
+// (`nft -j list table`), and how it recognises its own table. Pure.
 import { sha256Hex } from "./hash";
 import { parseCidr } from "./net";
 

@@ -39,6 +39,23 @@ describe("attack: create and update with inputs that never went through check", 
         assert.equal(tables().trim(), "table ip other");
     });
 
+    it("create: a forward of an SSH host's management port is refused before the host is contacted", async () => {
+        const ssh = {
+            host: "192.0.2.1",
+            port: 22,
+            user: "root",
+            agent: true,
+            hostKeyFingerprint: `SHA256:${"B".repeat(43)}`,
+            connectTimeoutMs: 10_000,
+            dialRetries: 3,
+            keepaliveIntervalMs: 15_000,
+        };
+        await assert.rejects(
+            p.create(natUrn("ssh"), nat({ kind: "ssh", name: "lab", ssh }, "t", [{ protocol: "tcp", port: 22, to: "10.0.3.2", toPort: 22 }])),
+            /invalid inputs, nothing was done: forwards\[0\]\.port: tcp port 22 is the port netbed manages host 'lab' through/,
+        );
+    });
+
     it("update: inputs the schema's refinements refuse are refused; the table keeps its rules", async () => {
         const urn = natUrn("fwd");
         const inputs = nat(host, "fwd_t", [{ protocol: "tcp", port: 80, to: "10.0.3.2", toPort: 80 }]);
