@@ -1,5 +1,6 @@
-// NAT as an nftables table netbed owns: the ruleset it writes (one atomic `nft -f` transaction),
-// the rules it reads back (`nft -j list table`), and how it recognises its own table. Pure.
+// NAT as an nftables table netbed owns: the ruleset it writes (one atomic `nft -f` transaction,
+// refused whole when the table is no longer the one checked), the rules it reads back
+// (`nft -j list table`), and how it recognises its own table. Pure.
 import { sha256Hex } from "./hash";
 import { parseCidr } from "./net";
 
@@ -59,11 +60,20 @@ export function ownerComment(urn: string, name: string): string {
     return `netbed ${name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 80)} ${hash}`;
 }
 
-/** The table comment in `nft list table` text output, or undefined when the table has none. */
-export function parseTableComment(text: string): string | undefined {
+/** A table as `nft -a list table` shows it: its handle (never reused in a network namespace) and comment. */
+export interface TableHead {
+    handle: number;
+    /** Undefined when the table has none. */
+    comment?: string;
+}
+
+/** The table's handle and comment in `nft -a list table` text output; undefined when there is no table line. */
+export function parseTableHead(text: string): TableHead | undefined {
+    const handle = /^table ip \S+ \{ # handle (\d+)$/m.exec(text)?.[1];
+    if (handle === undefined) return undefined;
     // The table's own comment comes before its first chain; rule comments come inside chains.
     const head = text.split(/\n\s*chain /)[0];
-    return /^\s*comment "([^"]*)"\s*$/m.exec(head)?.[1];
+    return { handle: Number(handle), comment: /^\s*comment "([^"]*)"\s*$/m.exec(head)?.[1] };
 }
 
 const CHAINS = [
@@ -102,12 +112,15 @@ export function ruleLines(r: NatRules): string[] {
 }
 
 /**
- * The `nft -f` input that makes the table hold exactly these rules, atomically: the table is
- * declared (so the delete cannot fail when it is absent), deleted, and written again in one
- * transaction, so no packet ever sees a half-written table. Inputs are validated names, addresses
- * and numbers; nothing else reaches the script.
+ * The `nft -f` input that makes the table hold exactly these rules, as one transaction that nft
+ * applies whole or not at all: no packet sees a half-written table, and the table netbed checked is
+ * the one replaced. Its first command fails, and with it the whole transaction, when the table is
+ * no longer as checked: `delete table ip handle H` when the check found this resource's table with
+ * handle H (a table deleted and created again in between has another handle), `create table`
+ * when it found none (a table of that name created in between exists). Inputs are validated
+ * names, addresses and numbers; nothing else reaches the script.
  */
-export function renderNatRuleset(table: string, comment: string, r: NatRules): string {
+export function renderNatRuleset(table: string, comment: string, r: NatRules, replacing?: number): string {
     const body = (chain: (typeof CHAINS)[number]) => {
         const rules = chain.name === "postrouting" ? r.masquerade.map(masqueradeLine) : r.forwards.map(forwardLine);
         return [
@@ -117,7 +130,15 @@ export function renderNatRuleset(table: string, comment: string, r: NatRules): s
             "    }",
         ];
     };
-    return [`table ip ${table}`, `delete table ip ${table}`, `table ip ${table} {`, `    comment "${comment}"`, ...CHAINS.flatMap(body), "}", ""].join("\n");
+    return [
+        ...(replacing === undefined ? [] : [`delete table ip handle ${replacing}`]),
+        // A block given to `create table` keeps the comment but drops chains (nft 1.0.6): they follow in their own block.
+        `create table ip ${table} { comment "${comment}"; }`,
+        `table ip ${table} {`,
+        ...CHAINS.flatMap(body),
+        "}",
+        "",
+    ].join("\n");
 }
 
 /** What `nft -j list table` shows of a table netbed owns: its lines, and what netbed did not write. */

@@ -1,8 +1,19 @@
 // Nat: an nftables table in a host's network stack, created, read back, rewritten and deleted as
 // a whole. Ownership is the table's comment: a table of that name without netbed's comment for
-// this resource is never written over or deleted.
+// this resource is never written over or deleted, even when it appears between netbed's check
+// and its write (the write and the delete name the table checked by its handle).
 import * as fs from "node:fs";
-import { NFT_PACKAGE, type NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
+import {
+    NFT_PACKAGE,
+    type NatRules,
+    defaultNatTable,
+    natDrift,
+    ownerComment,
+    parseNatTable,
+    parseTableHead,
+    renderNatRuleset,
+    type TableHead,
+} from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
 import { NatArgsSchema, type NatInputs } from "../schema/nat";
 import { hostGone } from "./link";
@@ -34,20 +45,55 @@ async function ensureNft(t: Transport, host: string): Promise<void> {
     if (r.code !== 0) throw missingNft(host, r.stderr.trim());
 }
 
-/** The table's comment, or null when the table does not exist. */
-async function tableComment(t: Transport, table: string): Promise<string | undefined | null> {
-    const r = await t.run(["nft", "list", "table", "ip", table], { check: false });
+/** The table's handle and comment, or null when the table does not exist. */
+async function tableHead(t: Transport, table: string): Promise<TableHead | null> {
+    const argv = ["nft", "-a", "list", "table", "ip", table];
+    const r = await t.run(argv, { check: false });
     if (r.code !== 0) {
         if (/No such file or directory|does not exist/i.test(r.stderr)) return null;
-        throw new Error(`on host ${t.label}: \`nft list table ip ${table}\` failed: ${r.stderr.trim()}`);
+        throw new Error(`on host ${t.label}: \`${argv.join(" ")}\` failed: ${r.stderr.trim()}`);
     }
-    return parseTableComment(r.stdout);
+    const head = parseTableHead(r.stdout);
+    if (!head) throw new Error(`on host ${t.label}: \`${argv.join(" ")}\` printed no table line: ${r.stdout.slice(0, 200)}`);
+    return head;
 }
 
-async function write(ctx: Ctx, t: Transport, i: NatInputs): Promise<void> {
-    const script = renderNatRuleset(i.table, ownerComment(ctx.urn, ctx.name), i as NatRules);
+/** Refuses a table of that name that is not this resource's. */
+function assertMine(ctx: Ctx, i: NatInputs, head: TableHead | null): void {
+    if (head === null || head.comment === ownerComment(ctx.urn, ctx.name)) return;
+    const comment = head.comment;
+    throw new Error(
+        `on host '${i.host.name}': table ip ${i.table} already exists and is not this resource's (its comment is ${comment === undefined ? "absent" : `'${comment}'`}): netbed never writes over rules it did not create; choose another \`table\``,
+    );
+}
+
+/**
+ * Writes the rules over `head`, the table as checked (null: none). When nft refuses because the
+ * table changed since, the table of that name is checked again, so a foreign one is named as such.
+ */
+async function write(ctx: Ctx, t: Transport, i: NatInputs, head: TableHead | null): Promise<void> {
+    assertMine(ctx, i, head);
+    const script = renderNatRuleset(i.table, ownerComment(ctx.urn, ctx.name), i as NatRules, head?.handle);
     const r = await t.run(["nft", "-f", "-"], { stdin: script, check: false });
-    if (r.code !== 0) throw new Error(`on host '${i.host.name}': nft refused the rules of table ip ${i.table}: ${r.stderr.trim()}\nruleset:\n${script}`);
+    if (r.code === 0) return;
+    assertMine(ctx, i, await tableHead(t, i.table).catch(() => null));
+    throw new Error(`on host '${i.host.name}': nft refused the rules of table ip ${i.table}: ${r.stderr.trim()}\nruleset:\n${script}`);
+}
+
+/** Deletes the table if it is this resource's, by the handle checked, so a table replaced in between survives. */
+async function deleteMine(ctx: Ctx, t: Transport, i: NatInputs): Promise<void> {
+    const head = await tableHead(t, i.table).catch(() => null);
+    if (head === null) return;
+    if (head.comment !== ownerComment(ctx.urn, ctx.name)) {
+        ctx.log.warn(ctx.urn, `table ip ${i.table} on host '${i.host.name}' is no longer this resource's (comment '${head.comment ?? ""}'): left as it is`);
+        return;
+    }
+    const argv = ["nft", "delete", "table", "ip", "handle", String(head.handle)];
+    const r = await t.run(argv, { check: false });
+    if (r.code === 0) return;
+    if (!/No such file or directory/.test(r.stderr))
+        throw new Error(`on host '${i.host.name}': \`${argv.join(" ")}\` (table ip ${i.table}) failed: ${r.stderr.trim()}`);
+    ctx.log.warn(ctx.urn, `table ip ${i.table} on host '${i.host.name}' was deleted or replaced by another program while netbed deleted it: left as it is`);
 }
 
 async function forwarding(ctx: Ctx, t: Transport, i: NatInputs): Promise<boolean> {
@@ -63,14 +109,6 @@ async function forwarding(ctx: Ctx, t: Transport, i: NatInputs): Promise<boolean
 
 async function readBack(t: Transport, table: string) {
     return parseNatTable((await t.run(["nft", "-j", "list", "table", "ip", table])).stdout);
-}
-
-/** Refuses a table of that name that is not this resource's. */
-function assertMine(ctx: Ctx, i: NatInputs, comment: string | undefined | null): void {
-    if (comment === null || comment === ownerComment(ctx.urn, ctx.name)) return;
-    throw new Error(
-        `on host '${i.host.name}': table ip ${i.table} already exists and is not this resource's (its comment is ${comment === undefined ? "absent" : `'${comment}'`}): netbed never writes over rules it did not create; choose another \`table\``,
-    );
 }
 
 export const natHandler: UpdatingHandler<NatInputs> = {
@@ -109,8 +147,7 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);
         await ensureNft(t, i.host.name);
-        assertMine(ctx, i, await tableComment(t, i.table));
-        await write(ctx, t, i);
+        await write(ctx, t, i, await tableHead(t, i.table));
         try {
             const seen = await readBack(t, i.table);
             return {
@@ -118,7 +155,7 @@ export const natHandler: UpdatingHandler<NatInputs> = {
                 outs: { ...i, rules: seen.lines, drift: natDrift(i.rules, seen.lines), forwarding: await forwarding(ctx, t, i) },
             };
         } catch (e) {
-            await t.run(["nft", "delete", "table", "ip", i.table], { check: false });
+            await deleteMine(ctx, t, i).catch(() => undefined);
             throw e;
         }
     },
@@ -128,9 +165,9 @@ export const natHandler: UpdatingHandler<NatInputs> = {
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
         await ensureNft(t, i.host.name);
-        const comment = await tableComment(t, i.table);
+        const head = await tableHead(t, i.table);
         // Gone, or replaced by a table that is not ours: either way this resource's table no longer exists.
-        if (comment === null || comment !== ownerComment(ctx.urn, ctx.name)) return undefined;
+        if (head === null || head.comment !== ownerComment(ctx.urn, ctx.name)) return undefined;
         const seen = await readBack(t, i.table);
         return { ...state, rules: seen.lines, drift: natDrift(i.rules, seen.lines) };
     },
@@ -138,8 +175,7 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     async update(ctx, _id, _olds, news) {
         const t = hostTransport(ctx, news.host);
         await ensureNft(t, news.host.name);
-        assertMine(ctx, news, await tableComment(t, news.table));
-        await write(ctx, t, news);
+        await write(ctx, t, news, await tableHead(t, news.table));
         const seen = await readBack(t, news.table);
         return { ...news, rules: seen.lines, drift: natDrift(news.rules, seen.lines), forwarding: await forwarding(ctx, t, news) };
     },
@@ -147,13 +183,6 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     async delete(ctx, _id, state) {
         const i = inputsFromState(NatArgsSchema, state);
         if (await hostGone(i.host)) return;
-        const t = hostTransport(ctx, i.host);
-        const comment = await tableComment(t, i.table).catch(() => null);
-        if (comment === null) return;
-        if (comment !== ownerComment(ctx.urn, ctx.name)) {
-            ctx.log.warn(ctx.urn, `table ip ${i.table} on host '${i.host.name}' is no longer this resource's (comment '${comment ?? ""}'): left as it is`);
-            return;
-        }
-        await t.run(["nft", "delete", "table", "ip", i.table]);
+        await deleteMine(ctx, hostTransport(ctx, i.host), i);
     },
 };

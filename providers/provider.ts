@@ -1,6 +1,6 @@
 // The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
 import type * as provider from "@pulumi/pulumi/provider";
-import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
+import { type CheckFailure, checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
 import { typeOfUrn, urnName } from "../core/names";
 import { type Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
@@ -61,8 +61,40 @@ export class NetbedProvider implements provider.Provider {
         return h;
     }
 
+    /** Every handler call's context: a name check() would refuse never reaches a handler (it becomes paths). */
     private ctx(urn: string): Ctx {
-        return { urn, name: urnName(urn), log: this.log };
+        const name = urnName(urn);
+        const problem = resourceNameProblem(name);
+        if (problem) throw new Error(`${typeOfUrn(urn)}: the resource name ${problem}: nothing was done`);
+        return { urn, name, log: this.log };
+    }
+
+    /** Inputs as the schema takes them: secrets unwrapped, Pulumi's bookkeeping keys dropped, defaults filled. */
+    private plainInputs(urn: string, h: ResourceHandler, raw: unknown): { plain: Record<string, unknown>; secretPaths: Path[] } {
+        const { value, secretPaths } = unwrapSecrets(raw ?? {});
+        const plain = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !k.startsWith("__")));
+        return { plain: h.defaults ? h.defaults(plain, urnName(urn), urn) : plain, secretPaths };
+    }
+
+    /** The checks after the schema's that need no host: against the rest of the stack and this machine. */
+    private semanticFailures(urn: string, h: ResourceHandler, inputs: Record<string, unknown>): CheckFailure[] {
+        return [...(h.crossCheck?.(urn, inputs, this.registry) ?? []), ...(h.localCheck?.(inputs) ?? [])];
+    }
+
+    /**
+     * The inputs of create and update, checked again as check() checks them: the provider's gRPC
+     * port on 127.0.0.1 takes calls from any local user (Pulumi's design), with inputs that never
+     * went through check(). Handlers get the schema's output, never the inputs as sent.
+     */
+    private validated(urn: string, h: ResourceHandler, raw: unknown): { value: Record<string, unknown>; secretPaths: Path[] } {
+        const { plain, secretPaths } = this.plainInputs(urn, h, raw);
+        const r = checkWithSchema(h.schema, plain);
+        const failures = r.ok ? this.semanticFailures(urn, h, r.value) : r.failures;
+        if (r.ok && failures.length === 0) return { value: r.value, secretPaths };
+        const what = `${typeOfUrn(urn)} '${urnName(urn)}'`;
+        if (failures.length === 0)
+            throw new Error(`${what}: inputs not known yet reached create or update (only a preview leaves them unknown): nothing was done`);
+        throw new Error(`${what}: invalid inputs, nothing was done: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
     }
 
     private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
@@ -74,14 +106,10 @@ export class NetbedProvider implements provider.Provider {
         // No property: the engine then reports it as a problem of the resource itself.
         const nameProblem = resourceNameProblem(urnName(urn));
         if (nameProblem) return { inputs: news, failures: [{ property: "", reason: `the resource name ${nameProblem}` }] };
-        const { value, secretPaths } = unwrapSecrets(news ?? {});
-        let plain = value as Record<string, unknown>;
-        // Pulumi's own bookkeeping keys never reach the schema.
-        plain = Object.fromEntries(Object.entries(plain).filter(([k]) => !k.startsWith("__")));
-        if (h.defaults) plain = h.defaults(plain, urnName(urn), urn);
-        const facts = await this.withHostFacts(urn, h, plain);
+        const { plain: given, secretPaths } = this.plainInputs(urn, h, news);
+        const facts = await this.withHostFacts(urn, h, given);
         if ("failure" in facts) return { inputs: news, failures: [facts.failure] };
-        plain = facts.inputs;
+        const plain = facts.inputs;
         const r = checkWithSchema(h.schema, plain);
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
@@ -90,7 +118,7 @@ export class NetbedProvider implements provider.Provider {
             // Only values not known yet are in the way: validated again once they are known.
             return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(plain)]) };
         }
-        const cross = [...(h.crossCheck?.(urn, r.value, this.registry) ?? []), ...(h.localCheck?.(r.value) ?? [])];
+        const cross = this.semanticFailures(urn, h, r.value);
         if (cross.length > 0) return { inputs: news, failures: cross };
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(r.value)]) };
     }
@@ -150,8 +178,9 @@ export class NetbedProvider implements provider.Provider {
 
     async create(urn: string, inputs: any): Promise<provider.CreateResult> {
         const h = this.handler(urn);
-        const { value, secretPaths } = unwrapSecrets(inputs);
-        const r = await h.create(this.ctx(urn), value as any);
+        const ctx = this.ctx(urn);
+        const { value, secretPaths } = this.validated(urn, h, inputs);
+        const r = await h.create(ctx, value);
         return { id: r.id, outs: this.secretOuts(h, r.outs, secretPaths) };
     }
 
@@ -176,9 +205,10 @@ export class NetbedProvider implements provider.Provider {
         // diff() plans a replacement for every change of such a resource, so the engine never gets here.
         if (h.replaceOnly)
             throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
+        const ctx = this.ctx(urn);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
-        const { value, secretPaths } = unwrapSecrets(news);
-        const outs = await h.update(this.ctx(urn), id, o, value as any);
+        const { value, secretPaths } = this.validated(urn, h, news);
+        const outs = await h.update(ctx, id, o, value);
         return { outs: this.secretOuts(h, outs, secretPaths) };
     }
 

@@ -34,6 +34,26 @@ const PortForwardSchema = z
     .strict()
     .transform((f) => ({ ...f, toPort: f.toPort ?? f.port }));
 
+/**
+ * A forward of the port netbed manages an SSH host through would send every new connection to it,
+ * netbed's own included, to the guest: the host could no longer be reached to undo it.
+ */
+function sshPortForwards(
+    host: string,
+    sshPort: number,
+    forwards: readonly { protocol: string; port: number; to: string; toPort: number }[],
+    issue: (path: (string | number)[], message: string) => void,
+): void {
+    forwards.forEach((f, i) => {
+        if (f.protocol !== "tcp" || f.port !== sshPort) return;
+        const other = sshPort === 2222 ? 2022 : 2222;
+        issue(
+            ["forwards", i, "port"],
+            `tcp port ${sshPort} is the port netbed manages host '${host}' through (its ssh.port): forwarding it to ${f.to}:${f.toPort} would take over netbed's SSH connections to the host; forward another port instead (e.g. port: ${other}, toPort: ${f.toPort})`,
+        );
+    });
+}
+
 export const NatArgsSchema = z
     .object({
         /** The host whose network stack does the translation (the router in front of the guests). */
@@ -54,6 +74,7 @@ export const NatArgsSchema = z
         if (v.hostTools && !v.hostTools.includes("nft")) {
             issue(["host"], `host '${v.host.name}' has no nft (nftables' command): install the Debian package '${NFT_PACKAGE}' there (the Host's packages)`);
         }
+        if (v.host.kind === "ssh") sshPortForwards(v.host.name, v.host.ssh.port, v.forwards, issue);
         const seen = new Map<string, number>();
         v.forwards.forEach((f, i) => {
             const key = `${f.protocol} ${f.port} ${f.inInterface ?? "*"}`;

@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset, ruleLines } from "../core/nat";
+import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableHead, renderNatRuleset, ruleLines } from "../core/nat";
 import { MemoryLogger } from "../providers/log";
 import { natHandler, nftMissingHere } from "../providers/nat";
 import { NatArgsSchema } from "../schema/nat";
@@ -31,8 +31,13 @@ describe("Nat", function () {
             ],
         };
         const script = renderNatRuleset("netbed_t", "netbed n 0123", rules);
-        // Declared, deleted and written in one `nft -f` transaction: never absent, never half-written.
-        assert.match(script, /^table ip netbed_t\ndelete table ip netbed_t\ntable ip netbed_t \{\n {4}comment "netbed n 0123"\n/);
+        // One `nft -f` transaction that fails whole when a table of that name exists (none was found at the check)...
+        assert.match(script, /^create table ip netbed_t \{ comment "netbed n 0123"; \}\ntable ip netbed_t \{\n {4}chain postrouting \{\n/);
+        // ... or, over the table checked, when that very table (its handle) is gone: never absent, never half-written.
+        assert.match(
+            renderNatRuleset("netbed_t", "netbed n 0123", rules, 7),
+            /^delete table ip handle 7\ncreate table ip netbed_t \{ comment "netbed n 0123"; \}\n/,
+        );
         assert.match(script, /ip saddr 10\.0\.3\.0\/30 oifname "veth0" masquerade/);
         assert.match(script, /iifname "veth0" tcp dport 5201 dnat to 10\.0\.3\.2:5201/);
         // Captured from nft 1.0.6 after `nft -f` of that ruleset (toPort of the udp rule left out there).
@@ -44,8 +49,15 @@ describe("Nat", function () {
             'not declared: prerouting: iifname "veth0" tcp dport 5201 dnat to 10.0.3.2:5201',
             "not declared: prerouting: udp dport 5201 dnat to 10.0.3.2:5201",
         ]);
-        assert.equal(parseTableComment('table ip t {\n\tcomment "netbed a b"\n\tchain c {\n\t\tcomment "x"\n\t}\n}\n'), "netbed a b");
-        assert.equal(parseTableComment('table ip t {\n\tchain c {\n\t\ttcp dport 1 accept comment "x"\n\t}\n}\n'), undefined);
+        assert.deepEqual(parseTableHead('table ip t { # handle 12\n\tcomment "netbed a b"\n\tchain c { # handle 1\n\t\tcomment "x"\n\t}\n}\n'), {
+            handle: 12,
+            comment: "netbed a b",
+        });
+        assert.deepEqual(parseTableHead('table ip t { # handle 3\n\tchain c { # handle 1\n\t\ttcp dport 1 accept comment "x" # handle 2\n\t}\n}\n'), {
+            handle: 3,
+            comment: undefined,
+        });
+        assert.equal(parseTableHead("Error: No such file or directory\n"), undefined);
         assert.equal(defaultNatTable("lg-nat.1"), "netbed_lg_nat_1");
         assert.notEqual(ownerComment("urn:a::n", "n"), ownerComment("urn:b::n", "n"));
         assert.ok(ownerComment(`urn:${"x".repeat(500)}`, "y".repeat(300)).length <= 128, "nft keeps at most 128 bytes of comment");
