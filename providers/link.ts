@@ -104,15 +104,15 @@ export async function linkKind(t: Transport, name: string): Promise<string | und
 
 /**
  * Refuses to create over an existing link unless this resource owns it (a retry after a failure
- * half-way), in which case the leftover is removed first.
+ * half-way), in which case the leftover is removed first. `field` is the input that named it.
  */
-export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string, exists?: Promise<boolean>): Promise<void> {
+export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string, exists?: Promise<boolean>, field = "name"): Promise<void> {
     if (await (exists ?? linkExists(t, name))) {
         const owner = await ownerOf(t, host, name);
         if (owner !== ctx.urn) {
             throw new Error(
                 `on host '${host.name}': an interface named '${name}' already exists and ${owner ? `belongs to ${owner}` : "netbed did not create it"}; ` +
-                    "choose another name, or remove it if it is a leftover",
+                    `choose another \`${field}\`, or remove it if it is a leftover`,
             );
         }
         ctx.log.info(ctx.urn, `removing '${name}' left on host '${host.name}' by an earlier attempt`);

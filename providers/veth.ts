@@ -56,8 +56,8 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
     async create(ctx, i) {
         const ta = hostTransport(ctx, i.a.host);
         const tb = hostTransport(ctx, i.b.host);
-        await claimName(ctx, ta, i.a.host, i.a.name);
-        await claimName(ctx, tb, i.b.host, i.b.name);
+        await claimName(ctx, ta, i.a.host, i.a.name, undefined, "a.name");
+        await claimName(ctx, tb, i.b.host, i.b.name, undefined, "b.name");
         try {
             await runIp(machineTransport(ctx, i.a), vethAddArgv(i.a, i.b));
             const alias = (end: string) => ["alias", `netbed ${ctx.name} ${end}`];
