@@ -14,11 +14,12 @@ import { hostHandler, OWNER_DIR } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
 import { microvmHandler, runDir } from "../providers/microvm";
 import type { Ctx } from "../providers/resource";
-import { profileDir } from "../providers/security";
+import { profileDir, securityHandler } from "../providers/security";
 import { vethHandler } from "../providers/veth";
 import type { BenchmarkRunInputs } from "../schema/benchmark";
 import { BridgeArgsSchema } from "../schema/bridge";
 import { type HostConnection, HostArgsSchema } from "../schema/host";
+import { SecurityProfileArgsSchema } from "../schema/security";
 import { VethPairArgsSchema } from "../schema/veth";
 import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
 
@@ -121,5 +122,25 @@ describe("attack: a second stack with the same names", function () {
         await microvmHandler.delete(ctx, "x", state);
         assert.ok(!fs.existsSync(legacy), "the recorded run directory was not removed");
         assert.ok(fs.existsSync(`${others}/console.log`), "another stack's run directory was removed");
+    });
+
+    it("a profile recorded by the previous version (no profileDir: its directory by name alone) is read and deleted there", async () => {
+        const name = `s11s-prof-${ns.slice(5)}`;
+        const ctx = ctxOf("A", "SecurityProfile", name);
+        const local: HostConnection = { kind: "local", name: "me" };
+        const made = await securityHandler.create(ctx, SecurityProfileArgsSchema.parse({ host: local, landlock: { enabled: false } }));
+        const legacy = `/run/netbed/profiles/init/${name}`;
+        try {
+            assert.equal(made.outs.profileDir, profileDir(local, name, ctx.urn));
+            fs.renameSync(made.outs.profileDir as string, legacy);
+            const old: Record<string, unknown> = { ...made.outs, filterPath: `${legacy}/filter.bpf` };
+            delete old.profileDir;
+            assert.deepEqual(await securityHandler.read(ctx, made.id, old), old, "the recorded profile was not found");
+            await securityHandler.delete(ctx, made.id, old);
+            assert.ok(!fs.existsSync(legacy), "the recorded profile's directory was not removed");
+        } finally {
+            fs.rmSync(legacy, { recursive: true, force: true });
+            fs.rmSync(made.outs.profileDir as string, { recursive: true, force: true });
+        }
     });
 });
