@@ -2,7 +2,17 @@
 // a whole. Ownership is the table's comment: a table of that name without netbed's comment for
 // this resource is never written over or deleted.
 import * as fs from "node:fs";
-import { NFT_PACKAGE, type NatRules, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableComment, renderNatRuleset } from "../core/nat";
+import {
+    NFT_PACKAGE,
+    type NatRules,
+    defaultNatTable,
+    nameOnlyNatTable,
+    natDrift,
+    ownerComment,
+    parseNatTable,
+    parseTableComment,
+    renderNatRuleset,
+} from "../core/nat";
 import { UNKNOWN } from "../core/secrets";
 import { NatArgsSchema, type NatInputs } from "../schema/nat";
 import { hostGone } from "./link";
@@ -85,9 +95,10 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     }),
     deleteBeforeReplace: true,
 
-    defaults(inputs, name) {
+    defaults(inputs, name, urn, olds) {
         const out = { ...inputs };
-        if (out.table === undefined) out.table = defaultNatTable(name);
+        // A Nat created with the name-only default keeps its table (a new name would replace it).
+        if (out.table === undefined) out.table = olds?.table === nameOnlyNatTable(name) ? olds.table : defaultNatTable(name, urn);
         // Not known before the Host exists; checked again at create.
         if (out.hostTools === UNKNOWN || out.hostTools === null) delete out.hostTools;
         // Derived from the rules by the schema, never given.

@@ -69,7 +69,7 @@ export class NetbedProvider implements provider.Provider {
         return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra, ...keyPaths(outs)]);
     }
 
-    async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
+    async check(urn: string, olds: any, news: any): Promise<provider.CheckResult> {
         const h = this.handler(urn);
         // No property: the engine then reports it as a problem of the resource itself.
         const nameProblem = resourceNameProblem(urnName(urn));
@@ -78,7 +78,7 @@ export class NetbedProvider implements provider.Provider {
         let plain = value as Record<string, unknown>;
         // Pulumi's own bookkeeping keys never reach the schema.
         plain = Object.fromEntries(Object.entries(plain).filter(([k]) => !k.startsWith("__")));
-        if (h.defaults) plain = h.defaults(plain, urnName(urn), urn);
+        if (h.defaults) plain = h.defaults(plain, urnName(urn), urn, unwrapSecrets(olds ?? {}).value as Record<string, unknown>);
         const facts = await this.withHostFacts(urn, h, plain);
         if ("failure" in facts) return { inputs: news, failures: [facts.failure] };
         plain = facts.inputs;
