@@ -1,7 +1,7 @@
 // Two stacks with the same logical names, on the handlers: a name the user chooses (a netns Host's
-// namespace, a Bridge's name, a VethPair's ends) is refused to the second stack, naming the field
-// and the first's URN, and the second's refresh and delete never adopt or remove the first's
-// object; the names a resource chooses itself (a VM's run directory, a profile's directory, a
+// namespace, a Bridge's, a VethPair's ends, a MacvtapLink's) is refused to the second stack,
+// naming the field and the first's URN, and the second's refresh and delete never adopt or remove
+// the first's object; the names a resource chooses itself (a VM's run directory, a profile's directory, a
 // benchmark's progress file) differ between the two. State from before those names carried the
 // URN's hash is still read and deleted at its recorded paths.
 import { strict as assert } from "node:assert";
@@ -12,6 +12,7 @@ import { openProgress } from "../providers/benchmark/resume";
 import { bridgeHandler } from "../providers/bridge";
 import { hostHandler, OWNER_DIR } from "../providers/host";
 import { MemoryLogger } from "../providers/log";
+import { macvtapHandler } from "../providers/macvtap";
 import { microvmHandler, runDir } from "../providers/microvm";
 import type { Ctx } from "../providers/resource";
 import { profileDir, securityHandler } from "../providers/security";
@@ -19,6 +20,7 @@ import { vethHandler } from "../providers/veth";
 import type { BenchmarkRunInputs } from "../schema/benchmark";
 import { BridgeArgsSchema } from "../schema/bridge";
 import { type HostConnection, HostArgsSchema } from "../schema/host";
+import { MacvtapLinkArgsSchema } from "../schema/macvtap";
 import { SecurityProfileArgsSchema } from "../schema/security";
 import { VethPairArgsSchema } from "../schema/veth";
 import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
@@ -82,6 +84,20 @@ describe("attack: a second stack with the same names", function () {
         assert.deepEqual([ownerRecord("s11sva"), ownerRecord("s11svb")], [a.urn, a.urn], "the first's owner records are kept");
         await vethHandler.delete(a, made.id, made.outs);
         assert.notEqual(linkIn("s11sva").code, 0);
+    });
+
+    it("a MacvtapLink: the second's refresh and delete leave the first's link and its device node", async () => {
+        must(["ip", "-n", ns, "link", "add", "s11sup", "type", "veth", "peer", "name", "s11sup1"]);
+        const [a, b] = [ctxOf("A", "MacvtapLink", "mv"), ctxOf("B", "MacvtapLink", "mv")];
+        const args = MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: conn, name: "s11smv", parent: "s11sup" }, "mv", a.urn));
+        const made = await macvtapHandler.create(a, args);
+        await assert.rejects(macvtapHandler.create(b, args), /'s11smv' already exists and belongs to urn:pulumi:A::.*choose another `name`/);
+        assert.equal(await macvtapHandler.read(b, made.id, made.outs), undefined, "the second stack's refresh adopted the first's macvtap");
+        await macvtapHandler.delete(b, made.id, made.outs);
+        assert.equal(linkIn("s11smv").code, 0, "the second stack's delete removed the first's macvtap");
+        assert.ok(fs.existsSync(made.outs.device as string), "the second stack's delete removed the first's device node");
+        await macvtapHandler.delete(a, made.id, made.outs);
+        assert.ok(linkIn("s11smv").code !== 0 && !fs.existsSync(made.outs.device as string));
     });
 
     it("a VM's run directory and a profile's directory differ between stacks; a benchmark's interrupted run is not resumed by the other stack's", async () => {
