@@ -1,5 +1,6 @@
 // Names that end up as kernel object names (links, namespaces) or as argv words.
 // Pure: no I/O, so both the SDK (early, at construction) and the provider's check() use it.
+import { sha256Hex } from "./hash";
 
 /** Linux IFNAMSIZ is 16 including the NUL terminator. */
 const MAX_IFNAME_BYTES = 15;
@@ -49,6 +50,15 @@ export function debPackageProblem(spec: string): string | undefined {
  */
 export function defaultNetnsName(resourceName: string): string {
     return `nb-${resourceName.replace(/[^A-Za-z0-9_.-]/g, "-")}`;
+}
+
+/**
+ * A short hash of a resource's URN (stack, project, type and name): it goes into the names of the
+ * host-side objects a resource names itself, so a resource of the same name in another stack or
+ * program on the same machine gets objects of its own.
+ */
+export function urnTag(urn: string): string {
+    return sha256Hex(urn).slice(0, 12);
 }
 
 /** The resource name part of a Pulumi URN (the last `::` segment). */

@@ -2,6 +2,7 @@
 // refused whole when the table is no longer the one checked), the rules it reads back
 // (`nft -j list table`), and how it recognises its own table. Pure.
 import { sha256Hex } from "./hash";
+import { urnTag } from "./names";
 import { parseCidr } from "./net";
 
 /** The Debian package that provides `nft`: named in every refusal of a host without it. */
@@ -34,9 +35,18 @@ export function natTableProblem(name: string): string | undefined {
     return undefined;
 }
 
-/** The table a Nat resource owns unless told otherwise: "netbed_" + its name. */
-export function defaultNatTable(resourceName: string): string {
+/** "netbed_" + a resource name: the default table of versions before it carried the URN's hash. */
+export function nameOnlyNatTable(resourceName: string): string {
     return `netbed_${resourceName.replace(/[^A-Za-z0-9_]/g, "_")}`.slice(0, 64);
+}
+
+/**
+ * The table a Nat resource owns unless told otherwise: "netbed_" + its name + its URN's hash, so a
+ * Nat of the same name in another stack on the same network stack has a table of its own.
+ */
+export function defaultNatTable(resourceName: string, urn: string): string {
+    const tag = `_${urnTag(urn)}`;
+    return nameOnlyNatTable(resourceName).slice(0, 64 - tag.length) + tag;
 }
 
 /** A subnet to match by source: a CIDR whose host bits are zero (nft would clear them silently). */

@@ -13,6 +13,7 @@ import type { CellResult, ResultsDoc } from "../core/bench/results";
 import type { Precision } from "../core/bench/spec";
 import { sha256Hex } from "../core/hash";
 import { benchmarkHandler } from "../providers/benchmark";
+import { progressFile } from "../providers/benchmark/resume";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../schema/benchmark";
 import { must } from "../test/helpers";
@@ -123,10 +124,12 @@ export async function veth(): Promise<Record<string, unknown>> {
     }
 }
 
+const runUrn = (name: string) => `urn:pulumi:bench::precision::netbed:index:BenchmarkRun::${name}`;
+
 async function runOnce(inputs: BenchmarkRunInputs, name: string) {
     const log = new MemoryLogger();
     const t0 = Date.now();
-    const r = await benchmarkHandler.create({ urn: `urn:pulumi:bench::precision::netbed:index:BenchmarkRun::${name}`, name: "veth", log }, inputs);
+    const r = await benchmarkHandler.create({ urn: runUrn(name), name: "veth", log }, inputs);
     const wall = (Date.now() - t0) / 1000;
     const doc = r.outs.results as ResultsDoc;
     const status = log.lines.filter((l) => l.startsWith("status: "));
@@ -155,7 +158,7 @@ async function runOnce(inputs: BenchmarkRunInputs, name: string) {
 async function resumeAfterDeleting(inputs: BenchmarkRunInputs, doc: ResultsDoc, results: string) {
     const timestamp = doc.cells[0].rawDir.split("/")[2];
     const hash = sha256Hex(JSON.stringify({ pairs: inputs.pairs, tests: inputs.tests, settings: inputs.settings, triggers: inputs.triggers }));
-    fs.writeFileSync(path.join(results, "runs", "veth.progress.json"), JSON.stringify({ hash, timestamp }));
+    fs.writeFileSync(progressFile(results, { name: "veth", urn: runUrn("resumed") }), JSON.stringify({ hash, timestamp }));
     const last = Math.max(...doc.cells.map((c) => c.repetitions.length));
     const deleted = doc.cells.filter((c) => c.repetitions.length === last).map((c) => path.join(results, c.rawDir, `rep-${last}.meta.json`));
     for (const f of deleted) fs.rmSync(f);

@@ -1,7 +1,7 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../core/placement";
 import { BridgeArgsSchema, type BridgeInputs } from "../schema/bridge";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, specFromObserved } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, ownedByAnother, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { type Transport, hostTransport } from "./transport";
@@ -50,6 +50,7 @@ export const bridgeHandler: UpdatingHandler<BridgeInputs> = {
         const i = inputsFromState(BridgeArgsSchema, state);
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
+        if (await ownedByAnother(t, i.host, i.name, ctx.urn)) return undefined;
         const obs = await observe(t, i.name, true);
         if (obs?.link.kind !== "bridge") return undefined;
         const attached = await membersOf(t, i.name);
@@ -77,8 +78,11 @@ export const bridgeHandler: UpdatingHandler<BridgeInputs> = {
         const i = inputsFromState(BridgeArgsSchema, state);
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
-        // Members are not ours: detach them (the kernel would too) and leave them as they are.
-        for (const m of i.members) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"], { check: false });
+        // Members are not ours: detach them (the kernel would too) and leave them as they are. A
+        // bridge of that name that is another resource's keeps its members.
+        if (!(await ownedByAnother(t, i.host, i.name, ctx.urn))) {
+            for (const m of i.members) await runIp(t, ["ip", "link", "set", "dev", m, "nomaster"], { check: false });
+        }
         await deleteOwnedLink(ctx, t, i.host, i.name);
     },
 };

@@ -49,6 +49,12 @@ async function ownerOf(ns: string): Promise<string | undefined> {
     }
 }
 
+/** True when the record names another resource as the namespace's owner. */
+async function ownedByAnother(ns: string, urn: string): Promise<boolean> {
+    const owner = await ownerOf(ns);
+    return owner !== undefined && owner !== urn;
+}
+
 export async function probeHost(t: Transport, timeoutMs = 60_000): Promise<HostProbe> {
     const r = await t.run(["sh", "-s"], { stdin: PROBE_SCRIPT, timeoutMs });
     return parseProbe(r.stdout);
@@ -154,8 +160,10 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
     async read(ctx, _id, state) {
         const i = inputsFromState(HostArgsSchema, state);
         const conn = connectionOf(ctx.name, i);
+        if (conn.kind === "netns" && (await ownedByAnother(conn.namespace, ctx.urn))) return undefined;
         if (conn.kind === "netns" && !(await netnsExists(conn.namespace))) {
             // Gone behind our back: drop netbed's own owner records with it.
+            if ((await ownerOf(conn.namespace)) !== ctx.urn) return undefined;
             await local.run(["rm", "-f", "--", ownerFile(conn.namespace)], { check: false });
             await local.run(
                 [
@@ -186,13 +194,15 @@ export const hostHandler: UpdatingHandler<HostInputs> = {
         const i = inputsFromState(HostArgsSchema, state);
         if (i.kind !== "netns") return; // local and SSH machines are not netbed's to remove
         const ns = i.namespace!;
+        const owner = await ownerOf(ns);
+        if (owner !== undefined && owner !== ctx.urn) {
+            // Another resource's (another stack's, made after this one's went): not this one's to delete.
+            ctx.log.warn(ctx.urn, `namespace '${ns}' now belongs to ${owner}: left in place`);
+            return;
+        }
         if (!(await netnsExists(ns))) {
             await local.run(["rm", "-f", "--", ownerFile(ns)], { check: false });
             return;
-        }
-        const owner = await ownerOf(ns);
-        if (owner !== undefined && owner !== ctx.urn) {
-            throw new Error(`host '${ctx.name}': namespace '${ns}' now belongs to ${owner}, not to this resource; not deleting it`);
         }
         if (owner === undefined) {
             ctx.log.warn(ctx.urn, `namespace '${ns}' exists but has no netbed owner record (made outside netbed?); leaving it in place`);

@@ -54,7 +54,8 @@ async function recordOwner(t: Transport, host: HostConnection, name: string, urn
     await t.putFile(ownerPath(host, name), `${urn}\n`);
 }
 
-async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
+/** The URN netbed's record on the host names as the link's owner, undefined without a record. */
+export async function ownerOf(t: Transport, host: HostConnection, name: string): Promise<string | undefined> {
     try {
         return (await t.getFile(ownerPath(host, name))).toString().trim();
     } catch {
@@ -62,7 +63,15 @@ async function ownerOf(t: Transport, host: HostConnection, name: string): Promis
     }
 }
 
-export async function dropOwner(t: Transport, host: HostConnection, name: string): Promise<void> {
+/** True when the record names another resource: a link of that name is then not this resource's, whatever it looks like. */
+export async function ownedByAnother(t: Transport, host: HostConnection, name: string, urn: string): Promise<boolean> {
+    const owner = await ownerOf(t, host, name);
+    return owner !== undefined && owner !== urn;
+}
+
+/** Removes this resource's record of the link; another resource's record stays. */
+export async function dropOwner(t: Transport, host: HostConnection, name: string, urn: string): Promise<void> {
+    if ((await ownerOf(t, host, name)) !== urn) return;
     const p = ownerPath(host, name);
     const dir = p.slice(0, p.lastIndexOf("/"));
     if (t instanceof LocalTransport) {
@@ -95,15 +104,15 @@ export async function linkKind(t: Transport, name: string): Promise<string | und
 
 /**
  * Refuses to create over an existing link unless this resource owns it (a retry after a failure
- * half-way), in which case the leftover is removed first.
+ * half-way), in which case the leftover is removed first. `field` is the input that named it.
  */
-export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string, exists?: Promise<boolean>): Promise<void> {
+export async function claimName(ctx: Ctx, t: Transport, host: HostConnection, name: string, exists?: Promise<boolean>, field = "name"): Promise<void> {
     if (await (exists ?? linkExists(t, name))) {
         const owner = await ownerOf(t, host, name);
         if (owner !== ctx.urn) {
             throw new Error(
                 `on host '${host.name}': an interface named '${name}' already exists and ${owner ? `belongs to ${owner}` : "netbed did not create it"}; ` +
-                    "choose another name, or remove it if it is a leftover",
+                    `choose another \`${field}\`, or remove it if it is a leftover`,
             );
         }
         ctx.log.info(ctx.urn, `removing '${name}' left on host '${host.name}' by an earlier attempt`);
@@ -320,12 +329,17 @@ export function specFromObserved<T extends LinkSpec>(spec: T, o: Observed): T {
     return out;
 }
 
-/** Deletes a link this resource owns; already gone is success; a foreign link is left alone. */
+/**
+ * Deletes a link this resource owns; already gone is success; a foreign link is left alone: one of
+ * another resource (another stack's of the same name, made after this one's went) is not this
+ * resource's to delete, and this one's is gone.
+ */
 export async function deleteOwnedLink(ctx: Ctx, t: Transport, host: HostConnection, name: string): Promise<void> {
     if (await linkExists(t, name)) {
         const owner = await ownerOf(t, host, name);
         if (owner !== undefined && owner !== ctx.urn) {
-            throw new Error(`on host '${host.name}': '${name}' now belongs to ${owner}; not deleting it`);
+            ctx.log.warn(ctx.urn, `'${name}' on host '${host.name}' now belongs to ${owner}: left in place`);
+            return;
         }
         if (owner === undefined) {
             ctx.log.warn(ctx.urn, `'${name}' on host '${host.name}' has no netbed owner record (made outside netbed?); leaving it in place`);
@@ -333,7 +347,7 @@ export async function deleteOwnedLink(ctx: Ctx, t: Transport, host: HostConnecti
         }
         await runIp(t, ["ip", "link", "del", "dev", name]);
     }
-    await dropOwner(t, host, name);
+    await dropOwner(t, host, name, ctx.urn);
 }
 
 /** True when the namespace (for netns hosts) is gone, so everything in it is gone too. */

@@ -5,7 +5,19 @@ import type { HostProbe } from "../core/probe";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
 import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "../schema/macvtap";
-import { type Observed, addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, observe, observedOutput, specFromObserved } from "./link";
+import {
+    type Observed,
+    addressClaims,
+    claimName,
+    converge,
+    deleteOwnedLink,
+    hostGone,
+    linkExists,
+    observe,
+    observedOutput,
+    ownedByAnother,
+    specFromObserved,
+} from "./link";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { type Transport, hostTransport } from "./transport";
 
@@ -103,6 +115,7 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
         const i = inputsFromState(MacvtapLinkArgsSchema, state);
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
+        if (await ownedByAnother(t, i.host, i.name, ctx.urn)) return undefined;
         const obs = await observe(t, i.name, true);
         if (obs?.link.kind !== "macvtap") return undefined;
         const device = devicePath(i.host, i.name);
@@ -127,6 +140,11 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
         const i = inputsFromState(MacvtapLinkArgsSchema, state);
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
+        // The node is named by the link: a link of that name that is another resource's has it now.
+        if (await ownedByAnother(t, i.host, i.name, ctx.urn)) {
+            ctx.log.warn(ctx.urn, `'${i.name}' on host '${i.host.name}' now belongs to another resource: left in place`);
+            return;
+        }
         const dev = devicePath(i.host, i.name);
         await t.run(["rm", "-f", "--", dev]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dev.slice(0, dev.lastIndexOf("/"))], { check: false });

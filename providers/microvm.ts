@@ -13,6 +13,7 @@ import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } 
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
 import { sha256Hex } from "../core/hash";
+import { urnTag } from "../core/names";
 import { parseProcStat } from "../core/procstat";
 import { sleep } from "../core/sleep";
 import { type Transport, hostTransport } from "./transport";
@@ -54,8 +55,19 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
     }
 }
 
-export function runDir(host: HostConnection, name: string): string {
-    return `${VM_DIR}/${networkStackOf(host)}/${name}`;
+/** The VM's run directory, named by its URN too: a VM of the same name in another stack has its own. */
+export function runDir(host: HostConnection, name: string, urn: string): string {
+    return `${VM_DIR}/${networkStackOf(host)}/${name}-${urnTag(urn)}`;
+}
+
+/**
+ * The run directory of a recorded VM: the one its console log is in. Versions before run
+ * directories carried the URN's hash named it by the VM's name alone; any other log path is not
+ * this resource's and is ignored.
+ */
+function recordedRunDir(ctx: Ctx, host: HostConnection, consoleLog: unknown): string {
+    const byName = `${VM_DIR}/${networkStackOf(host)}/${ctx.name}`;
+    return consoleLog === `${byName}/console.log` ? byName : runDir(host, ctx.name, ctx.urn);
 }
 
 /** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
@@ -130,16 +142,17 @@ async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: str
 
 /**
  * Kills a VMM that a create cut short left running (the engine killed while the guest booted): its
- * pid is in this VM's run directory and its stdout is this VM's console log, so it is this
- * resource's own. Left alone it would run on beside the new VMM, unknown to the state.
+ * pid is in this VM's run directory (named by the URN) and its stdout is this VM's console log, so
+ * it is this resource's own. Left alone it would run on beside the new VMM, unknown to the state.
  */
 async function killLeftover(ctx: Ctx, t: Transport, dir: string): Promise<void> {
     const r = await t.run(["cat", "--", `${dir}/pid`], { check: false });
     const pid = Number(r.stdout.trim());
     if (r.code !== 0 || !Number.isInteger(pid) || pid <= 1) return;
-    const out = await t.run(["readlink", "--", `/proc/${pid}/fd/1`], { check: false });
     const id = await processIdentity(t, pid);
-    if (out.stdout.trim() !== `${dir}/console.log` || !id) return;
+    const out = await t.run(["readlink", "--", `/proc/${pid}/fd/1`], { check: false });
+    // Alive with the same start time after the look at its stdout: not a pid reused in between.
+    if (!id || out.stdout.trim() !== `${dir}/console.log` || !(await alive(t, pid, id.start))) return;
     ctx.log.warn(ctx.urn, `VMM pid ${pid} of an interrupted create is still running: killing it`);
     await t.run(["kill", "-KILL", String(pid)], { check: false });
     for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await sleep(100);
@@ -187,7 +200,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     },
 
     async create(ctx, given) {
-        await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name));
+        await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name, ctx.urn));
         const i = await makeOwnTaps(ctx, given);
         try {
             return await bootVm(ctx, i, given);
@@ -222,7 +235,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     async delete(ctx, _id, state) {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
-        const dir = runDir(i.host, ctx.name);
+        const dir = recordedRunDir(ctx, i.host, state.consoleLog);
         await stop(ctx, t, dir, state.pid as number, state.startTime as string, DRIVER_MODELS[i.driver].stopLine);
         await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
         await t.run(["rm", "-rf", "--", dir]);
@@ -353,7 +366,7 @@ async function settleGuest(
 /** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
 async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
     const t = hostTransport(ctx, i.host);
-    const dir = runDir(i.host, ctx.name);
+    const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];
     const { accel, accelWarning } = chooseAccel(ctx, i);
     const nics = nicsOf(i, ctx.urn);

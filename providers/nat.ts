@@ -7,6 +7,7 @@ import {
     NFT_PACKAGE,
     type NatRules,
     defaultNatTable,
+    nameOnlyNatTable,
     natDrift,
     ownerComment,
     parseNatTable,
@@ -123,9 +124,10 @@ export const natHandler: UpdatingHandler<NatInputs> = {
     }),
     deleteBeforeReplace: true,
 
-    defaults(inputs, name) {
+    defaults(inputs, name, urn, olds) {
         const out = { ...inputs };
-        if (out.table === undefined) out.table = defaultNatTable(name);
+        // A Nat created with the name-only default keeps its table (a new name would replace it).
+        if (out.table === undefined) out.table = olds?.table === nameOnlyNatTable(name) ? olds.table : defaultNatTable(name, urn);
         // Not known before the Host exists; checked again at create.
         if (out.hostTools === UNKNOWN || out.hostTools === null) delete out.hostTools;
         // Derived from the rules by the schema, never given.

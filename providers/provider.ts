@@ -70,10 +70,12 @@ export class NetbedProvider implements provider.Provider {
     }
 
     /** Inputs as the schema takes them: secrets unwrapped, Pulumi's bookkeeping keys dropped, defaults filled. */
-    private plainInputs(urn: string, h: ResourceHandler, raw: unknown): { plain: Record<string, unknown>; secretPaths: Path[] } {
+    private plainInputs(urn: string, h: ResourceHandler, raw: unknown, olds?: unknown): { plain: Record<string, unknown>; secretPaths: Path[] } {
         const { value, secretPaths } = unwrapSecrets(raw ?? {});
+        // Pulumi's own bookkeeping keys never reach the schema.
         const plain = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !k.startsWith("__")));
-        return { plain: h.defaults ? h.defaults(plain, urnName(urn), urn) : plain, secretPaths };
+        if (!h.defaults) return { plain, secretPaths };
+        return { plain: h.defaults(plain, urnName(urn), urn, unwrapSecrets(olds ?? {}).value as Record<string, unknown>), secretPaths };
     }
 
     /** The checks after the schema's that need no host: against the rest of the stack and this machine. */
@@ -86,8 +88,8 @@ export class NetbedProvider implements provider.Provider {
      * port on 127.0.0.1 takes calls from any local user (Pulumi's design), with inputs that never
      * went through check(). Handlers get the schema's output, never the inputs as sent.
      */
-    private validated(urn: string, h: ResourceHandler, raw: unknown): { value: Record<string, unknown>; secretPaths: Path[] } {
-        const { plain, secretPaths } = this.plainInputs(urn, h, raw);
+    private validated(urn: string, h: ResourceHandler, raw: unknown, olds?: unknown): { value: Record<string, unknown>; secretPaths: Path[] } {
+        const { plain, secretPaths } = this.plainInputs(urn, h, raw, olds);
         const r = checkWithSchema(h.schema, plain);
         const failures = r.ok ? this.semanticFailures(urn, h, r.value) : r.failures;
         if (r.ok && failures.length === 0) return { value: r.value, secretPaths };
@@ -101,12 +103,12 @@ export class NetbedProvider implements provider.Provider {
         return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra, ...keyPaths(outs)]);
     }
 
-    async check(urn: string, _olds: any, news: any): Promise<provider.CheckResult> {
+    async check(urn: string, olds: any, news: any): Promise<provider.CheckResult> {
         const h = this.handler(urn);
         // No property: the engine then reports it as a problem of the resource itself.
         const nameProblem = resourceNameProblem(urnName(urn));
         if (nameProblem) return { inputs: news, failures: [{ property: "", reason: `the resource name ${nameProblem}` }] };
-        const { plain: given, secretPaths } = this.plainInputs(urn, h, news);
+        const { plain: given, secretPaths } = this.plainInputs(urn, h, news, olds);
         const facts = await this.withHostFacts(urn, h, given);
         if ("failure" in facts) return { inputs: news, failures: [facts.failure] };
         const plain = facts.inputs;
@@ -207,7 +209,7 @@ export class NetbedProvider implements provider.Provider {
             throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
         const ctx = this.ctx(urn);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
-        const { value, secretPaths } = this.validated(urn, h, news);
+        const { value, secretPaths } = this.validated(urn, h, news, olds);
         const outs = await h.update(ctx, id, o, value);
         return { outs: this.secretOuts(h, outs, secretPaths) };
     }

@@ -24,8 +24,11 @@ interface HandlerBase<I extends Record<string, unknown>> extends DiffTable<I> {
     deleteBeforeReplace?: boolean;
     /** Paths always stored as secrets, in inputs and outputs. */
     secretPaths?: Path[];
-    /** Fills defaults that depend on the resource's name or URN, before validation. Pure. */
-    defaults?(inputs: Record<string, unknown>, name: string, urn: string): Record<string, unknown>;
+    /**
+     * Fills defaults that depend on the resource's name or URN, before validation; `olds` are the
+     * inputs in the state (none or empty for a new resource). Pure.
+     */
+    defaults?(inputs: Record<string, unknown>, name: string, urn: string, olds?: Record<string, unknown>): Record<string, unknown>;
     /**
      * An input the SDK fills from the Host's probe output (`field`, computed by `of`). When it is
      * not known yet (a first preview), check() fills it from a read-only probe of the host.

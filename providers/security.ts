@@ -9,6 +9,7 @@ import { CAPABILITIES, type Capability, type LandlockNeed, isArch, seccompPolicy
 import type { HostConnection } from "../schema/host";
 import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../schema/security";
 import { sha256Hex } from "../core/hash";
+import { urnTag } from "../core/names";
 import { makeTemp } from "./cache";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { type Transport, hostTransport, which } from "./transport";
@@ -18,8 +19,17 @@ const PROFILE_DIR = "/run/netbed/profiles";
 /** The flags of scripts/build-native.sh: the launcher must build warning-free everywhere. */
 const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
 
-export function profileDir(host: HostConnection, name: string): string {
-    return `${PROFILE_DIR}/${networkStackOf(host)}/${name}`;
+/** The profile's directory, named by its URN too: a profile of the same name in another stack has its own. */
+export function profileDir(host: HostConnection, name: string, urn: string): string {
+    return `${PROFILE_DIR}/${networkStackOf(host)}/${name}-${urnTag(urn)}`;
+}
+
+/**
+ * The directory of a recorded profile: state without `profileDir` comes from a version that named
+ * it by the profile's name alone.
+ */
+function recordedProfileDir(ctx: Ctx, host: HostConnection, state: Record<string, unknown>): string {
+    return state.profileDir === undefined ? `${PROFILE_DIR}/${networkStackOf(host)}/${ctx.name}` : profileDir(host, ctx.name, ctx.urn);
 }
 
 /**
@@ -199,7 +209,7 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const tools = await wrapperTools(t, where);
         const launcher = await ensureLauncher(ctx, t, i.host.name, i.cacheDir);
         const { abi, unmet } = await landlockSupport(ctx, t, i, where, launcher);
-        const dir = profileDir(i.host, ctx.name);
+        const dir = profileDir(i.host, ctx.name, ctx.urn);
         const filterPath = await writeProfileDir(t, i, dir, filter);
         const rules = appliedRules(i, policy, filter, abi, unmet);
         await t.putFile(`${dir}/rules.json`, `${JSON.stringify(rules, null, 2)}\n`);
@@ -223,6 +233,7 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
             outs: {
                 ...i,
                 name: ctx.name,
+                profileDir: dir,
                 filterSha256: filter?.sha256,
                 filterBytes: filter?.program.length ?? 0,
                 filterInstructions: filter?.instructions ?? 0,
@@ -240,7 +251,7 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
     async read(ctx, _id, state) {
         const i = inputsFromState(SecurityProfileArgsSchema, state);
         const t = hostTransport(ctx, i.host);
-        const dir = profileDir(i.host, ctx.name);
+        const dir = recordedProfileDir(ctx, i.host, state);
         if ((await t.run(["test", "-f", `${dir}/rules.json`], { check: false })).code !== 0) return undefined;
         if ((await t.run(["test", "-x", state.launcherPath as string], { check: false })).code !== 0) return undefined;
         if (state.filterPath) {
@@ -253,7 +264,7 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
     async delete(ctx, _id, state) {
         const i = inputsFromState(SecurityProfileArgsSchema, state);
         const t = hostTransport(ctx, i.host);
-        const dir = profileDir(i.host, ctx.name);
+        const dir = recordedProfileDir(ctx, i.host, state);
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
     },

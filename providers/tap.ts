@@ -1,7 +1,19 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../core/placement";
 import { TapArgsSchema, type TapInputs } from "../schema/tap";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, linkExists, linkKind, observe, observedOutput, specFromObserved } from "./link";
+import {
+    addressClaims,
+    claimName,
+    converge,
+    deleteOwnedLink,
+    hostGone,
+    linkExists,
+    linkKind,
+    observe,
+    observedOutput,
+    ownedByAnother,
+    specFromObserved,
+} from "./link";
 import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { type Transport, hostTransport } from "./transport";
 
@@ -52,6 +64,7 @@ export const tapHandler: UpdatingHandler<TapInputs> = {
         const i = inputsFromState(TapArgsSchema, state);
         if (await hostGone(i.host)) return undefined;
         const t = hostTransport(ctx, i.host);
+        if (await ownedByAnother(t, i.host, i.name, ctx.urn)) return undefined;
         const obs = await observe(t, i.name, true);
         if (obs?.link.kind !== "tun" || obs.link.info.type !== "tap") return undefined;
         return {

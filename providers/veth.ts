@@ -2,7 +2,7 @@
 import { networkStackOf } from "../core/placement";
 import type { HostConnection } from "../schema/host";
 import { VethPairArgsSchema, type VethPairInputs } from "../schema/veth";
-import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, observedOutput, specFromObserved } from "./link";
+import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, ownedByAnother, observedOutput, specFromObserved } from "./link";
 import { runIp } from "./ipbatch";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
 import { LocalTransport, type Transport, hostTransport } from "./transport";
@@ -56,8 +56,8 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
     async create(ctx, i) {
         const ta = hostTransport(ctx, i.a.host);
         const tb = hostTransport(ctx, i.b.host);
-        await claimName(ctx, ta, i.a.host, i.a.name);
-        await claimName(ctx, tb, i.b.host, i.b.name);
+        await claimName(ctx, ta, i.a.host, i.a.name, undefined, "a.name");
+        await claimName(ctx, tb, i.b.host, i.b.name, undefined, "b.name");
         try {
             await runIp(machineTransport(ctx, i.a), vethAddArgv(i.a, i.b));
             const alias = (end: string) => ["alias", `netbed ${ctx.name} ${end}`];
@@ -69,7 +69,7 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
         } catch (e) {
             // Deleting one end deletes the pair.
             await deleteOwnedLink(ctx, ta, i.a.host, i.a.name).catch(() => undefined);
-            await dropOwner(tb, i.b.host, i.b.name).catch(() => undefined);
+            await dropOwner(tb, i.b.host, i.b.name, ctx.urn).catch(() => undefined);
             throw e;
         }
     },
@@ -77,7 +77,9 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
     async read(ctx, _id, state) {
         const i = inputsFromState(VethPairArgsSchema, state);
         if (await endsGone(i)) return undefined;
-        const [oa, ob] = await Promise.all([observe(hostTransport(ctx, i.a.host), i.a.name, true), observe(hostTransport(ctx, i.b.host), i.b.name, true)]);
+        const [ta, tb] = [hostTransport(ctx, i.a.host), hostTransport(ctx, i.b.host)];
+        if ((await ownedByAnother(ta, i.a.host, i.a.name, ctx.urn)) || (await ownedByAnother(tb, i.b.host, i.b.name, ctx.urn))) return undefined;
+        const [oa, ob] = await Promise.all([observe(ta, i.a.name, true), observe(tb, i.b.name, true)]);
         if (!oa || !ob || oa.link.kind !== "veth" || ob.link.kind !== "veth") return undefined;
         const a = specFromObserved(endSpec(i.a, i.mtu), oa);
         const b = specFromObserved(endSpec(i.b, i.mtu), ob);
@@ -101,6 +103,6 @@ export const vethHandler: UpdatingHandler<VethPairInputs> = {
         // A namespace's deletion takes its veth end and so the whole pair with it.
         if (!aGone) await deleteOwnedLink(ctx, hostTransport(ctx, i.a.host), i.a.host, i.a.name);
         else if (!bGone) await deleteOwnedLink(ctx, hostTransport(ctx, i.b.host), i.b.host, i.b.name);
-        if (!bGone) await dropOwner(hostTransport(ctx, i.b.host), i.b.host, i.b.name);
+        if (!bGone) await dropOwner(hostTransport(ctx, i.b.host), i.b.host, i.b.name, ctx.urn);
     },
 };

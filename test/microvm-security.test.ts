@@ -120,7 +120,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         const w: string[] = g.outs.wrapper;
         assert.deepEqual(w.slice(0, w.indexOf("--seccomp")), p.wrapper.slice(0, p.wrapper.indexOf("--seccomp")), "the profile's chain, its rules first");
         for (const [opt, path] of [
-            ["--rw", runDir(hosts.srv.conn, "vmq")],
+            ["--rw", runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)],
             ["--ro", kernel.path],
             ["--ro", image.path],
             ["--rw", "/dev/net/tun"],
@@ -159,7 +159,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         const [, status] = await qmp(g.outs.qmpSocket, [{ execute: "qmp_capabilities" }, { execute: "query-status" }]);
         assert.equal(status.return?.status, "running");
         // The guest answers "poweroff" on the console only if QEMU could read its stdin (readv).
-        const dir = runDir(hosts.srv.conn, "vms");
+        const dir = runDir(hosts.srv.conn, "vms", ctxFor("MicroVm", "vms").urn);
         fs.writeFileSync(`${dir}/console.in`, "poweroff\n");
         for (let k = 0; k < 100 && fs.existsSync(`/proc/${g.outs.pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${g.outs.pid}/stat`, "utf8")); k++)
             await new Promise((r) => setTimeout(r, 200));
@@ -195,7 +195,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
                 up("vmt", { backend: "virtio", tap: "tap0", address: `10.243.${n}.11/24` }, p.outs),
                 /runs the VMM as uid 65534 gid 65534, which cannot open \/dev\/net\/tun \(root:root crw-/,
             );
-            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmt")), "nothing left behind");
+            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmt", ctxFor("MicroVm", "vmt").urn)), "nothing left behind");
         }
         // A macvtap's fd is opened by the shell step as root, before the chain drops to the uid.
         const g = await up(

@@ -176,7 +176,7 @@ describe("MicroVm (real QEMU guests)", function () {
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(await microvmHandler.read(g.ctx, g.id, g.outs), undefined);
         await microvmHandler.delete(g.ctx, g.id, g.outs);
-        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk")));
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk", ctxFor("MicroVm", "vmk").urn)));
         // a graceful delete: the guest powers off and the VMM exits by itself
         // IRQ affinity: the serial port's IRQ stands in for a NIC queue; a match with no IRQ is skipped.
         const irqFile = (irq: number) => `/proc/irq/${irq}/smp_affinity_list`;
@@ -241,7 +241,7 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(p.ok, p.out);
         await microvmHandler.delete(g.ctx, g.id, g.outs);
         assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on a console command");
-        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc")));
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc", ctxFor("MicroVm", "vmc").urn)));
     });
 
     it("firecracker and cloud-hypervisor refuse clearly on a host without their binaries, leaving nothing behind", async () => {
@@ -266,7 +266,7 @@ describe("MicroVm (real QEMU guests)", function () {
                 microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }),
                 new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`),
             );
-            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`)));
+            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`, ctxFor("MicroVm", `vm-${driver}`).urn)));
         }
     });
 

@@ -58,7 +58,9 @@ describe("Nat", function () {
             comment: undefined,
         });
         assert.equal(parseTableHead("Error: No such file or directory\n"), undefined);
-        assert.equal(defaultNatTable("lg-nat.1"), "netbed_lg_nat_1");
+        assert.match(defaultNatTable("lg-nat.1", "urn:a::lg-nat.1"), /^netbed_lg_nat_1_[0-9a-f]{12}$/);
+        assert.notEqual(defaultNatTable("n", "urn:a::n"), defaultNatTable("n", "urn:b::n"), "another stack's Nat of the same name has its own table");
+        assert.equal(defaultNatTable("x".repeat(80), "urn").length, 64);
         assert.notEqual(ownerComment("urn:a::n", "n"), ownerComment("urn:b::n", "n"));
         assert.ok(ownerComment(`urn:${"x".repeat(500)}`, "y".repeat(300)).length <= 128, "nft keeps at most 128 bytes of comment");
     });
@@ -95,9 +97,15 @@ describe("Nat", function () {
             { host: { kind: "local", name: "h" }, forwards: [{ protocol: "tcp", port: 80, to: "10.0.0.2" }], rules: ["x"] },
             "lg-nat",
             "urn",
+            {},
         );
         const v = NatArgsSchema.parse(d);
-        assert.equal(v.table, "netbed_lg_nat");
+        assert.equal(v.table, defaultNatTable("lg-nat", "urn"));
+        // A Nat recorded with the previous version's default keeps its table; an explicit table is kept as given.
+        const kept = (olds: Record<string, unknown>, table?: string) => natHandler.defaults!({ table }, "lg-nat", "urn", olds).table;
+        assert.equal(kept({ table: "netbed_lg_nat" }), "netbed_lg_nat");
+        assert.equal(kept({ table: "mine" }), defaultNatTable("lg-nat", "urn"));
+        assert.equal(kept({ table: "netbed_lg_nat" }, "mine"), "mine");
         assert.equal(v.forwards[0].toPort, 80);
         assert.deepEqual(v.rules.slice(-1), ["prerouting: tcp dport 80 dnat to 10.0.0.2:80"]);
     });
@@ -151,6 +159,7 @@ describe("Nat", function () {
                     },
                     "nat",
                     ctx.urn,
+                    {},
                 ),
             );
             // Someone else's table in the same namespace: never touched.
@@ -183,7 +192,10 @@ describe("Nat", function () {
 
             // Another resource (another stack, same table name) is refused, and does not delete it.
             const other = ctxFor("nat", "otherstack");
-            await assert.rejects(natHandler.create(other, args), /table ip netbed_nat already exists and is not this resource's .*choose another `table`/);
+            await assert.rejects(
+                natHandler.create(other, args),
+                /table ip netbed_nat_[0-9a-f]{12} already exists and is not this resource's .*choose another `table`/,
+            );
             await natHandler.delete(other, c.id, c.outs);
             assert.match(exec(router, "nft", "list", "tables"), /table ip netbed_nat/);
             assert.match(other.log.lines.join("\n"), /is no longer this resource's .*left as it is/);

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ResultsDocSchema } from "../core/bench/results";
-import { finishedRecord, openProgress, runTimestamp } from "../providers/benchmark/resume";
+import { finishedRecord, openProgress, progressFile as progressFileOf, runTimestamp } from "../providers/benchmark/resume";
 import type { BenchmarkRunInputs } from "../schema/benchmark";
 import { mkdirBelow, writeBelow } from "../providers/nofollow";
 import { writeReport } from "../providers/report";
@@ -91,25 +91,26 @@ describe("writes below the results folder follow no link", () => {
 describe("resume reads back only what it wrote", () => {
     let results: string;
     const inputs = () => ({ resultsDir: results, pairs: [], tests: [], settings: {}, triggers: {} }) as unknown as BenchmarkRunInputs;
-    const progressFile = () => path.join(results, "runs", "bench.progress.json");
+    const run = { name: "bench", urn: "urn:pulumi:test::nofollow::netbed:index:BenchmarkRun::bench" };
+    const progressFile = () => progressFileOf(results, run);
     beforeEach(() => {
         results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-resume-"));
     });
     afterEach(() => fs.rmSync(results, { recursive: true, force: true }));
 
     it("resumes with the timestamp it wrote", async () => {
-        const first = await openProgress("bench", inputs(), Date.UTC(2026, 0, 2, 3, 4, 5, 6));
+        const first = await openProgress(run, inputs(), Date.UTC(2026, 0, 2, 3, 4, 5, 6));
         assert.equal(first.timestamp, "2026-01-02T03-04-05-006Z");
-        const again = await openProgress("bench", inputs(), Date.now());
+        const again = await openProgress(run, inputs(), Date.now());
         assert.deepEqual([again.resumed, again.timestamp], [true, first.timestamp]);
     });
 
     for (const timestamp of ["../../../../etc", "2026-01-02T03-04-05-006Z/../../x", "..", "2026-01-02T03:04:05.006Z", ""]) {
         it(`a progress file whose timestamp is ${JSON.stringify(timestamp)} is not resumed, and is replaced`, async () => {
-            const first = await openProgress("bench", inputs(), 0);
+            const first = await openProgress(run, inputs(), 0);
             const planted = { ...JSON.parse(fs.readFileSync(progressFile(), "utf8")), timestamp };
             fs.writeFileSync(progressFile(), JSON.stringify(planted));
-            const p = await openProgress("bench", inputs(), Date.UTC(2026, 0, 1));
+            const p = await openProgress(run, inputs(), Date.UTC(2026, 0, 1));
             assert.equal(p.resumed, false);
             assert.equal(p.timestamp, "2026-01-01T00-00-00-000Z");
             assert.notEqual(p.timestamp, first.timestamp);
@@ -118,8 +119,8 @@ describe("resume reads back only what it wrote", () => {
     }
 
     it("accepts a step's record only when it is that step's, with its raw output beside it", async () => {
-        await openProgress("bench", inputs(), 0);
-        const p = await openProgress("bench", inputs(), 0);
+        await openProgress(run, inputs(), 0);
+        const p = await openProgress(run, inputs(), 0);
         const meta = path.join(results, "0.meta.json");
         const step = { index: 0, warmup: false, rawStem: "host-host/pair/ts/tcp-1/0" };
         const rec = { index: 0, warmup: false, metrics: { gbps: 9.4 }, raw: "host-host/pair/ts/tcp-1/0.json", seconds: 10.2, nominal: 10 };

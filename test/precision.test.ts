@@ -15,6 +15,7 @@ import { medianInterval, mulberry32 } from "../core/bench/stats";
 import { voltMarkdown } from "../core/report/volt";
 import { sha256Hex } from "../core/hash";
 import { benchmarkHandler } from "../providers/benchmark";
+import { progressFile } from "../providers/benchmark/resume";
 import { MemoryLogger } from "../providers/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../schema/benchmark";
 import { parseStackConfig } from "../schema/testbed-config";
@@ -255,7 +256,7 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
         // Interrupted in the last round: the progress file as the run had it, the last repetition's record gone.
         const last = doc.cells.reduce((x, c) => (c.repetitions.length > x.repetitions.length ? c : x));
         const hash = sha256Hex(JSON.stringify({ pairs: inputs.pairs, tests: inputs.tests, settings: inputs.settings, triggers: inputs.triggers }));
-        fs.writeFileSync(path.join(results, "runs", "p.progress.json"), JSON.stringify({ hash, timestamp: last.rawDir.split("/")[2] }));
+        fs.writeFileSync(progressFile(results, ctx), JSON.stringify({ hash, timestamp: last.rawDir.split("/")[2] }));
         fs.rmSync(path.join(results, last.rawDir, `rep-${last.repetitions.length}.meta.json`));
         const again = { ...ctx, log: new MemoryLogger() };
         const redo = ResultsDocSchema.parse((await benchmarkHandler.create(again, inputs)).outs.results);

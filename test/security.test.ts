@@ -118,7 +118,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         assert.equal(o.filterBytes, o.filterInstructions * 8);
         assert.ok(o.syscallCount > 150, String(o.syscallCount));
         assert.ok(abi >= 1, "this machine has Landlock");
-        assert.equal(o.filterPath, `${profileDir(local, "pa")}/filter.bpf`);
+        assert.equal(o.filterPath, `${profileDir(local, "pa", ctxFor("pa").urn)}/filter.bpf`);
         assert.equal(fs.statSync(o.filterPath).mode & 0o777, 0o600);
         assert.equal(fs.statSync(o.filterPath).size, o.filterBytes);
         assert.match(o.launcherPath, /^\/var\/cache\/netbed\/native\/[0-9a-f]{64}\/netbed-confine$/);
@@ -223,7 +223,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         fs.writeFileSync(c.outs.filterPath as string, Buffer.alloc(8));
         assert.equal(await securityHandler.read(ctx, c.id, c.outs), undefined, "a filter changed behind netbed's back");
         await securityHandler.delete(ctx, c.id, c.outs);
-        assert.equal(fs.existsSync(profileDir(local, "pc")), false);
+        assert.equal(fs.existsSync(profileDir(local, "pc", ctxFor("pc").urn)), false);
         assert.ok(fs.existsSync(c.outs.launcherPath as string));
         assert.equal(await securityHandler.read(ctx, c.id, c.outs), undefined);
         await securityHandler.delete(ctx, c.id, c.outs);

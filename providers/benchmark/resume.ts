@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { type RepRecord, RepRecordSchema } from "../../core/bench/aggregate";
 import { sha256Hex } from "../../core/hash";
+import { urnTag } from "../../core/names";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
 import { readJson, writeFileSafe } from "./files";
 
@@ -29,9 +30,17 @@ export const ProgressSchema = z
     })
     .passthrough();
 
-export async function openProgress(name: string, i: BenchmarkRunInputs, startedAt: number): Promise<Progress> {
+/**
+ * A run's progress file, named by its URN too: a run of the same name in another stack writing to
+ * the same results folder (the program's ./results by default) never resumes this one's.
+ */
+export function progressFile(resultsDir: string, run: { name: string; urn: string }): string {
+    return path.join(resultsDir, "runs", `${run.name}-${urnTag(run.urn)}.progress.json`);
+}
+
+export async function openProgress(run: { name: string; urn: string }, i: BenchmarkRunInputs, startedAt: number): Promise<Progress> {
     const hash = sha256Hex(JSON.stringify({ pairs: i.pairs, tests: i.tests, settings: i.settings, triggers: i.triggers }));
-    const file = path.join(i.resultsDir, "runs", `${name}.progress.json`);
+    const file = progressFile(i.resultsDir, run);
     const prior = ProgressSchema.safeParse(await readJson(file));
     const resumed = prior.success && prior.data.hash === hash;
     const timestamp = resumed ? prior.data.timestamp : runTimestamp(startedAt);

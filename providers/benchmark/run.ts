@@ -49,7 +49,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     const startedAt = Date.now();
     const cells = expandCells(i.tests);
     const steps = schedule(i.pairs.length, cells, i.settings);
-    const progress = await openProgress(ctx.name, i, startedAt);
+    const progress = await openProgress(ctx, i, startedAt);
     const topology = i.pairs.map((p) => p.topology ?? defaultTopology(p));
     const pairDir = i.pairs.map((p, k) => path.join(topology[k], p.label, progress.timestamp));
     const acct = await accounting(ctx, i.pairs);

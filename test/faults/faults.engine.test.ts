@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { engineBinDir, openStack } from "../../scripts/engine";
+import { progressFile } from "../../providers/benchmark/resume";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
 import {
     BACKEND_LOCKS,
@@ -302,7 +303,7 @@ describe("faults on the real engine", function () {
         const planted = [
             `/run/netbed/owned/netns-${prefix}-a`,
             `/run/netbed/owned/links/netns-${prefix}-a/link-tap0`,
-            path.join(results, "runs", "bench.progress.json"),
+            progressFile(results, { name: "bench", urn: `urn:pulumi:${stack.name}::netbed-test-faults::netbed:index:BenchmarkRun::bench` }),
         ];
         cleanup.push(() => {
             for (const f of planted) fs.rmSync(f, { force: true });

@@ -15,8 +15,12 @@ import { alive, clearPending, cmdline, destroyClean, engineSuite, interrupt, Lef
 
 const FIXTURE = path.join(__dirname, "..", "fixtures", "faults-vm");
 
-/** The run directory netbed gives the fixture's guest (MicroVm "vm" on host namespace `ns`). */
-const vmDir = (ns: string) => `/run/netbed/vms/netns-${ns}/vm`;
+/** The run directory netbed gives the fixture's guest (MicroVm "vm" on host namespace `ns`): "vm-" and its URN's hash. */
+function vmDir(ns: string): string {
+    const parent = `/run/netbed/vms/netns-${ns}`;
+    const found = fs.existsSync(parent) ? fs.readdirSync(parent).filter((d) => /^vm-[0-9a-f]{12}$/.test(d)) : [];
+    return `${parent}/${found[0] ?? "vm"}`;
+}
 
 /** The VMM pid the stack's own guest recorded in its run directory, if it wrote one. */
 function vmmPid(ns: string): number | undefined {
