@@ -135,7 +135,8 @@ export function syscallNameProblem(name: string, arch: Arch = "x86_64"): string 
 
 /**
  * The seccomp policy of a profile; undefined for preset "none" (no filter). A preset keeps its
- * ENOSYS answers for clone3 and io_uring_setup; a custom list gets them for the names it does not
+ * ENOSYS answers for clone3 and io_uring_setup (and its unix-only socket rule, unless extraAllow
+ * names socket); a custom list gets them for the names it does not
  * allow itself, because glibc and QEMU fall back from those calls instead of failing.
  */
 export function seccompPolicy(s: SeccompSpec): SeccompPolicy | undefined {
@@ -149,6 +150,8 @@ export function seccompPolicy(s: SeccompSpec): SeccompPolicy | undefined {
         defaultAction: s.defaultAction ?? base.defaultAction,
         errno: s.errno,
         allow: [...base.allow, ...s.extraAllow],
+        // A name in extraAllow lifts the preset's conditions on it (socket: every address family).
+        deny: base.deny?.filter((d) => !(d.args && s.extraAllow.includes(d.name))),
     };
 }
 

@@ -41,7 +41,7 @@ const SeccompSchema = z
         defaultAction: z.enum(["kill-process", "kill-thread", "errno", "log", "trap"]).optional(),
         /** The errno of defaultAction "errno" (default EPERM). */
         errno: z.number().int().min(1).max(4095).optional(),
-        /** Syscall names added to the preset's list. */
+        /** Syscall names added to the preset's list; socket here also allows every address family (the presets allow unix sockets only). */
         extraAllow: z.array(SyscallName).default([]),
         /** For preset "custom": the whole list (it must include execve, which starts the program). */
         allow: z.array(SyscallName).optional(),

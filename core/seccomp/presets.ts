@@ -285,7 +285,8 @@ const QEMU_ALLOW = [
 // console, so strict killed the VMM (SIGSYS, audit syscall=19) when MicroVm sent "poweroff" there;
 // found by booting under this list with defaultAction "log" and reading the audit lines
 // (type=1326) in the kernel log after boot, ping, iperf3, a QMP session and the console poweroff:
-// readv was the only one.
+// readv was the only one. getsockopt: QEMU checks the QMP socket it is handed as an fd (SO_TYPE),
+// which it binds itself no more (the launcher does); seen the same way (audit syscall=55).
 const STRICT_ALLOW = [
     "accept4",
     "access",
@@ -304,6 +305,7 @@ const STRICT_ALLOW = [
     "getpeername",
     "getrandom",
     "getsockname",
+    "getsockopt",
     "gettid",
     "ioctl",
     "listen",
