@@ -57,6 +57,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
     let kernel: any;
     let image: any;
     let profile: any;
+    let vm: Awaited<ReturnType<typeof up>> | undefined;
 
     before(async () => {
         const { outs } = await hostHandler.create(ctxFor("Host", "h"), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
@@ -121,6 +122,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
 
     it("runs QEMU as a non-root uid with no capabilities, scoped, with its console bounded", async () => {
         const g = await up("s11v-vm", profile);
+        vm = g;
         const pid = g.outs.pid as number;
         const uid = fs.statSync(`/proc/${pid}`).uid;
         assert.notEqual(uid, 0, "not root");
@@ -140,7 +142,13 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         // The console log: capped by RLIMIT_FSIZE, and SIGXFSZ ignored so a flood fails writes, not the VMM.
         assert.match(fs.readFileSync(`/proc/${pid}/limits`, "utf8"), /Max file size\s+67108864\s+67108864\s+bytes/);
         assert.equal(BigInt(`0x${statusField(pid, "SigIgn")}`) & (1n << 24n), 1n << 24n, "SIGXFSZ ignored");
+    });
 
+    it("gives the VMM's uid no way to plant a link where root writes the console command or reads the log", async () => {
+        assert.ok(vm, "the guest above booted");
+        const g = vm;
+        const pid = g.outs.pid as number;
+        const uid = fs.statSync(`/proc/${pid}`).uid;
         // Every name root touches in the run directory is root's, in a directory only root writes.
         const dir = runDir(host.conn, "s11v-vm");
         assert.deepEqual([fs.statSync(dir).uid, fs.statSync(dir).mode & 0o7777], [0, 0o755]);
