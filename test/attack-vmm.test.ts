@@ -149,11 +149,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         const g = vm;
         const pid = g.outs.pid as number;
         const uid = fs.statSync(`/proc/${pid}`).uid;
-        // Every name root touches in the run directory is root's, in a directory only root writes.
         const dir = runDir(host.conn, "s11v-vm");
-        assert.deepEqual([fs.statSync(dir).uid, fs.statSync(dir).mode & 0o7777], [0, 0o755]);
-        for (const f of fs.readdirSync(dir)) assert.equal(fs.lstatSync(`${dir}/${f}`).uid, 0, f);
-
         // As the VMM's uid: plant links where root writes the console command and reads the log.
         const target = `/tmp/s11v-target-${id}`;
         fs.writeFileSync(target, "untouched\n");
@@ -164,6 +160,10 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
             assert.notEqual(r.code, 0, `the VMM's uid replaced ${name} with a link`);
             assert.match(r.stderr, /Permission denied/);
         }
+        // Every name root touches in the run directory is root's, in a directory only root writes.
+        assert.deepEqual([fs.statSync(dir).uid, fs.statSync(dir).mode & 0o7777], [0, 0o755]);
+        for (const f of fs.readdirSync(dir)) assert.equal(fs.lstatSync(`${dir}/${f}`).uid, 0, f);
+
         await g.del();
         assert.equal(fs.readFileSync(target, "utf8"), "untouched\n", "root's poweroff went to the guest, not through a link");
         assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest powered off on its console");
