@@ -5,6 +5,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { guestCmdline } from "../core/guestinit";
+import { qemuArgv } from "../core/qemu";
 import { withLauncherArgs } from "../core/security";
 import { hostHandler } from "../providers/host";
 import { imageHandler } from "../providers/image";
@@ -192,5 +194,29 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         assert.equal(fs.statSync(`${dir}/console.log`).size, cap);
         assert.match(fs.readFileSync(`${dir}/done`, "utf8"), /^exit [1-9]/, "yes failed its write and exited");
         assert.ok(fs.readFileSync(`${dir}/console.log`, "utf8").startsWith("flood\nflood\n"));
+    });
+
+    it("a guest whose console passes the cap keeps running: QEMU's writes fail, it is not killed", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "s11v-qflood-"));
+        cleanup.unshift(() => fs.rmSync(dir, { recursive: true, force: true }));
+        must(["mkfifo", `${dir}/console.in`]);
+        // Without "quiet" the boot alone writes more than a 512-byte cap.
+        const cmdline = guestCmdline([], []);
+        const argv = qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 256, kernel: kernel.path, initrd: image.path, cmdline, nics: [] });
+        const noisy = argv.map((w) => (w.startsWith("console=ttyS0") ? w.replace(" quiet", "") : w));
+        must(detachArgv(dir, noisy, 512));
+        for (let k = 0; k < 50 && !fs.existsSync(`${dir}/pid`); k++) await sleep(100);
+        const pid = Number(fs.readFileSync(`${dir}/pid`, "utf8"));
+        const alive = () => fs.existsSync(`/proc/${pid}`) && !/\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+        cleanup.unshift(() => {
+            if (alive()) process.kill(pid, "SIGKILL");
+        });
+        for (let k = 0; k < 300 && fs.statSync(`${dir}/console.log`).size < 512; k++) await sleep(100);
+        await sleep(8000); // the guest boots on past the cap, to its init reading the console
+        assert.equal(fs.statSync(`${dir}/console.log`).size, 512);
+        assert.ok(alive(), "QEMU runs on past the cap");
+        fs.writeFileSync(`${dir}/console.in`, "poweroff\n");
+        for (let k = 0; k < 150 && alive(); k++) await sleep(200);
+        assert.ok(!alive(), "the guest obeyed poweroff on its console: it was alive and reading it");
     });
 });
