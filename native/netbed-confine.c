@@ -269,6 +269,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--tap") || !strcmp(o, "--listen")) {
 			int fd, q;
 			free(fd_spec(o, v, &fd, &q));
+			if (fd + q > FD_PARK) fail("%s %s: fds end at %d", o, v, FD_PARK - 1);
+			for (int j = 0; j < nfdrules; j++)
+				if (fd < fdrules[j].fd + fdrules[j].queues && fdrules[j].fd < fd + q)
+					fail("%s %s: its fds overlap those of %s %s", o, v, fdrules[j].opt, fdrules[j].spec);
 			fdrules[nfdrules++] = (struct fd_rule){ o, v, fd, q };
 			nqueues += q;
 		}
@@ -290,9 +294,6 @@ int main(int argc, char **argv)
 		if (!strcmp(fdrules[i].opt, "--tap")) open_tap(fdrules[i].opt, fdrules[i].spec, parked, &nparked);
 		else open_listener(fdrules[i].opt, fdrules[i].spec, parked, &nparked);
 	}
-	for (int i = 0; i < nparked; i++)
-		for (int j = 0; j < i; j++)
-			if (parked[2 * i + 1] == parked[2 * j + 1]) fail("fd %d is the target of two --tap/--listen options", parked[2 * i + 1]);
 	place_fds(parked, nparked);
 
 	/* Read the filter first: the Landlock rules may not grant access to its file. */
