@@ -333,15 +333,19 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
 }
 
 /**
- * A fresh run directory holding the VMM's files, root's and 0755: the VMM (another uid under a
- * profile) reads its config files there and can create, rename or replace nothing, so every name
- * root later opens there (console log, FIFO, pid file, sockets) is one root made.
+ * A fresh run directory holding the VMM's files, root's, 0750, in the VMM's group: the VMM (another
+ * uid under a profile) reads its config files there and can create, rename or replace nothing, so
+ * every name root later opens there (console log, FIFO, pid file, sockets) is one root made.
  */
 async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch): Promise<void> {
+    const owner = `0:${i.security?.group ?? 0}`;
     await t.run(["rm", "-rf", "--", dir]);
-    await t.run(["mkdir", "-p", "-m", "0755", "--", dir]);
-    await t.run(["chown", "0:0", "--", dir]);
-    for (const f of launch.files) await t.putFile(`${dir}/${f.name}`, f.content, 0o644);
+    await t.run(["mkdir", "-p", "-m", "0750", "--", dir]);
+    await t.run(["chown", owner, "--", dir]);
+    for (const f of launch.files) {
+        await t.putFile(`${dir}/${f.name}`, f.content, 0o640);
+        await t.run(["chown", owner, "--", `${dir}/${f.name}`]);
+    }
     await t.run(["mkfifo", "-m", "0600", "--", `${dir}/console.in`]);
     // A custom VMM may write its console itself ({console}): the file, not the directory, is its.
     if (i.driver === "custom" && i.security?.user !== undefined) {

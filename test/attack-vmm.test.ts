@@ -163,7 +163,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
             assert.match(r.stderr, /Permission denied/);
         }
         // Every name root touches in the run directory is root's, in a directory only root writes.
-        assert.deepEqual([fs.statSync(dir).uid, fs.statSync(dir).mode & 0o7777], [0, 0o755]);
+        assert.deepEqual([fs.statSync(dir).uid, fs.statSync(dir).gid, fs.statSync(dir).mode & 0o7777], [0, profile.rules.group, 0o750]);
         for (const f of fs.readdirSync(dir)) assert.equal(fs.lstatSync(`${dir}/${f}`).uid, 0, f);
 
         await g.del();
