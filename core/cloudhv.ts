@@ -16,8 +16,10 @@ export interface CloudHvSpec {
     vcpus: number;
     memoryMiB: number;
     nics: readonly CloudHvNic[];
-    /** Its REST API socket. */
+    /** Its REST API socket ... */
     api: string;
+    /** ... or the fd of a socket already listening there. */
+    apiFd?: number;
 }
 
 export function cloudHvArgv(s: CloudHvSpec): string[] {
@@ -26,7 +28,7 @@ export function cloudHvArgv(s: CloudHvSpec): string[] {
     // biome-ignore format: options and their values read as pairs
     const argv = [
         s.binary,
-        "--api-socket", `path=${s.api}`,
+        "--api-socket", s.apiFd !== undefined ? `fd=${s.apiFd}` : `path=${s.api}`,
         "--kernel", s.kernel,
         "--initramfs", s.initrd,
         "--cmdline", s.cmdline,

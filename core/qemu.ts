@@ -6,8 +6,12 @@ import { busyPollUsProblem } from "./notification";
 interface QemuNic {
     /** A tap device name (virtio, vhost-net) ... */
     tap?: string;
-    /** ... or a file descriptor number the VMM inherits (macvtap's character device). */
+    /** ... or a file descriptor number the VMM inherits (a macvtap's character device, a tap the launcher opened) ... */
     fd?: number;
+    /** ... or one per queue (a multi-queue tap the launcher opened). */
+    fds?: readonly number[];
+    /** vhost-net fds opened before the VMM starts, one per queue (QEMU then opens no /dev/vhost-net). */
+    vhostFds?: readonly number[];
     mac: string;
     vhost: boolean;
     queues?: number;
@@ -30,8 +34,10 @@ export interface QemuSpec {
     /** Kernel command line words after the console setup. */
     cmdline: readonly string[];
     nics: readonly QemuNic[];
-    /** QMP unix socket path. */
+    /** QMP unix socket path ... */
     qmp?: string;
+    /** ... or the fd of a socket already listening there (the launcher made it). */
+    qmpFd?: number;
     /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
     name?: string;
     /** The host's TSC frequency in kHz: required by the microvm machine under TCG (tscWords). */
@@ -91,10 +97,8 @@ export function qemuArgv(s: QemuSpec): string[] {
     s.nics.forEach((n, i) => {
         // QEMU splits options at ',': a name or MAC with one would inject options.
         for (const v of [n.tap ?? "", n.mac]) if (/[,=\s]/.test(v)) throw new Error(`NIC ${i}: '${v}' cannot appear in a QEMU option`);
-        const q = n.queues && n.queues > 1 ? `,queues=${n.queues}` : "";
         const poll = pollOption(n, i);
-        const backend = n.fd !== undefined ? `tap,id=n${i},fd=${n.fd}` : `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`;
-        argv.push("-netdev", `${backend},vhost=${n.vhost ? "on" : "off"}${poll}${q}`);
+        argv.push("-netdev", `${tapBackend(n, i)},vhost=${n.vhost ? "on" : "off"}${poll}`);
         const mq = n.queues && n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
         argv.push(
             "-device",
@@ -103,8 +107,23 @@ export function qemuArgv(s: QemuSpec): string[] {
                 : `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`,
         );
     });
-    if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
+    if (s.qmpFd !== undefined) argv.push("-chardev", `socket,id=qmp,fd=${s.qmpFd},server=on,wait=off`, "-mon", "chardev=qmp,mode=control");
+    else if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
     return argv;
+}
+
+/**
+ * A tap netdev: by fd(s) the VMM inherits (QEMU refuses queues= beside them: it counts the fds), or
+ * by name, opened by QEMU itself (which needs CAP_NET_ADMIN or the tap's owner).
+ */
+function tapBackend(n: QemuNic, i: number): string {
+    const vhost = n.vhostFds ?? [];
+    if (n.vhostFds && n.vhostFds.length !== (n.fds?.length ?? 1)) throw new Error(`NIC ${i}: one vhost-net fd per queue`);
+    if (n.fds && n.fds.length > 1) return `tap,id=n${i},fds=${n.fds.join(":")}${vhost.length ? `,vhostfds=${vhost.join(":")}` : ""}`;
+    const fd = n.fds?.[0] ?? n.fd;
+    if (fd !== undefined) return `tap,id=n${i},fd=${fd}${vhost.length ? `,vhostfd=${vhost[0]}` : ""}`;
+    const q = n.queues && n.queues > 1 ? `,queues=${n.queues}` : "";
+    return `tap,id=n${i},ifname=${n.tap},script=no,downscript=no${q}`;
 }
 
 /** The tap netdev's `poll-us` for vhost-net busy polling ("" without it). */

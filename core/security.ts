@@ -135,7 +135,8 @@ export function syscallNameProblem(name: string, arch: Arch = "x86_64"): string 
 
 /**
  * The seccomp policy of a profile; undefined for preset "none" (no filter). A preset keeps its
- * ENOSYS answers for clone3 and io_uring_setup; a custom list gets them for the names it does not
+ * ENOSYS answers for clone3 and io_uring_setup (and its unix-only socket rule, unless extraAllow
+ * names socket); a custom list gets them for the names it does not
  * allow itself, because glibc and QEMU fall back from those calls instead of failing.
  */
 export function seccompPolicy(s: SeccompSpec): SeccompPolicy | undefined {
@@ -149,6 +150,8 @@ export function seccompPolicy(s: SeccompSpec): SeccompPolicy | undefined {
         defaultAction: s.defaultAction ?? base.defaultAction,
         errno: s.errno,
         allow: [...base.allow, ...s.extraAllow],
+        // A name in extraAllow lifts the preset's conditions on it (socket: every address family).
+        deny: base.deny?.filter((d) => !(d.args && s.extraAllow.includes(d.name))),
     };
 }
 
@@ -165,6 +168,8 @@ export interface WrapperSpec {
     capabilities: string[];
     user?: number;
     group?: number;
+    /** Supplementary groups kept (e.g. kvm for /dev/kvm); none when absent. */
+    groups?: number[];
     landlock: LandlockRules;
     /** The compiled filter on the host; undefined for no filter. */
     filterPath?: string;
@@ -184,12 +189,14 @@ export function landlockArgs(l: Pick<LandlockRules, "ro" | "rw" | "exec" | "bind
 }
 
 /**
- * The argv prefix that confines a program: prlimit (as root, so hard limits can rise), then setpriv
- * (no_new_privs, uid/gid, capabilities), then netbed-confine (Landlock, then seccomp). Each execs in
- * place, so the program keeps the pid the chain started with. The last word is netbed-confine's
- * "--": more launcher options (a VM's own paths) go right before it, the program right after it.
- * Capabilities are limited in the inheritable, ambient and bounding sets alike: after exec, root
- * keeps exactly the bounding set, any other uid exactly the ambient set.
+ * The argv prefix that confines a program: netbed-confine as root without Landlock (the first
+ * stage: it opens the taps and listening sockets the program is handed as fds), prlimit (as root,
+ * so hard limits can rise), then setpriv (no_new_privs, uid/gid, capabilities), then netbed-confine
+ * again (Landlock, then seccomp). Each execs in place, so the program keeps the pid the chain started
+ * with. The first stage's options go after its "--no-landlock" (withRootLauncherArgs); the last word
+ * is the second stage's "--": more Landlock options (a VM's own paths) go right before it, the
+ * program right after it. Capabilities are limited in the inheritable, ambient and bounding sets
+ * alike: after exec, root keeps exactly the bounding set, any other uid exactly the ambient set.
  */
 export function wrapperArgv(w: WrapperSpec): string[] {
     const limits = [
@@ -197,11 +204,15 @@ export function wrapperArgv(w: WrapperSpec): string[] {
         ...(w.rlimits.memlock !== undefined ? [`--memlock=${w.rlimits.memlock}:${w.rlimits.memlock}`] : []),
     ];
     const caps = ["-all", ...w.capabilities.map((c) => `+${c}`)].join(",");
+    const groups = w.groups?.length ? [`--groups=${w.groups.join(",")}`] : ["--clear-groups"];
     return [
+        w.launcher,
+        "--no-landlock",
+        "--",
         ...(limits.length > 0 ? [w.prlimit, ...limits, "--"] : []),
         w.setpriv,
         "--no-new-privs",
-        ...(w.group !== undefined ? [`--regid=${w.group}`, "--clear-groups"] : []),
+        ...(w.group !== undefined ? [`--regid=${w.group}`, ...groups] : []),
         ...(w.user !== undefined ? [`--reuid=${w.user}`] : []),
         `--inh-caps=${caps}`,
         `--ambient-caps=${caps}`,
@@ -212,6 +223,18 @@ export function wrapperArgv(w: WrapperSpec): string[] {
         ...(w.filterPath ? ["--seccomp", w.filterPath] : []),
         "--",
     ];
+}
+
+/** Inserts options into a wrapper's first, root stage (fds it opens: --tap, --listen). */
+export function withRootLauncherArgs(wrapper: readonly string[], extra: readonly string[]): string[] {
+    if (wrapper[1] !== "--no-landlock" || !wrapper[0].endsWith("/netbed-confine"))
+        throw new Error("the SecurityProfile's wrapper has no root stage (a profile made by an older netbed): replace the SecurityProfile");
+    return [...wrapper.slice(0, 2), ...extra, ...wrapper.slice(2)];
+}
+
+/** The scopes in force: the ones asked for, or by default every scope the host's Landlock ABI has (6 and later). */
+export function scopesFor(asked: LandlockRules["scopes"] | undefined, abi: number): LandlockRules["scopes"] {
+    return asked ?? (abi >= 6 ? [...LANDLOCK_SCOPES] : []);
 }
 
 /** Inserts more netbed-confine options into a wrapper (before its final "--"). */

@@ -12,8 +12,12 @@ export type VmmDriverName = (typeof VMM_DRIVERS)[number];
 export interface VmNic {
     /** A tap by name (virtio, vhost-net) ... */
     tap?: string;
-    /** ... or a file descriptor the VMM inherits (a macvtap's character device). */
+    /** ... or a file descriptor the VMM inherits (a macvtap's character device, or the tap opened by the launcher) ... */
     fd?: number;
+    /** ... or one per queue (a multi-queue tap opened by the launcher). */
+    fds?: number[];
+    /** vhost-net fds, one per queue, opened before the VMM starts. */
+    vhostFds?: number[];
     mac: string;
     vhost: boolean;
     queues: number;
@@ -43,6 +47,8 @@ export interface VmSpec {
     template?: readonly string[];
     /** The host's TSC frequency in kHz, where its probe knows it (QEMU's microvm machine under TCG needs it). */
     tscKhz?: number;
+    /** Fds of the sockets in Launch.listen, by name, already listening (made by the launcher): the VMM then binds nothing. */
+    listenFds?: Readonly<Record<string, number>>;
 }
 
 /** Freezes a spec and everything in it: what was validated is what is rendered. */
@@ -63,6 +69,11 @@ export interface Launch {
     files: { name: string; content: string }[];
     /** The VMM's control socket, where it has one. */
     api?: { kind: "qmp" | "firecracker" | "cloud-hypervisor"; path: string };
+    /**
+     * The unix sockets the VMM listens on, by name: a launcher may bind them (as root, in a directory
+     * the VMM cannot write) and pass their fds back in VmSpec.listenFds.
+     */
+    listen: { name: string; path: string }[];
 }
 
 export interface DriverModel {
@@ -96,11 +107,13 @@ const qemu: DriverModel = {
             cmdline: s.cmdline,
             nics: s.nics,
             qmp: `${s.dir}/qmp.sock`,
+            qmpFd: s.listenFds?.qmp,
             name: `netbed-${s.name}`,
             tscKhz: s.tscKhz,
         }),
         files: [],
         api: { kind: "qmp", path: `${s.dir}/qmp.sock` },
+        listen: [{ name: "qmp", path: `${s.dir}/qmp.sock` }],
     }),
     // -name ...,debug-threads=on names them "CPU n/TCG" or "CPU n/KVM" (QMP gives the ids too).
     vcpuOf: (n) => {
@@ -135,6 +148,7 @@ const firecracker: DriverModel = {
                 ),
             },
         ],
+        listen: [],
     }),
     vcpuOf: firecrackerVcpu,
 };
@@ -154,9 +168,11 @@ const cloudHypervisor: DriverModel = {
             memoryMiB: s.memoryMiB,
             nics: s.nics,
             api: `${s.dir}/api.sock`,
+            apiFd: s.listenFds?.api,
         }),
         files: [],
         api: { kind: "cloud-hypervisor", path: `${s.dir}/api.sock` },
+        listen: [{ name: "api", path: `${s.dir}/api.sock` }],
     }),
     vcpuOf: cloudHvVcpu,
 };
@@ -178,6 +194,7 @@ const custom: DriverModel = {
             fds: s.nics.map((n) => n.fd),
         }),
         files: [],
+        listen: [],
     }),
     vcpuOf: () => undefined,
 };

@@ -19,10 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <linux/filter.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
 
@@ -76,6 +81,11 @@ struct nb_net_port_attr {
 
 struct path_rule { const char *opt, *path; uint64_t access; };
 struct port_rule { uint64_t port, access; };
+/* An fd this launcher opens as root for the program: a tap queue or a listening unix socket. */
+struct fd_rule { const char *opt, *spec; int fd, queues; };
+/* Where opened fds wait until all are open, so moving one into place never closes another. */
+#define FD_PARK 4096
+#define MAX_TAP_QUEUES 64
 
 static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
 {
@@ -150,21 +160,90 @@ static struct sock_filter *load_bpf(const char *file, unsigned short *len)
 	return insns;
 }
 
+/* "NAME=FD[,queues=N]" or "PATH=FD": the name (cut at '=') and the target fd, queues in *q. */
+static char *fd_spec(const char *opt, const char *spec, int *fd, int *q)
+{
+	char *name = strdup(spec), *eq, *comma;
+	if (!name) fail_errno("%s", opt);
+	*q = 1;
+	if ((comma = strstr(name, ",queues="))) {
+		*q = (int)number(opt, comma + 8, 1, MAX_TAP_QUEUES);
+		*comma = 0;
+	}
+	eq = strrchr(name, '=');
+	if (!eq || eq == name) fail("%s %s: expected NAME=FD", opt, spec);
+	*eq = 0;
+	*fd = (int)number(opt, eq + 1, 3, FD_PARK - 1);
+	return name;
+}
+
+/* Opens tap NAME once per queue (TUNSETIFF needs CAP_NET_ADMIN or the tap's owner), parked high. */
+static void open_tap(const char *opt, const char *spec, int *parked, int *n)
+{
+	int fd, q;
+	char *name = fd_spec(opt, spec, &fd, &q);
+	if (strlen(name) >= IFNAMSIZ) fail("%s %s: interface names are at most %d bytes", opt, spec, IFNAMSIZ - 1);
+	for (int k = 0; k < q; k++) {
+		struct ifreq ifr = { 0 };
+		int t = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (t < 0) fail_errno("%s %s: open /dev/net/tun", opt, spec);
+		strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (q > 1 ? IFF_MULTI_QUEUE : 0);
+		if (ioctl(t, TUNSETIFF, &ifr) != 0) fail_errno("%s %s: TUNSETIFF", opt, spec);
+		parked[2 * *n] = fcntl(t, F_DUPFD_CLOEXEC, FD_PARK);
+		parked[2 * *n + 1] = fd + k;
+		if (parked[2 * (*n)++] < 0) fail_errno("%s %s: F_DUPFD", opt, spec);
+		close(t);
+	}
+	free(name);
+}
+
+/* Binds and listens on a new unix socket at PATH (mode 0600: the caller's uid alone connects), parked high. */
+static void open_listener(const char *opt, const char *spec, int *parked, int *n)
+{
+	int fd, q;
+	char *path = fd_spec(opt, spec, &fd, &q);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (q != 1 || strlen(path) >= sizeof sa.sun_path) fail("%s %s: expected PATH=FD, PATH below %zu bytes", opt, spec, sizeof sa.sun_path);
+	strcpy(sa.sun_path, path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) != 0) fail_errno("%s %s: bind", opt, spec);
+	umask(old);
+	if (listen(s, 16) != 0) fail_errno("%s %s: listen", opt, spec);
+	parked[2 * *n] = fcntl(s, F_DUPFD_CLOEXEC, FD_PARK);
+	parked[2 * *n + 1] = fd;
+	if (parked[2 * (*n)++] < 0) fail_errno("%s %s: F_DUPFD", opt, spec);
+	close(s);
+	free(path);
+}
+
+/* Moves the parked fds to their targets; dup2 clears close-on-exec, so the program inherits them. */
+static void place_fds(int *parked, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (dup2(parked[2 * i], parked[2 * i + 1]) < 0) fail_errno("dup2 to fd %d", parked[2 * i + 1]);
+	for (int i = 0; i < n; i++) close(parked[2 * i]);
+}
+
 static const char usage[] =
 	"usage: netbed-confine [--ro PATH] [--rw PATH] [--exec PATH] [--bind-port N] [--connect-port N]\n"
 	"         [--deny-tcp] [--scope abstract-unix|signal] [--require-abi N] [--best-effort]\n"
-	"         [--no-landlock] [--seccomp FILE] [--status-fd N] -- /ABSOLUTE/PROGRAM [ARGS...]\n";
+	"         [--no-landlock] [--seccomp FILE] [--status-fd N] [--tap NAME=FD[,queues=N]]\n"
+	"         [--listen PATH=FD] -- /ABSOLUTE/PROGRAM [ARGS...]\n";
 
 int main(int argc, char **argv)
 {
 	struct path_rule *paths = calloc((size_t)argc, sizeof *paths);
 	struct port_rule *ports = calloc((size_t)argc, sizeof *ports);
+	struct fd_rule *fdrules = calloc((size_t)argc, sizeof *fdrules);
+	int nfdrules = 0, nqueues = 0;
 	int npaths = 0, nports = 0, deny_tcp = 0, best_effort = 0, no_landlock = 0, status_fd = -1;
 	long require_abi = 0;
 	uint64_t scopes = 0;
 	const char *seccomp_file = NULL;
 	char **prog = NULL;
-	if (!paths || !ports) fail_errno("calloc");
+	if (!paths || !ports || !fdrules) fail_errno("calloc");
 
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -187,6 +266,16 @@ int main(int argc, char **argv)
 		else if (!strcmp(o, "--scope")) fail("--scope: unknown scope '%s' (abstract-unix or signal)", v);
 		else if (!strcmp(o, "--require-abi")) require_abi = number(o, v, 1, 1000);
 		else if (!strcmp(o, "--seccomp")) seccomp_file = v;
+		else if (!strcmp(o, "--tap") || !strcmp(o, "--listen")) {
+			int fd, q;
+			free(fd_spec(o, v, &fd, &q));
+			if (fd + q > FD_PARK) fail("%s %s: fds end at %d", o, v, FD_PARK - 1);
+			for (int j = 0; j < nfdrules; j++)
+				if (fd < fdrules[j].fd + fdrules[j].queues && fdrules[j].fd < fd + q)
+					fail("%s %s: its fds overlap those of %s %s", o, v, fdrules[j].opt, fdrules[j].spec);
+			fdrules[nfdrules++] = (struct fd_rule){ o, v, fd, q };
+			nqueues += q;
+		}
 		else if (!strcmp(o, "--status-fd")) {
 			status_fd = (int)number(o, v, 0, 1 << 20);
 			if (fcntl(status_fd, F_GETFD) < 0) fail_errno("--status-fd %d", status_fd);
@@ -197,6 +286,15 @@ int main(int argc, char **argv)
 	if (prog[0][0] != '/') fail("%s: the program must be an absolute path", prog[0]);
 	if (no_landlock && (npaths || nports || deny_tcp || scopes))
 		fail("--no-landlock conflicts with --ro/--rw/--exec/--*-port/--deny-tcp/--scope");
+
+	/* The fds first, with every privilege the caller has: they are what it opens for the program. */
+	int *parked = calloc((size_t)nqueues * 2 + 1, sizeof *parked), nparked = 0;
+	if (!parked) fail_errno("calloc");
+	for (int i = 0; i < nfdrules; i++) {
+		if (!strcmp(fdrules[i].opt, "--tap")) open_tap(fdrules[i].opt, fdrules[i].spec, parked, &nparked);
+		else open_listener(fdrules[i].opt, fdrules[i].spec, parked, &nparked);
+	}
+	place_fds(parked, nparked);
 
 	/* Read the filter first: the Landlock rules may not grant access to its file. */
 	unsigned short ninsns = 0;

@@ -1,8 +1,9 @@
 // Security: what confinement costs. The same guest (minimal kernel, default image, TCG here) on one
-// tap, booted as a MicroVm with no profile and under the QEMU preset (Landlock with the VM's paths,
-// TCP denied, scopes, net_admin only), alternately, 3 times each: time to readiness, then a 5 s
-// iperf3 host -> guest TCP run on that boot.
-// Run: npx ts-node --transpile-only perf/security.ts
+// tap, booted as a MicroVm with no profile (root, every capability) and under the default profile
+// (the QEMU preset, Landlock with the VM's paths and the scopes, the netbed-vmm user, no
+// capabilities, tap and QMP by fds), alternately, 5 times each: time to readiness, then a 5 s iperf3
+// host -> guest TCP run on that boot.
+// Run: npx ts-node --transpile-only perf/security.ts [RUNS] [NAMESPACE]
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { hostHandler } from "../providers/host";
@@ -70,9 +71,8 @@ async function bootAndMeasure(
     }
 }
 
-export async function main(runs = 3, seconds = 5): Promise<void> {
+export async function main(runs = 5, seconds = 5, ns = `nbt-sec-bench-${process.pid}`): Promise<void> {
     console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, kernel ${os.release()}, accel tcg`);
-    const ns = `nbt-sec-bench-${process.pid}`;
     const h = await hostHandler.create(ctx("Host", "b"), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
     const conn = (h.outs as any).connection as HostConnection;
     const cleanup: (() => Promise<unknown>)[] = [() => hostHandler.delete(ctx("Host", "b"), h.id, h.outs)];
@@ -85,14 +85,11 @@ export async function main(runs = 3, seconds = 5): Promise<void> {
         const image = (await imageHandler.create(ctx("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs as any;
         const tap = await tapHandler.create(ctx("Tap", "t"), TapArgsSchema.parse({ host: conn, name: "tapsec0", addresses: ["10.246.1.1/24"] }));
         cleanup.unshift(() => tapHandler.delete(ctx("Tap", "t"), tap.id, tap.outs));
-        const pctx = ctx("SecurityProfile", "qemu");
-        const prof = await securityHandler.create(
-            pctx,
-            SecurityProfileArgsSchema.parse({ host: conn, landlock: { denyTcp: true, scopes: ["abstract-unix", "signal"], mode: "best-effort" } }),
-        );
+        const pctx = ctx("SecurityProfile", "default");
+        const prof = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: conn }));
         cleanup.unshift(() => securityHandler.delete(pctx, prof.id, prof.outs));
         console.log(
-            `profile: qemu preset, ${prof.outs.syscallCount} syscalls, ${prof.outs.filterInstructions} BPF instructions, Landlock ABI ${prof.outs.landlockAbi}`,
+            `profile: the default (qemu preset, ${prof.outs.syscallCount} syscalls, ${prof.outs.filterInstructions} BPF instructions, Landlock ABI ${prof.outs.landlockAbi}, scopes ${(prof.outs.rules as any).landlock.scopes.join(",") || "none"}, uid ${(prof.outs.rules as any).user})`,
         );
         for (let r = 0; r < runs; r++) {
             for (const variant of ["none", "qemu"] as const) {
@@ -108,14 +105,14 @@ export async function main(runs = 3, seconds = 5): Promise<void> {
     }
     for (const [name, r] of Object.entries(res)) {
         console.log(
-            `${name === "none" ? "no profile " : "qemu preset"}: ready median ${median(r.ready).toFixed(3)} s [${r.ready.join(", ")}], wall median ${median(r.wall)} s [${r.wall.join(", ")}], guest uptime median ${median(r.guest)} s [${r.guest.join(", ")}], iperf3 ${seconds} s host->guest median ${median(r.gbps)} Gbit/s [${r.gbps.join(", ")}]`,
+            `${name === "none" ? "no profile     " : "default profile"}: ready median ${median(r.ready).toFixed(3)} s [${r.ready.join(", ")}], wall median ${median(r.wall)} s [${r.wall.join(", ")}], guest uptime median ${median(r.guest)} s [${r.guest.join(", ")}], iperf3 ${seconds} s host->guest median ${median(r.gbps)} Gbit/s [${r.gbps.join(", ")}]`,
         );
     }
     console.log(JSON.stringify({ bench: "security", runs, seconds, accel: "tcg", results: res }));
 }
 
 if (require.main === module) {
-    main().catch((e) => {
+    main(Number(process.argv[2] ?? 5), 5, process.argv[3]).catch((e) => {
         console.error(e);
         process.exit(1);
     });

@@ -70,6 +70,9 @@ function recordedRunDir(ctx: Ctx, host: HostConnection, consoleLog: unknown): st
     return consoleLog === `${byName}/console.log` ? byName : runDir(host, ctx.name, ctx.urn);
 }
 
+const UNCONFINED =
+    "no SecurityProfile: the VMM runs unconfined as root (every capability, no Landlock, no seccomp filter); give the MicroVm a SecurityProfile to confine it";
+
 /** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
 function identityOf(stat: string): { start: string; comm: string } | undefined {
     // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
@@ -96,38 +99,66 @@ async function consoleSend(t: Transport, dir: string, line: string): Promise<voi
     await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
 }
 
-function nicsOf(i: MicroVmInputs, urn: string): { vm: VmNic[]; hostIf: string[]; fds: string[] } {
-    const fds: string[] = [];
-    const vm: VmNic[] = [];
-    const hostIf: string[] = [];
-    i.nics.forEach((n, k) => {
+/**
+ * The NICs as the VMM sees them and the fds it inherits: device files the shell opens as root
+ * (macvtap character devices; /dev/vhost-net per queue when the launcher opens the taps) as fds
+ * 3, 4, ..., then the taps the launcher's root stage opens by name (`--tap NAME=FD`) right after
+ * them. Without tapFds (no profile, or a VMM that opens taps itself) the VMM opens taps by name.
+ */
+function nicsOf(i: MicroVmInputs, urn: string, tapFds: boolean): { vm: VmNic[]; hostIf: string[]; devices: string[]; taps: string[] } {
+    const devices: string[] = [];
+    const open = (path: string) => 3 + devices.push(path) - 1;
+    const vm = i.nics.map((n, k): VmNic => {
         const mac = n.mac ?? n.macvtapMac ?? deriveMac(`${urn}#nic${k}`);
         if (n.backend === "macvtap") {
             if (!n.macvtapDevice || !n.macvtapMac) throw new Error(`nics[${k}]: macvtap link '${n.macvtap}' has no device or MAC (was it created?)`);
-            // fds 3, 4, ... in the order the wrapper opens them.
-            vm.push({ fd: 3 + fds.length, mac, vhost: false, queues: n.queues });
-            fds.push(n.macvtapDevice!);
-            hostIf.push(n.macvtapDevice!);
-        } else {
-            vm.push({ tap: n.tap!, mac, vhost: n.backend === "vhost-net", queues: n.queues, pollUs: n.vhostPollUs });
-            hostIf.push(n.tap!);
+            return { fd: open(n.macvtapDevice), mac, vhost: false, queues: n.queues };
         }
+        const vhost = n.backend === "vhost-net";
+        const vhostFds = tapFds && vhost ? Array.from({ length: n.queues }, () => open("/dev/vhost-net")) : undefined;
+        return { tap: n.tap!, mac, vhost, queues: n.queues, pollUs: n.vhostPollUs, vhostFds };
     });
-    return { vm, hostIf, fds };
+    const taps: string[] = [];
+    let next = 3 + devices.length;
+    if (tapFds) {
+        for (const n of vm) {
+            if (n.tap === undefined) continue;
+            n.fds = Array.from({ length: n.queues }, (_, q) => next + q);
+            taps.push("--tap", `${n.tap}=${next}${n.queues > 1 ? `,queues=${n.queues}` : ""}`);
+            next += n.queues;
+        }
+    }
+    const hostIf = i.nics.map((n) => (n.backend === "macvtap" ? n.macvtapDevice! : n.tap!));
+    return { vm, hostIf, devices, taps };
 }
 
+/** The first fd after the NICs' (where the launcher's listening sockets go). */
+const nextFd = (nics: { devices: string[]; vm: VmNic[] }) => 3 + nics.devices.length + nics.vm.reduce((a, n) => a + (n.fds?.length ?? 0), 0);
+
 /**
- * Opens each macvtap device as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
+ * Opens each device file as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
  * script: the count and paths are arguments, and eval only ever sees a number.
  */
 const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
 
+/** The console log's cap: a guest that writes more loses the rest (its VMM's writes fail with EFBIG). */
+export const CONSOLE_LOG_BYTES = 64 * 2 ** 20;
+
 /**
  * Starts the VMM detached under setsid, so it outlives this plugin process: its stdout and stderr
  * go to the console log, its stdin is a FIFO netbed writes console commands to, and the shell writes
- * its own pid (which exec keeps) before it becomes the VMM. Works the same over every transport.
+ * its own pid (which exec keeps) before it becomes the VMM. All three are made by root in the run
+ * directory, which only root can write. The log is bounded by RLIMIT_FSIZE (ulimit -f counts
+ * 512-byte blocks), with SIGXFSZ ignored so that a write past it fails instead of killing the VMM.
+ * Works the same over every transport.
  */
-const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; shift 3; echo $$ > "$pidf"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
+const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; blocks=$4; shift 4; echo $$ > "$pidf"; trap "" XFSZ; ulimit -f "$blocks"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
+
+/** The argv that starts `vmm` detached, its console in `dir`, the log capped at `capBytes`. */
+export function detachArgv(dir: string, vmm: readonly string[], capBytes = CONSOLE_LOG_BYTES): string[] {
+    const blocks = String(Math.floor(capBytes / 512));
+    return ["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, blocks, ...vmm];
+}
 
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
     if (!(await alive(t, pid, start))) return;
@@ -244,11 +275,23 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     },
 };
 
+/** The console log's last 2000 characters (it is root's, in a directory only root writes). */
 async function tail(t: Transport, dir: string): Promise<string> {
-    return t.getFile(`${dir}/console.log`).then(
-        (b) => b.toString().slice(-2000),
-        () => "(no console log)",
-    );
+    const r = await t.run(["tail", "-c", "2000", "--", `${dir}/console.log`], { check: false });
+    return r.code === 0 ? r.stdout : "(no console log)";
+}
+
+/**
+ * The log's size, then its bytes from `offset` up to that size: a constant script, so each poll
+ * reads only what was added since the last one.
+ */
+const READ_FROM = 'size=$(stat -c %s -- "$1") || exit 1; echo "$size"; [ "$size" -gt "$2" ] && tail -c +$(($2 + 1)) -- "$1" | head -c $((size - $2)); exit 0';
+
+async function readFrom(t: Transport, file: string, offset: number): Promise<{ size: number; text: string }> {
+    const r = await t.run(["sh", "-c", READ_FROM, "sh", file, String(offset)], { check: false });
+    const nl = r.stdout.indexOf("\n");
+    if (r.code !== 0 || nl < 0) return { size: offset, text: "" };
+    return { size: Number(r.stdout.slice(0, nl)), text: r.stdout.slice(nl + 1) };
 }
 
 /** The acceleration the VMM runs with, and the warning (logged here) that a TCG guest's numbers carry. */
@@ -302,20 +345,39 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
     });
 }
 
-/** A fresh run directory holding the VMM's files. */
+/**
+ * A fresh run directory holding the VMM's files, root's, 0750, in the VMM's group: the VMM (another
+ * uid under a profile) reads its config files there and can create, rename or replace nothing, so
+ * every name root later opens there (console log, FIFO, pid file, sockets) is one root made.
+ */
 async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch): Promise<void> {
+    const owner = `0:${i.security?.group ?? 0}`;
     await t.run(["rm", "-rf", "--", dir]);
-    await t.run(["mkdir", "-p", "-m", "0700", "--", dir]);
-    for (const f of launch.files) await t.putFile(`${dir}/${f.name}`, f.content, 0o600);
-    // The VMM makes its control socket there and reads its config files.
-    if (i.security?.user !== undefined) await t.run(["chown", "-R", `${i.security.user}:${i.security.group}`, "--", dir]);
+    await t.run(["mkdir", "-p", "-m", "0750", "--", dir]);
+    await t.run(["chown", owner, "--", dir]);
+    for (const f of launch.files) {
+        await t.putFile(`${dir}/${f.name}`, f.content, 0o640);
+        await t.run(["chown", owner, "--", `${dir}/${f.name}`]);
+    }
+    await t.run(["mkfifo", "-m", "0600", "--", `${dir}/console.in`]);
+    // A custom VMM may write its console itself ({console}): the file, not the directory, is its.
+    if (i.driver === "custom" && i.security?.user !== undefined) {
+        await t.putFile(`${dir}/console.log`, "", 0o640);
+        await t.run(["chown", `${i.security.user}:${i.security.group}`, "--", `${dir}/console.log`]);
+    }
 }
 
 /** Starts the VMM detached and returns its pid and start time once it runs. */
-async function startVmm(t: Transport, i: MicroVmInputs, dir: string, binary: string, vmm: string[], fds: string[]): Promise<{ pid: number; start: string }> {
-    const withFds = fds.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(fds.length), ...fds, ...vmm] : vmm;
-    await t.run(["mkfifo", "-m", "0600", `${dir}/console.in`]);
-    await t.run(["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, ...withFds]);
+async function startVmm(
+    t: Transport,
+    i: MicroVmInputs,
+    dir: string,
+    binary: string,
+    vmm: string[],
+    devices: string[],
+): Promise<{ pid: number; start: string }> {
+    const withFds = devices.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(devices.length), ...devices, ...vmm] : vmm;
+    await t.run(detachArgv(dir, withFds));
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await sleep(100);
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
@@ -326,11 +388,14 @@ async function startVmm(t: Transport, i: MicroVmInputs, dir: string, binary: str
 /** Polls the console log for the guest's readiness line until the VMM exits or the boot timeout passes. */
 async function waitReady(ctx: Ctx, t: Transport, i: MicroVmInputs, dir: string, vmm: { pid: number; start: string }, started: number): Promise<ReadyLine> {
     const deadline = started + i.bootTimeoutSeconds * 1000;
+    // The readiness line is searched in what came since the last poll plus a tail of what came
+    // before it (a line may straddle two reads); the whole log is never read again.
+    let offset = 0;
+    let log = "";
     for (;;) {
-        const log = await t.getFile(`${dir}/console.log`).then(
-            (b) => b.toString(),
-            () => "",
-        );
+        const add = await readFrom(t, `${dir}/console.log`, offset);
+        offset = add.size;
+        log = (log + add.text).slice(-65536);
         const ready = parseReadyLine(log);
         if (ready) return ready;
         if (!(await alive(t, vmm.pid, vmm.start))) throw new Error(`the VMM exited during boot; console:\n${log.slice(-2000)}`);
@@ -369,16 +434,23 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];
     const { accel, accelWarning } = chooseAccel(ctx, i);
-    const nics = nicsOf(i, ctx.urn);
+    // Under a profile, root opens QEMU's taps and binds its sockets: the VMM needs no CAP_NET_ADMIN.
+    const byLauncher = i.security !== undefined && i.driver === "qemu";
+    const nics = nicsOf(i, ctx.urn, byLauncher);
     const binary = await checkedBinary(t, i, model);
-    const launch = model.render(vmSpec(ctx, i, nics.vm, binary, accel, dir));
+    const spec = vmSpec(ctx, i, nics.vm, binary, accel, dir);
+    const listen = byLauncher ? model.render(spec).listen.map((l, k) => ({ ...l, fd: nextFd(nics) + k })) : [];
+    const launch = model.render({ ...spec, listenFds: Object.fromEntries(listen.map((l) => [l.name, l.fd])) });
     const argv = launch.argv;
-    const wrapper = await confinement(ctx, t, i, binary, dir, accel);
+    const rootArgs = [...nics.taps, ...listen.flatMap((l) => ["--listen", `${l.path}=${l.fd}`])];
+    const wrapper = await confinement(ctx, t, i, binary, dir, accel, rootArgs);
+    if (!wrapper) ctx.log.warn(ctx.urn, UNCONFINED);
     await prepareRunDir(t, i, dir, launch);
     const started = Date.now();
-    // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
-    // the VMM last, so those fds are already open when Landlock and the filter apply.
-    const vmm = await startVmm(t, i, dir, binary, [...(wrapper ?? []), ...argv], nics.fds);
+    // The shell steps (console, device fds) and the launcher's root stage (taps, sockets) run first;
+    // the confinement chain execs the VMM last, so those fds are open when the uid, Landlock and the
+    // filter apply.
+    const vmm = await startVmm(t, i, dir, binary, [...(wrapper ?? []), ...argv], nics.devices);
     const pid = vmm.pid;
     try {
         ctx.log.info(

@@ -5,7 +5,7 @@ import { networkStackOf } from "../core/placement";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type CompiledFilter, type SeccompPolicy, compileFilter } from "../core/seccomp/compile";
-import { CAPABILITIES, type Capability, type LandlockNeed, isArch, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
+import { CAPABILITIES, type Capability, type LandlockNeed, isArch, scopesFor, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
 import type { HostConnection } from "../schema/host";
 import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../schema/security";
 import { sha256Hex } from "../core/hash";
@@ -16,6 +16,8 @@ import { type Transport, hostTransport, which } from "./transport";
 import { packageRoot } from "./version";
 
 const PROFILE_DIR = "/run/netbed/profiles";
+/** The system user a VMM runs as when its profile names none. */
+export const VMM_USER = "netbed-vmm";
 /** The flags of scripts/build-native.sh: the launcher must build warning-free everywhere. */
 const CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"];
 
@@ -116,7 +118,8 @@ async function landlockSupport(
     launcher: string,
 ): Promise<{ abi: number; unmet: LandlockNeed[] }> {
     const abi = await landlockAbi(t, launcher);
-    const unmet = unmetLandlockNeeds(i.landlock, abi);
+    // Only scopes asked for count: the default takes what the ABI has.
+    const unmet = unmetLandlockNeeds({ ...i.landlock, scopes: i.landlock.scopes ?? [] }, abi);
     if (i.landlock.mode === "strict" && unmet.length > 0) {
         throw new Error(
             `${where}: Landlock ABI ${abi} lacks ${unmet.map((n) => `${n.feature} (ABI ${n.abi}, asked for by landlock.${n.fields.join(", landlock.")})`).join(" and ")}; set landlock.mode 'best-effort' to go without them`,
@@ -127,17 +130,41 @@ async function landlockSupport(
     return { abi, unmet };
 }
 
-/** A fresh profile directory holding the filter (if any); returns the filter's path there. */
-async function writeProfileDir(t: Transport, i: SecurityProfileInputs, dir: string, filter: CompiledFilter | undefined): Promise<string | undefined> {
+/**
+ * A fresh profile directory holding the filter (if any); returns the filter's path there. Both are
+ * root's (0755, 0644): the VMM's uid reads the filter after setpriv and can replace nothing there.
+ */
+async function writeProfileDir(t: Transport, dir: string, filter: CompiledFilter | undefined): Promise<string | undefined> {
     await t.run(["rm", "-rf", "--", dir]);
-    await t.run(["mkdir", "-p", "--", dir]);
+    await t.run(["mkdir", "-p", "-m", "0755", "--", dir]);
+    await t.run(["chown", "0:0", "--", dir]);
     const filterPath = filter ? `${dir}/filter.bpf` : undefined;
-    if (filter) {
-        await t.putFile(filterPath!, filter.program, 0o600);
-        // The launcher reads it after setpriv has changed the uid.
-        if (i.user !== undefined) await t.run(["chown", `${i.user}:${i.group}`, "--", filterPath!]);
-    }
+    if (filter) await t.putFile(filterPath!, filter.program, 0o644);
     return filterPath;
+}
+
+/** A numeric id from getent's "name:x:id:..." line. */
+const getentId = (line: string) => Number(line.split(":")[2]);
+
+/**
+ * The uid, gid and supplementary groups the VMM runs as: the profile's, or by default the system
+ * user netbed-vmm, created here if missing (no login shell, no home), with the kvm group where the
+ * host has one (/dev/kvm is usually root:kvm 0660).
+ */
+async function vmmIds(ctx: Ctx, t: Transport, i: SecurityProfileInputs, where: string): Promise<{ user?: number; group?: number; groups?: number[] }> {
+    if (i.user !== undefined || i.group !== undefined) return { user: i.user, group: i.group };
+    let pw = await t.run(["getent", "passwd", VMM_USER], { check: false });
+    if (pw.code !== 0) {
+        ctx.log.info(ctx.urn, `creating the system user ${VMM_USER} ${where} for the VMM`);
+        if ((await t.run(["getent", "group", VMM_USER], { check: false })).code !== 0) await t.run(["groupadd", "--system", VMM_USER]);
+        const nologin = (await which(t, "nologin")) ?? "/bin/false";
+        await t.run(["useradd", "--system", "--gid", VMM_USER, "--no-create-home", "--home-dir", "/nonexistent", "--shell", nologin, VMM_USER]);
+        pw = await t.run(["getent", "passwd", VMM_USER]);
+    }
+    const [user, group] = [getentId(pw.stdout), Number(pw.stdout.split(":")[3])];
+    if (!(user > 0 && group > 0)) throw new Error(`${where}: user ${VMM_USER} has uid ${user} gid ${group}; it must not be root: fix or remove that user`);
+    const kvm = await t.run(["getent", "group", "kvm"], { check: false });
+    return { user, group, groups: kvm.code === 0 ? [group, getentId(kvm.stdout)] : undefined };
 }
 
 /** The rules the profile applies on this host: the asked-for ones less what its Landlock ABI lacks. */
@@ -147,9 +174,10 @@ function appliedRules(
     filter: CompiledFilter | undefined,
     abi: number,
     unmet: LandlockNeed[],
+    ids: { user?: number; group?: number; groups?: number[] },
 ): SecurityRules {
     const dropped = unmet.map((n) => n.feature);
-    const l = i.landlock;
+    const l = { ...i.landlock, scopes: scopesFor(i.landlock.scopes, abi) };
     return {
         seccomp: {
             preset: i.seccomp.preset,
@@ -169,8 +197,9 @@ function appliedRules(
         },
         noNewPrivs: true,
         capabilities: i.capabilities,
-        user: i.user,
-        group: i.group,
+        user: ids.user,
+        group: ids.group,
+        groups: ids.groups,
         rlimits: i.rlimits,
     };
 }
@@ -209,9 +238,10 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const tools = await wrapperTools(t, where);
         const launcher = await ensureLauncher(ctx, t, i.host.name, i.cacheDir);
         const { abi, unmet } = await landlockSupport(ctx, t, i, where, launcher);
+        const ids = await vmmIds(ctx, t, i, where);
         const dir = profileDir(i.host, ctx.name, ctx.urn);
-        const filterPath = await writeProfileDir(t, i, dir, filter);
-        const rules = appliedRules(i, policy, filter, abi, unmet);
+        const filterPath = await writeProfileDir(t, dir, filter);
+        const rules = appliedRules(i, policy, filter, abi, unmet, ids);
         await t.putFile(`${dir}/rules.json`, `${JSON.stringify(rules, null, 2)}\n`);
         const wrapper = wrapperArgv({
             prlimit: tools.prlimit,
@@ -219,14 +249,13 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
             launcher,
             rlimits: i.rlimits,
             capabilities: i.capabilities,
-            user: i.user,
-            group: i.group,
-            landlock: i.landlock,
+            ...ids,
+            landlock: { ...i.landlock, scopes: rules.landlock.scopes },
             filterPath,
         });
         ctx.log.info(
             ctx.urn,
-            `profile ready: ${filter ? `${i.seccomp.preset} filter, ${filter.syscalls.length} syscalls, ${filter.instructions} instructions` : "no seccomp filter"}; Landlock ABI ${abi}; capabilities ${i.capabilities.join(", ") || "none"}`,
+            `profile ready: ${filter ? `${i.seccomp.preset} filter, ${filter.syscalls.length} syscalls, ${filter.instructions} instructions` : "no seccomp filter"}; Landlock ABI ${abi}; uid ${ids.user ?? 0} gid ${ids.group ?? 0}; capabilities ${i.capabilities.join(", ") || "none"}`,
         );
         return {
             id: `${i.host.name}/${ctx.name}/${(filter?.sha256 ?? sha256Hex(wrapper.join("\0"))).slice(0, 12)}`,

@@ -63,9 +63,10 @@ const VmSecuritySchema = z
         /** Whether the profile applies Landlock (the VM then adds the paths it needs) and the host's ABI. */
         landlock: z.object({ enabled: z.boolean(), abi: z.number().int().min(0) }).strict(),
         filterSha256: z.string().optional(),
-        /** The uid and gid the VMM runs as (its run directory is given to them). */
+        /** The uid, gid and supplementary groups the VMM runs as. */
         user: z.number().int().min(0).optional(),
         group: z.number().int().min(0).optional(),
+        groups: z.array(z.number().int().min(0)).optional(),
         /** Which machine the profile's files are on (core/placement's machineOf: netns and local hosts share this one). */
         machine: z.string(),
         /** That machine as a person reads it (absent in states written before it was recorded). */

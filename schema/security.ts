@@ -41,7 +41,7 @@ const SeccompSchema = z
         defaultAction: z.enum(["kill-process", "kill-thread", "errno", "log", "trap"]).optional(),
         /** The errno of defaultAction "errno" (default EPERM). */
         errno: z.number().int().min(1).max(4095).optional(),
-        /** Syscall names added to the preset's list. */
+        /** Syscall names added to the preset's list; socket here also allows every address family (the presets allow unix sockets only). */
         extraAllow: z.array(SyscallName).default([]),
         /** For preset "custom": the whole list (it must include execve, which starts the program). */
         allow: z.array(SyscallName).optional(),
@@ -64,8 +64,12 @@ const LandlockSchema = z
         connectPorts: z.array(Port).default([]),
         /** Deny every TCP bind and connect (ABI 4). */
         denyTcp: z.boolean().default(false),
-        /** No connecting to abstract unix sockets, no signals, outside the process's domain (ABI 6). */
-        scopes: z.array(z.enum(LANDLOCK_SCOPES, { errorMap: () => ({ message: `must be one of ${LANDLOCK_SCOPES.join(", ")}` }) })).default([]),
+        /**
+         * No connecting to abstract unix sockets, no signals, outside the process's domain (ABI 6).
+         * Default: both where the host's ABI has them, none below (whatever the mode); a list given
+         * here follows the mode.
+         */
+        scopes: z.array(z.enum(LANDLOCK_SCOPES, { errorMap: () => ({ message: `must be one of ${LANDLOCK_SCOPES.join(", ")}` }) })).optional(),
     })
     .strict();
 
@@ -74,9 +78,15 @@ export const SecurityProfileArgsSchema = z
         host: HostConnectionSchema,
         seccomp: SeccompSchema.default({}),
         landlock: LandlockSchema.default({}),
-        /** Capabilities kept (every other one is dropped). Default net_admin: QEMU opens taps with TUNSETIFF. */
-        capabilities: z.array(z.string().superRefine(refineWith(capabilityProblem))).default(["net_admin"]),
-        /** uid and gid to run as (both, or group alone). Default: unchanged. */
+        /**
+         * Capabilities kept (every other one is dropped). Default none: the launcher's first stage
+         * opens taps (TUNSETIFF) and listening sockets as root and hands QEMU their fds.
+         */
+        capabilities: z.array(z.string().superRefine(refineWith(capabilityProblem))).default([]),
+        /**
+         * uid and gid to run as (both, or group alone). Default: the system user netbed-vmm (created on
+         * the host if missing: no login shell, no home). user 0 and group 0 keep root.
+         */
         user: Id.optional(),
         group: Id.optional(),
         /** Resource limits, soft and hard alike: open files, locked memory in bytes. */
@@ -143,9 +153,10 @@ export const SecurityProfileArgsSchema = z
                 issue(["seccomp", "preset"], `host '${v.host.name}' has no seccomp filters (CONFIG_SECCOMP_FILTER): use preset 'none'`);
         }
 
-        const l = v.landlock as LandlockRules;
+        const l: LandlockRules = { ...v.landlock, scopes: v.landlock.scopes ?? [] };
         if (!l.enabled) {
-            for (const k of ["ro", "rw", "exec", "bindPorts", "connectPorts", "scopes"] as const)
+            if (v.landlock.scopes !== undefined && l.scopes.length > 0) issue(["landlock", "scopes"], "only applies when landlock.enabled is true");
+            for (const k of ["ro", "rw", "exec", "bindPorts", "connectPorts"] as const)
                 if (l[k].length > 0) issue(["landlock", k], "only applies when landlock.enabled is true");
             if (l.denyTcp) issue(["landlock", "denyTcp"], "only applies when landlock.enabled is true");
         } else if (v.hostCaps && l.mode === "strict") {
@@ -177,6 +188,8 @@ export interface SecurityRules {
     capabilities: string[];
     user?: number;
     group?: number;
+    /** Supplementary groups the VMM keeps (none when absent). */
+    groups?: number[];
     rlimits: { nofile?: number; memlock?: number | "unlimited" };
 }
 
@@ -189,6 +202,7 @@ export function vmSecurityOf(p: { name: string; wrapper: string[]; rules: Securi
         filterSha256: p.filterSha256,
         user: p.rules.user,
         group: p.rules.group,
+        groups: p.rules.groups,
         machine: machineOf(p.host),
         machineLabel: machineLabel(p.host),
     };

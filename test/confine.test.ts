@@ -332,4 +332,50 @@ console.log(JSON.stringify(out));`;
         assert.equal(statusField(r.stdout, "NoNewPrivs"), "1");
         assert.match(r.stdout, /^Max open files\s+64\s+64\s+files/m);
     });
+
+    it("--tap and --listen: root opens the tap's queues and binds the socket, and the program inherits them at the fds named", async () => {
+        const ns = `nbt-s11v-cf-${process.pid}`;
+        spawnSync("ip", ["netns", "add", ns]);
+        try {
+            for (const [t, mq] of [
+                ["mq0", ["multi_queue"]],
+                ["sq0", []],
+            ] as const)
+                assert.equal(spawnSync("ip", ["-n", ns, "tuntap", "add", "dev", t, "mode", "tap", "vnet_hdr", ...mq]).status, 0);
+            const sock = path.join(dir, "rw", "qmp.sock");
+            const show = 'for f in 5 6 7 8; do printf "%s " "$(readlink /proc/self/fd/$f)"; grep -h iff /proc/self/fdinfo/$f; done; echo';
+            const r = await run([
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                confine,
+                "--no-landlock",
+                "--tap",
+                "mq0=5,queues=2",
+                "--tap",
+                "sq0=7",
+                "--listen",
+                `${sock}=8`,
+                "--",
+                "/bin/sh",
+                "-c",
+                show,
+            ]);
+            assert.equal(r.code, 0, r.stderr);
+            const lines = r.stdout.trim().split("\n");
+            assert.deepEqual(lines.slice(0, 3), ["/dev/net/tun iff:\tmq0", "/dev/net/tun iff:\tmq0", "/dev/net/tun iff:\tsq0"]);
+            assert.match(lines[3], /^socket:\[\d+\]$/);
+            assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
+            fs.rmSync(sock);
+            // A single-queue tap asked for two queues, and two options on one fd, fail before the program.
+            const mq = await run(["ip", "netns", "exec", ns, confine, "--no-landlock", "--tap", "sq0=5,queues=2", "--", "/bin/true"]);
+            assert.deepEqual([mq.code, mq.stderr.trim()], [126, "netbed-confine: --tap sq0=5,queues=2: TUNSETIFF: Invalid argument"]);
+            const twice = await run(["ip", "netns", "exec", ns, confine, "--no-landlock", "--tap", "sq0=5", "--listen", `${sock}=5`, "--", "/bin/true"]);
+            assert.deepEqual([twice.code, twice.stderr.trim()], [126, `netbed-confine: --listen ${sock}=5: its fds overlap those of --tap sq0=5`]);
+            assert.ok(!fs.existsSync(sock), "refused before anything was opened");
+        } finally {
+            spawnSync("ip", ["netns", "del", ns]);
+        }
+    });
 });

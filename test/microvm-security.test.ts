@@ -112,18 +112,27 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         const pid = g.outs.pid;
         assert.equal(statusField(pid, "Seccomp"), "2");
         assert.equal(statusField(pid, "NoNewPrivs"), "1");
-        assert.equal(statusField(pid, "CapEff"), "0000000000001000");
+        assert.equal(statusField(pid, "CapEff"), "0000000000000000");
+        assert.equal(fs.statSync(`/proc/${pid}`).uid, p.rules.user, "the default user, not root");
         assert.match(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0], /^\/usr\/bin\/qemu-system-x86_64$/);
         assert.equal(g.outs.security.profile, "vm-qemu");
         assert.equal(g.outs.security.filterSha256, p.filterSha256);
         assert.deepEqual(g.outs.security.landlock, { enabled: true, abi: p.landlockAbi });
         const w: string[] = g.outs.wrapper;
-        assert.deepEqual(w.slice(0, w.indexOf("--seccomp")), p.wrapper.slice(0, p.wrapper.indexOf("--seccomp")), "the profile's chain, its rules first");
+        // After the root stage (which opens the tap and binds QMP), the profile's chain, its rules first.
+        const chain = (x: string[]) => x.slice(x.indexOf("--"), x.indexOf("--seccomp"));
+        assert.deepEqual(chain(w), chain(p.wrapper));
+        assert.deepEqual(w.slice(2, w.indexOf("--")), [
+            "--tap",
+            "tap0=3",
+            "--listen",
+            `${runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)}/qmp.sock=4`,
+        ]);
+        assert.ok(!w.includes("/dev/net/tun"), "QEMU opens no tap itself");
         for (const [opt, path] of [
-            ["--rw", runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)],
+            ["--ro", runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)],
             ["--ro", kernel.path],
             ["--ro", image.path],
-            ["--rw", "/dev/net/tun"],
             ["--exec", "/usr"],
         ]) {
             assert.ok(
@@ -181,22 +190,13 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         await microvmHandler.delete(g.ctx, g.id, g.outs);
     });
 
-    it("runs the VMM as another uid/gid with only net_admin (ambient), its run directory given to it", async () => {
+    it("runs the VMM as another uid/gid given by the profile, with no capabilities; its run directory stays root's", async () => {
         const pctx = ctxFor("SecurityProfile", "vm-nobody");
         const p = await securityHandler.create(
             pctx,
             SecurityProfileArgsSchema.parse({ host: hosts.srv.conn, user: 65534, group: 65534, landlock: { mode: "best-effort" } }),
         );
         cleanup.unshift(() => securityHandler.delete(pctx, p.id, p.outs));
-        // A tap by name needs /dev/net/tun, which is often root-only in containers: refused before the boot there.
-        const tun = fs.statSync("/dev/net/tun").mode & 0o006;
-        if (tun !== 0o006) {
-            await assert.rejects(
-                up("vmt", { backend: "virtio", tap: "tap0", address: `10.243.${n}.11/24` }, p.outs),
-                /runs the VMM as uid 65534 gid 65534, which cannot open \/dev\/net\/tun \(root:root crw-/,
-            );
-            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmt", ctxFor("MicroVm", "vmt").urn)), "nothing left behind");
-        }
         // A macvtap's fd is opened by the shell step as root, before the chain drops to the uid.
         const g = await up(
             "vmu",
@@ -204,8 +204,9 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
             p.outs,
         );
         assert.match(statusField(g.outs.pid, "Uid")!, /^65534\s+65534\s+65534\s+65534$/);
-        assert.equal(statusField(g.outs.pid, "CapEff"), "0000000000001000");
-        assert.equal(fs.statSync(g.outs.qmpSocket).uid, 65534);
+        assert.equal(statusField(g.outs.pid, "CapEff"), "0000000000000000");
+        assert.equal(fs.statSync(g.outs.qmpSocket).uid, 0, "root bound it and handed QEMU the fd");
+        assert.equal(fs.statSync(runDir(hosts.srv.conn, "vmu", ctxFor("MicroVm", "vmu").urn)).uid, 0);
         const pg = ping(ns.ext, `10.245.${n}.11`);
         assert.ok(pg.ok, pg.out);
     });

@@ -25,6 +25,7 @@ import {
 } from "../core/seccomp/compile";
 import { BPF_JMP_JA } from "../core/seccomp/emit";
 import { compilePreset, PRESET_NAMES, presetPolicy, presetSyscallCounts } from "../core/seccomp/presets";
+import { seccompPolicy } from "../core/security";
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from "../core/seccomp/syscalls";
 import { decode, runFilter, verify } from "./bpf";
 
@@ -427,7 +428,28 @@ describe("seccomp presets", () => {
     it("lets qemu do everything strict does", () => {
         for (const arch of ["x86_64", "aarch64"] as const) {
             const q = compilePreset("qemu", arch)!;
-            for (const s of compilePreset("strict", arch)!.syscalls) assert.equal(run(q, s.nr, [0x10000]), SECCOMP_RET_ALLOW, `${arch} ${s.name}`);
+            const st = compilePreset("strict", arch)!;
+            for (const s of st.syscalls) {
+                for (const a0 of [0x10000, 1])
+                    if (run(st, s.nr, [a0]) === SECCOMP_RET_ALLOW) assert.equal(run(q, s.nr, [a0]), SECCOMP_RET_ALLOW, `${arch} ${s.name}(${a0})`);
+            }
+        }
+    });
+    it("allows unix sockets only: netlink, packet and inet get EAFNOSUPPORT, high bits in the family too; extraAllow socket lifts it", () => {
+        const [AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, EAFNOSUPPORT] = [1, 2, 10, 16, 17, 97];
+        for (const arch of ["x86_64", "aarch64"] as const) {
+            for (const preset of ["qemu", "strict"] as const) {
+                const f = compilePreset(preset, arch)!;
+                assert.equal(call(f, "socket", [AF_UNIX, 1, 0]), SECCOMP_RET_ALLOW, `${preset} ${arch}`);
+                for (const fam of [AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, 0, (1n << 32n) | 1n])
+                    assert.equal(call(f, "socket", [fam, 3, 0]), errno(EAFNOSUPPORT), `${preset} ${arch} family ${fam}`);
+            }
+            const q = compilePreset("qemu", arch)!;
+            assert.equal(call(q, "socketpair", [AF_UNIX, 1, 0]), SECCOMP_RET_ALLOW);
+            assert.equal(call(q, "socketpair", [AF_NETLINK, 3, 0]), errno(EAFNOSUPPORT));
+            const lifted = compileFilter(seccompPolicy({ preset: "qemu", extraAllow: ["socket"] })!, arch, { missing: "skip" });
+            assert.equal(call(lifted, "socket", [AF_NETLINK, 3, 0]), SECCOMP_RET_ALLOW);
+            assert.equal(call(lifted, "clone3"), errno(38), "the ENOSYS answers stay");
         }
     });
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { capabilityMask } from "../core/security";
+import { capabilityMask, scopesFor, withRootLauncherArgs, wrapperArgv } from "../core/security";
 import { UNKNOWN } from "../core/secrets";
 import { MemoryLogger } from "../providers/log";
 import { handlers } from "../providers/index";
@@ -81,11 +81,16 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         parentFilters = Number(field(fs.readFileSync("/proc/self/status", "utf8"), "Seccomp_filters") ?? 0);
         servers.push(await listen(), await listen());
         const ctx = ctxFor("pa");
+        // Root keeping net_admin, asked for explicitly (the default is netbed-vmm with none), and
+        // inet sockets (the preset allows unix ones only) for the TCP port rules.
         a = await securityHandler.create(
             ctx,
             SecurityProfileArgsSchema.parse({
                 host: local,
-                seccomp: { preset: "qemu" },
+                user: 0,
+                group: 0,
+                capabilities: ["net_admin"],
+                seccomp: { preset: "qemu", extraAllow: ["socket"] },
                 landlock: {
                     ro: ["/usr", "/proc", "/etc/ld.so.cache", path.join(dir, "ro")],
                     exec: ["/usr"],
@@ -111,7 +116,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
 
     const under = (outs: any, argv: string[]) => run([...outs.wrapper, ...argv]);
 
-    it("reports the filter, the host's ABI, the rules and the wrapper; the filter is on the host, mode 0600", () => {
+    it("reports the filter, the host's ABI, the rules and the wrapper; the filter is on the host, root's, mode 0644", () => {
         const o = a.outs;
         assert.equal(o.name, "pa");
         assert.match(o.filterSha256, /^[0-9a-f]{64}$/);
@@ -119,7 +124,8 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         assert.ok(o.syscallCount > 150, String(o.syscallCount));
         assert.ok(abi >= 1, "this machine has Landlock");
         assert.equal(o.filterPath, `${profileDir(local, "pa", ctxFor("pa").urn)}/filter.bpf`);
-        assert.equal(fs.statSync(o.filterPath).mode & 0o777, 0o600);
+        assert.equal(fs.statSync(o.filterPath).mode & 0o777, 0o644);
+        assert.equal(fs.statSync(o.filterPath).uid, 0);
         assert.equal(fs.statSync(o.filterPath).size, o.filterBytes);
         assert.match(o.launcherPath, /^\/var\/cache\/netbed\/native\/[0-9a-f]{64}\/netbed-confine$/);
         assert.deepEqual(o.rules.capabilities, ["net_admin"]);
@@ -127,8 +133,8 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         assert.equal(o.rules.landlock.abi, abi);
         assert.deepEqual(o.rules.landlock.connectPorts, abi >= 4 ? [portOf(servers[0])] : []);
         const w: string[] = o.wrapper;
-        assert.deepEqual(w.slice(0, 3), ["/usr/bin/prlimit", "--nofile=1234:1234", "--"]);
-        assert.equal(w[3], "/usr/bin/setpriv");
+        assert.deepEqual(w.slice(0, 6), [o.launcherPath, "--no-landlock", "--", "/usr/bin/prlimit", "--nofile=1234:1234", "--"]);
+        assert.equal(w[6], "/usr/bin/setpriv");
         assert.deepEqual(w.slice(-3), ["--seccomp", o.filterPath, "--"]);
         assert.ok(w.includes(o.launcherPath));
     });
@@ -217,7 +223,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
             SecurityProfileArgsSchema.parse({ host: local, seccomp: { preset: "strict" }, landlock: { enabled: false } }),
         );
         assert.deepEqual(await securityHandler.read(ctx, c.id, c.outs), c.outs);
-        assert.ok((c.outs.wrapper as string[]).includes("--no-landlock"));
+        assert.equal((c.outs.wrapper as string[]).filter((x) => x === "--no-landlock").length, 2, "the root stage's and the second stage's");
         assert.ok((c.outs.syscallCount as number) < a.outs.syscallCount);
         assert.equal(c.outs.launcherPath, a.outs.launcherPath, "one launcher per source, shared");
         fs.writeFileSync(c.outs.filterPath as string, Buffer.alloc(8));
@@ -244,6 +250,57 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
     });
 });
 
+describe("SecurityProfile wrapper (pure)", () => {
+    const spec = {
+        prlimit: "/usr/bin/prlimit",
+        setpriv: "/usr/bin/setpriv",
+        launcher: "/c/netbed-confine",
+        rlimits: {},
+        capabilities: [],
+        user: 999,
+        group: 995,
+        landlock: {
+            enabled: true,
+            mode: "strict" as const,
+            ro: [],
+            rw: [],
+            exec: [],
+            bindPorts: [],
+            connectPorts: [],
+            denyTcp: false,
+            scopes: scopesFor(undefined, 6),
+        },
+    };
+
+    it("starts with the launcher's root stage, then drops to the uid with its supplementary groups (or none) and no capabilities", () => {
+        const w = wrapperArgv({ ...spec, groups: [995, 994] });
+        assert.deepEqual(w.slice(0, 3), ["/c/netbed-confine", "--no-landlock", "--"]);
+        assert.deepEqual(w.slice(3, 10), [
+            "/usr/bin/setpriv",
+            "--no-new-privs",
+            "--regid=995",
+            "--groups=995,994",
+            "--reuid=999",
+            "--inh-caps=-all",
+            "--ambient-caps=-all",
+        ]);
+        assert.ok(wrapperArgv(spec).includes("--clear-groups"));
+        assert.deepEqual(w.slice(-5), ["--scope", "abstract-unix", "--scope", "signal", "--"]);
+        const vm = withRootLauncherArgs(w, ["--tap", "tap0=3"]);
+        assert.deepEqual(vm.slice(0, 5), ["/c/netbed-confine", "--no-landlock", "--tap", "tap0=3", "--"]);
+        assert.throws(
+            () => withRootLauncherArgs(w.slice(3), ["--tap", "tap0=3"]),
+            /no root stage \(a profile made by an older netbed\): replace the SecurityProfile/,
+        );
+    });
+
+    it("takes both scopes by default from ABI 6, none below; a list given is kept", () => {
+        assert.deepEqual(scopesFor(undefined, 7), ["abstract-unix", "signal"]);
+        assert.deepEqual(scopesFor(undefined, 5), []);
+        assert.deepEqual(scopesFor(["signal"], 7), ["signal"]);
+    });
+});
+
 describe("SecurityProfile check (what preview runs: no host touched but this machine's paths)", () => {
     const p = new NetbedProvider("0.0.0-test", handlers, new MemoryLogger());
     const URN = "urn:pulumi:test::sec::netbed:index:SecurityProfile::prof";
@@ -253,12 +310,15 @@ describe("SecurityProfile check (what preview runs: no host touched but this mac
         return (r.failures ?? []).map((f) => `${f.property}: ${f.reason}`);
     };
 
-    it("accepts the defaults: the QEMU preset, Landlock on, net_admin kept", async () => {
+    it("accepts the defaults: the QEMU preset, Landlock on, no capabilities, the default user, scopes by the host's ABI", async () => {
         const r = await p.check(URN, {}, { host: local, hostCaps: caps(7) });
         assert.equal(r.failures, undefined);
         assert.equal(r.inputs.seccomp.preset, "qemu");
         assert.equal(r.inputs.landlock.mode, "strict");
-        assert.deepEqual(r.inputs.capabilities, ["net_admin"]);
+        assert.deepEqual(r.inputs.capabilities, []);
+        assert.equal(r.inputs.user, undefined);
+        assert.equal(r.inputs.landlock.scopes, undefined);
+        assert.equal((await p.check(URN, {}, { host: local, hostCaps: caps(5) })).failures, undefined, "no scopes below ABI 6: not refused");
     });
 
     it("names an unknown syscall and suggests a close one", async () => {

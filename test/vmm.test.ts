@@ -77,8 +77,34 @@ describe("VMM drivers (pure)", () => {
         assert.ok(!kvm.some((w) => w.includes("tsc_early_khz")), "KVM guests get the frequency from kvmclock");
         assert.match(a[a.indexOf("-M") + 1], /^microvm,/);
         assert.ok(a.includes("virtio-net-device,netdev=n0,mac=02:00:00:00:00:01,mq=on"));
-        assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on,queues=2"));
+        assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=on"));
         assert.ok(!a.some((w) => w.includes("virtio-net-pci")));
+    });
+
+    it("qemu: taps and QMP by fds the launcher opened: fd/fds with vhostfd(s), no queues= beside them, the QMP chardev on its fd", () => {
+        const base = { accel: "tcg" as const, cpus: 1, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: [] };
+        const a = qemuArgv({
+            ...base,
+            qmp: "/run/x/qmp.sock",
+            qmpFd: 9,
+            nics: [
+                { tap: "tap0", fds: [5, 6], vhostFds: [3, 4], mac: "02:00:00:00:00:01", vhost: true, queues: 2 },
+                { tap: "tap1", fds: [7], mac: "02:00:00:00:00:02", vhost: false, queues: 1 },
+            ],
+        });
+        assert.ok(a.includes("tap,id=n0,fds=5:6,vhostfds=3:4,vhost=on"), a.join(" "));
+        assert.ok(a.includes("tap,id=n1,fd=7,vhost=off"), a.join(" "));
+        assert.deepEqual(a.slice(a.indexOf("-chardev"), a.indexOf("-chardev") + 4), [
+            "-chardev",
+            "socket,id=qmp,fd=9,server=on,wait=off",
+            "-mon",
+            "chardev=qmp,mode=control",
+        ]);
+        assert.ok(!a.includes("-qmp"));
+        assert.throws(() => qemuArgv({ ...base, nics: [{ fds: [5, 6], vhostFds: [3], mac: "02:00:00:00:00:01", vhost: true }] }), /one vhost-net fd per queue/);
+        const l = DRIVER_MODELS.qemu.render(freezeSpec({ ...spec, listenFds: { qmp: 8 } }));
+        assert.deepEqual(l.listen, [{ name: "qmp", path: `${spec.dir}/qmp.sock` }]);
+        assert.ok(l.argv.includes("socket,id=qmp,fd=8,server=on,wait=off"));
     });
 
     it("firecracker: a config file with boot source, machine config and taps by name; no API socket", () => {

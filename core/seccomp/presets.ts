@@ -24,6 +24,21 @@ export const ENOSYS_FALLBACKS: readonly DenyRule[] = [
     { name: "io_uring_setup", action: "errno", errno: ENOSYS },
 ];
 
+const AF_UNIX = 1;
+const EAFNOSUPPORT = 97;
+/**
+ * Sockets of the unix family only: QMP and chardev sockets are unix sockets (handed over as fds by
+ * the launcher), and a tap or macvtap NIC is an fd, not a socket. Netlink (routes, nftables),
+ * packet and inet sockets are refused with EAFNOSUPPORT, which QEMU reports as for a kernel without
+ * the family. domain is args[0] on both arches, compared as 64 bits, so high garbage is refused too.
+ */
+const UNIX_SOCKETS_ONLY: readonly DenyRule[] = ["socket", "socketpair"].map((name) => ({
+    name,
+    action: "errno",
+    errno: EAFNOSUPPORT,
+    args: [{ index: 0, op: "ne", value: AF_UNIX }],
+}));
+
 // What execve of a dynamically linked binary needs before main(): glibc 2.36's ld.so and libc
 // start-up. x86_64-only names (access, arch_prctl) are skipped on aarch64, which uses faccessat.
 const LOADER = [
@@ -137,7 +152,7 @@ const QEMU_ALLOW = [
     "get_mempolicy",
     "set_mempolicy",
     "membarrier",
-    // Sockets: QMP and chardev unix sockets, network backends.
+    // Sockets: QMP and chardev unix sockets (UNIX_SOCKETS_ONLY refuses every other family).
     "socket",
     "socketpair",
     "bind",
@@ -270,7 +285,8 @@ const QEMU_ALLOW = [
 // console, so strict killed the VMM (SIGSYS, audit syscall=19) when MicroVm sent "poweroff" there;
 // found by booting under this list with defaultAction "log" and reading the audit lines
 // (type=1326) in the kernel log after boot, ping, iperf3, a QMP session and the console poweroff:
-// readv was the only one.
+// readv was the only one. getsockopt: QEMU checks the QMP socket it is handed as an fd (SO_TYPE),
+// which it binds itself no more (the launcher does); seen the same way (audit syscall=55).
 const STRICT_ALLOW = [
     "accept4",
     "access",
@@ -289,6 +305,7 @@ const STRICT_ALLOW = [
     "getpeername",
     "getrandom",
     "getsockname",
+    "getsockopt",
     "gettid",
     "ioctl",
     "listen",
@@ -339,8 +356,8 @@ const STRICT_ALLOW = [
 ];
 
 const POLICIES: Record<Exclude<PresetName, "none">, SeccompPolicy> = {
-    qemu: { defaultAction: "kill-process", allow: QEMU_ALLOW, deny: ENOSYS_FALLBACKS },
-    strict: { defaultAction: "kill-process", allow: STRICT_ALLOW, deny: ENOSYS_FALLBACKS },
+    qemu: { defaultAction: "kill-process", allow: QEMU_ALLOW, deny: [...ENOSYS_FALLBACKS, ...UNIX_SOCKETS_ONLY] },
+    strict: { defaultAction: "kill-process", allow: STRICT_ALLOW, deny: [...ENOSYS_FALLBACKS, ...UNIX_SOCKETS_ONLY] },
 };
 
 /** The preset's policy; undefined for "none" (no filter). */
