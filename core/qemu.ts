@@ -1,5 +1,6 @@
 // QEMU argv for a microVM: q35 with virtio-net-pci, or the microvm machine with virtio-mmio
 // devices. Pure.
+import { AGENT_PORT_NAME } from "./agent";
 import { CONSOLE_WORDS } from "./guestinit";
 import { busyPollUsProblem } from "./notification";
 
@@ -32,6 +33,8 @@ export interface QemuSpec {
     nics: readonly QemuNic[];
     /** QMP unix socket path. */
     qmp?: string;
+    /** The guest agent's unix socket path: a virtio-serial port named for the agent (core/agent.ts). */
+    agentSocket?: string;
     /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
     name?: string;
     /** The host's TSC frequency in kHz: required by the microvm machine under TCG (tscWords). */
@@ -67,7 +70,7 @@ export function smpOption(s: Pick<QemuSpec, "accel" | "cpus">): string {
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
-    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.name ?? ""]) {
+    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.agentSocket ?? "", s.name ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
     }
     // biome-ignore format: options and their values read as pairs
@@ -104,7 +107,18 @@ export function qemuArgv(s: QemuSpec): string[] {
         );
     });
     if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
+    if (s.agentSocket) argv.push(...agentPortArgs(s.machine, s.agentSocket));
     return argv;
+}
+
+/** A virtio-serial controller with one port, named for the guest's agent, on a listening unix socket. */
+export function agentPortArgs(machine: QemuMachine | undefined, socket: string): string[] {
+    // biome-ignore format: options and their values read as pairs
+    return [
+        "-device", machine === "microvm" ? "virtio-serial-device" : "virtio-serial-pci",
+        "-chardev", `socket,id=agent,path=${socket},server=on,wait=off`,
+        "-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+    ];
 }
 
 /** The tap netdev's `poll-us` for vhost-net busy polling ("" without it). */

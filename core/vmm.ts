@@ -43,6 +43,8 @@ export interface VmSpec {
     template?: readonly string[];
     /** The host's TSC frequency in kHz, where its probe knows it (QEMU's microvm machine under TCG needs it). */
     tscKhz?: number;
+    /** Whether the guest gets the agent's virtio-serial port (only drivers with supports.agentPort). */
+    agent: boolean;
 }
 
 /** Freezes a spec and everything in it: what was validated is what is rendered. */
@@ -63,6 +65,8 @@ export interface Launch {
     files: { name: string; content: string }[];
     /** The VMM's control socket, where it has one. */
     api?: { kind: "qmp" | "firecracker" | "cloud-hypervisor"; path: string };
+    /** The guest agent's unix socket, which the VMM listens on (core/agent.ts), where the VM has the agent. */
+    agent?: string;
 }
 
 export interface DriverModel {
@@ -70,7 +74,16 @@ export interface DriverModel {
     /** Binary name looked up on PATH when none is given. */
     defaultBinary?: string;
     /** What the driver supports; the MicroVm schema refuses the rest before anything is created. */
-    supports: { macvtap: boolean; vhostNet: boolean; tcg: boolean; machineTypes: boolean; vcpuPinning: boolean; multiQueue: boolean };
+    supports: {
+        macvtap: boolean;
+        vhostNet: boolean;
+        tcg: boolean;
+        machineTypes: boolean;
+        vcpuPinning: boolean;
+        multiQueue: boolean;
+        /** A virtio-serial port on a host unix socket, which the guest agent needs. */
+        agentPort: boolean;
+    };
     /** The console line the guest's init obeys to make this VMM exit. */
     stopLine: "poweroff" | "reboot";
     render(s: Readonly<VmSpec>): Launch;
@@ -81,7 +94,7 @@ export interface DriverModel {
 const qemu: DriverModel = {
     name: "qemu",
     defaultBinary: "qemu-system-x86_64",
-    supports: { macvtap: true, vhostNet: true, tcg: true, machineTypes: true, vcpuPinning: true, multiQueue: true },
+    supports: { macvtap: true, vhostNet: true, tcg: true, machineTypes: true, vcpuPinning: true, multiQueue: true, agentPort: true },
     // With -no-reboot, QEMU exits on either; poweroff is the clean one.
     stopLine: "poweroff",
     render: (s) => ({
@@ -96,11 +109,13 @@ const qemu: DriverModel = {
             cmdline: s.cmdline,
             nics: s.nics,
             qmp: `${s.dir}/qmp.sock`,
+            agentSocket: s.agent ? `${s.dir}/agent.sock` : undefined,
             name: `netbed-${s.name}`,
             tscKhz: s.tscKhz,
         }),
         files: [],
         api: { kind: "qmp", path: `${s.dir}/qmp.sock` },
+        ...(s.agent ? { agent: `${s.dir}/agent.sock` } : {}),
     }),
     // -name ...,debug-threads=on names them "CPU n/TCG" or "CPU n/KVM" (QMP gives the ids too).
     vcpuOf: (n) => {
@@ -113,7 +128,8 @@ const firecracker: DriverModel = {
     name: "firecracker",
     defaultBinary: "firecracker",
     // Firecracker opens taps by name only and has no vhost-net; it needs KVM.
-    supports: { macvtap: false, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: false },
+    // No virtio-console at all, so no agent port.
+    supports: { macvtap: false, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: false, agentPort: false },
     // No ACPI power-off: the guest's reboot (reboot=k) is what ends a Firecracker VM.
     stopLine: "reboot",
     render: (s) => ({
@@ -142,7 +158,9 @@ const firecracker: DriverModel = {
 const cloudHypervisor: DriverModel = {
     name: "cloud-hypervisor",
     defaultBinary: "cloud-hypervisor",
-    supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true },
+    // Its virtio-console is a console (hvc0) without a port name, and not checked here against a
+    // real Cloud Hypervisor: no agent port until it is.
+    supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
         argv: cloudHvArgv({
@@ -163,7 +181,8 @@ const cloudHypervisor: DriverModel = {
 
 const custom: DriverModel = {
     name: "custom",
-    supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true },
+    // Its template has no placeholder for an agent port.
+    supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
         argv: renderTemplate([s.binary, ...s.template!.slice(1)], {

@@ -3,12 +3,15 @@
 import { networkStackOf } from "../core/placement";
 import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import * as fs from "node:fs";
+import { randomBytes } from "node:crypto";
+import { AGENT_KEY_FILE } from "../core/agent";
+import { newcArchive } from "../core/cpio";
 import { deriveMac } from "../core/net";
 import { busyPollMismatch, notificationModel } from "../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../core/vmm";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
-import { MicroVmArgsSchema, type MicroVmInputs, type Placement, microVmHostCaps } from "../schema/microvm";
+import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
@@ -160,6 +163,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
         return k === "security" ? "omit" : undefined;
     },
     deleteBeforeReplace: true,
+    secretPaths: [["agentKey"]],
 
     defaults(inputs) {
         // Host capabilities and the image size are not known before those resources exist.
@@ -264,6 +268,8 @@ async function checkedBinary(t: Transport, i: MicroVmInputs, model: DriverModel)
 
 /** What the VMM is told: the machine, the guest kernel and its command line (with the NICs' settings), the NICs. */
 function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel: "kvm" | "tcg", dir: string): Readonly<VmSpec> {
+    const servers = guestServers(i);
+    const agent = servers.includes("agent");
     return freezeSpec({
         driver: i.driver,
         binary,
@@ -272,11 +278,11 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
         vcpus: i.vcpus,
         memoryMiB: i.memoryMiB,
         kernel: i.kernel,
-        initrd: i.image,
+        initrd: agent ? `${dir}/initrd` : i.image,
         cmdline: [
             ...guestCmdline(
                 i.nics.map((n, k) => ({ mac: nics[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
-                i.servers,
+                servers,
                 i.busyPoll,
             ),
             ...i.cmdline,
@@ -286,14 +292,32 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
         name: ctx.name,
         template: i.custom?.argv,
         tscKhz: i.hostCaps?.tscKhz,
+        agent,
     });
 }
 
-/** A fresh run directory holding the VMM's files. */
-async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch): Promise<void> {
+/**
+ * The VM's own initrd: the image with the agent's key appended as a second archive, so the key
+ * reaches the guest without appearing on the kernel command line (which `ps` shows on the host).
+ */
+async function agentInitrd(t: Transport, i: MicroVmInputs, initrd: string, key: string): Promise<void> {
+    await t.run(["install", "-m", "0600", "--", i.image, initrd]);
+    const size = Number((await t.run(["stat", "-c", "%s", "--", initrd])).stdout.trim());
+    const archive = `${initrd}.key.cpio`;
+    await t.putFile(archive, newcArchive([{ name: AGENT_KEY_FILE.slice(1), mode: 0o400, data: `${key}\n` }], size), 0o600);
+    try {
+        await t.run(["dd", `if=${archive}`, `of=${initrd}`, "bs=64k", "oflag=append", "conv=notrunc", "status=none"]);
+    } finally {
+        await t.run(["rm", "-f", "--", archive]);
+    }
+}
+
+/** A fresh run directory holding the VMM's files (and, for a guest with the agent, its initrd). */
+async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch, initrd: string, agentKey: string): Promise<void> {
     await t.run(["rm", "-rf", "--", dir]);
     await t.run(["mkdir", "-p", "-m", "0700", "--", dir]);
     for (const f of launch.files) await t.putFile(`${dir}/${f.name}`, f.content, 0o600);
+    if (launch.agent) await agentInitrd(t, i, initrd, agentKey);
     // The VMM makes its control socket there and reads its config files.
     if (i.security?.user !== undefined) await t.run(["chown", "-R", `${i.security.user}:${i.security.group}`, "--", dir]);
 }
@@ -358,10 +382,12 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const { accel, accelWarning } = chooseAccel(ctx, i);
     const nics = nicsOf(i, ctx.urn);
     const binary = await checkedBinary(t, i, model);
-    const launch = model.render(vmSpec(ctx, i, nics.vm, binary, accel, dir));
+    const spec = vmSpec(ctx, i, nics.vm, binary, accel, dir);
+    const launch = model.render(spec);
     const argv = launch.argv;
     const wrapper = await confinement(ctx, t, i, binary, dir, accel);
-    await prepareRunDir(t, i, dir, launch);
+    const agentKey = launch.agent ? randomBytes(32).toString("hex") : "";
+    await prepareRunDir(t, i, dir, launch, spec.initrd, agentKey);
     const started = Date.now();
     // The shell steps (console, macvtap fds) run first and unconfined; the confinement chain execs
     // the VMM last, so those fds are already open when Landlock and the filter apply.
@@ -387,6 +413,9 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 bootTime: { guestSeconds: ready.uptime, wallSeconds },
                 // Always present ("" without QMP), so previews read it as known.
                 qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
+                // The agent's socket on the VM's host and the key every request carries ("" without the agent).
+                agentSocket: launch.agent ?? "",
+                agentKey,
                 consoleLog: `${dir}/console.log`,
                 interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
                 // What the guest's init read back (null: it reported none), and the model in effect.
