@@ -25,7 +25,7 @@ import { LocalTransport } from "../providers/transport/local";
 import { ping } from "./boot";
 import { freeSubnet, netnsList, sh, uniq } from "./helpers";
 import { startSshd } from "./sshd";
-import { closeAll } from "../providers/transport";
+import { closeAll, hostTransport } from "../providers/transport";
 
 const local = { kind: "local" as const, name: "me" };
 function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
@@ -284,11 +284,14 @@ describe("MicroVm (real QEMU guests)", function () {
                         kernel: kernel.path,
                         image: image.path,
                         nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }],
-                        servers: [],
+                        servers: ["agent"],
                     }),
                 );
                 const p = ping(d.ns, `10.242.${n}.10`);
                 assert.ok(p.ok, p.out);
+                // The agent reached over SSH's streamlocal forwarding, on the VMM's host.
+                const up = await agentCall(hostTransport(vctx, conn), (vm.outs as any).agentSocket, (vm.outs as any).agentKey, ["uptime"], 5);
+                assert.match(up.stdout, /^\d+\.\d+ \d+\.\d+\n$/);
                 // QMP reached over SSH's streamlocal forwarding.
                 assert.equal((vm.outs as any).placement.source, "qmp");
                 assert.equal((vm.outs as any).placement.vcpus.length, 1);
