@@ -179,6 +179,14 @@ describe("attack: the guest agent (one real guest)", function () {
         assert.match(a.stdout + b.stdout, /^\d+\.\d+ \d+\.\d+\n\d+\.\d+ \d+\.\d+\n$/);
     });
 
+    it("between requests the agent waits for the host without spinning: the guest's CPU stays idle", async () => {
+        const uptime = async () => (await agentCall(new LocalTransport(), socket, key, ["uptime"], 5)).stdout.trim().split(" ").map(Number);
+        const [up0, idle0] = await uptime();
+        await new Promise((r) => setTimeout(r, 3000));
+        const [up1, idle1] = await uptime();
+        assert.ok((idle1 - idle0) / (up1 - up0) > 0.8, `idle ${idle1 - idle0} s of ${up1 - up0} s`);
+    });
+
     it("the benchmark path: iperf3 from the guest to its host through the agent", async () => {
         const server = spawn("ip", ["netns", "exec", ns.srv, "iperf3", "-s", "-1", "-B", "10.250.7.1", "-p", "25201"], { stdio: "ignore" });
         try {
