@@ -158,8 +158,12 @@ export interface AgentReply {
  * throws for a refusal or a reply past the cap.
  */
 export class AgentReplyReader {
-    private buf = Buffer.alloc(0);
-    private body?: { outLen: number; errLen: number } | { refusedLen: number };
+    /** Bytes before the header: kept only as long as they could still start it. */
+    private scan = Buffer.alloc(0);
+    private body?: { code: number; outLen: number; errLen: number } | { refusedLen: number };
+    /** The body's bytes so far, joined once it is whole. */
+    private readonly chunks: Buffer[] = [];
+    private have = 0;
     private readonly head: string;
     constructor(
         id: string,
@@ -169,41 +173,43 @@ export class AgentReplyReader {
     }
 
     push(chunk: Buffer): AgentReply | undefined {
-        this.buf = Buffer.concat([this.buf, chunk]);
-        if (!this.body && !this.findHeader()) return undefined;
+        let rest = chunk;
+        if (!this.body) {
+            this.scan = Buffer.concat([this.scan, chunk]);
+            const after = this.findHeader();
+            if (after === undefined) return undefined;
+            rest = after;
+        }
         const b = this.body!;
         const need = "refusedLen" in b ? b.refusedLen : b.outLen + b.errLen;
         if (need > this.cap) throw new Error(`the guest agent's reply announces ${need} bytes, more than the ${this.cap} netbed takes`);
-        if (this.buf.length < need) return undefined;
-        if ("refusedLen" in b) throw new Error(`the guest agent refused the request: ${this.buf.subarray(0, need).toString()}`);
-        return { code: this.code, stdout: this.buf.subarray(0, b.outLen).toString(), stderr: this.buf.subarray(b.outLen, need).toString() };
+        this.chunks.push(rest);
+        this.have += rest.length;
+        if (this.have < need) return undefined;
+        const all = Buffer.concat(this.chunks);
+        if ("refusedLen" in b) throw new Error(`the guest agent refused the request: ${all.subarray(0, need).toString()}`);
+        return { code: b.code, stdout: all.subarray(0, b.outLen).toString(), stderr: all.subarray(b.outLen, need).toString() };
     }
 
-    private code = 0;
-
-    /** Drops everything before this request's header line and parses it; false until it is whole. */
-    private findHeader(): boolean {
-        const at = this.buf.indexOf(this.head);
+    /** Parses this request's header line once it is whole and returns the bytes after it; drops what came before it. */
+    private findHeader(): Buffer | undefined {
+        const at = this.scan.indexOf(this.head);
         if (at < 0) {
-            // Keep only what could be the start of the header: the rest is someone else's.
-            this.buf = this.buf.subarray(Math.max(0, this.buf.length - this.head.length));
-            return false;
+            this.scan = this.scan.subarray(Math.max(0, this.scan.length - this.head.length));
+            return undefined;
         }
-        const nl = this.buf.indexOf(0x0a, at);
+        const nl = this.scan.indexOf(0x0a, at);
         if (nl < 0) {
-            if (this.buf.length - at > 200) throw new Error("the guest agent's reply header is not a line");
-            this.buf = this.buf.subarray(at);
-            return false;
+            if (this.scan.length - at > 200) throw new Error("the guest agent's reply header is not a line");
+            this.scan = this.scan.subarray(at);
+            return undefined;
         }
-        const line = this.buf.subarray(at + this.head.length, nl).toString();
-        this.buf = this.buf.subarray(nl + 1);
+        const line = this.scan.subarray(at + this.head.length, nl).toString();
         const ok = /^rc=(\d+) out=\s*(\d+) err=\s*(\d+)$/.exec(line);
         const refused = /^refused (\d+)$/.exec(line);
-        if (ok) {
-            this.code = Number(ok[1]);
-            this.body = { outLen: Number(ok[2]), errLen: Number(ok[3]) };
-        } else if (refused) this.body = { refusedLen: Number(refused[1]) };
+        if (ok) this.body = { code: Number(ok[1]), outLen: Number(ok[2]), errLen: Number(ok[3]) };
+        else if (refused) this.body = { refusedLen: Number(refused[1]) };
         else throw new Error(`the guest agent's reply header is malformed: ${JSON.stringify(line.slice(0, 200))}`);
-        return true;
+        return this.scan.subarray(nl + 1);
     }
 }
