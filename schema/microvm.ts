@@ -181,6 +181,7 @@ type MicroVmFields = z.output<typeof MicroVmFieldsSchema>;
 export function guestServers(v: Pick<MicroVmFields, "driver" | "servers">): Server[] {
     return v.servers ?? SERVERS.filter((s) => s !== "agent" || DRIVER_MODELS[v.driver].supports.agentPort);
 }
+
 type Issue = (path: (string | number)[], message: string) => void;
 
 export const MicroVmArgsSchema = MicroVmFieldsSchema.superRefine((v, ctx) => {
