@@ -1,6 +1,6 @@
 // netbed's guest init (a busybox sh script, PID 1 of every GuestImage), the kernel command line
 // that drives it, and the readiness line it prints. Pure.
-import { AGENT_PATH, AGENT_PORT } from "./agent";
+import { AGENT_PATH, AGENT_PORT_NAME } from "./agent";
 import { macProblem, parseCidr } from "./net";
 import { type BusyPoll, busyPollUsProblem } from "./notification";
 
@@ -134,6 +134,21 @@ set_busy_poll() {
   { echo "$2" > /proc/sys/net/core/busy_read; } 2>/dev/null || echo "${ERROR_PREFIX} cannot set net.core.busy_read to $2 (a kernel without CONFIG_NET_RX_BUSY_POLL?)"
 }
 
+# The agent serves the host on its virtio-serial port, never on a NIC; the port's name arrives from
+# the host shortly after the device appears.
+start_agent() {
+  port=""; n=0
+  while [ -z "$port" ] && [ $n -lt 50 ]; do
+    for d in /sys/class/virtio-ports/*; do
+      [ "$(cat "$d/name" 2>/dev/null)" = "${AGENT_PORT_NAME}" ] && port=/dev/\${d##*/}
+    done
+    [ -z "$port" ] && { n=$((n + 1)); sleep 0.1; }
+  done
+  if [ -z "$port" ] || [ ! -c "$port" ]; then echo "${ERROR_PREFIX} no virtio port ${AGENT_PORT_NAME} for the agent (a kernel without virtio_console, or a VMM without the port?)"; return; fi
+  (${AGENT_PATH} "$port" >/dev/null 2>&1 </dev/null &)
+  started="$started,agent"
+}
+
 servers=""
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
@@ -151,7 +166,7 @@ for s in $servers; do
     iperf3) iperf3 -s -D >/dev/null 2>&1 && started="$started,iperf3" || echo "${ERROR_PREFIX} iperf3 server did not start" ;;
     sockperf) (sockperf server --tcp -p 11111 >/dev/null 2>&1 &); (sockperf server -p 11111 >/dev/null 2>&1 &); started="$started,sockperf" ;;
     netserver) netserver >/dev/null 2>&1 && started="$started,netserver" || echo "${ERROR_PREFIX} netserver did not start" ;;
-    agent) (nc -ll -p ${AGENT_PORT} -e ${AGENT_PATH} >/dev/null 2>&1 &); started="$started,agent" ;;
+    agent) start_agent ;;
   esac
   IFS=,
 done

@@ -4,7 +4,8 @@
 /**
  * The minimal microVM fragment, on top of `tinyconfig`: 64-bit, serial console, an initramfs
  * (gzip), devtmpfs, proc/sys/tmpfs, the network stack (IPv4, IPv6, unix, packet), PCI with MSI,
- * virtio over PCI and MMIO with virtio-net built in (no modules needed), paravirt/KVM guest
+ * virtio over PCI and MMIO with virtio-net and virtio-console (the agent's port) built in (no modules
+ * needed), paravirt/KVM guest
  * support, SMP, the syscalls the benchmark tools use, ACPI (clean power-off), high-resolution
  * timers, seccomp, and CUBIC as the default TCP congestion control, like distribution kernels.
  * The kernel image is LZ4-compressed: tinyconfig's XZ took about 1 s of every TCG boot to
@@ -61,6 +62,7 @@ export const MINIMAL_FRAGMENT: readonly string[] = [
     "CONFIG_VIRTIO_PCI=y",
     "CONFIG_VIRTIO_MMIO=y",
     "CONFIG_VIRTIO_NET=y",
+    "CONFIG_VIRTIO_CONSOLE=y",
 ];
 
 /** The programs a kernel build runs beyond make and the compiler, with the Debian package of each. */

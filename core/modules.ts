@@ -52,5 +52,5 @@ export function loadOrder(dep: Map<string, string[]>, names: readonly string[]):
     return { order, missing };
 }
 
-/** The modules a guest needs for virtio networking over PCI and MMIO. */
-export const VIRTIO_MODULES = ["virtio_pci", "virtio_mmio", "virtio_net"] as const;
+/** The modules a guest needs for virtio networking over PCI and MMIO, and the agent's virtio-serial port. */
+export const VIRTIO_MODULES = ["virtio_pci", "virtio_mmio", "virtio_net", "virtio_console"] as const;

@@ -1,5 +1,6 @@
 // QEMU argv for a microVM: q35 with virtio-net-pci, or the microvm machine with virtio-mmio
 // devices. Pure.
+import { AGENT_PORT_NAME } from "./agent";
 import { CONSOLE_WORDS } from "./guestinit";
 import { busyPollUsProblem } from "./notification";
 
@@ -38,6 +39,10 @@ export interface QemuSpec {
     qmp?: string;
     /** ... or the fd of a socket already listening there (the launcher made it). */
     qmpFd?: number;
+    /** The guest agent's unix socket path: a virtio-serial port named for the agent (core/agent.ts). */
+    agentSocket?: string;
+    /** ... or the fd of a socket already listening there. */
+    agentFd?: number;
     /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
     name?: string;
     /** The host's TSC frequency in kHz: required by the microvm machine under TCG (tscWords). */
@@ -73,7 +78,7 @@ export function smpOption(s: Pick<QemuSpec, "accel" | "cpus">): string {
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
-    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.name ?? ""]) {
+    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.agentSocket ?? "", s.name ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
     }
     // biome-ignore format: options and their values read as pairs
@@ -109,7 +114,19 @@ export function qemuArgv(s: QemuSpec): string[] {
     });
     if (s.qmpFd !== undefined) argv.push("-chardev", `socket,id=qmp,fd=${s.qmpFd},server=on,wait=off`, "-mon", "chardev=qmp,mode=control");
     else if (s.qmp) argv.push("-qmp", `unix:${s.qmp},server=on,wait=off`);
+    if (s.agentSocket) argv.push(...agentPortArgs(s.machine, s.agentSocket, s.agentFd));
     return argv;
+}
+
+/** A virtio-serial controller with one port, named for the guest's agent, on a listening unix socket (or its fd). */
+export function agentPortArgs(machine: QemuMachine | undefined, socket: string, fd?: number): string[] {
+    const chardev = fd !== undefined ? `socket,id=agent,fd=${fd},server=on,wait=off` : `socket,id=agent,path=${socket},server=on,wait=off`;
+    // biome-ignore format: options and their values read as pairs
+    return [
+        "-device", machine === "microvm" ? "virtio-serial-device" : "virtio-serial-pci",
+        "-chardev", chardev,
+        "-device", `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+    ];
 }
 
 /**

@@ -49,6 +49,8 @@ export interface VmSpec {
     tscKhz?: number;
     /** Fds of the sockets in Launch.listen, by name, already listening (made by the launcher): the VMM then binds nothing. */
     listenFds?: Readonly<Record<string, number>>;
+    /** Whether the guest gets the agent's virtio-serial port (only drivers with supports.agentPort). */
+    agent: boolean;
 }
 
 /** Freezes a spec and everything in it: what was validated is what is rendered. */
@@ -74,6 +76,8 @@ export interface Launch {
      * the VMM cannot write) and pass their fds back in VmSpec.listenFds.
      */
     listen: { name: string; path: string }[];
+    /** The guest agent's unix socket, which the VMM listens on (core/agent.ts), where the VM has the agent. */
+    agent?: string;
 }
 
 export interface DriverModel {
@@ -81,7 +85,16 @@ export interface DriverModel {
     /** Binary name looked up on PATH when none is given. */
     defaultBinary?: string;
     /** What the driver supports; the MicroVm schema refuses the rest before anything is created. */
-    supports: { macvtap: boolean; vhostNet: boolean; tcg: boolean; machineTypes: boolean; vcpuPinning: boolean; multiQueue: boolean };
+    supports: {
+        macvtap: boolean;
+        vhostNet: boolean;
+        tcg: boolean;
+        machineTypes: boolean;
+        vcpuPinning: boolean;
+        multiQueue: boolean;
+        /** A virtio-serial port on a host unix socket, which the guest agent needs. */
+        agentPort: boolean;
+    };
     /** The console line the guest's init obeys to make this VMM exit. */
     stopLine: "poweroff" | "reboot";
     render(s: Readonly<VmSpec>): Launch;
@@ -92,7 +105,7 @@ export interface DriverModel {
 const qemu: DriverModel = {
     name: "qemu",
     defaultBinary: "qemu-system-x86_64",
-    supports: { macvtap: true, vhostNet: true, tcg: true, machineTypes: true, vcpuPinning: true, multiQueue: true },
+    supports: { macvtap: true, vhostNet: true, tcg: true, machineTypes: true, vcpuPinning: true, multiQueue: true, agentPort: true },
     // With -no-reboot, QEMU exits on either; poweroff is the clean one.
     stopLine: "poweroff",
     render: (s) => ({
@@ -108,12 +121,15 @@ const qemu: DriverModel = {
             nics: s.nics,
             qmp: `${s.dir}/qmp.sock`,
             qmpFd: s.listenFds?.qmp,
+            agentSocket: s.agent ? `${s.dir}/agent.sock` : undefined,
+            agentFd: s.listenFds?.agent,
             name: `netbed-${s.name}`,
             tscKhz: s.tscKhz,
         }),
         files: [],
         api: { kind: "qmp", path: `${s.dir}/qmp.sock` },
-        listen: [{ name: "qmp", path: `${s.dir}/qmp.sock` }],
+        listen: [{ name: "qmp", path: `${s.dir}/qmp.sock` }, ...(s.agent ? [{ name: "agent", path: `${s.dir}/agent.sock` }] : [])],
+        ...(s.agent ? { agent: `${s.dir}/agent.sock` } : {}),
     }),
     // -name ...,debug-threads=on names them "CPU n/TCG" or "CPU n/KVM" (QMP gives the ids too).
     vcpuOf: (n) => {
@@ -126,7 +142,8 @@ const firecracker: DriverModel = {
     name: "firecracker",
     defaultBinary: "firecracker",
     // Firecracker opens taps by name only and has no vhost-net; it needs KVM.
-    supports: { macvtap: false, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: false },
+    // No virtio-console at all, so no agent port.
+    supports: { macvtap: false, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: false, agentPort: false },
     // No ACPI power-off: the guest's reboot (reboot=k) is what ends a Firecracker VM.
     stopLine: "reboot",
     render: (s) => ({
@@ -156,7 +173,9 @@ const firecracker: DriverModel = {
 const cloudHypervisor: DriverModel = {
     name: "cloud-hypervisor",
     defaultBinary: "cloud-hypervisor",
-    supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true },
+    // Its virtio-console is a console (hvc0) without a port name, and not checked here against a
+    // real Cloud Hypervisor: no agent port until it is.
+    supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
         argv: cloudHvArgv({
@@ -179,7 +198,8 @@ const cloudHypervisor: DriverModel = {
 
 const custom: DriverModel = {
     name: "custom",
-    supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true },
+    // Its template has no placeholder for an agent port.
+    supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
         argv: renderTemplate([s.binary, ...s.template!.slice(1)], {

@@ -185,13 +185,14 @@ async function keyOf(t: Transport, i: KernelInputs): Promise<{ key: string; debi
     switch (s.kind) {
         case "debian": {
             const r = await resolveDebian(t, i.host.name, s.package);
-            return { key: sha256Hex(JSON.stringify({ v: 1, debian: r.sha256 })), debian: r.pkg };
+            // The modules copied out of the package are part of the artifact.
+            return { key: sha256Hex(JSON.stringify({ v: 1, debian: r.sha256, modules: VIRTIO_MODULES })), debian: r.pkg };
         }
         case "file": {
             const parts = [await fileSha256(t, s.path)];
             if (s.config) parts.push(await fileSha256(t, s.config));
             if (s.modulesDir) parts.push(await fileSha256(t, `${s.modulesDir}/modules.dep`));
-            return { key: sha256Hex(JSON.stringify({ v: 1, file: parts })) };
+            return { key: sha256Hex(JSON.stringify({ v: 1, file: parts, ...(s.modulesDir ? { modules: VIRTIO_MODULES } : {}) })) };
         }
         case "build": {
             const missing = await t.run(["test", "-f", s.tarball], { check: false });

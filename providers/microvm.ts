@@ -3,12 +3,15 @@
 import { networkStackOf } from "../core/placement";
 import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
 import * as fs from "node:fs";
+import { randomBytes } from "node:crypto";
+import { AGENT_KEY_FILE } from "../core/agent";
+import { newcArchive } from "../core/cpio";
 import { deriveMac } from "../core/net";
 import { busyPollMismatch, notificationModel } from "../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../core/vmm";
 import { UNKNOWN } from "../core/secrets";
 import type { HostConnection } from "../schema/host";
-import { MicroVmArgsSchema, type MicroVmInputs, type Placement, microVmHostCaps } from "../schema/microvm";
+import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../schema/tap";
@@ -204,6 +207,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
         return k === "security" ? "omit" : undefined;
     },
     deleteBeforeReplace: true,
+    secretPaths: [["agentKey"]],
 
     defaults(inputs) {
         // Host capabilities and the image size are not known before those resources exist.
@@ -320,6 +324,8 @@ async function checkedBinary(t: Transport, i: MicroVmInputs, model: DriverModel)
 
 /** What the VMM is told: the machine, the guest kernel and its command line (with the NICs' settings), the NICs. */
 function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel: "kvm" | "tcg", dir: string): Readonly<VmSpec> {
+    const servers = guestServers(i);
+    const agent = servers.includes("agent");
     return freezeSpec({
         driver: i.driver,
         binary,
@@ -328,11 +334,11 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
         vcpus: i.vcpus,
         memoryMiB: i.memoryMiB,
         kernel: i.kernel,
-        initrd: i.image,
+        initrd: agent ? `${dir}/initrd` : i.image,
         cmdline: [
             ...guestCmdline(
                 i.nics.map((n, k) => ({ mac: nics[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
-                i.servers,
+                servers,
                 i.busyPoll,
             ),
             ...i.cmdline,
@@ -342,7 +348,24 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
         name: ctx.name,
         template: i.custom?.argv,
         tscKhz: i.hostCaps?.tscKhz,
+        agent,
     });
+}
+
+/**
+ * The VM's own initrd: the image with the agent's key appended as a second archive, so the key
+ * reaches the guest without appearing on the kernel command line (which `ps` shows on the host).
+ */
+async function agentInitrd(t: Transport, i: MicroVmInputs, initrd: string, key: string): Promise<void> {
+    await t.run(["install", "-m", "0600", "--", i.image, initrd]);
+    const size = Number((await t.run(["stat", "-c", "%s", "--", initrd])).stdout.trim());
+    const archive = `${initrd}.key.cpio`;
+    await t.putFile(archive, newcArchive([{ name: AGENT_KEY_FILE.slice(1), mode: 0o400, data: `${key}\n` }], size), 0o600);
+    try {
+        await t.run(["dd", `if=${archive}`, `of=${initrd}`, "bs=64k", "oflag=append", "conv=notrunc", "status=none"]);
+    } finally {
+        await t.run(["rm", "-f", "--", archive]);
+    }
 }
 
 /**
@@ -350,7 +373,7 @@ function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel
  * uid under a profile) reads its config files there and can create, rename or replace nothing, so
  * every name root later opens there (console log, FIFO, pid file, sockets) is one root made.
  */
-async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch): Promise<void> {
+async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch: Launch, initrd: string, agentKey: string): Promise<void> {
     const owner = `0:${i.security?.group ?? 0}`;
     await t.run(["rm", "-rf", "--", dir]);
     await t.run(["mkdir", "-p", "-m", "0750", "--", dir]);
@@ -358,6 +381,11 @@ async function prepareRunDir(t: Transport, i: MicroVmInputs, dir: string, launch
     for (const f of launch.files) {
         await t.putFile(`${dir}/${f.name}`, f.content, 0o640);
         await t.run(["chown", owner, "--", `${dir}/${f.name}`]);
+    }
+    if (launch.agent) {
+        await agentInitrd(t, i, initrd, agentKey);
+        await t.run(["chmod", "0640", "--", initrd]);
+        await t.run(["chown", owner, "--", initrd]);
     }
     await t.run(["mkfifo", "-m", "0600", "--", `${dir}/console.in`]);
     // A custom VMM may write its console itself ({console}): the file, not the directory, is its.
@@ -445,7 +473,8 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const rootArgs = [...nics.taps, ...listen.flatMap((l) => ["--listen", `${l.path}=${l.fd}`])];
     const wrapper = await confinement(ctx, t, i, binary, dir, accel, rootArgs);
     if (!wrapper) ctx.log.warn(ctx.urn, UNCONFINED);
-    await prepareRunDir(t, i, dir, launch);
+    const agentKey = launch.agent ? randomBytes(32).toString("hex") : "";
+    await prepareRunDir(t, i, dir, launch, spec.initrd, agentKey);
     const started = Date.now();
     // The shell steps (console, device fds) and the launcher's root stage (taps, sockets) run first;
     // the confinement chain execs the VMM last, so those fds are open when the uid, Landlock and the
@@ -472,6 +501,9 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 bootTime: { guestSeconds: ready.uptime, wallSeconds },
                 // Always present ("" without QMP), so previews read it as known.
                 qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
+                // The agent's socket on the VM's host and the key every request carries ("" without the agent).
+                agentSocket: launch.agent ?? "",
+                agentKey,
                 consoleLog: `${dir}/console.log`,
                 interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
                 // What the guest's init read back (null: it reported none), and the model in effect.

@@ -11,16 +11,15 @@ import { Registry } from "./registry";
 import type { Ctx, ResourceHandler } from "./resource";
 
 /**
- * Every path to an SSH private key in a value: a host's connection rides in the inputs of each
- * resource placed on it (and of BenchmarkRun endpoints), and must be secret there too even when the
- * program passed the key as plain text.
+ * Every path to an SSH private key or a guest agent's key in a value: a host's connection rides in
+ * the inputs of each resource placed on it (and of BenchmarkRun endpoints, which also carry their
+ * guest's agent key), and must be secret there too even when the program passed it as plain text.
  */
 export function keyPaths(v: unknown, at: Path = []): Path[] {
     if (Array.isArray(v)) return v.flatMap((x, i) => keyPaths(x, [...at, i]));
     if (!v || typeof v !== "object") return [];
-    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) =>
-        k === "privateKey" && at[at.length - 1] === "ssh" && typeof x === "string" ? [[...at, k]] : keyPaths(x, [...at, k]),
-    );
+    const isKey = (k: string) => (k === "privateKey" && at[at.length - 1] === "ssh") || (k === "key" && at[at.length - 1] === "agent");
+    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => (isKey(k) && typeof x === "string" ? [[...at, k]] : keyPaths(x, [...at, k])));
 }
 
 /**

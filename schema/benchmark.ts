@@ -24,7 +24,7 @@ const VmEndpoint = z
         name: z.string().min(1),
         /** The VM's host (where its VMM's CPU is accounted). */
         host: HostConnectionSchema,
-        /** The host the guest agent is reached from (default: the VM's host; a macvtap guest is not reachable from its own host). */
+        /** The host the guest was reached from when its agent listened on the network; the agent is now reached on `host`. */
         via: HostConnectionSchema,
         address: z.string().superRefine(refineWith(ipProblem)),
         /**
@@ -45,6 +45,14 @@ const VmEndpoint = z
         notification: z.string().optional(),
         /** QEMU's QMP socket on the VM's host, for KVM exit counters (absent: none). */
         qmpSocket: z.string().optional(),
+        /** The guest agent's unix socket on the VM's host, and the key its requests carry (absent: the guest runs no agent). */
+        agent: z
+            .object({
+                socket: hostPath(" (the MicroVm's agentSocket output)"),
+                key: z.string().regex(/^[0-9a-f]{64}$/, "must be the MicroVm's agentKey output (64 hex digits)"),
+            })
+            .strict()
+            .optional(),
     })
     .strict();
 

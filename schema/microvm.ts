@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { HostProbe } from "../core/probe";
-import { SERVERS } from "../core/guestinit";
+import { SERVERS, type Server } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
 import { busyPollUsProblem } from "../core/notification";
 import { machineLabel, machineOf } from "../core/placement";
@@ -119,8 +119,12 @@ const MicroVmFieldsSchema = z
             .object({ pollUs: BusyPollUs.default(0), readUs: BusyPollUs.default(0) })
             .strict()
             .optional(),
-        /** What the guest starts at boot: benchmark servers and the agent that runs clients in it. Default: all (iperf3, sockperf, netserver, agent). */
-        servers: z.array(z.enum(SERVERS)).default([...SERVERS]),
+        /**
+         * What the guest starts at boot: benchmark servers and the agent that runs clients in it.
+         * Default: all (iperf3, sockperf, netserver, agent); without the agent for drivers that
+         * cannot give the guest its virtio-serial port (all but qemu).
+         */
+        servers: z.array(z.enum(SERVERS)).optional(),
         /** `kvm`, `tcg`, or `auto` (kvm where the host can run stock guests under KVM, else tcg with a warning). */
         accel: z.enum(["kvm", "tcg", "auto"]).default("auto"),
         /**
@@ -173,6 +177,12 @@ const MicroVmFieldsSchema = z
     .strict();
 
 type MicroVmFields = z.output<typeof MicroVmFieldsSchema>;
+
+/** What the guest starts: the given servers, or the driver's default (the agent only where it gets its port). */
+export function guestServers(v: Pick<MicroVmFields, "driver" | "servers">): Server[] {
+    return v.servers ?? SERVERS.filter((s) => s !== "agent" || DRIVER_MODELS[v.driver].supports.agentPort);
+}
+
 type Issue = (path: (string | number)[], message: string) => void;
 
 export const MicroVmArgsSchema = MicroVmFieldsSchema.superRefine((v, ctx) => {
@@ -180,6 +190,11 @@ export const MicroVmArgsSchema = MicroVmFieldsSchema.superRefine((v, ctx) => {
     const model = DRIVER_MODELS[v.driver];
     checkCustomDriver(v, issue);
     checkDriverSupport(v, model, issue);
+    if (v.servers?.includes("agent") && !model.supports.agentPort)
+        issue(
+            ["servers"],
+            `the guest agent is reached over a virtio-serial port on a host socket, which driver '${v.driver}' does not give the guest here: drop 'agent' from servers (the guest can still serve), or use driver 'qemu'`,
+        );
     checkMicrovmClock(v, issue);
     if (v.pinning?.vhost && !v.nics.some((n) => n.backend === "vhost-net"))
         issue(["pinning", "vhost"], "pins vhost workers, but no NIC uses backend 'vhost-net'");

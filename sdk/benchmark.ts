@@ -52,6 +52,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
             vm.qmpSocket,
             e.address,
             vm.notification,
+            vm.agentSocket,
+            vm.agentKey,
         ] as pulumi.Output<any>[])
         .apply(
             ([
@@ -71,6 +73,8 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                 qmpSocket,
                 peerAddress,
                 notification,
+                agentSocket,
+                agentKey,
             ]: any[]) => {
                 const i = ifs[nic];
                 if (!i) throw new Error(`MicroVm ${urnName(String(urn))} has no NIC ${nic}`);
@@ -92,6 +96,7 @@ function endpoint(e: EndpointArgs): pulumi.Output<Endpoint> {
                     pinned: (pinning?.vcpus?.length ?? 0) > 0 || (pinning?.other?.length ?? 0) > 0 || (pinning?.vhost?.length ?? 0) > 0,
                     security: confinement ?? "none",
                     ...(qmpSocket ? { qmpSocket } : {}),
+                    ...(agentSocket ? { agent: { socket: agentSocket, key: agentKey } } : {}),
                     // Only where it busy-polls: an event-driven guest's pair stays what it was before the field existed.
                     ...(notification && notification !== EVENT_DRIVEN ? { notification } : {}),
                 };

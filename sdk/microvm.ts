@@ -63,6 +63,10 @@ export class MicroVm extends pulumi.CustomResource {
     public readonly accelWarning!: pulumi.Output<string | undefined>;
     public readonly bootTime!: pulumi.Output<BootTime>;
     public readonly qmpSocket!: pulumi.Output<string>;
+    /** The guest agent's unix socket on the VM's host ("" without the agent). */
+    public readonly agentSocket!: pulumi.Output<string>;
+    /** The key every agent request carries, fresh for each VM (a secret; "" without the agent). */
+    public readonly agentKey!: pulumi.Output<string>;
     public readonly consoleLog!: pulumi.Output<string>;
     /** Per NIC: host-side interface, guest MAC and address. */
     public readonly interfaces!: pulumi.Output<{ host: string; mac: string; address: string; backend: string }[]>;
@@ -135,6 +139,8 @@ export class MicroVm extends pulumi.CustomResource {
                 accelWarning: undefined,
                 bootTime: undefined,
                 qmpSocket: undefined,
+                agentSocket: undefined,
+                agentKey: undefined,
                 consoleLog: undefined,
                 interfaces: undefined,
                 placement: undefined,
@@ -146,7 +152,11 @@ export class MicroVm extends pulumi.CustomResource {
                 irqs: undefined,
             },
             withHost(
-                { ...opts, dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any },
+                {
+                    ...opts,
+                    additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "agentKey"],
+                    dependsOn: [...(Array.isArray(opts?.dependsOn) ? opts!.dependsOn : opts?.dependsOn ? [opts.dependsOn] : []), ...deps] as any,
+                },
                 args.host,
             ),
         );

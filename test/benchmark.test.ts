@@ -81,6 +81,7 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         memoryMiB: outs.memoryMiB,
         pinned: false,
         security: "none",
+        ...(outs.agentSocket ? { agent: { socket: outs.agentSocket, key: outs.agentKey } } : {}),
     });
     const hostEnd = (h: string, address?: string): Endpoint => ({ kind: "host", host: hosts[h].conn, address });
 

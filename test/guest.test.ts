@@ -84,6 +84,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         assert.ok(image.size > 1e6 && image.size < 64e6, `image size ${image.size}`);
         assert.deepEqual(Object.keys(image.manifest.tools).sort(), ["iperf3", "netperf", "netserver", "ping", "sockperf"]);
         assert.ok(image.manifest.modules.includes("virtio_net.ko"));
+        assert.ok(image.manifest.modules.includes("virtio_console.ko"), "the agent's virtio-serial port");
         assert.ok(image.manifest.modules.indexOf("virtio_ring.ko") < image.manifest.modules.indexOf("virtio_net.ko"));
 
         assert.equal(((await kernelHandler.read(kctx, k.id, k.outs)) as any).release, kernel.release);

@@ -1,5 +1,7 @@
 // MicroVm under a SecurityProfile: real TCG guests in test namespaces, confined by the QEMU and the
 // strict preset; the VMM's /proc status, traffic to the guest, and Landlock seen through QMP.
+import { agentCall } from "../providers/agent";
+import { LocalTransport } from "../providers/transport/local";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { hostHandler } from "../providers/host";
@@ -98,7 +100,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
             imageSize: image.size,
             nics: [nic],
             hostCaps: caps,
-            servers: ["iperf3"],
+            servers: ["iperf3", "agent"],
             security: vmSecurityOf(profile),
         });
         const r = await microvmHandler.create(ctx, args);
@@ -165,6 +167,9 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         const pg = ping(ns.srv, `10.244.${n}.10`);
         assert.ok(pg.ok, pg.out);
         assert.ok(iperf3(ns.srv, `10.244.${n}.10`, 2) > 0);
+        // The agent's port works under the filter: QEMU listens on its socket and moves its bytes.
+        const up1 = await agentCall(new LocalTransport(), g.outs.agentSocket, g.outs.agentKey, ["uptime"], 5);
+        assert.match(up1.stdout, /^\d+\.\d+ \d+\.\d+\n$/);
         const [, status] = await qmp(g.outs.qmpSocket, [{ execute: "qmp_capabilities" }, { execute: "query-status" }]);
         assert.equal(status.return?.status, "running");
         // The guest answers "poweroff" on the console only if QEMU could read its stdin (readv).
@@ -209,6 +214,14 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         assert.equal(fs.statSync(runDir(hosts.srv.conn, "vmu", ctxFor("MicroVm", "vmu").urn)).uid, 0);
         const pg = ping(ns.ext, `10.245.${n}.11`);
         assert.ok(pg.ok, pg.out);
+        // The VM's own initrd (its agent key) is root's, readable by the VMM's group and nobody else; root
+        // bound the agent's socket too; the agent answers.
+        const dir = runDir(hosts.srv.conn, "vmu", ctxFor("MicroVm", "vmu").urn);
+        const st = fs.statSync(`${dir}/initrd`);
+        assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [0, 65534, 0o640]);
+        assert.equal(fs.statSync(g.outs.agentSocket).uid, 0);
+        const up1 = await agentCall(new LocalTransport(), g.outs.agentSocket, g.outs.agentKey, ["uptime"], 5);
+        assert.match(up1.stdout, /^\d+\.\d+ \d+\.\d+\n$/);
     });
 
     it("refuses a profile from another machine", () => {

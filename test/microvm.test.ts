@@ -20,11 +20,12 @@ import { MacvtapLinkArgsSchema } from "../schema/macvtap";
 import { MicroVmArgsSchema } from "../schema/microvm";
 import { TapArgsSchema } from "../schema/tap";
 import { VethPairArgsSchema } from "../schema/veth";
-import { AGENT_PORT, agentRequest, parseAgentReply } from "../core/agent";
+import { agentCall } from "../providers/agent";
+import { LocalTransport } from "../providers/transport/local";
 import { ping } from "./boot";
 import { freeSubnet, netnsList, sh, uniq } from "./helpers";
 import { startSshd } from "./sshd";
-import { closeAll } from "../providers/transport";
+import { closeAll, hostTransport } from "../providers/transport";
 
 const local = { kind: "local" as const, name: "me" };
 function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
@@ -117,23 +118,14 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(p.ok, p.out);
         const p2 = ping(`nbt-vmsrv-${id}`, `10.240.${n}.11`);
         assert.ok(p2.ok, p2.out);
-        // Guest to guest over the bridge: b's agent pings a.
-        const g2g = sh(
-            ["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)],
-            agentRequest(["ping", "-c", "3", "-W", "2", `10.240.${n}.10`], 15),
-        );
-        const reply = parseAgentReply(Buffer.from(g2g.stdout));
+        // Guest to guest over the bridge: b's agent (on its socket on the VM's host) pings a.
+        const reply = await agentCall(new LocalTransport(), b.outs.agentSocket, b.outs.agentKey, ["ping", "-c", "3", "-W", "2", `10.240.${n}.10`], 15);
         assert.equal(reply.code, 0, `${reply.stdout}\n${reply.stderr}`);
         // iputils' summary ("3 received"): the image's ping, not busybox's applet ("3 packets received").
         assert.match(reply.stdout, /3 packets transmitted, 3 received/);
         const fdb = sh(["ip", "-n", `nbt-vmsrv-${id}`, "neigh", "show", "dev", "br0"]).stdout;
         assert.match(fdb, new RegExp(`10\\.240\\.${n}\\.10 .*lladdr`));
-        // Guest busy polling: the sysctls as seen from inside b, and the model its outputs record.
-        const sysctls = sh(
-            ["ip", "netns", "exec", `nbt-vmsrv-${id}`, "busybox", "nc", "-w", "20", `10.240.${n}.11`, String(AGENT_PORT)],
-            agentRequest(["cat", "/proc/sys/net/core/busy_poll", "/proc/sys/net/core/busy_read"], 10),
-        );
-        assert.equal(parseAgentReply(Buffer.from(sysctls.stdout)).stdout, "50\n25\n");
+        // Guest busy polling: the sysctls as init read them back inside b, and the model its outputs record.
         assert.deepEqual(b.outs.guestBusyPoll, { pollUs: 50, readUs: 25 });
         assert.equal(b.outs.notification, "guest busy_poll=50 busy_read=25");
         assert.deepEqual(a.outs.guestBusyPoll, { pollUs: 0, readUs: 0 });
@@ -292,11 +284,14 @@ describe("MicroVm (real QEMU guests)", function () {
                         kernel: kernel.path,
                         image: image.path,
                         nics: [{ backend: "virtio", tap: "tapssh0", address: `10.242.${n}.10/24` }],
-                        servers: [],
+                        servers: ["agent"],
                     }),
                 );
                 const p = ping(d.ns, `10.242.${n}.10`);
                 assert.ok(p.ok, p.out);
+                // The agent reached over SSH's streamlocal forwarding, on the VMM's host.
+                const up = await agentCall(hostTransport(vctx, conn), (vm.outs as any).agentSocket, (vm.outs as any).agentKey, ["uptime"], 5);
+                assert.match(up.stdout, /^\d+\.\d+ \d+\.\d+\n$/);
                 // QMP reached over SSH's streamlocal forwarding.
                 assert.equal((vm.outs as any).placement.source, "qmp");
                 assert.equal((vm.outs as any).placement.vcpus.length, 1);

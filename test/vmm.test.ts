@@ -22,6 +22,7 @@ const spec: VmSpec = {
     ],
     dir: "/run/netbed/vms/x/vm1",
     name: "vm1",
+    agent: false,
 };
 
 describe("VMM drivers (pure)", () => {

@@ -1,30 +1,22 @@
 // Reaching a pair's ends: a client program run on a host or in a guest, and the checks after a
 // failed measurement of whether a guest's VMM died or its network stalled.
-import { AGENT_PORT, agentRequest, parseAgentReply } from "../../core/agent";
 import { parseProcStat } from "../../core/procstat";
 import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
+import { agentCall } from "../agent";
 import { hostTransport } from "../transport";
 import type { Ctx } from "../resource";
 import type { RunResult } from "../transport";
 
 export type Pair = BenchmarkRunInputs["pairs"][number];
 
-/** Runs a client program at an endpoint: on a host through its transport, in a guest through its agent. */
+/** Runs a client program at an endpoint: on a host through its transport, in a guest through its agent on the VM's host. */
 export async function runAt(ctx: Ctx, e: Endpoint, argv: string[], timeoutSeconds: number): Promise<RunResult> {
     if (e.kind === "host") return hostTransport(ctx, e.host).run(argv, { timeoutMs: timeoutSeconds * 1000, check: false });
-    const via = hostTransport(ctx, e.via);
-    // The agent bounds the program; the connection gets a little longer to deliver the reply.
-    const r = await via.run(["busybox", "nc", "-w", "10", e.address, String(AGENT_PORT)], {
-        stdin: agentRequest(argv, Math.ceil(timeoutSeconds)),
-        timeoutMs: (timeoutSeconds + 20) * 1000,
-        check: false,
-    });
+    if (!e.agent) throw new Error(`guest ${e.name} runs no agent (its MicroVm's servers leave 'agent' out): it cannot run the clients of a pair`);
     try {
-        return parseAgentReply(Buffer.from(r.stdout));
+        return await agentCall(hostTransport(ctx, e.host), e.agent.socket, e.agent.key, argv, timeoutSeconds);
     } catch (err) {
-        throw new Error(
-            `guest ${e.name} (${e.address}, reached from host ${e.via.name}): ${(err as Error).message}${r.stderr.trim() ? `; nc: ${r.stderr.trim()}` : ""}`,
-        );
+        throw new Error(`guest ${e.name}: ${(err as Error).message}`);
     }
 }
 
@@ -54,11 +46,11 @@ export async function silentGuests(ctx: Ctx, p: Pair): Promise<string[]> {
     const silent: string[] = [];
     for (const e of [p.client, p.server]) {
         if (e.kind !== "vm") continue;
-        const ok = await runAt(ctx, e, ["cat", "/proc/uptime"], 5).then(
+        const ok = await runAt(ctx, e, ["uptime"], 5).then(
             (r) => r.code === 0,
             () => false,
         );
-        if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent from host ${e.via.name}`);
+        if (!ok) silent.push(`guest ${e.name} (${e.address}) stopped answering its agent on host ${e.host.name}`);
     }
     return silent;
 }

@@ -144,6 +144,16 @@ describe("guest faults on the real engine", function () {
             Array.from({ length: cells }, (_, k) => `tcp-${k + 1}/ok`),
         );
         for (const [f, text] of before) assert.equal(fs.readFileSync(f, "utf8"), text, `${f} kept as measured`);
+        // The guest's agent key (in its own initrd) is a secret in the state: nowhere in plain text,
+        // neither in the MicroVm's outputs nor in the BenchmarkRun's endpoints.
+        const key = /netbed-agent\.key\0+([0-9a-f]{64})\n/.exec(fs.readFileSync(`${vmDir(ns)}/initrd`, "latin1"))?.[1];
+        assert.ok(key, "the VM's initrd carries its agent key");
+        // The export shows secrets decrypted, each inside Pulumi's secret envelope: outside those, nowhere.
+        const exported = JSON.stringify(await stack.exportStack());
+        const state = exported.replace(/\{"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270","plaintext":"(?:[^"\\]|\\.)*"\}/g, "SECRET");
+        assert.ok(exported.includes(key) && state.includes('"agentSocket"'), "the state holds the guest's agent outputs");
+        const at = state.indexOf(key);
+        assert.equal(at, -1, `the agent key is stored only encrypted, not in plain text: ...${state.slice(Math.max(0, at - 600), at + 80)}`);
         const again2 = await stack.preview({ onOutput, color: "never" });
         assert.deepEqual(Object.keys(again2.changeSummary), ["same"], "converged: a second preview changes nothing");
 
