@@ -129,6 +129,8 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
             "tap0=3",
             "--listen",
             `${runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)}/qmp.sock=4`,
+            "--listen",
+            `${runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)}/agent.sock=5`,
         ]);
         assert.ok(!w.includes("/dev/net/tun"), "QEMU opens no tap itself");
         for (const [opt, path] of [
