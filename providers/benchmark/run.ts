@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
 import { cellRecords, resultsDocument, stepKey } from "../../core/bench/document";
+import { etaText, type TimedStep } from "../../core/bench/eta";
 import { measure, nominalSeconds } from "../../core/bench/measure";
 import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
@@ -41,6 +42,8 @@ interface Run {
     stalled: Map<string, string>;
     /** Where this attempt's wall time went besides measuring (the overhead file next to the document). */
     spent: OverheadStep[];
+    /** The wall time of each step measured in this attempt, for the progress line's estimate. */
+    timed: TimedStep[];
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
@@ -70,6 +73,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         failed: new Map(),
         stalled: new Map(),
         spent: [],
+        timed: [],
     };
     try {
         await run.servers.start(i, cells);
@@ -148,8 +152,12 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             remember(run, s, done);
             continue;
         }
-        ctx.log.status(ctx.urn, status(n, s));
+        const pending = steps.slice(n).map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
+        const eta = etaText(run.timed, pending, i.settings.precision !== undefined);
+        ctx.log.status(ctx.urn, `${status(n, s)}${eta ? `; ${eta}` : ""}`);
+        const t0 = Date.now();
         const outcome = await measureWithRetry(run, s);
+        run.timed.push({ test: s.cell.test, nominal: pending[0].nominal, seconds: since(t0) });
         if ("error" in outcome) {
             await cellFailed(run, s, outcome.error);
             continue;
