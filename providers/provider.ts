@@ -1,4 +1,5 @@
 // The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
+import { PhaseClock, phaseOf } from "../core/phases";
 import type * as provider from "@pulumi/pulumi/provider";
 import { checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
@@ -54,6 +55,9 @@ export class NetbedProvider implements provider.Provider {
         private readonly log: Logger,
     ) {}
 
+    /** Where this up's time went: each create and update, by phase. */
+    private readonly clock = new PhaseClock();
+
     private handler(urn: string): ResourceHandler {
         const type = typeOfUrn(urn);
         const h = this.handlers[type];
@@ -62,7 +66,15 @@ export class NetbedProvider implements provider.Provider {
     }
 
     private ctx(urn: string): Ctx {
-        return { urn, name: urnName(urn), log: this.log };
+        return { urn, name: urnName(urn), log: this.log, phases: () => this.clock.seconds() };
+    }
+
+    private async timed<T>(urn: string, op: () => Promise<T>): Promise<T> {
+        const phase = phaseOf(typeOfUrn(urn));
+        const t0 = Date.now();
+        const r = await op();
+        if (phase) this.clock.record(phase, t0, Date.now());
+        return r;
     }
 
     private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
@@ -151,7 +163,7 @@ export class NetbedProvider implements provider.Provider {
     async create(urn: string, inputs: any): Promise<provider.CreateResult> {
         const h = this.handler(urn);
         const { value, secretPaths } = unwrapSecrets(inputs);
-        const r = await h.create(this.ctx(urn), value as any);
+        const r = await this.timed(urn, () => h.create(this.ctx(urn), value as any));
         return { id: r.id, outs: this.secretOuts(h, r.outs, secretPaths) };
     }
 
@@ -178,7 +190,7 @@ export class NetbedProvider implements provider.Provider {
             throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
         const { value, secretPaths } = unwrapSecrets(news);
-        const outs = await h.update(this.ctx(urn), id, o, value as any);
+        const outs = await this.timed(urn, () => h.update(this.ctx(urn), id, o, value as any));
         return { outs: this.secretOuts(h, outs, secretPaths) };
     }
 

@@ -193,7 +193,7 @@ export async function run(op: Operation, opts: EngineOptions = {}): Promise<Reco
         case "up":
             // The Automation API's up skips the preview; run it first so bad input (which
             // check() reports for every resource) fails before anything is created.
-            await failFast((signal) => stack.preview({ onOutput, color: "never", signal }));
+            await failFast((signal) => stack.preview({ onOutput, color: "never", suppressOutputs: opts.suppressOutputs, signal }));
             return plain(
                 (await failFast((signal) => stack.up({ onOutput, color: "never", refresh: opts.refresh, suppressOutputs: opts.suppressOutputs, signal })))
                     .outputs,

@@ -1,4 +1,5 @@
 // The default program: one Testbed from the selected stack's config.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Testbed } from "../sdk/testbed";
 
@@ -34,8 +35,19 @@ async function program(): Promise<Record<string, unknown>> {
             })),
         ]),
     );
+    // `pulumi up` prints every output in full: the results document (thousands of lines of
+    // repetitions) is marked secret, the one mark Pulumi's display collapses (to "[secret]"), so
+    // the summary and the paths end the run. It stays a typed output: `pulumi stack output
+    // results --json --show-secrets`, a StackReference, `netbed outputs`.
+    const benchOut = bench && {
+        summary: bench.summary,
+        reportPath: bench.reportPath,
+        reportHtml: bench.reportPath.apply((p) => (p ? `file://${encodeURI(path.join(path.dirname(p), "report.html"))}` : "")),
+        resultsPath: bench.resultsPath,
+        results: pulumi.secret(bench.results),
+    };
     return {
-        ...(bench ? { results: bench.results, summary: bench.summary, resultsPath: bench.resultsPath, reportPath: bench.reportPath } : {}),
+        ...benchOut,
         hosts: hostOut,
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [

@@ -57,7 +57,7 @@ describe("the end of netbed up", () => {
                 lines.some((l) => l.includes(cmd)),
                 `${cmd}:\n${text}`,
             );
-        assert.match(lines[lines.length - 1], /destroy\s+tear the testbed down$/);
+        assert.match(lines[lines.length - 1], /^ {2}Tear the testbed down:\s+npm run netbed -- destroy$/);
     });
 
     it("a program without a results document: its outputs' names and how to print them", () => {

@@ -2,6 +2,7 @@
 // (median, the half-width of its interval, percent of bare metal), the warnings that change how
 // to read it, where the report is, and what to run next. Pure: the CLI prints the lines.
 import type { ResultsDoc } from "../bench/results";
+import { phasesText } from "../phases";
 import { noisyMetrics } from "./context";
 import { type Column, type Row, columns, nativePair, pct, repetitionsRange, rows, value } from "./model";
 
@@ -52,10 +53,17 @@ function resultsTable(doc: ResultsDoc): string[] {
     const rs = headlineRows(doc);
     if (rs.length === 0) return ["No headline metric was measured."];
     const table = [["", ...cols.map((c) => c.title)], ...rs.map((r) => [`${r.label} (${r.unit})`, ...cols.map((c) => cellText(doc, r, c, native))])];
-    const legend = native
-        ? `Median ±half-width of its interval (n: repetitions where too few for one); (%): of bare metal (${native.pair}).`
-        : "Median ±half-width of its interval (n: repetitions where too few for one).";
+    const legend =
+        cols.some((c) => c !== native) && native
+            ? `Median ±half-width of its interval (n: repetitions where too few for one); (%): of bare metal (${native.pair}).`
+            : "Median ±half-width of its interval (n: repetitions where too few for one).";
     return [...aligned(table), legend];
+}
+
+/** An error on a line or two; the report's anomalies have it whole. */
+function shortened(error: string): string {
+    const one = error.replace(/\s+/g, " ");
+    return one.length <= 160 ? one : `${one.slice(0, 159)}… (whole in the report's anomalies)`;
 }
 
 /** The warnings a reader must see before trusting the table: emulated guests, noisy metrics, failed cells. */
@@ -70,27 +78,34 @@ export function headlineWarnings(doc: ResultsDoc): string[] {
         const shown = cells.slice(0, 4).join(", ");
         out.push(`${cells.length} cell(s) vary by more than 10% between repetitions (${shown}${cells.length > 4 ? ", …" : ""}): read their medians with care.`);
     }
-    for (const c of doc.cells.filter((x) => x.status !== "ok")) out.push(`${c.pair}/${c.cell} failed: ${c.error ?? "no error recorded"}`);
+    for (const c of doc.cells.filter((x) => x.status !== "ok")) out.push(`${c.pair}/${c.cell} failed: ${shortened(c.error ?? "no error recorded")}`);
     return out;
 }
 
 function nextSteps(o: SummaryOptions): string[] {
     const doc = o.results ?? `stack:${o.stack}`;
     const steps = [
-        [`${o.cli} compare ${doc} <other run>`, "A/B test against another run"],
-        [`${o.cli} export ${doc}`, "one row per repetition and metric (CSV) for pandas, R or a spreadsheet"],
-        [`${o.cli} report ${doc}`, "write the report again"],
-        [`${o.cli} destroy${o.stack === "local" ? "" : ` --stack ${o.stack}`}`, "tear the testbed down"],
+        ["A/B test against another run:", `${o.cli} compare ${doc} <other run>`],
+        ["CSV for pandas, R, a spreadsheet:", `${o.cli} export ${doc}`],
+        ["The report again:", `${o.cli} report ${doc}`],
+        ["Tear the testbed down:", `${o.cli} destroy${o.stack === "local" ? "" : ` --stack ${o.stack}`}`],
     ];
     return aligned(steps).map((l) => `  ${l}`);
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** The lines `netbed up` ends with. */
 export function terminalSummary(doc: ResultsDoc, o: SummaryOptions): string[] {
     const nPairs = columns(doc).length;
     const failed = doc.cells.filter((c) => c.status !== "ok").length;
-    const head = `Benchmark ${doc.run.name}: ${doc.cells.length} cells in ${nPairs} pair${nPairs === 1 ? "" : "s"}${failed ? ` (${failed} failed)` : ""}, ${repetitionsRange(doc)} repetitions each, ${doc.run.wallSeconds.toFixed(0)} s.`;
-    const out = [head, "", ...resultsTable(doc)];
+    const reps = repetitionsRange(doc);
+    const head =
+        `Benchmark ${doc.run.name}: ${plural(doc.cells.length, "cell")} in ${plural(nPairs, "pair")}${failed ? ` (${failed} failed)` : ""}, ` +
+        `${reps} repetition${reps === "1" ? "" : "s"} each, ${doc.run.wallSeconds.toFixed(0)} s.`;
+    const out = [head];
+    if (doc.run.phases) out.push(`Where the up's time went: ${phasesText(doc.run.phases)}.`);
+    out.push("", ...resultsTable(doc));
     const warnings = headlineWarnings(doc);
     if (warnings.length > 0) out.push("", "Warnings:", ...warnings.map((w) => `  ${w}`));
     if (o.report) {

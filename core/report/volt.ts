@@ -3,6 +3,7 @@
 // against the virtio baseline, conclusions ranked from the data, anomalies, raw data paths and
 // the commands to reproduce (those last sections in analysis.ts and appendix.ts). Pure: the caller
 // reads the document and writes the files.
+import { phasesText } from "../phases";
 import { decisionLevel, type StopReason } from "../bench/precision";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import { EVENT_DRIVEN } from "../notification";
@@ -119,6 +120,7 @@ function environment(ctx: Ctx): Block[] {
     if (icmp.length > 0) cfg.push(`Ping payload: ${icmp.join(", ")} bytes`);
     if (streams.length > 0) cfg.push(`iperf3 parallel streams: ${streams.join(", ")} (multi-stream tests)`);
     cfg.push(`Wall clock: ${doc.run.wallSeconds.toFixed(0)} s for ${doc.run.measuredSeconds.toFixed(0)} s of measurement`);
+    if (doc.run.phases) cfg.push(`Phases of the up that ran it: ${phasesText(doc.run.phases)}`);
     cfg.push({
         text: "Pairs (client → server):",
         items: ctx.cols.map((c) => {

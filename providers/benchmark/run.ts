@@ -7,6 +7,7 @@ import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
 import { cellRecords, resultsDocument, stepKey } from "../../core/bench/document";
 import { etaText, type TimedStep } from "../../core/bench/eta";
+import { phasesText } from "../../core/phases";
 import { measure, nominalSeconds } from "../../core/bench/measure";
 import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
@@ -50,6 +51,8 @@ const since = (t0: number) => (Date.now() - t0) / 1000;
 
 export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
+    const before = ctx.phases?.() ?? {};
+    if (Object.keys(before).length > 0) ctx.log.info(ctx.urn, `this up before the benchmark: ${phasesText(before)}`);
     const cells = expandCells(i.tests);
     const steps = schedule(i.pairs.length, cells, i.settings);
     const progress = await openProgress(ctx.name, i, startedAt);
@@ -83,6 +86,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     }
     const info = { name: ctx.name, startedAt, finishedAt: Date.now(), resultsDir: i.resultsDir, settings: i.settings };
     const doc = resultsDocument(info, environment, { pairs: i.pairs, topology, pairDir, cells, steps: run.steps, records: run.records, failed: run.failed });
+    doc.run.phases = { ...before, benchmark: doc.run.wallSeconds };
     // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
     const overhead = overheadReport(doc.run.wallSeconds, run.spent, run.servers.seconds, environmentSeconds);
     const { resultsPath, reportPath } = await writeOutputs(ctx, doc, progress.timestamp, overhead);
@@ -97,7 +101,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         .join(", ");
     ctx.log.info(
         ctx.urn,
-        `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`,
+        `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}), its report in ${doc.run.phases.report?.toFixed(1)} s: ${resultsPath}`,
     );
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
 }
