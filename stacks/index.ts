@@ -14,7 +14,7 @@ async function program(): Promise<Record<string, unknown>> {
             benchmark: cfg.getObject("benchmark"),
         },
     });
-    const { hosts, vms, artifacts, bridges, taps, macvtaps, wires } = tb;
+    const { hosts } = tb;
     const bench = tb.benchmark;
 
     const hostOut = Object.fromEntries(
@@ -35,10 +35,11 @@ async function program(): Promise<Record<string, unknown>> {
             })),
         ]),
     );
-    // `pulumi up` prints every output in full: the results document (thousands of lines of
-    // repetitions) is marked secret, the one mark Pulumi's display collapses (to "[secret]"), so
-    // the summary and the paths end the run. It stays a typed output: `pulumi stack output
-    // results --json --show-secrets`, a StackReference, `netbed outputs`.
+    // `pulumi up` prints every output in full, and the one mark its display collapses (to
+    // "[secret]") is secret: the results document (thousands of lines of repetitions) and the
+    // testbed's details (probes, observed links, guests: hundreds) carry it, so the summary and
+    // the paths end the run. They stay typed outputs: `pulumi stack output --json --show-secrets`,
+    // a StackReference, `netbed outputs`.
     const benchOut = bench && {
         summary: bench.summary,
         reportPath: bench.reportPath,
@@ -46,8 +47,13 @@ async function program(): Promise<Record<string, unknown>> {
         resultsPath: bench.resultsPath,
         results: pulumi.secret(bench.results),
     };
-    return {
-        ...benchOut,
+    return { ...benchOut, ...details(hostOut, tb) };
+}
+
+/** What the testbed is made of, as built: each output collapsed in `pulumi up`'s display (above). */
+function details(hostOut: Record<string, unknown>, tb: Testbed): Record<string, pulumi.Output<unknown>> {
+    const { vms, artifacts, bridges, taps, macvtaps, wires } = tb;
+    const shown = {
         hosts: hostOut,
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [
@@ -89,6 +95,7 @@ async function program(): Promise<Record<string, unknown>> {
         },
         tuning: Object.fromEntries(Object.entries(tb.tuning).map(([h, t]) => [h, t.applied])),
     };
+    return Object.fromEntries(Object.entries(shown).map(([k, v]) => [k, pulumi.secret(v)]));
 }
 
 // Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's
