@@ -156,12 +156,11 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             remember(run, s, done);
             continue;
         }
-        const pending = steps.slice(n).map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
-        const eta = etaText(run.timed, pending, i.settings.precision !== undefined);
+        const eta = timeLeft(run, steps.slice(n));
         ctx.log.status(ctx.urn, `${status(n, s)}${eta ? `; ${eta}` : ""}`);
         const t0 = Date.now();
         const outcome = await measureWithRetry(run, s);
-        run.timed.push({ test: s.cell.test, nominal: pending[0].nominal, seconds: since(t0) });
+        run.timed.push({ test: s.cell.test, nominal: nominalSeconds(s.cell, i.settings), seconds: since(t0) });
         if ("error" in outcome) {
             await cellFailed(run, s, outcome.error);
             continue;
@@ -169,6 +168,14 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
         remember(run, s, outcome.rec);
         if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(outcome.rec.metrics)}`);
     }
+}
+
+/** The progress line's estimate for the step about to run and the later ones of cells still measured. */
+function timeLeft(run: Run, rest: readonly Step[]): string {
+    const { i } = run;
+    const measured = (x: Step) => !run.failed.has(`${i.pairs[x.pair].label}/${x.cell.id}`) && !run.stalled.has(i.pairs[x.pair].label);
+    const pending = rest.filter((x, k) => k === 0 || measured(x)).map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
+    return etaText(run.timed, pending, i.settings.precision !== undefined);
 }
 
 /** A step's file beside its raw output: `<resultsDir>/<pairDir>/<cell>/<rep>.<ext>`. */
