@@ -37,7 +37,7 @@ export function nativePair(cols: readonly Column[]): Column | undefined {
     return cols.find((c) => c.native);
 }
 
-/** The Volt template's baseline for "improvement %": the first virtio pair. */
+/** The baseline the analysis states differences against: the first virtio pair. */
 export function virtioPair(cols: readonly Column[]): Column | undefined {
     return cols.find((c) => !c.native && c.backend === "virtio");
 }
@@ -264,11 +264,6 @@ export function orderStatisticText(p: Pick<Pooled, "q" | "n">): string {
     const hi = p.n - Math.floor(rank);
     const lo = p.n - Math.ceil(rank);
     return hi === lo ? `${fromTop(hi)} of ${p.n}` : `between ${fromTop(hi)} and ${fromTop(lo)} of ${p.n}`;
-}
-
-/** Relative change of x over base in percent, signed so that positive is better. */
-export function improvement(x: number, base: number, higherIsBetter: boolean): number {
-    return ((higherIsBetter ? x - base : base - x) / base) * 100;
 }
 
 /**
