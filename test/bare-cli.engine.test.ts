@@ -43,7 +43,7 @@ function assertShortEnd(driver: Driver, out: string): number {
         return lines;
     }
     assert.ok(!plain.includes("Outputs:"), plain);
-    assert.match(plain, /^Where the up's time went: probe \d+\.\d s, fabric \d+\.\d s, benchmark \d+\.\d s, report \d+\.\d s\.$/m, plain);
+    assert.match(plain, /^Phases of the up that ran it: probe \d+\.\d s, fabric \d+\.\d s, benchmark \d+\.\d s, report \d+\.\d s\.$/m, plain);
     assert.match(plain, /^Benchmark .*: 1 cell in 1 pair, 1 repetition each/m, plain);
     assert.match(plain, /^Next:$/m, plain);
     return plain.slice(plain.lastIndexOf("Duration:")).trimEnd().split("\n").length;

@@ -60,6 +60,16 @@ describe("the end of netbed up", () => {
         assert.match(lines[lines.length - 1], /^ {2}Tear the testbed down:\s+npm run netbed -- destroy$/);
     });
 
+    it("says where the up that ran the benchmark spent its time, where the document has it", () => {
+        assert.ok(!text.includes("Phases of the up"), "the fixture predates phases");
+        const timed = structuredClone(doc);
+        timed.run.phases = { boot: 24.04, probe: 1.2, benchmark: 560, report: 6.5 };
+        assert.equal(
+            terminalSummary(timed, { cli: "netbed", stack: "local" })[1],
+            "Phases of the up that ran it: probe 1.2 s, boot 24.0 s, benchmark 560.0 s, report 6.5 s.",
+        );
+    });
+
     it("a program without a results document: its outputs' names and how to print them", () => {
         assert.deepEqual(upSummary({ a: 1, b: { c: 2 } }, "dev"), ["Stack dev is up. Outputs: a, b (`npm run netbed -- outputs --stack dev` prints them)."]);
     });

@@ -104,7 +104,7 @@ export function terminalSummary(doc: ResultsDoc, o: SummaryOptions): string[] {
         `Benchmark ${doc.run.name}: ${plural(doc.cells.length, "cell")} in ${plural(nPairs, "pair")}${failed ? ` (${failed} failed)` : ""}, ` +
         `${reps} repetition${reps === "1" ? "" : "s"} each, ${doc.run.wallSeconds.toFixed(0)} s.`;
     const out = [head];
-    if (doc.run.phases) out.push(`Where the up's time went: ${phasesText(doc.run.phases)}.`);
+    if (doc.run.phases) out.push(`Phases of the up that ran it: ${phasesText(doc.run.phases)}.`);
     out.push("", ...resultsTable(doc));
     const warnings = headlineWarnings(doc);
     if (warnings.length > 0) out.push("", "Warnings:", ...warnings.map((w) => `  ${w}`));
