@@ -1,4 +1,5 @@
 // The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
+import { PhaseClock, phaseOf } from "../core/phases";
 import type * as provider from "@pulumi/pulumi/provider";
 import { type CheckFailure, checkWithSchema, propertyPath, withStandIns } from "../core/check";
 import { diffProperties } from "../core/diff";
@@ -53,6 +54,9 @@ export class NetbedProvider implements provider.Provider {
         private readonly log: Logger,
     ) {}
 
+    /** Where this up's time went: each create and update, by phase. */
+    private readonly clock = new PhaseClock();
+
     private handler(urn: string): ResourceHandler {
         const type = typeOfUrn(urn);
         const h = this.handlers[type];
@@ -65,7 +69,7 @@ export class NetbedProvider implements provider.Provider {
         const name = urnName(urn);
         const problem = resourceNameProblem(name);
         if (problem) throw new Error(`${typeOfUrn(urn)}: the resource name ${problem}: nothing was done`);
-        return { urn, name, log: this.log };
+        return { urn, name, log: this.log, phases: () => this.clock.seconds() };
     }
 
     /** Inputs as the schema takes them: secrets unwrapped, Pulumi's bookkeeping keys dropped, defaults filled. */
@@ -96,6 +100,14 @@ export class NetbedProvider implements provider.Provider {
         if (failures.length === 0)
             throw new Error(`${what}: inputs not known yet reached create or update (only a preview leaves them unknown): nothing was done`);
         throw new Error(`${what}: invalid inputs, nothing was done: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
+    }
+
+    private async timed<T>(urn: string, op: () => Promise<T>): Promise<T> {
+        const phase = phaseOf(typeOfUrn(urn));
+        const t0 = Date.now();
+        const r = await op();
+        if (phase) this.clock.record(phase, t0, Date.now());
+        return r;
     }
 
     private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
@@ -181,7 +193,7 @@ export class NetbedProvider implements provider.Provider {
         const h = this.handler(urn);
         const ctx = this.ctx(urn);
         const { value, secretPaths } = this.validated(urn, h, inputs);
-        const r = await h.create(ctx, value);
+        const r = await this.timed(urn, () => h.create(ctx, value));
         return { id: r.id, outs: this.secretOuts(h, r.outs, secretPaths) };
     }
 
@@ -209,7 +221,7 @@ export class NetbedProvider implements provider.Provider {
         const ctx = this.ctx(urn);
         const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
         const { value, secretPaths } = this.validated(urn, h, news, olds);
-        const outs = await h.update(ctx, id, o, value);
+        const outs = await this.timed(urn, () => h.update(ctx, id, o, value));
         return { outs: this.secretOuts(h, outs, secretPaths) };
     }
 

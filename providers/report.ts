@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { ResultsDoc } from "../core/bench/results";
 import { toMarkdown } from "../core/report/blocks";
 import { latencyCdfs, type RawReader } from "../core/report/cdf";
+import { exportFiles } from "../core/bench/export";
 import { toHtml } from "../core/report/html";
 import { anomaliesMarkdown } from "../core/report/appendix";
 import { voltReport } from "../core/report/volt";
@@ -80,12 +81,15 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
         write(`${c.name}.svg`, svgs[c.name]);
         svgFiles.push(path.join(opts.out, `${c.name}.svg`));
     }
+    const tables = exportFiles(doc, "csv");
+    for (const [name, text] of Object.entries(tables)) write(name, text);
     const blocks = voltReport(doc, {
         resultsPath: opts.docFile,
         resultsDir,
         charts: charts.map((c) => ({ name: c.name, title: c.title, section: c.section })),
         stack: opts.stack,
         anomaliesFile: "anomalies.md",
+        exportFiles: Object.keys(tables),
     });
     write("anomalies.md", anomaliesMarkdown(doc));
     write("report.md", toMarkdown(blocks));

@@ -11,6 +11,8 @@ export interface Ctx {
     /** The resource's Pulumi name (the last URN segment). */
     name: string;
     log: Logger;
+    /** Seconds per phase of this provider process's operations so far (core/phases.ts). */
+    phases?: () => Record<string, number>;
 }
 
 interface CreateOutcome {

@@ -34,6 +34,8 @@ export interface Loaded {
 function parseDoc(value: unknown, where: string): ResultsDoc {
     // A `pulumi stack output --json` dump holds the document under `results`.
     const v = value && typeof value === "object" && !("version" in value) && "results" in value ? (value as { results: unknown }).results : value;
+    // The default program's `results` is a secret output: a dump without --show-secrets masks it.
+    if (v === "[secret]") throw new Error(`${where} holds "[secret]" for results: dump it with 'pulumi stack output --json --show-secrets'`);
     const r = ResultsDocSchema.safeParse(v);
     if (!r.success) {
         const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);

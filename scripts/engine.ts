@@ -40,6 +40,8 @@ export interface EngineOptions {
     env?: Record<string, string>;
     /** `up` refreshes the state from the hosts first (finds a dead guest on an SSH host). */
     refresh?: boolean;
+    /** `up` leaves out the engine's Outputs block (the caller prints its own summary of them). */
+    suppressOutputs?: boolean;
 }
 
 /** The environment that keeps the engine on this machine: local state, no downloads, no update checks. */
@@ -191,8 +193,11 @@ export async function run(op: Operation, opts: EngineOptions = {}): Promise<Reco
         case "up":
             // The Automation API's up skips the preview; run it first so bad input (which
             // check() reports for every resource) fails before anything is created.
-            await failFast((signal) => stack.preview({ onOutput, color: "never", signal }));
-            return plain((await failFast((signal) => stack.up({ onOutput, color: "never", refresh: opts.refresh, signal }))).outputs);
+            await failFast((signal) => stack.preview({ onOutput, color: "never", suppressOutputs: opts.suppressOutputs, signal }));
+            return plain(
+                (await failFast((signal) => stack.up({ onOutput, color: "never", refresh: opts.refresh, suppressOutputs: opts.suppressOutputs, signal })))
+                    .outputs,
+            );
         case "preview":
             return { changes: (await failFast((signal) => stack.preview({ onOutput, color: "never", signal }))).changeSummary };
         case "refresh":

@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // netbed's command line: `npx netbed <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`
 // in a project that installed netbed (the package's bin), `npm run netbed -- ...` in a checkout.
+import { ResultsDocSchema } from "../core/bench/results";
+import { terminalSummary } from "../core/report/summary";
 import { prune } from "./cache";
-import { type Operation, ROOT, run } from "./engine";
+import { HOME, type Operation, ROOT, run } from "./engine";
 
 const OPS: Operation[] = ["up", "preview", "refresh", "destroy", "outputs"];
 
 function usage(msg?: string): never {
     if (msg) console.error(`netbed: ${msg}`);
-    console.error("usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR] [--refresh (up only)]");
+    console.error(
+        "usage: netbed <up|preview|refresh|destroy|outputs> [--stack NAME (default local)] [--dir PROJECT_DIR] [--refresh (up only)] [--json (up: print every output, not the summary)]",
+    );
     console.error("       netbed compare <A> <B> [--alpha P] [--threshold X | METRIC=X] [--paired auto|always|never] [--json] (see scripts/compare.ts)");
     console.error("       netbed report <results.json | results directory | stack:NAME> [--out DIR] [--stack NAME] (see scripts/report.ts)");
+    console.error("       netbed export <results.json | results directory | stack:NAME> [--format csv|jsonl] [--out DIR] (see scripts/export.ts)");
     console.error(
         "       netbed sim <up [--machines N] [--e2288g] | down [--wipe] | status | reboot MACHINE | stack [--short]> (simulated SSH machines, see scripts/sim.ts)",
     );
@@ -25,6 +30,10 @@ async function main(argv: string[]): Promise<void> {
     }
     if (argv[0] === "report") {
         process.exitCode = await (await import("./report")).main(argv.slice(1));
+        return;
+    }
+    if (argv[0] === "export") {
+        process.exitCode = await (await import("./export")).main(argv.slice(1));
         return;
     }
     if (argv[0] === "sim") {
@@ -44,10 +53,12 @@ async function main(argv: string[]): Promise<void> {
     let stack: string | undefined;
     let dir: string | undefined;
     let refresh = false;
+    let json = false;
     for (let i = 1; i < argv.length; i++) {
         if (argv[i] === "--stack" && argv[i + 1]) stack = argv[++i];
         else if (argv[i] === "--dir" && argv[i + 1]) dir = argv[++i];
         else if (argv[i] === "--refresh" && op === "up") refresh = true;
+        else if (argv[i] === "--json" && op === "up") json = true;
         else usage(`unknown option '${argv[i]}'`);
     }
     // Ctrl-C reaches the engine CLI too (one process group): it cancels, waiting for the operations
@@ -60,12 +71,32 @@ async function main(argv: string[]): Promise<void> {
         console.error("netbed: interrupted: the engine is cancelling and waits for the operations in flight (Ctrl-C again stops at once)");
     });
     const started = Date.now();
-    const out = await run(op, { stack, dir, refresh });
-    if (op === "up" || op === "outputs") console.log(JSON.stringify(out, null, 2));
+    // With --json, stdout carries the outputs alone (the engine's progress goes to stderr).
+    const onOutput = json ? (t: string) => process.stderr.write(t) : undefined;
+    const out = await run(op, { stack, dir, refresh, onOutput, suppressOutputs: op === "up" });
+    if (op === "outputs" || json) console.log(JSON.stringify(out, null, 2));
+    else if (op === "up") console.log(`\n${upSummary(out, stack ?? "local").join("\n")}`);
     console.error(`netbed ${op} (${stack ?? "local"}) finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-main(process.argv.slice(2)).catch((e) => {
-    console.error(`netbed: ${e instanceof Error ? e.message : e}`);
-    process.exit(1);
-});
+/**
+ * The end of an `up`: the benchmark's summary where the program exports a results document (the
+ * default program's `results`, or any output that is one), else the outputs' names.
+ */
+export function upSummary(outputs: Record<string, unknown>, stack: string): string[] {
+    const cli = HOME === ROOT ? "npm run netbed --" : "npx netbed";
+    const key = ["results", ...Object.keys(outputs)].find((k) => ResultsDocSchema.safeParse(outputs[k]).success);
+    const str = (k: string) => (typeof outputs[k] === "string" && outputs[k] ? (outputs[k] as string) : undefined);
+    if (key === undefined) {
+        const names = Object.keys(outputs);
+        return [`Stack ${stack} is up.${names.length > 0 ? ` Outputs: ${names.join(", ")} (\`${cli} outputs --stack ${stack}\` prints them).` : ""}`];
+    }
+    const doc = ResultsDocSchema.parse(outputs[key]);
+    return terminalSummary(doc, { cli, stack, results: str("resultsPath"), report: str("reportPath") });
+}
+
+if (require.main === module)
+    main(process.argv.slice(2)).catch((e) => {
+        console.error(`netbed: ${e instanceof Error ? e.message : e}`);
+        process.exit(1);
+    });

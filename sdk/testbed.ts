@@ -139,8 +139,9 @@ export class Testbed extends pulumi.ComponentResource {
                     allowFailedCells: b.allowFailedCells,
                     triggers: b.triggers,
                 },
-                // Measured on the tuned hosts, after the user's setup steps.
-                { ...child, dependsOn: [...Object.values(this.tuning), ...this.setupSteps] },
+                // Measured on the finished fabric (a host-to-host pair reaches its server over a
+                // wire nothing else waits for) and the tuned hosts, after the user's setup steps.
+                { ...child, dependsOn: [...Object.values(this.wires), ...Object.values(this.bridges), ...Object.values(this.tuning), ...this.setupSteps] },
             );
         }
         this.registerOutputs({});

@@ -1,4 +1,5 @@
 // The default program: one Testbed from the selected stack's config.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Testbed } from "../sdk/testbed";
 
@@ -13,7 +14,7 @@ async function program(): Promise<Record<string, unknown>> {
             benchmark: cfg.getObject("benchmark"),
         },
     });
-    const { hosts, vms, artifacts, bridges, taps, macvtaps, wires } = tb;
+    const { hosts } = tb;
     const bench = tb.benchmark;
 
     const hostOut = Object.fromEntries(
@@ -34,8 +35,25 @@ async function program(): Promise<Record<string, unknown>> {
             })),
         ]),
     );
-    return {
-        ...(bench ? { results: bench.results, summary: bench.summary, resultsPath: bench.resultsPath, reportPath: bench.reportPath } : {}),
+    // `pulumi up` prints every output in full, and the one mark its display collapses (to
+    // "[secret]") is secret: the results document (thousands of lines of repetitions) and the
+    // testbed's details (probes, observed links, guests: hundreds) carry it, so the summary and
+    // the paths end the run. They stay typed outputs: `pulumi stack output --json --show-secrets`,
+    // a StackReference, `netbed outputs`.
+    const benchOut = bench && {
+        summary: bench.summary,
+        reportPath: bench.reportPath,
+        reportHtml: bench.reportPath.apply((p) => (p ? `file://${encodeURI(path.join(path.dirname(p), "report.html"))}` : "")),
+        resultsPath: bench.resultsPath,
+        results: pulumi.secret(bench.results),
+    };
+    return { ...benchOut, ...details(hostOut, tb) };
+}
+
+/** What the testbed is made of, as built: each output collapsed in `pulumi up`'s display (above). */
+function details(hostOut: Record<string, unknown>, tb: Testbed): Record<string, pulumi.Output<unknown>> {
+    const { vms, artifacts, bridges, taps, macvtaps, wires } = tb;
+    const shown = {
         hosts: hostOut,
         guests: Object.fromEntries(
             Object.entries(vms).map(([k, v]) => [
@@ -77,6 +95,7 @@ async function program(): Promise<Record<string, unknown>> {
         },
         tuning: Object.fromEntries(Object.entries(tb.tuning).map(([h, t]) => [h, t.applied])),
     };
+    return Object.fromEntries(Object.entries(shown).map(([k, v]) => [k, pulumi.secret(v)]));
 }
 
 // Pulumi's program runner calls a function the module exports as a whole (a CommonJS module's

@@ -24,6 +24,31 @@ function exported(stack: string, dir: string, env: NodeJS.ProcessEnv): { namespa
     return { namespaces, pending: (d.pending_operations ?? []).length };
 }
 
+/**
+ * What an up ends with: the bare CLI's Outputs block collapses the results document (a secret
+ * output) and shows the summary and the paths; netbed's CLI prints no Outputs block, its summary.
+ */
+function assertShortEnd(driver: Driver, out: string): number {
+    const plain = stripVTControlCharacters(out);
+    if (driver === "pulumi") {
+        // The update's block (the preview before it has one too, of unknowns).
+        const at = plain.lastIndexOf("Outputs:");
+        const block = plain.slice(at, plain.indexOf("Resources:", at));
+        assert.match(block, /^ {4}results +: \[secret\]$/m, block);
+        assert.match(block, /^ {4}reportHtml +: "file:\/\/.*\/report\.html"$/m, block);
+        for (const k of ["hosts", "fabric", "guests", "artifacts", "tuning"]) assert.match(block, new RegExp(`^ {4}${k} +: \\[secret\\]$`, "m"), block);
+        // 177 lines with the testbed's details shown (this stack: 2 hosts, a wire).
+        const lines = block.trimEnd().split("\n").length;
+        assert.ok(lines <= 40, `the Outputs block has ${lines} lines:\n${block}`);
+        return lines;
+    }
+    assert.ok(!plain.includes("Outputs:"), plain);
+    assert.match(plain, /^Phases of the up that ran it: probe \d+\.\d s, fabric \d+\.\d s, benchmark \d+\.\d s, report \d+\.\d s\.$/m, plain);
+    assert.match(plain, /^Benchmark .*: 1 cell in 1 pair, 1 repetition each/m, plain);
+    assert.match(plain, /^Next:$/m, plain);
+    return plain.slice(plain.lastIndexOf("Duration:")).trimEnd().split("\n").length;
+}
+
 for (const driver of ["pulumi", "netbed"] as Driver[]) {
     describe(`engine operations through ${driver === "pulumi" ? "the bare pulumi CLI (a language host runs the program)" : "netbed's CLI (the Automation API, the program inline)"}`, function () {
         this.timeout(900_000);
@@ -107,6 +132,7 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
                     .sort(),
                 [`${prefix}-a`, `${prefix}-b`],
             );
+            const endLines = assertShortEnd(driver, up.out);
 
             const out = await op("outputs");
             assert.equal(out.code, 0, out.out);
@@ -122,7 +148,7 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             const rf = await op("refresh");
             assert.equal(rf.code, 0, rf.out);
             console.log(
-                `      ${driver}: preview ${pv.seconds.toFixed(1)} s, up ${up.seconds.toFixed(1)} s, stack output ${out.seconds.toFixed(1)} s, no-op up ${again.seconds.toFixed(1)} s, refresh ${rf.seconds.toFixed(1)} s`,
+                `      ${driver}: preview ${pv.seconds.toFixed(1)} s, up ${up.seconds.toFixed(1)} s, stack output ${out.seconds.toFixed(1)} s, no-op up ${again.seconds.toFixed(1)} s, refresh ${rf.seconds.toFixed(1)} s; the up ended with ${endLines} lines (${driver === "pulumi" ? "its Outputs block" : "from Duration: on"})`,
             );
         });
 
@@ -141,8 +167,9 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
             pulumiSync(["config", "set", "producer", `organization/testbed/${stack}`, "--stack", consumer], CONSUMER, env);
             const up = await op("up", CONSUMER, consumer);
             assert.equal(up.code, 0, up.out);
-            const cons = JSON.parse(pulumiSync(["stack", "output", "--json", "--stack", consumer], CONSUMER, env));
-            const prod = JSON.parse(pulumiSync(["stack", "output", "--json", "--stack", stack], ROOT, env));
+            const cons = JSON.parse(pulumiSync(["stack", "output", "--json", "--show-secrets", "--stack", consumer], CONSUMER, env));
+            const prod = JSON.parse(pulumiSync(["stack", "output", "--json", "--show-secrets", "--stack", stack], ROOT, env));
+            assert.equal(prod.results.cells.length, 1);
             assert.deepEqual(cons.results, prod.results);
             assert.deepEqual(cons.summary, prod.summary);
             assert.ok(cons.readOn.cores > 0, "the consumer's own netbed Host was probed");

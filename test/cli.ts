@@ -43,7 +43,8 @@ export function command(driver: Driver, op: Op, stack: string, dir: string): { a
         up: ["up", "--yes"],
         refresh: ["refresh", "--yes"],
         destroy: ["destroy", "--yes"],
-        outputs: ["stack", "output", "--json"],
+        // The default program's results document is a secret output (collapsed in `pulumi up`'s display).
+        outputs: ["stack", "output", "--json", "--show-secrets"],
     };
     return { argv: ["pulumi", ...args[op], "--non-interactive", "--stack", stack], cwd: dir };
 }

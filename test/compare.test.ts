@@ -507,6 +507,7 @@ describe("netbed compare CLI", function () {
         for (const p of ["virtio", "vhost-net"]) fs.mkdirSync(path.join(dir, `results2/guest-guest/${p}/2026-01-05T00-00-00-000Z/tcp-1`), { recursive: true });
         // The same results in a `pulumi stack output --json` dump.
         fs.writeFileSync(path.join(dir, "outputs.json"), JSON.stringify({ results: older, summary: {}, resultsPath: "x" }));
+        fs.writeFileSync(path.join(dir, "masked.json"), JSON.stringify({ results: "[secret]", summary: {}, resultsPath: "x" }));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -565,6 +566,10 @@ describe("netbed compare CLI", function () {
     it("reads a results directory (newest run), a raw pair directory and a stack-output dump", () => {
         const r = cli([path.join(dir, "outputs.json"), path.join(dir, "results"), "--json"]);
         assert.equal(r.status, 4, r.stderr);
+        // The results output is a secret: a dump without --show-secrets is refused with the flag named.
+        const masked = cli([path.join(dir, "masked.json"), path.join(dir, "results"), "--json"]);
+        assert.notEqual(masked.status, 0);
+        assert.match(masked.stderr, /holds "\[secret\]" for results: dump it with 'pulumi stack output --json --show-secrets'/);
         const json = JSON.parse(r.stdout);
         assert.equal(json.b.source, path.join(dir, "results/runs/bench-2026-01-03T00-00-00-000Z.json"));
         assert.equal(json.cells.find((c: { cell: string }) => c.cell === "tcp-1").metrics[0].verdict, "regression");

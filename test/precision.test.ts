@@ -234,10 +234,12 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
         const doc = ResultsDocSchema.parse((await benchmarkHandler.create(ctx, inputs)).outs.results);
         const lines = ctx.log.lines.filter((l) => l.startsWith("status: ")).map((l) => l.slice("status: ".length));
         assert.equal(
-            lines.filter((l) => /^\[\d+\/8\] veth \S+ repetition \d\/3 \(minimum; then up to 8 where wider than ±5%\)$/.test(l)).length,
+            lines.filter((l) => /^\[\d+\/8\] veth \S+ repetition \d\/3 \(minimum; then up to 8 where wider than ±5%\)(; about .+)?$/.test(l)).length,
             6,
             lines.join("\n"),
         );
+        // From the second step on, the time left for what is scheduled, saying what it assumes.
+        assert.match(lines[1], /; about \d+(\.\d)? (s|min|h) left for the steps scheduled so far \(precision rounds may add more\)$/, lines[1]);
         for (const c of doc.cells) {
             const n = c.repetitions.length;
             assert.ok(c.stop && (c.stop.reason === "cap" ? n === 8 : c.stop.reason === "precise" && n >= 7), `${c.cell}: ${n} ${JSON.stringify(c.stop)}`);
@@ -250,7 +252,7 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
         );
         const extra = lines.filter((l) => / of round \d+\]/.test(l));
         assert.ok(
-            extra.every((l) => /\((1|2) of 2 cells still wider than ±5%, at most 8 repetitions\)$/.test(l)),
+            extra.every((l) => /\((1|2) of 2 cells still wider than ±5%, at most 8 repetitions\); about \d+ s left for the steps scheduled so far/.test(l)),
             extra.join("\n"),
         );
         // Interrupted in the last round: the progress file as the run had it, the last repetition's record gone.

@@ -72,7 +72,7 @@ describe("report labels: multiplicity-controlled over every row test of the repo
             pair === "macvtap" && /^pps/.test(cell) ? 1.2 : 1,
         );
         const md = voltMarkdown(doc);
-        assert.match(md, /macvtap: [\d.]+k pps \(\d+\.\d% improvement; significant, adjusted p [\d.e-]+\)/);
+        assert.match(md, /macvtap: [\d.]+k pps \(\d+\.\d% higher than virtio; significant, adjusted p [\d.e-]+\)/);
         assert.match(md, /adjusted by Benjamini-Hochberg over all \d+ row × guest-pair tests of this report \(false discovery rate q = 0\.04\)/);
     });
 });

@@ -142,10 +142,14 @@ describe("report: Volt markdown", () => {
     it("analyses against the virtio baseline, calling a difference only by the compare rule", () => {
         assert.ok(md.includes("- virtio: 2.19 Gbit/s (baseline)"));
         // The fixture has 3 repetitions: the test cannot reach p <= 0.04 (q of the report's BH family) even for a 32.7% gap.
-        assert.ok(md.includes("- macvtap: 2.16 Gbit/s (1.4% lower; no significant difference: too few repetitions for the test to reach p <= 0.04)"));
-        assert.ok(md.includes("- macvtap: 39.0k pps (32.7% improvement; no significant difference: too few repetitions for the test to reach p <= 0.04)"));
+        assert.ok(
+            md.includes("- macvtap: 2.16 Gbit/s (1.4% lower than virtio; no significant difference: too few repetitions for the test to reach p <= 0.04)"),
+        );
+        assert.ok(
+            md.includes("- macvtap: 39.0k pps (32.7% higher than virtio; no significant difference: too few repetitions for the test to reach p <= 0.04)"),
+        );
         const five = voltMarkdown(fixtureWithReps(5));
-        assert.match(five, /- macvtap: 39\.0k pps \(32\.7% improvement; significant, adjusted p 0\.016\)/);
+        assert.match(five, /- macvtap: 39\.0k pps \(32\.7% higher than virtio; significant, adjusted p 0\.016\)/);
         assert.match(md, /\*\*Jitter \(P99\/P50 ratio\):\*\*\n\n- virtio: 4\.6x\n- macvtap: 5\.9x\n- bare-metal: 2\.1x \(native reference\)/);
         assert.match(md, /Time between delivered packets: 25\.6 µs for macvtap vs 34\.0 µs for virtio/);
         assert.match(md, /knee at 5000 msg\/s/);
@@ -314,7 +318,7 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
         const cell = doc.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
         // 3 repetitions: [min, max] would cover the median with 75% only: no whisker, and the subtitle says so.
         assert.equal(cell.metrics.gbps.ci, null);
-        assert.match(svg, /whiskers: no interval where n &lt;= 3|whiskers: no interval where n <= 3/);
+        assert.match(svg, /whiskers: none where n = 3 repetitions are too few for an interval of the median/);
         assert.ok(!svg.includes("backend: virtio; high:"));
     });
     it("throughput whiskers at 5 repetitions: [min, max], labelled with the 93.75% it covers", async () => {
@@ -395,11 +399,13 @@ describe("report: CLI (scripts/report.ts)", function () {
             const files = fs.readdirSync(out).sort();
             assert.deepEqual(files, [
                 "anomalies.md",
+                "cells.csv",
                 "cpu-per-gbit.svg",
                 "latency-cdf-icmp-56.svg",
                 "latency-cdf-latency-tcp-64.svg",
                 "load-load-udp-64.svg",
                 "pps.svg",
+                "repetitions.csv",
                 "report.html",
                 "report.md",
                 "throughput.svg",
@@ -409,6 +415,9 @@ describe("report: CLI (scripts/report.ts)", function () {
             assert.ok(md.includes(`- virtio: \`${path.join(FIXTURE_DIR, "ext-guest/virtio/2026-12-02T03-10-04-512Z")}/\``));
             const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
             assert.equal((html.match(/<svg /g) ?? []).length, 6);
+            // The export beside the report, linked from both.
+            assert.match(md, /\[repetitions\.csv\]\(repetitions\.csv\), \[cells\.csv\]\(cells\.csv\) beside this report/);
+            assert.ok(html.includes('<a href="repetitions.csv">repetitions.csv</a>'));
         } finally {
             fs.rmSync(out, { recursive: true, force: true });
         }

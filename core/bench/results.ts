@@ -162,6 +162,12 @@ const ResultsDocV3 = z.object({
             precision: z.object({ relative: z.number(), confidence: z.number(), maxRepetitions: z.number() }).optional(),
         }),
         order: z.literal("interleaved"),
+        /**
+         * Seconds each phase of the `up` that ran this benchmark took (core/phases.ts: probe,
+         * fabric, kernel, image, boot, benchmark, report), as far as that up ran them. Absent in
+         * documents written before it.
+         */
+        phases: z.record(z.number()).optional(),
     }),
     environment: z.object({
         machines: z.record(

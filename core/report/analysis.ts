@@ -5,7 +5,7 @@ import type { ResultsDoc } from "../bench/results";
 import { fmtP, repetitionsNeeded } from "../bench/abtest";
 import { B, type Block, type ListItem } from "./blocks";
 import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
-import { type Category, type Column, type Row, improvement, pct, repetitionsRange, value } from "./model";
+import { type Category, type Column, type Row, pct, repetitionsRange, value } from "./model";
 import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
 
 function fmtVal(row: Row, v: number): string {
@@ -31,9 +31,15 @@ function standing(ctx: Ctx, row: Row, share: (g: Ranked) => string): { subject: 
     return { subject: "with no significant leader, the guests", verb: "are", share: listOf(inOrder.map((g) => `${share(g)} (${g.col.title})`)) };
 }
 
+/** The one way the analysis states a difference: x's median against a reference's, in percent of the reference. */
+function difference(x: number, ref: number, refName: string): string {
+    if (x === ref) return `equal to ${refName}`;
+    return `${pct((Math.abs(x - ref) / Math.abs(ref)) * 100)} ${x > ref ? "higher" : "lower"} than ${refName}`;
+}
+
 const capital = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}`;
 
-/** The Volt "X (Y% improvement)" list of one row against the baseline guest. */
+/** The Volt list of one row: each guest against the baseline guest. */
 function compareRow(ctx: Ctx, row: Row): ListItem[] {
     const base = ctx.base;
     const bv = base ? value(ctx.doc, row, base.pair) : undefined;
@@ -52,11 +58,9 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
             items.push(`${col.title}: ${fmtVal(row, v.median)}`);
             continue;
         }
-        const imp = improvement(v.median, bv.median, row.higherIsBetter);
-        const word = imp >= 0 ? "improvement" : row.higherIsBetter ? "lower" : "higher";
         const o = outcomeOf(ctx, row, col, base!);
         const noise = o?.better ? `; significant, adjusted p ${fmtP(o.pAdjusted)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.q)}`;
-        items.push(`${col.title}: ${fmtVal(row, v.median)} (${pct(Math.abs(imp))} ${word}${noise})`);
+        items.push(`${col.title}: ${fmtVal(row, v.median)} (${difference(v.median, bv.median, base!.title)}${noise})`);
     }
     if (ctx.native) {
         const n = value(ctx.doc, row, ctx.native.pair);
@@ -83,11 +87,13 @@ function finding(ctx: Ctx, row: Row): string {
     let s: string;
     if (!b) s = `Only ${a.col.title} measured ${row.label} (${fmtVal(row, a.v)}).`;
     else {
-        const gap = Math.abs(improvement(a.v, b.v, row.higherIsBetter));
         const o = outcomeOf(ctx, row, a.col, b.col);
+        // The same reference as the row's list: the baseline where it is one of the two, else the runner-up.
+        const [x, ref] = a.col === ctx.base ? [b, a] : [a, b];
+        const gap = `${x.col.title} is ${difference(x.v, ref.v, ref.col.title)}`;
         s = leader(ctx, row)
-            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}, ${pct(gap)} ${row.higherIsBetter ? "above" : "below"} ${b.col.title} (significant, adjusted p ${fmtP(o!.pAdjusted)}).`
-            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}, ${pct(gap)} apart (${tieWhy(o, ctx.ranking.q)}).`;
+            ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}; ${gap} (significant, adjusted p ${fmtP(o!.pAdjusted)}).`
+            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}; ${gap} (${tieWhy(o, ctx.ranking.q)}).`;
     }
     const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
     if (n?.ok) {

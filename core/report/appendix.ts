@@ -88,6 +88,10 @@ export function rawData(ctx: Ctx, opts: ReportOptions): Block[] {
         const dirs = uniq(ctx.doc.cells.filter((c) => c.pair === col.pair).map((c) => path.posix.dirname(c.rawDir)));
         for (const d of dirs) items.push(`${col.title}: \`${path.posix.join(dir, d)}/\``);
     }
+    if (opts.exportFiles && opts.exportFiles.length > 0)
+        items.push(
+            `As tables for pandas, R or a spreadsheet: ${opts.exportFiles.map((f) => `[${f}](${f})`).join(", ")} beside this report (one row per repetition and metric, and per cell and metric; \`netbed export\` writes them for any run)`,
+        );
     return [
         B.p("Full test results available in:"),
         B.list(items),

@@ -5,7 +5,7 @@ import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import type { CellResult, ResultsDoc } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalNote, repetitionsRange, rows, value } from "./model";
+import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalCaption, repetitionsRange, rows, value } from "./model";
 
 export interface Chart {
     /** File base name: name.svg. */
@@ -127,7 +127,7 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     );
     if (data.length === 0) return undefined;
     const n = repetitionsRange(doc);
-    const whiskers = intervalNote(data.map((d) => d.st));
+    const whiskers = intervalCaption(data.map((d) => d.st));
     return {
         name: "throughput",
         title: "Throughput per backend",
@@ -185,7 +185,7 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     );
     if (data.length === 0) return undefined;
     const present = [...new Set(data.map((d) => d.backend))];
-    const whiskers = intervalNote(data.map((d) => d.st));
+    const whiskers = intervalCaption(data.map((d) => d.st));
     const x = { field: "size", type: "quantitative", title: "UDP payload (bytes)", scale: { zero: false } };
     return {
         name: "pps",

@@ -25,6 +25,8 @@ export interface ReportOptions {
     stack?: string;
     /** The full anomalies list written beside the report (anomaliesMarkdown), linked from it. */
     anomaliesFile?: string;
+    /** The run as CSV tables written beside the report (core/bench/export.ts), linked from it. */
+    exportFiles?: readonly string[];
 }
 
 /** Coefficient of variation above which a cell's metric is called noisy (as the provider warns). */

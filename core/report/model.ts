@@ -37,7 +37,7 @@ export function nativePair(cols: readonly Column[]): Column | undefined {
     return cols.find((c) => c.native);
 }
 
-/** The Volt template's baseline for "improvement %": the first virtio pair. */
+/** The baseline the analysis states differences against: the first virtio pair. */
 export function virtioPair(cols: readonly Column[]): Column | undefined {
     return cols.find((c) => !c.native && c.backend === "virtio");
 }
@@ -266,26 +266,34 @@ export function orderStatisticText(p: Pick<Pooled, "q" | "n">): string {
     return hi === lo ? `${fromTop(hi)} of ${p.n}` : `between ${fromTop(hi)} and ${fromTop(lo)} of ${p.n}`;
 }
 
-/** Relative change of x over base in percent, signed so that positive is better. */
-export function improvement(x: number, base: number, higherIsBetter: boolean): number {
-    return ((higherIsBetter ? x - base : base - x) / base) * 100;
-}
-
-/** What the intervals shown are, at the confidence they achieve for the repetitions the cells have. */
-export function intervalNote(stats: readonly Stats[]): string {
+/**
+ * What the intervals shown are, at the confidence they achieve for the repetitions the cells have
+ * (`interval`), and where there is none (`none`); either is empty where it does not apply.
+ */
+export function intervalNote(stats: readonly Stats[]): { interval: string; none: string } {
     const levels = new Map<string, number[]>();
-    let none = 0;
+    const without = new Set<number>();
     for (const st of stats) {
-        if (!st.ci) none++;
+        if (!st.ci) without.add(st.n);
         else {
             const l = `${Number((st.ci.level * 100).toFixed(2))}%`;
             levels.set(l, [...(levels.get(l) ?? []), st.n]);
         }
     }
     const parts = [...levels].map(([l, ns]) => `${l} at n = ${[...new Set(ns)].sort((a, b) => a - b).join(", ")}`);
-    const what = parts.length > 0 ? `distribution-free interval of the median from order statistics (${parts.join("; ")})` : "";
-    const missing = none > 0 ? `no interval where n <= 3` : "";
-    return [what, missing].filter(Boolean).join("; ");
+    const interval = parts.length > 0 ? `distribution-free interval of the median from order statistics (${parts.join("; ")})` : "";
+    const ns = [...without].sort((a, b) => a - b);
+    const none =
+        ns.length > 0
+            ? `${ns.length === 1 ? `n = ${ns[0]}` : `n = ${ns.join(", ")}`} repetitions are too few for an interval of the median (it needs 4 or more)`
+            : "";
+    return { interval, none };
+}
+
+/** The same as one phrase, for a chart's caption. */
+export function intervalCaption(stats: readonly Stats[]): string {
+    const { interval, none } = intervalNote(stats);
+    return [interval, none ? `none where ${none}` : ""].filter(Boolean).join("; ");
 }
 
 export function pct(v: number): string {

@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { defaultTopology, type RepRecord } from "../../core/bench/aggregate";
 import { cpuDelta, withExits } from "../../core/bench/cpu";
 import { cellRecords, resultsDocument, stepKey } from "../../core/bench/document";
+import { etaText, type TimedStep } from "../../core/bench/eta";
+import { phasesText } from "../../core/phases";
 import { measure, nominalSeconds } from "../../core/bench/measure";
 import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
@@ -41,12 +43,16 @@ interface Run {
     stalled: Map<string, string>;
     /** Where this attempt's wall time went besides measuring (the overhead file next to the document). */
     spent: OverheadStep[];
+    /** The wall time of each step measured in this attempt, for the progress line's estimate. */
+    timed: TimedStep[];
 }
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
 
 export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<string, unknown>> {
     const startedAt = Date.now();
+    const before = ctx.phases?.() ?? {};
+    if (Object.keys(before).length > 0) ctx.log.info(ctx.urn, `this up before the benchmark: ${phasesText(before)}`);
     const cells = expandCells(i.tests);
     const steps = schedule(i.pairs.length, cells, i.settings);
     const progress = await openProgress(ctx, i, startedAt);
@@ -70,6 +76,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         failed: new Map(),
         stalled: new Map(),
         spent: [],
+        timed: [],
     };
     try {
         await run.servers.start(i, cells);
@@ -79,6 +86,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
     }
     const info = { name: ctx.name, startedAt, finishedAt: Date.now(), resultsDir: i.resultsDir, settings: i.settings };
     const doc = resultsDocument(info, environment, { pairs: i.pairs, topology, pairDir, cells, steps: run.steps, records: run.records, failed: run.failed });
+    doc.run.phases = { ...before, benchmark: doc.run.wallSeconds };
     // Measurements resumed from an earlier attempt are not in `spent`: the breakdown covers this attempt.
     const overhead = overheadReport(doc.run.wallSeconds, run.spent, run.servers.seconds, environmentSeconds);
     const { resultsPath, reportPath } = await writeOutputs(ctx, doc, progress.timestamp, overhead);
@@ -93,7 +101,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         .join(", ");
     ctx.log.info(
         ctx.urn,
-        `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}): ${resultsPath}`,
+        `benchmark ${ctx.name} finished in ${doc.run.wallSeconds.toFixed(1)} s (${doc.run.measuredSeconds.toFixed(1)} s measured; ${parts}), its report in ${doc.run.phases.report?.toFixed(1)} s: ${resultsPath}`,
     );
     return { ...i, results: doc, summary: summarizeResults(doc), resultsPath, reportPath, wallSeconds: doc.run.wallSeconds };
 }
@@ -148,8 +156,11 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             remember(run, s, done);
             continue;
         }
-        ctx.log.status(ctx.urn, status(n, s));
+        const eta = timeLeft(run, steps.slice(n));
+        ctx.log.status(ctx.urn, `${status(n, s)}${eta ? `; ${eta}` : ""}`);
+        const t0 = Date.now();
         const outcome = await measureWithRetry(run, s);
+        run.timed.push({ test: s.cell.test, nominal: nominalSeconds(s.cell, i.settings), seconds: since(t0) });
         if ("error" in outcome) {
             await cellFailed(run, s, outcome.error);
             continue;
@@ -157,6 +168,14 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
         remember(run, s, outcome.rec);
         if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(outcome.rec.metrics)}`);
     }
+}
+
+/** The progress line's estimate for the step about to run and the later ones of cells still measured. */
+function timeLeft(run: Run, rest: readonly Step[]): string {
+    const { i } = run;
+    const measured = (x: Step) => !run.failed.has(`${i.pairs[x.pair].label}/${x.cell.id}`) && !run.stalled.has(i.pairs[x.pair].label);
+    const pending = rest.filter((x, k) => k === 0 || measured(x)).map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
+    return etaText(run.timed, pending, i.settings.precision !== undefined);
 }
 
 /** A step's file beside its raw output: `<resultsDir>/<pairDir>/<cell>/<rep>.<ext>`. */

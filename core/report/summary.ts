@@ -1,0 +1,118 @@
+// What a terminal shows at the end of `netbed up`: one table of the headline metrics per pair
+// (median, the half-width of its interval, percent of bare metal), the warnings that change how
+// to read it, where the report is, and what to run next. Pure: the CLI prints the lines.
+import type { ResultsDoc } from "../bench/results";
+import { phasesText } from "../phases";
+import { noisyMetrics } from "./context";
+import { type Column, type Row, columns, nativePair, pct, repetitionsRange, rows, value } from "./model";
+
+export interface SummaryPaths {
+    /** The results document (resultsPath). */
+    results?: string;
+    /** The markdown report (reportPath); report.html is beside it. */
+    report?: string;
+}
+
+export interface SummaryOptions extends SummaryPaths {
+    /** How the user invokes netbed here ("npm run netbed --" in a checkout, "npx netbed" in a project). */
+    cli: string;
+    stack: string;
+}
+
+/** The rows a summary shows: every throughput and transaction row, the P50 latencies, the smallest packet size. */
+function headlineRows(doc: ResultsDoc): Row[] {
+    const r = rows(doc);
+    const p50 = r.latency.filter((x) => /^p50/.test(x.metric));
+    const pps = r.pps.slice(0, 1).map((x) => ({ ...x, label: `Packets of ${x.label}` }));
+    return [...r.throughput, ...p50, ...pps, ...r.transactions];
+}
+
+/** "9.41 ±1.2% (98%)": the median, its interval as +- its larger side, and its share of bare metal's. */
+function cellText(doc: ResultsDoc, row: Row, col: Column, native: Column | undefined): string {
+    const v = value(doc, row, col.pair);
+    if (!v.ok) return v.why === "failed" ? "failed" : v.why === "too few" ? "too few samples" : "—";
+    const ci = v.pooled ? v.pooled.ci : v.stats.ci;
+    const half = ci && ci.low !== null && ci.high !== null && v.median !== 0 ? Math.max(ci.high - v.median, v.median - ci.low) / Math.abs(v.median) : undefined;
+    let s = `${row.format(v.median)} ${half === undefined ? `(n=${v.pooled?.n ?? v.stats.n})` : `±${pct(half * 100)}`}`;
+    if (native && col !== native) {
+        const n = value(doc, row, native.pair);
+        if (n.ok && n.median !== 0) s += ` (${pct((v.median / n.median) * 100)})`;
+    }
+    return s;
+}
+
+/** Columns padded to their widest entry, two spaces apart. */
+function aligned(table: string[][]): string[] {
+    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+    return table.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
+}
+
+function resultsTable(doc: ResultsDoc): string[] {
+    const cols = columns(doc);
+    const native = nativePair(cols);
+    const rs = headlineRows(doc);
+    if (rs.length === 0) return ["No headline metric was measured."];
+    const table = [["", ...cols.map((c) => c.title)], ...rs.map((r) => [`${r.label} (${r.unit})`, ...cols.map((c) => cellText(doc, r, c, native))])];
+    const legend =
+        cols.some((c) => c !== native) && native
+            ? `Median ±half-width of its interval (n: repetitions where too few for one); (%): of bare metal (${native.pair}).`
+            : "Median ±half-width of its interval (n: repetitions where too few for one).";
+    return [...aligned(table), legend];
+}
+
+/** An error on a line or two; the report's anomalies have it whole. */
+function shortened(error: string): string {
+    const one = error.replace(/\s+/g, " ");
+    return one.length <= 160 ? one : `${one.slice(0, 159)}… (whole in the report's anomalies)`;
+}
+
+/** The warnings a reader must see before trusting the table: emulated guests, noisy metrics, failed cells. */
+export function headlineWarnings(doc: ResultsDoc): string[] {
+    const out: string[] = [];
+    const tcg = Object.entries(doc.environment.guests).filter(([, g]) => g.accel === "tcg");
+    if (tcg.length > 0)
+        out.push(`${tcg.map(([n]) => n).join(", ")} ran under TCG (software emulation): compare these numbers only with other TCG runs, not with KVM hosts.`);
+    const noisy = noisyMetrics(doc).filter((x) => doc.cells.some((c) => c.pair === x.pair && c.cell === x.cell && c.status === "ok"));
+    if (noisy.length > 0) {
+        const cells = [...new Set(noisy.map((x) => `${x.pair}/${x.cell}`))];
+        const shown = cells.slice(0, 4).join(", ");
+        out.push(`${cells.length} cell(s) vary by more than 10% between repetitions (${shown}${cells.length > 4 ? ", …" : ""}): read their medians with care.`);
+    }
+    for (const c of doc.cells.filter((x) => x.status !== "ok")) out.push(`${c.pair}/${c.cell} failed: ${shortened(c.error ?? "no error recorded")}`);
+    return out;
+}
+
+function nextSteps(o: SummaryOptions): string[] {
+    const doc = o.results ?? `stack:${o.stack}`;
+    const steps = [
+        ["A/B test against another run:", `${o.cli} compare ${doc} <other run>`],
+        ["CSV for pandas, R, a spreadsheet:", `${o.cli} export ${doc}`],
+        ["The report again:", `${o.cli} report ${doc}`],
+        ["Tear the testbed down:", `${o.cli} destroy${o.stack === "local" ? "" : ` --stack ${o.stack}`}`],
+    ];
+    return aligned(steps).map((l) => `  ${l}`);
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** The lines `netbed up` ends with. */
+export function terminalSummary(doc: ResultsDoc, o: SummaryOptions): string[] {
+    const nPairs = columns(doc).length;
+    const failed = doc.cells.filter((c) => c.status !== "ok").length;
+    const reps = repetitionsRange(doc);
+    const head =
+        `Benchmark ${doc.run.name}: ${plural(doc.cells.length, "cell")} in ${plural(nPairs, "pair")}${failed ? ` (${failed} failed)` : ""}, ` +
+        `${reps} repetition${reps === "1" ? "" : "s"} each, ${doc.run.wallSeconds.toFixed(0)} s.`;
+    const out = [head];
+    if (doc.run.phases) out.push(`Phases of the up that ran it: ${phasesText(doc.run.phases)}.`);
+    out.push("", ...resultsTable(doc));
+    const warnings = headlineWarnings(doc);
+    if (warnings.length > 0) out.push("", "Warnings:", ...warnings.map((w) => `  ${w}`));
+    if (o.report) {
+        const html = o.report.replace(/[^/]+$/, "report.html");
+        out.push("", `Report:  ${o.report}`, `         file://${encodeURI(html)}`);
+    }
+    if (o.results) out.push(`Results: ${o.results}`);
+    out.push("", "Next:", ...nextSteps(o));
+    return out;
+}
