@@ -4,7 +4,14 @@ import * as path from "node:path";
 
 // The README is the front door and the reference lives in docs/: a moved heading or page must not leave a link
 // pointing nowhere.
-const root = path.join(__dirname, "..");
+
+/** The checkout's root, found from wherever this file sits under test/. */
+function checkoutRoot(dir: string): string {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}`);
+    return checkoutRoot(path.dirname(dir));
+}
+const root = checkoutRoot(__dirname);
 
 function markdownFiles(): string[] {
     const inDir = (dir: string) =>
