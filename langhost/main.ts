@@ -26,7 +26,7 @@ const { Empty } = require(
     require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] }),
 );
 
-/** NETBED_LANGHOST_TRACE=<file>: one line per RPC the engine calls (for the README's RPC list). */
+/** NETBED_LANGHOST_TRACE=<file>: one line per RPC the engine calls (for the RPC list in docs/engine-and-cli.md). */
 function trace(rpc: string): void {
     const file = process.env.NETBED_LANGHOST_TRACE;
     if (file) fs.appendFileSync(file, `${process.pid} ${rpc}\n`);

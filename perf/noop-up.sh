@@ -2,7 +2,7 @@
 # A no-op up of one cheap stack of the default program (two namespace hosts and a veth), timed
 # three ways, interleaved: the bare `pulumi up` (Pulumi's runner type-checks the program), the
 # same with PULUMI_NODEJS_TRANSPILE_ONLY=true, and `npm run netbed -- up` (the Automation API).
-# Prints each run and the median of each (README, "The Pulumi engine"). RUNS=5 by default.
+# Prints each run and the median of each (docs/engine-and-cli.md, "The Pulumi engine"). RUNS=5 by default.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

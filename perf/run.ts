@@ -1,5 +1,5 @@
-// npm run bench -- [name ...]: runs the named benchmarks (default: all, the figures of README's
-// Performance section; provisioning is another name for fabric), prints each figure with its raw
+// npm run bench -- [name ...]: runs the named benchmarks (default: all, the figures of
+// docs/performance.md; provisioning is another name for fabric), prints each figure with its raw
 // numbers and the machine, and writes a JSON summary to results/bench-<timestamp>.json. A benchmark
 // that fails is reported and the others still run.
 import * as fs from "node:fs";

@@ -1,4 +1,4 @@
-// Where the benchmark tools' own start and finish time goes (figure 7 of README's Performance), on
+// Where the benchmark tools' own start and finish time goes (figure 7 of docs/performance.md), on
 // two network namespaces joined by a veth (bare metal: no guest, no agent): each tool's wall time
 // against its nominal duration, sockperf's phases from the times its lines appear, netperf with and
 // without CPU measurement (-c -C), and TCP_CRR timed (-l D) against counted (-l -N, N = the timed

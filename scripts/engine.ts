@@ -1,7 +1,7 @@
 // Drives the real Pulumi engine (the `pulumi` CLI) through the Automation API. The program runs
 // in this Node.js process (an "inline" program), so no language host is involved; the project
 // directory's Pulumi.yaml still supplies the stack config dir and the provider plugin. (A bare
-// `pulumi up` runs the same programs through a language host: README, "The Pulumi engine".)
+// `pulumi up` runs the same programs through a language host: docs/engine-and-cli.md, "The Pulumi engine".)
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import * as fs from "node:fs";
 import * as path from "node:path";
