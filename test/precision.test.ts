@@ -238,8 +238,12 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
             6,
             lines.join("\n"),
         );
-        // From the second step on, the time left for what is scheduled, saying what it assumes.
-        assert.match(lines[1], /; about \d+(\.\d)? (s|min|h) left for the steps scheduled so far \(precision rounds may add more\)$/, lines[1]);
+        // From the second step on, the time left in the round, and at most if every cell runs to the cap.
+        assert.match(
+            lines[1],
+            /; about \d+(\.\d)? (s|min|h) left in this round, at most \d+(\.\d)? (s|min|h) if every open cell runs to 8 repetitions$/,
+            lines[1],
+        );
         for (const c of doc.cells) {
             const n = c.repetitions.length;
             assert.ok(c.stop && (c.stop.reason === "cap" ? n === 8 : c.stop.reason === "precise" && n >= 7), `${c.cell}: ${n} ${JSON.stringify(c.stop)}`);

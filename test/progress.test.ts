@@ -29,14 +29,16 @@ describe("the time a run has left", () => {
 
     it("has no estimate before the first step, and none left after the last", () => {
         assert.equal(remainingSeconds([], [{ test: "tcp", nominal: 2 }]), undefined);
-        assert.equal(etaText([], [{ test: "tcp", nominal: 2 }], false), "");
+        assert.equal(etaText([], [{ test: "tcp", nominal: 2 }]), "");
         assert.equal(remainingSeconds(done, []), 0);
     });
 
     it("says what a precision-driven estimate assumes", () => {
         const pending = Array.from({ length: 100 }, () => ({ test: "tcp", nominal: 2 }));
-        assert.equal(etaText(done, pending, false), "about 5 min left");
-        assert.equal(etaText(done, pending, true), "about 5 min left for the steps scheduled so far (precision rounds may add more)");
+        assert.equal(etaText(done, pending), "about 5 min left");
+        // 100 steps of 3 s this round, then 10 open cells for 4 more rounds: 40 steps more at most.
+        const cap = { steps: Array.from({ length: 40 }, () => ({ test: "tcp", nominal: 2 })), repetitions: 15 };
+        assert.equal(etaText(done, pending, cap), "about 5 min left in this round, at most 7 min if every open cell runs to 15 repetitions");
     });
 
     it("rounds as an estimate should", () => {

@@ -41,13 +41,22 @@ export function durationText(seconds: number): string {
     return `about ${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** What precision-driven repetitions may still add: one step per open cell and round, and how many repetitions that ends at. */
+export interface PrecisionCap {
+    /** One step per cell still wider than the target, repeated once per round it may still get. */
+    steps: readonly PendingStep[];
+    repetitions: number;
+}
+
 /**
- * The progress line's estimate. `open` says the number of steps is not known yet (precision-driven
- * repetitions add rounds while cells are wider than the target): the estimate then covers the
- * steps scheduled so far, and says so.
+ * The progress line's estimate. With precision-driven repetitions the number of rounds is not known
+ * in advance: the estimate covers this round, and bounds the rest by every open cell running to the
+ * cap.
  */
-export function etaText(done: readonly TimedStep[], pending: readonly PendingStep[], open: boolean): string {
+export function etaText(done: readonly TimedStep[], pending: readonly PendingStep[], cap?: PrecisionCap): string {
     const s = remainingSeconds(done, pending);
     if (s === undefined) return "";
-    return open ? `${durationText(s)} left for the steps scheduled so far (precision rounds may add more)` : `${durationText(s)} left`;
+    if (!cap) return `${durationText(s)} left`;
+    const most = s + (remainingSeconds(done, cap.steps) ?? 0);
+    return `${durationText(s)} left in this round, at most ${durationText(most).replace(/^about /, "")} if every open cell runs to ${cap.repetitions} repetitions`;
 }

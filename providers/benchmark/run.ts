@@ -115,7 +115,12 @@ async function runSteps(run: Run): Promise<void> {
     const first = [...run.steps];
     const p = i.settings.precision;
     const minimum = p ? ` (minimum; then up to ${p.maxRepetitions} where wider than ±${pctOf(p.relative)})` : "";
-    await runRound(run, first, (n, s) => `[${n + 1}/${first.length}] ${stepName(run, s)}${s.warmup ? "" : `/${i.settings.repetitions}${minimum}`}`);
+    await runRound(
+        run,
+        first,
+        (n, s) => `[${n + 1}/${first.length}] ${stepName(run, s)}${s.warmup ? "" : `/${i.settings.repetitions}${minimum}`}`,
+        i.settings.repetitions,
+    );
     if (!p) return;
     const open = i.pairs.length * run.cells.length;
     for (let r = i.settings.repetitions; ; r++) {
@@ -123,7 +128,7 @@ async function runSteps(run: Run): Promise<void> {
         if (round.length === 0) return;
         run.steps.push(...round);
         const status = `${round.length} of ${open} cells still wider than ±${pctOf(p.relative)}, at most ${p.maxRepetitions} repetitions`;
-        await runRound(run, round, (n, s) => `[${n + 1}/${round.length} of round ${r + 1}] ${stepName(run, s)} (${status})`);
+        await runRound(run, round, (n, s) => `[${n + 1}/${round.length} of round ${r + 1}] ${stepName(run, s)} (${status})`, r + 1);
     }
 }
 
@@ -140,7 +145,8 @@ function valuesSoFar(run: Run, pair: number, cell: Cell): number[] | undefined {
     return precisionValues(cell, cellRecords({ pairs: run.i.pairs, steps: run.steps, records: run.records }, pair, cell));
 }
 
-async function runRound(run: Run, steps: readonly Step[], status: (n: number, s: Step) => string): Promise<void> {
+/** Runs a round's steps; `repetitions` is what each of its cells has once the round is done. */
+async function runRound(run: Run, steps: readonly Step[], status: (n: number, s: Step) => string, repetitions: number): Promise<void> {
     const { ctx, i } = run;
     for (const [n, s] of steps.entries()) {
         const p = i.pairs[s.pair];
@@ -156,7 +162,7 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             remember(run, s, done);
             continue;
         }
-        const eta = timeLeft(run, steps.slice(n));
+        const eta = timeLeft(run, steps, n, repetitions);
         ctx.log.status(ctx.urn, `${status(n, s)}${eta ? `; ${eta}` : ""}`);
         const t0 = Date.now();
         const outcome = await measureWithRetry(run, s);
@@ -170,12 +176,20 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
     }
 }
 
-/** The progress line's estimate for the step about to run and the later ones of cells still measured. */
-function timeLeft(run: Run, rest: readonly Step[]): string {
+/**
+ * The progress line's estimate: the round's step about to run and its later steps of cells still
+ * measured; with precision settings, bounded by every cell of the round running to the cap.
+ */
+function timeLeft(run: Run, round: readonly Step[], n: number, repetitions: number): string {
     const { i } = run;
     const measured = (x: Step) => !run.failed.has(`${i.pairs[x.pair].label}/${x.cell.id}`) && !run.stalled.has(i.pairs[x.pair].label);
-    const pending = rest.filter((x, k) => k === 0 || measured(x)).map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
-    return etaText(run.timed, pending, i.settings.precision !== undefined);
+    const pendingOf = (xs: readonly Step[]) => xs.map((x) => ({ test: x.cell.test, nominal: nominalSeconds(x.cell, i.settings) }));
+    const pending = pendingOf(round.slice(n).filter((x, k) => k === 0 || measured(x)));
+    const p = i.settings.precision;
+    if (!p) return etaText(run.timed, pending);
+    const open = pendingOf(round.filter((x) => !x.warmup && x.repetition === repetitions - 1 && measured(x)));
+    const rounds = Math.max(0, p.maxRepetitions - repetitions);
+    return etaText(run.timed, pending, { steps: Array.from({ length: rounds }, () => open).flat(), repetitions: p.maxRepetitions });
 }
 
 /** A step's file beside its raw output: `<resultsDir>/<pairDir>/<cell>/<rep>.<ext>`. */
