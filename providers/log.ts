@@ -6,6 +6,8 @@ const engproto = require("@pulumi/pulumi/proto/engine_pb");
 
 export interface Logger {
     info(urn: string, message: string): void;
+    /** Detail shown only with `--debug` (or `-v`): what would bury the diagnostics `up` prints at its end. */
+    debug(urn: string, message: string): void;
     warn(urn: string, message: string): void;
     /** Ephemeral status line (replaced by the next one), for long work such as boots. */
     status(urn: string, message: string): void;
@@ -28,6 +30,9 @@ export class EngineLogger implements Logger {
     info(urn: string, message: string): void {
         this.send(engproto.LogSeverity.INFO, urn, message, false);
     }
+    debug(urn: string, message: string): void {
+        this.send(engproto.LogSeverity.DEBUG, urn, message, false);
+    }
     warn(urn: string, message: string): void {
         this.send(engproto.LogSeverity.WARNING, urn, message, false);
     }
@@ -41,6 +46,9 @@ export class MemoryLogger implements Logger {
     readonly lines: string[] = [];
     info(_urn: string, m: string): void {
         this.lines.push(`info: ${m}`);
+    }
+    debug(_urn: string, m: string): void {
+        this.lines.push(`debug: ${m}`);
     }
     warn(_urn: string, m: string): void {
         this.lines.push(`warn: ${m}`);

@@ -12,7 +12,9 @@ const version = packageVersion();
 
 async function main(args: string[]): Promise<void> {
     const engineAddress = args.find((a) => !a.startsWith("-"));
-    const log = engineAddress ? new EngineLogger(engineAddress) : { info: () => undefined, warn: () => undefined, status: () => undefined };
+    const log = engineAddress
+        ? new EngineLogger(engineAddress)
+        : { info: () => undefined, debug: () => undefined, warn: () => undefined, status: () => undefined };
     process.on("exit", () => void closeAll());
     watchEngine();
     traceStart();

@@ -172,7 +172,8 @@ async function runRound(run: Run, steps: readonly Step[], status: (n: number, s:
             continue;
         }
         remember(run, s, outcome.rec);
-        if (!s.warmup) ctx.log.info(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(outcome.rec.metrics)}`);
+        // One line per repetition would fill the diagnostics block `up` prints at its end (hundreds of lines).
+        if (!s.warmup) ctx.log.debug(ctx.urn, `${p.label} ${s.cell.id} rep ${s.repetition + 1}: ${headline(outcome.rec.metrics)}`);
     }
 }
 
