@@ -1,4 +1,4 @@
-// Reads a provider trace (providers/trace.ts: one JSON event per line) into where an engine
+// Reads a provider trace (providers/runtime/trace.ts: one JSON event per line) into where an engine
 // operation's wall time went: plugin start, provider calls, processes spawned, and the time no
 // provider call was running (the engine's own work). Pure.
 import { parseProcStat } from "./procstat";

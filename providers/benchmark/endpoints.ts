@@ -2,9 +2,9 @@
 // failed measurement of whether a guest's VMM died or its network stalled.
 import { parseProcStat } from "../../core/procstat";
 import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
-import { agentCall } from "../agent";
+import { agentCall } from "../hostops/agent";
 import { hostTransport } from "../transport";
-import type { Ctx } from "../resource";
+import type { Ctx } from "../runtime/resource";
 import type { RunResult } from "../transport";
 
 export type Pair = BenchmarkRunInputs["pairs"][number];

@@ -1,6 +1,6 @@
 // A short QMP session over the host's transport: capabilities negotiation, then commands in turn.
-import { encode, type QmpCommand, QmpFramer, replyTo } from "../core/qmp";
-import type { Transport } from "./transport";
+import { encode, type QmpCommand, QmpFramer, replyTo } from "../../core/qmp";
+import type { Transport } from "../transport";
 
 /** Runs `commands` (names, or commands with arguments) on the QMP socket and returns their replies, bounded by `timeoutMs` in all. */
 export async function qmp(t: Transport, socket: string, commands: (string | Omit<QmpCommand, "id">)[], timeoutMs = 10_000): Promise<unknown[]> {

@@ -1,9 +1,9 @@
 // Checks across resources, at check() time: the provider process sees every resource of the
 // stack checked before any is created (in preview, and in the preview that `netbed up` runs
 // first). Subnets must not overlap on one host's network stack; MACs must be unique in the stack.
-import type { CheckFailure } from "../core/check";
-import { type Cidr, cidrsOverlap, parseCidr } from "../core/net";
-import { urnName } from "../core/names";
+import type { CheckFailure } from "../../core/check";
+import { type Cidr, cidrsOverlap, parseCidr } from "../../core/net";
+import { urnName } from "../../core/names";
 
 interface Claim {
     urn: string;

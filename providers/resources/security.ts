@@ -1,19 +1,19 @@
 // SecurityProfile: the filter compiled for the host's architecture and written to a per-profile
 // directory there, the netbed-confine launcher built on the host (cached by its source), and the
 // wrapper argv that applies both with prlimit and setpriv.
-import { networkStackOf } from "../core/placement";
+import { networkStackOf } from "../../core/placement";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type CompiledFilter, type SeccompPolicy, compileFilter } from "../core/seccomp/compile";
-import { CAPABILITIES, type Capability, type LandlockNeed, isArch, scopesFor, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../core/security";
-import type { HostConnection } from "../schema/host";
-import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../schema/security";
-import { sha256Hex } from "../core/hash";
-import { urnTag } from "../core/names";
-import { makeTemp } from "./cache";
-import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { type Transport, hostTransport, which } from "./transport";
-import { packageRoot } from "./version";
+import { type CompiledFilter, type SeccompPolicy, compileFilter } from "../../core/seccomp/compile";
+import { CAPABILITIES, type Capability, type LandlockNeed, isArch, scopesFor, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../../core/security";
+import type { HostConnection } from "../../schema/host";
+import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../../schema/security";
+import { sha256Hex } from "../../core/hash";
+import { urnTag } from "../../core/names";
+import { makeTemp } from "../hostops/cache";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
+import { type Transport, hostTransport, which } from "../transport";
+import { packageRoot } from "../runtime/version";
 
 const PROFILE_DIR = "/run/netbed/profiles";
 /** The system user a VMM runs as when its profile names none. */

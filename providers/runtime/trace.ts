@@ -3,7 +3,7 @@
 // one JSON line (times in ms since the epoch). Off (no file, no cost beyond one check) otherwise.
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { procStatCpu } from "../core/provtrace";
+import { procStatCpu } from "../../core/provtrace";
 
 const file = process.env.NETBED_TRACE;
 
@@ -75,7 +75,7 @@ export function traceSpawn(argv: readonly string[], stdin?: string | Buffer): ()
     return () => write({ ev: "spawn", pid: process.pid, argv: argv.slice(0, 7), stdinLines, t0, t1: now() });
 }
 
-/** One batch written to a long-lived `ip -batch` process (providers/ipsession.ts): `commands` lines, from t0 (Date.now()) to now. */
+/** One batch written to a long-lived `ip -batch` process (providers/hostops/ipsession.ts): `commands` lines, from t0 (Date.now()) to now. */
 export function traceIpBatch(commands: number, t0: number): void {
     if (tracing) write({ ev: "ipbatch", pid: process.pid, stdinLines: 2 * commands, t0, t1: now() });
 }

@@ -2,12 +2,12 @@
 // of a stack): so vhost-net, KVM, CPU numbers, tools and NICs the host lacks are refused before
 // anything is created. Read-only (the probe script only reads), bounded in time, and cached per
 // network stack for the life of the provider process.
-import { networkStackOf } from "../core/placement";
-import type { HostProbe } from "../core/probe";
-import type { HostConnection } from "../schema/host";
-import { netnsExists, probeHost } from "./host";
-import { LocalTransport, NetnsTransport, SshTransport } from "./transport";
-import { HostKeyMismatchError } from "./transport/ssh";
+import { networkStackOf } from "../../core/placement";
+import type { HostProbe } from "../../core/probe";
+import type { HostConnection } from "../../schema/host";
+import { netnsExists, probeHost } from "../resources/host";
+import { LocalTransport, NetnsTransport, SshTransport } from "../transport";
+import { HostKeyMismatchError } from "../transport/ssh";
 
 /** A preview waits at most this long for an SSH host: connect once, no retries. */
 const PREVIEW_CONNECT_MS = 5_000;

@@ -1,9 +1,9 @@
 // A MicroVm's confinement by its SecurityProfile: the wrapper with the Landlock paths this VM
 // needs, and the device access the VMM's uid must have, checked before the boot.
-import { landlockArgs, withLauncherArgs, withRootLauncherArgs } from "../core/security";
-import type { MicroVmInputs } from "../schema/microvm";
-import type { Ctx } from "./resource";
-import type { Transport } from "./transport";
+import { landlockArgs, withLauncherArgs, withRootLauncherArgs } from "../../core/security";
+import type { MicroVmInputs } from "../../schema/microvm";
+import type { Ctx } from "../runtime/resource";
+import type { Transport } from "../transport";
 
 /**
  * The profile's wrapper plus the Landlock paths this VM needs, found by booting a TCG guest under

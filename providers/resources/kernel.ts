@@ -1,11 +1,11 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
-import { MINIMAL_FRAGMENT, buildTools, releaseFromBzImage, unmetOptions, virtioMode } from "../core/kconfig";
-import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../core/modules";
-import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../schema/kernel";
-import { sha256Hex } from "../core/hash";
-import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { CommandError, type Transport, hostTransport, machineTransport, which } from "./transport";
+import { MINIMAL_FRAGMENT, buildTools, releaseFromBzImage, unmetOptions, virtioMode } from "../../core/kconfig";
+import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../../core/modules";
+import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../../schema/kernel";
+import { sha256Hex } from "../../core/hash";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "../hostops/cache";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
+import { CommandError, type Transport, hostTransport, machineTransport, which } from "../transport";
 
 interface KernelMeta {
     release: string;

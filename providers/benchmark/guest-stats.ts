@@ -2,12 +2,12 @@
 // answers QMP query-stats with the vCPUs' exit counters where the accelerator is KVM) and the CPU of
 // the vhost worker threads of a vhost-net guest. Probed once per run; where a figure cannot be
 // measured it stays null and the reason is recorded.
-import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
-import { vhostThreadIds } from "../core/bench/stats";
-import type { HostConnection } from "../schema/host";
-import { qmp } from "./qmp";
-import type { Ctx } from "./resource";
-import { hostTransport } from "./transport";
+import { KVM_EXITS_QUERY, parseKvmExits } from "../../core/qmp";
+import { vhostThreadIds } from "../../core/bench/stats";
+import type { HostConnection } from "../../schema/host";
+import { qmp } from "../hostops/qmp";
+import type { Ctx } from "../runtime/resource";
+import { hostTransport } from "../transport";
 
 export interface GuestVm {
     name: string;

@@ -1,8 +1,8 @@
 // What every netbed resource implements in the provider, and the context it runs with.
 import type { z } from "zod";
-import type { Path } from "../core/secrets";
-import type { CheckFailure, StandIn } from "../core/check";
-import type { HostProbe } from "../core/probe";
+import type { Path } from "../../core/secrets";
+import type { CheckFailure, StandIn } from "../../core/check";
+import type { HostProbe } from "../../core/probe";
 import type { Logger } from "./log";
 import type { Registry } from "./registry";
 

@@ -1,10 +1,10 @@
 // Bridge: a Linux bridge on a host.
-import { networkStackOf } from "../core/placement";
-import { BridgeArgsSchema, type BridgeInputs } from "../schema/bridge";
-import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, ownedByAnother, specFromObserved } from "./link";
-import { runIp } from "./ipbatch";
-import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { type Transport, hostTransport } from "./transport";
+import { networkStackOf } from "../../core/placement";
+import { BridgeArgsSchema, type BridgeInputs } from "../../schema/bridge";
+import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, ownedByAnother, specFromObserved } from "../hostops/link";
+import { runIp } from "../hostops/ipbatch";
+import { type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { type Transport, hostTransport } from "../transport";
 
 async function membersOf(t: Transport, bridge: string): Promise<string[]> {
     const r = await runIp(t, ["ip", "-json", "addr", "show", "master", bridge]);

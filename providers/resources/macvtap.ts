@@ -1,10 +1,10 @@
 // MacvtapLink: a macvtap on a parent interface, with a character device node of its own.
-import { networkStackOf } from "../core/placement";
-import { deriveMac } from "../core/net";
-import type { HostProbe } from "../core/probe";
-import { UNKNOWN } from "../core/secrets";
-import type { HostConnection } from "../schema/host";
-import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "../schema/macvtap";
+import { networkStackOf } from "../../core/placement";
+import { deriveMac } from "../../core/net";
+import type { HostProbe } from "../../core/probe";
+import { UNKNOWN } from "../../core/secrets";
+import type { HostConnection } from "../../schema/host";
+import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "../../schema/macvtap";
 import {
     type Observed,
     addressClaims,
@@ -17,9 +17,9 @@ import {
     observedOutput,
     ownedByAnother,
     specFromObserved,
-} from "./link";
-import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { type Transport, hostTransport } from "./transport";
+} from "../hostops/link";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { type Transport, hostTransport } from "../transport";
 
 const DEV_DIR = "/run/netbed/dev";
 

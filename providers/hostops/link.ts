@@ -1,5 +1,5 @@
 // Operations shared by every link resource: observe a link, converge it to its spec, own it.
-import { networkStackOf } from "../core/placement";
+import { networkStackOf } from "../../core/placement";
 import {
     type Offloads,
     type Route,
@@ -12,13 +12,13 @@ import {
     parseRoutes,
     routeArgv,
     routeKey,
-} from "../core/link";
-import type { HostConnection } from "../schema/host";
-import type { LinkObserved } from "../schema/common";
+} from "../../core/link";
+import type { HostConnection } from "../../schema/host";
+import type { LinkObserved } from "../../schema/common";
 import { existsSync, promises as fs } from "node:fs";
 import { ethtoolFeatures, runIp } from "./ipbatch";
-import type { Ctx } from "./resource";
-import { LocalTransport, type RunResult, type Transport } from "./transport";
+import type { Ctx } from "../runtime/resource";
+import { LocalTransport, type RunResult, type Transport } from "../transport";
 
 /** The fields of a link netbed converges (a subset of every link resource's inputs). */
 export interface LinkSpec {

@@ -1,10 +1,10 @@
 // The I/O half of the VMM drivers (core/vmm.ts renders): find the binary on the host, and read back
 // which thread runs which vCPU (QEMU's QMP query-cpus-fast, else the VMM's thread names).
-import { parseCpusFast } from "../core/qmp";
-import { type DriverModel, type Launch, isVhostWorker } from "../core/vmm";
-import type { Placement } from "../schema/microvm";
+import { parseCpusFast } from "../../core/qmp";
+import { type DriverModel, type Launch, isVhostWorker } from "../../core/vmm";
+import type { Placement } from "../../schema/microvm";
 import { qmp } from "./qmp";
-import { type Transport, which } from "./transport";
+import { type Transport, which } from "../transport";
 
 /**
  * The VMM binary's absolute path on the host: `given` if it is an executable file there, else the

@@ -1,11 +1,11 @@
 // The netbed resource provider: dispatches Pulumi's CRUD calls to one handler per resource type.
-import { PhaseClock, phaseOf } from "../core/phases";
+import { PhaseClock, phaseOf } from "../../core/phases";
 import type * as provider from "@pulumi/pulumi/provider";
-import { type CheckFailure, checkWithSchema, propertyPath, withStandIns } from "../core/check";
-import { diffProperties } from "../core/diff";
-import { typeOfUrn, urnName } from "../core/names";
-import { type Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../core/secrets";
-import { HostConnectionSchema } from "../schema/host";
+import { type CheckFailure, checkWithSchema, propertyPath, withStandIns } from "../../core/check";
+import { diffProperties } from "../../core/diff";
+import { typeOfUrn, urnName } from "../../core/names";
+import { type Path, containsUnknown, dropUndefined, unwrapSecrets, wrapSecretsAt } from "../../core/secrets";
+import { HostConnectionSchema } from "../../schema/host";
 import { HostFacts } from "./hostfacts";
 import type { Logger } from "./log";
 import { Registry } from "./registry";

@@ -1,10 +1,10 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
-import { defaultNetnsName } from "../core/names";
-import { type HostProbe, PROBE_SCRIPT, parseProbe } from "../core/probe";
-import { HostArgsSchema, type HostConnection, type HostInputs } from "../schema/host";
-import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { endIpSessions } from "./ipsession";
-import { LocalTransport, type Transport, machineTransport, transportFor } from "./transport";
+import { defaultNetnsName } from "../../core/names";
+import { type HostProbe, PROBE_SCRIPT, parseProbe } from "../../core/probe";
+import { HostArgsSchema, type HostConnection, type HostInputs } from "../../schema/host";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { endIpSessions } from "../hostops/ipsession";
+import { LocalTransport, type Transport, machineTransport, transportFor } from "../transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
 export const OWNER_DIR = "/run/netbed/owned";

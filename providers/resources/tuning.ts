@@ -1,10 +1,10 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
-import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../core/tuning";
-import { HostTuningArgsSchema, type HostTuningInputs, type TuningApplied } from "../schema/tuning";
-import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { type Transport, hostTransport } from "./transport";
+import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../../core/tuning";
+import { HostTuningArgsSchema, type HostTuningInputs, type TuningApplied } from "../../schema/tuning";
+import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "../hostops/irq";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
+import { type Transport, hostTransport } from "../transport";
 
 async function readFile(t: Transport, file: string): Promise<string | undefined> {
     const r = await t.run(["cat", file], { check: false });

@@ -1,8 +1,8 @@
 // The host side of the guest agent (core/agent.ts): one request at a time per guest over the
 // agent's unix socket on the VMM's host, bounded in time and size.
 import { randomBytes } from "node:crypto";
-import { type AgentReply, AgentReplyReader, agentRequest } from "../core/agent";
-import type { Transport } from "./transport";
+import { type AgentReply, AgentReplyReader, agentRequest } from "../../core/agent";
+import type { Transport } from "../transport";
 
 /** The request in flight per socket: the port is one byte stream, so requests wait their turn. */
 const inFlight = new Map<string, Promise<unknown>>();

@@ -1,11 +1,22 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
-import { networkStackOf } from "../core/placement";
-import type { HostConnection } from "../schema/host";
-import { VethPairArgsSchema, type VethPairInputs } from "../schema/veth";
-import { addressClaims, claimName, converge, deleteOwnedLink, dropOwner, hostGone, observe, ownedByAnother, observedOutput, specFromObserved } from "./link";
-import { runIp } from "./ipbatch";
-import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { LocalTransport, type Transport, hostTransport } from "./transport";
+import { networkStackOf } from "../../core/placement";
+import type { HostConnection } from "../../schema/host";
+import { VethPairArgsSchema, type VethPairInputs } from "../../schema/veth";
+import {
+    addressClaims,
+    claimName,
+    converge,
+    deleteOwnedLink,
+    dropOwner,
+    hostGone,
+    observe,
+    ownedByAnother,
+    observedOutput,
+    specFromObserved,
+} from "../hostops/link";
+import { runIp } from "../hostops/ipbatch";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { LocalTransport, type Transport, hostTransport } from "../transport";
 
 type End = VethPairInputs["a"];
 

@@ -1,28 +1,28 @@
 // MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
-import { networkStackOf } from "../core/placement";
-import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../core/guestinit";
+import { networkStackOf } from "../../core/placement";
+import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../../core/guestinit";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
-import { AGENT_KEY_FILE } from "../core/agent";
-import { newcArchive } from "../core/cpio";
-import { deriveMac } from "../core/net";
-import { busyPollMismatch, notificationModel } from "../core/notification";
-import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../core/vmm";
-import { UNKNOWN } from "../core/secrets";
-import type { HostConnection } from "../schema/host";
-import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../schema/microvm";
-import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
+import { AGENT_KEY_FILE } from "../../core/agent";
+import { newcArchive } from "../../core/cpio";
+import { deriveMac } from "../../core/net";
+import { busyPollMismatch, notificationModel } from "../../core/notification";
+import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../../core/vmm";
+import { UNKNOWN } from "../../core/secrets";
+import type { HostConnection } from "../../schema/host";
+import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
+import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
 import { tapHandler } from "./tap";
-import { TapArgsSchema } from "../schema/tap";
-import { sha256Hex } from "../core/hash";
-import { urnTag } from "../core/names";
-import { parseProcStat } from "../core/procstat";
-import { sleep } from "../core/sleep";
-import { type Transport, hostTransport } from "./transport";
-import { applyPinning, placementOf, resolveBinary } from "./vmm";
-import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "./irq";
-import { confinement } from "./vm-confinement";
+import { TapArgsSchema } from "../../schema/tap";
+import { sha256Hex } from "../../core/hash";
+import { urnTag } from "../../core/names";
+import { parseProcStat } from "../../core/procstat";
+import { sleep } from "../../core/sleep";
+import { type Transport, hostTransport } from "../transport";
+import { applyPinning, placementOf, resolveBinary } from "../hostops/vmm";
+import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "../hostops/irq";
+import { confinement } from "../hostops/vm-confinement";
 
 const VM_DIR = "/run/netbed/vms";
 

@@ -3,13 +3,13 @@
 // core/report/ is pure. Used by BenchmarkRun at the end of a run and by `netbed report`.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ResultsDoc } from "../core/bench/results";
-import { toMarkdown } from "../core/report/blocks";
-import { latencyCdfs, type RawReader } from "../core/report/cdf";
-import { exportFiles } from "../core/bench/export";
-import { toHtml } from "../core/report/html";
-import { anomaliesMarkdown } from "../core/report/appendix";
-import { voltReport } from "../core/report/volt";
+import type { ResultsDoc } from "../../core/bench/results";
+import { toMarkdown } from "../../core/report/blocks";
+import { latencyCdfs, type RawReader } from "../../core/report/cdf";
+import { exportFiles } from "../../core/bench/export";
+import { toHtml } from "../../core/report/html";
+import { anomaliesMarkdown } from "../../core/report/appendix";
+import { voltReport } from "../../core/report/volt";
 import { writeBelow } from "./nofollow";
 
 export interface WrittenReport {
@@ -68,7 +68,7 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     const cdfs = latencyCdfs(doc, rawReader(resultsDir, missingRaw));
     // Loaded here, not with the module: vega is slow to load, and the provider plugin (which
     // loads this module at every start) writes reports only at the end of a BenchmarkRun.
-    const { renderSvg, reportCharts } = await import("../core/report/charts");
+    const { renderSvg, reportCharts } = await import("../../core/report/charts");
     const charts = reportCharts(doc, cdfs);
     const svgs: Record<string, string> = {};
     const svgFiles: string[] = [];

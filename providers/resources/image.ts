@@ -1,12 +1,12 @@
 // GuestImage: an initramfs with busybox-static, the benchmark tools and netbed's init, cached by content.
-import { AGENT_PATH, AGENT_SCRIPT } from "../core/agent";
-import { GUEST_INIT, parseLdd } from "../core/guestinit";
-import { type ToolName, parseToolVersion } from "../core/probe";
-import { GuestImageArgsSchema, type GuestImageInputs, type ImageManifest } from "../schema/image";
-import { sha256Hex } from "../core/hash";
-import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "./cache";
-import { type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "./resource";
-import { type Transport, hostTransport, which } from "./transport";
+import { AGENT_PATH, AGENT_SCRIPT } from "../../core/agent";
+import { GUEST_INIT, parseLdd } from "../../core/guestinit";
+import { type ToolName, parseToolVersion } from "../../core/probe";
+import { GuestImageArgsSchema, type GuestImageInputs, type ImageManifest } from "../../schema/image";
+import { sha256Hex } from "../../core/hash";
+import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "../hostops/cache";
+import { type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
+import { type Transport, hostTransport, which } from "../transport";
 
 const BUSYBOX = "/bin/busybox";
 

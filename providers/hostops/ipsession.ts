@@ -5,9 +5,9 @@
 // namespace, and its links, alive after `ip netns del`. SSH hosts keep one process per batch.
 // The same for the shell that runs `ethtool -k` per device (`ip netns exec` costs a mount namespace).
 import { type ChildProcess, spawn } from "node:child_process";
-import { END_LINE, ETHTOOL_LOOP_SCRIPT, countSentinels, renderBatch } from "../core/ipbatch";
-import { traceIpBatch, traceSpawn } from "./trace";
-import { LocalTransport, NetnsTransport, type Transport, childEnv } from "./transport";
+import { END_LINE, ETHTOOL_LOOP_SCRIPT, countSentinels, renderBatch } from "../../core/ipbatch";
+import { traceIpBatch, traceSpawn } from "../runtime/trace";
+import { LocalTransport, NetnsTransport, type Transport, childEnv } from "../transport";
 
 /** Idle time after which the process ends; the next batch starts another. */
 const IDLE_MS = 300;

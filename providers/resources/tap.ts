@@ -1,6 +1,6 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
-import { networkStackOf } from "../core/placement";
-import { TapArgsSchema, type TapInputs } from "../schema/tap";
+import { networkStackOf } from "../../core/placement";
+import { TapArgsSchema, type TapInputs } from "../../schema/tap";
 import {
     addressClaims,
     claimName,
@@ -13,9 +13,9 @@ import {
     observedOutput,
     ownedByAnother,
     specFromObserved,
-} from "./link";
-import { type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { type Transport, hostTransport } from "./transport";
+} from "../hostops/link";
+import { type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { type Transport, hostTransport } from "../transport";
 
 /** argv for `ip tuntap add`. Pure. */
 export function tuntapArgv(i: TapInputs): string[] {

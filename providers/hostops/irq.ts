@@ -1,8 +1,8 @@
 // IRQ affinity for NIC queues (the KVM criteria pin them with the vCPUs): applied while a resource
 // exists and restored when it goes. Shared by MicroVm and HostTuning.
-import { parseInterrupts } from "../core/probe";
-import type { Ctx } from "./resource";
-import type { Transport } from "./transport";
+import { parseInterrupts } from "../../core/probe";
+import type { Ctx } from "../runtime/resource";
+import type { Transport } from "../transport";
 
 export interface IrqApplied {
     match: string;

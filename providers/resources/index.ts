@@ -1,5 +1,5 @@
 // The resource types this provider implements, by type name (netbed:index:<Type>).
-import { benchmarkHandler } from "./benchmark";
+import { benchmarkHandler } from "../benchmark";
 import { bridgeHandler } from "./bridge";
 import { hostHandler } from "./host";
 import { imageHandler } from "./image";
@@ -7,7 +7,7 @@ import { kernelHandler } from "./kernel";
 import { macvtapHandler } from "./macvtap";
 import { microvmHandler } from "./microvm";
 import { natHandler } from "./nat";
-import type { ResourceHandler } from "./resource";
+import type { ResourceHandler } from "../runtime/resource";
 import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
 import { tuningHandler } from "./tuning";

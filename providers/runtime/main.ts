@@ -1,11 +1,11 @@
 // Entry point of the pulumi-resource-netbed plugin. The engine starts it with its own gRPC
 // address as the first argument; the provider serves on a port it prints on stdout.
 import * as provider from "@pulumi/pulumi/provider";
-import { handlers } from "./index";
+import { handlers } from "../resources/index";
 import { EngineLogger } from "./log";
 import { NetbedProvider } from "./provider";
 import { traceStart, traced } from "./trace";
-import { closeAll } from "./transport";
+import { closeAll } from "../transport";
 import { packageVersion } from "./version";
 
 const version = packageVersion();

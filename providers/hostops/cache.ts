@@ -3,9 +3,9 @@
 // each stack resource that uses an entry holds a reference file in it. Builds of one entry are
 // serialized across processes by a lock on the host, so two stacks that need it at once build it once.
 import { randomBytes } from "node:crypto";
-import { sha256Hex } from "../core/hash";
-import { sleep } from "../core/sleep";
-import type { Transport } from "./transport";
+import { sha256Hex } from "../../core/hash";
+import { sleep } from "../../core/sleep";
+import type { Transport } from "../transport";
 
 export function entryDir(cacheDir: string, kind: "kernels" | "images", key: string): string {
     return `${cacheDir}/${kind}/${key}`;

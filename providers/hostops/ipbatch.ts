@@ -1,12 +1,12 @@
 // Coalesces the `ip` and `ethtool -k` commands that link resources issue at the same time on one
-// host into batches, sent to the host's long-lived ip process where it has one (providers/ipsession.ts).
+// host into batches, sent to the host's long-lived ip process where it has one (providers/hostops/ipsession.ts).
 // The engine creates many links at once (8 operations at a time); as separate processes, their
 // few commands each would be most of what provisioning costs.
 // While a batch runs, new commands queue and go out together in the next one (a group commit), so
 // a lone command waits for nothing and a busy host sends few large batches.
-import { type BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../core/ipbatch";
+import { type BatchOutcome, ETHTOOL_BATCH_SCRIPT, batchLine, batchable, parseBatch, parseEthtoolBatch, renderBatch, staleIndex } from "../../core/ipbatch";
 import { type SessionOutcome, endIpSession, ethtoolSession, ipSession } from "./ipsession";
-import { CommandError, DEFAULT_TIMEOUT_MS, type RunResult, type Transport } from "./transport";
+import { CommandError, DEFAULT_TIMEOUT_MS, type RunResult, type Transport } from "../transport";
 
 interface Job {
     argv: readonly string[];

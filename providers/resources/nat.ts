@@ -14,12 +14,12 @@ import {
     parseTableHead,
     renderNatRuleset,
     type TableHead,
-} from "../core/nat";
-import { UNKNOWN } from "../core/secrets";
-import { NatArgsSchema, type NatInputs } from "../schema/nat";
-import { hostGone } from "./link";
-import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "./resource";
-import { type Transport, hostTransport } from "./transport";
+} from "../../core/nat";
+import { UNKNOWN } from "../../core/secrets";
+import { NatArgsSchema, type NatInputs } from "../../schema/nat";
+import { hostGone } from "../hostops/link";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { type Transport, hostTransport } from "../transport";
 
 /** Where a root shell on Debian finds nft (this machine's check at preview, for local and netns hosts). */
 const NFT_DIRS = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
