@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
-import { vhostThreadIds } from "../core/bench/stats";
+import { vhostThreadIds } from "../core/procstat";
 import { exitsPerSecond, probeGuestStats } from "../providers/benchmark/guest-stats";
 import { MemoryLogger } from "../providers/runtime/log";
 

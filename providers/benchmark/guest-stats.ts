@@ -3,7 +3,7 @@
 // the vhost worker threads of a vhost-net guest. Probed once per run; where a figure cannot be
 // measured it stays null and the reason is recorded.
 import { KVM_EXITS_QUERY, parseKvmExits } from "../../core/qmp";
-import { vhostThreadIds } from "../../core/bench/stats";
+import { vhostThreadIds } from "../../core/procstat";
 import type { HostConnection } from "../../schema/host";
 import { qmp } from "../hostops/qmp";
 import type { Ctx } from "../runtime/resource";

@@ -1,14 +1,14 @@
 // MicroVm: a detached VMM (it outlives this plugin process) tracked by pid and
 // start time, booted to the image's readiness line, optionally pinned.
 import { networkStackOf } from "../../core/placement";
-import { type ReadyLine, consoleErrors, guestCmdline, parseReadyLine } from "../../core/guestinit";
+import { type ReadyLine, consoleErrors, parseReadyLine } from "../../core/guestinit";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { AGENT_KEY_FILE } from "../../core/agent";
 import { newcArchive } from "../../core/cpio";
-import { deriveMac } from "../../core/net";
 import { busyPollMismatch, notificationModel } from "../../core/notification";
-import { DRIVER_MODELS, type DriverModel, type Launch, type VmNic, type VmSpec, freezeSpec } from "../../core/vmm";
+import { DRIVER_MODELS, type DriverModel, type Launch } from "../../core/vmm";
+import { chooseAccel, nextFd, nicsOf, vmSpec } from "../../core/vmspec";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
 import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
@@ -101,42 +101,6 @@ async function alive(t: Transport, pid: number, start: string): Promise<boolean>
 async function consoleSend(t: Transport, dir: string, line: string): Promise<void> {
     await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
 }
-
-/**
- * The NICs as the VMM sees them and the fds it inherits: device files the shell opens as root
- * (macvtap character devices; /dev/vhost-net per queue when the launcher opens the taps) as fds
- * 3, 4, ..., then the taps the launcher's root stage opens by name (`--tap NAME=FD`) right after
- * them. Without tapFds (no profile, or a VMM that opens taps itself) the VMM opens taps by name.
- */
-function nicsOf(i: MicroVmInputs, urn: string, tapFds: boolean): { vm: VmNic[]; hostIf: string[]; devices: string[]; taps: string[] } {
-    const devices: string[] = [];
-    const open = (path: string) => 3 + devices.push(path) - 1;
-    const vm = i.nics.map((n, k): VmNic => {
-        const mac = n.mac ?? n.macvtapMac ?? deriveMac(`${urn}#nic${k}`);
-        if (n.backend === "macvtap") {
-            if (!n.macvtapDevice || !n.macvtapMac) throw new Error(`nics[${k}]: macvtap link '${n.macvtap}' has no device or MAC (was it created?)`);
-            return { fd: open(n.macvtapDevice), mac, vhost: false, queues: n.queues };
-        }
-        const vhost = n.backend === "vhost-net";
-        const vhostFds = tapFds && vhost ? Array.from({ length: n.queues }, () => open("/dev/vhost-net")) : undefined;
-        return { tap: n.tap!, mac, vhost, queues: n.queues, pollUs: n.vhostPollUs, vhostFds };
-    });
-    const taps: string[] = [];
-    let next = 3 + devices.length;
-    if (tapFds) {
-        for (const n of vm) {
-            if (n.tap === undefined) continue;
-            n.fds = Array.from({ length: n.queues }, (_, q) => next + q);
-            taps.push("--tap", `${n.tap}=${next}${n.queues > 1 ? `,queues=${n.queues}` : ""}`);
-            next += n.queues;
-        }
-    }
-    const hostIf = i.nics.map((n) => (n.backend === "macvtap" ? n.macvtapDevice! : n.tap!));
-    return { vm, hostIf, devices, taps };
-}
-
-/** The first fd after the NICs' (where the launcher's listening sockets go). */
-const nextFd = (nics: { devices: string[]; vm: VmNic[] }) => 3 + nics.devices.length + nics.vm.reduce((a, n) => a + (n.fds?.length ?? 0), 0);
 
 /**
  * Opens each device file as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
@@ -298,16 +262,6 @@ async function readFrom(t: Transport, file: string, offset: number): Promise<{ s
     return { size: Number(r.stdout.slice(0, nl)), text: r.stdout.slice(nl + 1) };
 }
 
-/** The acceleration the VMM runs with, and the warning (logged here) that a TCG guest's numbers carry. */
-function chooseAccel(ctx: Ctx, i: MicroVmInputs): { accel: "kvm" | "tcg"; accelWarning?: string } {
-    // Firecracker and Cloud Hypervisor run under KVM only (the schema refused them elsewhere).
-    const accel: "kvm" | "tcg" = i.driver !== "qemu" ? "kvm" : i.accel === "auto" ? (i.hostCaps?.kvmUsable ? "kvm" : "tcg") : i.accel;
-    if (i.driver !== "qemu" || accel !== "tcg") return { accel };
-    const accelWarning = `running under TCG (software emulation)${i.hostCaps?.kvmReason ? `: ${i.hostCaps.kvmReason}` : ""}; its numbers are not comparable with KVM numbers`;
-    ctx.log.warn(ctx.urn, accelWarning);
-    return { accel, accelWarning };
-}
-
 /** The VMM binary on the host, checked there together with the kernel format its driver boots. */
 async function checkedBinary(t: Transport, i: MicroVmInputs, model: DriverModel): Promise<string> {
     const binary = i.driver === "custom" ? i.custom!.argv[0] : await resolveBinary(t, i.host.name, model, i.binary);
@@ -320,36 +274,6 @@ async function checkedBinary(t: Transport, i: MicroVmInputs, model: DriverModel)
             throw new Error(`on host '${i.host.name}': driver 'firecracker' boots an uncompressed ELF vmlinux, and ${i.kernel} is not one (a bzImage?)`);
     }
     return binary;
-}
-
-/** What the VMM is told: the machine, the guest kernel and its command line (with the NICs' settings), the NICs. */
-function vmSpec(ctx: Ctx, i: MicroVmInputs, nics: VmNic[], binary: string, accel: "kvm" | "tcg", dir: string): Readonly<VmSpec> {
-    const servers = guestServers(i);
-    const agent = servers.includes("agent");
-    return freezeSpec({
-        driver: i.driver,
-        binary,
-        machine: i.machine,
-        accel,
-        vcpus: i.vcpus,
-        memoryMiB: i.memoryMiB,
-        kernel: i.kernel,
-        initrd: agent ? `${dir}/initrd` : i.image,
-        cmdline: [
-            ...guestCmdline(
-                i.nics.map((n, k) => ({ mac: nics[k].mac, address: n.address, gateway: n.gateway, mtu: n.mtu })),
-                servers,
-                i.busyPoll,
-            ),
-            ...i.cmdline,
-        ],
-        nics,
-        dir,
-        name: ctx.name,
-        template: i.custom?.argv,
-        tscKhz: i.hostCaps?.tscKhz,
-        agent,
-    });
 }
 
 /**
@@ -461,12 +385,13 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const t = hostTransport(ctx, i.host);
     const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];
-    const { accel, accelWarning } = chooseAccel(ctx, i);
+    const { accel, accelWarning } = chooseAccel(i);
+    if (accelWarning) ctx.log.warn(ctx.urn, accelWarning);
     // Under a profile, root opens QEMU's taps and binds its sockets: the VMM needs no CAP_NET_ADMIN.
     const byLauncher = i.security !== undefined && i.driver === "qemu";
     const nics = nicsOf(i, ctx.urn, byLauncher);
     const binary = await checkedBinary(t, i, model);
-    const spec = vmSpec(ctx, i, nics.vm, binary, accel, dir);
+    const spec = vmSpec(i, nics.vm, { name: ctx.name, binary, accel, dir, servers: guestServers(i) });
     const listen = byLauncher ? model.render(spec).listen.map((l, k) => ({ ...l, fd: nextFd(nics) + k })) : [];
     const launch = model.render({ ...spec, listenFds: Object.fromEntries(listen.map((l) => [l.name, l.fd])) });
     const argv = launch.argv;

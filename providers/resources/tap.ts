@@ -1,5 +1,6 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../../core/placement";
+import { tuntapArgv } from "../../core/link";
 import { TapArgsSchema, type TapInputs } from "../../schema/tap";
 import {
     addressClaims,
@@ -16,16 +17,6 @@ import {
 } from "../hostops/link";
 import { type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
 import { type Transport, hostTransport } from "../transport";
-
-/** argv for `ip tuntap add`. Pure. */
-export function tuntapArgv(i: TapInputs): string[] {
-    const argv = ["ip", "tuntap", "add", "dev", i.name, "mode", "tap"];
-    if (i.multiQueue) argv.push("multi_queue");
-    if (i.vnetHdr) argv.push("vnet_hdr");
-    if (i.owner !== undefined) argv.push("user", String(i.owner));
-    if (i.group !== undefined) argv.push("group", String(i.group));
-    return argv;
-}
 
 async function checkBridge(t: Transport, hostName: string, bridge: string): Promise<void> {
     const kind = await linkKind(t, bridge);
