@@ -79,15 +79,40 @@ export function cpuSeconds(before: string, after: string, ticksPerSecond = 100):
     };
 }
 
-/**
- * The vhost worker threads of a VMM from `ps -eLo tid=,comm=`: named vhost-<VMM pid>, as threads of
- * the VMM since Linux 6.4 and as kernel threads before.
- */
+/** What identifies a running process: its start time (with its pid), and its name. */
+export interface ProcessIdentity {
+    start: string;
+    comm: string;
+}
+
+/** A live process's identity from its /proc/<pid>/stat line; undefined for a zombie or no stat line. */
+export function identityOf(stat: string): ProcessIdentity | undefined {
+    // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
+    const p = parseProcStat(stat);
+    if (!p || p.state === "Z" || !p.startTime) return undefined;
+    return { start: p.startTime, comm: p.comm };
+}
+
+/** Whether a stat line is the live process that started at `start`: a pid reused since is another process. */
+export function isSameProcess(stat: string, start: string): boolean {
+    return identityOf(stat)?.start === start;
+}
+
+/** The name the kernel gives a VMM's vhost workers: kernel threads before Linux 6.4, the VMM's own threads since. */
+export function vhostWorkerName(vmmPid: number): string {
+    return `vhost-${vmmPid}`;
+}
+
+export function isVhostWorker(threadName: string, vmmPid: number): boolean {
+    return threadName === vhostWorkerName(vmmPid);
+}
+
+/** The vhost worker threads of a VMM from `ps -eLo tid=,comm=`. */
 export function vhostThreadIds(ps: string, vmmPid: number): number[] {
     const out: number[] = [];
     for (const line of ps.split("\n")) {
         const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
-        if (m && m[2] === `vhost-${vmmPid}`) out.push(Number(m[1]));
+        if (m && isVhostWorker(m[2], vmmPid)) out.push(Number(m[1]));
     }
     return out;
 }

@@ -272,8 +272,3 @@ export function renderTemplate(argv: readonly string[], v: TemplateValues): stri
         }),
     );
 }
-
-/** A vhost worker of the VMM with this pid: the kernel names it "vhost-<pid>" (a kernel thread, or one of the VMM's own since Linux 6.4). */
-export function isVhostWorker(threadName: string, vmmPid: number): boolean {
-    return threadName === `vhost-${vmmPid}`;
-}

@@ -3,7 +3,7 @@
 // the vhost worker threads of a vhost-net guest. Probed once per run; where a figure cannot be
 // measured it stays null and the reason is recorded.
 import { KVM_EXITS_QUERY, parseKvmExits } from "../../core/qmp";
-import { vhostThreadIds } from "../../core/procstat";
+import { vhostThreadIds, vhostWorkerName } from "../../core/procstat";
 import type { HostConnection } from "../../schema/host";
 import { qmp } from "../hostops/qmp";
 import type { Ctx } from "../runtime/resource";
@@ -51,7 +51,8 @@ export async function probeGuestStats(ctx: Ctx, vms: readonly GuestVm[]): Promis
         const tids = vhostThreadIds(ps.stdout, vm.pid);
         gs.vhost.set(vm.name, tids);
         if (tids.length === 0)
-            gs.unmeasured[`vhost:${vm.name}`] = `no vhost-${vm.pid} worker thread on host ${t.label} (ps: ${ps.code === 0 ? "none listed" : ps.stderr.trim()})`;
+            gs.unmeasured[`vhost:${vm.name}`] =
+                `no ${vhostWorkerName(vm.pid)} worker thread on host ${t.label} (ps: ${ps.code === 0 ? "none listed" : ps.stderr.trim()})`;
     }
     return gs;
 }

@@ -1,7 +1,8 @@
 // The I/O half of the VMM drivers (core/vmm.ts renders): find the binary on the host, and read back
 // which thread runs which vCPU (QEMU's QMP query-cpus-fast, else the VMM's thread names).
 import { parseCpusFast } from "../../core/qmp";
-import { type DriverModel, type Launch, isVhostWorker } from "../../core/vmm";
+import { isVhostWorker, vhostWorkerName } from "../../core/procstat";
+import type { DriverModel, Launch } from "../../core/vmm";
 import type { Placement } from "../../schema/microvm";
 import { qmp } from "./qmp";
 import { type Transport, which } from "../transport";
@@ -46,7 +47,7 @@ async function threadsOf(t: Transport, pid: number, base = `/proc/${pid}/task`):
 
 /** vhost workers that are kernel threads (Linux before 6.4): found by name among all processes. */
 async function kernelVhostWorkers(t: Transport, pid: number): Promise<ThreadInfo[]> {
-    const r = await t.run(["pgrep", "-x", `vhost-${pid}`], { check: false });
+    const r = await t.run(["pgrep", "-x", vhostWorkerName(pid)], { check: false });
     const pids = r.stdout.trim().split(/\s+/).filter(Boolean).map(Number);
     const out: ThreadInfo[] = [];
     for (const p of pids) out.push(...(await threadsOf(t, p)));

@@ -17,12 +17,12 @@ import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../../schema/tap";
 import { sha256Hex } from "../../core/hash";
 import { urnTag } from "../../core/names";
-import { parseProcStat } from "../../core/procstat";
 import { sleep } from "../../core/sleep";
 import { type Transport, hostTransport } from "../transport";
 import { applyPinning, placementOf, resolveBinary } from "../hostops/vmm";
 import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "../hostops/irq";
 import { confinement } from "../hostops/vm-confinement";
+import { alive, aliveHere, processIdentity } from "../hostops/process";
 
 const VM_DIR = "/run/netbed/vms";
 
@@ -75,24 +75,6 @@ function recordedRunDir(ctx: Ctx, host: HostConnection, consoleLog: unknown): st
 
 const UNCONFINED =
     "no SecurityProfile: the VMM runs unconfined as root (every capability, no Landlock, no seccomp filter); give the MicroVm a SecurityProfile to confine it";
-
-/** A live process's start time and name from its /proc/<pid>/stat line; undefined for a zombie. */
-function identityOf(stat: string): { start: string; comm: string } | undefined {
-    // A killed daemon stays a zombie until whoever adopted it reaps it: that is dead too.
-    const p = parseProcStat(stat);
-    if (!p || p.state === "Z" || !p.startTime) return undefined;
-    return { start: p.startTime, comm: p.comm };
-}
-
-async function processIdentity(t: Transport, pid: number): Promise<{ start: string; comm: string } | undefined> {
-    const r = await t.run(["cat", `/proc/${pid}/stat`], { check: false });
-    return r.code === 0 ? identityOf(r.stdout) : undefined;
-}
-
-async function alive(t: Transport, pid: number, start: string): Promise<boolean> {
-    const id = await processIdentity(t, pid);
-    return id !== undefined && id.start === start;
-}
 
 /**
  * Sends a line to the guest's serial console (netbed's init obeys "poweroff"): the VMM reads its
@@ -225,9 +207,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
         if (typeof state.pid !== "number" || typeof state.startTime !== "string") return undefined;
         const i = inputsFromState(MicroVmArgsSchema, state);
         if (i.host.kind === "ssh") return undefined;
-        // Read here, not spawned: diff runs for every guest in every preview and up.
-        const stat = await fs.promises.readFile(`/proc/${state.pid}/stat`, "utf8").catch(() => "");
-        if (stat && identityOf(stat)?.start === state.startTime) return undefined;
+        if (await aliveHere(state.pid, state.startTime)) return undefined;
         return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
     },
 
