@@ -2,7 +2,7 @@
 // exist yet (read-only, bounded), so what the host lacks is refused before anything is created.
 import { strict as assert } from "node:assert";
 import { UNKNOWN } from "../core/secrets";
-import { probeHost } from "../providers/resources/host";
+import { probeHost } from "../providers/hostops/probe";
 import { handlers } from "../providers/resources/index";
 import { MemoryLogger } from "../providers/runtime/log";
 import { NetbedProvider } from "../providers/runtime/provider";

@@ -3,7 +3,7 @@
 import type { ResultsDoc } from "../../core/bench/results";
 import { kernelLabel } from "../../core/bench/results";
 import { machineOf } from "../../core/placement";
-import { probeHost } from "../resources/host";
+import { probeHost } from "../hostops/probe";
 import { hostTransport } from "../transport";
 import type { Ctx } from "../runtime/resource";
 import type { Accounting } from "./cpu";

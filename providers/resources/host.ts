@@ -1,9 +1,10 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
 import { defaultNetnsName } from "../../core/names";
-import { type HostProbe, PROBE_SCRIPT, parseProbe } from "../../core/probe";
+import type { HostProbe } from "../../core/probe";
 import { HostArgsSchema, type HostConnection, type HostInputs } from "../../schema/host";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
 import { endIpSessions } from "../hostops/ipsession";
+import { netnsExists, probeHost } from "../hostops/probe";
 import { LocalTransport, type Transport, machineTransport, transportFor } from "../transport";
 
 /** Where netbed records which namespaces it created, so it never deletes one it did not make. */
@@ -32,11 +33,6 @@ function idOf(i: HostInputs): string {
     }
 }
 
-export async function netnsExists(ns: string): Promise<boolean> {
-    const r = await local.run(["ip", "netns", "list"]);
-    return r.stdout.split("\n").some((l) => l.split(" ")[0] === ns);
-}
-
 function ownerFile(ns: string): string {
     return `${OWNER_DIR}/netns-${ns}`;
 }
@@ -53,11 +49,6 @@ async function ownerOf(ns: string): Promise<string | undefined> {
 async function ownedByAnother(ns: string, urn: string): Promise<boolean> {
     const owner = await ownerOf(ns);
     return owner !== undefined && owner !== urn;
-}
-
-export async function probeHost(t: Transport, timeoutMs = 60_000): Promise<HostProbe> {
-    const r = await t.run(["sh", "-s"], { stdin: PROBE_SCRIPT, timeoutMs });
-    return parseProbe(r.stdout);
 }
 
 async function ensurePackages(ctx: Ctx, t: Transport, i: HostInputs, probe: HostProbe): Promise<string | undefined> {

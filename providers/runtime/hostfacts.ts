@@ -5,7 +5,7 @@
 import { networkStackOf } from "../../core/placement";
 import type { HostProbe } from "../../core/probe";
 import type { HostConnection } from "../../schema/host";
-import { netnsExists, probeHost } from "../resources/host";
+import { netnsExists, probeHost } from "../hostops/probe";
 import { LocalTransport, NetnsTransport, SshTransport } from "../transport";
 import { HostKeyMismatchError } from "../transport/ssh";
 

@@ -11,7 +11,7 @@ const POSITIONAL = "constant script; every input is a positional argument ($1...
 
 const REVIEWED: Reviewed[] = [
     {
-        file: "providers/resources/host.ts",
+        file: "providers/hostops/probe.ts",
         match: "stdin: PROBE_SCRIPT",
         reason: "the probe script is a constant on stdin (it interpolates only netbed's own tool list); it takes no input",
     },
