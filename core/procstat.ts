@@ -125,3 +125,14 @@ export function processCpuSeconds(before: string, after: string, ticksPerSecond 
     };
     return (f(after) - f(before)) / ticksPerSecond;
 }
+
+/**
+ * CPU time (ms) of a process and of its children it has waited for, from /proc/<pid>/stat
+ * (utime, stime, cutime, cstime: fields 14-17, in clock ticks).
+ */
+export function procStatCpu(stat: string, ticksPerSecond = 100): { selfMs: number; childrenMs: number } {
+    const p = parseProcStat(stat);
+    if (!p) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
+    const ms = (ticks: number) => (ticks * 1000) / ticksPerSecond;
+    return { selfMs: ms(p.utime + p.stime), childrenMs: ms(p.cutime + p.cstime) };
+}

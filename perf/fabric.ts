@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type TraceSummary, parseTrace, procStatCpu, summarizeTrace } from "../core/provtrace";
+import { procStatCpu } from "../core/procstat";
+import { type TraceSummary, parseTrace, summarizeTrace } from "../core/provtrace";
 import { openStack } from "../scripts/engine";
 import { machine } from "./machine";
 

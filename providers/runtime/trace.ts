@@ -3,7 +3,7 @@
 // one JSON line (times in ms since the epoch). Off (no file, no cost beyond one check) otherwise.
 import * as fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { procStatCpu } from "../../core/provtrace";
+import { procStatCpu } from "../../core/procstat";
 
 const file = process.env.NETBED_TRACE;
 
