@@ -142,7 +142,7 @@ export function parseBatch(count: number, stdout: string, stderr: string, exitCo
 /** A constant script that runs `ethtool -k` for each device given as an argument (never evaluated as code). */
 export const ETHTOOL_BATCH_SCRIPT = 'for d do ethtool -k "$d" 2>&1; echo "### netbed-ethtool $?"; done';
 
-/** The same for device names read one a line from stdin, for a shell that stays open (providers/ipsession.ts). */
+/** The same for device names read one a line from stdin, for a shell that stays open (providers/hostops/ipsession.ts). */
 export const ETHTOOL_LOOP_SCRIPT = 'while IFS= read -r d; do ethtool -k "$d" 2>&1; echo "### netbed-ethtool $?"; done';
 
 /** Splits ETHTOOL_BATCH_SCRIPT's (or ETHTOOL_LOOP_SCRIPT's) output into one result per device, in order; undefined where it stopped short. */

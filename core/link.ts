@@ -149,3 +149,13 @@ export function canonicalCidr(cidr: string): string {
     }
     return `${out}/${prefix}`;
 }
+
+/** argv for `ip tuntap add`: a tap, multi-queue and with a vnet header as asked, owned by a user or group. */
+export function tuntapArgv(i: { name: string; multiQueue?: boolean; vnetHdr?: boolean; owner?: number; group?: number }): string[] {
+    const argv = ["ip", "tuntap", "add", "dev", i.name, "mode", "tap"];
+    if (i.multiQueue) argv.push("multi_queue");
+    if (i.vnetHdr) argv.push("vnet_hdr");
+    if (i.owner !== undefined) argv.push("user", String(i.owner));
+    if (i.group !== undefined) argv.push("group", String(i.group));
+    return argv;
+}

@@ -88,6 +88,11 @@ export function routeDestinationProblem(s: string): string | undefined {
     return parseCidr(s) ? undefined : "must be 'default' or a subnet like 10.1.0.0/16";
 }
 
+/** Whether s is an IPv4 address in dotted-quad form. */
+export function isIPv4Address(s: string): boolean {
+    return isIPv4(s);
+}
+
 export function ipProblem(s: string): string | undefined {
     return isIPv4(s) || isIPv6(s) ? undefined : "is not an IPv4 or IPv6 address";
 }

@@ -1,7 +1,6 @@
-// Reads a provider trace (providers/trace.ts: one JSON event per line) into where an engine
+// Reads a provider trace (providers/runtime/trace.ts: one JSON event per line) into where an engine
 // operation's wall time went: plugin start, provider calls, processes spawned, and the time no
 // provider call was running (the engine's own work). Pure.
-import { parseProcStat } from "./procstat";
 
 export interface TraceEvent {
     ev: "start" | "call" | "spawn" | "ipbatch";
@@ -17,17 +16,6 @@ export interface TraceEvent {
     /** On calls: the plugin's CPU time so far, its own and its finished children's (ms). */
     cpuMs?: number;
     childCpuMs?: number;
-}
-
-/**
- * CPU time (ms) of a process and of its children it has waited for, from /proc/<pid>/stat
- * (utime, stime, cutime, cstime: fields 14-17, in clock ticks).
- */
-export function procStatCpu(stat: string, ticksPerSecond = 100): { selfMs: number; childrenMs: number } {
-    const p = parseProcStat(stat);
-    if (!p) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 120)}`);
-    const ms = (ticks: number) => (ticks * 1000) / ticksPerSecond;
-    return { selfMs: ms(p.utime + p.stime), childrenMs: ms(p.cutime + p.cstime) };
 }
 
 export function parseTrace(text: string): TraceEvent[] {

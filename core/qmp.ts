@@ -1,5 +1,5 @@
 // QMP, QEMU's JSON control protocol: one JSON object per line; the greeting, then replies to
-// commands in order, with asynchronous events interleaved. Pure: providers/qmp.ts does the I/O.
+// commands in order, with asynchronous events interleaved. Pure: providers/hostops/qmp.ts does the I/O.
 
 export interface QmpCommand {
     execute: string;

@@ -1,6 +1,6 @@
 // The VMM driver model: a frozen, validated VM spec rendered to what each VMM is started with
 // (argv and config files), plus what each driver can do and how it names its vCPU threads.
-// Pure: providers/vmm.ts adds the I/O (find the binary, start, wait, inspect, stop).
+// Pure: providers/hostops/vmm.ts adds the I/O (find the binary, start, wait, inspect, stop).
 import { cloudHvArgv, cloudHvVcpu } from "./cloudhv";
 import { CONSOLE_WORDS } from "./guestinit";
 import { firecrackerConfig, firecrackerVcpu } from "./firecracker";
@@ -271,9 +271,4 @@ export function renderTemplate(argv: readonly string[], v: TemplateValues): stri
             return String((v as unknown as Record<string, unknown>)[p]);
         }),
     );
-}
-
-/** A vhost worker of the VMM with this pid: the kernel names it "vhost-<pid>" (a kernel thread, or one of the VMM's own since Linux 6.4). */
-export function isVhostWorker(threadName: string, vmmPid: number): boolean {
-    return threadName === `vhost-${vmmPid}`;
 }

@@ -5,9 +5,9 @@
 import * as fs from "node:fs";
 import { median } from "../core/bench/stats";
 import { PROBE_SCRIPT, parseProbe } from "../core/probe";
-import { imageHandler } from "../providers/image";
-import { kernelHandler } from "../providers/kernel";
-import { MemoryLogger } from "../providers/log";
+import { imageHandler } from "../providers/resources/image";
+import { kernelHandler } from "../providers/resources/kernel";
+import { MemoryLogger } from "../providers/runtime/log";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { boot, tapInNetns } from "../test/boot";

@@ -16,9 +16,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as gi from "../core/guestinit";
 import { qemuArgv } from "../core/qemu";
-import { imageHandler } from "../providers/image";
-import { kernelHandler } from "../providers/kernel";
-import { MemoryLogger } from "../providers/log";
+import { imageHandler } from "../providers/resources/image";
+import { kernelHandler } from "../providers/resources/kernel";
+import { MemoryLogger } from "../providers/runtime/log";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
 import { qmp } from "../test/boot";

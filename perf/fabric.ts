@@ -1,6 +1,6 @@
 // Fabric provisioning (figure 2): `pulumi up` / `pulumi destroy` of a host, a bridge and N taps,
 // against a plain sequential script issuing the same ip commands, measured side by side in one run,
-// with where netbed's time goes: the provider's own trace (NETBED_TRACE, providers/trace.ts) gives
+// with where netbed's time goes: the provider's own trace (NETBED_TRACE, providers/runtime/trace.ts) gives
 // the plugin's start, every provider call and every process it spawned; a no-op `up` gives the
 // engine's floor for the stack; an `up` with PULUMI_SKIP_CHECKPOINTS=true (a measurement only: it
 // gives up crash safety) gives what the file backend's per-step snapshot rewrites cost.
@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type TraceSummary, parseTrace, procStatCpu, summarizeTrace } from "../core/provtrace";
+import { procStatCpu } from "../core/procstat";
+import { type TraceSummary, parseTrace, summarizeTrace } from "../core/provtrace";
 import { openStack } from "../scripts/engine";
 import { machine } from "./machine";
 

@@ -11,7 +11,7 @@ import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parseSockperf, sock
 import { median } from "../core/bench/stats";
 import { sleep } from "../core/sleep";
 import { benchmarkHandler } from "../providers/benchmark";
-import { MemoryLogger } from "../providers/log";
+import { MemoryLogger } from "../providers/runtime/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../schema/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";

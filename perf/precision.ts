@@ -14,7 +14,7 @@ import type { Precision } from "../core/bench/spec";
 import { sha256Hex } from "../core/hash";
 import { benchmarkHandler } from "../providers/benchmark";
 import { progressFile } from "../providers/benchmark/resume";
-import { MemoryLogger } from "../providers/log";
+import { MemoryLogger } from "../providers/runtime/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../schema/benchmark";
 import { must } from "../test/helpers";
 import { cleanUp, machine } from "./machine";

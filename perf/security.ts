@@ -6,15 +6,15 @@
 // Run: npx ts-node --transpile-only perf/security.ts [RUNS] [NAMESPACE]
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { hostHandler } from "../providers/host";
-import { imageHandler } from "../providers/image";
-import { kernelHandler } from "../providers/kernel";
-import { MemoryLogger } from "../providers/log";
-import { microvmHandler } from "../providers/microvm";
+import { hostHandler } from "../providers/resources/host";
+import { imageHandler } from "../providers/resources/image";
+import { kernelHandler } from "../providers/resources/kernel";
+import { MemoryLogger } from "../providers/runtime/log";
+import { microvmHandler } from "../providers/resources/microvm";
 import { median } from "../core/bench/stats";
 import { parseProcStat } from "../core/procstat";
-import { securityHandler } from "../providers/security";
-import { tapHandler } from "../providers/tap";
+import { securityHandler } from "../providers/resources/security";
+import { tapHandler } from "../providers/resources/tap";
 import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { isIPv4 } from "node:net";
 import { NFT_PACKAGE, natSourceProblem, natTableProblem, ruleLines } from "../core/nat";
+import { isIPv4Address } from "../core/net";
 import { IfnameSchema, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 
@@ -25,7 +25,7 @@ const PortForwardSchema = z
         /** The port connections arrive on. */
         port: Port,
         /** The IPv4 address they are sent on to (a guest behind the NAT). */
-        to: z.string().refine((a) => isIPv4(a), { message: "must be an IPv4 address (the table is of family ip)" }),
+        to: z.string().refine((a) => isIPv4Address(a), { message: "must be an IPv4 address (the table is of family ip)" }),
         /** The port there (default: `port`). */
         toPort: Port.optional(),
         /** Only connections arriving on this interface. Default: any. */

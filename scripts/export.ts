@@ -5,7 +5,7 @@
 // `netbed compare` reads them (scripts/compare.ts load()).
 import * as path from "node:path";
 import { type ExportFormat, exportFiles } from "../core/bench/export";
-import { writeBelow } from "../providers/nofollow";
+import { writeBelow } from "../providers/files/nofollow";
 import { load } from "./compare";
 
 const USAGE = [

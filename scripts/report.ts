@@ -3,7 +3,7 @@
 // and the charts as SVG files, written to DIR (default: <doc name>-report/ beside the results
 // document). Inputs are read as `netbed compare` reads them (scripts/compare.ts load()).
 import * as path from "node:path";
-import { writeReport } from "../providers/report";
+import { writeReport } from "../providers/files/report";
 import { load } from "./compare";
 
 const USAGE = [

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fingerprintOfPublicKeyLine } from "../core/fingerprint";
-import { parseProcStat } from "../core/procstat";
+import { identityOf } from "../core/procstat";
 import { sleep } from "../core/sleep";
 import {
     AGENT_SOCKET,
@@ -61,9 +61,7 @@ function tryRun(argv: string[]): boolean {
 /** A live process's start time; undefined once it has exited (a zombie not yet reaped has too). */
 function startTime(pid: number): string | undefined {
     try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const p = parseProcStat(stat);
-        return p?.state === "Z" ? undefined : p?.startTime;
+        return identityOf(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.start;
     } catch {
         return undefined;
     }

@@ -10,8 +10,8 @@ import { floodArgv, iperf3Argv, netperfArgv, pingArgv, sockperfArgv } from "../c
 import { newcArchive } from "../core/cpio";
 import { qemuArgv } from "../core/qemu";
 import { DRIVER_MODELS, type VmSpec } from "../core/vmm";
-import { microvmHandler } from "../providers/microvm";
-import { keyPaths } from "../providers/provider";
+import { microvmHandler } from "../providers/resources/microvm";
+import { keyPaths } from "../providers/runtime/provider";
 import { MicroVmArgsSchema, guestServers } from "../schema/microvm";
 import { sh } from "./helpers";
 

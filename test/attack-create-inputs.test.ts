@@ -2,9 +2,9 @@
 // takes calls without authentication, Pulumi's design) with inputs check() would refuse. The
 // provider checks them again: the field is named and nothing is created or changed on the host.
 import { strict as assert } from "node:assert";
-import { MemoryLogger } from "../providers/log";
-import { handlers } from "../providers/index";
-import { NetbedProvider } from "../providers/provider";
+import { MemoryLogger } from "../providers/runtime/log";
+import { handlers } from "../providers/resources/index";
+import { NetbedProvider } from "../providers/runtime/provider";
 import { dropNetns, must, uniq } from "./helpers";
 
 const natUrn = (name: string) => `urn:pulumi:attack::inputs::netbed:index:Nat::${name}`;

@@ -6,10 +6,10 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MemoryLogger } from "../providers/log";
-import { natHandler } from "../providers/nat";
-import { NetbedProvider } from "../providers/provider";
-import { handlers } from "../providers/index";
+import { MemoryLogger } from "../providers/runtime/log";
+import { natHandler } from "../providers/resources/nat";
+import { NetbedProvider } from "../providers/runtime/provider";
+import { handlers } from "../providers/resources/index";
 import { NatArgsSchema } from "../schema/nat";
 import { dropNetns, must, uniq } from "./helpers";
 

@@ -54,7 +54,8 @@ describe("attack: two stacks of one program on one machine never touch each othe
     const onOutput = (s: string) => log.push(s);
 
     before(() => {
-        if (!fs.existsSync(path.join(__dirname, "..", "dist", "providers", "main.js"))) throw new Error("the provider is not built: run `npm run build`");
+        if (!fs.existsSync(path.join(__dirname, "..", "dist", "providers", "runtime", "main.js")))
+            throw new Error("the provider is not built: run `npm run build`");
     });
     // Registered before tempBackend's, so it runs while the stacks' backend is still there.
     after(async () => {

@@ -4,7 +4,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { iperf3Argv, netperfArgv, parseIperf3, parseNetperf, parsePing, parseSockperf, pingArgv, sockperfArgv } from "../core/bench/parse";
-import { cpuSeconds, knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, processCpuSeconds, summarize } from "../core/bench/stats";
+import { knee, medianInterval, mulberry32, orderStatisticCoverage, percentile, summarize } from "../core/bench/stats";
+import { cpuSeconds, processCpuSeconds } from "../core/procstat";
 import { expandCells, schedule, VOLT_MATRIX, duplicateCells } from "../core/bench/spec";
 import { ResultsDocSchema, summarizeResults } from "../core/bench/results";
 

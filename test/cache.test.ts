@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addRef, commitEntry, dropRef } from "../providers/cache";
+import { addRef, commitEntry, dropRef } from "../providers/hostops/cache";
 import { LocalTransport } from "../providers/transport";
 import { prune } from "../scripts/cache";
 

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { type Comparison, compareDocs } from "../core/bench/comparison";
 import { type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { benchmarkHandler } from "../providers/benchmark";
-import { MemoryLogger } from "../providers/log";
+import { MemoryLogger } from "../providers/runtime/log";
 import { BenchmarkRunArgsSchema } from "../schema/benchmark";
 import { dropNetns, must, netnsList, uniq } from "./helpers";
 

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KVM_EXITS_QUERY, parseKvmExits } from "../core/qmp";
-import { vhostThreadIds } from "../core/bench/stats";
-import { exitsPerSecond, probeGuestStats } from "../providers/guest-stats";
-import { MemoryLogger } from "../providers/log";
+import { vhostThreadIds } from "../core/procstat";
+import { exitsPerSecond, probeGuestStats } from "../providers/benchmark/guest-stats";
+import { MemoryLogger } from "../providers/runtime/log";
 
 const fx = (f: string) => fs.readFileSync(path.join(__dirname, "fixtures", "qmp", f), "utf8");
 

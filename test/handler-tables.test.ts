@@ -1,8 +1,8 @@
 // Every input of every resource is either compared by diff() or declared not compared, with a
 // reason: a new schema key left out of a hand-kept list would otherwise never be diffed.
 import * as assert from "node:assert";
-import { handlers } from "../providers/index";
-import { inputKeys } from "../providers/resource";
+import { handlers } from "../providers/resources/index";
+import { inputKeys } from "../providers/runtime/resource";
 
 describe("handler tables", () => {
     for (const [type, h] of Object.entries(handlers)) {

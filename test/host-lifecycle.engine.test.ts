@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openStack } from "../scripts/engine";
-import { OWNER_DIR } from "../providers/host";
+import { OWNER_DIR } from "../providers/resources/host";
 import { dropNetns, must, netnsList, uniq } from "./helpers";
 
 describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
@@ -22,7 +22,7 @@ describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
         backend = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-state-"));
         process.env.PULUMI_BACKEND_URL = `file://${backend}`;
         process.env.PULUMI_CONFIG_PASSPHRASE = "test";
-        if (!fs.existsSync(path.join(__dirname, "..", "dist", "providers", "main.js"))) {
+        if (!fs.existsSync(path.join(__dirname, "..", "dist", "providers", "runtime", "main.js"))) {
             throw new Error("the provider is not built: run `npm run build` (npm test does)");
         }
     });

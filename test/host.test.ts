@@ -1,9 +1,9 @@
 // Host against the real thing: the handler's create/read/update/delete on real namespaces.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { hostHandler, OWNER_DIR } from "../providers/host";
-import { MemoryLogger } from "../providers/log";
-import type { Ctx } from "../providers/resource";
+import { hostHandler, OWNER_DIR } from "../providers/resources/host";
+import { MemoryLogger } from "../providers/runtime/log";
+import type { Ctx } from "../providers/runtime/resource";
 import { HostArgsSchema } from "../schema/host";
 import { must, netnsList, sh, uniq } from "./helpers";
 

@@ -2,10 +2,10 @@
 // exist yet (read-only, bounded), so what the host lacks is refused before anything is created.
 import { strict as assert } from "node:assert";
 import { UNKNOWN } from "../core/secrets";
-import { probeHost } from "../providers/host";
-import { handlers } from "../providers/index";
-import { MemoryLogger } from "../providers/log";
-import { NetbedProvider } from "../providers/provider";
+import { probeHost } from "../providers/hostops/probe";
+import { handlers } from "../providers/resources/index";
+import { MemoryLogger } from "../providers/runtime/log";
+import { NetbedProvider } from "../providers/runtime/provider";
 import { LocalTransport } from "../providers/transport";
 import { freeSubnet, isRoot, netnsList, uniq } from "./helpers";
 import { type Sshd, startSshd } from "./sshd";

@@ -4,8 +4,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { batchLine, batchable, countSentinels, parseBatch, parseEthtoolBatch, renderBatch } from "../core/ipbatch";
-import { ethtoolFeatures, runIp } from "../providers/ipbatch";
-import { endIpSessions } from "../providers/ipsession";
+import { ethtoolFeatures, runIp } from "../providers/hostops/ipbatch";
+import { endIpSessions } from "../providers/hostops/ipsession";
 import { NetnsTransport, type RunResult, type Transport } from "../providers/transport";
 import { dropNetns, must, uniq } from "./helpers";
 

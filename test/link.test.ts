@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
-import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey } from "../core/link";
-import { specFromObserved } from "../providers/link";
-import { tuntapArgv } from "../providers/tap";
-import { vethAddArgv } from "../providers/veth";
+import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey, tuntapArgv } from "../core/link";
+import { specFromObserved } from "../providers/hostops/link";
+import { vethAddArgv } from "../providers/resources/veth";
 import { TapArgsSchema } from "../schema/tap";
 import { VethPairArgsSchema } from "../schema/veth";
 

@@ -1,19 +1,19 @@
 // MicroVm under a SecurityProfile: real TCG guests in test namespaces, confined by the QEMU and the
 // strict preset; the VMM's /proc status, traffic to the guest, and Landlock seen through QMP.
-import { agentCall } from "../providers/agent";
+import { agentCall } from "../providers/hostops/agent";
 import { LocalTransport } from "../providers/transport/local";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { hostHandler } from "../providers/host";
-import { imageHandler } from "../providers/image";
-import { kernelHandler } from "../providers/kernel";
-import { MemoryLogger } from "../providers/log";
-import { macvtapHandler } from "../providers/macvtap";
-import { microvmHandler, runDir } from "../providers/microvm";
-import type { Ctx } from "../providers/resource";
-import { securityHandler } from "../providers/security";
-import { tapHandler } from "../providers/tap";
-import { vethHandler } from "../providers/veth";
+import { hostHandler } from "../providers/resources/host";
+import { imageHandler } from "../providers/resources/image";
+import { kernelHandler } from "../providers/resources/kernel";
+import { MemoryLogger } from "../providers/runtime/log";
+import { macvtapHandler } from "../providers/resources/macvtap";
+import { microvmHandler, runDir } from "../providers/resources/microvm";
+import type { Ctx } from "../providers/runtime/resource";
+import { securityHandler } from "../providers/resources/security";
+import { tapHandler } from "../providers/resources/tap";
+import { vethHandler } from "../providers/resources/veth";
 import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";

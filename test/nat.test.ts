@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableHead, renderNatRuleset, ruleLines } from "../core/nat";
-import { MemoryLogger } from "../providers/log";
-import { natHandler, nftMissingHere } from "../providers/nat";
+import { MemoryLogger } from "../providers/runtime/log";
+import { natHandler, nftMissingHere } from "../providers/resources/nat";
 import { NatArgsSchema } from "../schema/nat";
 import { dropNetns, must, netnsList, sh, uniq } from "./helpers";
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { cidrProblem, cidrsOverlap, deriveMac, macProblem, parseCidr, routeDestinationProblem } from "../core/net";
-import { Registry } from "../providers/registry";
+import { Registry } from "../providers/runtime/registry";
 
 describe("addresses and MACs", () => {
     it("parses IPv4 and IPv6 CIDRs", () => {

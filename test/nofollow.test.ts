@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { ResultsDocSchema } from "../core/bench/results";
 import { finishedRecord, openProgress, progressFile as progressFileOf, runTimestamp } from "../providers/benchmark/resume";
 import type { BenchmarkRunInputs } from "../schema/benchmark";
-import { mkdirBelow, writeBelow } from "../providers/nofollow";
-import { writeReport } from "../providers/report";
+import { mkdirBelow, writeBelow } from "../providers/files/nofollow";
+import { writeReport } from "../providers/files/report";
 
 const REPORT_FIXTURE = path.join(__dirname, "fixtures", "report", "results.json");
 

@@ -3,7 +3,7 @@
 import { strict as assert } from "node:assert";
 import { busyPollMismatch, notificationModel } from "../core/notification";
 import { MicroVmArgsSchema } from "../schema/microvm";
-import { microvmHandler } from "../providers/microvm";
+import { microvmHandler } from "../providers/resources/microvm";
 
 const host = { kind: "netns" as const, name: "srv", namespace: "nb20n-srv" };
 const caps = (vhostNet: boolean) => ({ cores: 2, vhostNet, kvmUsable: false, kvmReason: "no /dev/kvm", tools: ["qemu-system-x86_64"] });

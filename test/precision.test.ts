@@ -16,7 +16,7 @@ import { voltMarkdown } from "../core/report/volt";
 import { sha256Hex } from "../core/hash";
 import { benchmarkHandler } from "../providers/benchmark";
 import { progressFile } from "../providers/benchmark/resume";
-import { MemoryLogger } from "../providers/log";
+import { MemoryLogger } from "../providers/runtime/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../schema/benchmark";
 import { parseStackConfig } from "../schema/testbed-config";
 import { dropNetns, freeSubnet, isRoot, must, uniq } from "./helpers";

@@ -2,10 +2,10 @@
 // calls are what `pulumi preview` makes: none of them may touch a host.
 import { strict as assert } from "node:assert";
 import { UNKNOWN, isSecret, wrapSecret } from "../core/secrets";
-import { MemoryLogger } from "../providers/log";
-import { handlers } from "../providers/index";
+import { MemoryLogger } from "../providers/runtime/log";
+import { handlers } from "../providers/resources/index";
 import { typeOfUrn } from "../core/names";
-import { NetbedProvider } from "../providers/provider";
+import { NetbedProvider } from "../providers/runtime/provider";
 
 const URN = "urn:pulumi:local::testbed::netbed:index:Host::server";
 const FP = `SHA256:${"B".repeat(43)}`;

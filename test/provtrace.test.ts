@@ -1,6 +1,7 @@
 // The provider trace's arithmetic (core/provtrace.ts), on hand-made events.
 import { strict as assert } from "node:assert";
-import { maxOverlap, parseTrace, procStatCpu, summarizeTrace, unionMs } from "../core/provtrace";
+import { procStatCpu } from "../core/procstat";
+import { maxOverlap, parseTrace, summarizeTrace, unionMs } from "../core/provtrace";
 
 describe("provider trace summary (pure)", () => {
     it("counts overlapping time once and finds the most intervals open at once", () => {

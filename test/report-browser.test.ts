@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { ResultsDocSchema } from "../core/bench/results";
-import { writeReport } from "../providers/report";
+import { writeReport } from "../providers/files/report";
 
 const FIXTURE = path.join(__dirname, "fixtures", "report", "results.json");
 

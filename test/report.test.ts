@@ -17,7 +17,7 @@ import { parsePing } from "../core/bench/parse";
 import { hierarchy } from "../core/report/analysis";
 import { voltMarkdown, voltReport } from "../core/report/volt";
 import { main as reportMain } from "../scripts/report";
-import { resolveResultsDir } from "../providers/report";
+import { resolveResultsDir } from "../providers/files/report";
 
 const FIXTURE_DIR = path.join(__dirname, "fixtures", "report");
 const FIXTURE = path.join(FIXTURE_DIR, "results.json");

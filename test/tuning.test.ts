@@ -2,9 +2,9 @@
 // (cpufreq, boost) skipped with the reason, drift seen on refresh, bad input refused.
 import { strict as assert } from "node:assert";
 import { cpuDirs, sameSysctl, sysctlPath, sysctlProblem } from "../core/tuning";
-import { hostHandler } from "../providers/host";
-import { MemoryLogger } from "../providers/log";
-import { tuningHandler } from "../providers/tuning";
+import { hostHandler } from "../providers/resources/host";
+import { MemoryLogger } from "../providers/runtime/log";
+import { tuningHandler } from "../providers/resources/tuning";
 import { HostArgsSchema, type HostConnection } from "../schema/host";
 import { HostTuningArgsSchema } from "../schema/tuning";
 import { must, netnsList, uniq } from "./helpers";

@@ -4,7 +4,8 @@ import { cloudHvArgv } from "../core/cloudhv";
 import { parseToolVersion } from "../core/probe";
 import { QmpFramer, encode, parseCpusFast, replyTo } from "../core/qmp";
 import { qemuArgv } from "../core/qemu";
-import { DRIVER_MODELS, type VmSpec, freezeSpec, isVhostWorker } from "../core/vmm";
+import { isVhostWorker } from "../core/procstat";
+import { DRIVER_MODELS, type VmSpec, freezeSpec } from "../core/vmm";
 
 const spec: VmSpec = {
     driver: "qemu",

@@ -1,7 +1,7 @@
 // The CPU cost of one measurement from samples taken before and after it: /proc/stat per machine,
 // /proc/<pid>/stat of each VMM and vhost worker. Pure.
 import type { Cpu } from "./results";
-import { cpuSeconds, processCpuSeconds } from "./stats";
+import { cpuSeconds, processCpuSeconds } from "../procstat";
 
 /** One machine's /proc/stat, and the /proc/<pid>/stat line of each accounted process on it. */
 export interface Sample {

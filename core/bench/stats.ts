@@ -1,5 +1,4 @@
-// Statistics for benchmark repetitions and CPU accounting. Pure.
-import { parseProcStat } from "../procstat";
+// Statistics for benchmark repetitions. Pure.
 
 /** A summary of repetitions; the results document's StatsSchema has this shape. */
 export interface SampleStats {
@@ -192,63 +191,4 @@ export function knee(steps: readonly { load: number; p99: number }[], factor: nu
         last = s.load;
     }
     return last;
-}
-
-export interface CpuSplit {
-    user: number;
-    system: number;
-    softirq: number;
-    irq: number;
-    guest: number;
-    idle: number;
-    /** Everything but idle and iowait. */
-    busy: number;
-}
-
-function cpuLine(stat: string): number[] {
-    const line = stat.split("\n").find((l) => l.startsWith("cpu "));
-    if (!line) throw new Error("no aggregate 'cpu' line in /proc/stat");
-    return line.trim().split(/\s+/).slice(1).map(Number);
-}
-
-/**
- * CPU-seconds between two /proc/stat readings. The kernel already counts guest time inside user
- * (and guest_nice inside nice), so guest is reported on its own and subtracted from user.
- */
-export function cpuSeconds(before: string, after: string, ticksPerSecond = 100): CpuSplit {
-    const b = cpuLine(before);
-    const a = cpuLine(after);
-    const d = (i: number) => ((a[i] ?? 0) - (b[i] ?? 0)) / ticksPerSecond;
-    const [user, nice, system, idle, iowait, irq, softirq, steal, guest, guestNice] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(d);
-    return {
-        user: user + nice - guest - guestNice,
-        system,
-        softirq,
-        irq,
-        guest: guest + guestNice,
-        idle: idle + iowait,
-        busy: user + nice + system + irq + softirq + steal,
-    };
-}
-
-/**
- * The vhost worker threads of a VMM from `ps -eLo tid=,comm=`: named vhost-<VMM pid>, as threads of
- * the VMM since Linux 6.4 and as kernel threads before.
- */
-export function vhostThreadIds(ps: string, vmmPid: number): number[] {
-    const out: number[] = [];
-    for (const line of ps.split("\n")) {
-        const m = /^\s*(\d+)\s+(\S+)\s*$/.exec(line);
-        if (m && m[2] === `vhost-${vmmPid}`) out.push(Number(m[1]));
-    }
-    return out;
-}
-
-/** utime + stime of a process (all its threads) between two /proc/<pid>/stat readings. */
-export function processCpuSeconds(before: string, after: string, ticksPerSecond = 100): number {
-    const f = (s: string) => {
-        const p = parseProcStat(s);
-        return p ? p.utime + p.stime : NaN;
-    };
-    return (f(after) - f(before)) / ticksPerSecond;
 }

@@ -6,9 +6,9 @@ import { machineOf } from "../../core/placement";
 import { parseProcStat } from "../../core/procstat";
 import type { HostConnection } from "../../schema/host";
 import type { Endpoint } from "../../schema/benchmark";
-import { type GuestStats, probeGuestStats } from "../guest-stats";
+import { type GuestStats, probeGuestStats } from "./guest-stats";
 import { hostTransport } from "../transport";
-import type { Ctx } from "../resource";
+import type { Ctx } from "../runtime/resource";
 import type { Pair } from "./endpoints";
 
 export interface Accounting {

@@ -1,10 +1,11 @@
 // Reaching a pair's ends: a client program run on a host or in a guest, and the checks after a
-// failed measurement of whether a guest's VMM died or its network stalled.
-import { parseProcStat } from "../../core/procstat";
+// failed measurement of whether a guest's VMM died (it is no longer the process of the run's start) or
+// its network stalled.
 import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
-import { agentCall } from "../agent";
+import { agentCall } from "../hostops/agent";
+import { alive, processIdentity } from "../hostops/process";
 import { hostTransport } from "../transport";
-import type { Ctx } from "../resource";
+import type { Ctx } from "../runtime/resource";
 import type { RunResult } from "../transport";
 
 export type Pair = BenchmarkRunInputs["pairs"][number];
@@ -30,13 +31,22 @@ export function guestsOf(p: Pair): string[] {
     return [p.client, p.server].filter((e) => e.kind === "vm").map((e) => (e as { name: string }).name);
 }
 
-export async function deadGuests(ctx: Ctx, p: Pair): Promise<string[]> {
+/** The start time of each guest's VMM when the run begins (undefined: not running then), by guest name. */
+export async function vmmStarts(ctx: Ctx, pairs: readonly Pair[]): Promise<Map<string, string | undefined>> {
+    const starts = new Map<string, string | undefined>();
+    for (const e of pairs.flatMap((p) => [p.client, p.server])) {
+        if (e.kind === "vm" && !starts.has(e.name)) starts.set(e.name, (await processIdentity(hostTransport(ctx, e.host), e.pid))?.start);
+    }
+    return starts;
+}
+
+/** The guests of a pair whose VMM is no longer the process that ran when the run began. */
+export async function deadGuests(ctx: Ctx, p: Pair, starts: ReadonlyMap<string, string | undefined>): Promise<string[]> {
     const dead: string[] = [];
     for (const e of [p.client, p.server]) {
         if (e.kind !== "vm") continue;
-        const r = await hostTransport(ctx, e.host).run(["cat", `/proc/${e.pid}/stat`], { check: false, timeoutMs: 10_000 });
-        // A zombie (state Z) is dead too: a daemonized VMM's parent may not have reaped it yet.
-        if (r.code !== 0 || parseProcStat(r.stdout)?.state === "Z") dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
+        const start = starts.get(e.name);
+        if (start === undefined || !(await alive(hostTransport(ctx, e.host), e.pid, start))) dead.push(`guest ${e.name}'s VMM (pid ${e.pid}) died`);
     }
     return dead;
 }

@@ -3,9 +3,9 @@
 import type { ResultsDoc } from "../../core/bench/results";
 import { kernelLabel } from "../../core/bench/results";
 import { machineOf } from "../../core/placement";
-import { probeHost } from "../host";
+import { probeHost } from "../hostops/probe";
 import { hostTransport } from "../transport";
-import type { Ctx } from "../resource";
+import type { Ctx } from "../runtime/resource";
 import type { Accounting } from "./cpu";
 import type { Pair } from "./endpoints";
 

@@ -3,11 +3,11 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { type OverheadReport, overheadPath } from "../../core/bench/overhead";
 import type { ResultsDoc } from "../../core/bench/results";
-import { writeBelow } from "../nofollow";
-import { writeReport } from "../report";
-import type { Ctx } from "../resource";
+import { writeBelow } from "../files/nofollow";
+import { writeReport } from "../files/report";
+import type { Ctx } from "../runtime/resource";
 
-/** Writes a file below the results folder atomically, following no link below it (providers/nofollow.ts). */
+/** Writes a file below the results folder atomically, following no link below it (providers/files/nofollow.ts). */
 export async function writeFileSafe(resultsDir: string, file: string, data: string): Promise<void> {
     writeBelow(resultsDir, file, data);
 }

@@ -3,7 +3,7 @@
 // exports the typed results document.
 import { sha256Hex } from "../../core/hash";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../../schema/benchmark";
-import { type UpdatingHandler, diffTable } from "../resource";
+import { type UpdatingHandler, diffTable } from "../runtime/resource";
 import { runBenchmark } from "./run";
 
 // Runs in one provider process never overlap: two runs at once would measure each other.

@@ -14,10 +14,10 @@ import { summarizeResults } from "../../core/bench/results";
 import { nextRound, precisionValues } from "../../core/bench/precision";
 import { type Cell, type Step, expandCells, schedule } from "../../core/bench/spec";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
-import { exitsPerSecond, sampleExits } from "../guest-stats";
-import type { Ctx } from "../resource";
+import { exitsPerSecond, sampleExits } from "./guest-stats";
+import type { Ctx } from "../runtime/resource";
 import { type Accounting, accounting, sampleCpu } from "./cpu";
-import { deadGuests, guestsOf, type Pair, runAt, served, silentGuests } from "./endpoints";
+import { deadGuests, guestsOf, type Pair, runAt, served, silentGuests, vmmStarts } from "./endpoints";
 import { probeEnvironment } from "./environment";
 import { writeFileSafe, writeOutputs } from "./files";
 import { closeProgress, finishedRecord, openProgress, type Progress } from "./resume";
@@ -35,6 +35,8 @@ interface Run {
     progress: Progress;
     acct: Accounting;
     servers: HostServers;
+    /** Each guest's VMM start time when the run began: a VMM that died, its pid reused since, is not taken for alive. */
+    vmmStarts: ReadonlyMap<string, string | undefined>;
     records: Map<string, RepRecord>;
     /** The rate each pair's cell measured last: a TCP_CRR measurement counts transactions from it (core/bench/measure.ts). */
     lastTps: Map<string, number>;
@@ -71,6 +73,7 @@ export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Rec
         progress,
         acct,
         servers: new HostServers(ctx),
+        vmmStarts: await vmmStarts(ctx, i.pairs),
         records: new Map(),
         lastTps: new Map(),
         failed: new Map(),
@@ -213,7 +216,7 @@ async function measureWithRetry(run: Run, s: Step): Promise<{ rec: RepRecord } |
             return { rec: await measureStep(run, s, p) };
         } catch (err) {
             lastErr = err as Error;
-            const dead = await deadGuests(run.ctx, p);
+            const dead = await deadGuests(run.ctx, p, run.vmmStarts);
             if (dead.length > 0) {
                 throw new Error(
                     `benchmark ${run.ctx.name}: ${dead.join(", ")} during cell ${s.cell.id} of pair ${p.label}; finished cells are kept under ${run.i.resultsDir}: ${lastErr.message}`,

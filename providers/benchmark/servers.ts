@@ -5,7 +5,7 @@ import { GUEST_PORTS, type Ports, SERVER_ARGV, type ServerName, serverPorts, ser
 import { sleep } from "../../core/sleep";
 import type { BenchmarkRunInputs, Endpoint } from "../../schema/benchmark";
 import { hostTransport } from "../transport";
-import type { Ctx } from "../resource";
+import type { Ctx } from "../runtime/resource";
 import type { RunResult, Transport } from "../transport";
 import type { Pair } from "./endpoints";
 

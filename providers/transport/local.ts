@@ -4,7 +4,7 @@ import { promises as fs } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Duplex } from "node:stream";
-import { traceSpawn } from "../trace";
+import { traceSpawn } from "../runtime/trace";
 import { childEnv } from "./env";
 import { CappedOutput, CommandError, commandTimeoutMs, type RunOptions, type RunResult, type Transport } from "./types";
 

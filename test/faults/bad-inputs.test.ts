@@ -3,9 +3,9 @@
 // config parser. Each case must be refused with a failure that names its property and says why;
 // the engine run of a subset is test/faults/bad-inputs.engine.test.ts.
 import { strict as assert } from "node:assert";
-import { MemoryLogger } from "../../providers/log";
-import { handlers } from "../../providers/index";
-import { NetbedProvider } from "../../providers/provider";
+import { MemoryLogger } from "../../providers/runtime/log";
+import { handlers } from "../../providers/resources/index";
+import { NetbedProvider } from "../../providers/runtime/provider";
 import { parseStackConfig } from "../../schema/testbed-config";
 import { BAD_CASES, type BadCase, type BadType, HOSTILE_CASES, MEGABYTE, SENTINEL_DIR } from "../fixtures/bad-inputs/cases";
 import { CHECK_CASES } from "./corpus";

@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { addRef, getOrBuild, readEntry } from "../../providers/cache";
+import { addRef, getOrBuild, readEntry } from "../../providers/hostops/cache";
 import { LocalTransport } from "../../providers/transport";
 
 const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");

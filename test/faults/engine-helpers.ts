@@ -58,7 +58,7 @@ export function cliPids(): number[] {
     return descendants().filter((p) => fs.existsSync(`/proc/${p}/comm`) && fs.readFileSync(`/proc/${p}/comm`, "utf8").trim() === "pulumi");
 }
 
-/** The netbed provider plugins under this test (node running dist/providers/main.js). */
+/** The netbed provider plugins under this test (node running dist/providers/runtime/main.js). */
 export function pluginPids(): number[] {
     return descendants().filter((p) => /dist\/providers\/main\.js/.test(cmdline(p)));
 }

@@ -4,10 +4,10 @@
 import { strict as assert } from "node:assert";
 import { z } from "zod";
 import { isSecret } from "../../core/secrets";
-import { MemoryLogger } from "../../providers/log";
-import { handlers } from "../../providers/index";
-import { NetbedProvider, keyPaths } from "../../providers/provider";
-import type { ResourceHandler } from "../../providers/resource";
+import { MemoryLogger } from "../../providers/runtime/log";
+import { handlers } from "../../providers/resources/index";
+import { NetbedProvider, keyPaths } from "../../providers/runtime/provider";
+import type { ResourceHandler } from "../../providers/runtime/resource";
 
 const BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
 const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${BODY}\n-----END OPENSSH PRIVATE KEY-----\n`;
