@@ -107,7 +107,7 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
         // vhost-net busy polling is the tap netdev's poll-us, and only a vhost NIC takes it.
         const spec = { accel: "tcg" as const, cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [] };
         const polled = qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 50, queues: 2 }] });
-        assert.equal(polled[polled.indexOf("-netdev") + 1], "tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on,poll-us=50,queues=2");
+        assert.equal(polled[polled.indexOf("-netdev") + 1], "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=on,poll-us=50");
         assert.throws(() => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, pollUs: 50 }] }), /NIC 0: poll-us .* vhost off/);
         assert.throws(
             () => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 2.5 }] }),

@@ -256,7 +256,11 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
         );
         const extra = lines.filter((l) => / of round \d+\]/.test(l));
         assert.ok(
-            extra.every((l) => /\((1|2) of 2 cells still wider than ±5%, at most 8 repetitions\); about \d+ s left for the steps scheduled so far/.test(l)),
+            extra.every((l) =>
+                /\((1|2) of 2 cells still wider than ±5%, at most 8 repetitions\); about \d+ s left in this round, at most \d+ s if every open cell runs to 8 repetitions$/.test(
+                    l,
+                ),
+            ),
             extra.join("\n"),
         );
         // Interrupted in the last round: the progress file as the run had it, the last repetition's record gone.

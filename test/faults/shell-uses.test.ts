@@ -34,6 +34,12 @@ const REVIEWED: Reviewed[] = [
         match: "FD_WRAPPER",
         reason: `${POSITIONAL}: the fd count and device paths; eval only ever sees 'exec <n><>"$1"' with a number netbed computed (the path stays "$1")`,
     },
+    { file: "providers/resources/microvm.ts", match: "READ_FROM", reason: `${POSITIONAL}: the console log and the byte offset to read from` },
+    {
+        file: "providers/hostops/vm-confinement.ts",
+        match: `'stat -c "%u %a" -- "$1" && sha256sum -- "$1"'`,
+        reason: `${POSITIONAL}: the seccomp filter file whose owner, mode and hash are checked before boot`,
+    },
     { file: "providers/resources/microvm.ts", match: "DETACH_WRAPPER", reason: `${POSITIONAL}: log, FIFO and pid file, then the VMM argv run with exec "$@"` },
     { file: "providers/resources/security.ts", match: `'for p; do [ -e "$p" ]`, reason: `${POSITIONAL}: the Landlock paths to test` },
     { file: "providers/transport/index.ts", match: `'command -v "$1"'`, reason: `${POSITIONAL}: the tool name` },
