@@ -60,7 +60,7 @@ export function cliPids(): number[] {
 
 /** The netbed provider plugins under this test (node running dist/providers/runtime/main.js). */
 export function pluginPids(): number[] {
-    return descendants().filter((p) => /dist\/providers\/main\.js/.test(cmdline(p)));
+    return descendants().filter((p) => /dist\/providers\/runtime\/main\.js/.test(cmdline(p)));
 }
 
 export function rootLinks(): string[] {
@@ -200,7 +200,7 @@ export async function destroyClean(stack: Stack, left: Leftovers, onOutput: (s: 
     for (let n = 0; n < 50 && left.list().length > 0; n++) await sleep(100);
     const after = left.list();
     if (after.length > 0) {
-        const plugins = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d) && /dist\/providers\/main\.js/.test(cmdline(Number(d))));
+        const plugins = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d) && /dist\/providers\/runtime\/main\.js/.test(cmdline(Number(d))));
         console.error(
             [
                 `left after destroy: ${after.join(", ")}`,
