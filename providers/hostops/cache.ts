@@ -164,6 +164,16 @@ async function buildEntry<M extends { sha256: string }>(
  * a concurrent getOrBuild of the same key (another stack, another process) waits and then finds
  * the entry. Either way, `urn` gets a reference.
  */
+/**
+ * Lets other users read and traverse an entry and the folders above it, never write: a confined VMM
+ * runs as its own uid (netbed-vmm) and reads its kernel and image here, and a build's umask (an SSH
+ * session's may be 077) would leave them root's alone. Run on hits too, so entries built so are repaired.
+ */
+async function readableByOthers(t: Transport, cacheDir: string, dir: string): Promise<void> {
+    await t.run(["chmod", "-R", "go+rX,go-w", "--", dir]);
+    await t.run(["chmod", "go+rx,go-w", "--", cacheDir, dir.slice(0, dir.lastIndexOf("/"))]);
+}
+
 export async function getOrBuild<M extends { sha256: string }>(
     t: Transport,
     cacheDir: string,
@@ -177,6 +187,7 @@ export async function getOrBuild<M extends { sha256: string }>(
     const dir = entryDir(cacheDir, kind, key);
     let found = await intactMeta<M>(t, dir, artifact);
     if (found.meta) {
+        await readableByOthers(t, cacheDir, dir);
         await addRef(t, dir, urn);
         return { dir, meta: found.meta, hit: true };
     }
@@ -194,6 +205,7 @@ export async function getOrBuild<M extends { sha256: string }>(
     } finally {
         await release();
     }
+    await readableByOthers(t, cacheDir, dir);
     await addRef(t, dir, urn);
     return { dir, meta, hit };
 }
