@@ -159,10 +159,15 @@ export class SshTransport implements Transport {
         const timeoutMs = commandTimeoutMs(opts);
         const line = this.remoteLine(argv, opts, timeoutMs);
         return new Promise((resolve, reject) => {
-            client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
-                if (err) return reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
-                this.follow(client, ch, argv, opts, timeoutMs).then(resolve, reject);
-            });
+            // sshd refuses a channel beyond its MaxSessions (10 by default) while others are open:
+            // the command did not start, so retrying as channels close is safe (bounded: about 6 s).
+            const start = (attempt: number) =>
+                client.exec(line, (err: Error | undefined, ch: ClientChannel) => {
+                    if (!err) return void this.follow(client, ch, argv, opts, timeoutMs).then(resolve, reject);
+                    if (attempt < 5 && /Channel open failure/.test(err.message)) return void setTimeout(() => start(attempt + 1), 200 * 2 ** attempt);
+                    reject(new CommandError(this.label, argv, null, "", "", `could not start: ${err.message}`));
+                });
+            start(0);
         });
     }
 
