@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
+import { identityOf } from "../core/procstat";
 import { planMachine } from "../core/sim";
 import { ROOT, openStack } from "../scripts/engine";
 import { main as sim, simStackYaml } from "../scripts/sim";
@@ -66,8 +67,24 @@ function sshdPids(m: { namespace: string }): number[] {
         });
 }
 
-function killSshd(m: { namespace: string }): void {
-    for (const p of sshdPids(m)) process.kill(p, "SIGKILL");
+/** Kills the machine's sshd processes and waits until they have ended: a kill is delivered
+ *  asynchronously, and `sim up` would otherwise still see the old daemon and start none. */
+async function killSshd(m: { namespace: string }): Promise<void> {
+    const pids = sshdPids(m);
+    for (const p of pids) process.kill(p, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (pids.some(running)) {
+        if (Date.now() > deadline) throw new Error(`sshd ${pids.join(", ")} still running 10 s after SIGKILL`);
+        await new Promise((r) => setTimeout(r, 50));
+    }
+}
+
+function running(pid: number): boolean {
+    try {
+        return identityOf(fs.readFileSync(`/proc/${pid}/stat`, "utf8")) !== undefined;
+    } catch {
+        return false;
+    }
 }
 
 /** Whether a process runs in a simulated machine (the machines share this one's pid space). */
@@ -186,7 +203,7 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
         try {
             must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key]);
             const seen = must(["ssh-keygen", "-lf", `${key}.pub`]).split(" ")[1];
-            killSshd(M1);
+            await killSshd(M1);
             await sim(["up", "--e2288g"], ROOT);
             let out = "";
             // A refresh reads every resource on m1 over SSH (a plain up with nothing to do connects to nothing).
@@ -195,7 +212,7 @@ describe("the hardware path on simulated machines (sim-e2288g over SSH)", functi
             );
         } finally {
             for (const f of [key, `${key}.pub`]) fs.renameSync(`${f}.orig`, f);
-            killSshd(M1);
+            await killSshd(M1);
             await sim(["up", "--e2288g"], ROOT);
         }
         const pre = await stack.preview({ color: "never", onOutput });
