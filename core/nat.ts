@@ -29,9 +29,31 @@ export interface NatRules {
     forwards: PortForward[];
 }
 
+/**
+ * The words nft 1.0.6 reads as keywords where `create table ip`, `table ip` or `list table ip`
+ * expects a table's name, which it then cannot parse, quoted or not: every word of its scanner tried
+ * there in a network namespace of its own ("filter" and "nat" parse).
+ */
+export const NFT_TABLE_KEYWORDS: ReadonlySet<string> = new Set(
+    [
+        "accept add ah all and arp bridge cgroup chain chains comment comp constant continue counter counters cpu create ct day dccp define",
+        "delete describe device devices dnat drop dst dup dynamic ecn element elements eq esp ether exists expires export exthdr fib flags",
+        "flow flowtable flowtables flush frag fwd ge get goto gt handle hbh hook hooks hour ibriport ibrname icmp icmpv6 igmp iif iifgroup",
+        "iifname iiftype import include index inet insert interval ip ip6 ipsec jhash jump le limit limits list log lshift lt map maps mark",
+        "masquerade meta meter meters mh missing monitor ne netdev nftrace not notrack numgen obriport obrname offload oif oifgroup oifname",
+        "oiftype or osf pkttype policy position priority queue quota quotas random redefine redirect reject rename replace reset return",
+        "rshift rt rt0 rt2 rtclassid rule ruleset sctp secmark secmarks set sets size skgid skuid snat socket srh symhash synproxy",
+        "synproxys table tables tcp th time timeout tproxy type typeof udp udplite undefine update vlan vmap xor xt",
+    ]
+        .join(" ")
+        .split(" "),
+);
+
 /** nft names a table with letters, digits and '_'; netbed keeps them short enough for messages. */
 export function natTableProblem(name: string): string | undefined {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return "must be an nftables table name: a letter or '_', then letters, digits or '_' (at most 64)";
+    if (NFT_TABLE_KEYWORDS.has(name))
+        return `is a keyword of nft, which cannot parse it as a table's name, quoted or not: name the table otherwise, e.g. 'netbed_${name}'`;
     return undefined;
 }
 

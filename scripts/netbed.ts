@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // netbed's command line: `npx netbed <up|preview|refresh|destroy|outputs> [--stack NAME] [--dir PROJECT]`
 // in a project that installed netbed (the package's bin), `npm run netbed -- ...` in a checkout.
+import * as path from "node:path";
+import { displayArgv } from "../core/argv";
 import { ResultsDocSchema } from "../core/bench/results";
 import { terminalSummary } from "../core/report/summary";
 import { prune } from "./cache";
@@ -75,24 +77,26 @@ async function main(argv: string[]): Promise<void> {
     const onOutput = json ? (t: string) => process.stderr.write(t) : undefined;
     const out = await run(op, { stack, dir, refresh, onOutput, suppressOutputs: op === "up" });
     if (op === "outputs" || json) console.log(JSON.stringify(out, null, 2));
-    else if (op === "up") console.log(`\n${upSummary(out, stack ?? "local").join("\n")}`);
+    else if (op === "up") console.log(`\n${upSummary(out, stack ?? "local", dir === undefined ? undefined : path.resolve(dir)).join("\n")}`);
     console.error(`netbed ${op} (${stack ?? "local"}) finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**
  * The end of an `up`: the benchmark's summary where the program exports a results document (the
- * default program's `results`, or any output that is one), else the outputs' names.
+ * default program's `results`, or any output that is one), else the outputs' names. The commands it
+ * prints carry the up's stack and project directory (`dir`, where it was given).
  */
-export function upSummary(outputs: Record<string, unknown>, stack: string): string[] {
+export function upSummary(outputs: Record<string, unknown>, stack: string, dir?: string): string[] {
     const cli = HOME === ROOT ? "npm run netbed --" : "npx netbed";
     const key = ["results", ...Object.keys(outputs)].find((k) => ResultsDocSchema.safeParse(outputs[k]).success);
     const str = (k: string) => (typeof outputs[k] === "string" && outputs[k] ? (outputs[k] as string) : undefined);
     if (key === undefined) {
         const names = Object.keys(outputs);
-        return [`Stack ${stack} is up.${names.length > 0 ? ` Outputs: ${names.join(", ")} (\`${cli} outputs --stack ${stack}\` prints them).` : ""}`];
+        const print = `${cli} ${displayArgv(["outputs", "--stack", stack, ...(dir === undefined ? [] : ["--dir", dir])])}`;
+        return [`Stack ${stack} is up.${names.length > 0 ? ` Outputs: ${names.join(", ")} (\`${print}\` prints them).` : ""}`];
     }
     const doc = ResultsDocSchema.parse(outputs[key]);
-    return terminalSummary(doc, { cli, stack, results: str("resultsPath"), report: str("reportPath") });
+    return terminalSummary(doc, { cli, stack, dir, results: str("resultsPath"), report: str("reportPath") });
 }
 
 if (require.main === module)

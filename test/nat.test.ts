@@ -6,7 +6,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableHead, renderNatRuleset, ruleLines } from "../core/nat";
+import { NFT_TABLE_KEYWORDS, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableHead, renderNatRuleset, ruleLines } from "../core/nat";
 import { MemoryLogger } from "../providers/runtime/log";
 import { natHandler, nftMissingHere } from "../providers/resources/nat";
 import { NatArgsSchema } from "../schema/nat";
@@ -108,6 +108,29 @@ describe("Nat", function () {
         assert.equal(kept({ table: "netbed_lg_nat" }, "mine"), "mine");
         assert.equal(v.forwards[0].toPort, 80);
         assert.deepEqual(v.rules.slice(-1), ["prerouting: tcp dport 80 dnat to 10.0.0.2:80"]);
+    });
+
+    it("a table name nft reads as a keyword is refused at check: nft here takes it neither bare nor quoted", function () {
+        const masquerade = [{ outInterface: "veth0" }];
+        assert.match(issues({ table: "fwd", masquerade }), /^table: 'fwd' is a keyword of nft, .* e\.g\. 'netbed_fwd'$/);
+        assert.equal(issues({ table: "filter", masquerade }), "");
+        if (nftMissingHere()) this.skip();
+        const ns = `natkw-${uniq()}`;
+        must(["ip", "netns", "add", ns]);
+        try {
+            const nft = (...argv: string[]) => sh(["ip", "netns", "exec", ns, "nft", ...argv]).stderr;
+            const script = (text: string) => sh(["ip", "netns", "exec", ns, "nft", "-c", "-f", "-"], text).stderr;
+            const refused = (table: string) => /syntax error/.test(script(`create table ip ${table}\n`) + nft("list", "table", "ip", table));
+            assert.deepEqual(
+                [...NFT_TABLE_KEYWORDS].filter((w) => !refused(w)),
+                [],
+            );
+            for (const w of ["filter", "nat", "netbed_fwd"]) assert.ok(!refused(w), w);
+            assert.match(script(renderNatRuleset('"fwd"', "c", { masquerade, forwards: [] })), /syntax error, unexpected quoted string/);
+            assert.match(nft("list", "table", "ip", '"fwd"'), /syntax error, unexpected quoted string/);
+        } finally {
+            dropNetns(ns);
+        }
     });
 
     it("a host without nft is refused at preview, naming the package", () => {

@@ -60,6 +60,24 @@ describe("the end of netbed up", () => {
         assert.match(lines[lines.length - 1], /^ {2}Tear the testbed down:\s+npm run netbed -- destroy$/);
     });
 
+    it("the next commands carry the stack and project directory the up ran with, quoted for a shell", () => {
+        const dir = "/home/u/my testbed";
+        const next = upSummary(outputs, "lab", dir).slice(-4).join("\n");
+        assert.match(
+            next,
+            /^ {2}A\/B test against another run:\s+npm run netbed -- compare \/r\/runs\/bench-2026\.json <other run> --dir '\/home\/u\/my testbed'$/m,
+        );
+        assert.match(next, /^ {2}CSV for pandas, R, a spreadsheet:\s+npm run netbed -- export \/r\/runs\/bench-2026\.json --dir '\/home\/u\/my testbed'$/m);
+        assert.match(next, /^ {2}The report again:\s+npm run netbed -- report \/r\/runs\/bench-2026\.json --stack lab --dir '\/home\/u\/my testbed'$/m);
+        assert.match(next, /^ {2}Tear the testbed down:\s+npm run netbed -- destroy --stack lab --dir '\/home\/u\/my testbed'$/m);
+        // Without the document's path, the stack's results output is read, from the same project.
+        const byStack = upSummary({ ...outputs, resultsPath: undefined }, "lab", dir).join("\n");
+        assert.match(byStack, /npm run netbed -- export stack:lab --dir '\/home\/u\/my testbed'$/m);
+        assert.deepEqual(upSummary({ a: 1 }, "lab", dir), [
+            "Stack lab is up. Outputs: a (`npm run netbed -- outputs --stack lab --dir '/home/u/my testbed'` prints them).",
+        ]);
+    });
+
     it("says where the up that ran the benchmark spent its time, where the document has it", () => {
         assert.ok(!text.includes("Phases of the up"), "the fixture predates phases");
         const timed = structuredClone(doc);

@@ -1,6 +1,7 @@
 // What a terminal shows at the end of `netbed up`: one table of the headline metrics per pair
 // (median, the half-width of its interval, percent of bare metal), the warnings that change how
 // to read it, where the report is, and what to run next. Pure: the CLI prints the lines.
+import { displayArgv } from "../argv";
 import type { ResultsDoc } from "../bench/results";
 import { phasesText } from "../phases";
 import { noisyMetrics } from "./context";
@@ -17,6 +18,8 @@ export interface SummaryOptions extends SummaryPaths {
     /** How the user invokes netbed here ("npm run netbed --" in a checkout, "npx netbed" in a project). */
     cli: string;
     stack: string;
+    /** The project directory the up ran in, where it was given (--dir): the commands that read the stack need it too. */
+    dir?: string;
 }
 
 /** The rows a summary shows: every throughput and transaction row, the P50 latencies, the smallest packet size. */
@@ -82,13 +85,23 @@ export function headlineWarnings(doc: ResultsDoc): string[] {
     return out;
 }
 
+/**
+ * The next commands, with the options of the up that matter to each: its project directory (--dir,
+ * where a stack: input is read, the other run of a comparison perhaps too) and, for the commands
+ * that take one, its stack (destroy acts on it; report names it in its commands).
+ */
 function nextSteps(o: SummaryOptions): string[] {
     const doc = o.results ?? `stack:${o.stack}`;
+    const dir = o.dir === undefined ? [] : ["--dir", o.dir];
+    const stack = o.stack === "local" ? [] : ["--stack", o.stack];
+    // A placeholder (<other run>) is the user's to fill in, never quoted.
+    const cmd = (words: string[], options: string[], placeholder?: string) =>
+        [o.cli, displayArgv(words), ...(placeholder ? [placeholder] : []), ...(options.length > 0 ? [displayArgv(options)] : [])].join(" ");
     const steps = [
-        ["A/B test against another run:", `${o.cli} compare ${doc} <other run>`],
-        ["CSV for pandas, R, a spreadsheet:", `${o.cli} export ${doc}`],
-        ["The report again:", `${o.cli} report ${doc}`],
-        ["Tear the testbed down:", `${o.cli} destroy${o.stack === "local" ? "" : ` --stack ${o.stack}`}`],
+        ["A/B test against another run:", cmd(["compare", doc], dir, "<other run>")],
+        ["CSV for pandas, R, a spreadsheet:", cmd(["export", doc], dir)],
+        ["The report again:", cmd(["report", doc], [...stack, ...dir])],
+        ["Tear the testbed down:", cmd(["destroy"], [...stack, ...dir])],
     ];
     return aligned(steps).map((l) => `  ${l}`);
 }

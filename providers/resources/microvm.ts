@@ -16,7 +16,8 @@ import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } 
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../../schema/tap";
 import { sha256Hex } from "../../core/hash";
-import { urnTag } from "../../core/names";
+import { urnName, urnTag } from "../../core/names";
+import type { CheckFailure } from "../../core/check";
 import { sleep } from "../../core/sleep";
 import { type Transport, hostTransport } from "../transport";
 import { applyPinning, placementOf, resolveBinary } from "../hostops/vmm";
@@ -61,6 +62,45 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
 /** The VM's run directory, named by its URN too: a VM of the same name in another stack has its own. */
 export function runDir(host: HostConnection, name: string, urn: string): string {
     return `${VM_DIR}/${networkStackOf(host)}/${name}-${urnTag(urn)}`;
+}
+
+/** sun_path holds 108 bytes with its NUL: a longer path fails only when the VMM or its launcher binds it. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * The unix sockets the VMM listens on in its run directory, as its driver renders them. The NICs are
+ * stand-ins (their taps and devices do not exist at check): no socket depends on them, and a custom
+ * template that names them renders.
+ */
+function runSockets(i: MicroVmInputs, name: string, dir: string): string[] {
+    const nics = i.nics.map((n, k) => ({ tap: `tap${k}`, fd: 3 + k, mac: "02:00:00:00:00:00", vhost: false, queues: n.queues }));
+    const spec = vmSpec(i, nics, { name, binary: i.binary ?? "", accel: "tcg", dir, servers: guestServers(i) });
+    const launch = DRIVER_MODELS[i.driver].render(spec);
+    return [...launch.listen.map((l) => l.path), ...(launch.agent ? [launch.agent] : [])];
+}
+
+/** The input that, with the VM's name, makes its run directory's path long: the host's namespace or SSH address. */
+function hostPart(host: HostConnection): { property: string; label: string; value: string } | undefined {
+    if (host.kind === "netns") return { property: "host.namespace", label: "the host's namespace", value: host.namespace };
+    if (host.kind === "ssh") return { property: "host.ssh.host", label: "the host's SSH address", value: host.ssh.host };
+    return undefined;
+}
+
+/** A socket path past sun_path's limit, refused before anything exists with the names that make it long. */
+export function socketPathFailures(urn: string, i: MicroVmInputs): CheckFailure[] {
+    const name = urnName(urn);
+    const bytes = (s: string) => Buffer.byteLength(s, "utf8");
+    const long = runSockets(i, name, runDir(i.host, name, urn)).reduce((a, b) => (bytes(b) > bytes(a) ? b : a), "");
+    if (bytes(long) <= MAX_SOCKET_PATH_BYTES) return [];
+    const host = hostPart(i.host);
+    return [
+        {
+            property: host?.property ?? "name",
+            reason:
+                `the VM's socket ${long} would be ${bytes(long)} bytes, and a unix socket path has at most ${MAX_SOCKET_PATH_BYTES} (sun_path): ` +
+                `give the MicroVm a shorter name than '${name}' (${bytes(name)} bytes)${host ? ` or ${host.label} '${host.value}' (${bytes(host.value)} bytes)` : ""}`,
+        },
+    ];
 }
 
 /**
@@ -179,6 +219,8 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
             },
         ];
     },
+
+    namedCheck: socketPathFailures,
 
     async create(ctx, given) {
         await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name, ctx.urn));

@@ -81,9 +81,9 @@ export class NetbedProvider implements provider.Provider {
         return { plain: h.defaults(plain, urnName(urn), urn, unwrapSecrets(olds ?? {}).value as Record<string, unknown>), secretPaths };
     }
 
-    /** The checks after the schema's that need no host: against the rest of the stack and this machine. */
+    /** The checks after the schema's that need no host: against the rest of the stack, this machine and the paths named after the resource. */
     private semanticFailures(urn: string, h: ResourceHandler, inputs: Record<string, unknown>): CheckFailure[] {
-        return [...(h.crossCheck?.(urn, inputs, this.registry) ?? []), ...(h.localCheck?.(inputs) ?? [])];
+        return [...(h.crossCheck?.(urn, inputs, this.registry) ?? []), ...(h.localCheck?.(inputs) ?? []), ...(h.namedCheck?.(urn, inputs) ?? [])];
     }
 
     /**
@@ -126,7 +126,7 @@ export class NetbedProvider implements provider.Provider {
         const r = checkWithSchema(h.schema, plain);
         if (!r.ok) {
             if (r.failures.length > 0) return { inputs: news, failures: r.failures };
-            const early = this.previewFailures(h, plain);
+            const early = this.previewFailures(urn, h, plain);
             if (early.length > 0) return { inputs: news, failures: early };
             // Only values not known yet are in the way: validated again once they are known.
             return { inputs: wrapSecretsAt(dropUndefined(plain), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(plain)]) };
@@ -136,12 +136,15 @@ export class NetbedProvider implements provider.Provider {
         return { inputs: wrapSecretsAt(dropUndefined(r.value), [...secretPaths, ...(h.secretPaths ?? []), ...keyPaths(r.value)]) };
     }
 
-    /** The problems a schema finds with stand-ins for the inputs not known yet (none without stand-ins). */
-    private previewFailures(h: ResourceHandler, plain: Record<string, unknown>) {
+    /**
+     * The problems a schema finds with stand-ins for the inputs not known yet (none without
+     * stand-ins), and those of the paths named after the resource, which the stand-ins leave alone.
+     */
+    private previewFailures(urn: string, h: ResourceHandler, plain: Record<string, unknown>) {
         if (!h.previewStandIn) return [];
         const { value, replaced } = withStandIns(plain, (p) => h.previewStandIn!(p));
         const r = checkWithSchema(h.schema, value);
-        if (r.ok) return [];
+        if (r.ok) return h.namedCheck?.(urn, r.value) ?? [];
         const under = replaced.map((p) => propertyPath(p));
         return r.failures.filter((f) => !under.some((u) => f.property === u || f.property.startsWith(`${u}.`) || f.property.startsWith(`${u}[`)));
     }

@@ -48,6 +48,8 @@ interface HandlerBase<I extends Record<string, unknown>> extends DiffTable<I> {
      * read-only (stat a path), because check() also runs for preview.
      */
     localCheck?(inputs: I): CheckFailure[];
+    /** Checks of what the resource names after itself on its host (paths with its name and URN in them). Pure. */
+    namedCheck?(urn: string, inputs: I): CheckFailure[];
     create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
     /**
      * Read-only, at every diff: why the object in `state` is gone (a process that died) and which
