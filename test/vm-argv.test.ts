@@ -4,9 +4,9 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { vethAddArgv } from "../core/link";
 import { DRIVER_MODELS } from "../core/vmm";
 import { chooseAccel, nextFd, nicsOf, vmSpec } from "../core/vmspec";
-import { vethAddArgv } from "../providers/resources/veth";
 import { MicroVmArgsSchema, guestServers } from "../schema/microvm";
 import { VethPairArgsSchema } from "../schema/veth";
 
