@@ -202,7 +202,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         must(["mkfifo", `${dir}/console.in`]);
         // Without "quiet" the boot alone writes more than a 512-byte cap.
         const cmdline = guestCmdline([], []);
-        const argv = qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 256, kernel: kernel.path, initrd: image.path, cmdline, nics: [] });
+        const argv = qemuArgv({ accel: "tcg", vcpus: 1, memoryMiB: 256, kernel: kernel.path, initrdPath: image.path, cmdline, nics: [] });
         const noisy = argv.map((w) => (w.startsWith("console=ttyS0") ? w.replace(" quiet", "") : w));
         must(detachArgv(dir, noisy, 512));
         for (let k = 0; k < 50 && !fs.existsSync(`${dir}/pid`); k++) await sleep(100);

@@ -102,7 +102,7 @@ function launchOf(inputs: Record<string, unknown>, launcher: boolean) {
     const spec = vmSpec(i, nics.vm, { name: "g", binary, accel, dir: "/run/netbed/vms/host/g-s12n", servers: guestServers(i) });
     const listen = launcher ? model.render(spec).listen.map((l, k) => ({ ...l, fd: nextFd(nics) + k })) : [];
     const launch = model.render({ ...spec, listenFds: Object.fromEntries(listen.map((l) => [l.name, l.fd])) });
-    return { ...launch, initrd: spec.initrd, devices: nics.devices, taps: nics.taps, hostIf: nics.hostIf, listen };
+    return { ...launch, initrd: spec.initrdPath, devices: nics.devices, taps: nics.taps, hostIf: nics.hostIf, listen };
 }
 
 function vethArgv() {

@@ -50,7 +50,7 @@ describe("core/vmspec: a MicroVm's inputs as its VMM sees them", () => {
         const i = vm({ vcpus: 3 });
         const nics = nicsOf(i, "urn:x", false);
         const spec = vmSpec(i, nics.vm, { name: "g", binary: "qemu-system-x86_64", accel: "tcg", dir: "/run/x", servers: guestServers(i) });
-        assert.equal(spec.initrd, "/run/x/initrd");
+        assert.equal(spec.initrdPath, "/run/x/initrd");
         const argv = DRIVER_MODELS.qemu.render(spec).argv;
         assert.equal(argv[argv.indexOf("-smp") + 1], "3");
     });

@@ -8,14 +8,13 @@ import { AGENT_KEY_FILE } from "../../core/agent";
 import { newcArchive } from "../../core/cpio";
 import { busyPollMismatch, notificationModel } from "../../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch } from "../../core/vmm";
-import { chooseAccel, nextFd, nicsOf, vmSpec } from "../../core/vmspec";
+import { chooseAccel, nextFd, nicsOf, ownTapName, vmSpec } from "../../core/vmspec";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
 import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../../schema/tap";
-import { sha256Hex } from "../../core/hash";
 import { urnTag } from "../../core/names";
 import { sleep } from "../../core/sleep";
 import { type Transport, hostTransport } from "../transport";
@@ -26,28 +25,17 @@ import { alive, aliveHere, processIdentity } from "../hostops/process";
 
 const VM_DIR = "/run/netbed/vms";
 
-/** The tap a VM makes for a NIC given a bridge: "nbv" + a hash of the VM and NIC (15 bytes max). */
-function ownTapName(urn: string, nic: number): string {
-    return `nbv${sha256Hex(`${urn}#${nic}`).slice(0, 10)}`;
-}
-
 function ownTapCtx(ctx: Ctx, nic: number): Ctx {
     return { ...ctx, urn: `${ctx.urn}#tap${nic}`, name: `${ctx.name}-tap${nic}` };
 }
 
-/** Creates the taps for NICs that name a bridge (and returns the inputs with those taps filled in). */
-async function makeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<MicroVmInputs> {
-    const nics = [];
+/** Creates the taps for NICs that name a bridge, under the names the VM spec gives them (core/vmspec.ts ownTapName). */
+async function makeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
     for (const [k, n] of i.nics.entries()) {
-        if (n.bridge === undefined) {
-            nics.push(n);
-            continue;
-        }
+        if (n.bridge === undefined) continue;
         const name = ownTapName(ctx.urn, k);
         await tapHandler.create(ownTapCtx(ctx, k), TapArgsSchema.parse({ host: i.host, name, bridge: n.bridge, multiQueue: n.queues > 1, queues: n.queues }));
-        nics.push({ ...n, tap: name });
     }
-    return { ...i, nics };
 }
 
 async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
@@ -182,9 +170,9 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
 
     async create(ctx, given) {
         await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name, ctx.urn));
-        const i = await makeOwnTaps(ctx, given);
+        await makeOwnTaps(ctx, given);
         try {
-            return await bootVm(ctx, i, given);
+            return await bootVm(ctx, given);
         } catch (e) {
             await removeOwnTaps(ctx, given).catch(() => undefined);
             throw e;
@@ -361,7 +349,7 @@ async function settleGuest(
 }
 
 /** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
-async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
     const t = hostTransport(ctx, i.host);
     const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];
@@ -379,7 +367,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const wrapper = await confinement(ctx, t, i, binary, dir, accel, rootArgs);
     if (!wrapper) ctx.log.warn(ctx.urn, UNCONFINED);
     const agentKey = launch.agent ? randomBytes(32).toString("hex") : "";
-    await prepareRunDir(t, i, dir, launch, spec.initrd, agentKey);
+    await prepareRunDir(t, i, dir, launch, spec.initrdPath, agentKey);
     const started = Date.now();
     // The shell steps (console, device fds) and the launcher's root stage (taps, sockets) run first;
     // the confinement chain execs the VMM last, so those fds are open when the uid, Landlock and the
@@ -398,7 +386,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,
             outs: {
-                ...given,
+                ...i,
                 pid,
                 startTime: vmm.start,
                 accelUsed: i.driver === "custom" ? "vmm's own" : accel,
@@ -415,7 +403,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 guestBusyPoll: ready.busyPoll ?? null,
                 notification: notificationModel(
                     ready.busyPoll,
-                    nics.vm.map((n) => n.pollUs ?? 0),
+                    nics.vm.map((n) => n.vhostPollUs ?? 0),
                 ),
                 placement,
                 argv,
