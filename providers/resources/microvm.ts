@@ -9,6 +9,7 @@ import { newcArchive } from "../../core/cpio";
 import { busyPollMismatch, notificationModel } from "../../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch } from "../../core/vmm";
 import { chooseAccel, nextFd, nicsOf, ownTapName, vmSpec } from "../../core/vmspec";
+import { detachArgv, withDeviceFds } from "../../core/detach";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
 import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
@@ -70,31 +71,6 @@ const UNCONFINED =
  */
 async function consoleSend(t: Transport, dir: string, line: string): Promise<void> {
     await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
-}
-
-/**
- * Opens each device file as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
- * script: the count and paths are arguments, and eval only ever sees a number.
- */
-const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
-
-/** The console log's cap: a guest that writes more loses the rest (its VMM's writes fail with EFBIG). */
-export const CONSOLE_LOG_BYTES = 64 * 2 ** 20;
-
-/**
- * Starts the VMM detached under setsid, so it outlives this plugin process: its stdout and stderr
- * go to the console log, its stdin is a FIFO netbed writes console commands to, and the shell writes
- * its own pid (which exec keeps) before it becomes the VMM. All three are made by root in the run
- * directory, which only root can write. The log is bounded by RLIMIT_FSIZE (ulimit -f counts
- * 512-byte blocks), with SIGXFSZ ignored so that a write past it fails instead of killing the VMM.
- * Works the same over every transport.
- */
-const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; blocks=$4; shift 4; echo $$ > "$pidf"; trap "" XFSZ; ulimit -f "$blocks"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
-
-/** The argv that starts `vmm` detached, its console in `dir`, the log capped at `capBytes`. */
-export function detachArgv(dir: string, vmm: readonly string[], capBytes = CONSOLE_LOG_BYTES): string[] {
-    const blocks = String(Math.floor(capBytes / 512));
-    return ["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, blocks, ...vmm];
 }
 
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
@@ -296,8 +272,7 @@ async function startVmm(
     vmm: string[],
     devices: string[],
 ): Promise<{ pid: number; start: string }> {
-    const withFds = devices.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(devices.length), ...devices, ...vmm] : vmm;
-    await t.run(detachArgv(dir, withFds));
+    await t.run(detachArgv(dir, withDeviceFds(devices, vmm)));
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await sleep(100);
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
