@@ -6,7 +6,7 @@ import { busyPollUsProblem } from "../core/notification";
 import { machineLabel, machineOf } from "../core/placement";
 import { QEMU_MACHINES } from "../core/qemu";
 import { DRIVER_MODELS, type DriverModel, VMM_DRIVERS, templateProblem } from "../core/vmm";
-import type { Nic } from "../core/vmspec";
+import type { Nic, VmInputs } from "../core/vmspec";
 import { IfnameSchema, MacSchema, hostPath, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 
@@ -357,7 +357,13 @@ function checkMemoryFitsImage(v: MicroVmFields, issue: Issue): void {
     }
 }
 
-export type MicroVmInputs = z.output<typeof MicroVmArgsSchema>;
+/**
+ * The validated MicroVm arguments. The VM spec reads them under their names (core/vmspec.ts
+ * VmInputs): should a field it reads leave this schema or change type, this is never and nothing compiles.
+ */
+export type MicroVmInputs = SpecReadsInputs extends true ? MicroVmOutput : never;
+type MicroVmOutput = z.output<typeof MicroVmArgsSchema>;
+type SpecReadsInputs = [keyof VmInputs] extends [keyof MicroVmOutput] ? ([MicroVmOutput] extends [VmInputs] ? true : false) : false;
 
 /** What a MicroVm's check needs to know of its host (its `hostCaps` input). */
 export function microVmHostCaps(p: HostProbe): NonNullable<MicroVmInputs["hostCaps"]> {
