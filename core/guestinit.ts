@@ -3,6 +3,7 @@
 import { AGENT_PATH, AGENT_PORT_NAME } from "./agent";
 import { macProblem, parseCidr } from "./net";
 import { type BusyPoll, busyPollUsProblem } from "./notification";
+import type { VmmNic } from "./vmspec";
 
 /** Console setup every guest gets; quiet because under TCG every console line costs boot time. */
 export const CONSOLE_WORDS = ["console=ttyS0", "quiet", "panic=-1"];
@@ -13,13 +14,8 @@ const ERROR_PREFIX = "NETBED-ERROR";
 export const SERVERS = ["iperf3", "sockperf", "netserver", "agent"] as const;
 export type Server = (typeof SERVERS)[number];
 
-export interface GuestNic {
-    mac: string;
-    /** Address with prefix, e.g. 10.77.1.10/24. */
-    address: string;
-    gateway?: string;
-    mtu?: number;
-}
+/** What the guest's init reads of a NIC (address with prefix, e.g. 10.77.1.10/24). */
+export type GuestNic = Pick<VmmNic, "mac" | "address" | "gateway" | "mtu">;
 
 /** Kernel command line words for the guest's NICs, servers and busy polling (each a single word: no spaces). */
 export function guestCmdline(nics: readonly GuestNic[], servers: readonly Server[], busyPoll?: BusyPoll): string[] {

@@ -159,3 +159,15 @@ export function tuntapArgv(i: { name: string; multiQueue?: boolean; vnetHdr?: bo
     if (i.group !== undefined) argv.push("group", String(i.group));
     return argv;
 }
+
+/** One end of a veth pair: its name, and the namespace it is made in where its host is one. */
+interface VethEnd {
+    name: string;
+    host: { kind: "netns"; namespace: string } | { kind: "local" | "ssh" };
+}
+
+/** argv that creates both ends of a veth pair at once, each straight into its host's namespace. */
+export function vethAddArgv(a: VethEnd, b: VethEnd): string[] {
+    const place = (e: VethEnd) => (e.host.kind === "netns" ? ["netns", e.host.namespace] : []);
+    return ["ip", "link", "add", "name", a.name, ...place(a), "type", "veth", "peer", "name", b.name, ...place(b)];
+}

@@ -3,51 +3,29 @@
 import { AGENT_PORT_NAME } from "./agent";
 import { CONSOLE_WORDS } from "./guestinit";
 import { busyPollUsProblem } from "./notification";
-
-interface QemuNic {
-    /** A tap device name (virtio, vhost-net) ... */
-    tap?: string;
-    /** ... or a file descriptor number the VMM inherits (a macvtap's character device, a tap the launcher opened) ... */
-    fd?: number;
-    /** ... or one per queue (a multi-queue tap the launcher opened). */
-    fds?: readonly number[];
-    /** vhost-net fds opened before the VMM starts, one per queue (QEMU then opens no /dev/vhost-net). */
-    vhostFds?: readonly number[];
-    mac: string;
-    vhost: boolean;
-    queues?: number;
-    /** vhost-net busy polling: µs the vhost worker polls before it waits for a notification (QEMU's poll-us). */
-    pollUs?: number;
-}
+import type { VmSpec, VmmNic } from "./vmspec";
 
 export const QEMU_MACHINES = ["q35", "microvm"] as const;
 export type QemuMachine = (typeof QEMU_MACHINES)[number];
 
-export interface QemuSpec {
-    binary?: string;
-    /** Default q35. */
-    machine?: QemuMachine;
-    accel: "kvm" | "tcg";
-    cpus: number;
-    memoryMiB: number;
-    kernel: string;
-    initrd: string;
-    /** Kernel command line words after the console setup. */
-    cmdline: readonly string[];
-    nics: readonly QemuNic[];
-    /** QMP unix socket path ... */
-    qmp?: string;
-    /** ... or the fd of a socket already listening there (the launcher made it). */
-    qmpFd?: number;
-    /** The guest agent's unix socket path: a virtio-serial port named for the agent (core/agent.ts). */
-    agentSocket?: string;
-    /** ... or the fd of a socket already listening there. */
-    agentFd?: number;
-    /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
-    name?: string;
-    /** The host's TSC frequency in kHz: required by the microvm machine under TCG (tscWords). */
-    tscKhz?: number;
-}
+/** What QEMU's argv reads of a VM spec (core/vmspec.ts), and where its sockets are. */
+export type QemuSpec = Pick<VmSpec, "accel" | "vcpus" | "memoryMiB" | "kernel" | "initrdPath" | "cmdline"> &
+    Partial<Pick<VmSpec, "binary" | "machine" | "tscKhz">> & {
+        nics: readonly QemuNic[];
+        /** QMP unix socket path ... */
+        qmp?: string;
+        /** ... or the fd of a socket already listening there (the launcher made it). */
+        qmpFd?: number;
+        /** The guest agent's unix socket path: a virtio-serial port named for the agent (core/agent.ts). */
+        agentSocket?: string;
+        /** ... or the fd of a socket already listening there. */
+        agentFd?: number;
+        /** A name for the process; with it, QEMU names its vCPU threads "CPU n/TCG|KVM" (used for pinning). */
+        processName?: string;
+    };
+
+/** What QEMU's netdev and device options read of a NIC. */
+type QemuNic = Pick<VmmNic, "tap" | "fd" | "fds" | "vhostFds" | "mac" | "vhost" | "queues" | "vhostPollUs">;
 
 /**
  * Kernel words that let a TCG guest on the microvm machine boot every time. Its kernel calibrates
@@ -73,12 +51,12 @@ export function tscWords(s: Pick<QemuSpec, "machine" | "accel" | "tscKhz">): str
  * as a transmit stall under netperf TCP_CRR). With a second slot QEMU translates the guest's code
  * for parallel CPUs, barriers kept. A guest under KVM runs on real CPUs, with real barriers.
  */
-export function smpOption(s: Pick<QemuSpec, "accel" | "cpus">): string {
-    return s.accel === "tcg" && s.cpus === 1 ? "1,maxcpus=2" : String(s.cpus);
+export function smpOption(s: Pick<QemuSpec, "accel" | "vcpus">): string {
+    return s.accel === "tcg" && s.vcpus === 1 ? "1,maxcpus=2" : String(s.vcpus);
 }
 
 export function qemuArgv(s: QemuSpec): string[] {
-    for (const p of [s.kernel, s.initrd, s.qmp ?? "", s.agentSocket ?? "", s.name ?? ""]) {
+    for (const p of [s.kernel, s.initrdPath, s.qmp ?? "", s.agentSocket ?? "", s.processName ?? ""]) {
         if (p.includes(",")) throw new Error(`'${p}' cannot appear in a QEMU option (it contains ',')`);
     }
     // biome-ignore format: options and their values read as pairs
@@ -93,9 +71,9 @@ export function qemuArgv(s: QemuSpec): string[] {
         "-nodefaults", "-no-user-config",
         // The serial console is stdin/stdout: the launcher connects them to a FIFO and a log.
         "-nographic", "-serial", "stdio",
-        ...(s.name ? ["-name", `${s.name},debug-threads=on`] : []),
+        ...(s.processName ? ["-name", `${s.processName},debug-threads=on`] : []),
         "-kernel", s.kernel,
-        "-initrd", s.initrd,
+        "-initrd", s.initrdPath,
         "-append", [...CONSOLE_WORDS, ...tscWords(s), ...s.cmdline].join(" "),
         "-no-reboot",
     ];
@@ -104,11 +82,11 @@ export function qemuArgv(s: QemuSpec): string[] {
         for (const v of [n.tap ?? "", n.mac]) if (/[,=\s]/.test(v)) throw new Error(`NIC ${i}: '${v}' cannot appear in a QEMU option`);
         const poll = pollOption(n, i);
         argv.push("-netdev", `${tapBackend(n, i)},vhost=${n.vhost ? "on" : "off"}${poll}`);
-        const mq = n.queues && n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
+        const mq = n.queues > 1 ? `,mq=on,vectors=${2 * n.queues + 2}` : "";
         argv.push(
             "-device",
             s.machine === "microvm"
-                ? `virtio-net-device,netdev=n${i},mac=${n.mac}${n.queues && n.queues > 1 ? ",mq=on" : ""}`
+                ? `virtio-net-device,netdev=n${i},mac=${n.mac}${n.queues > 1 ? ",mq=on" : ""}`
                 : `virtio-net-pci,netdev=n${i},mac=${n.mac},romfile=${mq}`,
         );
     });
@@ -139,15 +117,15 @@ function tapBackend(n: QemuNic, i: number): string {
     if (n.fds && n.fds.length > 1) return `tap,id=n${i},fds=${n.fds.join(":")}${vhost.length ? `,vhostfds=${vhost.join(":")}` : ""}`;
     const fd = n.fds?.[0] ?? n.fd;
     if (fd !== undefined) return `tap,id=n${i},fd=${fd}${vhost.length ? `,vhostfd=${vhost[0]}` : ""}`;
-    const q = n.queues && n.queues > 1 ? `,queues=${n.queues}` : "";
+    const q = n.queues > 1 ? `,queues=${n.queues}` : "";
     return `tap,id=n${i},ifname=${n.tap},script=no,downscript=no${q}`;
 }
 
 /** The tap netdev's `poll-us` for vhost-net busy polling ("" without it). */
 function pollOption(n: QemuNic, i: number): string {
-    if (!n.pollUs) return "";
-    const p = busyPollUsProblem(n.pollUs);
+    if (!n.vhostPollUs) return "";
+    const p = busyPollUsProblem(n.vhostPollUs);
     if (p) throw new Error(`NIC ${i}: poll-us ${p}`);
     if (!n.vhost) throw new Error(`NIC ${i}: poll-us busy-polls the vhost-net worker, and this NIC has vhost off`);
-    return `,poll-us=${n.pollUs}`;
+    return `,poll-us=${n.vhostPollUs}`;
 }

@@ -4,66 +4,11 @@
 import { cloudHvArgv, cloudHvVcpu } from "./cloudhv";
 import { CONSOLE_WORDS } from "./guestinit";
 import { firecrackerConfig, firecrackerVcpu } from "./firecracker";
-import { type QemuMachine, qemuArgv } from "./qemu";
+import { qemuArgv } from "./qemu";
+import type { VmSpec } from "./vmspec";
 
 export const VMM_DRIVERS = ["qemu", "firecracker", "cloud-hypervisor", "custom"] as const;
 export type VmmDriverName = (typeof VMM_DRIVERS)[number];
-
-export interface VmNic {
-    /** A tap by name (virtio, vhost-net) ... */
-    tap?: string;
-    /** ... or a file descriptor the VMM inherits (a macvtap's character device, or the tap opened by the launcher) ... */
-    fd?: number;
-    /** ... or one per queue (a multi-queue tap opened by the launcher). */
-    fds?: number[];
-    /** vhost-net fds, one per queue, opened before the VMM starts. */
-    vhostFds?: number[];
-    mac: string;
-    vhost: boolean;
-    queues: number;
-    /** vhost-net busy polling in µs (QEMU's tap poll-us); only QEMU's vhost-net NICs take it. */
-    pollUs?: number;
-}
-
-export interface VmSpec {
-    driver: VmmDriverName;
-    /** The VMM binary: an absolute path, or a name looked up on the host's PATH. */
-    binary: string;
-    /** QEMU's machine type. */
-    machine: QemuMachine;
-    accel: "kvm" | "tcg";
-    vcpus: number;
-    memoryMiB: number;
-    kernel: string;
-    initrd: string;
-    /** Guest kernel command line words after the driver's console setup. */
-    cmdline: readonly string[];
-    nics: readonly VmNic[];
-    /** The VM's run directory on its host (sockets, config files, console log). */
-    dir: string;
-    /** The VM's name (QEMU names its process and threads after it). */
-    name: string;
-    /** The custom driver's argv template. */
-    template?: readonly string[];
-    /** The host's TSC frequency in kHz, where its probe knows it (QEMU's microvm machine under TCG needs it). */
-    tscKhz?: number;
-    /** Fds of the sockets in Launch.listen, by name, already listening (made by the launcher): the VMM then binds nothing. */
-    listenFds?: Readonly<Record<string, number>>;
-    /** Whether the guest gets the agent's virtio-serial port (only drivers with supports.agentPort). */
-    agent: boolean;
-}
-
-/** Freezes a spec and everything in it: what was validated is what is rendered. */
-export function freezeSpec(s: VmSpec): Readonly<VmSpec> {
-    const deep = <T>(o: T): T => {
-        if (o && typeof o === "object") {
-            for (const v of Object.values(o)) deep(v);
-            Object.freeze(o);
-        }
-        return o;
-    };
-    return deep(structuredClone(s));
-}
 
 export interface Launch {
     argv: string[];
@@ -110,21 +55,12 @@ const qemu: DriverModel = {
     stopLine: "poweroff",
     render: (s) => ({
         argv: qemuArgv({
-            binary: s.binary,
-            machine: s.machine,
-            accel: s.accel,
-            cpus: s.vcpus,
-            memoryMiB: s.memoryMiB,
-            kernel: s.kernel,
-            initrd: s.initrd,
-            cmdline: s.cmdline,
-            nics: s.nics,
+            ...s,
             qmp: `${s.dir}/qmp.sock`,
             qmpFd: s.listenFds?.qmp,
             agentSocket: s.agent ? `${s.dir}/agent.sock` : undefined,
             agentFd: s.listenFds?.agent,
-            name: `netbed-${s.name}`,
-            tscKhz: s.tscKhz,
+            processName: `netbed-${s.name}`,
         }),
         files: [],
         api: { kind: "qmp", path: `${s.dir}/qmp.sock` },
@@ -151,18 +87,7 @@ const firecracker: DriverModel = {
         files: [
             {
                 name: "firecracker.json",
-                content: JSON.stringify(
-                    firecrackerConfig({
-                        kernel: s.kernel,
-                        initrd: s.initrd,
-                        bootArgs: [...CONSOLE_WORDS, "reboot=k", "pci=off", ...s.cmdline].join(" "),
-                        vcpus: s.vcpus,
-                        memoryMiB: s.memoryMiB,
-                        nics: s.nics.map((n) => ({ tap: n.tap!, mac: n.mac })),
-                    }),
-                    null,
-                    2,
-                ),
+                content: JSON.stringify(firecrackerConfig(s), null, 2),
             },
         ],
         listen: [],
@@ -178,17 +103,7 @@ const cloudHypervisor: DriverModel = {
     supports: { macvtap: true, vhostNet: false, tcg: false, machineTypes: false, vcpuPinning: true, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
-        argv: cloudHvArgv({
-            binary: s.binary,
-            kernel: s.kernel,
-            initrd: s.initrd,
-            cmdline: [...CONSOLE_WORDS, ...s.cmdline].join(" "),
-            vcpus: s.vcpus,
-            memoryMiB: s.memoryMiB,
-            nics: s.nics,
-            api: `${s.dir}/api.sock`,
-            apiFd: s.listenFds?.api,
-        }),
+        argv: cloudHvArgv({ ...s, api: `${s.dir}/api.sock`, apiFd: s.listenFds?.api }),
         files: [],
         api: { kind: "cloud-hypervisor", path: `${s.dir}/api.sock` },
         listen: [{ name: "api", path: `${s.dir}/api.sock` }],
@@ -202,17 +117,7 @@ const custom: DriverModel = {
     supports: { macvtap: true, vhostNet: false, tcg: true, machineTypes: false, vcpuPinning: false, multiQueue: true, agentPort: false },
     stopLine: "poweroff",
     render: (s) => ({
-        argv: renderTemplate([s.binary, ...s.template!.slice(1)], {
-            kernel: s.kernel,
-            initrd: s.initrd,
-            cmdline: [...CONSOLE_WORDS, ...s.cmdline].join(" "),
-            vcpus: s.vcpus,
-            memoryMiB: s.memoryMiB,
-            console: `${s.dir}/console.log`,
-            taps: s.nics.map((n) => n.tap),
-            macs: s.nics.map((n) => n.mac),
-            fds: s.nics.map((n) => n.fd),
-        }),
+        argv: renderTemplate(s),
         files: [],
         listen: [],
     }),
@@ -246,29 +151,26 @@ export function templateProblem(argv: readonly string[], nics: number): string |
     return undefined;
 }
 
-export interface TemplateValues {
-    kernel: string;
-    initrd: string;
-    cmdline: string;
-    vcpus: number;
-    memoryMiB: number;
-    console: string;
-    taps: (string | undefined)[];
-    macs: string[];
-    fds: (number | undefined)[];
-}
-
-export function renderTemplate(argv: readonly string[], v: TemplateValues): string[] {
-    return argv.map((w) =>
+/** The custom driver's argv: its template (its binary first) with each placeholder replaced by the spec's value. */
+export function renderTemplate(s: Pick<VmSpec, "binary" | "custom" | "kernel" | "initrdPath" | "cmdline" | "vcpus" | "memoryMiB" | "dir" | "nics">): string[] {
+    const values: Record<(typeof PLACEHOLDERS)[number], string | number> = {
+        kernel: s.kernel,
+        initrd: s.initrdPath,
+        cmdline: [...CONSOLE_WORDS, ...s.cmdline].join(" "),
+        vcpus: s.vcpus,
+        memoryMiB: s.memoryMiB,
+        console: `${s.dir}/console.log`,
+    };
+    return [s.binary, ...s.custom!.argv.slice(1)].map((w) =>
         w.replace(/\{([^}]*)\}/g, (_, p: string) => {
             const nic = NIC_PLACEHOLDER.exec(p);
             if (nic) {
                 const i = Number(nic[2]);
-                const val = nic[1] === "tap" ? v.taps[i] : nic[1] === "mac" ? v.macs[i] : v.fds[i];
+                const val = s.nics[i]?.[nic[1] as "tap" | "mac" | "fd"];
                 if (val === undefined) throw new Error(`'{${p}}': NIC ${i} has no ${nic[1]} (check its backend)`);
                 return String(val);
             }
-            return String((v as unknown as Record<string, unknown>)[p]);
+            return String(values[p as (typeof PLACEHOLDERS)[number]]);
         }),
     );
 }

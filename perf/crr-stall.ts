@@ -159,12 +159,12 @@ async function main(o: Options): Promise<void> {
     const mac = "02:00:00:00:c8:02";
     const argv = qemuArgv({
         accel: "tcg",
-        cpus: 1,
+        vcpus: 1,
         memoryMiB: 256,
         kernel: k.path,
-        initrd,
+        initrdPath: initrd,
         cmdline: [...gi.guestCmdline([{ mac, address: "10.250.8.2/24" }], ["netserver"]), ...o.cmdline],
-        nics: [{ tap, mac, vhost: false }],
+        nics: [{ tap, mac, vhost: false, queues: 1 }],
         qmp: socket,
     });
     const dev = argv.findIndex((a) => a.startsWith("virtio-net-pci"));

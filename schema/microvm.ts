@@ -6,6 +6,7 @@ import { busyPollUsProblem } from "../core/notification";
 import { machineLabel, machineOf } from "../core/placement";
 import { QEMU_MACHINES } from "../core/qemu";
 import { DRIVER_MODELS, type DriverModel, VMM_DRIVERS, templateProblem } from "../core/vmm";
+import type { Nic, VmInputs } from "../core/vmspec";
 import { IfnameSchema, MacSchema, hostPath, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 
@@ -52,6 +53,15 @@ const NicSchema = z
         vhostPollUs: BusyPollUs.optional(),
     })
     .strict();
+
+/** A when A and B have the same fields, each of the same type; else never. */
+type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? A : never) : never;
+
+/**
+ * A NIC as this schema parses it, which is the NIC core renders from (core/vmspec.ts Nic): a field
+ * added, renamed or retyped on one side only makes this never, and the checks below stop compiling.
+ */
+export type MicroVmNic = Same<z.output<typeof NicSchema>, Nic>;
 
 /** What a MicroVm takes from its SecurityProfile (the SDK fills it from the resource). */
 const VmSecuritySchema = z
@@ -273,7 +283,7 @@ function checkNics(v: MicroVmFields, model: DriverModel, issue: Issue): void {
 }
 
 /** One NIC against its backend: what the driver and host support, and the link that backend takes. */
-function checkNicBackend(v: MicroVmFields, n: MicroVmFields["nics"][number], model: DriverModel, issue: Issue): void {
+function checkNicBackend(v: MicroVmFields, n: MicroVmNic, model: DriverModel, issue: Issue): void {
     const driverName = `driver '${v.driver}'`;
     if (n.backend === "macvtap" && !model.supports.macvtap)
         issue(["backend"], `${driverName} cannot take a macvtap device (it opens taps by name): use backend 'virtio' with a tap or bridge`);
@@ -347,7 +357,13 @@ function checkMemoryFitsImage(v: MicroVmFields, issue: Issue): void {
     }
 }
 
-export type MicroVmInputs = z.output<typeof MicroVmArgsSchema>;
+/**
+ * The validated MicroVm arguments. The VM spec reads them under their names (core/vmspec.ts
+ * VmInputs): should a field it reads leave this schema or change type, this is never and nothing compiles.
+ */
+export type MicroVmInputs = SpecReadsInputs extends true ? MicroVmOutput : never;
+type MicroVmOutput = z.output<typeof MicroVmArgsSchema>;
+type SpecReadsInputs = [keyof VmInputs] extends [keyof MicroVmOutput] ? ([MicroVmOutput] extends [VmInputs] ? true : false) : false;
 
 /** What a MicroVm's check needs to know of its host (its `hostCaps` input). */
 export function microVmHostCaps(p: HostProbe): NonNullable<MicroVmInputs["hostCaps"]> {

@@ -4,7 +4,7 @@ import type { BusyPoll } from "../core/notification";
 import type { QEMU_MACHINES } from "../core/qemu";
 import type { VMM_DRIVERS } from "../core/vmm";
 import type { HostConnection } from "../schema/host";
-import { type BootTime, type MicroVmArgsSchema, type NIC_BACKENDS, type Placement, microVmHostCaps } from "../schema/microvm";
+import { type BootTime, type MicroVmArgsSchema, type Placement, microVmHostCaps } from "../schema/microvm";
 import { vmSecurityOf } from "../schema/security";
 import type { Bridge } from "./bridge";
 import type { Host } from "./host";
@@ -15,22 +15,15 @@ import type { SecurityProfile } from "./security";
 import type { Tap } from "./tap";
 import { type ArgsOf, withHost } from "./types";
 
-export interface NicArgs {
-    backend: pulumi.Input<(typeof NIC_BACKENDS)[number]>;
+/** A NIC as the schema takes it, with the Tap, Bridge or MacvtapLink itself where the schema takes its name (and a macvtap's device and MAC). */
+export type NicArgs = ArgsOf<Omit<z.input<typeof MicroVmArgsSchema>["nics"][number], "tap" | "bridge" | "macvtap" | "macvtapDevice" | "macvtapMac">> & {
     /** For virtio and vhost-net: a Tap ... */
     tap?: Tap;
     /** ... or a Bridge the VM makes its own tap on. */
     bridge?: Bridge;
     /** For macvtap. */
     macvtap?: MacvtapLink;
-    mac?: pulumi.Input<string>;
-    address: pulumi.Input<string>;
-    gateway?: pulumi.Input<string>;
-    mtu?: pulumi.Input<number>;
-    queues?: pulumi.Input<number>;
-    /** vhost-net busy polling in µs (QEMU's tap poll-us): backend 'vhost-net' under QEMU only. */
-    vhostPollUs?: pulumi.Input<number>;
-}
+};
 
 export type MicroVmArgs = ArgsOf<
     Omit<z.input<typeof MicroVmArgsSchema>, "host" | "kernel" | "kernelRelease" | "image" | "imageSize" | "nics" | "hostCaps" | "security">
@@ -87,19 +80,13 @@ export class MicroVm extends pulumi.CustomResource {
     public readonly irqs!: pulumi.Output<{ irq?: number; name?: string; before?: string; after?: string; match: string; skipped?: string }[]>;
 
     constructor(name: string, args: MicroVmArgs, opts?: pulumi.CustomResourceOptions) {
-        const nics = args.nics.map((n) => ({
-            backend: n.backend,
-            tap: n.tap?.name,
-            bridge: n.bridge?.name,
-            macvtap: n.macvtap?.name,
-            macvtapDevice: n.macvtap?.device,
-            macvtapMac: n.macvtap?.mac,
-            mac: n.mac,
-            address: n.address,
-            gateway: n.gateway,
-            mtu: n.mtu,
-            queues: n.queues,
-            vhostPollUs: n.vhostPollUs,
+        const nics = args.nics.map(({ tap, bridge, macvtap, ...n }) => ({
+            ...n,
+            tap: tap?.name,
+            bridge: bridge?.name,
+            macvtap: macvtap?.name,
+            macvtapDevice: macvtap?.device,
+            macvtapMac: macvtap?.mac,
         }));
         const hostCaps = args.host.probe.apply(microVmHostCaps);
         const p = args.security;

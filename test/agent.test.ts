@@ -9,7 +9,8 @@ import { AGENT_MAX_REPLY_BYTES, AGENT_SCRIPT, AgentReplyReader, agentArgvProblem
 import { floodArgv, iperf3Argv, netperfArgv, pingArgv, sockperfArgv } from "../core/bench/parse";
 import { newcArchive } from "../core/cpio";
 import { qemuArgv } from "../core/qemu";
-import { DRIVER_MODELS, type VmSpec } from "../core/vmm";
+import { DRIVER_MODELS } from "../core/vmm";
+import type { VmSpec } from "../core/vmspec";
 import { microvmHandler } from "../providers/resources/microvm";
 import { keyPaths } from "../providers/runtime/provider";
 import { MicroVmArgsSchema, guestServers } from "../schema/microvm";
@@ -145,7 +146,8 @@ describe("guest agent protocol (pure)", () => {
             vcpus: 1,
             memoryMiB: 256,
             kernel: "/k",
-            initrd: "/run/vm/initrd",
+            image: "/i",
+            initrdPath: "/run/vm/initrd",
             cmdline: [],
             nics: [],
             dir: "/run/vm",
@@ -164,7 +166,7 @@ describe("guest agent protocol (pure)", () => {
         assert.equal(none.agent, undefined);
         assert.ok(!none.argv.join(" ").includes("virtserialport"));
         assert.throws(
-            () => qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [], nics: [], agentSocket: "/a,b" }),
+            () => qemuArgv({ accel: "tcg", vcpus: 1, memoryMiB: 64, kernel: "/k", initrdPath: "/i", cmdline: [], nics: [], agentSocket: "/a,b" }),
             /cannot appear/,
         );
     });

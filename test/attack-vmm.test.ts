@@ -12,7 +12,8 @@ import { hostHandler } from "../providers/resources/host";
 import { imageHandler } from "../providers/resources/image";
 import { kernelHandler } from "../providers/resources/kernel";
 import { MemoryLogger } from "../providers/runtime/log";
-import { detachArgv, microvmHandler, runDir } from "../providers/resources/microvm";
+import { detachArgv } from "../core/detach";
+import { microvmHandler, runDir } from "../providers/resources/microvm";
 import type { Ctx } from "../providers/runtime/resource";
 import { securityHandler } from "../providers/resources/security";
 import { tapHandler } from "../providers/resources/tap";
@@ -202,7 +203,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         must(["mkfifo", `${dir}/console.in`]);
         // Without "quiet" the boot alone writes more than a 512-byte cap.
         const cmdline = guestCmdline([], []);
-        const argv = qemuArgv({ accel: "tcg", cpus: 1, memoryMiB: 256, kernel: kernel.path, initrd: image.path, cmdline, nics: [] });
+        const argv = qemuArgv({ accel: "tcg", vcpus: 1, memoryMiB: 256, kernel: kernel.path, initrdPath: image.path, cmdline, nics: [] });
         const noisy = argv.map((w) => (w.startsWith("console=ttyS0") ? w.replace(" quiet", "") : w));
         must(detachArgv(dir, noisy, 512));
         for (let k = 0; k < 50 && !fs.existsSync(`${dir}/pid`); k++) await sleep(100);

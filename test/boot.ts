@@ -38,12 +38,12 @@ export async function boot(opts: {
         machine: opts.machine,
         tscKhz: opts.tscKhz,
         accel: "tcg",
-        cpus: 1,
+        vcpus: 1,
         memoryMiB: 256,
         kernel: opts.kernel,
-        initrd: opts.initrd,
+        initrdPath: opts.initrd,
         cmdline: guestCmdline([opts.nic], opts.servers ?? []),
-        nics: [{ tap: opts.tap, mac: opts.nic.mac, vhost: false }],
+        nics: [{ tap: opts.tap, mac: opts.nic.mac, vhost: false, queues: 1 }],
     });
     const started = Date.now();
     const child: ChildProcess = spawn("ip", ["netns", "exec", opts.ns, ...argv], { stdio: ["pipe", "pipe", "pipe"] });

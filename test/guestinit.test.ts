@@ -94,35 +94,38 @@ describe("guest init, kernel config, modules, QEMU argv", () => {
     it("renders QEMU argv and refuses option injection", () => {
         const a = qemuArgv({
             accel: "tcg",
-            cpus: 2,
+            vcpus: 2,
             memoryMiB: 256,
             kernel: "/k",
-            initrd: "/i",
+            initrdPath: "/i",
             cmdline: ["netbed.servers=iperf3"],
-            nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false }],
+            nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, queues: 1 }],
         });
         assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
         assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off"));
         assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 netbed.servers=iperf3");
         // vhost-net busy polling is the tap netdev's poll-us, and only a vhost NIC takes it.
-        const spec = { accel: "tcg" as const, cpus: 1, memoryMiB: 64, kernel: "/k", initrd: "/i", cmdline: [] };
-        const polled = qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 50, queues: 2 }] });
+        const spec = { accel: "tcg" as const, vcpus: 1, memoryMiB: 64, kernel: "/k", initrdPath: "/i", cmdline: [] };
+        const polled = qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, vhostPollUs: 50, queues: 2 }] });
         assert.equal(polled[polled.indexOf("-netdev") + 1], "tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=on,poll-us=50");
-        assert.throws(() => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, pollUs: 50 }] }), /NIC 0: poll-us .* vhost off/);
         assert.throws(
-            () => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, pollUs: 2.5 }] }),
+            () => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, vhostPollUs: 50, queues: 1 }] }),
+            /NIC 0: poll-us .* vhost off/,
+        );
+        assert.throws(
+            () => qemuArgv({ ...spec, nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, vhostPollUs: 2.5, queues: 1 }] }),
             /NIC 0: poll-us must be a whole/,
         );
         assert.throws(
             () =>
                 qemuArgv({
                     accel: "tcg",
-                    cpus: 1,
+                    vcpus: 1,
                     memoryMiB: 64,
                     kernel: "/k",
-                    initrd: "/i",
+                    initrdPath: "/i",
                     cmdline: [],
-                    nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false }],
+                    nics: [{ tap: "t,script=/x", mac: "02:00:00:00:00:01", vhost: false, queues: 1 }],
                 }),
             /cannot appear/,
         );
@@ -135,32 +138,11 @@ describe("custom VMM argv templates", () => {
         assert.equal(templateProblem(["/usr/bin/vmm", "--kernel", "{kernel}", "--net", "tap={tap0},mac={mac0}"], 1), undefined);
         assert.match(templateProblem(["/usr/bin/vmm", "{kernel}", "{fd2}"], 2)!, /NIC 2, but the VM has 2/);
         assert.match(templateProblem(["/usr/bin/vmm"], 0)!, /never uses \{kernel\}/);
-        const argv = renderTemplate(["/v", "{kernel}", "--cmdline", "{cmdline}", "tap={tap0},mac={mac0}", "{vcpus}x{memoryMiB}"], {
-            kernel: "/k",
-            initrd: "/i",
-            cmdline: "console=ttyS0 quiet",
-            vcpus: 2,
-            memoryMiB: 256,
-            console: "/c",
-            taps: ["tap0"],
-            macs: ["02:00:00:00:00:01"],
-            fds: [undefined],
-        });
-        assert.deepEqual(argv, ["/v", "/k", "--cmdline", "console=ttyS0 quiet", "tap=tap0,mac=02:00:00:00:00:01", "2x256"]);
-        assert.throws(
-            () =>
-                renderTemplate(["/v", "{kernel}", "{fd0}"], {
-                    kernel: "/k",
-                    initrd: "/i",
-                    cmdline: "",
-                    vcpus: 1,
-                    memoryMiB: 1,
-                    console: "",
-                    taps: ["t"],
-                    macs: ["m"],
-                    fds: [undefined],
-                }),
-            /NIC 0 has no fd/,
-        );
+        const nic = { backend: "virtio" as const, tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, address: "10.0.0.2/24", queues: 1 };
+        const spec = { binary: "/v", kernel: "/k", initrdPath: "/i", cmdline: [], vcpus: 2, memoryMiB: 256, dir: "/run/v", nics: [nic] };
+        const custom = (argv: string[]) => renderTemplate({ ...spec, custom: { argv } });
+        const argv = custom(["/v", "{kernel}", "--cmdline", "{cmdline}", "tap={tap0},mac={mac0}", "{vcpus}x{memoryMiB}", "{console}"]);
+        assert.deepEqual(argv, ["/v", "/k", "--cmdline", "console=ttyS0 quiet panic=-1", "tap=tap0,mac=02:00:00:00:00:01", "2x256", "/run/v/console.log"]);
+        assert.throws(() => custom(["/v", "{kernel}", "{fd0}"]), /NIC 0 has no fd/);
     });
 });

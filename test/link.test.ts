@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
-import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey, tuntapArgv } from "../core/link";
+import { addrArgv, canonicalCidr, ethtoolArgv, parseEthtoolFeatures, parseLink, parseRoutes, routeArgv, routeKey, tuntapArgv, vethAddArgv } from "../core/link";
 import { specFromObserved } from "../providers/hostops/link";
-import { vethAddArgv } from "../providers/resources/veth";
 import { TapArgsSchema } from "../schema/tap";
 import { VethPairArgsSchema } from "../schema/veth";
 

@@ -5,7 +5,8 @@ import { parseToolVersion } from "../core/probe";
 import { QmpFramer, encode, parseCpusFast, replyTo } from "../core/qmp";
 import { qemuArgv } from "../core/qemu";
 import { isVhostWorker } from "../core/procstat";
-import { DRIVER_MODELS, type VmSpec, freezeSpec } from "../core/vmm";
+import { DRIVER_MODELS } from "../core/vmm";
+import { type VmSpec, freezeSpec } from "../core/vmspec";
 
 const spec: VmSpec = {
     driver: "qemu",
@@ -15,11 +16,12 @@ const spec: VmSpec = {
     vcpus: 2,
     memoryMiB: 512,
     kernel: "/k/bzImage",
-    initrd: "/i/initrd.gz",
+    image: "/i/initrd.gz",
+    initrdPath: "/i/initrd.gz",
     cmdline: ["netbed.nic=02:00:00:00:00:01,10.0.0.2/24"],
     nics: [
-        { tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, queues: 1 },
-        { fd: 3, mac: "02:00:00:00:00:02", vhost: false, queues: 1 },
+        { backend: "virtio", tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, address: "10.0.0.2/24", queues: 1 },
+        { backend: "macvtap", fd: 3, mac: "02:00:00:00:00:02", vhost: false, address: "10.0.1.2/24", queues: 1 },
     ],
     dir: "/run/netbed/vms/x/vm1",
     name: "vm1",
@@ -52,8 +54,8 @@ describe("VMM drivers (pure)", () => {
     });
 
     it("qemu: a one-vCPU TCG guest gets a second, unplugged CPU slot, so QEMU keeps its memory barriers; KVM and SMP guests do not", () => {
-        const smp = (accel: "tcg" | "kvm", cpus: number) => {
-            const a = qemuArgv({ accel, cpus, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: [], nics: [] });
+        const smp = (accel: "tcg" | "kvm", vcpus: number) => {
+            const a = qemuArgv({ accel, vcpus, memoryMiB: 256, kernel: "/k", initrdPath: "/i", cmdline: [], nics: [] });
             return a[a.indexOf("-smp") + 1];
         };
         assert.equal(smp("tcg", 1), "1,maxcpus=2");
@@ -65,10 +67,10 @@ describe("VMM drivers (pure)", () => {
         const mvm = {
             machine: "microvm" as const,
             accel: "tcg" as const,
-            cpus: 1,
+            vcpus: 1,
             memoryMiB: 256,
             kernel: "/k",
-            initrd: "/i",
+            initrdPath: "/i",
             cmdline: ["netbed.servers=agent"],
             nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, queues: 2 }],
         };
@@ -84,7 +86,7 @@ describe("VMM drivers (pure)", () => {
     });
 
     it("qemu: taps and QMP by fds the launcher opened: fd/fds with vhostfd(s), no queues= beside them, the QMP chardev on its fd", () => {
-        const base = { accel: "tcg" as const, cpus: 1, memoryMiB: 256, kernel: "/k", initrd: "/i", cmdline: [] };
+        const base = { accel: "tcg" as const, vcpus: 1, memoryMiB: 256, kernel: "/k", initrdPath: "/i", cmdline: [] };
         const a = qemuArgv({
             ...base,
             qmp: "/run/x/qmp.sock",
@@ -103,7 +105,10 @@ describe("VMM drivers (pure)", () => {
             "chardev=qmp,mode=control",
         ]);
         assert.ok(!a.includes("-qmp"));
-        assert.throws(() => qemuArgv({ ...base, nics: [{ fds: [5, 6], vhostFds: [3], mac: "02:00:00:00:00:01", vhost: true }] }), /one vhost-net fd per queue/);
+        assert.throws(
+            () => qemuArgv({ ...base, nics: [{ fds: [5, 6], vhostFds: [3], mac: "02:00:00:00:00:01", vhost: true, queues: 2 }] }),
+            /one vhost-net fd per queue/,
+        );
         const l = DRIVER_MODELS.qemu.render(freezeSpec({ ...spec, listenFds: { qmp: 8 } }));
         assert.deepEqual(l.listen, [{ name: "qmp", path: `${spec.dir}/qmp.sock` }]);
         assert.ok(l.argv.includes("socket,id=qmp,fd=8,server=on,wait=off"));
@@ -145,8 +150,8 @@ describe("VMM drivers (pure)", () => {
             cloudHvArgv({
                 binary: "/ch",
                 kernel: "/k",
-                initrd: "/i",
-                cmdline: "",
+                initrdPath: "/i",
+                cmdline: [],
                 vcpus: 1,
                 memoryMiB: 64,
                 api: "/a",
@@ -154,7 +159,7 @@ describe("VMM drivers (pure)", () => {
             }).includes("tap=t,mac=02:00:00:00:00:01,num_queues=4"),
         );
         assert.throws(
-            () => cloudHvArgv({ binary: "/ch", kernel: "/k,x", initrd: "/i", cmdline: "", vcpus: 1, memoryMiB: 64, api: "/a", nics: [] }),
+            () => cloudHvArgv({ binary: "/ch", kernel: "/k,x", initrdPath: "/i", cmdline: [], vcpus: 1, memoryMiB: 64, api: "/a", nics: [] }),
             /contains ','/,
         );
     });
@@ -164,7 +169,7 @@ describe("VMM drivers (pure)", () => {
             ...spec,
             driver: "custom",
             binary: "/opt/volt/volt",
-            template: ["/opt/volt/volt", "--kernel={kernel}", "--net", "tap={tap0},mac={mac0}", "--net", "fd={fd1}", "--cpus", "{vcpus}"],
+            custom: { argv: ["/opt/volt/volt", "--kernel={kernel}", "--net", "tap={tap0},mac={mac0}", "--net", "fd={fd1}", "--cpus", "{vcpus}"] },
         });
         assert.deepEqual(DRIVER_MODELS.custom.render(s).argv, [
             "/opt/volt/volt",

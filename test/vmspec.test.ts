@@ -1,6 +1,7 @@
 // core/vmspec.ts: the fds a VMM inherits for its NICs, the acceleration it runs with, and the spec
 // the driver renders (vcpus through to QEMU's -smp).
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { DRIVER_MODELS } from "../core/vmm";
 import { chooseAccel, nextFd, nicsOf, vmSpec } from "../core/vmspec";
 import { MicroVmArgsSchema, guestServers } from "../schema/microvm";
@@ -38,6 +39,14 @@ describe("core/vmspec: a MicroVm's inputs as its VMM sees them", () => {
         assert.deepEqual(n.taps, []);
     });
 
+    it("names the tap a bridge NIC gets (the one the handler makes) and keeps the schema's fields on every NIC", () => {
+        const i = vm({ nics: [{ backend: "virtio", bridge: "br0", address: "10.0.2.2/24", mtu: 9000 }] });
+        const n = nicsOf(i, "urn:x", false);
+        assert.equal(n.vm[0].tap, `nbv${createHash("sha256").update("urn:x#0").digest("hex").slice(0, 10)}`);
+        assert.deepEqual(n.hostIf, [n.vm[0].tap]);
+        assert.deepEqual({ ...n.vm[0], tap: undefined, mac: undefined }, { ...i.nics[0], tap: undefined, mac: undefined, vhost: false, vhostFds: undefined });
+    });
+
     it("chooses TCG where the host has no usable KVM, with the warning its numbers carry", () => {
         assert.deepEqual(chooseAccel(vm()), {
             accel: "tcg",
@@ -50,7 +59,7 @@ describe("core/vmspec: a MicroVm's inputs as its VMM sees them", () => {
         const i = vm({ vcpus: 3 });
         const nics = nicsOf(i, "urn:x", false);
         const spec = vmSpec(i, nics.vm, { name: "g", binary: "qemu-system-x86_64", accel: "tcg", dir: "/run/x", servers: guestServers(i) });
-        assert.equal(spec.initrd, "/run/x/initrd");
+        assert.equal(spec.initrdPath, "/run/x/initrd");
         const argv = DRIVER_MODELS.qemu.render(spec).argv;
         assert.equal(argv[argv.indexOf("-smp") + 1], "3");
     });

@@ -8,14 +8,14 @@ import { AGENT_KEY_FILE } from "../../core/agent";
 import { newcArchive } from "../../core/cpio";
 import { busyPollMismatch, notificationModel } from "../../core/notification";
 import { DRIVER_MODELS, type DriverModel, type Launch } from "../../core/vmm";
-import { chooseAccel, nextFd, nicsOf, vmSpec } from "../../core/vmspec";
+import { type VmmNic, chooseAccel, nextFd, nicsOf, ownTapName, vmSpec } from "../../core/vmspec";
+import { detachArgv, withDeviceFds } from "../../core/detach";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
 import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
 import { tapHandler } from "./tap";
 import { TapArgsSchema } from "../../schema/tap";
-import { sha256Hex } from "../../core/hash";
 import { urnName, urnTag } from "../../core/names";
 import type { CheckFailure } from "../../core/check";
 import { sleep } from "../../core/sleep";
@@ -27,28 +27,17 @@ import { alive, aliveHere, processIdentity } from "../hostops/process";
 
 const VM_DIR = "/run/netbed/vms";
 
-/** The tap a VM makes for a NIC given a bridge: "nbv" + a hash of the VM and NIC (15 bytes max). */
-function ownTapName(urn: string, nic: number): string {
-    return `nbv${sha256Hex(`${urn}#${nic}`).slice(0, 10)}`;
-}
-
 function ownTapCtx(ctx: Ctx, nic: number): Ctx {
     return { ...ctx, urn: `${ctx.urn}#tap${nic}`, name: `${ctx.name}-tap${nic}` };
 }
 
-/** Creates the taps for NICs that name a bridge (and returns the inputs with those taps filled in). */
-async function makeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<MicroVmInputs> {
-    const nics = [];
+/** Creates the taps for NICs that name a bridge, under the names the VM spec gives them (core/vmspec.ts ownTapName). */
+async function makeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
     for (const [k, n] of i.nics.entries()) {
-        if (n.bridge === undefined) {
-            nics.push(n);
-            continue;
-        }
+        if (n.bridge === undefined) continue;
         const name = ownTapName(ctx.urn, k);
         await tapHandler.create(ownTapCtx(ctx, k), TapArgsSchema.parse({ host: i.host, name, bridge: n.bridge, multiQueue: n.queues > 1, queues: n.queues }));
-        nics.push({ ...n, tap: name });
     }
-    return { ...i, nics };
 }
 
 async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
@@ -73,7 +62,7 @@ const MAX_SOCKET_PATH_BYTES = 107;
  * template that names them renders.
  */
 function runSockets(i: MicroVmInputs, name: string, dir: string): string[] {
-    const nics = i.nics.map((n, k) => ({ tap: `tap${k}`, fd: 3 + k, mac: "02:00:00:00:00:00", vhost: false, queues: n.queues }));
+    const nics = i.nics.map((n, k): VmmNic => ({ ...n, tap: n.tap ?? `tap${k}`, fd: 3 + k, mac: n.mac ?? "02:00:00:00:00:00", vhost: false }));
     const spec = vmSpec(i, nics, { name, binary: i.binary ?? "", accel: "tcg", dir, servers: guestServers(i) });
     const launch = DRIVER_MODELS[i.driver].render(spec);
     return [...launch.listen.map((l) => l.path), ...(launch.agent ? [launch.agent] : [])];
@@ -122,31 +111,6 @@ const UNCONFINED =
  */
 async function consoleSend(t: Transport, dir: string, line: string): Promise<void> {
     await t.run(["sh", "-c", WRITE_FILE, "sh", `${dir}/console.in`, line], { timeoutMs: 5000 });
-}
-
-/**
- * Opens each device file as fds 3, 4, ... and execs the VMM, so it inherits them. A constant
- * script: the count and paths are arguments, and eval only ever sees a number.
- */
-const FD_WRAPPER = 'n=$1; shift; fd=3; while [ "$n" -gt 0 ]; do eval "exec $fd<>\\"\\$1\\""; shift; fd=$((fd + 1)); n=$((n - 1)); done; exec "$@"';
-
-/** The console log's cap: a guest that writes more loses the rest (its VMM's writes fail with EFBIG). */
-export const CONSOLE_LOG_BYTES = 64 * 2 ** 20;
-
-/**
- * Starts the VMM detached under setsid, so it outlives this plugin process: its stdout and stderr
- * go to the console log, its stdin is a FIFO netbed writes console commands to, and the shell writes
- * its own pid (which exec keeps) before it becomes the VMM. All three are made by root in the run
- * directory, which only root can write. The log is bounded by RLIMIT_FSIZE (ulimit -f counts
- * 512-byte blocks), with SIGXFSZ ignored so that a write past it fails instead of killing the VMM.
- * Works the same over every transport.
- */
-const DETACH_WRAPPER = 'log=$1; fifo=$2; pidf=$3; blocks=$4; shift 4; echo $$ > "$pidf"; trap "" XFSZ; ulimit -f "$blocks"; exec "$@" >>"$log" 2>&1 <>"$fifo"';
-
-/** The argv that starts `vmm` detached, its console in `dir`, the log capped at `capBytes`. */
-export function detachArgv(dir: string, vmm: readonly string[], capBytes = CONSOLE_LOG_BYTES): string[] {
-    const blocks = String(Math.floor(capBytes / 512));
-    return ["setsid", "-f", "sh", "-c", DETACH_WRAPPER, "sh", `${dir}/console.log`, `${dir}/console.in`, `${dir}/pid`, blocks, ...vmm];
 }
 
 async function stop(ctx: Ctx, t: Transport, dir: string, pid: number, start: string, line: "poweroff" | "reboot"): Promise<void> {
@@ -224,9 +188,9 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
 
     async create(ctx, given) {
         await killLeftover(ctx, hostTransport(ctx, given.host), runDir(given.host, ctx.name, ctx.urn));
-        const i = await makeOwnTaps(ctx, given);
+        await makeOwnTaps(ctx, given);
         try {
-            return await bootVm(ctx, i, given);
+            return await bootVm(ctx, given);
         } catch (e) {
             await removeOwnTaps(ctx, given).catch(() => undefined);
             throw e;
@@ -350,8 +314,7 @@ async function startVmm(
     vmm: string[],
     devices: string[],
 ): Promise<{ pid: number; start: string }> {
-    const withFds = devices.length > 0 ? ["sh", "-c", FD_WRAPPER, "sh", String(devices.length), ...devices, ...vmm] : vmm;
-    await t.run(detachArgv(dir, withFds));
+    await t.run(detachArgv(dir, withDeviceFds(devices, vmm)));
     for (let k = 0; k < 50 && (await t.run(["test", "-s", `${dir}/pid`], { check: false })).code !== 0; k++) await sleep(100);
     const pid = Number((await t.getFile(`${dir}/pid`)).toString().trim());
     const id = await processIdentity(t, pid);
@@ -403,7 +366,7 @@ async function settleGuest(
 }
 
 /** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
-async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
     const t = hostTransport(ctx, i.host);
     const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];
@@ -421,7 +384,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
     const wrapper = await confinement(ctx, t, i, binary, dir, accel, rootArgs);
     if (!wrapper) ctx.log.warn(ctx.urn, UNCONFINED);
     const agentKey = launch.agent ? randomBytes(32).toString("hex") : "";
-    await prepareRunDir(t, i, dir, launch, spec.initrd, agentKey);
+    await prepareRunDir(t, i, dir, launch, spec.initrdPath, agentKey);
     const started = Date.now();
     // The shell steps (console, device fds) and the launcher's root stage (taps, sockets) run first;
     // the confinement chain execs the VMM last, so those fds are open when the uid, Landlock and the
@@ -440,7 +403,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
         return {
             id: `${i.host.name}/${ctx.name}/${pid}`,
             outs: {
-                ...given,
+                ...i,
                 pid,
                 startTime: vmm.start,
                 accelUsed: i.driver === "custom" ? "vmm's own" : accel,
@@ -457,7 +420,7 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs, given: MicroVmInputs): Promise
                 guestBusyPoll: ready.busyPoll ?? null,
                 notification: notificationModel(
                     ready.busyPoll,
-                    nics.vm.map((n) => n.pollUs ?? 0),
+                    nics.vm.map((n) => n.vhostPollUs ?? 0),
                 ),
                 placement,
                 argv,

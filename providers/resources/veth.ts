@@ -1,4 +1,5 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
+import { vethAddArgv } from "../../core/link";
 import { networkStackOf } from "../../core/placement";
 import type { HostConnection } from "../../schema/host";
 import { VethPairArgsSchema, type VethPairInputs } from "../../schema/veth";
@@ -19,12 +20,6 @@ import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../r
 import { LocalTransport, type Transport, hostTransport } from "../transport";
 
 type End = VethPairInputs["a"];
-
-/** argv that creates both ends at once, each straight into its host's namespace. Pure. */
-export function vethAddArgv(a: End, b: End): string[] {
-    const place = (e: End) => (e.host.kind === "netns" ? ["netns", e.host.namespace] : []);
-    return ["ip", "link", "add", "name", a.name, ...place(a), "type", "veth", "peer", "name", b.name, ...place(b)];
-}
 
 const thisMachine = new LocalTransport("local");
 

@@ -30,7 +30,7 @@ const REVIEWED: Reviewed[] = [
     { file: "providers/resources/kernel.ts", match: `'xz -dc -- "$1" > "$2"'`, reason: `${POSITIONAL}: source and destination` },
     { file: "providers/resources/microvm.ts", match: `"sh", "-c", WRITE_FILE, "sh"`, reason: `${POSITIONAL}: the console FIFO and the console line` },
     {
-        file: "providers/resources/microvm.ts",
+        file: "core/detach.ts",
         match: "FD_WRAPPER",
         reason: `${POSITIONAL}: the fd count and device paths; eval only ever sees 'exec <n><>"$1"' with a number netbed computed (the path stays "$1")`,
     },
@@ -40,7 +40,7 @@ const REVIEWED: Reviewed[] = [
         match: `'stat -c "%u %a" -- "$1" && sha256sum -- "$1"'`,
         reason: `${POSITIONAL}: the seccomp filter file whose owner, mode and hash are checked before boot`,
     },
-    { file: "providers/resources/microvm.ts", match: "DETACH_WRAPPER", reason: `${POSITIONAL}: log, FIFO and pid file, then the VMM argv run with exec "$@"` },
+    { file: "core/detach.ts", match: "DETACH_WRAPPER", reason: `${POSITIONAL}: log, FIFO and pid file, then the VMM argv run with exec "$@"` },
     { file: "providers/resources/security.ts", match: `'for p; do [ -e "$p" ]`, reason: `${POSITIONAL}: the Landlock paths to test` },
     { file: "providers/transport/index.ts", match: `'command -v "$1"'`, reason: `${POSITIONAL}: the tool name` },
     { file: "providers/hostops/cache.ts", match: "LOCK_HOLDER_SCRIPT", reason: `${POSITIONAL}: the lock file, its owner line and the seconds to hold it` },
