@@ -1,14 +1,14 @@
-// The report's ranking rule (core/report/rank.ts) under the null: every pair drawn from one
+// The report's ranking rule (core/ab/rank.ts) under the null: every pair drawn from one
 // distribution, the local stack's matrix, 5 repetitions. It must name a best backend (a default or
 // a category winner) in at most 1% of trials; and it must still name one where a real difference
 // is there.
 import { strict as assert } from "node:assert";
 import type { CellResult } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
-import { benjaminiHochberg } from "../core/bench/multiplicity";
-import { rank } from "../core/report/rank";
+import { benjaminiHochberg } from "../core/ab/multiplicity";
+import { rank } from "../core/ab/rank";
 import { voltMarkdown } from "../core/report/volt";
-import { synthesizeRun } from "../core/bench/noise";
+import { synthesizeRun } from "../core/ab/noise";
 import { simulatedDoc } from "./simulated";
 
 /** Trials (of `trials`) in which the ranking names a default or a category winner. */

@@ -1,12 +1,12 @@
 // The Volt template's Analysis (each category against the virtio baseline, with the ranking's
-// significance: BH-adjusted over every row test of the report, rank.ts) and Conclusions (the
+// significance: BH-adjusted over every row test of the report, core/ab/rank.ts) and Conclusions (the
 // performance hierarchy and recommendations) sections. Pure.
 import type { ResultsDoc } from "../bench/results";
-import { fmtP, repetitionsNeeded } from "../bench/abtest";
+import { fmtP, repetitionsNeeded } from "../ab/abtest";
 import { B, type Block, type ListItem } from "./blocks";
 import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
 import { type Category, type Column, type Row, pct, repetitionsRange, value } from "./model";
-import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
+import { type Ranking, type RowOutcome, rank, ruleText } from "../ab/rank";
 
 function fmtVal(row: Row, v: number): string {
     return `${row.format(v)} ${row.unit}`;
@@ -203,7 +203,7 @@ export function analysis(ctx: Ctx): Block[] {
 
 const CATEGORY_NAME: Record<Category, string> = { throughput: "throughput", latency: "latency", pps: "packet rate", transactions: "transaction rate" };
 
-/** The performance hierarchy from significant differences only (see rank.ts). */
+/** The performance hierarchy from significant differences only (see core/ab/rank.ts). */
 export function hierarchy(doc: ResultsDoc): Ranking {
     return rank(doc);
 }

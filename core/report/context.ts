@@ -4,7 +4,7 @@
 // the report's sections (volt.ts, analysis.ts, appendix.ts). Pure.
 import type { ResultsDoc } from "../bench/results";
 import { type Category, type ChartSection, type Column, type Row, type Value, columns, nativePair, rows, value, virtioPair } from "./model";
-import { type Ranking, type RowOutcome, rank } from "./rank";
+import { type Ranking, type RowOutcome, rank } from "../ab/rank";
 
 interface ChartRef {
     /** File base name (name.svg beside the report). */

@@ -16,10 +16,10 @@
 // simulations of the labels and of the ranking (test/rank.test.ts) bound how often they appear by
 // chance.
 import type { ResultsDoc } from "../bench/results";
-import { decide, zeroThresholdFor } from "../bench/abtest";
-import { repetitionValues } from "../bench/comparison";
-import { benjaminiHochberg } from "../bench/multiplicity";
-import { type Category, type Column, type Row, columns, findCell, rows } from "./model";
+import { decide, zeroThresholdFor } from "./abtest";
+import { repetitionValues } from "./comparison";
+import { benjaminiHochberg } from "./multiplicity";
+import { type Category, type Column, type Row, columns, findCell, rows } from "../report/model";
 
 export interface RankOptions {
     /** False discovery rate of the family of all row tests (default 0.04). */
