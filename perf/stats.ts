@@ -1,13 +1,13 @@
 // npm run bench -- stats: the statistics of compare and the report against a known truth, from the
 // code the CLI runs (compareDocs, the report's markdown) on results documents synthesized by the
-// noise model of core/bench/noise.ts (lognormal CV per cell, 5% bad repetitions, drift up to 5%).
+// noise model of core/ab/noise.ts (lognormal CV per cell, 5% bad repetitions, drift up to 5%).
 // Every rate is printed with its trial count and a 95% Wilson interval. Seeded: the same figures on
 // every run. No I/O beyond printing.
-import { type Comparison, type CompareOptions, compareDocs } from "../core/bench/comparison";
-import { decide, metricDirection, rankTest } from "../core/bench/abtest";
-import { REALISTIC, type SynthPair, driftPath, lognormal, repetitions, synthesizeRun } from "../core/bench/noise";
-import { power } from "../core/bench/power";
-import { EXIT_REGRESSION, EXIT_UNDERPOWERED, gateOutcome } from "../core/bench/gate";
+import { type Comparison, type CompareOptions, compareDocs } from "../core/ab/comparison";
+import { decide, metricDirection, rankTest } from "../core/ab/abtest";
+import { REALISTIC, type SynthPair, driftPath, lognormal, repetitions, synthesizeRun } from "../core/ab/noise";
+import { power } from "../core/ab/power";
+import { EXIT_REGRESSION, EXIT_UNDERPOWERED, gateOutcome } from "../core/ab/gate";
 import { median, mulberry32 } from "../core/bench/stats";
 import { voltMarkdown } from "../core/report/volt";
 
@@ -31,7 +31,7 @@ export function rate(hits: number, trials: number): Rate {
 
 const fmt = (r: Rate) => `${(r.rate * 100).toFixed(1)}% [${(r.low * 100).toFixed(1)}, ${(r.high * 100).toFixed(1)}] (${r.hits}/${r.trials})`;
 
-/** The exit code `netbed compare` gives this comparison (core/bench/gate.ts). */
+/** The exit code `netbed compare` gives this comparison (core/ab/gate.ts). */
 const exitCode = (c: Comparison) => gateOutcome(c).code;
 
 /** The verdicts do not depend on the interval's resamples: fewer of them keep thousands of comparisons fast. */

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { OverheadReport } from "../core/bench/overhead";
 import { warmupFloor } from "../core/bench/overhead";
 import type { ResultsDoc } from "../core/bench/results";
-import { power as powerOf, repetitionsFor } from "../core/bench/power";
+import { power as powerOf, repetitionsFor } from "../core/ab/power";
 import { overheadPath } from "../core/bench/overhead";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ROOT, openStack } from "../scripts/engine";

@@ -1,6 +1,6 @@
 // `netbed compare <A> <B>`: reads two results documents and prints the A/B comparison
-// (core/bench/comparison.ts) as markdown (core/report/compare.ts) or JSON. The exit code is
-// core/bench/gate.ts's: 0 no regression, 3 a regression a CI gate can trust, 4 a regression between
+// (core/ab/comparison.ts) as markdown (core/report/compare.ts) or JSON. The exit code is
+// core/ab/gate.ts's: 0 no regression, 3 a regression a CI gate can trust, 4 a regression between
 // separate runs without --noise (may be drift), 5 underpowered (unless --allow-underpowered);
 // 2 on bad usage, 1 when an input cannot be read.
 //
@@ -14,9 +14,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RESULTS_VERSION, type ResultsDoc, ResultsDocSchema, isRunDocName } from "../core/bench/results";
-import { type CompareOptions, compareDocs, noiseThresholds } from "../core/bench/comparison";
-import { EXIT_OK, gateOutcome } from "../core/bench/gate";
-import { holdout } from "../core/bench/holdout";
+import { type CompareOptions, compareDocs, noiseThresholds } from "../core/ab/comparison";
+import { EXIT_OK, gateOutcome } from "../core/ab/gate";
+import { holdout } from "../core/ab/holdout";
 import { renderHoldout, renderMarkdown } from "../core/report/compare";
 
 export interface Loaded {

@@ -31,6 +31,6 @@ export { TestSpecSchema, RunSettingsSchema, VOLT_MATRIX, TEST_KINDS } from "../c
 export type { TestSpec, RunSettings } from "../core/bench/spec";
 export { ResultsDocSchema, StatsSchema, CellResultSchema, RESULTS_VERSION, summarizeResults } from "../core/bench/results";
 export type { ResultsDoc, CellResult, Stats, Summary } from "../core/bench/results";
-export { compareDocs } from "../core/bench/comparison";
-export type { Comparison, CompareOptions } from "../core/bench/comparison";
-export type { MetricComparison, Verdict } from "../core/bench/abtest";
+export { compareDocs } from "../core/ab/comparison";
+export type { Comparison, CompareOptions } from "../core/ab/comparison";
+export type { MetricComparison, Verdict } from "../core/ab/abtest";

@@ -1,12 +1,12 @@
-// The per-metric A/B rule (core/bench/abtest.ts): the rank tests' smallest p, their false calls
+// The per-metric A/B rule (core/ab/abtest.ts): the rank tests' smallest p, their false calls
 // under unequal spread, zero baselines, and a direction for every metric netbed can emit.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ZERO_BASELINE, compareMetric, decide, metricDirection, rankTest, signedRankTest, zeroThresholdFor } from "../core/bench/abtest";
-import { repetitionValues } from "../core/bench/comparison";
+import { ZERO_BASELINE, compareMetric, decide, metricDirection, rankTest, signedRankTest, zeroThresholdFor } from "../core/ab/abtest";
+import { repetitionValues } from "../core/ab/comparison";
 import { measure } from "../core/bench/measure";
-import { lognormal } from "../core/bench/noise";
+import { lognormal } from "../core/ab/noise";
 import type { CellResult } from "../core/bench/results";
 import { RunSettingsSchema, TestSpecSchema, type TestSpec, expandCells } from "../core/bench/spec";
 import { mulberry32 } from "../core/bench/stats";
@@ -14,7 +14,7 @@ import { mulberry32 } from "../core/bench/stats";
 const binomial = (n: number, k: number): number => (k === 0 ? 1 : (binomial(n - 1, k - 1) * n) / k);
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-describe("rank tests (core/bench/abtest)", () => {
+describe("rank tests (core/ab/abtest)", () => {
     it("reach the smallest p the sample sizes allow: 2/C(2n, n) unpaired, 2/2^n paired", () => {
         for (let n = 3; n <= 8; n++) {
             const t = rankTest(range(0, n), range(100, n));

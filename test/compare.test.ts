@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type CellResult, RESULTS_VERSION, type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { summarize } from "../core/bench/stats";
-import { metricDirection, rankTest, repetitionsNeeded } from "../core/bench/abtest";
-import { compareDocs, noiseThresholds } from "../core/bench/comparison";
+import { metricDirection, rankTest, repetitionsNeeded } from "../core/ab/abtest";
+import { compareDocs, noiseThresholds } from "../core/ab/comparison";
 import { renderMarkdown } from "../core/report/compare";
 
 /** Seeded normal samples (mulberry32 + Box-Muller), so every synthetic data set is fixed. */
@@ -95,7 +95,7 @@ function sample(rnd: () => number, n: number, mean: number, cv: number): number[
     return Array.from({ length: n }, () => mean * (1 + cv * rnd()));
 }
 
-describe("A/B comparison (core/bench/comparison)", () => {
+describe("A/B comparison (core/ab/comparison)", () => {
     it("labels metrics by the unit in their name", () => {
         for (const m of ["gbps", "pps", "tps"]) assert.equal(metricDirection(m), "higher", m);
         for (const m of [

@@ -4,7 +4,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { aggregate, type PairEnds, type RepRecord } from "../core/bench/aggregate";
-import { repetitionValues } from "../core/bench/comparison";
+import { repetitionValues } from "../core/ab/comparison";
 import { cpuDelta } from "../core/bench/cpu";
 import { measure } from "../core/bench/measure";
 import { type Cell, RunSettingsSchema, expandCells } from "../core/bench/spec";

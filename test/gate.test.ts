@@ -1,12 +1,12 @@
-// The gate of `netbed compare` (core/bench/gate.ts) and the family-wise control under it: Holm's
+// The gate of `netbed compare` (core/ab/gate.ts) and the family-wise control under it: Holm's
 // arithmetic by hand, each exit code from a comparison, and a seeded null simulation of two
 // identical pairs interleaved in one run under realistic noise (the case a CI gate trusts).
 import { strict as assert } from "node:assert";
-import { type Comparison, compareDocs } from "../core/bench/comparison";
-import { EXIT_OK, EXIT_REGRESSION, EXIT_UNCALIBRATED, EXIT_UNDERPOWERED, gateOutcome } from "../core/bench/gate";
-import { holm } from "../core/bench/multiplicity";
+import { type Comparison, compareDocs } from "../core/ab/comparison";
+import { EXIT_OK, EXIT_REGRESSION, EXIT_UNCALIBRATED, EXIT_UNDERPOWERED, gateOutcome } from "../core/ab/gate";
+import { holm } from "../core/ab/multiplicity";
 import { mulberry32 } from "../core/bench/stats";
-import { synthesizeRun } from "../core/bench/noise";
+import { synthesizeRun } from "../core/ab/noise";
 import { simulatedDoc } from "./simulated";
 
 /** A comparison with only what the gate reads set. */

@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type Comparison, compareDocs } from "../core/bench/comparison";
+import { type Comparison, compareDocs } from "../core/ab/comparison";
 import { type ResultsDoc, ResultsDocSchema } from "../core/bench/results";
 import { benchmarkHandler } from "../providers/benchmark";
 import { MemoryLogger } from "../providers/runtime/log";

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ResultsDoc } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
-import { holdout, metricFamily } from "../core/bench/holdout";
+import { holdout, metricFamily } from "../core/ab/holdout";
 import { simulatedDoc } from "./simulated";
 
 /** One A/A run: every (pair, cell) shifted by its own drift factor 1 + cv * N(0, 1), repetitions with CV cv around it. */

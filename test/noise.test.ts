@@ -1,8 +1,8 @@
-// The noise model (core/bench/noise.ts): its draws have the stated median, spread, outliers and
+// The noise model (core/ab/noise.ts): its draws have the stated median, spread, outliers and
 // drift, and its results documents are shaped like the local stack's run.
 import { strict as assert } from "node:assert";
-import { repetitionValues } from "../core/bench/comparison";
-import { REALISTIC, driftPath, lognormal, repetitions, synthesizeRun } from "../core/bench/noise";
+import { repetitionValues } from "../core/ab/comparison";
+import { REALISTIC, driftPath, lognormal, repetitions, synthesizeRun } from "../core/ab/noise";
 import { ResultsDocSchema } from "../core/bench/results";
 import { median, mulberry32 } from "../core/bench/stats";
 
@@ -11,7 +11,7 @@ const cvOf = (v: number[]) => {
     return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / (v.length - 1)) / m;
 };
 
-describe("noise model (core/bench/noise)", () => {
+describe("noise model (core/ab/noise)", () => {
     it("lognormal noise has median 1 and the coefficient of variation asked for", () => {
         const rnd = mulberry32(1);
         for (const cv of [0.02, 0.1, 0.3]) {

@@ -1,8 +1,8 @@
-// Power of compare's rule under the realistic noise model (core/bench/power.ts).
+// Power of compare's rule under the realistic noise model (core/ab/power.ts).
 import { strict as assert } from "node:assert";
-import { power, repetitionsFor } from "../core/bench/power";
+import { power, repetitionsFor } from "../core/ab/power";
 
-describe("power of the A/B rule (core/bench/power)", () => {
+describe("power of the A/B rule (core/ab/power)", () => {
     it("never falls when a repetition is added: a 10% change at CV 5%, threshold 5%, alpha 0.01", () => {
         const ns = [5, 6, 8, 10, 15, 20];
         const p = ns.map((n) => power(n, 0.05, 0.1, { trials: 300, seed: 5 }));

@@ -1,14 +1,14 @@
-// The report's ranking rule (core/report/rank.ts) under the null: every pair drawn from one
+// The report's ranking rule (core/ab/rank.ts) under the null: every pair drawn from one
 // distribution, the local stack's matrix, 5 repetitions. It must name a best backend (a default or
 // a category winner) in at most 1% of trials; and it must still name one where a real difference
 // is there.
 import { strict as assert } from "node:assert";
 import type { CellResult } from "../core/bench/results";
 import { mulberry32 } from "../core/bench/stats";
-import { benjaminiHochberg } from "../core/bench/multiplicity";
-import { rank } from "../core/report/rank";
+import { benjaminiHochberg } from "../core/ab/multiplicity";
+import { reportView } from "../core/report/view";
 import { voltMarkdown } from "../core/report/volt";
-import { synthesizeRun } from "../core/bench/noise";
+import { synthesizeRun } from "../core/ab/noise";
 import { simulatedDoc } from "./simulated";
 
 /** Trials (of `trials`) in which the ranking names a default or a category winner. */
@@ -17,7 +17,7 @@ function namedBest(trials: number, cvLow: number, cvHigh: number, pairs: string[
     let named = 0;
     for (let t = 0; t < trials; t++) {
         const cv = cvLow + (cvHigh - cvLow) * rnd();
-        const r = rank(simulatedDoc(rnd, pairs, reps, cv));
+        const r = reportView(simulatedDoc(rnd, pairs, reps, cv)).ranking;
         if (r.best || Object.keys(r.categoryBest).length > 0) named++;
     }
     return named;
@@ -55,7 +55,7 @@ describe("report labels: multiplicity-controlled over every row test of the repo
                         pairs: pairs.map((label) => ({ label, guest: label !== "bare-metal" })),
                         cv: [0.02, 0.3],
                     });
-                    const called = rank(doc).outcomes.some((o) => o.better);
+                    const called = reportView(doc).ranking.outcomes.some((o) => o.better);
                     if (called) labelled++;
                     if (t < 5 || called) assert.equal(LABEL.test(voltMarkdown(doc)), called, "the markdown's labels are the outcomes'");
                 }
@@ -102,7 +102,7 @@ describe("report ranking: only significant differences rank", function () {
                 rawDir: c.rawDir.replace("virtio", "macvtap"),
             });
         doc.cells.push(...twin);
-        const r = rank(doc);
+        const r = reportView(doc).ranking;
         assert.equal(r.best, undefined);
         assert.deepEqual(r.categoryBest, {});
         assert.equal(r.tiers.length, 1, "one tier: virtio and macvtap tied");
@@ -117,7 +117,7 @@ describe("report ranking: only significant differences rank", function () {
         const doc = simulatedDoc(mulberry32(5), ["bare-metal", "virtio", "macvtap"], 5, 0.02, (pair, cell) =>
             pair === "macvtap" && /^(tcp|udp|pps)/.test(cell) ? 1.3 : 1,
         );
-        const r = rank(doc);
+        const r = reportView(doc).ranking;
         assert.equal(r.best?.pair, "macvtap");
         assert.equal(r.categoryBest.throughput?.pair, "macvtap");
         assert.equal(r.categoryBest.pps?.pair, "macvtap");
@@ -129,7 +129,7 @@ describe("report ranking: only significant differences rank", function () {
         const doc = simulatedDoc(mulberry32(7), ["virtio", "macvtap"], 5, 0.02, (pair, cell) =>
             pair === "macvtap" ? (/^(tcp|udp)/.test(cell) ? 1.3 : /^pps/.test(cell) ? 0.7 : 1) : 1,
         );
-        const r = rank(doc);
+        const r = reportView(doc).ranking;
         assert.equal(r.best, undefined);
         assert.equal(r.categoryBest.throughput?.pair, "macvtap");
         assert.equal(r.categoryBest.pps?.pair, "virtio");

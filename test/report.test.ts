@@ -14,7 +14,7 @@ import { inline, toHtml } from "../core/report/html";
 import { cpuSecondsPerGbit, cpuUsPerPacket } from "../core/report/model";
 import { pooledPercentile } from "../core/bench/aggregate";
 import { parsePing } from "../core/bench/parse";
-import { hierarchy } from "../core/report/analysis";
+import { reportView } from "../core/report/view";
 import { voltMarkdown, voltReport } from "../core/report/volt";
 import { main as reportMain } from "../scripts/report";
 import { resolveResultsDir } from "../providers/files/report";
@@ -172,12 +172,12 @@ describe("report: Volt markdown", () => {
         assert.ok(md.includes("netperf -H <server-ip> -p 12865 -l 2 -t TCP_CRR"));
     });
     it("ranks the conclusions from significant differences only: a virtio 1.5x faster everywhere moves to the top", () => {
-        const h = hierarchy(doc);
+        const h = reportView(doc).ranking;
         const pairs = (t: { pair: string }[][]) => t.map((tier) => tier.map((c) => c.pair));
         assert.deepEqual(pairs(h.tiers), [["virtio", "macvtap"]], "the fixture's 3 repetitions cannot reach p <= 0.04: a tie");
         assert.match(voltMarkdown(doc), /No recommendation: with 3 repetitions per cell the test cannot reach p <= 0\.04/);
         const five = fixtureWithReps(5);
-        const flipped = hierarchy(boosted(five, "virtio", 1.5));
+        const flipped = reportView(boosted(five, "virtio", 1.5)).ranking;
         assert.deepEqual(pairs(flipped.tiers), [["virtio"], ["macvtap"]]);
         const fm = voltMarkdown(boosted(five, "virtio", 1.5));
         assert.match(fm, /1\. \*\*virtio\*\* \(beats macvtap\)/);
@@ -234,7 +234,7 @@ describe("report: Volt markdown", () => {
 describe("report: latency CDFs", () => {
     const doc = fixture();
     it("from raw files: every ping RTT pooled, sockperf's percentile table", () => {
-        const cdfs = latencyCdfs(doc, readRaw);
+        const cdfs = latencyCdfs(reportView(doc), readRaw);
         const icmp = cdfs.find((c) => c.cell === "icmp-56")!;
         assert.deepEqual(
             icmp.series.map((s) => [s.pair, s.source, s.points.length]),
@@ -261,7 +261,7 @@ describe("report: latency CDFs", () => {
         );
     });
     it("falls back to the document's percentiles per pair where raw files are missing", () => {
-        const cdfs = latencyCdfs(doc, (rel) => (rel.includes("/macvtap/") ? undefined : readRaw(rel)));
+        const cdfs = latencyCdfs(reportView(doc), (rel) => (rel.includes("/macvtap/") ? undefined : readRaw(rel)));
         const icmp = cdfs.find((c) => c.cell === "icmp-56")!;
         assert.deepEqual(
             icmp.series.map((s) => s.source),
@@ -273,14 +273,15 @@ describe("report: latency CDFs", () => {
             [0, 0.5, 0.95, 0.99, 1],
         );
         assert.ok(Math.abs(m[1].us - 389) < 1e-9, "ICMP ms become µs");
-        assert.ok(latencyCdfs(doc).every((c) => c.series.every((s) => s.source === "summary")));
+        assert.ok(latencyCdfs(reportView(doc)).every((c) => c.series.every((s) => s.source === "summary")));
     });
 });
 
 describe("report: SVG charts (vega-lite rendered in Node)", function () {
     this.timeout(120_000);
     const doc = fixture();
-    const charts = reportCharts(doc, latencyCdfs(doc, readRaw));
+    const view = reportView(doc);
+    const charts = reportCharts(view, latencyCdfs(view, readRaw));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-report-charts-"));
     const svgs = new Map<string, string>();
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -323,7 +324,8 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
     });
     it("throughput whiskers at 5 repetitions: [min, max], labelled with the 93.75% it covers", async () => {
         const d = fixtureWithReps(5);
-        const spec = reportCharts(d, latencyCdfs(d, readRaw)).find((c) => c.name === "throughput")!.spec;
+        const view = reportView(d);
+        const spec = reportCharts(view, latencyCdfs(view, readRaw)).find((c) => c.name === "throughput")!.spec;
         const svg = await renderSvg(spec);
         const cell = d.cells.find((c) => c.pair === "virtio" && c.cell === "tcp-1")!;
         const { low, high, level } = cell.metrics.gbps.ci!;
@@ -363,7 +365,7 @@ describe("report: SVG charts (vega-lite rendered in Node)", function () {
 describe("report: HTML page", () => {
     it("is self-contained: the charts inline, nothing fetched, text escaped", () => {
         const doc = fixture();
-        const blocks = voltReport(doc, { charts: [{ name: "throughput", title: "T", section: "throughput" }] });
+        const blocks = voltReport(reportView(doc), { charts: [{ name: "throughput", title: "T", section: "throughput" }] });
         const html = toHtml(blocks, { throughput: '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><text>x</text></svg>' }, "a <b> title");
         assert.ok(html.startsWith("<!DOCTYPE html>"));
         assert.ok(html.includes('<figure id="chart-throughput"><svg xmlns="http://www.w3.org/2000/svg">'));

@@ -1,7 +1,7 @@
 // A results document as flat tables a notebook reads (pandas, R, a spreadsheet): one row per
 // repetition and metric with every dimension of its cell as a column, and one row per cell and
 // metric with its summary. CSV (RFC 4180) or JSON Lines. Pure.
-import { metricDirection } from "./abtest";
+import { metricDirection } from "../ab/abtest";
 import type { CellResult, ResultsDoc } from "./results";
 
 /** Every dimension a cell can have, in the schema's order (a cell without one leaves it empty). */

@@ -1,12 +1,11 @@
 // The Volt template's Analysis (each category against the virtio baseline, with the ranking's
-// significance: BH-adjusted over every row test of the report, rank.ts) and Conclusions (the
+// significance: BH-adjusted over every row test of the report, core/ab/rank.ts) and Conclusions (the
 // performance hierarchy and recommendations) sections. Pure.
-import type { ResultsDoc } from "../bench/results";
-import { fmtP, repetitionsNeeded } from "../bench/abtest";
+import { fmtP, repetitionsNeeded } from "../ab/abtest";
 import { B, type Block, type ListItem } from "./blocks";
-import { type Ctx, type Ranked, bestGuest, leader, ofNative, outcomeOf, rankRow, wins } from "./context";
-import { type Category, type Column, type Row, pct, repetitionsRange, value } from "./model";
-import { type Ranking, type RowOutcome, rank, ruleText } from "./rank";
+import { type Category, type Column, type Row, pct } from "./model";
+import { type RowOutcome, ruleText } from "../ab/rank";
+import { type Ranked, type ReportView, bestGuest, leader, ofNative, outcomeOf, rankRow, valueAt, wins } from "./view";
 
 function fmtVal(row: Row, v: number): string {
     return `${row.format(v)} ${row.unit}`;
@@ -21,13 +20,13 @@ function listOf(parts: string[]): string {
  * Where the guests stand against bare metal on a row. A best guest is named only where it leads
  * significantly; otherwise every guest's share is given, so a gap within noise names no winner.
  */
-function standing(ctx: Ctx, row: Row, share: (g: Ranked) => string): { subject: string; verb: string; share: string } | undefined {
-    const r = rankRow(ctx, row);
+function standing(view: ReportView, row: Row, share: (g: Ranked) => string): { subject: string; verb: string; share: string } | undefined {
+    const r = rankRow(view, row);
     if (r.length === 0) return undefined;
-    if (leader(ctx, row)) return { subject: `the best guest, ${r[0].col.title},`, verb: "is", share: share(r[0]) };
+    if (leader(view, row)) return { subject: `the best guest, ${r[0].col.title},`, verb: "is", share: share(r[0]) };
     if (r.length === 1) return { subject: r[0].col.title, verb: "is", share: share(r[0]) };
     // Column order, not value order: a tie lists the guests without implying a ranking.
-    const inOrder = [...r].sort((x, y) => ctx.guests.indexOf(x.col) - ctx.guests.indexOf(y.col));
+    const inOrder = [...r].sort((x, y) => view.guests.indexOf(x.col) - view.guests.indexOf(y.col));
     return { subject: "with no significant leader, the guests", verb: "are", share: listOf(inOrder.map((g) => `${share(g)} (${g.col.title})`)) };
 }
 
@@ -40,12 +39,12 @@ function difference(x: number, ref: number, refName: string): string {
 const capital = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}`;
 
 /** The Volt list of one row: each guest against the baseline guest. */
-function compareRow(ctx: Ctx, row: Row): ListItem[] {
-    const base = ctx.base;
-    const bv = base ? value(ctx.doc, row, base.pair) : undefined;
+function compareRow(view: ReportView, row: Row): ListItem[] {
+    const base = view.base;
+    const bv = base ? valueAt(view, row, base) : undefined;
     const items: ListItem[] = [];
-    for (const col of ctx.guests) {
-        const v = value(ctx.doc, row, col.pair);
+    for (const col of view.guests) {
+        const v = valueAt(view, row, col);
         if (!v.ok) {
             items.push(`${col.title}: ${v.why === "failed" ? "failed" : "not measured"}`);
             continue;
@@ -58,15 +57,15 @@ function compareRow(ctx: Ctx, row: Row): ListItem[] {
             items.push(`${col.title}: ${fmtVal(row, v.median)}`);
             continue;
         }
-        const o = outcomeOf(ctx, row, col, base!);
-        const noise = o?.better ? `; significant, adjusted p ${fmtP(o.pAdjusted)}` : `; no significant difference: ${tieWhy(o, ctx.ranking.q)}`;
+        const o = outcomeOf(view, row, col, base!);
+        const noise = o?.better ? `; significant, adjusted p ${fmtP(o.pAdjusted)}` : `; no significant difference: ${tieWhy(o, view.ranking.q)}`;
         items.push(`${col.title}: ${fmtVal(row, v.median)} (${difference(v.median, bv.median, base!.title)}${noise})`);
     }
-    if (ctx.native) {
-        const n = value(ctx.doc, row, ctx.native.pair);
+    if (view.native) {
+        const n = valueAt(view, row, view.native);
         if (n.ok) {
-            const st = standing(ctx, row, (g) => pct((g.v / n.median) * 100));
-            items.push(`${ctx.native.title}: ${fmtVal(row, n.median)} (native reference${st ? `; ${st.subject} ${st.verb} at ${st.share} of it` : ""})`);
+            const st = standing(view, row, (g) => pct((g.v / n.median) * 100));
+            items.push(`${view.native.title}: ${fmtVal(row, n.median)} (native reference${st ? `; ${st.subject} ${st.verb} at ${st.share} of it` : ""})`);
         }
     }
     return items;
@@ -80,55 +79,55 @@ function tieWhy(o: RowOutcome | undefined, q: number): string {
 }
 
 /** One sentence on a row: who leads, by how much, whether significantly, and the gap to bare metal. */
-function finding(ctx: Ctx, row: Row): string {
-    const r = rankRow(ctx, row);
+function finding(view: ReportView, row: Row): string {
+    const r = rankRow(view, row);
     if (r.length === 0) return `No guest measured ${row.label}.`;
     const [a, b] = r;
     let s: string;
     if (!b) s = `Only ${a.col.title} measured ${row.label} (${fmtVal(row, a.v)}).`;
     else {
-        const o = outcomeOf(ctx, row, a.col, b.col);
+        const o = outcomeOf(view, row, a.col, b.col);
         // The same reference as the row's list: the baseline where it is one of the two, else the runner-up.
-        const [x, ref] = a.col === ctx.base ? [b, a] : [a, b];
+        const [x, ref] = a.col === view.base ? [b, a] : [a, b];
         const gap = `${x.col.title} is ${difference(x.v, ref.v, ref.col.title)}`;
-        s = leader(ctx, row)
+        s = leader(view, row)
             ? `${a.col.title} leads ${row.label} at ${fmtVal(row, a.v)}; ${gap} (significant, adjusted p ${fmtP(o!.pAdjusted)}).`
-            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}; ${gap} (${tieWhy(o, ctx.ranking.q)}).`;
+            : `No significant difference on ${row.label}: ${a.col.title} ${fmtVal(row, a.v)} vs ${b.col.title} ${fmtVal(row, b.v)}; ${gap} (${tieWhy(o, view.ranking.q)}).`;
     }
-    const n = ctx.native ? value(ctx.doc, row, ctx.native.pair) : undefined;
+    const n = view.native ? valueAt(view, row, view.native) : undefined;
     if (n?.ok) {
         const share = (g: Ranked) => (row.higherIsBetter ? pct((g.v / n.median) * 100) : `${(g.v / n.median).toFixed(1)}×`);
-        const st = standing(ctx, row, share)!;
+        const st = standing(view, row, share)!;
         const of = row.higherIsBetter ? "of bare metal" : "bare metal's value";
         s += ` ${capital(st.subject)} ${st.verb} at ${st.share} ${of} (${fmtVal(row, n.median)}).`;
     }
     return s;
 }
 
-function winsSentence(ctx: Ctx, rs: Row[], what: string): string {
-    const compared = rs.filter((r) => rankRow(ctx, r).length >= 2).length;
+function winsSentence(view: ReportView, rs: Row[], what: string): string {
+    const compared = rs.filter((r) => rankRow(view, r).length >= 2).length;
     if (compared < 2) return "";
-    const w = wins(ctx, rs);
+    const w = wins(view, rs);
     const parts = [...w.entries()].sort((a, b) => b[1].length - a[1].length).map(([c, r]) => `${c.title} leads ${r.length}`);
     const ties = compared - [...w.values()].reduce((n, r) => n + r.length, 0);
     return ` Across the ${compared} ${what} compared, ${[...parts, `${ties} without a significant leader`].join(", ")}.`;
 }
 
-function throughputAnalysis(ctx: Ctx): Block[] {
+function throughputAnalysis(view: ReportView): Block[] {
     const out: Block[] = [];
-    const T = ctx.rows.throughput;
+    const T = view.rows.throughput;
     out.push(B.h(3, "Throughput Analysis"));
     if (T.length === 0) out.push(B.p("Not measured."));
-    for (const row of T) out.push(B.p(`**${row.label}:**`), B.list(compareRow(ctx, row)));
-    if (T.length > 0) out.push(B.p(`**Key Finding:** ${finding(ctx, T[0])}${winsSentence(ctx, T, "throughput tests")}`));
+    for (const row of T) out.push(B.p(`**${row.label}:**`), B.list(compareRow(view, row)));
+    if (T.length > 0) out.push(B.p(`**Key Finding:** ${finding(view, T[0])}${winsSentence(view, T, "throughput tests")}`));
     return out;
 }
 
 /** P99 and jitter (P99/P50) of each guest, with the native reference. */
-function latencyAnalysis(ctx: Ctx): Block[] {
+function latencyAnalysis(view: ReportView): Block[] {
     const out: Block[] = [];
     out.push(B.h(3, "Latency Analysis"));
-    const L = ctx.rows.latency;
+    const L = view.rows.latency;
     // The template's P99 and jitter come from the request-response latency test; ICMP where it is absent.
     const p99 = L.find((r) => r.metric === "p99us") ?? L.find((r) => r.metric === "p99ms");
     const p50 = p99 && L.find((r) => r.cell === p99.cell && (r.metric === "p50us" || r.metric === "p50ms"));
@@ -136,9 +135,9 @@ function latencyAnalysis(ctx: Ctx): Block[] {
     else {
         const p99Items: ListItem[] = [];
         const jitItems: ListItem[] = [];
-        for (const col of [...ctx.guests, ...(ctx.native ? [ctx.native] : [])]) {
-            const a = value(ctx.doc, p99, col.pair);
-            const b = value(ctx.doc, p50, col.pair);
+        for (const col of [...view.guests, ...(view.native ? [view.native] : [])]) {
+            const a = valueAt(view, p99, col);
+            const b = valueAt(view, p50, col);
             const tag = col.native ? " (native reference)" : "";
             p99Items.push(`${col.title}: ${a.ok ? `${p99.format(a.median)} µs` : a.why === "failed" ? "failed" : "not measured"}${tag}`);
             if (a.ok && b.ok && b.median > 0) {
@@ -148,68 +147,63 @@ function latencyAnalysis(ctx: Ctx): Block[] {
         }
         out.push(B.p(`**P99 Latency (${p99.label.replace(/ P99.*/, "")}):**`), B.list(p99Items));
         out.push(B.p("**Jitter (P99/P50 ratio):**"), B.list(jitItems));
-        out.push(B.p(`**Key Finding:** ${finding(ctx, p99)}${winsSentence(ctx, L, "latency percentiles")}`));
+        out.push(B.p(`**Key Finding:** ${finding(view, p99)}${winsSentence(view, L, "latency percentiles")}`));
     }
     return out;
 }
 
-function ppsAnalysis(ctx: Ctx): Block[] {
+function ppsAnalysis(view: ReportView): Block[] {
     const out: Block[] = [];
     out.push(B.h(3, "PPS Analysis"));
-    const P = ctx.rows.pps;
+    const P = view.rows.pps;
     if (P.length === 0) out.push(B.p("Not measured."));
     else {
         const small = P[0];
-        out.push(B.p(`**${small.label.replace(" bytes", "-byte")} Packets (best overhead indicator):**`), B.list(compareRow(ctx, small)));
-        const best = bestGuest(ctx, small);
-        let key = finding(ctx, small);
+        out.push(B.p(`**${small.label.replace(" bytes", "-byte")} Packets (best overhead indicator):**`), B.list(compareRow(view, small)));
+        const best = bestGuest(view, small);
+        let key = finding(view, small);
         if (best) {
-            const slow = rankRow(ctx, small).slice(-1)[0];
+            const slow = rankRow(view, small).slice(-1)[0];
             // 1e6 / pps is the time between delivered packets, not the CPU a packet costs (that is the CPU table's CPU-µs/packet).
             key += ` Time between delivered packets: ${((1 / best.v) * 1e6).toFixed(1)} µs for ${best.col.title}`;
             key += slow && slow.col !== best.col ? ` vs ${((1 / slow.v) * 1e6).toFixed(1)} µs for ${slow.col.title}.` : ".";
         }
-        out.push(B.p(`**Key Finding:** ${key}${winsSentence(ctx, P, "packet sizes")}`));
+        out.push(B.p(`**Key Finding:** ${key}${winsSentence(view, P, "packet sizes")}`));
     }
     return out;
 }
 
-function transactionAnalysis(ctx: Ctx): Block[] {
+function transactionAnalysis(view: ReportView): Block[] {
     const out: Block[] = [];
-    const R = ctx.rows.transactions;
+    const R = view.rows.transactions;
     if (R.length > 0) {
         out.push(B.h(3, "Transaction Rate Analysis"));
-        for (const row of R) out.push(B.p(`**${row.label}:**`), B.list(compareRow(ctx, row)));
-        out.push(B.p(`**Key Finding:** ${finding(ctx, R[0])}${winsSentence(ctx, R, "transaction tests")}`));
+        for (const row of R) out.push(B.p(`**${row.label}:**`), B.list(compareRow(view, row)));
+        out.push(B.p(`**Key Finding:** ${finding(view, R[0])}${winsSentence(view, R, "transaction tests")}`));
     }
     return out;
 }
 
-export function analysis(ctx: Ctx): Block[] {
+export function analysis(view: ReportView): Block[] {
     const out: Block[] = [];
-    if (ctx.guests.length === 0) return [B.p("The run has no guest pairs: nothing to compare against a virtio baseline.")];
-    const baseNote = ctx.base && ctx.base.backend !== "virtio" ? ` No virtio pair in this run: ${ctx.base.title} is the baseline.` : "";
+    if (view.guests.length === 0) return [B.p("The run has no guest pairs: nothing to compare against a virtio baseline.")];
+    const baseNote = view.base && view.base.backend !== "virtio" ? ` No virtio pair in this run: ${view.base.title} is the baseline.` : "";
     if (baseNote) out.push(B.p(baseNote.trim()));
-    const R = ctx.ranking;
+    const R = view.ranking;
     if (R.tests > 0)
         out.push(
             B.p(
                 `"Significant" below means a p-value adjusted by Benjamini-Hochberg over all ${R.tests} row × guest-pair tests of this report (q = ${R.q}) and a change beyond ${(R.threshold * 100).toFixed(0)}%; the rule in full is under Conclusions.`,
             ),
         );
-    out.push(...throughputAnalysis(ctx), ...latencyAnalysis(ctx), ...ppsAnalysis(ctx), ...transactionAnalysis(ctx));
+    out.push(...throughputAnalysis(view), ...latencyAnalysis(view), ...ppsAnalysis(view), ...transactionAnalysis(view));
     return out;
 }
 
 const CATEGORY_NAME: Record<Category, string> = { throughput: "throughput", latency: "latency", pps: "packet rate", transactions: "transaction rate" };
 
-/** The performance hierarchy from significant differences only (see rank.ts). */
-export function hierarchy(doc: ResultsDoc): Ranking {
-    return rank(doc);
-}
-
-export function conclusions(ctx: Ctx): Block[] {
-    const R = ctx.ranking;
+export function conclusions(view: ReportView): Block[] {
+    const R = view.ranking;
     if (R.guests.length === 0) return [B.h(3, "Performance Hierarchy"), B.p("No guest pairs in this run.")];
     const called = R.outcomes.filter((o) => o.better);
     const items: ListItem[] = R.tiers.map((tier) => {
@@ -228,9 +222,9 @@ export function conclusions(ctx: Ctx): Block[] {
                 worse.length ? `significantly worse on ${worse.join(", ")}` : "",
             ].filter(Boolean);
             if (R.guests.length > 1) sub.push(`${who}${parts.length ? parts.join("; ") : "no significant difference from another guest"}`);
-            const nat = ofNative(ctx, col);
+            const nat = ofNative(view, col);
             if (nat !== undefined) sub.push(`${who}${pct(nat)} of bare metal (geometric mean over throughput, PPS and transaction rates)`);
-            const failed = ctx.doc.cells.filter((c) => c.pair === col.pair && c.status !== "ok").map((c) => c.cell);
+            const failed = view.failed.filter((c) => c.pair === col.pair).map((c) => c.cell);
             if (failed.length > 0) sub.push(`${who}failed: ${failed.join(", ")}`);
         }
         return { text: head, items: sub };
@@ -241,7 +235,7 @@ export function conclusions(ctx: Ctx): Block[] {
         B.p(`Ranked only from significant differences: ${ruleText(R)}. Guests in one line are tied.`),
     ];
     const rec: ListItem[] = [];
-    const n = repetitionsRange(ctx.doc);
+    const n = view.repetitions;
     if (R.guests.length === 1) rec.push(`Only \`${R.guests[0].title}\` was measured: nothing to choose between`);
     else if (R.outcomes.length > 0 && R.outcomes.every((o) => o.underpowered))
         rec.push(
@@ -253,11 +247,11 @@ export function conclusions(ctx: Ctx): Block[] {
         );
     else if (R.best) rec.push(`Default: \`${R.best.title}\` (beats every other guest: better in at least 2 distinct tests and worse in none)`);
     else rec.push("No default: no backend beats every other; where a category has a clear winner it is named below");
-    for (const cat of Object.keys(ctx.rows) as Category[]) {
+    for (const cat of Object.keys(view.rows) as Category[]) {
         const top = R.categoryBest[cat];
         if (top) rec.push(`${CATEGORY_NAME[cat][0].toUpperCase()}${CATEGORY_NAME[cat].slice(1)}-bound workloads: \`${top.title}\``);
     }
-    const tcg = Object.entries(ctx.doc.environment.guests).filter(([, g]) => g.accel === "tcg");
+    const tcg = Object.entries(view.doc.environment.guests).filter(([, g]) => g.accel === "tcg");
     if (tcg.length > 0)
         rec.push(
             `The guests ran under TCG (software emulation): the ranking measures the emulator as much as the backend; confirm on a KVM host before choosing a production default`,

@@ -5,7 +5,7 @@ import type { CellResult, ResultsDoc } from "../bench/results";
 import { iperf3Argv, netperfArgv, sockperfArgv } from "../bench/parse";
 import { GUEST_PORTS } from "../bench/measure";
 import { B, type Block, type ListItem, toMarkdown } from "./blocks";
-import { type Ctx, HIGH_CV, type ReportOptions, noisyMetrics, uniq } from "./context";
+import { HIGH_CV, type ReportOptions, type ReportView, uniq } from "./view";
 import { pct } from "./model";
 
 /** The backends the Volt template compares; those a run lacks are named under anomalies. */
@@ -15,11 +15,10 @@ const VOLT_BACKENDS = ["virtio", "vhost-net", "macvtap"];
 const PROVIDER_WARNING = /varies a lot \(CV|% packet loss$|^cell \S+ failed: /;
 
 /** The full anomalies list (the report links it): every noisy metric, every failure in full, every warning. */
-export function anomaliesMarkdown(doc: ResultsDoc): string {
+export function anomaliesMarkdown(view: ReportView): string {
+    const { doc, failed, noisy } = view;
     const out: Block[] = [B.h(1, `Anomalies of run \`${doc.run.name}\``)];
-    const failed = doc.cells.filter((c) => c.status !== "ok");
     if (failed.length > 0) out.push(B.h(2, "Failed cells"), B.list(failed.map((c) => `\`${c.pair}/${c.cell}\`: ${c.error ?? "no reason recorded"}`)));
-    const noisy = noisyMetrics(doc);
     if (noisy.length > 0) {
         out.push(B.h(2, `Coefficient of variation above ${HIGH_CV * 100}%`));
         out.push({
@@ -34,15 +33,13 @@ export function anomaliesMarkdown(doc: ResultsDoc): string {
     return toMarkdown(out);
 }
 
-export function anomalies(ctx: Ctx, opts: ReportOptions): Block[] {
-    const { doc } = ctx;
+export function anomalies(view: ReportView, opts: ReportOptions): Block[] {
+    const { doc, failed, noisy } = view;
     const out: Block[] = [];
-    const failed = doc.cells.filter((c) => c.status !== "ok");
     if (failed.length > 0) {
         out.push(B.p(`**Failed cells (${failed.length}):**`));
         out.push(B.list(failed.map((c) => `\`${c.pair}/${c.cell}\`: ${(c.error ?? "no reason recorded").slice(0, 400)}`)));
     }
-    const noisy = noisyMetrics(doc);
     if (noisy.length > 0) {
         const cells = new Map<string, typeof noisy>();
         for (const x of noisy) cells.set(`${x.pair}\u0000${x.cell}`, [...(cells.get(`${x.pair}\u0000${x.cell}`) ?? []), x]);
@@ -72,7 +69,7 @@ export function anomalies(ctx: Ctx, opts: ReportOptions): Block[] {
         );
     const other = doc.warnings.filter((w) => !PROVIDER_WARNING.test(w));
     if (other.length > 0) out.push(B.p("**Run warnings:**"), B.list(other));
-    const present = new Set(ctx.cols.map((c) => c.backend));
+    const present = new Set(view.cols.map((c) => c.backend));
     const missing = VOLT_BACKENDS.filter((b) => !present.has(b));
     if (missing.length > 0) out.push(B.p(`**Not in this run:** ${missing.join(", ")} (the Volt template compares ${VOLT_BACKENDS.join(", ")}).`));
     if (out.length === 0)
@@ -80,12 +77,12 @@ export function anomalies(ctx: Ctx, opts: ReportOptions): Block[] {
     return out;
 }
 
-export function rawData(ctx: Ctx, opts: ReportOptions): Block[] {
-    const dir = opts.resultsDir ?? ctx.doc.run.resultsDir;
+export function rawData(view: ReportView, opts: ReportOptions): Block[] {
+    const dir = opts.resultsDir ?? view.doc.run.resultsDir;
     const items: ListItem[] = [];
     if (opts.resultsPath) items.push(`Results document: \`${opts.resultsPath}\``);
-    for (const col of ctx.cols) {
-        const dirs = uniq(ctx.doc.cells.filter((c) => c.pair === col.pair).map((c) => path.posix.dirname(c.rawDir)));
+    for (const col of view.cols) {
+        const dirs = uniq(view.doc.cells.filter((c) => c.pair === col.pair).map((c) => path.posix.dirname(c.rawDir)));
         for (const d of dirs) items.push(`${col.title}: \`${path.posix.join(dir, d)}/\``);
     }
     if (opts.exportFiles && opts.exportFiles.length > 0)
@@ -157,10 +154,10 @@ function clientCommands(doc: ResultsDoc): string[] {
     return lines;
 }
 
-export function reproduce(ctx: Ctx, opts: ReportOptions): Block[] {
+export function reproduce(view: ReportView, opts: ReportOptions): Block[] {
     const stack = opts.stack ?? "local";
     const doc = opts.resultsPath ?? "<results.json>";
-    const s = ctx.doc.run.settings;
+    const s = view.doc.run.settings;
     return [
         B.p("To reproduce these results:"),
         {
@@ -189,7 +186,7 @@ export function reproduce(ctx: Ctx, opts: ReportOptions): Block[] {
                 "netserver",
                 "",
                 "# On the client",
-                ...clientCommands(ctx.doc),
+                ...clientCommands(view.doc),
             ].join("\n"),
         },
     ];

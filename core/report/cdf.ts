@@ -2,10 +2,10 @@
 // per cell; the raw outputs keep more (every ping RTT, sockperf's full percentile table), so
 // the CLI hands in a reader for raw files and the summary fills in where a raw file is missing.
 // Pure: `readRaw` is the caller's.
-import type { CellResult, ResultsDoc } from "../bench/results";
+import type { CellResult } from "../bench/results";
 import { parsePing, parseSockperf } from "../bench/parse";
 import { median } from "../bench/stats";
-import { columns } from "./model";
+import { type ReportView, cellOf } from "./view";
 
 interface CdfPoint {
     /** Cumulative fraction, 0..1. */
@@ -88,37 +88,35 @@ function monotone(pts: CdfPoint[]): CdfPoint[] {
     return pts.map((x) => ({ p: x.p, us: (hi = Math.max(hi, x.us)) }));
 }
 
+/** One pair's series: from its raw files where a reader gives them all and they parse, else from the document. */
+function seriesOf(c: CellResult, readRaw?: RawReader): CdfSeries {
+    const texts = readRaw ? c.repetitions.map((r) => readRaw(r.raw)) : [];
+    if (texts.length > 0 && texts.every((t): t is string => t !== undefined)) {
+        try {
+            const s: CdfSeries =
+                c.dimensions.test === "icmp"
+                    ? { pair: c.pair, source: "raw-samples", points: fromPing(texts) }
+                    : { pair: c.pair, source: "raw-percentiles", points: fromSockperf(texts) };
+            if (s.points.length > 0) return s;
+        } catch {
+            // A raw file that no longer parses: the document's own percentiles still hold.
+        }
+    }
+    return { pair: c.pair, source: "summary", points: fromSummary(c) };
+}
+
 /**
  * One CDF per latency cell id (ICMP and sockperf ping-pong), one series per pair that measured
- * it. With a reader, raw files give the curve; a pair whose raw files are missing or unreadable
- * falls back to the document's percentiles (the series says which).
+ * it, in the view's column order. With a reader, raw files give the curve; a pair whose raw files
+ * are missing or unreadable falls back to the document's percentiles (the series says which).
  */
-export function latencyCdfs(doc: Pick<ResultsDoc, "cells">, readRaw?: RawReader): LatencyCdf[] {
+export function latencyCdfs(view: ReportView, readRaw?: RawReader): LatencyCdf[] {
     const out: LatencyCdf[] = [];
-    const ids = [...new Set(doc.cells.filter((c) => c.dimensions.test === "icmp" || c.dimensions.test === "latency").map((c) => c.cell))];
-    const order = columns(doc).map((c) => c.pair);
+    const ids = [...new Set(view.doc.cells.filter((c) => c.dimensions.test === "icmp" || c.dimensions.test === "latency").map((c) => c.cell))];
     for (const id of ids) {
-        const cells = doc.cells.filter((c) => c.cell === id && c.status === "ok").sort((a, b) => order.indexOf(a.pair) - order.indexOf(b.pair));
+        const cells = view.cols.flatMap((col) => cellOf(view, col.pair, id) ?? []).filter((c) => c.status === "ok");
         if (cells.length === 0) continue;
-        const series: CdfSeries[] = [];
-        for (const c of cells) {
-            let s: CdfSeries | undefined;
-            const texts = readRaw ? c.repetitions.map((r) => readRaw(r.raw)) : [];
-            if (texts.length > 0 && texts.every((t): t is string => t !== undefined)) {
-                try {
-                    s =
-                        c.dimensions.test === "icmp"
-                            ? { pair: c.pair, source: "raw-samples", points: fromPing(texts) }
-                            : { pair: c.pair, source: "raw-percentiles", points: fromSockperf(texts) };
-                    if (s.points.length === 0) s = undefined;
-                } catch {
-                    // A raw file that no longer parses: the document's own percentiles still hold.
-                    s = undefined;
-                }
-            }
-            s ??= { pair: c.pair, source: "summary", points: fromSummary(c) };
-            if (s.points.length > 0) series.push(s);
-        }
+        const series = cells.map((c) => seriesOf(c, readRaw)).filter((s) => s.points.length > 0);
         out.push({ cell: id, title: titleOf(cells[0]), series });
     }
     return out;

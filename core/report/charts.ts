@@ -1,11 +1,12 @@
-// The report's charts as Vega-Lite specs built from a results document, and their rendering to
+// The report's charts as Vega-Lite specs built from the report's view (view.ts), and their rendering to
 // SVG with Vega in Node (no browser, no canvas: Vega's "none" renderer writes SVG markup and
 // estimates text widths). Pure: no file access; rendering is CPU only.
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { CellResult, ResultsDoc } from "../bench/results";
+import type { CellResult } from "../bench/results";
 import type { LatencyCdf } from "./cdf";
-import { type ChartSection, type Column, columns, cpuSecondsPerGbit, findCell, intervalCaption, repetitionsRange, rows, value } from "./model";
+import { type ChartSection, type Column, cpuSecondsPerGbit, intervalCaption } from "./model";
+import { type ReportView, cellOf, valueAt } from "./view";
 
 export interface Chart {
     /** File base name: name.svg. */
@@ -29,8 +30,8 @@ interface Legend {
     range: string[];
 }
 
-function legendOf(doc: Pick<ResultsDoc, "cells">): Legend {
-    const cols = columns(doc);
+function legendOf(view: ReportView): Legend {
+    const { cols } = view;
     let k = 0;
     return { domain: cols.map((c) => c.title), range: cols.map((c) => (c.native ? NATIVE : PALETTE[k++ % PALETTE.length])) };
 }
@@ -114,19 +115,18 @@ function groupedBars(
     } as TopLevelSpec;
 }
 
-function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
-    const rs = rows(doc).throughput;
-    const cols = columns(doc);
+function throughputChart(view: ReportView, l: Legend): Chart | undefined {
+    const rs = view.rows.throughput;
     const data = rs.flatMap((r) =>
-        cols.flatMap((c) => {
-            const v = value(doc, r, c.pair);
+        view.cols.flatMap((c) => {
+            const v = valueAt(view, r, c);
             return v.ok
                 ? [{ test: r.label, backend: c.title, v: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }]
                 : [];
         }),
     );
     if (data.length === 0) return undefined;
-    const n = repetitionsRange(doc);
+    const n = view.repetitions;
     const whiskers = intervalCaption(data.map((d) => d.st));
     return {
         name: "throughput",
@@ -144,12 +144,11 @@ function throughputChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     };
 }
 
-function cpuChart(doc: ResultsDoc, l: Legend): Chart | undefined {
-    const rs = rows(doc).throughput;
-    const cols = columns(doc);
+function cpuChart(view: ReportView, l: Legend): Chart | undefined {
+    const rs = view.rows.throughput;
     const data = rs.flatMap((r) =>
-        cols.flatMap((c) => {
-            const cell = findCell(doc, c.pair, r.cell);
+        view.cols.flatMap((c) => {
+            const cell = cellOf(view, c.pair, r.cell);
             const v = cell && cpuSecondsPerGbit(cell);
             return v === undefined ? [] : [{ test: r.label, backend: c.title, v }];
         }),
@@ -171,13 +170,11 @@ function cpuChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     };
 }
 
-function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
-    const rs = rows(doc).pps;
-    const cols = columns(doc);
-    const data = rs.flatMap((r) =>
-        cols.flatMap((c) => {
-            const v = value(doc, r, c.pair);
-            const size = findCell(doc, c.pair, r.cell)?.dimensions.size;
+function ppsChart(view: ReportView, l: Legend): Chart | undefined {
+    const data = view.rows.pps.flatMap((r) =>
+        view.cols.flatMap((c) => {
+            const v = valueAt(view, r, c);
+            const size = cellOf(view, c.pair, r.cell)?.dimensions.size;
             return v.ok && size !== undefined
                 ? [{ size, backend: c.title, pps: v.median, ...(v.stats.ci ? { low: v.stats.ci.low, high: v.stats.ci.high } : {}), st: v.stats }]
                 : [];
@@ -211,9 +208,8 @@ function ppsChart(doc: ResultsDoc, l: Legend): Chart | undefined {
     };
 }
 
-function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefined {
-    const cols = columns(doc);
-    const title = (pair: string) => cols.find((c) => c.pair === pair)?.title ?? pair;
+function cdfChart(cdf: LatencyCdf, view: ReportView, l: Legend): Chart | undefined {
+    const title = (pair: string) => view.cols.find((c) => c.pair === pair)?.title ?? pair;
     const data = cdf.series.flatMap((s) => s.points.filter((p) => p.us > 0).map((p) => ({ backend: title(s.pair), us: p.us, p: p.p })));
     if (data.length === 0) return undefined;
     const present = [...new Set(data.map((d) => d.backend))];
@@ -265,10 +261,8 @@ function cdfChart(cdf: LatencyCdf, doc: ResultsDoc, l: Legend): Chart | undefine
 }
 
 /** One chart per sockperf sweep cell id that has data. */
-function loadCharts(doc: ResultsDoc, l: Legend): Chart[] {
-    const cols = columns(doc);
-    const ids = [...new Set(doc.cells.filter((c) => c.sweep && c.sweep.length > 0).map((c) => c.cell))];
-    return ids.map((id) => loadChart(doc, cols, id, l)).filter((c): c is Chart => c !== undefined);
+function loadCharts(view: ReportView, l: Legend): Chart[] {
+    return view.sweeps.map((id) => loadChart(view, id, l)).filter((c): c is Chart => c !== undefined);
 }
 
 type Sweep = NonNullable<CellResult["sweep"]>;
@@ -282,8 +276,10 @@ interface SweepPoint {
     us: number;
 }
 
-function loadChart(doc: ResultsDoc, cols: readonly Column[], id: string, l: Legend): Chart | undefined {
-    const cells = cols.map((c) => ({ col: c, cell: findCell(doc, c.pair, id) })).filter((x): x is SweepOf => x.cell?.status === "ok" && !!x.cell.sweep?.length);
+function loadChart(view: ReportView, id: string, l: Legend): Chart | undefined {
+    const cells = view.cols
+        .map((c) => ({ col: c, cell: cellOf(view, c.pair, id) }))
+        .filter((x): x is SweepOf => x.cell?.status === "ok" && !!x.cell.sweep?.length);
     const data = cells.flatMap(({ col, cell }) =>
         cell.sweep.flatMap((s) => [
             { backend: col.title, mps: s.mps, us: s.p99us, percentile: "P99" },
@@ -377,14 +373,14 @@ function kneeLabels(knees: readonly SweepPoint[]): { mps: number; us: number; la
 }
 
 /** Every chart the document has data for, in report order. */
-export function reportCharts(doc: ResultsDoc, cdfs: readonly LatencyCdf[]): Chart[] {
-    const l = legendOf(doc);
+export function reportCharts(view: ReportView, cdfs: readonly LatencyCdf[]): Chart[] {
+    const l = legendOf(view);
     const out: (Chart | undefined)[] = [
-        throughputChart(doc, l),
-        ...cdfs.map((c) => cdfChart(c, doc, l)),
-        ppsChart(doc, l),
-        ...loadCharts(doc, l),
-        cpuChart(doc, l),
+        throughputChart(view, l),
+        ...cdfs.map((c) => cdfChart(c, view, l)),
+        ppsChart(view, l),
+        ...loadCharts(view, l),
+        cpuChart(view, l),
     ];
     return out.filter((c): c is Chart => c !== undefined);
 }

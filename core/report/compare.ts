@@ -1,8 +1,8 @@
-// The markdown of an A/B comparison (core/bench/comparison.ts) and of a held-out A/A check
-// (core/bench/holdout.ts). Pure.
-import { type Verdict, fmtP } from "../bench/abtest";
-import type { CellComparison, Comparison, RunInfo } from "../bench/comparison";
-import type { Holdout } from "../bench/holdout";
+// The markdown of an A/B comparison (core/ab/comparison.ts) and of a held-out A/A check
+// (core/ab/holdout.ts). Pure.
+import { type Verdict, fmtP } from "../ab/abtest";
+import type { CellComparison, Comparison, RunInfo } from "../ab/comparison";
+import type { Holdout } from "../ab/holdout";
 
 function fmtNum(v: number): string {
     const a = Math.abs(v);

@@ -1,6 +1,7 @@
-// What the report reads from a results document: its columns (one per pair, named by backend),
-// the bare-metal and virtio baselines, the Volt template's rows, where charts go and the CPU cost
-// per Gbit. Shared by the markdown, the charts and the HTML. Pure.
+// What a report's columns and rows are, and how they are read from a results document: the columns
+// (one per pair, named by backend), the bare-metal and virtio baselines, the Volt template's rows,
+// a row's value in a column, where charts go and the CPU cost per Gbit. The view (view.ts) is built
+// from these once; the markdown, the charts and the summary read the view. Pure.
 import type { CellResult, Pooled, ResultsDoc, Stats } from "../bench/results";
 
 export interface Column {

@@ -4,8 +4,8 @@
 import { displayArgv } from "../argv";
 import type { ResultsDoc } from "../bench/results";
 import { phasesText } from "../phases";
-import { noisyMetrics } from "./context";
-import { type Column, type Row, columns, nativePair, pct, repetitionsRange, rows, value } from "./model";
+import { type Column, type Row, pct } from "./model";
+import { type ReportView, cellOf, reportView, valueAt } from "./view";
 
 export interface SummaryPaths {
     /** The results document (resultsPath). */
@@ -22,23 +22,25 @@ export interface SummaryOptions extends SummaryPaths {
     dir?: string;
 }
 
-/** The rows a summary shows: every throughput and transaction row, the P50 latencies, the smallest packet size. */
-function headlineRows(doc: ResultsDoc): Row[] {
-    const r = rows(doc);
+/** The rows a summary shows, each with the label it shows: every throughput and transaction row, the P50 latencies, the smallest packet size. */
+function headlineRows(view: ReportView): { row: Row; label: string }[] {
+    const r = view.rows;
     const p50 = r.latency.filter((x) => /^p50/.test(x.metric));
-    const pps = r.pps.slice(0, 1).map((x) => ({ ...x, label: `Packets of ${x.label}` }));
-    return [...r.throughput, ...p50, ...pps, ...r.transactions];
+    const pps = r.pps.slice(0, 1).map((row) => ({ row, label: `Packets of ${row.label}` }));
+    const labelled = (rs: Row[]) => rs.map((row) => ({ row, label: row.label }));
+    return [...labelled(r.throughput), ...labelled(p50), ...pps, ...labelled(r.transactions)];
 }
 
 /** "9.41 ±1.2% (98%)": the median, its interval as +- its larger side, and its share of bare metal's. */
-function cellText(doc: ResultsDoc, row: Row, col: Column, native: Column | undefined): string {
-    const v = value(doc, row, col.pair);
+function cellText(view: ReportView, row: Row, col: Column): string {
+    const { native } = view;
+    const v = valueAt(view, row, col);
     if (!v.ok) return v.why === "failed" ? "failed" : v.why === "too few" ? "too few samples" : "—";
     const ci = v.pooled ? v.pooled.ci : v.stats.ci;
     const half = ci && ci.low !== null && ci.high !== null && v.median !== 0 ? Math.max(ci.high - v.median, v.median - ci.low) / Math.abs(v.median) : undefined;
     let s = `${row.format(v.median)} ${half === undefined ? `(n=${v.pooled?.n ?? v.stats.n})` : `±${pct(half * 100)}`}`;
     if (native && col !== native) {
-        const n = value(doc, row, native.pair);
+        const n = valueAt(view, row, native);
         if (n.ok && n.median !== 0) s += ` (${pct((v.median / n.median) * 100)})`;
     }
     return s;
@@ -50,12 +52,11 @@ function aligned(table: string[][]): string[] {
     return table.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "));
 }
 
-function resultsTable(doc: ResultsDoc): string[] {
-    const cols = columns(doc);
-    const native = nativePair(cols);
-    const rs = headlineRows(doc);
+function resultsTable(view: ReportView): string[] {
+    const { cols, native } = view;
+    const rs = headlineRows(view);
     if (rs.length === 0) return ["No headline metric was measured."];
-    const table = [["", ...cols.map((c) => c.title)], ...rs.map((r) => [`${r.label} (${r.unit})`, ...cols.map((c) => cellText(doc, r, c, native))])];
+    const table = [["", ...cols.map((c) => c.title)], ...rs.map(({ row, label }) => [`${label} (${row.unit})`, ...cols.map((c) => cellText(view, row, c))])];
     const legend =
         cols.some((c) => c !== native) && native
             ? `Median ±half-width of its interval (n: repetitions where too few for one); (%): of bare metal (${native.pair}).`
@@ -70,18 +71,19 @@ function shortened(error: string): string {
 }
 
 /** The warnings a reader must see before trusting the table: emulated guests, noisy metrics, failed cells. */
-export function headlineWarnings(doc: ResultsDoc): string[] {
+export function headlineWarnings(view: ReportView): string[] {
+    const { doc } = view;
     const out: string[] = [];
     const tcg = Object.entries(doc.environment.guests).filter(([, g]) => g.accel === "tcg");
     if (tcg.length > 0)
         out.push(`${tcg.map(([n]) => n).join(", ")} ran under TCG (software emulation): compare these numbers only with other TCG runs, not with KVM hosts.`);
-    const noisy = noisyMetrics(doc).filter((x) => doc.cells.some((c) => c.pair === x.pair && c.cell === x.cell && c.status === "ok"));
+    const noisy = view.noisy.filter((x) => cellOf(view, x.pair, x.cell)?.status === "ok");
     if (noisy.length > 0) {
         const cells = [...new Set(noisy.map((x) => `${x.pair}/${x.cell}`))];
         const shown = cells.slice(0, 4).join(", ");
         out.push(`${cells.length} cell(s) vary by more than 10% between repetitions (${shown}${cells.length > 4 ? ", …" : ""}): read their medians with care.`);
     }
-    for (const c of doc.cells.filter((x) => x.status !== "ok")) out.push(`${c.pair}/${c.cell} failed: ${shortened(c.error ?? "no error recorded")}`);
+    for (const c of view.failed) out.push(`${c.pair}/${c.cell} failed: ${shortened(c.error ?? "no error recorded")}`);
     return out;
 }
 
@@ -110,16 +112,17 @@ const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** The lines `netbed up` ends with. */
 export function terminalSummary(doc: ResultsDoc, o: SummaryOptions): string[] {
-    const nPairs = columns(doc).length;
-    const failed = doc.cells.filter((c) => c.status !== "ok").length;
-    const reps = repetitionsRange(doc);
+    const view = reportView(doc);
+    const nPairs = view.cols.length;
+    const failed = view.failed.length;
+    const reps = view.repetitions;
     const head =
         `Benchmark ${doc.run.name}: ${plural(doc.cells.length, "cell")} in ${plural(nPairs, "pair")}${failed ? ` (${failed} failed)` : ""}, ` +
         `${reps} repetition${reps === "1" ? "" : "s"} each, ${doc.run.wallSeconds.toFixed(0)} s.`;
     const out = [head];
     if (doc.run.phases) out.push(`Phases of the up that ran it: ${phasesText(doc.run.phases)}.`);
-    out.push("", ...resultsTable(doc));
-    const warnings = headlineWarnings(doc);
+    out.push("", ...resultsTable(view));
+    const warnings = headlineWarnings(view);
     if (warnings.length > 0) out.push("", "Warnings:", ...warnings.map((w) => `  ${w}`));
     if (o.report) {
         const html = o.report.replace(/[^/]+$/, "report.html");

@@ -1,4 +1,4 @@
-// The Volt benchmark template filled in from a results document: environment, the four result
+// The Volt benchmark template filled in from the report's view (view.ts): environment, the four result
 // tables (one column per pair, percent of the bare-metal pair where there is one), the analysis
 // against the virtio baseline, conclusions ranked from the data, anomalies, raw data paths and
 // the commands to reproduce (those last sections in analysis.ts and appendix.ts). Pure: the caller
@@ -16,27 +16,24 @@ import {
     type Value,
     cpuSecondsPerGbit,
     cpuUsPerPacket,
-    findCell,
     intervalNote,
     orderStatisticText,
     pct,
-    repetitionsRange,
-    value,
 } from "./model";
 import { analysis, conclusions } from "./analysis";
 import { anomalies, rawData, reproduce } from "./appendix";
-import { type Ctx, type ReportOptions, contextOf, uniq } from "./context";
+import { type ReportOptions, type ReportView, cellOf, reportView, uniq, valueAt } from "./view";
 
-export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
-    const ctx = contextOf(doc);
+export function voltReport(view: ReportView, opts: ReportOptions = {}): Block[] {
+    const { doc } = view;
     const charts = (s: ChartSection): Block[] =>
         (opts.charts ?? []).filter((c) => c.section === s).map((c) => ({ kind: "chart", name: c.name, title: c.title }));
     const out: Block[] = [];
     out.push(B.h(1, "Network Benchmark Results"));
     out.push(B.p(`Run \`${doc.run.name}\`, ${doc.run.started.replace("T", " ").replace(/\.\d+Z$/, " UTC")}.`));
-    out.push(...environment(ctx));
+    out.push(...environment(view));
     out.push({ kind: "rule" }, B.h(2, "Results"));
-    const note = resultsNote(ctx);
+    const note = resultsNote(view);
     const sections: [Category, string, string][] = [
         ["throughput", "Throughput (Gbps)", "Test"],
         ["latency", "Latency (microseconds)", "Metric"],
@@ -45,25 +42,25 @@ export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
     ];
     for (const [cat, title, first] of sections) {
         out.push(B.h(3, title));
-        if (ctx.rows[cat].length === 0) out.push(B.p("Not measured in this run."));
+        if (view.rows[cat].length === 0) out.push(B.p("Not measured in this run."));
         else {
-            out.push(resultTable(ctx, ctx.rows[cat], first));
+            out.push(resultTable(view, view.rows[cat], first));
             // Said once, under the first table, where the reader first meets the parentheses.
             if (note && !out.some((b) => b.kind === "paragraph" && b.text === note)) out.push(B.p(note));
         }
         out.push(...charts(cat));
     }
-    const load = loadSection(ctx);
+    const load = loadSection(view);
     if (load.length > 0 || charts("load").length > 0) out.push(B.h(3, "Latency Under Load"), ...load, ...charts("load"));
-    const precision = precisionSection(ctx);
+    const precision = precisionSection(view);
     if (precision.length > 0) out.push(B.h(3, "Repetitions and Precision"), ...precision);
-    const cpu = cpuSection(ctx);
+    const cpu = cpuSection(view);
     if (cpu.length > 0 || charts("cpu").length > 0) out.push(B.h(3, "Host CPU Cost"), ...cpu, ...charts("cpu"));
-    out.push({ kind: "rule" }, B.h(2, "Analysis"), ...analysis(ctx));
-    out.push({ kind: "rule" }, B.h(2, "Conclusions"), ...conclusions(ctx));
-    out.push(B.h(3, "Anomalies or Issues"), ...anomalies(ctx, opts));
-    out.push({ kind: "rule" }, B.h(2, "Raw Data"), ...rawData(ctx, opts));
-    out.push({ kind: "rule" }, B.h(2, "Reproducibility"), ...reproduce(ctx, opts));
+    out.push({ kind: "rule" }, B.h(2, "Analysis"), ...analysis(view));
+    out.push({ kind: "rule" }, B.h(2, "Conclusions"), ...conclusions(view));
+    out.push(B.h(3, "Anomalies or Issues"), ...anomalies(view, opts));
+    out.push({ kind: "rule" }, B.h(2, "Raw Data"), ...rawData(view, opts));
+    out.push({ kind: "rule" }, B.h(2, "Reproducibility"), ...reproduce(view, opts));
     out.push(
         { kind: "rule" },
         B.p(
@@ -74,7 +71,7 @@ export function voltReport(doc: ResultsDoc, opts: ReportOptions = {}): Block[] {
 }
 
 export function voltMarkdown(doc: ResultsDoc, opts: ReportOptions = {}): string {
-    return toMarkdown(voltReport(doc, opts));
+    return toMarkdown(voltReport(reportView(doc), opts));
 }
 
 // ---- environment ----
@@ -88,8 +85,8 @@ function gib(mib: number): string {
     return mib >= 1024 ? `${(mib / 1024).toFixed(mib % 1024 === 0 ? 0 : 1)} GiB` : `${mib} MiB`;
 }
 
-function environment(ctx: Ctx): Block[] {
-    const { doc } = ctx;
+function environment(view: ReportView): Block[] {
+    const { doc } = view;
     const rowsOut: string[][] = [["Date", doc.run.started.slice(0, 10)]];
     const machines = Object.entries(doc.environment.machines);
     for (const [key, m] of machines) {
@@ -123,7 +120,7 @@ function environment(ctx: Ctx): Block[] {
     if (doc.run.phases) cfg.push(`Phases of the up that ran it: ${phasesText(doc.run.phases)}`);
     cfg.push({
         text: "Pairs (client → server):",
-        items: ctx.cols.map((c) => {
+        items: view.cols.map((c) => {
             const cell = doc.cells.find((x) => x.pair === c.pair)!;
             const d = cell.dimensions;
             const extra = c.native
@@ -159,16 +156,16 @@ function repetitionsText(s: ResultsDoc["run"]["settings"]): string {
     return `${s.repetitions} to ${p.maxRepetitions} per cell (more rounds while a cell's interval of the median is wider than ±${pct(p.relative * 100)}; Repetitions and Precision)`;
 }
 
-function resultsNote(ctx: Ctx): string {
-    const n = repetitionsRange(ctx.doc);
+function resultsNote(view: ReportView): string {
+    const n = view.repetitions;
     const parts = [`Medians of ${n} repetition${n === "1" ? "" : "s"}.`];
-    const rs = (Object.keys(ctx.rows) as Category[]).flatMap((k) => ctx.rows[k]);
-    const vals = rs.flatMap((r) => ctx.cols.map((c) => ({ r, v: value(ctx.doc, r, c.pair) })));
+    const rs = view.allRows;
+    const vals = rs.flatMap((r) => view.cols.map((c) => ({ r, v: valueAt(view, r, c) })));
     const note = intervalNote(vals.flatMap(({ v }) => (v.ok && !v.pooled ? [v.stats] : [])));
     if (note.interval) parts.push(`In brackets: the ${note.interval}.`);
     if (note.none) parts.push(`${note.interval ? "No brackets" : "No intervals"}: ${note.none}.`);
     parts.push(...percentileNotes(rs, vals));
-    if (ctx.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${ctx.native.pair}\` (${ctx.native.topology}) in the same row.`);
+    if (view.native) parts.push(`Percent in parentheses: of the bare-metal pair \`${view.native.pair}\` (${view.native.topology}) in the same row.`);
     parts.push("`failed`: the cell was attempted and did not finish (see Anomalies); `—`: not measured for that pair.");
     return parts.join(" ");
 }
@@ -194,8 +191,8 @@ function percentileNotes(rs: readonly Row[], vals: readonly { r: Row; v: Value }
     return out;
 }
 
-function cellText(ctx: Ctx, row: Row, col: Column): string {
-    const v = value(ctx.doc, row, col.pair);
+function cellText(view: ReportView, row: Row, col: Column): string {
+    const v = valueAt(view, row, col);
     if (!v.ok) {
         if (v.why === "too few") return `${row.format(v.pooled.value)} (${orderStatisticText(v.pooled)} ${row.pooledOver}: too few for a P${v.pooled.q * 100})`;
         return v.why === "failed" ? "failed" : "—";
@@ -206,27 +203,26 @@ function cellText(ctx: Ctx, row: Row, col: Column): string {
         s += ` [${low === null ? "…" : row.format(low)}–${high === null ? "…" : row.format(high)}] n=${v.pooled.n}`;
     } else if (v.stats.ci) s += ` [${row.format(v.stats.ci.low)}–${row.format(v.stats.ci.high)}]`;
     if (row.pooledOver && !v.pooled) s += " †";
-    if (ctx.native && !col.native) {
-        const n = value(ctx.doc, row, ctx.native.pair);
+    if (view.native && !col.native) {
+        const n = valueAt(view, row, view.native);
         if (n.ok && n.median !== 0) s += ` (${pct((v.median / n.median) * 100)})`;
     }
     return s;
 }
 
-function resultTable(ctx: Ctx, rs: Row[], first: string): Block {
+function resultTable(view: ReportView, rs: Row[], first: string): Block {
     return {
         kind: "table",
-        head: [first, ...ctx.cols.map((c) => c.title)],
-        rows: rs.map((r) => [r.label, ...ctx.cols.map((c) => cellText(ctx, r, c))]),
-        align: ["left", ...ctx.cols.map(() => "right" as const)],
+        head: [first, ...view.cols.map((c) => c.title)],
+        rows: rs.map((r) => [r.label, ...view.cols.map((c) => cellText(view, r, c))]),
+        align: ["left", ...view.cols.map(() => "right" as const)],
     };
 }
 
-function loadSection(ctx: Ctx): Block[] {
+function loadSection(view: ReportView): Block[] {
     const out: Block[] = [];
-    const ids = uniq(ctx.doc.cells.filter((c) => c.sweep && c.sweep.length > 0).map((c) => c.cell));
-    for (const id of ids) {
-        const cells = ctx.cols.map((c) => findCell(ctx.doc, c.pair, id));
+    for (const id of view.sweeps) {
+        const cells = view.cols.map((c) => cellOf(view, c.pair, id));
         const rates = uniq(cells.flatMap((c) => c?.sweep?.map((s) => s.mps) ?? [])).sort((a, b) => a - b);
         const proto = (cells.find((c) => c)?.dimensions.protocol ?? "").toUpperCase();
         out.push(
@@ -236,7 +232,7 @@ function loadSection(ctx: Ctx): Block[] {
         );
         out.push({
             kind: "table",
-            head: ["Offered msg/s", ...ctx.cols.map((c) => c.title)],
+            head: ["Offered msg/s", ...view.cols.map((c) => c.title)],
             rows: rates.map((mps) => [
                 String(mps),
                 ...cells.map((c) => {
@@ -248,11 +244,11 @@ function loadSection(ctx: Ctx): Block[] {
                     return `${s.p50us.toFixed(1)} / ${s.p99us.toFixed(1)}${c.knee === mps && mps < top ? " ← knee" : ""}`;
                 }),
             ]),
-            align: ["right", ...ctx.cols.map(() => "right" as const)],
+            align: ["right", ...view.cols.map(() => "right" as const)],
         });
         out.push(
             B.list(
-                ctx.cols.flatMap((col, k) => {
+                view.cols.flatMap((col, k) => {
                     const c = cells[k];
                     if (c?.status !== "ok" || !c.sweep?.length) return [];
                     const top = c.sweep[c.sweep.length - 1].mps;
@@ -267,35 +263,39 @@ function loadSection(ctx: Ctx): Block[] {
     return out;
 }
 
-function cpuSection(ctx: Ctx): Block[] {
+function cpuSection(view: ReportView): Block[] {
     const body: string[][] = [];
-    const line = (r: Row, unit: string, f: (c: NonNullable<ReturnType<typeof findCell>>) => string | undefined) => {
-        const vals = ctx.cols.map((col) => {
-            const c = findCell(ctx.doc, col.pair, r.cell);
+    const line = (r: Row, unit: string, f: (c: CellResult) => string | undefined) => {
+        const vals = view.cols.map((col) => {
+            const c = cellOf(view, col.pair, r.cell);
             if (!c) return "—";
             if (c.status !== "ok") return "failed";
             return f(c) ?? "—";
         });
         if (vals.some((v) => v !== "—")) body.push([`${r.label}${r.category === "pps" ? " PPS" : ""} (${unit})`, ...vals]);
     };
-    for (const r of ctx.rows.throughput) line(r, "CPU-s/Gbit", (c) => cpuSecondsPerGbit(c)?.toFixed(2));
-    for (const r of ctx.rows.pps) {
+    for (const r of view.rows.throughput) line(r, "CPU-s/Gbit", (c) => cpuSecondsPerGbit(c)?.toFixed(2));
+    for (const r of view.rows.pps) {
         // A document before version 3 counted no datagrams: its packet-rate cells have CPU per Gbit only.
-        if (ctx.doc.cells.some((c) => c.cell === r.cell && cpuUsPerPacket(c) !== undefined)) line(r, "CPU-µs/packet", (c) => cpuUsPerPacket(c)?.toFixed(2));
+        const perPacket = view.cols.some((col) => {
+            const c = cellOf(view, col.pair, r.cell);
+            return c !== undefined && cpuUsPerPacket(c) !== undefined;
+        });
+        if (perPacket) line(r, "CPU-µs/packet", (c) => cpuUsPerPacket(c)?.toFixed(2));
         else line(r, "CPU-s/Gbit", (c) => cpuSecondsPerGbit(c)?.toFixed(2));
     }
-    for (const r of ctx.rows.transactions) line(r, "CPU-µs/trans", (c) => (c.serviceDemand?.unit === "us/tr" ? c.serviceDemand.value.toFixed(1) : undefined));
-    const first = ctx.rows.throughput[0];
+    for (const r of view.rows.transactions) line(r, "CPU-µs/trans", (c) => (c.serviceDemand?.unit === "us/tr" ? c.serviceDemand.value.toFixed(1) : undefined));
+    const first = view.rows.throughput[0];
     if (first) {
-        const vals = ctx.cols.map((col) => {
-            const c = findCell(ctx.doc, col.pair, first.cell);
+        const vals = view.cols.map((col) => {
+            const c = cellOf(view, col.pair, first.cell);
             return c?.cpuSeconds?.vmm != null ? c.cpuSeconds.vmm.toFixed(2) : "—";
         });
         if (vals.some((v) => v !== "—")) body.push([`VMM CPU-s per ${first.label} run`, ...vals]);
     }
     if (body.length === 0) return [];
     return [
-        { kind: "table", head: ["Host CPU", ...ctx.cols.map((c) => c.title)], rows: body, align: ["left", ...ctx.cols.map(() => "right" as const)] },
+        { kind: "table", head: ["Host CPU", ...view.cols.map((c) => c.title)], rows: body, align: ["left", ...view.cols.map(() => "right" as const)] },
         B.p(
             "Busy CPU-seconds of every machine in the run (from /proc/stat, all cores), sampled right before and after each tool's command, divided by the work that tool counted in it: Gbit received, datagrams delivered, transactions made; medians over repetitions. The command's start-up is inside the window, so a short run reads a little dearer. Lower is cheaper.",
         ),
@@ -313,12 +313,12 @@ function precisionText(c: CellResult | undefined): string {
 }
 
 /** One line per cell: the precision its headline metric reached, and why it has the repetitions it has. */
-function precisionSection(ctx: Ctx): Block[] {
-    const { doc } = ctx;
+function precisionSection(view: ReportView): Block[] {
+    const { doc } = view;
     const ids = uniq(doc.cells.filter((c) => c.stop).map((c) => c.cell));
     if (ids.length === 0) return [];
     const rowsOut = ids.map((id) => {
-        const cells = ctx.cols.map((col) => findCell(doc, col.pair, id));
+        const cells = view.cols.map((col) => cellOf(view, col.pair, id));
         const metric = cells.find((c) => c?.stop)?.stop?.metric;
         return [`${id} (${metric})`, ...cells.map(precisionText)];
     });
@@ -333,7 +333,7 @@ function precisionSection(ctx: Ctx): Block[] {
           `Stopping looked at each cell's own width only, never at a comparison. The rule judges at ${pct(decisionLevel(p.confidence) * 100)} so that, after stopping on width, the interval still covers the median with at least ${pct(p.confidence * 100)} (checked by simulation with outliers and drift, test/precision.test.ts).`
         : `Every cell ran the set ${doc.run.settings.repetitions} repetitions (fixed).`;
     return [
-        { kind: "table", head: ["Cell (metric)", ...ctx.cols.map((c) => c.title)], rows: rowsOut, align: ["left", ...ctx.cols.map(() => "right" as const)] },
+        { kind: "table", head: ["Cell (metric)", ...view.cols.map((c) => c.title)], rows: rowsOut, align: ["left", ...view.cols.map(() => "right" as const)] },
         B.p(`${width}. ${why}`),
     ];
 }

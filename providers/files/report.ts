@@ -9,6 +9,7 @@ import { latencyCdfs, type RawReader } from "../../core/report/cdf";
 import { exportFiles } from "../../core/bench/export";
 import { toHtml } from "../../core/report/html";
 import { anomaliesMarkdown } from "../../core/report/appendix";
+import { reportView } from "../../core/report/view";
 import { voltReport } from "../../core/report/volt";
 import { writeBelow } from "./nofollow";
 
@@ -65,11 +66,12 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     const write = (name: string, data: string) => writeBelow(root, path.join(opts.out, name), data);
     const resultsDir = resolveResultsDir(doc, opts.docFile);
     const missingRaw: string[] = [];
-    const cdfs = latencyCdfs(doc, rawReader(resultsDir, missingRaw));
+    const view = reportView(doc);
+    const cdfs = latencyCdfs(view, rawReader(resultsDir, missingRaw));
     // Loaded here, not with the module: vega is slow to load, and the provider plugin (which
     // loads this module at every start) writes reports only at the end of a BenchmarkRun.
     const { renderSvg, reportCharts } = await import("../../core/report/charts");
-    const charts = reportCharts(doc, cdfs);
+    const charts = reportCharts(view, cdfs);
     const svgs: Record<string, string> = {};
     const svgFiles: string[] = [];
     for (const c of charts) {
@@ -83,7 +85,7 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
     }
     const tables = exportFiles(doc, "csv");
     for (const [name, text] of Object.entries(tables)) write(name, text);
-    const blocks = voltReport(doc, {
+    const blocks = voltReport(view, {
         resultsPath: opts.docFile,
         resultsDir,
         charts: charts.map((c) => ({ name: c.name, title: c.title, section: c.section })),
@@ -91,7 +93,7 @@ export async function writeReport(doc: ResultsDoc, opts: { docFile?: string; out
         anomaliesFile: "anomalies.md",
         exportFiles: Object.keys(tables),
     });
-    write("anomalies.md", anomaliesMarkdown(doc));
+    write("anomalies.md", anomaliesMarkdown(view));
     write("report.md", toMarkdown(blocks));
     write("report.html", toHtml(blocks, svgs, `netbed report: ${doc.run.name}`));
     const markdown = path.join(opts.out, "report.md");

@@ -5,7 +5,7 @@
 // with the earlier test). Pure and deterministic (seeded).
 import { decide, repetitionsNeeded } from "./abtest";
 import { type Noise, REALISTIC, driftPath, repetitions } from "./noise";
-import { mulberry32 } from "./stats";
+import { mulberry32 } from "../bench/stats";
 
 export interface PowerOptions {
     alpha?: number;

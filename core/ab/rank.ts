@@ -16,10 +16,10 @@
 // simulations of the labels and of the ranking (test/rank.test.ts) bound how often they appear by
 // chance.
 import type { ResultsDoc } from "../bench/results";
-import { decide, zeroThresholdFor } from "../bench/abtest";
-import { repetitionValues } from "../bench/comparison";
-import { benjaminiHochberg } from "../bench/multiplicity";
-import { type Category, type Column, type Row, columns, findCell, rows } from "./model";
+import { decide, zeroThresholdFor } from "./abtest";
+import { repetitionValues } from "./comparison";
+import { benjaminiHochberg } from "./multiplicity";
+import { type Category, type Column, type Row, findCell } from "../report/model";
 
 export interface RankOptions {
     /** False discovery rate of the family of all row tests (default 0.04). */
@@ -118,11 +118,10 @@ function beatsIn(outcomes: readonly RowOutcome[], x: Column, y: Column): boolean
     return won.size >= CELLS_TO_BEAT;
 }
 
-export function rank(doc: ResultsDoc, opts: RankOptions = {}): Ranking {
+/** The ranking of the guests over the report's rows (the view's columns and rows, core/report/view.ts). */
+export function rank(doc: ResultsDoc, guests: Column[], byCat: Record<Category, Row[]>, opts: RankOptions = {}): Ranking {
     const q = opts.q ?? 0.04;
     const threshold = opts.threshold ?? 0.05;
-    const guests = columns(doc).filter((c) => !c.native);
-    const byCat = rows(doc);
     const all = outcomes(
         doc,
         (Object.keys(byCat) as Category[]).flatMap((k) => byCat[k]),

@@ -23,11 +23,11 @@
 //
 // alpha defaults to 0.01, and it is the error rate of the whole comparison, not of one test: one
 // comparison runs a test per cell and metric (dozens for the local stack), and `compareDocs` adjusts
-// their p-values with Holm's step-down (core/bench/multiplicity.ts) before `judge` gives verdicts.
+// their p-values with Holm's step-down (core/ab/multiplicity.ts) before `judge` gives verdicts.
 // A metric that cannot reach the family's strictest level whatever the data (5 vs 5 repetitions:
 // smallest exact p 2/252 = 0.0079, above 0.01 / 2) is reported as "underpowered" with the
 // repetitions it would need, never as "no change".
-import { median, mulberry32, percentile } from "./stats";
+import { median, mulberry32, percentile } from "../bench/stats";
 
 export type Direction = "higher" | "lower" | "unknown";
 export type Verdict = "regression" | "improvement" | "change" | "no change" | "underpowered";

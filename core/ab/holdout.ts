@@ -4,7 +4,7 @@
 // called, with the calibrated thresholds and with the default rule, each by compare's verdicts
 // (Holm over the comparison's family); and how many of the two held-out comparisons would have
 // failed the gate (its markdown is core/report/compare.ts). Pure.
-import type { ResultsDoc } from "./results";
+import type { ResultsDoc } from "../bench/results";
 import { type CompareOptions, type Comparison, compareDocs, noiseThresholds } from "./comparison";
 import { EXIT_REGRESSION, EXIT_UNCALIBRATED, gateOutcome } from "./gate";
 

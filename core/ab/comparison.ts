@@ -25,8 +25,8 @@
 // chance that ANY unchanged metric is called stays at most alpha (where each test is valid: one
 // interleaved run, or drift calibrated). Holm's first step tests the smallest p at alpha / family
 // size, so the pairing rule above and "underpowered" use that level, and a comparison none of whose
-// metrics can reach it is underpowered as a whole (core/bench/gate.ts gives it its own exit code).
-import type { CellResult, ResultsDoc } from "./results";
+// metrics can reach it is underpowered as a whole (core/ab/gate.ts gives it its own exit code).
+import type { CellResult, ResultsDoc } from "../bench/results";
 import { type MetricComparison, type Verdict, compareMetric, fmtLevel, judge, repetitionsNeeded, thresholdFor } from "./abtest";
 import { holm } from "./multiplicity";
 

@@ -11,8 +11,8 @@
 // Metrics are drawn independently of each other: correlated metrics (P50/P95/P99) would make the
 // family of tests behave like fewer tests, so independence is the harder case for error control.
 import { metricDirection } from "./abtest";
-import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "./results";
-import { mulberry32, summarize } from "./stats";
+import { type CellResult, RESULTS_VERSION, type ResultsDoc } from "../bench/results";
+import { mulberry32, summarize } from "../bench/stats";
 
 export interface Noise {
     /** Coefficient of variation of the lognormal noise. */
