@@ -24,6 +24,17 @@ export function defaultStateDir(): string {
     return path.join(HOME, ".netbed", "state");
 }
 
+/**
+ * A file backend that writes no metadata sidecars. By default the file backend writes a
+ * `<checkpoint>.attrs` file beside each checkpoint by truncating it and then writing it: a CLI killed
+ * in between leaves it empty, and every later operation on the stack fails with "failed to load
+ * checkpoint: EOF". Pulumi reads no metadata from it. Other backends and an explicit choice are kept.
+ */
+export function withoutSidecars(url: string): string {
+    if (!url.startsWith("file://") || /[?&]metadata=/.test(url)) return url;
+    return `${url}${url.includes("?") ? "&" : "?"}metadata=skip`;
+}
+
 /** The documented passphrase of the `local` stack's secrets (it holds none that matter). */
 export const LOCAL_PASSPHRASE = "netbed-local";
 
@@ -56,7 +67,7 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-        PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`,
+        PULUMI_BACKEND_URL: withoutSidecars(process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`),
         ...extra,
     };
     const hasPass = process.env.PULUMI_CONFIG_PASSPHRASE !== undefined || process.env.PULUMI_CONFIG_PASSPHRASE_FILE !== undefined;
@@ -70,7 +81,7 @@ export function engineEnv(stack: string, extra: Record<string, string> = {}): Re
         env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
     }
     if (env.PULUMI_BACKEND_URL.startsWith("file://")) {
-        const dir = env.PULUMI_BACKEND_URL.slice("file://".length);
+        const dir = env.PULUMI_BACKEND_URL.slice("file://".length).split("?")[0];
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         // Pulumi writes state files world-readable (0644); they hold every output, and the local
         // stack's passphrase is documented. netbed's own state directory keeps them to its user.

@@ -42,6 +42,11 @@ describe("engine: pulumi up / refresh / destroy of a netns Host", function () {
         assert.equal(up.outputs.namespace.value, ns);
         assert.ok((up.outputs.cores.value as number) >= 1);
         assert.ok(netnsList().includes(ns));
+        // No metadata sidecars: one truncated by a killed CLI makes the stack unloadable (scripts/engine.ts).
+        assert.deepEqual(
+            fs.readdirSync(backend, { recursive: true }).filter((f) => String(f).endsWith(".attrs")),
+            [],
+        );
 
         const again = await stack.up({ onOutput, color: "never" });
         assert.deepEqual(again.summary.resourceChanges, { same: 2 });

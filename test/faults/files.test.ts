@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalTransport } from "../../providers/transport/local";
-import { defaultStateDir, engineEnv } from "../../scripts/engine";
+import { defaultStateDir, engineEnv, withoutSidecars } from "../../scripts/engine";
 
 describe("files netbed writes", () => {
     let dir: string;
@@ -54,6 +54,22 @@ describe("files netbed writes", () => {
             assert.equal(fs.statSync(path.dirname(defaultStateDir())).mode & 0o777, 0o700);
         } finally {
             if (saved !== undefined) process.env.PULUMI_BACKEND_URL = saved;
+        }
+    });
+
+    it("file backends write no metadata sidecar a killed CLI could leave empty; other backends and explicit choices are kept", () => {
+        assert.equal(withoutSidecars("file:///s"), "file:///s?metadata=skip");
+        assert.equal(withoutSidecars("file:///s?no_tmp_dir=true"), "file:///s?no_tmp_dir=true&metadata=skip");
+        assert.equal(withoutSidecars("file:///s?metadata=skip"), "file:///s?metadata=skip");
+        assert.equal(withoutSidecars("s3://bucket"), "s3://bucket");
+        const saved = process.env.PULUMI_BACKEND_URL;
+        process.env.PULUMI_BACKEND_URL = `file://${dir}/state`;
+        try {
+            assert.equal(engineEnv("local").PULUMI_BACKEND_URL, `file://${dir}/state?metadata=skip`);
+            assert.ok(fs.statSync(`${dir}/state`).isDirectory(), "the directory is made without the query");
+        } finally {
+            if (saved !== undefined) process.env.PULUMI_BACKEND_URL = saved;
+            else delete process.env.PULUMI_BACKEND_URL;
         }
     });
 });
