@@ -9,6 +9,7 @@ import type { Endpoint } from "../schema/benchmark";
 import type { Host } from "./host";
 import type { MicroVm } from "./microvm";
 import { type DeepInput, withDeps } from "./types";
+import { TOKENS } from "../core/tokens";
 
 /** One end of a pair: a Host (with the address its peer uses when it serves) or a MicroVm. */
 export type EndpointArgs = { host: Host; address?: pulumi.Input<string> } | { vm: MicroVm; nic?: number; via?: Host; address?: pulumi.Input<string> };
@@ -133,7 +134,7 @@ export class BenchmarkRun extends pulumi.CustomResource {
             }
         }
         super(
-            "netbed:index:BenchmarkRun",
+            TOKENS.BenchmarkRun,
             name,
             {
                 pairs,

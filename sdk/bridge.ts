@@ -4,6 +4,7 @@ import type { LinkObserved } from "../schema/common";
 import type { BridgeArgsSchema } from "../schema/bridge";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type BridgeArgs = ArgsOf<Omit<z.input<typeof BridgeArgsSchema>, "host">> & { host: Host };
 
@@ -16,6 +17,6 @@ export class Bridge extends pulumi.CustomResource {
     public readonly observed!: pulumi.Output<LinkObserved>;
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:Bridge", name, { ...args, host: args.host.placement, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
+        super(TOKENS.Bridge, name, { ...args, host: args.host.placement, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

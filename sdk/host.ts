@@ -4,6 +4,7 @@ import { defaultNetnsName } from "../core/names";
 import type { HostProbe } from "../core/probe";
 import { type HostArgsSchema, type HostConnection, type HostInputs, SshSchema } from "../schema/host";
 import type { ArgsOf } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type HostArgs = ArgsOf<z.input<typeof HostArgsSchema>>;
 
@@ -33,7 +34,7 @@ export class Host extends pulumi.CustomResource {
 
     constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            "netbed:index:Host",
+            TOKENS.Host,
             name,
             {
                 ...args,

@@ -4,6 +4,7 @@ import type { GuestImageArgsSchema, ImageManifest } from "../schema/image";
 import type { Host } from "./host";
 import type { Kernel } from "./kernel";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "host" | "modulesDir">> & {
     host: Host;
@@ -27,7 +28,7 @@ export class GuestImage extends pulumi.CustomResource {
     constructor(name: string, args: GuestImageArgs, opts?: pulumi.CustomResourceOptions) {
         const { kernel, ...rest } = args;
         super(
-            "netbed:index:GuestImage",
+            TOKENS.GuestImage,
             name,
             {
                 ...rest,

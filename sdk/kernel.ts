@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { KernelArgsSchema, VirtioMode } from "../schema/kernel";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type KernelArgs = ArgsOf<Omit<z.input<typeof KernelArgsSchema>, "host">> & { host: Host };
 
@@ -25,7 +26,7 @@ export class Kernel extends pulumi.CustomResource {
 
     constructor(name: string, args: KernelArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            "netbed:index:Kernel",
+            TOKENS.Kernel,
             name,
             {
                 ...args,

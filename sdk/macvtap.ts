@@ -4,6 +4,7 @@ import type { LinkObserved } from "../schema/common";
 import type { MacvtapLinkArgsSchema } from "../schema/macvtap";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type MacvtapLinkArgs = ArgsOf<Omit<z.input<typeof MacvtapLinkArgsSchema>, "host" | "hostInterfaces">> & { host: Host };
 
@@ -24,7 +25,7 @@ export class MacvtapLink extends pulumi.CustomResource {
 
     constructor(name: string, args: MacvtapLinkArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            "netbed:index:MacvtapLink",
+            TOKENS.MacvtapLink,
             name,
             {
                 ...args,

@@ -14,6 +14,7 @@ import type { MacvtapLink } from "./macvtap";
 import type { SecurityProfile } from "./security";
 import type { Tap } from "./tap";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export interface NicArgs {
     backend: pulumi.Input<(typeof NIC_BACKENDS)[number]>;
@@ -115,7 +116,7 @@ export class MicroVm extends pulumi.CustomResource {
             ...(p ? [p] : []),
         ];
         super(
-            "netbed:index:MicroVm",
+            TOKENS.MicroVm,
             name,
             {
                 ...args,

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { NatArgsSchema } from "../schema/nat";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 type NatSchemaInput = z.input<typeof NatArgsSchema>;
 export type NatArgs = ArgsOf<Omit<NatSchemaInput, "host" | "table" | "hostTools">> & { host: Host; table?: pulumi.Input<string> };
@@ -30,7 +31,7 @@ export class Nat extends pulumi.CustomResource {
                 .map(([tool]) => tool),
         );
         super(
-            "netbed:index:Nat",
+            TOKENS.Nat,
             name,
             { ...args, host: args.host.placement, hostTools, rules: undefined, drift: undefined, forwarding: undefined },
             withHost(opts, args.host),

@@ -4,6 +4,7 @@ import type { HostConnection } from "../schema/host";
 import { type SecurityProfileArgsSchema, type SecurityRules, securityHostCaps } from "../schema/security";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type SecurityProfileArgs = ArgsOf<Omit<z.input<typeof SecurityProfileArgsSchema>, "host" | "hostCaps">> & { host: Host };
 
@@ -43,7 +44,7 @@ export class SecurityProfile extends pulumi.CustomResource {
     constructor(name: string, args: SecurityProfileArgs, opts?: pulumi.CustomResourceOptions) {
         const hostCaps = args.host.probe.apply(securityHostCaps);
         super(
-            "netbed:index:SecurityProfile",
+            TOKENS.SecurityProfile,
             name,
             {
                 ...args,

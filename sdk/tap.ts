@@ -5,6 +5,7 @@ import type { TapArgsSchema } from "../schema/tap";
 import type { Bridge } from "./bridge";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type TapArgs = ArgsOf<Omit<z.input<typeof TapArgsSchema>, "host" | "bridge">> & {
     host: Host;
@@ -25,6 +26,6 @@ export class Tap extends pulumi.CustomResource {
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         const bridge =
             args.bridge && pulumi.CustomResource.isInstance(args.bridge) ? (args.bridge as Bridge).name : (args.bridge as pulumi.Input<string> | undefined);
-        super("netbed:index:Tap", name, { ...args, host: args.host.placement, bridge, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
+        super(TOKENS.Tap, name, { ...args, host: args.host.placement, bridge, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
     }
 }

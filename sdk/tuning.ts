@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { HostTuningArgsSchema, TuningApplied } from "../schema/tuning";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type HostTuningArgs = ArgsOf<Omit<z.input<typeof HostTuningArgsSchema>, "host">> & { host: Host };
 
@@ -20,7 +21,7 @@ export class HostTuning extends pulumi.CustomResource {
 
     constructor(name: string, args: HostTuningArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            "netbed:index:HostTuning",
+            TOKENS.HostTuning,
             name,
             { ...args, host: args.host.placement, applied: undefined, irqs: undefined, drift: undefined },
             withHost(opts, args.host),

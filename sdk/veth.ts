@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { VethEndObserved, VethEndSchema } from "../schema/veth";
 import type { Host } from "./host";
 import { type ArgsOf, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 type EndArgs = ArgsOf<Omit<z.input<typeof VethEndSchema>, "host">> & { host: Host };
 export interface VethPairArgs {
@@ -19,7 +20,7 @@ export class VethPair extends pulumi.CustomResource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            "netbed:index:VethPair",
+            TOKENS.VethPair,
             name,
             {
                 a: { ...args.a, host: args.a.host.placement },
