@@ -399,7 +399,7 @@ export const MicroVmOutputsSchema = z
         agentKey: z.string(),
         consoleLog: z.string(),
         /** Per NIC: host-side interface, guest MAC and address. */
-        interfaces: z.array(z.object({ host: z.string(), mac: z.string(), address: z.string(), backend: z.string() })),
+        interfaces: z.array(z.object({ host: z.string(), mac: z.string(), address: z.string(), backend: z.enum(NIC_BACKENDS) })),
         /** Which host CPUs each thread may run on, read back after pinning. */
         placement: observedObject<Placement>("the VM's thread placement"),
         argv: z.array(z.string()),
@@ -411,7 +411,8 @@ export const MicroVmOutputsSchema = z
         guestBusyPoll: observedObject<BusyPoll>("the guest's busy polling").nullable(),
         /** The notification model in effect. */
         notification: z.string(),
-        irqs: observedList<IrqApplied>("IRQs as confined"),
+        /** IRQs confined for this VM ([] in state from versions that confined none). */
+        irqs: observedList<IrqApplied>("IRQs as confined").default([]),
     })
     .strict();
 export type MicroVmOutputs = z.output<typeof MicroVmOutputsSchema>;

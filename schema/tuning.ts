@@ -66,7 +66,8 @@ export interface IrqApplied {
 export const HostTuningOutputsSchema = z
     .object({
         applied: observedList<TuningApplied>("settings as applied"),
-        irqs: observedList<IrqApplied>("IRQs as confined"),
+        /** IRQs confined ([] in state from versions that confined none). */
+        irqs: observedList<IrqApplied>("IRQs as confined").default([]),
         /** Settings whose current value differs from what was applied (read on refresh). */
         drift: z.array(z.string()),
     })

@@ -1,7 +1,7 @@
 // VethPair: a veth pair whose ends may live in two hosts' namespaces on one machine.
 import { networkStackOf } from "../../core/placement";
 import type { HostConnection } from "../../schema/host";
-import { VethPairArgsSchema, type VethPairInputs } from "../../schema/veth";
+import { VethPairArgsSchema, type VethPairInputs, type VethPairOutputs, VethPairOutputsSchema } from "../../schema/veth";
 import {
     addressClaims,
     claimName,
@@ -49,8 +49,9 @@ function claimsOf(host: HostConnection, end: "a" | "b", e: End) {
     return addressClaims(host, e.addresses, `${end}.`);
 }
 
-export const vethHandler: UpdatingHandler<VethPairInputs> = {
+export const vethHandler: UpdatingHandler<VethPairInputs, VethPairOutputs> = {
     ...diffTable(VethPairArgsSchema, { byField: ["a", "b"], replaceOn: ["a.host", "a.name", "b.host", "b.name"] }),
+    outputs: VethPairOutputsSchema,
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
