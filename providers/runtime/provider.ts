@@ -206,7 +206,8 @@ export class NetbedProvider implements provider.Provider {
             if (!replaces.includes(p) && containsUnknown((n as any)[p.split(".")[0]])) replaces.push(p);
         }
         if (replaces.length === 0 && h.gone) {
-            // Unreachable or unreadable: not known to be gone, so no replacement is planned.
+            // Unreachable, unreadable, or a state that does not validate: not known to be gone, so no
+            // replacement is planned.
             const gone = await Promise.resolve()
                 .then(() => h.gone?.(this.ctx(urn), this.state(urn, h, olds)))
                 .catch(() => undefined);

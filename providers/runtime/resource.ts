@@ -158,10 +158,15 @@ export function replaceOnlyTable<I extends Record<string, unknown>>(
     return { schema, properties, replaceOn: properties, notDiffed: spec.notDiffed, replaceOnly: true };
 }
 
-/** Re-validates the keys of an object schema (inputs or outputs) kept in a resource's state. */
-export function inputsFromState<I>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, state: Record<string, unknown>): I {
+/** Re-validates the keys of one object schema (the inputs', or the outputs') kept in a resource's state. */
+function keysFromState<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, state: Record<string, unknown>): T {
     const keys = inputKeys(schema);
     return schema.parse(Object.fromEntries(keys.filter((k) => state[k] !== undefined).map((k) => [k, state[k]])));
+}
+
+/** Re-validates the inputs kept in a resource's state (its outputs include them). */
+export function inputsFromState<I>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, state: Record<string, unknown>): I {
+    return keysFromState(schema, state);
 }
 
 /** The keys of a handler's result that neither its inputs nor its outputs schema declares. */
@@ -176,7 +181,7 @@ export function undeclaredKeys(h: { schema: z.ZodTypeAny; outputs: z.ZodTypeAny 
  */
 export function stateOf<I extends Record<string, unknown>, O extends Record<string, unknown>>(h: HandlerBase<I, O>, state: Record<string, unknown>): I & O {
     try {
-        return { ...inputsFromState(h.schema, state), ...inputsFromState(h.outputs, state) };
+        return { ...keysFromState(h.schema, state), ...keysFromState(h.outputs, state) };
     } catch (e) {
         throw new Error(`the resource's state does not match its schema (written by another netbed version?): ${(e as Error).message}`);
     }
