@@ -3,22 +3,24 @@
 // create and update it runs; a phase lasts from its first operation's start to its last one's end
 // (its resources run in parallel, so their times are not added up). Pure: the caller gives the clock.
 
+import { TOKENS } from "./tokens";
+
 export const PHASES = ["probe", "fabric", "kernel", "image", "boot", "benchmark", "report"] as const;
 export type Phase = (typeof PHASES)[number];
 
 const PHASE_OF_TYPE: Record<string, Phase> = {
-    "netbed:index:Host": "probe",
-    "netbed:index:Bridge": "fabric",
-    "netbed:index:Tap": "fabric",
-    "netbed:index:MacvtapLink": "fabric",
-    "netbed:index:VethPair": "fabric",
-    "netbed:index:Nat": "fabric",
-    "netbed:index:HostTuning": "fabric",
-    "netbed:index:Kernel": "kernel",
-    "netbed:index:GuestImage": "image",
-    "netbed:index:SecurityProfile": "boot",
-    "netbed:index:MicroVm": "boot",
-    "netbed:index:BenchmarkRun": "benchmark",
+    [TOKENS.Host]: "probe",
+    [TOKENS.Bridge]: "fabric",
+    [TOKENS.Tap]: "fabric",
+    [TOKENS.MacvtapLink]: "fabric",
+    [TOKENS.VethPair]: "fabric",
+    [TOKENS.Nat]: "fabric",
+    [TOKENS.HostTuning]: "fabric",
+    [TOKENS.Kernel]: "kernel",
+    [TOKENS.GuestImage]: "image",
+    [TOKENS.SecurityProfile]: "boot",
+    [TOKENS.MicroVm]: "boot",
+    [TOKENS.BenchmarkRun]: "benchmark",
 };
 
 export function phaseOf(type: string): Phase | undefined {

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { RunSettingsSchema, TestSpecSchema, VOLT_MATRIX, duplicateCells, testProblems } from "../core/bench/spec";
 import { MAX_RUN_NOMINAL_SECONDS, runNominalSeconds } from "../core/bench/measure";
 import { ipProblem } from "../core/net";
-import { hostPath, refineWith } from "./common";
+import type { ResultsDoc, Summary } from "../core/bench/results";
+import { hostPath, observedObject, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
 import { NIC_BACKENDS } from "./microvm";
 
@@ -119,3 +120,18 @@ export const BenchmarkRunArgsSchema = z
     });
 
 export type BenchmarkRunInputs = z.output<typeof BenchmarkRunArgsSchema>;
+
+/** What create and update return besides the inputs. */
+export const BenchmarkRunOutputsSchema = z
+    .object({
+        /** The full results document (see ResultsDocSchema). */
+        results: observedObject<ResultsDoc>("a results document"),
+        /** Headline numbers per pair. */
+        summary: observedObject<Summary>("a summary"),
+        resultsPath: z.string(),
+        reportPath: z.string(),
+        wallSeconds: z.number(),
+    })
+    .strict();
+export type BenchmarkRunOutputs = z.output<typeof BenchmarkRunOutputsSchema>;
+export type BenchmarkRunState = BenchmarkRunInputs & BenchmarkRunOutputs;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IfnameSchema, linkFields, refineLink } from "./common";
+import { IfnameSchema, linkFields, linkOutputs, refineLink } from "./common";
 import { HostConnectionSchema } from "./host";
 
 export const BridgeArgsSchema = z
@@ -24,3 +24,8 @@ export const BridgeArgsSchema = z
     });
 
 export type BridgeInputs = z.output<typeof BridgeArgsSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const BridgeOutputsSchema = z.object(linkOutputs).strict();
+export type BridgeOutputs = z.output<typeof BridgeOutputsSchema>;
+export type BridgeState = BridgeInputs & BridgeOutputs;

@@ -81,6 +81,14 @@ export function refineLink(v: { addresses: string[]; routes: unknown[]; up: bool
     }
 }
 
+/**
+ * An output whose shape a pure function in core or a handler builds (a probe, an observation):
+ * checked to be an object or array when state is read back, typed as that function's result.
+ */
+export const observedObject = <T extends object>(what: string) =>
+    z.custom<T>((v) => typeof v === "object" && v !== null, { message: `must be ${what} (an object)` });
+export const observedList = <T>(what: string) => z.custom<T[]>((v) => Array.isArray(v), { message: `must be a list of ${what}` });
+
 /** What the provider observed on the real link: the values benchmarks depend on. */
 export interface LinkObserved {
     ifindex: number;
@@ -114,3 +122,10 @@ export const hostPath = (where = "") =>
         const problem = hostPathProblem(p);
         if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem === "must be an absolute path" ? problem + where : problem });
     });
+
+/** The outputs every link resource returns besides its inputs. */
+export const linkOutputs = {
+    ifindex: z.number().int(),
+    /** MTU, state, addresses, txqueuelen and offloads as read back from the host. */
+    observed: observedObject<LinkObserved>("the link as observed"),
+};

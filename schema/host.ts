@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { debPackageProblem, netnsProblem } from "../core/names";
 import { fingerprintProblem } from "../core/fingerprint";
-import { hostPath, refineWith } from "./common";
+import type { HostProbe } from "../core/probe";
+import { hostPath, observedObject, refineWith } from "./common";
 
 export const SshSchema = z
     .object({
@@ -112,3 +113,17 @@ export const HostConnectionSchema = z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("ssh"), name: z.string(), ssh: SshSchema }).strict(),
 ]);
 export type HostConnection = z.output<typeof HostConnectionSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const HostOutputsSchema = z
+    .object({
+        /** How the provider reaches this host. */
+        connection: HostConnectionSchema,
+        /** What the host offers, as probed. */
+        probe: observedObject<HostProbe>("the host's probe"),
+        /** Why `packages` were not installed, when they were skipped. */
+        packagesSkipped: z.string().optional(),
+    })
+    .strict();
+export type HostOutputs = z.output<typeof HostOutputsSchema>;
+export type HostState = HostInputs & HostOutputs;

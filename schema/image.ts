@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { hostPath } from "./common";
+import { hostPath, observedObject } from "./common";
 import { HostConnectionSchema } from "./host";
 
 export const IMAGE_TOOLS = ["iperf3", "sockperf", "netperf", "netserver", "ping"] as const;
@@ -34,3 +34,18 @@ export interface ImageManifest {
     modules: string[];
     init: string;
 }
+
+/** What create and read return besides the inputs. */
+export const GuestImageOutputsSchema = z
+    .object({
+        /** The cpio archive (uncompressed) to pass as the initrd. */
+        path: z.string(),
+        sha256: z.string(),
+        size: z.number(),
+        manifest: observedObject<ImageManifest>("the image's manifest"),
+        buildSeconds: z.number(),
+        cacheKey: z.string(),
+    })
+    .strict();
+export type GuestImageOutputs = z.output<typeof GuestImageOutputsSchema>;
+export type GuestImageState = GuestImageInputs & GuestImageOutputs;

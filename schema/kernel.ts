@@ -75,4 +75,26 @@ export const KernelArgsSchema = z
 export type KernelInputs = z.output<typeof KernelArgsSchema>;
 
 /** How a guest gets its virtio-net driver from this kernel. */
-export type VirtioMode = "builtin" | "modules" | "absent" | "unknown";
+const VirtioModeSchema = z.enum(["builtin", "modules", "absent", "unknown"]);
+export type VirtioMode = z.output<typeof VirtioModeSchema>;
+
+/** What create and read return besides the inputs. */
+export const KernelOutputsSchema = z
+    .object({
+        /** The kernel image (bzImage/vmlinuz) in the cache. */
+        path: z.string(),
+        release: z.string(),
+        sha256: z.string(),
+        size: z.number(),
+        /** sha256 of the final .config ("" when unknown). */
+        configSha256: z.string(),
+        virtio: VirtioModeSchema,
+        /** Directory of the modules a guest must load; "" when virtio is built in. */
+        modulesDir: z.string(),
+        /** Seconds the build (or unpack) took when the cache entry was made; 0 for a cache hit. */
+        buildSeconds: z.number(),
+        cacheKey: z.string(),
+    })
+    .strict();
+export type KernelOutputs = z.output<typeof KernelOutputsSchema>;
+export type KernelState = KernelInputs & KernelOutputs;

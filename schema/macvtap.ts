@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IfnameSchema, MacSchema, linkFields, refineLink } from "./common";
+import { IfnameSchema, MacSchema, linkFields, linkOutputs, refineLink } from "./common";
 import { HostConnectionSchema } from "./host";
 
 export const MACVTAP_MODES = ["bridge", "vepa", "private", "passthru"] as const;
@@ -41,3 +41,14 @@ export const MacvtapLinkArgsSchema = z
     });
 
 export type MacvtapLinkInputs = z.output<typeof MacvtapLinkArgsSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const MacvtapLinkOutputsSchema = z
+    .object({
+        ...linkOutputs,
+        /** The character device to open ("" when the node is missing or stale: the next update re-creates it). */
+        device: z.string(),
+    })
+    .strict();
+export type MacvtapLinkOutputs = z.output<typeof MacvtapLinkOutputsSchema>;
+export type MacvtapLinkState = MacvtapLinkInputs & MacvtapLinkOutputs;

@@ -2,13 +2,14 @@ import { z } from "zod";
 import type { HostProbe } from "../core/probe";
 import { SERVERS, type Server } from "../core/guestinit";
 import { cidrProblem, ipProblem } from "../core/net";
-import { busyPollUsProblem } from "../core/notification";
+import { type BusyPoll, busyPollUsProblem } from "../core/notification";
 import { machineLabel, machineOf } from "../core/placement";
 import { QEMU_MACHINES } from "../core/qemu";
 import { DRIVER_MODELS, type DriverModel, VMM_DRIVERS, templateProblem } from "../core/vmm";
 import type { Nic, VmInputs } from "../core/vmspec";
-import { IfnameSchema, MacSchema, hostPath, refineWith } from "./common";
+import { IfnameSchema, MacSchema, hostPath, observedList, observedObject, refineWith } from "./common";
 import { HostConnectionSchema } from "./host";
+import type { IrqApplied } from "./tuning";
 
 /** A path the VMM takes inside an option value: a host path without ',' (QEMU's separator) or whitespace. */
 const VmPath = hostPath().refine((p) => !/[,\s]/.test(p), "must not contain ',' or spaces (they would split the VMM's option)");
@@ -388,9 +389,47 @@ export interface Placement {
     vhost: { thread: number; name: string; cpus: string }[];
 }
 
-export interface BootTime {
+const BootTimeSchema = z.object({
     /** Guest uptime when its init printed the readiness line. */
-    guestSeconds: number;
+    guestSeconds: z.number(),
     /** From starting the VMM to seeing the readiness line. */
-    wallSeconds: number;
-}
+    wallSeconds: z.number(),
+});
+export type BootTime = z.output<typeof BootTimeSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const MicroVmOutputsSchema = z
+    .object({
+        pid: z.number().int(),
+        /** The VMM's start time (/proc/<pid>/stat), so a reused pid never reads as the VMM alive. */
+        startTime: z.string().optional(),
+        accelUsed: z.enum(["kvm", "tcg", "vmm's own"]),
+        /** Set when the numbers of this VM are not comparable with KVM ones (TCG). */
+        accelWarning: z.string().optional(),
+        bootTime: BootTimeSchema,
+        /** QMP's socket ("" without QMP). */
+        qmpSocket: z.string(),
+        /** The guest agent's unix socket on the VM's host ("" without the agent). */
+        agentSocket: z.string(),
+        /** The key every agent request carries, fresh for each VM ("" without the agent). */
+        agentKey: z.string(),
+        consoleLog: z.string(),
+        /** Per NIC: host-side interface, guest MAC and address. */
+        interfaces: z.array(z.object({ host: z.string(), mac: z.string(), address: z.string(), backend: z.enum(NIC_BACKENDS) })),
+        /** Which host CPUs each thread may run on, read back after pinning. */
+        placement: observedObject<Placement>("the VM's thread placement"),
+        argv: z.array(z.string()),
+        /** The confinement argv the VMM ran under. */
+        wrapper: z.array(z.string()).optional(),
+        /** The SecurityProfile's name the VMM runs under, or "none". */
+        confinement: z.string(),
+        /** net.core.busy_poll and busy_read as the guest's init read them back (null: it reported none). */
+        guestBusyPoll: observedObject<BusyPoll>("the guest's busy polling").nullable(),
+        /** The notification model in effect. */
+        notification: z.string(),
+        /** IRQs confined for this VM ([] in state from versions that confined none). */
+        irqs: observedList<IrqApplied>("IRQs as confined").default([]),
+    })
+    .strict();
+export type MicroVmOutputs = z.output<typeof MicroVmOutputsSchema>;
+export type MicroVmState = MicroVmInputs & MicroVmOutputs;

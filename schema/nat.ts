@@ -90,3 +90,17 @@ export const NatArgsSchema = z
     .transform((v) => ({ ...v, rules: ruleLines(v) }));
 
 export type NatInputs = z.output<typeof NatArgsSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const NatOutputsSchema = z
+    .object({
+        /** The table's lines as read back (the inputs' `rules` are the declared ones). */
+        rules: z.array(z.string()),
+        /** What refresh found different from the declared rules (empty when none). */
+        drift: z.array(z.string()),
+        /** Whether the host forwarded IPv4 when the rules were written. */
+        forwarding: z.boolean(),
+    })
+    .strict();
+export type NatOutputs = z.output<typeof NatOutputsSchema>;
+export type NatState = NatInputs & NatOutputs;

@@ -13,7 +13,7 @@ import {
     unmetLandlockNeeds,
 } from "../core/security";
 import { machineLabel, machineOf } from "../core/placement";
-import { hostPath, refineWith } from "./common";
+import { hostPath, observedObject, refineWith } from "./common";
 import { type HostConnection, HostConnectionSchema } from "./host";
 
 const problem = (check: (v: string) => string | undefined) => (v: string, ctx: z.RefinementCtx) => {
@@ -207,3 +207,26 @@ export function vmSecurityOf(p: { name: string; wrapper: string[]; rules: Securi
         machineLabel: machineLabel(p.host),
     };
 }
+
+/** What create and read return besides the inputs. */
+export const SecurityProfileOutputsSchema = z
+    .object({
+        /** The resource name (MicroVm records it). */
+        name: z.string(),
+        /** Where the profile's files are on its host (absent in state from versions that named it by the profile's name alone). */
+        profileDir: z.string().optional(),
+        /** sha256 of the compiled filter (undefined for preset "none"). */
+        filterSha256: z.string().optional(),
+        filterBytes: z.number(),
+        filterInstructions: z.number(),
+        syscallCount: z.number(),
+        skippedSyscalls: z.array(z.string()),
+        landlockAbi: z.number(),
+        rules: observedObject<SecurityRules>("the rules as applied"),
+        launcherPath: z.string(),
+        filterPath: z.string().optional(),
+        wrapper: z.array(z.string()),
+    })
+    .strict();
+export type SecurityProfileOutputs = z.output<typeof SecurityProfileOutputsSchema>;
+export type SecurityProfileState = SecurityProfileInputs & SecurityProfileOutputs;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IfnameSchema, MacSchema, linkFields, refineLink } from "./common";
+import { IfnameSchema, MacSchema, linkFields, linkOutputs, refineLink } from "./common";
 import { HostConnectionSchema } from "./host";
 
 export const TapArgsSchema = z
@@ -33,3 +33,8 @@ export const TapArgsSchema = z
     });
 
 export type TapInputs = z.output<typeof TapArgsSchema>;
+
+/** What create, read and update return besides the inputs. */
+export const TapOutputsSchema = z.object(linkOutputs).strict();
+export type TapOutputs = z.output<typeof TapOutputsSchema>;
+export type TapState = TapInputs & TapOutputs;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { GOVERNORS, sysctlProblem, sysctlValueProblem } from "../core/tuning";
+import { observedList } from "./common";
 import { HostConnectionSchema } from "./host";
 
 export const HostTuningArgsSchema = z
@@ -50,3 +51,26 @@ export interface TuningApplied {
     after?: string;
     skipped?: string;
 }
+
+/** One IRQ confined (with the affinity it had before), or why a match was skipped. */
+export interface IrqApplied {
+    match: string;
+    irq?: number;
+    name?: string;
+    before?: string;
+    after?: string;
+    skipped?: string;
+}
+
+/** What create and read return besides the inputs. */
+export const HostTuningOutputsSchema = z
+    .object({
+        applied: observedList<TuningApplied>("settings as applied"),
+        /** IRQs confined ([] in state from versions that confined none). */
+        irqs: observedList<IrqApplied>("IRQs as confined").default([]),
+        /** Settings whose current value differs from what was applied (read on refresh). */
+        drift: z.array(z.string()),
+    })
+    .strict();
+export type HostTuningOutputs = z.output<typeof HostTuningOutputsSchema>;
+export type HostTuningState = HostTuningInputs & HostTuningOutputs;

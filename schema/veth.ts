@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { machineLabel, machineOf } from "../core/placement";
-import { type LinkObserved, MacSchema, linkFields, refineLink } from "./common";
+import { type LinkObserved, MacSchema, linkFields, observedObject, refineLink } from "./common";
 import { HostConnectionSchema } from "./host";
 
 const { mtu: _mtu, ...endFields } = linkFields;
@@ -47,3 +47,13 @@ export type VethPairInputs = z.output<typeof VethPairArgsSchema>;
 export interface VethEndObserved extends LinkObserved {
     name: string;
 }
+
+/** What create, read and update return besides the inputs. */
+export const VethPairOutputsSchema = z
+    .object({
+        /** Each end as read back from its host. */
+        observed: observedObject<{ a: VethEndObserved; b: VethEndObserved }>("both ends as observed"),
+    })
+    .strict();
+export type VethPairOutputs = z.output<typeof VethPairOutputsSchema>;
+export type VethPairState = VethPairInputs & VethPairOutputs;

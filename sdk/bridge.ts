@@ -1,21 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { LinkObserved } from "../schema/common";
-import type { BridgeArgsSchema } from "../schema/bridge";
+import { type BridgeArgsSchema, type BridgeOutputs, BridgeOutputsSchema, type BridgeState } from "../schema/bridge";
 import type { Host } from "./host";
-import { type ArgsOf, withHost } from "./types";
+import { type ArgsOf, type Outputs, outputSlots, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type BridgeArgs = ArgsOf<Omit<z.input<typeof BridgeArgsSchema>, "host">> & { host: Host };
 
-/** A Linux bridge on a host: the switch bridged guests' taps plug into. */
-export class Bridge extends pulumi.CustomResource {
-    public readonly name!: pulumi.Output<string>;
-    public readonly host!: pulumi.Output<unknown>;
-    public readonly ifindex!: pulumi.Output<number>;
-    /** MTU, state, addresses, txqueuelen and offloads as read back from the host. */
-    public readonly observed!: pulumi.Output<LinkObserved>;
+/** The Bridge's outputs: its name and host, the ifindex and the link as observed. */
+export interface Bridge extends Outputs<Pick<BridgeState, "name" | "host" | keyof BridgeOutputs>> {}
 
+/** A Linux bridge on a host: the switch bridged guests' taps plug into. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the fields are the outputs registerResource sets on each instance, typed from the schema
+export class Bridge extends pulumi.CustomResource {
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-        super("netbed:index:Bridge", name, { ...args, host: args.host.placement, ifindex: undefined, observed: undefined }, withHost(opts, args.host));
+        super(TOKENS.Bridge, name, { ...outputSlots(BridgeOutputsSchema), ...args, host: args.host.placement }, withHost(opts, args.host));
     }
 }

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { GuestImageArgsSchema, ImageManifest } from "../schema/image";
+import { type GuestImageArgsSchema, type GuestImageOutputs, GuestImageOutputsSchema } from "../schema/image";
 import type { Host } from "./host";
 import type { Kernel } from "./kernel";
-import { type ArgsOf, withHost } from "./types";
+import { type ArgsOf, type Outputs, outputSlots, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "host" | "modulesDir">> & {
     host: Host;
@@ -11,34 +12,25 @@ export type GuestImageArgs = ArgsOf<Omit<z.input<typeof GuestImageArgsSchema>, "
     kernel?: Kernel;
 };
 
+/** The GuestImage's outputs (see GuestImageOutputsSchema). */
+export interface GuestImage extends Outputs<GuestImageOutputs> {}
+
 /**
  * A guest initramfs: busybox-static, the benchmark tools with their libraries, the kernel's virtio
  * modules when it needs them, and netbed's init. Cached by content on its host.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the fields are the outputs registerResource sets on each instance, typed from the schema
 export class GuestImage extends pulumi.CustomResource {
-    /** The cpio archive (uncompressed) to pass as the initrd. */
-    public readonly path!: pulumi.Output<string>;
-    public readonly sha256!: pulumi.Output<string>;
-    public readonly size!: pulumi.Output<number>;
-    public readonly manifest!: pulumi.Output<ImageManifest>;
-    public readonly buildSeconds!: pulumi.Output<number>;
-    public readonly cacheKey!: pulumi.Output<string>;
-
     constructor(name: string, args: GuestImageArgs, opts?: pulumi.CustomResourceOptions) {
         const { kernel, ...rest } = args;
         super(
-            "netbed:index:GuestImage",
+            TOKENS.GuestImage,
             name,
             {
+                ...outputSlots(GuestImageOutputsSchema),
                 ...rest,
                 host: args.host.placement,
                 modulesDir: kernel?.modulesDir.apply((d) => d || undefined),
-                path: undefined,
-                sha256: undefined,
-                size: undefined,
-                manifest: undefined,
-                buildSeconds: undefined,
-                cacheKey: undefined,
             },
             withHost(opts, args.host),
         );

@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import type { NatArgsSchema } from "../schema/nat";
+import { type NatArgsSchema, type NatOutputs, NatOutputsSchema, type NatState } from "../schema/nat";
 import type { Host } from "./host";
-import { type ArgsOf, withHost } from "./types";
+import { type ArgsOf, type Outputs, outputSlots, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 type NatSchemaInput = z.input<typeof NatArgsSchema>;
 export type NatArgs = ArgsOf<Omit<NatSchemaInput, "host" | "table" | "hostTools">> & { host: Host; table?: pulumi.Input<string> };
+
+/** The Nat's outputs: its table, the rules as read back, drift and forwarding (see NatOutputsSchema). */
+export interface Nat extends Outputs<Pick<NatState, "table" | keyof NatOutputs>> {}
 
 /**
  * NAT in a host's network stack as an nftables table netbed creates and owns (family ip, a
@@ -14,26 +18,14 @@ export type NatArgs = ArgsOf<Omit<NatSchemaInput, "host" | "table" | "hostTools"
  * create are never touched. Packets are forwarded only where the host forwards (net.ipv4.ip_forward,
  * a HostTuning sysctl).
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the fields are the outputs registerResource sets on each instance, typed from the schema
 export class Nat extends pulumi.CustomResource {
-    public readonly table!: pulumi.Output<string>;
-    /** The table's chains and rules, one line each, as declared (and as read back on refresh). */
-    public readonly rules!: pulumi.Output<string[]>;
-    /** What refresh found different from the declared rules (empty when none). */
-    public readonly drift!: pulumi.Output<string[]>;
-    /** Whether the host forwarded IPv4 (net.ipv4.ip_forward) when the rules were written. */
-    public readonly forwarding!: pulumi.Output<boolean>;
-
     constructor(name: string, args: NatArgs, opts?: pulumi.CustomResourceOptions) {
         const hostTools = args.host.probe.apply((p) =>
             Object.entries(p.tools ?? {})
                 .filter(([, t]) => t.path)
                 .map(([tool]) => tool),
         );
-        super(
-            "netbed:index:Nat",
-            name,
-            { ...args, host: args.host.placement, hostTools, rules: undefined, drift: undefined, forwarding: undefined },
-            withHost(opts, args.host),
-        );
+        super(TOKENS.Nat, name, { ...outputSlots(NatOutputsSchema), ...args, host: args.host.placement, hostTools }, withHost(opts, args.host));
     }
 }

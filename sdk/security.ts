@@ -1,39 +1,33 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { HostConnection } from "../schema/host";
-import { type SecurityProfileArgsSchema, type SecurityRules, securityHostCaps } from "../schema/security";
+import {
+    type SecurityProfileArgsSchema,
+    type SecurityProfileOutputs,
+    SecurityProfileOutputsSchema,
+    type SecurityProfileState,
+    securityHostCaps,
+} from "../schema/security";
 import type { Host } from "./host";
-import { type ArgsOf, withHost } from "./types";
+import { type ArgsOf, type Outputs, outputSlots, withHost } from "./types";
+import { TOKENS } from "../core/tokens";
 
 export type SecurityProfileArgs = ArgsOf<Omit<z.input<typeof SecurityProfileArgsSchema>, "host" | "hostCaps">> & { host: Host };
+
+/**
+ * The SecurityProfile's outputs: its host and those of SecurityProfileOutputsSchema, among them
+ * `wrapper`, the argv prefix (`prlimit ... -- setpriv ... -- netbed-confine <rules> --seccomp FILE --`)
+ * to which the program's absolute path and arguments are appended.
+ */
+export interface SecurityProfile extends Outputs<Pick<SecurityProfileState, "host" | Exclude<keyof SecurityProfileOutputs, "profileDir">>> {}
 
 /**
  * How a process (a MicroVm's VMM) is confined: a seccomp filter compiled in TypeScript, Landlock
  * rules, no_new_privs, the capabilities kept, uid/gid and rlimits. Create builds the netbed-confine
  * launcher on the host and writes the filter there; `wrapper` is the argv prefix that applies it all.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the fields are the outputs registerResource sets on each instance, typed from the schema
 export class SecurityProfile extends pulumi.CustomResource {
-    public readonly host!: pulumi.Output<HostConnection>;
-    /** The resource name (MicroVm records it). */
-    public readonly name!: pulumi.Output<string>;
-    /** sha256 of the compiled filter (undefined for preset "none"). */
-    public readonly filterSha256!: pulumi.Output<string | undefined>;
-    public readonly filterBytes!: pulumi.Output<number>;
-    public readonly filterInstructions!: pulumi.Output<number>;
-    /** Syscalls the filter allows (some under conditions) on the host's architecture. */
-    public readonly syscallCount!: pulumi.Output<number>;
-    /** Names left out because the host's architecture lacks them (open on aarch64). */
-    public readonly skippedSyscalls!: pulumi.Output<string[]>;
-    /** The host's Landlock ABI (0: none), read by the launcher itself. */
-    public readonly landlockAbi!: pulumi.Output<number>;
-    public readonly rules!: pulumi.Output<SecurityRules>;
-    public readonly launcherPath!: pulumi.Output<string>;
-    public readonly filterPath!: pulumi.Output<string | undefined>;
-    /**
-     * The argv prefix: `prlimit ... -- setpriv ... -- netbed-confine <rules> --seccomp FILE --`;
-     * append the program's absolute path and arguments.
-     */
-    public readonly wrapper!: pulumi.Output<string[]>;
     /**
      * Where the profile is, from its Host's arguments (known at preview): a MicroVm checks that it
      * is on the same machine.
@@ -43,24 +37,9 @@ export class SecurityProfile extends pulumi.CustomResource {
     constructor(name: string, args: SecurityProfileArgs, opts?: pulumi.CustomResourceOptions) {
         const hostCaps = args.host.probe.apply(securityHostCaps);
         super(
-            "netbed:index:SecurityProfile",
+            TOKENS.SecurityProfile,
             name,
-            {
-                ...args,
-                host: args.host.placement,
-                hostCaps,
-                name: undefined,
-                filterSha256: undefined,
-                filterBytes: undefined,
-                filterInstructions: undefined,
-                syscallCount: undefined,
-                skippedSyscalls: undefined,
-                landlockAbi: undefined,
-                rules: undefined,
-                launcherPath: undefined,
-                filterPath: undefined,
-                wrapper: undefined,
-            },
+            { ...outputSlots(SecurityProfileOutputsSchema), ...args, host: args.host.placement, hostCaps },
             withHost(opts, args.host),
         );
         this.placement = args.host.placement;

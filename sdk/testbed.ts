@@ -12,6 +12,7 @@ import { SecurityProfile } from "./security";
 import { Tap } from "./tap";
 import { HostTuning } from "./tuning";
 import { VethPair } from "./veth";
+import { TOKENS } from "../core/tokens";
 
 export interface TestbedArgs {
     /**
@@ -50,7 +51,7 @@ export class Testbed extends pulumi.ComponentResource {
     public readonly benchmark?: BenchmarkRun;
 
     constructor(name: string, args: TestbedArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("netbed:index:Testbed", name, {}, opts);
+        super(TOKENS.Testbed, name, {}, opts);
         // Validate everything before declaring anything.
         const c = (this.config = parseStackConfig(args.config));
         const child = { parent: this };

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
 
 /** Makes every level of a plain argument type accept Pulumi inputs (values or Outputs). */
 export type DeepInput<T> = T extends string | number | boolean | undefined | null
@@ -11,6 +12,21 @@ export type DeepInput<T> = T extends string | number | boolean | undefined | nul
 
 /** The argument type of a resource: its schema's input type, with Pulumi inputs allowed inside. */
 export type ArgsOf<T> = { [K in keyof T]: DeepInput<T[K]> };
+
+/**
+ * The output fields of a resource class, one per key of its state `S` (a schema's `<R>State`, or
+ * the keys it shows): each a Pulumi Output of that key's type. Keys are mapped through `Extract`,
+ * not `keyof` alone, so an optional key stays a field whose value may be undefined.
+ */
+export type Outputs<S> = { readonly [K in Extract<keyof S, string>]: pulumi.Output<S[K]> };
+
+/**
+ * The `undefined` each output needs among registerResource's properties, so the engine returns it:
+ * one per key of the resource's outputs schema.
+ */
+export function outputSlots(outputs: z.AnyZodObject): Record<string, undefined> {
+    return Object.fromEntries(Object.keys(outputs.shape).map((k) => [k, undefined]));
+}
 
 /** Adds dependencies to whatever the caller's options already depend on. */
 export function withDeps(opts: pulumi.CustomResourceOptions | undefined, ...deps: pulumi.Resource[]): pulumi.CustomResourceOptions {

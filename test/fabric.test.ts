@@ -8,7 +8,7 @@ import { hostHandler } from "../providers/resources/host";
 import { MemoryLogger } from "../providers/runtime/log";
 import { macvtapHandler } from "../providers/resources/macvtap";
 import type { Ctx } from "../providers/runtime/resource";
-import { tapHandler } from "../providers/resources/tap";
+import { deleteTap, tapHandler } from "../providers/resources/tap";
 import { vethHandler } from "../providers/resources/veth";
 import { BridgeArgsSchema } from "../schema/bridge";
 import { HostArgsSchema, type HostConnection } from "../schema/host";
@@ -178,7 +178,7 @@ describe("network fabric (real links in test namespaces)", function () {
             /already exists and netbed did not create it/,
         );
         // deleting a state that points at it leaves it alone
-        await tapHandler.delete(ctx, "x", { host: hosts.srv.conn, name: "foreign0" });
+        await deleteTap(ctx, hosts.srv.conn, "foreign0");
         assert.ok(link(ns("srv"), "foreign0"));
         must(["ip", "-n", ns("srv"), "link", "del", "foreign0"]);
     });

@@ -43,8 +43,9 @@ describe("process liveness: pid and start time", () => {
             nics: [{ backend: "virtio", tap: "t0", address: "10.0.0.2/24" }],
         };
         const mctx = { ...(ctx as object), name: "g" } as never;
-        assert.equal(await microvmHandler.gone!(mctx, state), undefined);
-        assert.match(String((await microvmHandler.gone!(mctx, { ...state, startTime: earlier() }))?.reason), /is no longer running/);
+        // Only what gone() reads of a state: typed state has more.
+        assert.equal(await microvmHandler.gone!(mctx, state as never), undefined);
+        assert.match(String((await microvmHandler.gone!(mctx, { ...state, startTime: earlier() } as never))?.reason), /is no longer running/);
     });
 });
 

@@ -2,7 +2,7 @@
 // writes each measurement's raw output as soon as it exists, resumes an interrupted run, and
 // exports the typed results document.
 import { sha256Hex } from "../../core/hash";
-import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../../schema/benchmark";
+import { BenchmarkRunArgsSchema, type BenchmarkRunInputs, type BenchmarkRunOutputs, BenchmarkRunOutputsSchema } from "../../schema/benchmark";
 import { type UpdatingHandler, diffTable } from "../runtime/resource";
 import { runBenchmark } from "./run";
 
@@ -14,9 +14,10 @@ function exclusive<T>(f: () => Promise<T>): Promise<T> {
     return next;
 }
 
-export const benchmarkHandler: UpdatingHandler<BenchmarkRunInputs> = {
+export const benchmarkHandler: UpdatingHandler<BenchmarkRunInputs, BenchmarkRunOutputs> = {
     // A changed run is a new measurement, but the old results stay on disk: update in place.
     ...diffTable(BenchmarkRunArgsSchema, { replaceOn: [] }),
+    outputs: BenchmarkRunOutputsSchema,
     async create(ctx, i) {
         const outs = await exclusive(() => runBenchmark(ctx, i));
         return { id: `${ctx.name}-${sha256Hex(String(Date.now())).slice(0, 8)}`, outs };

@@ -13,7 +13,7 @@ import { type OverheadStep, overheadReport } from "../../core/bench/overhead";
 import { summarizeResults } from "../../core/bench/results";
 import { nextRound, precisionValues } from "../../core/bench/precision";
 import { type Cell, type Step, expandCells, schedule } from "../../core/bench/spec";
-import type { BenchmarkRunInputs } from "../../schema/benchmark";
+import type { BenchmarkRunInputs, BenchmarkRunState } from "../../schema/benchmark";
 import { exitsPerSecond, sampleExits } from "./guest-stats";
 import type { Ctx } from "../runtime/resource";
 import { type Accounting, accounting, sampleCpu } from "./cpu";
@@ -51,7 +51,7 @@ interface Run {
 
 const since = (t0: number) => (Date.now() - t0) / 1000;
 
-export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<Record<string, unknown>> {
+export async function runBenchmark(ctx: Ctx, i: BenchmarkRunInputs): Promise<BenchmarkRunState> {
     const startedAt = Date.now();
     const before = ctx.phases?.() ?? {};
     if (Object.keys(before).length > 0) ctx.log.info(ctx.urn, `this up before the benchmark: ${phasesText(before)}`);

@@ -1,17 +1,11 @@
 // IRQ affinity for NIC queues (the KVM criteria pin them with the vCPUs): applied while a resource
 // exists and restored when it goes. Shared by MicroVm and HostTuning.
 import { parseInterrupts } from "../../core/probe";
+import type { IrqApplied } from "../../schema/tuning";
 import type { Ctx } from "../runtime/resource";
 import type { Transport } from "../transport";
 
-export interface IrqApplied {
-    match: string;
-    irq?: number;
-    name?: string;
-    before?: string;
-    after?: string;
-    skipped?: string;
-}
+export type { IrqApplied };
 
 /** Writes $2 to the file $1: a constant script, the path and value are its arguments. */
 export const WRITE_FILE = 'printf "%s\\n" "$2" > "$1"';

@@ -1,6 +1,6 @@
 // Bridge: a Linux bridge on a host.
 import { networkStackOf } from "../../core/placement";
-import { BridgeArgsSchema, type BridgeInputs } from "../../schema/bridge";
+import { BridgeArgsSchema, type BridgeInputs, type BridgeOutputs, BridgeOutputsSchema } from "../../schema/bridge";
 import { addressClaims, claimName, converge, deleteOwnedLink, hostGone, observe, observedOutput, ownedByAnother, specFromObserved } from "../hostops/link";
 import { runIp } from "../hostops/ipbatch";
 import { type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
@@ -21,8 +21,9 @@ async function attach(t: Transport, hostName: string, bridge: string, member: st
     }
 }
 
-export const bridgeHandler: UpdatingHandler<BridgeInputs> = {
+export const bridgeHandler: UpdatingHandler<BridgeInputs, BridgeOutputs> = {
     ...diffTable(BridgeArgsSchema, { replaceOn: ["host", "name"] }),
+    outputs: BridgeOutputsSchema,
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {

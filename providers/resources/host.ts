@@ -1,7 +1,7 @@
 // Host: creates and removes `netns` hosts, probes every host's capabilities, ensures packages.
 import { defaultNetnsName } from "../../core/names";
 import type { HostProbe } from "../../core/probe";
-import { HostArgsSchema, type HostConnection, type HostInputs } from "../../schema/host";
+import { HostArgsSchema, type HostConnection, type HostInputs, type HostOutputs, HostOutputsSchema, type HostState } from "../../schema/host";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
 import { endIpSessions } from "../hostops/ipsession";
 import { netnsExists, probeHost } from "../hostops/probe";
@@ -82,7 +82,7 @@ async function ensurePackages(ctx: Ctx, t: Transport, i: HostInputs, probe: Host
     return undefined;
 }
 
-async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<string, unknown>> {
+async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<HostState> {
     const probe = await probeHost(t);
     const packagesSkipped = await ensurePackages(ctx, machineTransport(ctx, connectionOf(ctx.name, i)), i, probe);
     // Probe again only when something was installed, so the tool list is current.
@@ -97,8 +97,9 @@ async function observe(ctx: Ctx, i: HostInputs, t: Transport): Promise<Record<st
     };
 }
 
-export const hostHandler: UpdatingHandler<HostInputs> = {
+export const hostHandler: UpdatingHandler<HostInputs, HostOutputs> = {
     ...diffTable(HostArgsSchema, { byField: ["ssh"], replaceOn: ["kind", "namespace", "ssh.host", "ssh.port", "ssh.user"] }),
+    outputs: HostOutputsSchema,
     deleteBeforeReplace: true,
     secretPaths: [
         ["ssh", "privateKey"],

@@ -2,7 +2,14 @@
 import { AGENT_PATH, AGENT_SCRIPT } from "../../core/agent";
 import { GUEST_INIT, parseLdd } from "../../core/guestinit";
 import { type ToolName, parseToolVersion } from "../../core/probe";
-import { GuestImageArgsSchema, type GuestImageInputs, type ImageManifest } from "../../schema/image";
+import {
+    GuestImageArgsSchema,
+    type GuestImageInputs,
+    type GuestImageOutputs,
+    GuestImageOutputsSchema,
+    type GuestImageState,
+    type ImageManifest,
+} from "../../schema/image";
 import { sha256Hex } from "../../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "../hostops/cache";
 import { type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
@@ -120,7 +127,7 @@ async function build(t: Transport, i: GuestImageInputs, r: Inputs, tmp: string, 
     };
 }
 
-function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, hit: boolean): Record<string, unknown> {
+function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, hit: boolean): GuestImageState {
     return {
         ...i,
         path: `${dir}/${ARCHIVE}`,
@@ -132,8 +139,9 @@ function outsOf(i: GuestImageInputs, dir: string, meta: ImageMeta, key: string, 
     };
 }
 
-export const imageHandler: ReplaceOnlyHandler<GuestImageInputs> = {
+export const imageHandler: ReplaceOnlyHandler<GuestImageInputs, GuestImageOutputs> = {
     ...replaceOnlyTable(GuestImageArgsSchema),
+    outputs: GuestImageOutputsSchema,
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);

@@ -12,18 +12,19 @@ import { securityHandler } from "./security";
 import { tapHandler } from "./tap";
 import { tuningHandler } from "./tuning";
 import { vethHandler } from "./veth";
+import { TOKENS } from "../../core/tokens";
 
 export const handlers: Record<string, ResourceHandler> = {
-    "netbed:index:Host": hostHandler,
-    "netbed:index:Bridge": bridgeHandler,
-    "netbed:index:Tap": tapHandler,
-    "netbed:index:MacvtapLink": macvtapHandler,
-    "netbed:index:VethPair": vethHandler,
-    "netbed:index:Kernel": kernelHandler,
-    "netbed:index:GuestImage": imageHandler,
-    "netbed:index:MicroVm": microvmHandler,
-    "netbed:index:SecurityProfile": securityHandler,
-    "netbed:index:BenchmarkRun": benchmarkHandler,
-    "netbed:index:HostTuning": tuningHandler,
-    "netbed:index:Nat": natHandler,
+    [TOKENS.Host]: hostHandler,
+    [TOKENS.Bridge]: bridgeHandler,
+    [TOKENS.Tap]: tapHandler,
+    [TOKENS.MacvtapLink]: macvtapHandler,
+    [TOKENS.VethPair]: vethHandler,
+    [TOKENS.Kernel]: kernelHandler,
+    [TOKENS.GuestImage]: imageHandler,
+    [TOKENS.MicroVm]: microvmHandler,
+    [TOKENS.SecurityProfile]: securityHandler,
+    [TOKENS.BenchmarkRun]: benchmarkHandler,
+    [TOKENS.HostTuning]: tuningHandler,
+    [TOKENS.Nat]: natHandler,
 };

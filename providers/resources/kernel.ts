@@ -1,7 +1,7 @@
 // Kernel: a guest kernel from a Debian package, a file, or a source build, in the host's cache.
 import { MINIMAL_FRAGMENT, buildTools, releaseFromBzImage, unmetOptions, virtioMode } from "../../core/kconfig";
 import { VIRTIO_MODULES, loadOrder, moduleName, parseModulesDep } from "../../core/modules";
-import { KernelArgsSchema, type KernelInputs, type VirtioMode } from "../../schema/kernel";
+import { KernelArgsSchema, type KernelInputs, type KernelOutputs, KernelOutputsSchema, type KernelState, type VirtioMode } from "../../schema/kernel";
 import { sha256Hex } from "../../core/hash";
 import { dropRef, entryDir, fileSha256, fileSize, getOrBuild, readEntry } from "../hostops/cache";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
@@ -209,7 +209,7 @@ async function keyOf(t: Transport, i: KernelInputs): Promise<{ key: string; debi
     }
 }
 
-function outsOf(i: KernelInputs, dir: string, meta: KernelMeta, key: string, hit: boolean): Record<string, unknown> {
+function outsOf(i: KernelInputs, dir: string, meta: KernelMeta, key: string, hit: boolean): KernelState {
     return {
         ...i,
         path: `${dir}/vmlinuz`,
@@ -232,8 +232,9 @@ function lockHoldMs(s: Source): number {
     return minutes * 60_000;
 }
 
-export const kernelHandler: ReplaceOnlyHandler<KernelInputs> = {
+export const kernelHandler: ReplaceOnlyHandler<KernelInputs, KernelOutputs> = {
     ...replaceOnlyTable(KernelArgsSchema),
+    outputs: KernelOutputsSchema,
 
     async create(ctx, i) {
         const t = hostTransport(ctx, i.host);

@@ -4,7 +4,14 @@ import { deriveMac } from "../../core/net";
 import type { HostProbe } from "../../core/probe";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
-import { MacvtapLinkArgsSchema, type MacvtapLinkInputs } from "../../schema/macvtap";
+import {
+    MACVTAP_MODES,
+    MacvtapLinkArgsSchema,
+    type MacvtapLinkInputs,
+    type MacvtapLinkOutputs,
+    MacvtapLinkOutputsSchema,
+    type MacvtapLinkState,
+} from "../../schema/macvtap";
 import {
     type Observed,
     addressClaims,
@@ -49,7 +56,7 @@ async function checkParent(t: Transport, hostName: string, parent: string): Prom
     }
 }
 
-function outsOf(i: MacvtapLinkInputs, obs: Observed, device: string): Record<string, unknown> {
+function outsOf(i: MacvtapLinkInputs, obs: Observed, device: string): MacvtapLinkState {
     return { ...i, ifindex: obs.link.ifindex, device, observed: observedOutput(obs) };
 }
 
@@ -64,7 +71,8 @@ async function readDeviceOk(t: Transport, path: string, name: string, ifindex: n
     return `${maj}:${min}` === want;
 }
 
-export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
+export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs, MacvtapLinkOutputs> = {
+    outputs: MacvtapLinkOutputsSchema,
     ...diffTable(MacvtapLinkArgsSchema, {
         notDiffed: { hostInterfaces: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" },
         replaceOn: ["host", "name", "parent", "mode"],
@@ -121,7 +129,8 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs> = {
         const device = devicePath(i.host, i.name);
         return {
             ...specFromObserved(i, obs),
-            mode: obs.link.info.mode ?? i.mode,
+            // A mode netbed does not declare (the kernel's "source") reads as the declared one.
+            mode: MACVTAP_MODES.find((m) => m === obs.link.info.mode) ?? i.mode,
             parent: obs.link.link ?? i.parent,
             ifindex: obs.link.ifindex,
             // An empty device means the node is missing or stale: the next update re-creates it.

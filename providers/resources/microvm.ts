@@ -12,9 +12,18 @@ import { type VmmNic, chooseAccel, nextFd, nicsOf, ownTapName, vmSpec } from "..
 import { detachArgv, withDeviceFds } from "../../core/detach";
 import { UNKNOWN } from "../../core/secrets";
 import type { HostConnection } from "../../schema/host";
-import { MicroVmArgsSchema, type MicroVmInputs, type Placement, guestServers, microVmHostCaps } from "../../schema/microvm";
+import {
+    MicroVmArgsSchema,
+    type MicroVmInputs,
+    type MicroVmOutputs,
+    MicroVmOutputsSchema,
+    type MicroVmState,
+    type Placement,
+    guestServers,
+    microVmHostCaps,
+} from "../../schema/microvm";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
-import { tapHandler } from "./tap";
+import { deleteTap, tapHandler } from "./tap";
 import { TapArgsSchema } from "../../schema/tap";
 import { urnName, urnTag } from "../../core/names";
 import type { CheckFailure } from "../../core/check";
@@ -44,7 +53,7 @@ async function removeOwnTaps(ctx: Ctx, i: MicroVmInputs): Promise<void> {
     for (const [k, n] of i.nics.entries()) {
         if (n.bridge === undefined) continue;
         const name = ownTapName(ctx.urn, k);
-        await tapHandler.delete(ownTapCtx(ctx, k), name, { host: i.host, name });
+        await deleteTap(ownTapCtx(ctx, k), i.host, name);
     }
 }
 
@@ -142,7 +151,8 @@ async function killLeftover(ctx: Ctx, t: Transport, dir: string): Promise<void> 
     for (let k = 0; k < 50 && (await alive(t, pid, id.start)); k++) await sleep(100);
 }
 
-export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
+export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs, MicroVmOutputs> = {
+    outputs: MicroVmOutputsSchema,
     ...replaceOnlyTable(MicroVmArgsSchema, {
         notDiffed: {
             imageSize: "follows `image`, whose path in the cache names its content",
@@ -200,9 +210,9 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     async read(ctx, _id, state) {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
-        if (!(await alive(t, state.pid as number, state.startTime as string))) return undefined;
-        const api: Launch["api"] = state.qmpSocket ? { kind: "qmp", path: state.qmpSocket as string } : undefined;
-        return { ...state, placement: await placementOf(t, state.pid as number, DRIVER_MODELS[i.driver], { api }, (m) => ctx.log.warn(ctx.urn, m)) };
+        if (state.startTime === undefined || !(await alive(t, state.pid, state.startTime))) return undefined;
+        const api: Launch["api"] = state.qmpSocket ? { kind: "qmp", path: state.qmpSocket } : undefined;
+        return { ...state, placement: await placementOf(t, state.pid, DRIVER_MODELS[i.driver], { api }, (m) => ctx.log.warn(ctx.urn, m)) };
     },
 
     // A VMM that died (killed, crashed) is noticed at the next diff, so a plain `up` replaces the
@@ -210,7 +220,7 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
     // (local or netns host: one process table) is checked, by reading /proc here. A guest on an
     // SSH host needs `refresh` (or `up --refresh`) to be found dead.
     async gone(ctx, state) {
-        if (typeof state.pid !== "number" || typeof state.startTime !== "string") return undefined;
+        if (state.startTime === undefined) return undefined;
         const i = inputsFromState(MicroVmArgsSchema, state);
         if (i.host.kind === "ssh") return undefined;
         if (await aliveHere(state.pid, state.startTime)) return undefined;
@@ -221,8 +231,9 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs> = {
         const i = inputsFromState(MicroVmArgsSchema, state);
         const t = hostTransport(ctx, i.host);
         const dir = recordedRunDir(ctx, i.host, state.consoleLog);
-        await stop(ctx, t, dir, state.pid as number, state.startTime as string, DRIVER_MODELS[i.driver].stopLine);
-        await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
+        // No start time recorded: no process can be known to be this VMM, so none is stopped.
+        if (state.startTime !== undefined) await stop(ctx, t, dir, state.pid, state.startTime, DRIVER_MODELS[i.driver].stopLine);
+        await restoreIrqAffinity(t, state.irqs);
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
         await removeOwnTaps(ctx, i);
@@ -366,7 +377,7 @@ async function settleGuest(
 }
 
 /** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
-async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: Record<string, unknown> }> {
+async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: MicroVmState }> {
     const t = hostTransport(ctx, i.host);
     const dir = runDir(i.host, ctx.name, ctx.urn);
     const model = DRIVER_MODELS[i.driver];

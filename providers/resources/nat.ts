@@ -16,7 +16,7 @@ import {
     type TableHead,
 } from "../../core/nat";
 import { UNKNOWN } from "../../core/secrets";
-import { NatArgsSchema, type NatInputs } from "../../schema/nat";
+import { NatArgsSchema, type NatInputs, type NatOutputs, NatOutputsSchema } from "../../schema/nat";
 import { hostGone } from "../hostops/link";
 import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
 import { type Transport, hostTransport } from "../transport";
@@ -112,7 +112,8 @@ async function readBack(t: Transport, table: string) {
     return parseNatTable((await t.run(["nft", "-j", "list", "table", "ip", table])).stdout);
 }
 
-export const natHandler: UpdatingHandler<NatInputs> = {
+export const natHandler: UpdatingHandler<NatInputs, NatOutputs> = {
+    outputs: NatOutputsSchema,
     ...diffTable(NatArgsSchema, {
         notDiffed: {
             masquerade: "compared through `rules`, the table's lines the schema derives from it (what refresh reads back)",

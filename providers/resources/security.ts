@@ -7,7 +7,15 @@ import * as path from "node:path";
 import { type CompiledFilter, type SeccompPolicy, compileFilter } from "../../core/seccomp/compile";
 import { CAPABILITIES, type Capability, type LandlockNeed, isArch, scopesFor, seccompPolicy, unmetLandlockNeeds, wrapperArgv } from "../../core/security";
 import type { HostConnection } from "../../schema/host";
-import { SecurityProfileArgsSchema, type SecurityProfileInputs, type SecurityRules, securityHostCaps } from "../../schema/security";
+import {
+    SecurityProfileArgsSchema,
+    type SecurityProfileInputs,
+    type SecurityProfileOutputs,
+    SecurityProfileOutputsSchema,
+    type SecurityProfileState,
+    type SecurityRules,
+    securityHostCaps,
+} from "../../schema/security";
 import { sha256Hex } from "../../core/hash";
 import { urnTag } from "../../core/names";
 import { makeTemp } from "../hostops/cache";
@@ -30,7 +38,7 @@ export function profileDir(host: HostConnection, name: string, urn: string): str
  * The directory of a recorded profile: state without `profileDir` comes from a version that named
  * it by the profile's name alone.
  */
-function recordedProfileDir(ctx: Ctx, host: HostConnection, state: Record<string, unknown>): string {
+function recordedProfileDir(ctx: Ctx, host: HostConnection, state: SecurityProfileState): string {
     return state.profileDir === undefined ? `${PROFILE_DIR}/${networkStackOf(host)}/${ctx.name}` : profileDir(host, ctx.name, ctx.urn);
 }
 
@@ -204,7 +212,8 @@ function appliedRules(
     };
 }
 
-export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
+export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs, SecurityProfileOutputs> = {
+    outputs: SecurityProfileOutputsSchema,
     ...replaceOnlyTable(SecurityProfileArgsSchema, {
         notDiffed: { hostCaps: "the host's probe, filled by the SDK for check() only: a new probe is not a change of the resource" },
     }),
@@ -282,9 +291,9 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs> = {
         const t = hostTransport(ctx, i.host);
         const dir = recordedProfileDir(ctx, i.host, state);
         if ((await t.run(["test", "-f", `${dir}/rules.json`], { check: false })).code !== 0) return undefined;
-        if ((await t.run(["test", "-x", state.launcherPath as string], { check: false })).code !== 0) return undefined;
+        if ((await t.run(["test", "-x", state.launcherPath], { check: false })).code !== 0) return undefined;
         if (state.filterPath) {
-            const r = await t.run(["sha256sum", "--", state.filterPath as string], { check: false });
+            const r = await t.run(["sha256sum", "--", state.filterPath], { check: false });
             if (r.code !== 0 || r.stdout.split(/\s+/)[0] !== state.filterSha256) return undefined;
         }
         return state;

@@ -1,7 +1,8 @@
 // Tap: a tap device on a host, optionally attached to a bridge.
 import { networkStackOf } from "../../core/placement";
 import { tuntapArgv } from "../../core/link";
-import { TapArgsSchema, type TapInputs } from "../../schema/tap";
+import { TapArgsSchema, type TapInputs, type TapOutputs, TapOutputsSchema } from "../../schema/tap";
+import type { HostConnection } from "../../schema/host";
 import {
     addressClaims,
     claimName,
@@ -15,7 +16,7 @@ import {
     ownedByAnother,
     specFromObserved,
 } from "../hostops/link";
-import { type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
+import { type Ctx, type UpdatingHandler, diffTable, inputsFromState } from "../runtime/resource";
 import { type Transport, hostTransport } from "../transport";
 
 async function checkBridge(t: Transport, hostName: string, bridge: string): Promise<void> {
@@ -24,8 +25,15 @@ async function checkBridge(t: Transport, hostName: string, bridge: string): Prom
     if (kind !== "bridge") throw new Error(`on host '${hostName}': '${bridge}' is a ${kind || "plain"} link, not a bridge`);
 }
 
-export const tapHandler: UpdatingHandler<TapInputs> = {
+/** Deletes the tap `name` on `host` if it is this resource's (a MicroVm's own taps too); done when already gone. */
+export async function deleteTap(ctx: Ctx, host: HostConnection, name: string): Promise<void> {
+    if (await hostGone(host)) return;
+    await deleteOwnedLink(ctx, hostTransport(ctx, host), host, name);
+}
+
+export const tapHandler: UpdatingHandler<TapInputs, TapOutputs> = {
     ...diffTable(TapArgsSchema, { replaceOn: ["host", "name", "multiQueue", "owner", "group", "vnetHdr"] }),
+    outputs: TapOutputsSchema,
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {
@@ -82,8 +90,6 @@ export const tapHandler: UpdatingHandler<TapInputs> = {
     },
 
     async delete(ctx, _id, state) {
-        const i = inputsFromState(TapArgsSchema, state);
-        if (await hostGone(i.host)) return;
-        await deleteOwnedLink(ctx, hostTransport(ctx, i.host), i.host, i.name);
+        await deleteTap(ctx, state.host, state.name);
     },
 };

@@ -1,7 +1,7 @@
 // HostTuning: governor, boost, sysctls and NIC IRQ affinity, each read before it is written so
 // delete can put it back; what the host does not offer is skipped with the reason.
 import { BOOST_FILES, GOVERNORS, cpuDirs, sameSysctl, sysctlPath } from "../../core/tuning";
-import { HostTuningArgsSchema, type HostTuningInputs, type TuningApplied } from "../../schema/tuning";
+import { HostTuningArgsSchema, type HostTuningInputs, type HostTuningOutputs, HostTuningOutputsSchema, type TuningApplied } from "../../schema/tuning";
 import { type IrqApplied, WRITE_FILE, applyIrqAffinity, restoreIrqAffinity } from "../hostops/irq";
 import { type Ctx, type ReplaceOnlyHandler, inputsFromState, replaceOnlyTable } from "../runtime/resource";
 import { type Transport, hostTransport } from "../transport";
@@ -93,8 +93,9 @@ async function restore(t: Transport, applied: TuningApplied[]): Promise<void> {
     }
 }
 
-export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs> = {
+export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs, HostTuningOutputs> = {
     ...replaceOnlyTable(HostTuningArgsSchema),
+    outputs: HostTuningOutputsSchema,
     // The old values must be restored before the new ones are read as "before".
     deleteBeforeReplace: true,
 
@@ -118,7 +119,7 @@ export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs> = {
         // The inputs as the host shows them now, so drift is a diff that the next `up` repairs (by
         // replacement: the old values are restored, then the declared ones applied again).
         const seen: Partial<HostTuningInputs> & { sysctls: Record<string, string> } = { sysctls: { ...i.sysctls } };
-        for (const a of (state.applied as TuningApplied[]) ?? []) {
+        for (const a of state.applied) {
             if (a.skipped || !a.file) continue;
             const now = await readFile(t, a.file);
             if (now !== undefined && sameSysctl(now, a.after ?? a.wanted)) continue;
@@ -140,7 +141,7 @@ export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs> = {
     async delete(ctx, _id, state) {
         const i = inputsFromState(HostTuningArgsSchema, state);
         const t = hostTransport(ctx, i.host);
-        await restoreIrqAffinity(t, (state.irqs as IrqApplied[] | undefined) ?? []);
-        await restore(t, (state.applied as TuningApplied[] | undefined) ?? []);
+        await restoreIrqAffinity(t, state.irqs);
+        await restore(t, state.applied);
     },
 };

@@ -2,7 +2,7 @@
 import { vethAddArgv } from "../../core/link";
 import { networkStackOf } from "../../core/placement";
 import type { HostConnection } from "../../schema/host";
-import { VethPairArgsSchema, type VethPairInputs } from "../../schema/veth";
+import { VethPairArgsSchema, type VethPairInputs, type VethPairOutputs, VethPairOutputsSchema } from "../../schema/veth";
 import {
     addressClaims,
     claimName,
@@ -44,8 +44,9 @@ function claimsOf(host: HostConnection, end: "a" | "b", e: End) {
     return addressClaims(host, e.addresses, `${end}.`);
 }
 
-export const vethHandler: UpdatingHandler<VethPairInputs> = {
+export const vethHandler: UpdatingHandler<VethPairInputs, VethPairOutputs> = {
     ...diffTable(VethPairArgsSchema, { byField: ["a", "b"], replaceOn: ["a.host", "a.name", "b.host", "b.name"] }),
+    outputs: VethPairOutputsSchema,
     deleteBeforeReplace: true,
 
     crossCheck(urn, i, registry) {

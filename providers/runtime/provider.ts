@@ -9,7 +9,7 @@ import { HostConnectionSchema } from "../../schema/host";
 import { HostFacts } from "./hostfacts";
 import type { Logger } from "./log";
 import { Registry } from "./registry";
-import type { Ctx, ResourceHandler } from "./resource";
+import { type Ctx, type ResourceHandler, stateOf, undeclaredKeys } from "./resource";
 
 /**
  * Every path to an SSH private key or a guest agent's key in a value: a host's connection rides in
@@ -20,7 +20,7 @@ export function keyPaths(v: unknown, at: Path = []): Path[] {
     if (Array.isArray(v)) return v.flatMap((x, i) => keyPaths(x, [...at, i]));
     if (!v || typeof v !== "object") return [];
     const isKey = (k: string) => (k === "privateKey" && at[at.length - 1] === "ssh") || (k === "key" && at[at.length - 1] === "agent");
-    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => (isKey(k) && typeof x === "string" ? [[...at, k]] : keyPaths(x, [...at, k])));
+    return Object.entries(v).flatMap(([k, x]) => (isKey(k) && typeof x === "string" ? [[...at, k]] : keyPaths(x, [...at, k])));
 }
 
 /**
@@ -34,6 +34,16 @@ function resourceNameProblem(name: string): string | undefined {
     if (/[\x00-\x1f\x7f]/.test(name)) return "must not contain control characters (newline, ...)";
     if (Buffer.byteLength(name, "utf8") > 200) return `is ${Buffer.byteLength(name, "utf8")} bytes long; netbed takes at most 200 (it becomes a file name)`;
     return undefined;
+}
+
+/**
+ * A property bag from the engine (a gRPC Struct) with its secrets unwrapped: always an object, as
+ * the engine sends no other kind for a resource's inputs or state.
+ */
+function plainBag(raw: unknown): { value: Record<string, unknown>; secretPaths: Path[] } {
+    const { value, secretPaths } = unwrapSecrets(raw ?? {});
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`expected a property bag (an object), got ${typeof value}`);
+    return { value: Object.fromEntries(Object.entries(value)), secretPaths };
 }
 
 function pick(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
@@ -74,11 +84,11 @@ export class NetbedProvider implements provider.Provider {
 
     /** Inputs as the schema takes them: secrets unwrapped, Pulumi's bookkeeping keys dropped, defaults filled. */
     private plainInputs(urn: string, h: ResourceHandler, raw: unknown, olds?: unknown): { plain: Record<string, unknown>; secretPaths: Path[] } {
-        const { value, secretPaths } = unwrapSecrets(raw ?? {});
+        const { value, secretPaths } = plainBag(raw);
         // Pulumi's own bookkeeping keys never reach the schema.
-        const plain = Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !k.startsWith("__")));
+        const plain = Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith("__")));
         if (!h.defaults) return { plain, secretPaths };
-        return { plain: h.defaults(plain, urnName(urn), urn, unwrapSecrets(olds ?? {}).value as Record<string, unknown>), secretPaths };
+        return { plain: h.defaults(plain, urnName(urn), urn, plainBag(olds).value), secretPaths };
     }
 
     /** The checks after the schema's that need no host: against the rest of the stack, this machine and the paths named after the resource. */
@@ -110,7 +120,16 @@ export class NetbedProvider implements provider.Provider {
         return r;
     }
 
-    private secretOuts(h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
+    /**
+     * A handler's result as the engine stores it, secrets wrapped. A key neither of its schemas
+     * declares is refused: state that nothing types is what typed state exists to prevent.
+     */
+    private secretOuts(urn: string, h: ResourceHandler, outs: Record<string, unknown>, extra: Path[] = []): any {
+        const undeclared = undeclaredKeys(h, outs);
+        if (undeclared.length > 0)
+            throw new Error(
+                `netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' returned ${undeclared.map((k) => `'${k}'`).join(", ")}, which neither its inputs nor its outputs schema declares: add it to the outputs schema in schema/`,
+            );
         return wrapSecretsAt(dropUndefined(outs), [...(h.secretPaths ?? []), ...extra, ...keyPaths(outs)]);
     }
 
@@ -168,6 +187,18 @@ export class NetbedProvider implements provider.Provider {
         }
     }
 
+    /**
+     * The typed state of a resource as the engine hands it back (a gRPC Struct): validated here, once,
+     * against the handler's inputs and outputs schemas, so handlers read it without casts.
+     */
+    private state(urn: string, h: ResourceHandler, raw: unknown): Record<string, unknown> {
+        try {
+            return stateOf(h, plainBag(raw).value);
+        } catch (e) {
+            throw new Error(`${typeOfUrn(urn)} '${urnName(urn)}': ${(e as Error).message}`);
+        }
+    }
+
     async diff(_id: string, urn: string, olds: any, news: any): Promise<provider.DiffResult> {
         const h = this.handler(urn);
         const o = unwrapSecrets(olds ?? {}).value;
@@ -178,8 +209,11 @@ export class NetbedProvider implements provider.Provider {
             if (!replaces.includes(p) && containsUnknown((n as any)[p.split(".")[0]])) replaces.push(p);
         }
         if (replaces.length === 0 && h.gone) {
-            // Unreachable or unreadable: not known to be gone, so no replacement is planned.
-            const gone = await h.gone(this.ctx(urn), o as Record<string, unknown>).catch(() => undefined);
+            // Unreachable, unreadable, or a state that does not validate: not known to be gone, so no
+            // replacement is planned.
+            const gone = await Promise.resolve()
+                .then(() => h.gone?.(this.ctx(urn), this.state(urn, h, olds)))
+                .catch(() => undefined);
             if (gone) {
                 this.log.warn(urn, `${gone.reason}: replacing it`);
                 replaces.push(gone.property);
@@ -197,15 +231,15 @@ export class NetbedProvider implements provider.Provider {
         const ctx = this.ctx(urn);
         const { value, secretPaths } = this.validated(urn, h, inputs);
         const r = await this.timed(urn, () => h.create(ctx, value));
-        return { id: r.id, outs: this.secretOuts(h, r.outs, secretPaths) };
+        return { id: r.id, outs: this.secretOuts(urn, h, r.outs, secretPaths) };
     }
 
     async read(id: string, urn: string, props?: any): Promise<provider.ReadResult> {
         const h = this.handler(urn);
-        const { value, secretPaths } = unwrapSecrets(props ?? {});
-        const outs = await h.read(this.ctx(urn), id, value as Record<string, unknown>);
+        const { secretPaths } = plainBag(props);
+        const outs = await h.read(this.ctx(urn), id, this.state(urn, h, props));
         if (!outs) return { id: "", props: {} };
-        const wrapped = this.secretOuts(h, outs, secretPaths);
+        const wrapped = this.secretOuts(urn, h, outs, secretPaths);
         return {
             id,
             props: wrapped,
@@ -222,14 +256,14 @@ export class NetbedProvider implements provider.Provider {
         if (h.replaceOnly)
             throw new Error(`netbed provider ${this.version}: ${typeOfUrn(urn)} '${urnName(urn)}' is replaced on any change, never updated in place`);
         const ctx = this.ctx(urn);
-        const o = unwrapSecrets(olds ?? {}).value as Record<string, unknown>;
+        const o = this.state(urn, h, olds);
         const { value, secretPaths } = this.validated(urn, h, news, olds);
         const outs = await this.timed(urn, () => h.update(ctx, id, o, value));
-        return { outs: this.secretOuts(h, outs, secretPaths) };
+        return { outs: this.secretOuts(urn, h, outs, secretPaths) };
     }
 
     async delete(id: string, urn: string, props: any): Promise<void> {
         const h = this.handler(urn);
-        await h.delete(this.ctx(urn), id, unwrapSecrets(props ?? {}).value as Record<string, unknown>);
+        await h.delete(this.ctx(urn), id, this.state(urn, h, props));
     }
 }

@@ -15,13 +15,20 @@ export interface Ctx {
     phases?: () => Record<string, number>;
 }
 
-interface CreateOutcome {
+interface CreateOutcome<S> {
     id: string;
-    /** All outputs; they include the validated inputs so diff() can compare against state. */
-    outs: Record<string, unknown>;
+    /** The state: the validated inputs (so diff() can compare against them) and the outputs. */
+    outs: S;
 }
 
-interface HandlerBase<I extends Record<string, unknown>> extends DiffTable<I> {
+/**
+ * A resource's handler, typed by its inputs `I` and outputs `O` (both from its schema file): it
+ * returns and receives the state `I & O`, which the provider validates once where the engine hands
+ * it over (`stateOf`).
+ */
+interface HandlerBase<I extends Record<string, unknown>, O extends Record<string, unknown>> extends DiffTable<I> {
+    /** The outputs schema: every key create, read and update return besides the inputs. */
+    outputs: z.ZodType<O, z.ZodTypeDef, unknown>;
     /** Kernel objects with fixed names cannot exist twice: delete the old one first. */
     deleteBeforeReplace?: boolean;
     /** Paths always stored as secrets, in inputs and outputs. */
@@ -50,31 +57,33 @@ interface HandlerBase<I extends Record<string, unknown>> extends DiffTable<I> {
     localCheck?(inputs: I): CheckFailure[];
     /** Checks of what the resource names after itself on its host (paths with its name and URN in them). Pure. */
     namedCheck?(urn: string, inputs: I): CheckFailure[];
-    create(ctx: Ctx, inputs: I): Promise<CreateOutcome>;
+    create(ctx: Ctx, inputs: I): Promise<CreateOutcome<I & O>>;
     /**
      * Read-only, at every diff: why the object in `state` is gone (a process that died) and which
      * property to show as replaced, so the next `up` replaces it without a refresh first.
      */
-    gone?(ctx: Ctx, state: Record<string, unknown>): Promise<{ property: string; reason: string } | undefined>;
+    gone?(ctx: Ctx, state: I & O): Promise<{ property: string; reason: string } | undefined>;
     /** Observes the real thing; undefined when it no longer exists. */
-    read(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
+    read(ctx: Ctx, id: string, state: I & O): Promise<(I & O) | undefined>;
     /** Must succeed when the object is already gone. */
-    delete(ctx: Ctx, id: string, state: Record<string, unknown>): Promise<void>;
+    delete(ctx: Ctx, id: string, state: I & O): Promise<void>;
 }
 
 /** A resource some of whose inputs change in place. */
-export interface UpdatingHandler<I extends Record<string, unknown>> extends HandlerBase<I> {
+export interface UpdatingHandler<I extends Record<string, unknown>, O extends Record<string, unknown>> extends HandlerBase<I, O> {
     replaceOnly?: false;
-    update(ctx: Ctx, id: string, olds: Record<string, unknown>, news: I): Promise<Record<string, unknown>>;
+    update(ctx: Ctx, id: string, olds: I & O, news: I): Promise<I & O>;
 }
 
 /** A resource every input change replaces: the engine never asks it to update in place. */
-export interface ReplaceOnlyHandler<I extends Record<string, unknown>> extends HandlerBase<I> {
+export interface ReplaceOnlyHandler<I extends Record<string, unknown>, O extends Record<string, unknown>> extends HandlerBase<I, O> {
     replaceOnly: true;
     update?: never;
 }
 
-export type ResourceHandler<I extends Record<string, unknown> = any> = UpdatingHandler<I> | ReplaceOnlyHandler<I>;
+export type ResourceHandler<I extends Record<string, unknown> = any, O extends Record<string, unknown> = any> =
+    | UpdatingHandler<I, O>
+    | ReplaceOnlyHandler<I, O>;
 
 /** What diff() compares for a resource, and which changes need a new object. */
 export interface DiffTable<I extends Record<string, unknown>> {
@@ -151,8 +160,31 @@ export function replaceOnlyTable<I extends Record<string, unknown>>(
     return { schema, properties, replaceOn: properties, notDiffed: spec.notDiffed, replaceOnly: true };
 }
 
-/** Re-validates the inputs kept in a resource's state (its outputs include them). */
-export function inputsFromState<I>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, state: Record<string, unknown>): I {
+/** Re-validates the keys of one object schema (the inputs', or the outputs') kept in a resource's state. */
+function keysFromState<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, state: Record<string, unknown>): T {
     const keys = inputKeys(schema);
     return schema.parse(Object.fromEntries(keys.filter((k) => state[k] !== undefined).map((k) => [k, state[k]])));
+}
+
+/** Re-validates the inputs kept in a resource's state (its outputs include them). */
+export function inputsFromState<I>(schema: z.ZodType<I, z.ZodTypeDef, unknown>, state: Record<string, unknown>): I {
+    return keysFromState(schema, state);
+}
+
+/** The keys of a handler's result that neither its inputs nor its outputs schema declares. */
+export function undeclaredKeys(h: { schema: z.ZodTypeAny; outputs: z.ZodTypeAny }, state: object): string[] {
+    const declared = new Set([...inputKeys(h.schema), ...inputKeys(h.outputs)]);
+    return Object.keys(state).filter((k) => !declared.has(k));
+}
+
+/**
+ * The typed state of a resource from what the engine hands back (a gRPC Struct, secrets unwrapped):
+ * its inputs and outputs validated by their schemas, so no handler casts what it reads back.
+ */
+export function stateOf<I extends Record<string, unknown>, O extends Record<string, unknown>>(h: HandlerBase<I, O>, state: Record<string, unknown>): I & O {
+    try {
+        return { ...keysFromState(h.schema, state), ...keysFromState(h.outputs, state) };
+    } catch (e) {
+        throw new Error(`the resource's state does not match its schema (written by another netbed version?): ${(e as Error).message}`);
+    }
 }

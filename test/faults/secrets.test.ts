@@ -77,6 +77,7 @@ describe("SSH private keys stay secret through the provider", () => {
     it("create, read and update outputs keep the key secret (a handler that echoes its inputs)", async () => {
         const echo: ResourceHandler = {
             schema: z.object({ host: z.any(), name: z.string() }).strict(),
+            outputs: z.object({ seen: z.object({ host: z.any() }).optional() }).strict(),
             properties: ["host", "name"],
             replaceOn: ["host"],
             create: async (_ctx, i) => ({ id: "x", outs: { ...i, seen: { host: i.host } } }),
