@@ -1,0 +1,99 @@
+// KVM exits and vhost CPU: the query-stats reply parsed (the TCG reply recorded here from QEMU 7.2;
+// the KVM one in the shape of QEMU's qapi/stats.json StatsResult, as no KVM host is at hand), and the
+// null path for real: a QEMU under TCG asked over its QMP socket.
+import { strict as assert } from "node:assert";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { KVM_EXITS_QUERY, parseKvmExits } from "../../../../core/qmp";
+import { vhostThreadIds } from "../../../../core/procstat";
+import { exitsPerSecond, probeGuestStats } from "../../../../providers/benchmark/guest-stats";
+import { MemoryLogger } from "../../../../providers/runtime/log";
+
+const fx = (f: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "fixtures", "qmp", f), "utf8");
+
+describe("guest statistics: KVM exits and vhost CPU", function () {
+    this.timeout(60_000);
+
+    it("parses query-stats: the vCPUs' exit counters summed; none under TCG", () => {
+        assert.deepEqual(KVM_EXITS_QUERY.arguments, { target: "vcpu", providers: [{ provider: "kvm", names: ["exits"] }] });
+        assert.equal(parseKvmExits(JSON.parse(fx("query-stats-kvm.json")).return), 1843211 + 920114);
+        const tcg = fx("query-stats-tcg.jsonl")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
+        assert.equal(tcg[0].QMP.version.qemu.major, 7);
+        assert.equal(parseKvmExits(tcg[1].return), undefined);
+        assert.throws(() => parseKvmExits({}), /query-stats: expected a list/);
+    });
+
+    it("finds a VMM's vhost workers by name in ps output (threads since Linux 6.4, kthreads before)", () => {
+        const ps = "    1 systemd\n 4242 qemu-system-x86\n 4250 vhost-4242\n 4251 vhost-4242\n  900 vhost-9999\n  77 kworker/0:1\n";
+        assert.deepEqual(vhostThreadIds(ps, 4242), [4250, 4251]);
+        assert.deepEqual(vhostThreadIds(ps, 1), []);
+    });
+
+    describe("a QEMU under TCG (real)", () => {
+        let qemu: ChildProcess | undefined;
+        let dir: string;
+        before(async function () {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "st17-qmp-"));
+            const socket = path.join(dir, "qmp.sock");
+            // No kernel: SeaBIOS finds nothing to boot and idles, which is all QMP needs. Bounded by timeout.
+            qemu = spawn(
+                "timeout",
+                [
+                    "60",
+                    "qemu-system-x86_64",
+                    "-accel",
+                    "tcg",
+                    "-M",
+                    "q35",
+                    "-m",
+                    "64",
+                    "-display",
+                    "none",
+                    "-serial",
+                    "none",
+                    "-monitor",
+                    "none",
+                    "-qmp",
+                    `unix:${socket},server=on,wait=off`,
+                ],
+                { stdio: "ignore" },
+            );
+            const deadline = Date.now() + 20_000;
+            while (!fs.existsSync(socket) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+            if (!fs.existsSync(socket)) this.skip();
+        });
+        after(() => {
+            if (qemu?.pid) qemu.kill();
+            fs.rmSync(dir, { recursive: true, force: true });
+        });
+
+        it("exits per second stay null, with the reason, where the accelerator has no KVM statistics", async () => {
+            const ctx = { urn: "urn:pulumi:test::st17::netbed:index:BenchmarkRun::st17", name: "st17", log: new MemoryLogger() };
+            const gs = await probeGuestStats(ctx, [
+                {
+                    name: "g1",
+                    host: { kind: "local", name: "me" },
+                    pid: qemu!.pid!,
+                    backend: "virtio",
+                    accel: "tcg",
+                    driver: "qemu",
+                    qmpSocket: path.join(dir, "qmp.sock"),
+                },
+                { name: "g2", host: { kind: "local", name: "me" }, pid: qemu!.pid!, backend: "virtio", accel: "tcg", driver: "qemu" },
+            ]);
+            assert.equal(gs.exits.size, 0);
+            assert.match(gs.unmeasured["vmExitsPerSecond:g1"], /QMP query-stats on g1 returned no KVM exit counters \(accelerator tcg: only KVM has them\)/);
+            assert.match(gs.unmeasured["vmExitsPerSecond:g2"], /has no QMP socket/);
+            const r = exitsPerSecond(gs, ["g1"], new Map(), new Map(), 2);
+            assert.equal(r.value, null);
+            assert.match(r.why!, /no KVM exit counters/);
+            // With counters on both sides: the difference per second.
+            assert.deepEqual(exitsPerSecond(gs, ["g1"], new Map([["g1", 100]]), new Map([["g1", 700]]), 2), { value: 300 });
+        });
+    });
+});
