@@ -15,9 +15,7 @@ import { bridgeHandler } from "../../providers/resources/bridge";
 import { hostHandler } from "../../providers/resources/host";
 import { imageHandler } from "../../providers/resources/image";
 import { kernelHandler } from "../../providers/resources/kernel";
-import { MemoryLogger } from "../../providers/runtime/log";
 import { microvmHandler } from "../../providers/resources/microvm";
-import type { Ctx } from "../../providers/runtime/resource";
 import { closeAll } from "../../providers/transport";
 import { LocalTransport } from "../../providers/transport/local";
 import { vethHandler } from "../../providers/resources/veth";
@@ -29,14 +27,9 @@ import { KernelArgsSchema } from "../../schema/kernel";
 import { MicroVmArgsSchema } from "../../schema/microvm";
 import { VethPairArgsSchema } from "../../schema/veth";
 import { must, netnsList, sh, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-const ctxFor = (type: string, name: string): Ctx & { log: MemoryLogger } => ({
-    urn: `urn:pulumi:test::s11a::netbed:index:${type}::${name}`,
-    name,
-    log: new MemoryLogger(),
-});
-
 /** Writes `request` on the socket and collects what comes back until `done` says so or `ms` pass. */
 function exchange(socket: string, request: string, done: (got: Buffer) => boolean, ms = 30_000): Promise<Buffer> {
     return new Promise((resolve, reject) => {
@@ -83,22 +76,27 @@ describe("attack: the guest agent (one real guest)", function () {
 
     before(async () => {
         for (const [h, namespace] of Object.entries(ns)) {
-            const { outs } = await hostHandler.create(ctxFor("Host", h), HostArgsSchema.parse({ kind: "netns", namespace }));
+            const { outs } = await hostHandler.create(handlerCtx("Host", h, { project: "s11a" }), HostArgsSchema.parse({ kind: "netns", namespace }));
             hosts[h] = { outs, conn: outs.connection as HostConnection };
         }
-        const kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
-        const image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
+        const kernel = (
+            await kernelHandler.create(handlerCtx("Kernel", "k", { project: "s11a" }), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))
+        ).outs;
+        const image = (await imageHandler.create(handlerCtx("GuestImage", "i", { project: "s11a" }), GuestImageArgsSchema.parse({ host: local }))).outs;
         const srv = hosts.srv.conn;
-        const br = await bridgeHandler.create(ctxFor("Bridge", "br"), BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: ["10.250.7.1/24"] }));
-        cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
+        const br = await bridgeHandler.create(
+            handlerCtx("Bridge", "br", { project: "s11a" }),
+            BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: ["10.250.7.1/24"] }),
+        );
+        cleanup.unshift(() => bridgeHandler.delete(handlerCtx("Bridge", "br", { project: "s11a" }), br.id, br.outs));
         // The neighbour: another namespace with a link into the guest's bridge.
         const w = await vethHandler.create(
-            ctxFor("VethPair", "w"),
+            handlerCtx("VethPair", "w", { project: "s11a" }),
             VethPairArgsSchema.parse({ a: { host: srv, name: "nb0" }, b: { host: hosts.nb.conn, name: "eth0", addresses: ["10.250.7.20/24"] } }),
         );
-        cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
+        cleanup.unshift(() => vethHandler.delete(handlerCtx("VethPair", "w", { project: "s11a" }), w.id, w.outs));
         must(["ip", "-n", ns.srv, "link", "set", "nb0", "master", "br0"]);
-        const ctx = ctxFor("MicroVm", "g");
+        const ctx = handlerCtx("MicroVm", "g", { project: "s11a" });
         const r = await microvmHandler.create(
             ctx,
             MicroVmArgsSchema.parse({
@@ -119,7 +117,7 @@ describe("attack: the guest agent (one real guest)", function () {
 
     after(async () => {
         for (const c of cleanup) await c().catch((e) => console.error(e));
-        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        for (const h of Object.keys(hosts)) await hostHandler.delete(handlerCtx("Host", h, { project: "s11a" }), "", hosts[h].outs);
         await closeAll();
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
     });
@@ -210,7 +208,7 @@ describe("attack: the guest agent (one real guest)", function () {
                 security: "none",
                 agent: { socket, key },
             };
-            const r = await runAt(ctxFor("BenchmarkRun", "b"), e, iperf3Argv({ server: "10.250.7.1", port: 25201, duration: 2 }), 10);
+            const r = await runAt(handlerCtx("BenchmarkRun", "b", { project: "s11a" }), e, iperf3Argv({ server: "10.250.7.1", port: 25201, duration: 2 }), 10);
             assert.equal(r.code, 0, r.stderr);
             assert.ok(parseIperf3(r.stdout).bitsPerSecond > 1e6);
         } finally {

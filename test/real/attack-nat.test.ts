@@ -12,9 +12,9 @@ import { NetbedProvider } from "../../providers/runtime/provider";
 import { handlers } from "../../providers/resources/index";
 import { NatArgsSchema } from "../../schema/nat";
 import { dropNetns, must, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 const URN = "urn:pulumi:attack::nat::netbed:index:Nat::nat";
-const ctx = () => ({ urn: URN, name: "nat", log: new MemoryLogger() });
 const TABLE = "netbed_nat";
 /** Someone else's table of the name netbed uses, with a rule netbed would never write. */
 const FOREIGN = `table ip ${TABLE} {\n comment "someone else"\n chain input { type filter hook input priority 0; policy accept; tcp dport 4242 accept; }\n}\n`;
@@ -59,12 +59,15 @@ describe("attack: Nat", function () {
 
     it("create: a table of the name created after the check is refused, not deleted", async () => {
         raceBefore("-f", FOREIGN);
-        await assert.rejects(natHandler.create(ctx(), args), /table ip netbed_nat already exists and is not this resource's \(its comment is 'someone else'\)/);
+        await assert.rejects(
+            natHandler.create(handlerCtx("Nat", "nat", { project: "nat", stack: "attack" }), args),
+            /table ip netbed_nat already exists and is not this resource's \(its comment is 'someone else'\)/,
+        );
         assertForeignIntact();
     });
 
     it("update: this resource's table replaced by another after the check is refused, not deleted", async () => {
-        const c = ctx();
+        const c = handlerCtx("Nat", "nat", { project: "nat", stack: "attack" });
         const made = await natHandler.create(c, args);
         raceBefore("-f", `delete table ip ${TABLE}\n${FOREIGN}`);
         await assert.rejects(natHandler.update(c, made.id, made.outs, args), /is not this resource's \(its comment is 'someone else'\)/);
@@ -72,7 +75,7 @@ describe("attack: Nat", function () {
     });
 
     it("delete: this resource's table replaced by another after the check is left as it is", async () => {
-        const c = ctx();
+        const c = handlerCtx("Nat", "nat", { project: "nat", stack: "attack" });
         const made = await natHandler.create(c, args);
         raceBefore("delete", `delete table ip ${TABLE}\n${FOREIGN}`);
         await natHandler.delete(c, made.id, made.outs);

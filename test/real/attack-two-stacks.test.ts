@@ -11,10 +11,8 @@ import * as path from "node:path";
 import { openProgress } from "../../providers/benchmark/resume";
 import { bridgeHandler } from "../../providers/resources/bridge";
 import { hostHandler, OWNER_DIR } from "../../providers/resources/host";
-import { MemoryLogger } from "../../providers/runtime/log";
 import { macvtapHandler } from "../../providers/resources/macvtap";
 import { microvmHandler, runDir } from "../../providers/resources/microvm";
-import type { Ctx } from "../../providers/runtime/resource";
 import { profileDir, securityHandler } from "../../providers/resources/security";
 import { vethHandler } from "../../providers/resources/veth";
 import type { BenchmarkRunInputs } from "../../schema/benchmark";
@@ -24,9 +22,9 @@ import { MacvtapLinkArgsSchema } from "../../schema/macvtap";
 import { SecurityProfileArgsSchema } from "../../schema/security";
 import { VethPairArgsSchema } from "../../schema/veth";
 import { dropNetns, must, netnsList, sh, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 const urnOf = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::p::netbed:index:${type}::${name}`;
-const ctxOf = (stack: string, type: string, name: string): Ctx & { log: MemoryLogger } => ({ urn: urnOf(stack, type, name), name, log: new MemoryLogger() });
 
 describe("attack: a second stack with the same names", function () {
     this.timeout(120_000);
@@ -38,12 +36,12 @@ describe("attack: a second stack with the same names", function () {
     const ownerRecord = (link: string) => fs.readFileSync(`${OWNER_DIR}/links/netns-${ns}/link-${link}`, "utf8").trim();
 
     before(async () => {
-        host = await hostHandler.create(ctxOf("A", "Host", "h"), hostArgs);
+        host = await hostHandler.create(handlerCtx("Host", "h", { project: "p", stack: "A" }), hostArgs);
     });
     after(() => dropNetns(ns));
 
     it("a netns Host: the second's create is refused naming the first; its refresh and delete leave the first's namespace", async () => {
-        const b = ctxOf("B", "Host", "h");
+        const b = handlerCtx("Host", "h", { project: "p", stack: "B" });
         await assert.rejects(
             hostHandler.create(b, hostArgs),
             new RegExp(`namespace '${ns}' already exists and belongs to ${urnOf("A", "Host", "h")}; choose another 'namespace'`),
@@ -52,13 +50,13 @@ describe("attack: a second stack with the same names", function () {
         await hostHandler.delete(b, host.id, host.outs);
         assert.ok(netnsList().includes(ns), "the second stack's delete removed the first's namespace");
         assert.equal(fs.readFileSync(`${OWNER_DIR}/netns-${ns}`, "utf8").trim(), urnOf("A", "Host", "h"));
-        assert.ok(await hostHandler.read(ctxOf("A", "Host", "h"), host.id, host.outs));
+        assert.ok(await hostHandler.read(handlerCtx("Host", "h", { project: "p", stack: "A" }), host.id, host.outs));
     });
 
     it("a Bridge: the second's create is refused naming `name`; its refresh and delete leave the first's bridge and its members", async () => {
         must(["ip", "-n", ns, "tuntap", "add", "dev", "s11sm0", "mode", "tap"]);
         const args = BridgeArgsSchema.parse({ host: conn, name: "s11sbr0", members: ["s11sm0"] });
-        const [a, b] = [ctxOf("A", "Bridge", "br"), ctxOf("B", "Bridge", "br")];
+        const [a, b] = [handlerCtx("Bridge", "br", { project: "p", stack: "A" }), handlerCtx("Bridge", "br", { project: "p", stack: "B" })];
         const made = await bridgeHandler.create(a, args);
         await assert.rejects(
             bridgeHandler.create(b, args),
@@ -75,7 +73,7 @@ describe("attack: a second stack with the same names", function () {
 
     it("a VethPair: the second's create is refused naming `a.name`; its delete leaves the first's pair and owner records", async () => {
         const args = VethPairArgsSchema.parse({ a: { host: conn, name: "s11sva" }, b: { host: conn, name: "s11svb" } });
-        const [a, b] = [ctxOf("A", "VethPair", "w"), ctxOf("B", "VethPair", "w")];
+        const [a, b] = [handlerCtx("VethPair", "w", { project: "p", stack: "A" }), handlerCtx("VethPair", "w", { project: "p", stack: "B" })];
         const made = await vethHandler.create(a, args);
         await assert.rejects(vethHandler.create(b, args), /'s11sva' already exists and belongs to urn:pulumi:A::.*choose another `a.name`/);
         assert.equal(await vethHandler.read(b, made.id, made.outs), undefined, "the second stack's refresh adopted the first's pair");
@@ -88,7 +86,7 @@ describe("attack: a second stack with the same names", function () {
 
     it("a MacvtapLink: the second's refresh and delete leave the first's link and its device node", async () => {
         must(["ip", "-n", ns, "link", "add", "s11sup", "type", "veth", "peer", "name", "s11sup1"]);
-        const [a, b] = [ctxOf("A", "MacvtapLink", "mv"), ctxOf("B", "MacvtapLink", "mv")];
+        const [a, b] = [handlerCtx("MacvtapLink", "mv", { project: "p", stack: "A" }), handlerCtx("MacvtapLink", "mv", { project: "p", stack: "B" })];
         const args = MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: conn, name: "s11smv", parent: "s11sup" }, "mv", a.urn));
         const made = await macvtapHandler.create(a, args);
         await assert.rejects(macvtapHandler.create(b, args), /'s11smv' already exists and belongs to urn:pulumi:A::.*choose another `name`/);
@@ -118,7 +116,7 @@ describe("attack: a second stack with the same names", function () {
     });
 
     it("a VM recorded by the previous version (run directory by name alone) is deleted at its recorded path, and another stack's run directory is kept", async () => {
-        const ctx = ctxOf("A", "MicroVm", "s11s-old");
+        const ctx = handlerCtx("MicroVm", "s11s-old", { project: "p", stack: "A" });
         const legacy = `/run/netbed/vms/netns-${ns}/s11s-old`;
         const others = runDir(conn, "s11s-old", urnOf("B", "MicroVm", "s11s-old"));
         for (const d of [legacy, others]) {
@@ -143,7 +141,7 @@ describe("attack: a second stack with the same names", function () {
 
     it("a profile recorded by the previous version (no profileDir: its directory by name alone) is read and deleted there", async () => {
         const name = `s11s-prof-${ns.slice(5)}`;
-        const ctx = ctxOf("A", "SecurityProfile", name);
+        const ctx = handlerCtx("SecurityProfile", name, { project: "p", stack: "A" });
         const local: HostConnection = { kind: "local", name: "me" };
         const made = await securityHandler.create(ctx, SecurityProfileArgsSchema.parse({ host: local, landlock: { enabled: false } }));
         const legacy = `/run/netbed/profiles/init/${name}`;

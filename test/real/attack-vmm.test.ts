@@ -11,10 +11,8 @@ import { withLauncherArgs } from "../../core/security";
 import { hostHandler } from "../../providers/resources/host";
 import { imageHandler } from "../../providers/resources/image";
 import { kernelHandler } from "../../providers/resources/kernel";
-import { MemoryLogger } from "../../providers/runtime/log";
 import { detachArgv } from "../../core/detach";
 import { microvmHandler, runDir } from "../../providers/resources/microvm";
-import type { Ctx } from "../../providers/runtime/resource";
 import { securityHandler } from "../../providers/resources/security";
 import { tapHandler } from "../../providers/resources/tap";
 import { HostArgsSchema, type HostConnection } from "../../schema/host";
@@ -25,11 +23,9 @@ import { SecurityProfileArgsSchema, vmSecurityOf } from "../../schema/security";
 import { TapArgsSchema } from "../../schema/tap";
 import { qmp } from "../helpers/boot";
 import { must, netnsList, sh, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::attack-vmm::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
 const statusField = (pid: number, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,13 +59,18 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
     let vm: Awaited<ReturnType<typeof up>> | undefined;
 
     before(async () => {
-        const { outs } = await hostHandler.create(ctxFor("Host", "h"), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
+        const { outs } = await hostHandler.create(handlerCtx("Host", "h", { project: "attack-vmm" }), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
         host = { outs, conn: outs.connection as HostConnection };
-        kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
-        image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
-        const tap = await tapHandler.create(ctxFor("Tap", "t"), TapArgsSchema.parse({ host: host.conn, name: "s11vtap0", addresses: ["10.251.7.1/24"] }));
-        cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", "t"), tap.id, tap.outs));
-        const pctx = ctxFor("SecurityProfile", `s11v-default-${id}`);
+        kernel = (
+            await kernelHandler.create(handlerCtx("Kernel", "k", { project: "attack-vmm" }), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))
+        ).outs;
+        image = (await imageHandler.create(handlerCtx("GuestImage", "i", { project: "attack-vmm" }), GuestImageArgsSchema.parse({ host: local }))).outs;
+        const tap = await tapHandler.create(
+            handlerCtx("Tap", "t", { project: "attack-vmm" }),
+            TapArgsSchema.parse({ host: host.conn, name: "s11vtap0", addresses: ["10.251.7.1/24"] }),
+        );
+        cleanup.unshift(() => tapHandler.delete(handlerCtx("Tap", "t", { project: "attack-vmm" }), tap.id, tap.outs));
+        const pctx = handlerCtx("SecurityProfile", `s11v-default-${id}`, { project: "attack-vmm" });
         const p = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: host.conn }));
         cleanup.unshift(() => securityHandler.delete(pctx, p.id, p.outs));
         profile = p.outs;
@@ -77,12 +78,12 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
 
     after(async () => {
         for (const c of cleanup) await Promise.resolve(c()).catch((e) => console.error(e));
-        await hostHandler.delete(ctxFor("Host", "h"), "", host.outs);
+        await hostHandler.delete(handlerCtx("Host", "h", { project: "attack-vmm" }), "", host.outs);
         assert.ok(!netnsList().includes(ns));
     });
 
     async function up(name: string, p: any) {
-        const ctx = ctxFor("MicroVm", name);
+        const ctx = handlerCtx("MicroVm", name, { project: "attack-vmm" });
         const args = MicroVmArgsSchema.parse({
             host: host.conn,
             kernel: kernel.path,
@@ -111,7 +112,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
     });
 
     it("refuses a tampered filter before anything boots", async () => {
-        const pctx = ctxFor("SecurityProfile", `s11v-tamper-${id}`);
+        const pctx = handlerCtx("SecurityProfile", `s11v-tamper-${id}`, { project: "attack-vmm" });
         const p = await securityHandler.create(pctx, SecurityProfileArgsSchema.parse({ host: host.conn }));
         cleanup.unshift(() => securityHandler.delete(pctx, p.id, p.outs));
         // One more instruction after the last: a valid program (RET ALLOW), but not the profile's.
@@ -120,7 +121,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         allow.writeUInt32LE(0x7fff0000, 4);
         fs.appendFileSync(p.outs.filterPath as string, allow);
         await assert.rejects(up("s11v-tampered", p.outs), /seccomp filter .*filter\.bpf of SecurityProfile .* has sha256 .*refusing to boot/);
-        assert.ok(!fs.existsSync(runDir(host.conn, "s11v-tampered", ctxFor("MicroVm", "s11v-tampered").urn)), "nothing started");
+        assert.ok(!fs.existsSync(runDir(host.conn, "s11v-tampered", handlerCtx("MicroVm", "s11v-tampered", { project: "attack-vmm" }).urn)), "nothing started");
     });
 
     it("runs QEMU as a non-root uid with no capabilities, scoped, with its console bounded", async () => {
@@ -152,7 +153,7 @@ describe("attacks on the VMM under the default SecurityProfile", function () {
         const g = vm;
         const pid = g.outs.pid as number;
         const uid = fs.statSync(`/proc/${pid}`).uid;
-        const dir = runDir(host.conn, "s11v-vm", ctxFor("MicroVm", "s11v-vm").urn);
+        const dir = runDir(host.conn, "s11v-vm", handlerCtx("MicroVm", "s11v-vm", { project: "attack-vmm" }).urn);
         // As the VMM's uid: plant links where root writes the console command and reads the log.
         const target = `/tmp/s11v-target-${id}`;
         fs.writeFileSync(target, "untouched\n");

@@ -5,9 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { bridgeHandler } from "../../providers/resources/bridge";
 import { hostHandler } from "../../providers/resources/host";
-import { MemoryLogger } from "../../providers/runtime/log";
 import { macvtapHandler } from "../../providers/resources/macvtap";
-import type { Ctx } from "../../providers/runtime/resource";
 import { deleteTap, tapHandler } from "../../providers/resources/tap";
 import { vethHandler } from "../../providers/resources/veth";
 import { BridgeArgsSchema } from "../../schema/bridge";
@@ -16,10 +14,7 @@ import { MacvtapLinkArgsSchema } from "../../schema/macvtap";
 import { TapArgsSchema } from "../../schema/tap";
 import { VethPairArgsSchema } from "../../schema/veth";
 import { must, netnsList, sh, uniq } from "../helpers";
-
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::fabric::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
+import { handlerCtx } from "../helpers/ctx";
 
 function link(ns: string, name: string): any {
     const r = sh(["ip", "-n", ns, "-json", "-details", "link", "show", "dev", name]);
@@ -39,19 +34,19 @@ describe("network fabric (real links in test namespaces)", function () {
 
     before(async () => {
         for (const h of ["srv", "cli"]) {
-            const ctx = ctxFor("Host", h);
+            const ctx = handlerCtx("Host", h, { project: "fabric" });
             const { outs } = await hostHandler.create(ctx, HostArgsSchema.parse({ kind: "netns", namespace: `nbt-${h}-${id}` }));
             hosts[h] = { outs, conn: outs.connection as HostConnection };
         }
     });
     after(async () => {
-        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        for (const h of Object.keys(hosts)) await hostHandler.delete(handlerCtx("Host", h, { project: "fabric" }), "", hosts[h].outs);
         assert.ok(!netnsList().some((n) => n.endsWith(id)));
     });
     const ns = (h: string) => (hosts[h].conn as any).namespace as string;
 
     it("VethPair: created across two namespaces, traffic flows, MTU updates in place, drift is seen, delete removes both ends", async () => {
-        const ctx = ctxFor("VethPair", "wire");
+        const ctx = handlerCtx("VethPair", "wire", { project: "fabric" });
         const inputs = VethPairArgsSchema.parse({
             a: { host: hosts.srv.conn, name: "wire0", addresses: [`${net}.1/24`] },
             b: { host: hosts.cli.conn, name: "wire0", addresses: [`${net}.2/24`], offloads: { tso: false } },
@@ -109,7 +104,7 @@ describe("network fabric (real links in test namespaces)", function () {
     });
 
     it("Bridge and Taps: taps attach, bridge updates in place, a foreign member survives the bridge's deletion", async () => {
-        const bctx = ctxFor("Bridge", "br");
+        const bctx = handlerCtx("Bridge", "br", { project: "fabric" });
         // A foreign interface (a veth made by the test) stands in for a physical NIC member.
         must(["ip", "-n", ns("srv"), "link", "add", "nic0", "type", "veth", "peer", "name", "nic0p"]);
         const b = BridgeArgsSchema.parse({ host: hosts.srv.conn, name: "br0", addresses: ["192.168.251.1/24"], members: ["nic0"], mtu: 1500 });
@@ -119,7 +114,7 @@ describe("network fabric (real links in test namespaces)", function () {
 
         const taps = await Promise.all(
             [0, 1].map(async (n) => {
-                const ctx = ctxFor("Tap", `tap${n}`);
+                const ctx = handlerCtx("Tap", `tap${n}`, { project: "fabric" });
                 const i = TapArgsSchema.parse({
                     host: hosts.srv.conn,
                     name: `tap${n}`,
@@ -166,7 +161,7 @@ describe("network fabric (real links in test namespaces)", function () {
     });
 
     it("Tap refuses a missing bridge and a name netbed does not own, creating nothing", async () => {
-        const ctx = ctxFor("Tap", "tapx");
+        const ctx = handlerCtx("Tap", "tapx", { project: "fabric" });
         await assert.rejects(
             tapHandler.create(ctx, TapArgsSchema.parse({ host: hosts.srv.conn, name: "tapx", bridge: "nobr" })),
             /bridge 'nobr' does not exist there/,
@@ -184,13 +179,13 @@ describe("network fabric (real links in test namespaces)", function () {
     });
 
     it("MacvtapLink on a veth parent: its device carries frames both ways", async () => {
-        const wctx = ctxFor("VethPair", "mvwire");
+        const wctx = handlerCtx("VethPair", "mvwire", { project: "fabric" });
         const w = VethPairArgsSchema.parse({
             a: { host: hosts.srv.conn, name: "uplink0" },
             b: { host: hosts.cli.conn, name: "uplink0", addresses: [`${net}.66/24`] },
         });
         const wire = await vethHandler.create(wctx, w);
-        const ctx = ctxFor("MacvtapLink", "mv");
+        const ctx = handlerCtx("MacvtapLink", "mv", { project: "fabric" });
         const raw = macvtapHandler.defaults!({ host: hosts.srv.conn, name: "mvt0", parent: "uplink0" }, "mv", ctx.urn);
         const i = MacvtapLinkArgsSchema.parse(raw);
         assert.match(i.mac!, /^[0-9a-f][26ae]:/, "derived MACs are locally administered unicast");
@@ -248,7 +243,7 @@ describe("network fabric (real links in test namespaces)", function () {
     });
 
     it("MacvtapLink refuses a parent that is not on the host", async () => {
-        const ctx = ctxFor("MacvtapLink", "mv2");
+        const ctx = handlerCtx("MacvtapLink", "mv2", { project: "fabric" });
         const i = MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: hosts.srv.conn, name: "mvt1", parent: "eth9" }, "mv2", ctx.urn));
         await assert.rejects(macvtapHandler.create(ctx, i), /parent interface 'eth9' does not exist there/);
         assert.equal(link(ns("srv"), "mvt1"), undefined);

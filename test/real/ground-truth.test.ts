@@ -11,9 +11,9 @@ import * as path from "node:path";
 import { type Comparison, compareDocs } from "../../core/ab/comparison";
 import { type ResultsDoc, ResultsDocSchema } from "../../core/bench/results";
 import { benchmarkHandler } from "../../providers/benchmark";
-import { MemoryLogger } from "../../providers/runtime/log";
 import { BenchmarkRunArgsSchema } from "../../schema/benchmark";
 import { dropNetns, must, netnsList, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 /** tbf rate per wire, Mbit/s: W1 and W2 the same, W3 +20% (rates tbf holds on a busy 2-core machine). */
 const WIRES = { w1: 500, w2: 500, w3: 600 } as const;
@@ -98,7 +98,7 @@ describe("ground truth: tbf-limited veth wires measured interleaved, compared by
             settings: { duration: 1, repetitions: REPETITIONS, warmup: 1 },
             resultsDir: results,
         });
-        const ctx = { urn: "urn:pulumi:test::groundtruth::netbed:index:BenchmarkRun::wires", name: "wires", log: new MemoryLogger() };
+        const ctx = handlerCtx("BenchmarkRun", "wires", { project: "groundtruth" });
         doc = ResultsDocSchema.parse((await benchmarkHandler.create(ctx, inputs)).outs.results);
         const median = (w: Wire) => doc.cells.find((c) => c.pair === w)?.metrics.gbps?.median ?? Number.NaN;
         const [g1, g2, g3] = (Object.keys(WIRES) as Wire[]).map(median);

@@ -7,18 +7,13 @@ import { PROBE_SCRIPT, parseProbe } from "../../core/probe";
 import type { QemuMachine } from "../../core/qemu";
 import { imageHandler } from "../../providers/resources/image";
 import { kernelHandler } from "../../providers/resources/kernel";
-import { MemoryLogger } from "../../providers/runtime/log";
-import type { Ctx } from "../../providers/runtime/resource";
 import { GuestImageArgsSchema } from "../../schema/image";
 import { KernelArgsSchema } from "../../schema/kernel";
 import { boot, ping, tapInNetns } from "../helpers/boot";
 import { dropNetns, must, sh, uniq } from "../helpers";
+import { handlerCtx } from "../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::guest::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
-
 describe("guest kernels and images (real builds, real boots under QEMU)", function () {
     this.timeout(60 * 60_000);
     const id = uniq();
@@ -57,7 +52,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         try {
             const host = { kind: "netns" as const, name: "srv", namespace: ns };
             const k = await kernelHandler.create(
-                ctxFor("Kernel", "netns"),
+                handlerCtx("Kernel", "netns", { project: "guest" }),
                 KernelArgsSchema.parse({ host, cacheDir, source: { kind: "debian", package: "linux-image-amd64" } }),
             );
             assert.ok((k.outs as any).buildSeconds > 0, "a fresh cache: the package was downloaded");
@@ -68,7 +63,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
     });
 
     it("a Debian kernel package (modular virtio) boots the image, NIC configured, ping works", async () => {
-        const kctx = ctxFor("Kernel", "debian");
+        const kctx = handlerCtx("Kernel", "debian", { project: "guest" });
         const k = await kernelHandler.create(kctx, KernelArgsSchema.parse({ host: local, source: { kind: "debian", package: "linux-image-amd64" } }));
         const kernel = k.outs as any;
         assert.equal(kernel.virtio, "modules");
@@ -78,7 +73,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
         assert.equal((again.outs as any).buildSeconds, 0);
         assert.equal(again.id, k.id);
 
-        const ictx = ctxFor("GuestImage", "debian");
+        const ictx = handlerCtx("GuestImage", "debian", { project: "guest" });
         const img = await imageHandler.create(ictx, GuestImageArgsSchema.parse({ host: local, modulesDir: kernel.modulesDir }));
         const image = img.outs as any;
         assert.ok(image.size > 1e6 && image.size < 64e6, `image size ${image.size}`);
@@ -96,13 +91,13 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
     });
 
     it("a kernel built from linux-source with the minimal fragment (virtio built in) boots an image without modules, on q35 and on microvm", async () => {
-        const kctx = ctxFor("Kernel", "minimal");
+        const kctx = handlerCtx("Kernel", "minimal", { project: "guest" });
         const k = await kernelHandler.create(kctx, KernelArgsSchema.parse({ host: local, source: { kind: "build" } }));
         const kernel = k.outs as any;
         assert.equal(kernel.virtio, "builtin");
         assert.equal(kernel.modulesDir, "");
         assert.match(kernel.release, /^6\.1\./);
-        const ictx = ctxFor("GuestImage", "minimal");
+        const ictx = handlerCtx("GuestImage", "minimal", { project: "guest" });
         const img = await imageHandler.create(ictx, GuestImageArgsSchema.parse({ host: local }));
         assert.deepEqual((img.outs as any).manifest.modules, []);
         await bootAndPing(kernel, img.outs, "tapm0", 6);
@@ -117,7 +112,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
     it("bad sources fail clearly and leave nothing half-written in the cache", async () => {
         const cacheDir = fs.mkdtempSync("/tmp/netbed-cache-");
         try {
-            const ctx = ctxFor("Kernel", "bad");
+            const ctx = handlerCtx("Kernel", "bad", { project: "guest" });
             await assert.rejects(
                 kernelHandler.create(ctx, KernelArgsSchema.parse({ host: local, cacheDir, source: { kind: "debian", package: "linux-image-does-not-exist" } })),
                 /'linux-image-does-not-exist' is not in the host's apt sources/,
@@ -136,7 +131,7 @@ describe("guest kernels and images (real builds, real boots under QEMU)", functi
                 kernelHandler.create(ctx, KernelArgsSchema.parse({ host: local, cacheDir, source: { kind: "build", tarball: `${cacheDir}/bogus.tar.xz` } })),
                 /tar -xf/,
             );
-            const ictx = ctxFor("GuestImage", "bad");
+            const ictx = handlerCtx("GuestImage", "bad", { project: "guest" });
             await assert.rejects(
                 imageHandler.create(ictx, GuestImageArgsSchema.parse({ host: local, cacheDir, modulesDir: "/nonexistent" })),
                 /no such file|ENOENT/i,

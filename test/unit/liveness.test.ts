@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import { identityOf, isSameProcess, isVhostWorker, vhostThreadIds, vhostWorkerName } from "../../core/procstat";
 import { deadGuests, type Pair } from "../../providers/benchmark/endpoints";
 import { microvmHandler } from "../../providers/resources/microvm";
-import { MemoryLogger } from "../../providers/runtime/log";
+import { handlerCtx } from "../helpers/ctx";
 
-const ctx = { urn: "urn:pulumi:s::p::netbed:index:BenchmarkRun::b", name: "b", log: new MemoryLogger() } as never;
+const ctx = handlerCtx("BenchmarkRun", "b", { project: "p", stack: "s" });
 const host = { kind: "local" as const, name: "me" };
 const ownStart = () => identityOf(fs.readFileSync(`/proc/${process.pid}/stat`, "utf8"))!.start;
 const earlier = () => String(Number(ownStart()) - 1);

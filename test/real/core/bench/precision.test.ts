@@ -20,6 +20,7 @@ import { MemoryLogger } from "../../../../providers/runtime/log";
 import { BenchmarkRunArgsSchema, type BenchmarkRunInputs } from "../../../../schema/benchmark";
 import { parseStackConfig } from "../../../../schema/testbed-config";
 import { dropNetns, freeSubnet, isRoot, must, uniq } from "../../../helpers";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const cells = expandCells([
     { kind: "tcp", streams: 1, reverse: false },
@@ -230,7 +231,7 @@ describe("precision-driven repetitions between two namespaces (real iperf3 and p
     });
 
     it("runs the minimum, then rounds of the unfinished cells only; a resumed run measures only what is missing", async () => {
-        const ctx = { urn: "urn:pulumi:test::precision::netbed:index:BenchmarkRun::p", name: "p", log: new MemoryLogger() };
+        const ctx = handlerCtx("BenchmarkRun", "p", { project: "precision" });
         const doc = ResultsDocSchema.parse((await benchmarkHandler.create(ctx, inputs)).outs.results);
         const lines = ctx.log.lines.filter((l) => l.startsWith("status: ")).map((l) => l.slice("status: ".length));
         assert.equal(

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { KVM_EXITS_QUERY, parseKvmExits } from "../../../../core/qmp";
 import { vhostThreadIds } from "../../../../core/procstat";
 import { exitsPerSecond, probeGuestStats } from "../../../../providers/benchmark/guest-stats";
-import { MemoryLogger } from "../../../../providers/runtime/log";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const fx = (f: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "fixtures", "qmp", f), "utf8");
 
@@ -73,7 +73,7 @@ describe("guest statistics: KVM exits and vhost CPU", function () {
         });
 
         it("exits per second stay null, with the reason, where the accelerator has no KVM statistics", async () => {
-            const ctx = { urn: "urn:pulumi:test::st17::netbed:index:BenchmarkRun::st17", name: "st17", log: new MemoryLogger() };
+            const ctx = handlerCtx("BenchmarkRun", "st17", { project: "st17" });
             const gs = await probeGuestStats(ctx, [
                 {
                     name: "g1",

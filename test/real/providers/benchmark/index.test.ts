@@ -11,7 +11,6 @@ import { bridgeHandler } from "../../../../providers/resources/bridge";
 import { hostHandler } from "../../../../providers/resources/host";
 import { imageHandler } from "../../../../providers/resources/image";
 import { kernelHandler } from "../../../../providers/resources/kernel";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { microvmHandler } from "../../../../providers/resources/microvm";
 import type { Ctx } from "../../../../providers/runtime/resource";
 import { tapHandler } from "../../../../providers/resources/tap";
@@ -25,12 +24,9 @@ import { MicroVmArgsSchema } from "../../../../schema/microvm";
 import { TapArgsSchema } from "../../../../schema/tap";
 import { VethPairArgsSchema } from "../../../../schema/veth";
 import { netnsList, sh, uniq } from "../../../helpers";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::bench::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
-
 /** Benchmark servers left running in a namespace. */
 function serversIn(ns: string): string[] {
     const pids = sh(["ip", "netns", "pids", ns]).stdout.split("\n").filter(Boolean);
@@ -51,7 +47,7 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
     const vms: Record<string, { ctx: Ctx; id: string; outs: any }> = {};
 
     async function vm(name: string, tap: string, octet: number) {
-        const ctx = ctxFor("MicroVm", name);
+        const ctx = handlerCtx("MicroVm", name, { project: "bench" });
         const r = await microvmHandler.create(
             ctx,
             MicroVmArgsSchema.parse({
@@ -88,37 +84,45 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
     before(async () => {
         results = fs.mkdtempSync(path.join(os.tmpdir(), "netbed-results-"));
         for (const h of ["srv", "cli"]) {
-            const { outs } = await hostHandler.create(ctxFor("Host", h), HostArgsSchema.parse({ kind: "netns", namespace: `nbt-b${h}-${id}` }));
+            const { outs } = await hostHandler.create(
+                handlerCtx("Host", h, { project: "bench" }),
+                HostArgsSchema.parse({ kind: "netns", namespace: `nbt-b${h}-${id}` }),
+            );
             hosts[h] = { outs, conn: outs.connection as HostConnection };
         }
-        kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
-        image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
+        kernel = (
+            await kernelHandler.create(handlerCtx("Kernel", "k", { project: "bench" }), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))
+        ).outs;
+        image = (await imageHandler.create(handlerCtx("GuestImage", "i", { project: "bench" }), GuestImageArgsSchema.parse({ host: local }))).outs;
         const w = await vethHandler.create(
-            ctxFor("VethPair", "w"),
+            handlerCtx("VethPair", "w", { project: "bench" }),
             VethPairArgsSchema.parse({ a: { host: hosts.srv.conn, name: "cli0" }, b: { host: hosts.cli.conn, name: "eth0", addresses: [`10.243.${n}.2/24`] } }),
         );
-        cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
+        cleanup.unshift(() => vethHandler.delete(handlerCtx("VethPair", "w", { project: "bench" }), w.id, w.outs));
         const br = await bridgeHandler.create(
-            ctxFor("Bridge", "br"),
+            handlerCtx("Bridge", "br", { project: "bench" }),
             BridgeArgsSchema.parse({ host: hosts.srv.conn, name: "br0", addresses: [`10.243.${n}.1/24`], members: ["cli0"] }),
         );
-        cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
+        cleanup.unshift(() => bridgeHandler.delete(handlerCtx("Bridge", "br", { project: "bench" }), br.id, br.outs));
         for (const t of ["tap0", "tap1"]) {
-            const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: hosts.srv.conn, name: t, bridge: "br0" }));
-            cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", t), r.id, r.outs));
+            const r = await tapHandler.create(
+                handlerCtx("Tap", t, { project: "bench" }),
+                TapArgsSchema.parse({ host: hosts.srv.conn, name: t, bridge: "br0" }),
+            );
+            cleanup.unshift(() => tapHandler.delete(handlerCtx("Tap", t, { project: "bench" }), r.id, r.outs));
         }
         await vm("g1", "tap0", 10);
     });
 
     after(async () => {
         for (const c of cleanup) await c().catch((e) => console.error(e));
-        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        for (const h of Object.keys(hosts)) await hostHandler.delete(handlerCtx("Host", h, { project: "bench" }), "", hosts[h].outs);
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
         fs.rmSync(results, { recursive: true, force: true });
     });
 
     it("runs every test kind for a bare-metal pair and a guest pair, interleaved, with raw data, CPU cost and a valid results document", async () => {
-        const ctx = ctxFor("BenchmarkRun", "all");
+        const ctx = handlerCtx("BenchmarkRun", "all", { project: "bench" });
         const inputs = BenchmarkRunArgsSchema.parse({
             pairs: [
                 { label: "bare-metal", client: hostEnd("cli"), server: hostEnd("srv", `10.243.${n}.1`) },
@@ -182,7 +186,7 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
     });
 
     it("a guest runs the clients through its agent (guest to host)", async () => {
-        const ctx = ctxFor("BenchmarkRun", "g2h");
+        const ctx = handlerCtx("BenchmarkRun", "g2h", { project: "bench" });
         const inputs = BenchmarkRunArgsSchema.parse({
             pairs: [{ label: "virtio", client: vmEnd(vms.g1.outs, "g1"), server: hostEnd("srv", `10.243.${n}.1`) }],
             tests: [{ kind: "tcp" }, { kind: "icmp", count: 5, interval: 0.05 }, { kind: "rr", test: "UDP_RR" }],
@@ -198,7 +202,7 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
 
     it("a VMM killed mid-run fails the run naming the guest and the cell; finished cells stay on disk and a rerun resumes after them", async () => {
         const outs = await vm("g2", "tap1", 11);
-        const ctx = ctxFor("BenchmarkRun", "kill");
+        const ctx = handlerCtx("BenchmarkRun", "kill", { project: "bench" });
         const inputs = BenchmarkRunArgsSchema.parse({
             pairs: [{ label: "doomed", client: hostEnd("cli"), server: vmEnd(outs, "g2") }],
             tests: [{ kind: "tcp" }, { kind: "icmp", count: 5, interval: 0.05 }],
@@ -218,7 +222,7 @@ describe("BenchmarkRun (real tools between namespaces and a TCG guest)", functio
         const kept = metas();
         assert.ok(kept.length >= 3, `${kept.length} finished measurements kept`);
         // The rerun (same inputs) resumes: it does not measure the finished steps again.
-        const again = ctxFor("BenchmarkRun", "kill");
+        const again = handlerCtx("BenchmarkRun", "kill", { project: "bench" });
         await assert.rejects(benchmarkHandler.create(again, inputs), /died|agent|connect|refused|unreachable/i);
         const measured = again.log.lines.filter((l) => /\[\d+\/8\] doomed/.test(l)).length;
         assert.ok(measured <= 8 - kept.length, `rerun measured ${measured} steps again, ${kept.length} were done`);

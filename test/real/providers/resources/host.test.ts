@@ -2,14 +2,9 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { hostHandler, OWNER_DIR } from "../../../../providers/resources/host";
-import { MemoryLogger } from "../../../../providers/runtime/log";
-import type { Ctx } from "../../../../providers/runtime/resource";
 import { HostArgsSchema } from "../../../../schema/host";
 import { must, netnsList, sh, uniq } from "../../../helpers";
-
-function ctxFor(name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::p::netbed:index:Host::${name}`, name, log: new MemoryLogger() };
-}
+import { handlerCtx } from "../../../helpers/ctx";
 
 describe("Host (real namespaces)", function () {
     this.timeout(120_000);
@@ -20,7 +15,7 @@ describe("Host (real namespaces)", function () {
     });
 
     it("creates, reads, updates and deletes a netns host", async () => {
-        const ctx = ctxFor("server");
+        const ctx = handlerCtx("Host", "server", { project: "p" });
         const inputs = HostArgsSchema.parse({ kind: "netns", namespace: ns });
         const { id, outs } = await hostHandler.create(ctx, inputs);
         assert.equal(id, `netns:${ns}`);
@@ -49,7 +44,7 @@ describe("Host (real namespaces)", function () {
     });
 
     it("refresh sees a namespace deleted behind its back", async () => {
-        const ctx = ctxFor("server");
+        const ctx = handlerCtx("Host", "server", { project: "p" });
         const { id, outs } = await hostHandler.create(ctx, HostArgsSchema.parse({ kind: "netns", namespace: ns }));
         must(["ip", "netns", "del", ns]);
         assert.equal(await hostHandler.read(ctx, id, outs), undefined);
@@ -59,7 +54,7 @@ describe("Host (real namespaces)", function () {
     it("never takes over or deletes a namespace it did not create", async () => {
         must(["ip", "netns", "add", ns]);
         try {
-            const ctx = ctxFor("server");
+            const ctx = handlerCtx("Host", "server", { project: "p" });
             const inputs = HostArgsSchema.parse({ kind: "netns", namespace: ns });
             await assert.rejects(hostHandler.create(ctx, inputs), /'nbt-host-.*' already exists and netbed did not create it/);
             // a stale state pointing at it: delete leaves the foreign namespace alone
@@ -73,7 +68,7 @@ describe("Host (real namespaces)", function () {
     });
 
     it("a local host is probed, never removed", async () => {
-        const ctx = ctxFor("me");
+        const ctx = handlerCtx("Host", "me", { project: "p" });
         const { id, outs } = await hostHandler.create(ctx, HostArgsSchema.parse({ kind: "local" }));
         assert.equal(id, "local");
         await hostHandler.delete(ctx, id, outs);

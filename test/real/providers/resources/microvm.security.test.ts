@@ -7,10 +7,8 @@ import * as fs from "node:fs";
 import { hostHandler } from "../../../../providers/resources/host";
 import { imageHandler } from "../../../../providers/resources/image";
 import { kernelHandler } from "../../../../providers/resources/kernel";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { macvtapHandler } from "../../../../providers/resources/macvtap";
 import { microvmHandler, runDir } from "../../../../providers/resources/microvm";
-import type { Ctx } from "../../../../providers/runtime/resource";
 import { securityHandler } from "../../../../providers/resources/security";
 import { tapHandler } from "../../../../providers/resources/tap";
 import { vethHandler } from "../../../../providers/resources/veth";
@@ -24,12 +22,9 @@ import { TapArgsSchema } from "../../../../schema/tap";
 import { VethPairArgsSchema } from "../../../../schema/veth";
 import { iperf3, ping, qmp } from "../../../helpers/boot";
 import { netnsList, uniq } from "../../../helpers";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::vmsec::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
-
 const statusField = (pid: number, name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
 
 describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
@@ -46,22 +41,27 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
 
     before(async () => {
         for (const h of ["srv", "ext"] as const) {
-            const { outs } = await hostHandler.create(ctxFor("Host", h), HostArgsSchema.parse({ kind: "netns", namespace: ns[h] }));
+            const { outs } = await hostHandler.create(handlerCtx("Host", h, { project: "vmsec" }), HostArgsSchema.parse({ kind: "netns", namespace: ns[h] }));
             hosts[h] = { outs, conn: outs.connection as HostConnection };
         }
-        kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
-        image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
+        kernel = (
+            await kernelHandler.create(handlerCtx("Kernel", "k", { project: "vmsec" }), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))
+        ).outs;
+        image = (await imageHandler.create(handlerCtx("GuestImage", "i", { project: "vmsec" }), GuestImageArgsSchema.parse({ host: local }))).outs;
         const srv = hosts.srv.conn;
         for (const [k, t] of ["tap0", "tap1"].entries()) {
-            const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: srv, name: t, addresses: [`10.${243 + k}.${n}.1/24`] }));
-            cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", t), r.id, r.outs));
+            const r = await tapHandler.create(
+                handlerCtx("Tap", t, { project: "vmsec" }),
+                TapArgsSchema.parse({ host: srv, name: t, addresses: [`10.${243 + k}.${n}.1/24`] }),
+            );
+            cleanup.unshift(() => tapHandler.delete(handlerCtx("Tap", t, { project: "vmsec" }), r.id, r.outs));
         }
         const w = await vethHandler.create(
-            ctxFor("VethPair", "w"),
+            handlerCtx("VethPair", "w", { project: "vmsec" }),
             VethPairArgsSchema.parse({ a: { host: srv, name: "ext0" }, b: { host: hosts.ext.conn, name: "eth0", addresses: [`10.245.${n}.2/24`] } }),
         );
-        cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
-        const mctx = ctxFor("MacvtapLink", "mv");
+        cleanup.unshift(() => vethHandler.delete(handlerCtx("VethPair", "w", { project: "vmsec" }), w.id, w.outs));
+        const mctx = handlerCtx("MacvtapLink", "mv", { project: "vmsec" });
         const mv = await macvtapHandler.create(
             mctx,
             MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)),
@@ -69,7 +69,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         cleanup.unshift(() => macvtapHandler.delete(mctx, mv.id, mv.outs));
         macvtap = mv.outs;
         for (const preset of ["qemu", "strict"]) {
-            const pctx = ctxFor("SecurityProfile", `vm-${preset}`);
+            const pctx = handlerCtx("SecurityProfile", `vm-${preset}`, { project: "vmsec" });
             // QEMU needs no TCP (QMP is a unix socket) and signals nothing outside itself.
             const p = await securityHandler.create(
                 pctx,
@@ -86,13 +86,13 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
 
     after(async () => {
         for (const c of cleanup) await c().catch((e) => console.error(e));
-        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        for (const h of Object.keys(hosts)) await hostHandler.delete(handlerCtx("Host", h, { project: "vmsec" }), "", hosts[h].outs);
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
     });
 
     const caps = { cores: 2, vhostNet: false, kvmUsable: false, kvmReason: "no /dev/kvm" };
     async function up(name: string, nic: Record<string, unknown>, profile: any) {
-        const ctx = ctxFor("MicroVm", name);
+        const ctx = handlerCtx("MicroVm", name, { project: "vmsec" });
         const args = MicroVmArgsSchema.parse({
             host: hosts.srv.conn,
             kernel: kernel.path,
@@ -128,13 +128,13 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
             "--tap",
             "tap0=3",
             "--listen",
-            `${runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)}/qmp.sock=4`,
+            `${runDir(hosts.srv.conn, "vmq", handlerCtx("MicroVm", "vmq", { project: "vmsec" }).urn)}/qmp.sock=4`,
             "--listen",
-            `${runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)}/agent.sock=5`,
+            `${runDir(hosts.srv.conn, "vmq", handlerCtx("MicroVm", "vmq", { project: "vmsec" }).urn)}/agent.sock=5`,
         ]);
         assert.ok(!w.includes("/dev/net/tun"), "QEMU opens no tap itself");
         for (const [opt, path] of [
-            ["--ro", runDir(hosts.srv.conn, "vmq", ctxFor("MicroVm", "vmq").urn)],
+            ["--ro", runDir(hosts.srv.conn, "vmq", handlerCtx("MicroVm", "vmq", { project: "vmsec" }).urn)],
             ["--ro", kernel.path],
             ["--ro", image.path],
             ["--exec", "/usr"],
@@ -175,7 +175,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         const [, status] = await qmp(g.outs.qmpSocket, [{ execute: "qmp_capabilities" }, { execute: "query-status" }]);
         assert.equal(status.return?.status, "running");
         // The guest answers "poweroff" on the console only if QEMU could read its stdin (readv).
-        const dir = runDir(hosts.srv.conn, "vms", ctxFor("MicroVm", "vms").urn);
+        const dir = runDir(hosts.srv.conn, "vms", handlerCtx("MicroVm", "vms", { project: "vmsec" }).urn);
         fs.writeFileSync(`${dir}/console.in`, "poweroff\n");
         for (let k = 0; k < 100 && fs.existsSync(`/proc/${g.outs.pid}/stat`) && !/\) Z/.test(fs.readFileSync(`/proc/${g.outs.pid}/stat`, "utf8")); k++)
             await new Promise((r) => setTimeout(r, 200));
@@ -198,7 +198,7 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
     });
 
     it("runs the VMM as another uid/gid given by the profile, with no capabilities; its run directory stays root's", async () => {
-        const pctx = ctxFor("SecurityProfile", "vm-nobody");
+        const pctx = handlerCtx("SecurityProfile", "vm-nobody", { project: "vmsec" });
         const p = await securityHandler.create(
             pctx,
             SecurityProfileArgsSchema.parse({ host: hosts.srv.conn, user: 65534, group: 65534, landlock: { mode: "best-effort" } }),
@@ -213,12 +213,12 @@ describe("MicroVm under a SecurityProfile (real QEMU guests)", function () {
         assert.match(statusField(g.outs.pid, "Uid")!, /^65534\s+65534\s+65534\s+65534$/);
         assert.equal(statusField(g.outs.pid, "CapEff"), "0000000000000000");
         assert.equal(fs.statSync(g.outs.qmpSocket).uid, 0, "root bound it and handed QEMU the fd");
-        assert.equal(fs.statSync(runDir(hosts.srv.conn, "vmu", ctxFor("MicroVm", "vmu").urn)).uid, 0);
+        assert.equal(fs.statSync(runDir(hosts.srv.conn, "vmu", handlerCtx("MicroVm", "vmu", { project: "vmsec" }).urn)).uid, 0);
         const pg = ping(ns.ext, `10.245.${n}.11`);
         assert.ok(pg.ok, pg.out);
         // The VM's own initrd (its agent key) is root's, readable by the VMM's group and nobody else; root
         // bound the agent's socket too; the agent answers.
-        const dir = runDir(hosts.srv.conn, "vmu", ctxFor("MicroVm", "vmu").urn);
+        const dir = runDir(hosts.srv.conn, "vmu", handlerCtx("MicroVm", "vmu", { project: "vmsec" }).urn);
         const st = fs.statSync(`${dir}/initrd`);
         assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [0, 65534, 0o640]);
         assert.equal(fs.statSync(g.outs.agentSocket).uid, 0);

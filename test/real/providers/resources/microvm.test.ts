@@ -6,10 +6,8 @@ import { bridgeHandler } from "../../../../providers/resources/bridge";
 import { hostHandler } from "../../../../providers/resources/host";
 import { imageHandler } from "../../../../providers/resources/image";
 import { kernelHandler } from "../../../../providers/resources/kernel";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { macvtapHandler } from "../../../../providers/resources/macvtap";
 import { microvmHandler, runDir } from "../../../../providers/resources/microvm";
-import type { Ctx } from "../../../../providers/runtime/resource";
 import { tapHandler } from "../../../../providers/resources/tap";
 import { vethHandler } from "../../../../providers/resources/veth";
 import { BridgeArgsSchema } from "../../../../schema/bridge";
@@ -26,12 +24,9 @@ import { ping } from "../../../helpers/boot";
 import { freeSubnet, netnsList, sh, uniq } from "../../../helpers";
 import { startSshd } from "../../../helpers/sshd";
 import { closeAll, hostTransport } from "../../../../providers/transport";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-function ctxFor(type: string, name: string): Ctx & { log: MemoryLogger } {
-    return { urn: `urn:pulumi:test::vm::netbed:index:${type}::${name}`, name, log: new MemoryLogger() };
-}
-
 describe("MicroVm (real QEMU guests)", function () {
     this.timeout(30 * 60_000);
     const id = uniq();
@@ -43,24 +38,31 @@ describe("MicroVm (real QEMU guests)", function () {
 
     before(async () => {
         for (const h of ["srv", "ext"]) {
-            const { outs } = await hostHandler.create(ctxFor("Host", h), HostArgsSchema.parse({ kind: "netns", namespace: `nbt-vm${h}-${id}` }));
+            const { outs } = await hostHandler.create(
+                handlerCtx("Host", h, { project: "vm" }),
+                HostArgsSchema.parse({ kind: "netns", namespace: `nbt-vm${h}-${id}` }),
+            );
             hosts[h] = { outs, conn: outs.connection as HostConnection };
         }
-        kernel = (await kernelHandler.create(ctxFor("Kernel", "k"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs;
-        image = (await imageHandler.create(ctxFor("GuestImage", "i"), GuestImageArgsSchema.parse({ host: local }))).outs;
+        kernel = (await kernelHandler.create(handlerCtx("Kernel", "k", { project: "vm" }), KernelArgsSchema.parse({ host: local, source: { kind: "build" } })))
+            .outs;
+        image = (await imageHandler.create(handlerCtx("GuestImage", "i", { project: "vm" }), GuestImageArgsSchema.parse({ host: local }))).outs;
         const srv = hosts.srv.conn;
-        const br = await bridgeHandler.create(ctxFor("Bridge", "br"), BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: [`10.240.${n}.1/24`] }));
-        cleanup.unshift(() => bridgeHandler.delete(ctxFor("Bridge", "br"), br.id, br.outs));
+        const br = await bridgeHandler.create(
+            handlerCtx("Bridge", "br", { project: "vm" }),
+            BridgeArgsSchema.parse({ host: srv, name: "br0", addresses: [`10.240.${n}.1/24`] }),
+        );
+        cleanup.unshift(() => bridgeHandler.delete(handlerCtx("Bridge", "br", { project: "vm" }), br.id, br.outs));
         for (const t of ["tap0", "tap1", "tap2", "tap3", "tap4"]) {
-            const r = await tapHandler.create(ctxFor("Tap", t), TapArgsSchema.parse({ host: srv, name: t, bridge: "br0" }));
-            cleanup.unshift(() => tapHandler.delete(ctxFor("Tap", t), r.id, r.outs));
+            const r = await tapHandler.create(handlerCtx("Tap", t, { project: "vm" }), TapArgsSchema.parse({ host: srv, name: t, bridge: "br0" }));
+            cleanup.unshift(() => tapHandler.delete(handlerCtx("Tap", t, { project: "vm" }), r.id, r.outs));
         }
         const w = await vethHandler.create(
-            ctxFor("VethPair", "w"),
+            handlerCtx("VethPair", "w", { project: "vm" }),
             VethPairArgsSchema.parse({ a: { host: srv, name: "ext0" }, b: { host: hosts.ext.conn, name: "eth0", addresses: [`10.241.${n}.2/24`] } }),
         );
-        cleanup.unshift(() => vethHandler.delete(ctxFor("VethPair", "w"), w.id, w.outs));
-        const mctx = ctxFor("MacvtapLink", "mv");
+        cleanup.unshift(() => vethHandler.delete(handlerCtx("VethPair", "w", { project: "vm" }), w.id, w.outs));
+        const mctx = handlerCtx("MacvtapLink", "mv", { project: "vm" });
         const mv = await macvtapHandler.create(
             mctx,
             MacvtapLinkArgsSchema.parse(macvtapHandler.defaults!({ host: srv, name: "mvtap0", parent: "ext0" }, "mv", mctx.urn)),
@@ -71,7 +73,7 @@ describe("MicroVm (real QEMU guests)", function () {
 
     after(async () => {
         for (const c of cleanup) await c().catch((e) => console.error(e));
-        for (const h of Object.keys(hosts)) await hostHandler.delete(ctxFor("Host", h), "", hosts[h].outs);
+        for (const h of Object.keys(hosts)) await hostHandler.delete(handlerCtx("Host", h, { project: "vm" }), "", hosts[h].outs);
         assert.ok(!netnsList().some((x) => x.endsWith(id)));
     });
 
@@ -89,7 +91,7 @@ describe("MicroVm (real QEMU guests)", function () {
         });
 
     async function up(name: string, args: any) {
-        const ctx = ctxFor("MicroVm", name);
+        const ctx = handlerCtx("MicroVm", name, { project: "vm" });
         const r = await microvmHandler.create(ctx, args);
         cleanup.unshift(() => microvmHandler.delete(ctx, r.id, r.outs));
         return { ctx, ...r, outs: r.outs as any };
@@ -168,7 +170,7 @@ describe("MicroVm (real QEMU guests)", function () {
         await new Promise((r) => setTimeout(r, 300));
         assert.equal(await microvmHandler.read(g.ctx, g.id, g.outs), undefined);
         await microvmHandler.delete(g.ctx, g.id, g.outs);
-        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk", ctxFor("MicroVm", "vmk").urn)));
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmk", handlerCtx("MicroVm", "vmk", { project: "vm" }).urn)));
         // a graceful delete: the guest powers off and the VMM exits by itself
         // IRQ affinity: the serial port's IRQ stands in for a NIC queue; a match with no IRQ is skipped.
         const irqFile = (irq: number) => `/proc/irq/${irq}/smp_affinity_list`;
@@ -233,12 +235,12 @@ describe("MicroVm (real QEMU guests)", function () {
         assert.ok(p.ok, p.out);
         await microvmHandler.delete(g.ctx, g.id, g.outs);
         assert.ok(!g.ctx.log.lines.some((l) => l.includes("killing VMM")), "the guest should power off on a console command");
-        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc", ctxFor("MicroVm", "vmc").urn)));
+        assert.ok(!fs.existsSync(runDir(hosts.srv.conn, "vmc", handlerCtx("MicroVm", "vmc", { project: "vm" }).urn)));
     });
 
     it("firecracker and cloud-hypervisor refuse clearly on a host without their binaries, leaving nothing behind", async () => {
         for (const driver of ["firecracker", "cloud-hypervisor"]) {
-            const ctx = ctxFor("MicroVm", `vm-${driver}`);
+            const ctx = handlerCtx("MicroVm", `vm-${driver}`, { project: "vm" });
             // No hostCaps: as if the preview could not tell, so the refusal comes from create itself.
             const args = MicroVmArgsSchema.parse({
                 host: hosts.srv.conn,
@@ -258,14 +260,14 @@ describe("MicroVm (real QEMU guests)", function () {
                 microvmHandler.create(ctx, { ...args, binary: `/opt/${driver}/bin/${driver}` }),
                 new RegExp(`binary /opt/${driver}/bin/${driver} is not an executable file there`),
             );
-            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`, ctxFor("MicroVm", `vm-${driver}`).urn)));
+            assert.ok(!fs.existsSync(runDir(hosts.srv.conn, `vm-${driver}`, handlerCtx("MicroVm", `vm-${driver}`, { project: "vm" }).urn)));
         }
     });
 
     it("a guest on an SSH host (a real sshd in a namespace): the same lifecycle over the SSH transport", async () => {
         const d = await startSshd(`nbt-vmssh-${id}`, `nbv${id}`, freeSubnet("10.250"));
         try {
-            const hctx = ctxFor("Host", "lab");
+            const hctx = handlerCtx("Host", "lab", { project: "vm" });
             const hin = HostArgsSchema.parse({
                 kind: "ssh",
                 ssh: { host: d.nsIp, port: d.port, privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 5000, dialRetries: 1 },
@@ -273,10 +275,10 @@ describe("MicroVm (real QEMU guests)", function () {
             const h = await hostHandler.create(hctx, hin);
             const conn = (h.outs as any).connection as HostConnection;
             assert.ok((h.outs as any).probe.interfaces.includes(`nbv${id}p`), "probed over SSH inside the sshd's namespace");
-            const tctx = ctxFor("Tap", "sshtap");
+            const tctx = handlerCtx("Tap", "sshtap", { project: "vm" });
             const tap = await tapHandler.create(tctx, TapArgsSchema.parse({ host: conn, name: "tapssh0", addresses: [`10.242.${n}.1/24`] }));
             try {
-                const vctx = ctxFor("MicroVm", "vmssh");
+                const vctx = handlerCtx("MicroVm", "vmssh", { project: "vm" });
                 const vm = await microvmHandler.create(
                     vctx,
                     MicroVmArgsSchema.parse({

@@ -7,12 +7,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { NFT_TABLE_KEYWORDS, defaultNatTable, natDrift, ownerComment, parseNatTable, parseTableHead, renderNatRuleset, ruleLines } from "../../../../core/nat";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { natHandler, nftMissingHere } from "../../../../providers/resources/nat";
 import { NatArgsSchema } from "../../../../schema/nat";
 import { dropNetns, must, netnsList, sh, uniq } from "../../../helpers";
+import { handlerCtx } from "../../../helpers/ctx";
 
-const ctxFor = (name: string, stack = "nat") => ({ urn: `urn:pulumi:${stack}::nat20::netbed:index:Nat::${name}`, name, log: new MemoryLogger() });
 const issues = (a: Record<string, unknown>) => {
     const r = NatArgsSchema.safeParse({ host: { kind: "netns", name: "router", namespace: "x" }, table: "t", ...a });
     return r.success ? "" : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -172,7 +171,7 @@ describe("Nat", function () {
             // ext has no route to 10.0.3.0/30: only a translated packet can be answered.
 
             const host = { kind: "netns" as const, name: "router", namespace: router };
-            const ctx = ctxFor("nat");
+            const ctx = handlerCtx("Nat", "nat", { project: "nat20", stack: "nat" });
             const args = NatArgsSchema.parse(
                 natHandler.defaults!(
                     {
@@ -214,7 +213,7 @@ describe("Nat", function () {
             assert.deepEqual((await natHandler.read(ctx, c.id, u2))!.drift, []);
 
             // Another resource (another stack, same table name) is refused, and does not delete it.
-            const other = ctxFor("nat", "otherstack");
+            const other = handlerCtx("Nat", "nat", { project: "nat20", stack: "otherstack" });
             await assert.rejects(
                 natHandler.create(other, args),
                 /table ip netbed_nat_[0-9a-f]{12} already exists and is not this resource's .*choose another `table`/,

@@ -11,19 +11,13 @@ import { UNKNOWN } from "../../../../core/secrets";
 import { MemoryLogger } from "../../../../providers/runtime/log";
 import { handlers } from "../../../../providers/resources/index";
 import { NetbedProvider } from "../../../../providers/runtime/provider";
-import type { Ctx } from "../../../../providers/runtime/resource";
 import { ensureLauncher, profileDir, securityHandler } from "../../../../providers/resources/security";
 import type { Transport } from "../../../../providers/transport";
 import { SecurityProfileArgsSchema } from "../../../../schema/security";
 import { listen, portOf } from "../../../helpers";
+import { handlerCtx } from "../../../helpers/ctx";
 
 const local = { kind: "local" as const, name: "me" };
-const ctxFor = (name: string): Ctx & { log: MemoryLogger } => ({
-    urn: `urn:pulumi:test::sec::netbed:index:SecurityProfile::${name}`,
-    name,
-    log: new MemoryLogger(),
-});
-
 interface Run {
     pid: number;
     code: number | null;
@@ -80,7 +74,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         fs.writeFileSync(path.join(dir, "outside", "secret.txt"), "secret");
         parentFilters = Number(field(fs.readFileSync("/proc/self/status", "utf8"), "Seccomp_filters") ?? 0);
         servers.push(await listen(), await listen());
-        const ctx = ctxFor("pa");
+        const ctx = handlerCtx("SecurityProfile", "pa", { project: "sec" });
         // Root keeping net_admin, asked for explicitly (the default is netbed-vmm with none), and
         // inet sockets (the preset allows unix ones only) for the TCP port rules.
         a = await securityHandler.create(
@@ -123,7 +117,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         assert.equal(o.filterBytes, o.filterInstructions * 8);
         assert.ok(o.syscallCount > 150, String(o.syscallCount));
         assert.ok(abi >= 1, "this machine has Landlock");
-        assert.equal(o.filterPath, `${profileDir(local, "pa", ctxFor("pa").urn)}/filter.bpf`);
+        assert.equal(o.filterPath, `${profileDir(local, "pa", handlerCtx("SecurityProfile", "pa", { project: "sec" }).urn)}/filter.bpf`);
         assert.equal(fs.statSync(o.filterPath).mode & 0o777, 0o644);
         assert.equal(fs.statSync(o.filterPath).uid, 0);
         assert.equal(fs.statSync(o.filterPath).size, o.filterBytes);
@@ -187,7 +181,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
     });
 
     it("errno instead of kill, extra syscalls, another uid/gid and no capabilities", async () => {
-        const ctx = ctxFor("pb");
+        const ctx = handlerCtx("SecurityProfile", "pb", { project: "sec" });
         const b = await securityHandler.create(
             ctx,
             SecurityProfileArgsSchema.parse({
@@ -217,7 +211,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
     });
 
     it("read() sees the files; delete removes the profile's directory and keeps the shared launcher", async () => {
-        const ctx = ctxFor("pc");
+        const ctx = handlerCtx("SecurityProfile", "pc", { project: "sec" });
         const c = await securityHandler.create(
             ctx,
             SecurityProfileArgsSchema.parse({ host: local, seccomp: { preset: "strict" }, landlock: { enabled: false } }),
@@ -229,7 +223,7 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
         fs.writeFileSync(c.outs.filterPath as string, Buffer.alloc(8));
         assert.equal(await securityHandler.read(ctx, c.id, c.outs), undefined, "a filter changed behind netbed's back");
         await securityHandler.delete(ctx, c.id, c.outs);
-        assert.equal(fs.existsSync(profileDir(local, "pc", ctxFor("pc").urn)), false);
+        assert.equal(fs.existsSync(profileDir(local, "pc", handlerCtx("SecurityProfile", "pc", { project: "sec" }).urn)), false);
         assert.ok(fs.existsSync(c.outs.launcherPath as string));
         assert.equal(await securityHandler.read(ctx, c.id, c.outs), undefined);
         await securityHandler.delete(ctx, c.id, c.outs);
@@ -246,7 +240,10 @@ describe("SecurityProfile (real processes under the wrapper)", function () {
             },
             close: async () => undefined,
         };
-        await assert.rejects(ensureLauncher(ctxFor("pd"), none, "bare", "/var/cache/netbed"), /on host 'bare': no C compiler \(cc\).*build-essential/);
+        await assert.rejects(
+            ensureLauncher(handlerCtx("SecurityProfile", "pd", { project: "sec" }), none, "bare", "/var/cache/netbed"),
+            /on host 'bare': no C compiler \(cc\).*build-essential/,
+        );
     });
 });
 

@@ -3,13 +3,11 @@
 import { strict as assert } from "node:assert";
 import { cpuDirs, sameSysctl, sysctlPath, sysctlProblem } from "../../../../core/tuning";
 import { hostHandler } from "../../../../providers/resources/host";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { tuningHandler } from "../../../../providers/resources/tuning";
 import { HostArgsSchema, type HostConnection } from "../../../../schema/host";
 import { HostTuningArgsSchema } from "../../../../schema/tuning";
 import { must, netnsList, uniq } from "../../../helpers";
-
-const ctxFor = (type: string, name: string) => ({ urn: `urn:pulumi:test::tune::netbed:index:${type}::${name}`, name, log: new MemoryLogger() });
+import { handlerCtx } from "../../../helpers/ctx";
 
 describe("HostTuning", function () {
     this.timeout(120_000);
@@ -39,13 +37,13 @@ describe("HostTuning", function () {
 
     it("applies per-namespace sysctls and restores them; skips what the host lacks; refresh sees drift", async () => {
         const ns = `nbt-tune-${uniq()}`;
-        const h = await hostHandler.create(ctxFor("Host", "h"), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
+        const h = await hostHandler.create(handlerCtx("Host", "h", { project: "tune" }), HostArgsSchema.parse({ kind: "netns", namespace: ns }));
         const host = (h.outs as any).connection as HostConnection;
         const read = (key: string) => must(["ip", "netns", "exec", ns, "cat", sysctlPath(key)]).trim();
         try {
             const before = read("net.core.somaxconn");
             const fwdBefore = read("net.ipv4.ip_forward");
-            const ctx = ctxFor("HostTuning", "t");
+            const ctx = handlerCtx("HostTuning", "t", { project: "tune" });
             const args = HostTuningArgsSchema.parse({
                 host,
                 governor: "performance",
@@ -74,7 +72,7 @@ describe("HostTuning", function () {
             assert.equal(read("net.core.somaxconn"), before, "restored on delete");
             assert.equal(read("net.ipv4.ip_forward"), fwdBefore);
         } finally {
-            await hostHandler.delete(ctxFor("Host", "h"), h.id, h.outs);
+            await hostHandler.delete(handlerCtx("Host", "h", { project: "tune" }), h.id, h.outs);
             assert.ok(!netnsList().includes(ns));
         }
     });

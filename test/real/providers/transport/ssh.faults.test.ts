@@ -7,12 +7,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { parseProcStat } from "../../../../core/procstat";
 import { hostHandler } from "../../../../providers/resources/host";
-import { MemoryLogger } from "../../../../providers/runtime/log";
 import { closeAll, CommandError, SshTransport } from "../../../../providers/transport";
 import { KEEPALIVE_MISSES, type SshConfig } from "../../../../providers/transport/ssh";
 import { HostArgsSchema } from "../../../../schema/host";
 import { freeSubnet, must, uniq } from "../../../helpers";
 import { type Sshd, startSshd } from "../../../helpers/sshd";
+import { handlerCtx } from "../../../helpers/ctx";
 
 /** Scheduling allowance on top of a configured bound: 2 shared cores, other suites running. */
 const SLACK_MS = 2000;
@@ -315,7 +315,7 @@ describe("SSH faults (real sshd in a namespace)", function () {
     });
 
     it("a Host of kind ssh on the silent listener fails create with the same error, within the bound", async () => {
-        const ctx = { urn: "urn:pulumi:test::p::netbed:index:Host::mute", name: "mute", log: new MemoryLogger() };
+        const ctx = handlerCtx("Host", "mute", { project: "p" });
         const inputs = HostArgsSchema.parse({
             kind: "ssh",
             ssh: { host: nsIp, port: silentPort, privateKey: d.key, hostKeyFingerprint: d.fingerprint, connectTimeoutMs: 1000, dialRetries: 1 },
