@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { checkWithSchema } from "../../../core/check";
-import { UNKNOWN, containsUnknown, dropUndefined, isSecret, unwrapSecrets, wrapSecret, wrapSecretsAt } from "../../../core/secrets";
-import { diffProperties } from "../../../core/diff";
+import { UNKNOWN } from "../../../core/secrets";
 import { HostArgsSchema } from "../../../schema/host";
 
 const FP = `SHA256:${"A".repeat(43)}`;
@@ -56,45 +55,5 @@ describe("Host arguments (zod) as check() failures", () => {
         }
         // ...but still reports problems in the known parts
         assert.equal(failures({ kind: "bad", ssh: UNKNOWN }).length, 1);
-    });
-});
-
-describe("secrets and unknowns on the wire", () => {
-    it("unwraps secrets and remembers where they were", () => {
-        const { value, secretPaths } = unwrapSecrets({ a: 1, ssh: { privateKey: wrapSecret("k") }, l: [wrapSecret(2)] });
-        assert.deepEqual(value, { a: 1, ssh: { privateKey: "k" }, l: [2] });
-        assert.deepEqual(secretPaths, [
-            ["ssh", "privateKey"],
-            ["l", 0],
-        ]);
-        const back = wrapSecretsAt(value, secretPaths) as any;
-        assert.ok(isSecret(back.ssh.privateKey));
-        assert.ok(isSecret(back.l[0]));
-        assert.equal(back.a, 1);
-    });
-    it("does not invent secrets for missing paths", () => {
-        assert.deepEqual(wrapSecretsAt({ kind: "local" }, [["ssh", "privateKey"]]), { kind: "local" });
-    });
-    it("finds unknowns anywhere", () => {
-        assert.equal(containsUnknown({ a: [1, { b: UNKNOWN }] }), true);
-        assert.equal(containsUnknown({ a: [1, { b: "x" }] }), false);
-    });
-    it("drops undefined deeply", () => {
-        assert.deepEqual(dropUndefined({ a: undefined, b: { c: undefined, d: 1 } }), { b: { d: 1 } });
-    });
-});
-
-describe("property diff", () => {
-    const props = ["kind", "namespace", "ssh.host", "ssh.privateKey", "packages"];
-    const replaceOn = ["kind", "namespace", "ssh.host"];
-    it("updates in place for packages and keys, replaces for identity", () => {
-        const a = { kind: "ssh", ssh: { host: "a", privateKey: "k1" }, packages: [] };
-        assert.deepEqual(diffProperties(a, { ...a, packages: ["iperf3"] }, props, replaceOn), { changed: ["packages"], replaces: [] });
-        assert.deepEqual(diffProperties(a, { ...a, ssh: { host: "a", privateKey: "k2" } }, props, replaceOn), { changed: ["ssh.privateKey"], replaces: [] });
-        assert.deepEqual(diffProperties(a, { ...a, ssh: { host: "b", privateKey: "k1" } }, props, replaceOn), {
-            changed: ["ssh.host"],
-            replaces: ["ssh.host"],
-        });
-        assert.deepEqual(diffProperties(a, a, props, replaceOn), { changed: [], replaces: [] });
     });
 });
