@@ -1,9 +1,8 @@
 // What a run says about its time: the benchmark's progress line estimates how long it still needs
 // (per test kind from the wall time its steps took, an unseen kind at the ratio of every kind so
-// far), and each phase of an up is timed from its first operation's start to its last one's end.
+// far).
 import { strict as assert } from "node:assert";
 import { durationText, etaText, remainingSeconds } from "../../../../core/bench/eta";
-import { PhaseClock, phaseOf, phasesText } from "../../../../core/phases";
 
 describe("the time a run has left", () => {
     // TCP steps of 2 nominal seconds took 3 s each (1.5x); ICMP steps of 2 s took 5 s each (2.5x).
@@ -46,19 +45,5 @@ describe("the time a run has left", () => {
         assert.equal(durationText(43), "about 45 s");
         assert.equal(durationText(600), "about 10 min");
         assert.equal(durationText(9000), "about 2.5 h");
-    });
-});
-
-describe("the phases of an up", () => {
-    it("spans each phase over its operations, which run in parallel, in the order an up runs them", () => {
-        const clock = new PhaseClock();
-        clock.record(phaseOf("netbed:index:MicroVm")!, 10_000, 35_000);
-        clock.record(phaseOf("netbed:index:Host")!, 0, 900);
-        clock.record(phaseOf("netbed:index:Host")!, 100, 1_200);
-        clock.record(phaseOf("netbed:index:VethPair")!, 1_200, 1_500);
-        clock.record(phaseOf("netbed:index:MicroVm")!, 11_000, 30_000);
-        assert.deepEqual(clock.seconds(), { probe: 1.2, fabric: 0.3, boot: 25 });
-        assert.equal(phasesText({ benchmark: 560, ...clock.seconds() }), "probe 1.2 s, fabric 0.3 s, boot 25.0 s, benchmark 560.0 s");
-        assert.equal(phaseOf("netbed:index:Testbed"), undefined, "a component has no operation of its own");
     });
 });
