@@ -1,32 +1,13 @@
-// The VMM driver model (pure): each driver's rendering of one frozen spec, and QMP framing.
+// The VMM driver model (pure): a frozen spec, the other drivers' rendering of it (QEMU's is in
+// qemu.test.ts), custom argv templates, and QMP framing.
 import { strict as assert } from "node:assert";
 import { cloudHvArgv } from "../../../core/cloudhv";
 import { parseToolVersion } from "../../../core/probe";
 import { QmpFramer, encode, parseCpusFast, replyTo } from "../../../core/qmp";
-import { qemuArgv } from "../../../core/qemu";
 import { isVhostWorker } from "../../../core/procstat";
 import { DRIVER_MODELS } from "../../../core/vmm";
-import { type VmSpec, freezeSpec } from "../../../core/vmspec";
-
-const spec: VmSpec = {
-    driver: "qemu",
-    binary: "/usr/bin/qemu-system-x86_64",
-    machine: "q35",
-    accel: "tcg",
-    vcpus: 2,
-    memoryMiB: 512,
-    kernel: "/k/bzImage",
-    image: "/i/initrd.gz",
-    initrdPath: "/i/initrd.gz",
-    cmdline: ["netbed.nic=02:00:00:00:00:01,10.0.0.2/24"],
-    nics: [
-        { backend: "virtio", tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, address: "10.0.0.2/24", queues: 1 },
-        { backend: "macvtap", fd: 3, mac: "02:00:00:00:00:02", vhost: false, address: "10.0.1.2/24", queues: 1 },
-    ],
-    dir: "/run/netbed/vms/x/vm1",
-    name: "vm1",
-    agent: false,
-};
+import { freezeSpec } from "../../../core/vmspec";
+import { SPEC as spec } from "../../helpers/vmspec";
 
 describe("VMM drivers (pure)", () => {
     it("a frozen spec cannot be changed after validation, down to its NICs", () => {
@@ -34,84 +15,6 @@ describe("VMM drivers (pure)", () => {
         assert.throws(() => ((f as any).vcpus = 8), TypeError);
         assert.throws(() => ((f.nics[0] as any).mac = "02:00:00:00:00:09"), TypeError);
         assert.equal(spec.vcpus, 2, "the caller's object is not frozen");
-    });
-
-    it("qemu: q35 with virtio-net-pci, tap and fd netdevs, QMP socket in the run directory", () => {
-        const l = DRIVER_MODELS.qemu.render(freezeSpec(spec));
-        const a = l.argv;
-        assert.equal(a[0], "/usr/bin/qemu-system-x86_64");
-        assert.equal(a[a.indexOf("-M") + 1], "q35");
-        assert.deepEqual(
-            a.filter((_, k) => a[k - 1] === "-netdev"),
-            ["tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off", "tap,id=n1,fd=3,vhost=off"],
-        );
-        assert.ok(a.includes("virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01,romfile="));
-        assert.equal(a[a.indexOf("-qmp") + 1], "unix:/run/netbed/vms/x/vm1/qmp.sock,server=on,wait=off");
-        assert.deepEqual(l.api, { kind: "qmp", path: "/run/netbed/vms/x/vm1/qmp.sock" });
-        assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 netbed.nic=02:00:00:00:00:01,10.0.0.2/24");
-        assert.equal(DRIVER_MODELS.qemu.vcpuOf("CPU 1/TCG"), 1);
-        assert.equal(DRIVER_MODELS.qemu.vcpuOf("qemu-system-x86"), undefined);
-    });
-
-    it("qemu: a one-vCPU TCG guest gets a second, unplugged CPU slot, so QEMU keeps its memory barriers; KVM and SMP guests do not", () => {
-        const smp = (accel: "tcg" | "kvm", vcpus: number) => {
-            const a = qemuArgv({ accel, vcpus, memoryMiB: 256, kernel: "/k", initrdPath: "/i", cmdline: [], nics: [] });
-            return a[a.indexOf("-smp") + 1];
-        };
-        assert.equal(smp("tcg", 1), "1,maxcpus=2");
-        assert.equal(smp("tcg", 2), "2");
-        assert.equal(smp("kvm", 1), "1");
-    });
-
-    it("qemu: the microvm machine uses virtio-mmio devices; under TCG its kernel is told the host's TSC frequency", () => {
-        const mvm = {
-            machine: "microvm" as const,
-            accel: "tcg" as const,
-            vcpus: 1,
-            memoryMiB: 256,
-            kernel: "/k",
-            initrdPath: "/i",
-            cmdline: ["netbed.servers=agent"],
-            nics: [{ tap: "tap0", mac: "02:00:00:00:00:01", vhost: true, queues: 2 }],
-        };
-        const a = qemuArgv({ ...mvm, tscKhz: 2694863 });
-        assert.equal(a[a.indexOf("-append") + 1], "console=ttyS0 quiet panic=-1 tsc_early_khz=2694863 tsc=reliable netbed.servers=agent");
-        assert.throws(() => qemuArgv(mvm), /machine 'microvm' under TCG needs the host's TSC frequency/);
-        const kvm = qemuArgv({ ...mvm, accel: "kvm" });
-        assert.ok(!kvm.some((w) => w.includes("tsc_early_khz")), "KVM guests get the frequency from kvmclock");
-        assert.match(a[a.indexOf("-M") + 1], /^microvm,/);
-        assert.ok(a.includes("virtio-net-device,netdev=n0,mac=02:00:00:00:00:01,mq=on"));
-        assert.ok(a.includes("tap,id=n0,ifname=tap0,script=no,downscript=no,queues=2,vhost=on"));
-        assert.ok(!a.some((w) => w.includes("virtio-net-pci")));
-    });
-
-    it("qemu: taps and QMP by fds the launcher opened: fd/fds with vhostfd(s), no queues= beside them, the QMP chardev on its fd", () => {
-        const base = { accel: "tcg" as const, vcpus: 1, memoryMiB: 256, kernel: "/k", initrdPath: "/i", cmdline: [] };
-        const a = qemuArgv({
-            ...base,
-            qmp: "/run/x/qmp.sock",
-            qmpFd: 9,
-            nics: [
-                { tap: "tap0", fds: [5, 6], vhostFds: [3, 4], mac: "02:00:00:00:00:01", vhost: true, queues: 2 },
-                { tap: "tap1", fds: [7], mac: "02:00:00:00:00:02", vhost: false, queues: 1 },
-            ],
-        });
-        assert.ok(a.includes("tap,id=n0,fds=5:6,vhostfds=3:4,vhost=on"), a.join(" "));
-        assert.ok(a.includes("tap,id=n1,fd=7,vhost=off"), a.join(" "));
-        assert.deepEqual(a.slice(a.indexOf("-chardev"), a.indexOf("-chardev") + 4), [
-            "-chardev",
-            "socket,id=qmp,fd=9,server=on,wait=off",
-            "-mon",
-            "chardev=qmp,mode=control",
-        ]);
-        assert.ok(!a.includes("-qmp"));
-        assert.throws(
-            () => qemuArgv({ ...base, nics: [{ fds: [5, 6], vhostFds: [3], mac: "02:00:00:00:00:01", vhost: true, queues: 2 }] }),
-            /one vhost-net fd per queue/,
-        );
-        const l = DRIVER_MODELS.qemu.render(freezeSpec({ ...spec, listenFds: { qmp: 8 } }));
-        assert.deepEqual(l.listen, [{ name: "qmp", path: `${spec.dir}/qmp.sock` }]);
-        assert.ok(l.argv.includes("socket,id=qmp,fd=8,server=on,wait=off"));
     });
 
     it("firecracker: a config file with boot source, machine config and taps by name; no API socket", () => {
@@ -208,5 +111,20 @@ describe("VMM drivers (pure)", () => {
         assert.ok(!isVhostWorker("vhost-12345", 1234));
         assert.equal(parseToolVersion("firecracker", "Firecracker v1.7.0"), "1.7.0");
         assert.equal(parseToolVersion("cloud-hypervisor", "cloud-hypervisor v40.0.0"), "40.0.0");
+    });
+});
+
+describe("custom VMM argv templates", () => {
+    it("checks placeholders against the VM and renders each inside one argv word", async () => {
+        const { renderTemplate, templateProblem } = await import("../../../core/vmm");
+        assert.equal(templateProblem(["/usr/bin/vmm", "--kernel", "{kernel}", "--net", "tap={tap0},mac={mac0}"], 1), undefined);
+        assert.match(templateProblem(["/usr/bin/vmm", "{kernel}", "{fd2}"], 2)!, /NIC 2, but the VM has 2/);
+        assert.match(templateProblem(["/usr/bin/vmm"], 0)!, /never uses \{kernel\}/);
+        const nic = { backend: "virtio" as const, tap: "tap0", mac: "02:00:00:00:00:01", vhost: false, address: "10.0.0.2/24", queues: 1 };
+        const spec = { binary: "/v", kernel: "/k", initrdPath: "/i", cmdline: [], vcpus: 2, memoryMiB: 256, dir: "/run/v", nics: [nic] };
+        const custom = (argv: string[]) => renderTemplate({ ...spec, custom: { argv } });
+        const argv = custom(["/v", "{kernel}", "--cmdline", "{cmdline}", "tap={tap0},mac={mac0}", "{vcpus}x{memoryMiB}", "{console}"]);
+        assert.deepEqual(argv, ["/v", "/k", "--cmdline", "console=ttyS0 quiet panic=-1", "tap=tap0,mac=02:00:00:00:00:01", "2x256", "/run/v/console.log"]);
+        assert.throws(() => custom(["/v", "{kernel}", "{fd0}"]), /NIC 0 has no fd/);
     });
 });
