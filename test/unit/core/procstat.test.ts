@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { parseProcStat } from "../../../core/procstat";
+import { parseProcStat, vhostThreadIds } from "../../../core/procstat";
 
 describe("/proc/<pid>/stat parser", () => {
     it("reads the fields after a name that holds spaces and parentheses", () => {
@@ -25,5 +25,13 @@ describe("/proc/<pid>/stat parser", () => {
         assert.equal(self.ppid, process.ppid);
         assert.equal(self.state, "R");
         assert.match(self.startTime ?? "", /^\d+$/);
+    });
+});
+
+describe("vhost worker threads in ps output", () => {
+    it("finds a VMM's vhost workers by name in ps output (threads since Linux 6.4, kthreads before)", () => {
+        const ps = "    1 systemd\n 4242 qemu-system-x86\n 4250 vhost-4242\n 4251 vhost-4242\n  900 vhost-9999\n  77 kworker/0:1\n";
+        assert.deepEqual(vhostThreadIds(ps, 4242), [4250, 4251]);
+        assert.deepEqual(vhostThreadIds(ps, 1), []);
     });
 });

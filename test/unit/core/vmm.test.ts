@@ -1,9 +1,8 @@
 // The VMM driver model (pure): a frozen spec, the other drivers' rendering of it (QEMU's is in
-// qemu.test.ts), custom argv templates, and QMP framing.
+// qemu.test.ts), and custom argv templates.
 import { strict as assert } from "node:assert";
 import { cloudHvArgv } from "../../../core/cloudhv";
 import { parseToolVersion } from "../../../core/probe";
-import { QmpFramer, encode, parseCpusFast, replyTo } from "../../../core/qmp";
 import { isVhostWorker } from "../../../core/procstat";
 import { DRIVER_MODELS } from "../../../core/vmm";
 import { freezeSpec } from "../../../core/vmspec";
@@ -84,26 +83,6 @@ describe("VMM drivers (pure)", () => {
             "--cpus",
             "2",
         ]);
-    });
-
-    it("QMP: frames split across reads, events skipped, errors carry QEMU's class and text", () => {
-        const f = new QmpFramer();
-        assert.deepEqual(f.push('{"QMP": {"version": {}}}\n{"ret'), [{ QMP: { version: {} } }]);
-        const msgs = f.push(
-            'urn": {}, "id": "a"}\n{"event": "NIC_RX_FILTER_CHANGED"}\n{"return": [{"cpu-index": 1, "thread-id": 4321, "qom-path": "/machine/unattached/device[1]"}, {"cpu-index": 0, "thread-id": 4320}], "id": "b"}\n',
-        );
-        assert.deepEqual(replyTo("a", "qmp_capabilities", msgs), { done: true, value: {} });
-        assert.deepEqual(parseCpusFast(replyTo("b", "query-cpus-fast", msgs).value), [
-            { index: 1, thread: 4321 },
-            { index: 0, thread: 4320 },
-        ]);
-        assert.deepEqual(replyTo("c", "x", msgs), { done: false });
-        assert.throws(
-            () => replyTo("e", "query-foo", [{ id: "e", error: { class: "CommandNotFound", desc: "The command query-foo has not been found" } }]),
-            /QMP query-foo failed: CommandNotFound: The command query-foo has not been found/,
-        );
-        assert.throws(() => parseCpusFast([{ "cpu-index": 0 }]), /lacks cpu-index or thread-id/);
-        assert.equal(encode({ execute: "query-cpus-fast", id: "x" }), '{"execute":"query-cpus-fast","id":"x"}\n');
     });
 
     it("vhost workers and VMM versions are recognised by name", () => {

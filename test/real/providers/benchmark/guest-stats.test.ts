@@ -1,38 +1,15 @@
-// KVM exits and vhost CPU: the query-stats reply parsed (the TCG reply recorded here from QEMU 7.2;
-// the KVM one in the shape of QEMU's qapi/stats.json StatsResult, as no KVM host is at hand), and the
-// null path for real: a QEMU under TCG asked over its QMP socket.
+// KVM exits and vhost CPU, the null path for real: a QEMU under TCG asked over its QMP socket (the
+// parsers' tests are in test/unit/core/qmp.test.ts and procstat.test.ts).
 import { strict as assert } from "node:assert";
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KVM_EXITS_QUERY, parseKvmExits } from "../../../../core/qmp";
-import { vhostThreadIds } from "../../../../core/procstat";
 import { exitsPerSecond, probeGuestStats } from "../../../../providers/benchmark/guest-stats";
 import { handlerCtx } from "../../../helpers/ctx";
 
-const fx = (f: string) => fs.readFileSync(path.join(__dirname, "..", "..", "..", "fixtures", "qmp", f), "utf8");
-
 describe("guest statistics: KVM exits and vhost CPU", function () {
     this.timeout(60_000);
-
-    it("parses query-stats: the vCPUs' exit counters summed; none under TCG", () => {
-        assert.deepEqual(KVM_EXITS_QUERY.arguments, { target: "vcpu", providers: [{ provider: "kvm", names: ["exits"] }] });
-        assert.equal(parseKvmExits(JSON.parse(fx("query-stats-kvm.json")).return), 1843211 + 920114);
-        const tcg = fx("query-stats-tcg.jsonl")
-            .trim()
-            .split("\n")
-            .map((l) => JSON.parse(l));
-        assert.equal(tcg[0].QMP.version.qemu.major, 7);
-        assert.equal(parseKvmExits(tcg[1].return), undefined);
-        assert.throws(() => parseKvmExits({}), /query-stats: expected a list/);
-    });
-
-    it("finds a VMM's vhost workers by name in ps output (threads since Linux 6.4, kthreads before)", () => {
-        const ps = "    1 systemd\n 4242 qemu-system-x86\n 4250 vhost-4242\n 4251 vhost-4242\n  900 vhost-9999\n  77 kworker/0:1\n";
-        assert.deepEqual(vhostThreadIds(ps, 4242), [4250, 4251]);
-        assert.deepEqual(vhostThreadIds(ps, 1), []);
-    });
 
     describe("a QEMU under TCG (real)", () => {
         let qemu: ChildProcess | undefined;
