@@ -10,7 +10,7 @@ import { kernelHandler } from "../providers/resources/kernel";
 import { MemoryLogger } from "../providers/runtime/log";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
-import { boot, tapInNetns } from "../test/boot";
+import { boot, tapInNetns } from "../test/helpers/boot";
 import { dropNetns, must, sh } from "../test/helpers";
 import { machine } from "./machine";
 
@@ -18,7 +18,7 @@ const local = { kind: "local" as const, name: "me" };
 const ctx = (n: string) => ({ urn: `urn:pulumi:bench::boot::netbed:index:X::${n}`, name: n, log: new MemoryLogger() });
 
 export async function main(runs = 5): Promise<Record<string, unknown>> {
-    console.log(`${machine()}; test/boot.ts boots every guest under TCG, 1 vCPU, 256 MiB`);
+    console.log(`${machine()}; test/helpers/boot.ts boots every guest under TCG, 1 vCPU, 256 MiB`);
     const deb = (await kernelHandler.create(ctx("deb"), KernelArgsSchema.parse({ host: local, source: { kind: "debian", package: "linux-image-amd64" } })))
         .outs as any;
     const min = (await kernelHandler.create(ctx("min"), KernelArgsSchema.parse({ host: local, source: { kind: "build" } }))).outs as any;

@@ -21,7 +21,7 @@ import { kernelHandler } from "../providers/resources/kernel";
 import { MemoryLogger } from "../providers/runtime/log";
 import { GuestImageArgsSchema } from "../schema/image";
 import { KernelArgsSchema } from "../schema/kernel";
-import { qmp } from "../test/boot";
+import { qmp } from "../test/helpers/boot";
 import { must, sh } from "../test/helpers";
 
 const local = { kind: "local" as const, name: "me" };

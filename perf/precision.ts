@@ -22,7 +22,7 @@ import { localConfig, openTestbed, runMatrix } from "./testbed";
 
 /**
  * The target of the comparison. +-10%: by 15 repetitions the rule reaches +-5% in 45% of cells at
- * CV 5% and 2% at CV 10%, +-10% in 97% at CV 5% and 45% at CV 10% (test/precision.test.ts).
+ * CV 5% and 2% at CV 10%, +-10% in 97% at CV 5% and 45% at CV 10% (test/unit/core/bench/precision.test.ts).
  */
 const TARGET: Precision = { relative: 0.1, confidence: 0.95, maxRepetitions: 15 };
 

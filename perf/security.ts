@@ -21,7 +21,7 @@ import { KernelArgsSchema } from "../schema/kernel";
 import { MicroVmArgsSchema } from "../schema/microvm";
 import { SecurityProfileArgsSchema, vmSecurityOf } from "../schema/security";
 import { TapArgsSchema } from "../schema/tap";
-import { iperf3 } from "../test/boot";
+import { iperf3 } from "../test/helpers/boot";
 
 const local = { kind: "local" as const, name: "me" };
 const ctx = (type: string, n: string) => ({ urn: `urn:pulumi:bench::security::netbed:index:${type}::${n}`, name: n, log: new MemoryLogger() });

@@ -385,7 +385,7 @@ function notesOf(A: Doc, B: Doc, c: Pick<Comparison, "cells" | "counts" | "setti
         );
     if (c.drift === "uncalibrated" && family.size > 0) {
         notes.push(
-            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV of 2-10% and 8 repetitions, Holm's gate still fails 68-80% of A/A comparisons: test/holdout.test.ts), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
+            "separate runs, thresholds not calibrated: runs drift apart more than one run's repetitions vary (simulated with drift equal to the within-run CV of 2-10% and 8 repetitions, Holm's gate still fails 68-80% of A/A comparisons: test/unit/core/ab/holdout.test.ts), so a called change may be drift; calibrate with --noise A1 A2 (an A/A of separate runs) or interleave both configurations in one run (--pair-a/--pair-b).",
         );
     }
     if (A.run.settings.duration !== B.run.settings.duration)

@@ -13,7 +13,7 @@
 // or in a category) only where it is significantly better in at least two distinct cells and worse
 // in none; rows of one cell (ICMP P50/P95/P99) are one measurement and count once. It is
 // recommended (as the default, or for a category) only where it beats every other guest. Null
-// simulations of the labels and of the ranking (test/rank.test.ts) bound how often they appear by
+// simulations of the labels and of the ranking (test/unit/core/ab/rank.test.ts) bound how often they appear by
 // chance.
 import type { ResultsDoc } from "../bench/results";
 import { decide, zeroThresholdFor } from "./abtest";

@@ -66,7 +66,7 @@ export function reached(values: readonly number[], confidence: number): Reached 
  * Stopping when an interval happens to be narrow keeps the intervals that miss more often: judged
  * at 95% itself, 95% intervals covered the true median in 94.9% of simulated cells where stopping
  * decides most (CV 10% for +-10%), short of the 96.1% or more that any of them states for its n;
- * judged at 97.5%, in 97.4% or more (test/precision.test.ts prints the coverage).
+ * judged at 97.5%, in 97.4% or more (test/unit/core/bench/precision.test.ts prints the coverage).
  */
 export function decisionLevel(confidence: number): number {
     return 1 - (1 - confidence) / 2;

@@ -161,7 +161,7 @@ function designEffect(groups: readonly (readonly number[])[], q: number, estimat
  * The order-statistic interval of the q-quantile of groups pooled, from the ranks of n / deff
  * independent samples (deff: designEffect) mapped onto the pooled ones; with groups that agree it
  * is quantileInterval's. Its level is the binomial one at that effective size. In simulation
- * (test/pooled-percentiles.test.ts) it holds where repetitions differ by 10-20% and drift, which
+ * (test/unit/core/bench/stats.pooled-percentiles.test.ts) it holds where repetitions differ by 10-20% and drift, which
  * the independent-sample interval does not (a P50 of 5 x 40 echoes covered 71% for 95% stated).
  */
 export function pooledQuantileInterval(

@@ -330,7 +330,7 @@ function precisionSection(view: ReportView): Block[] {
     const why = p
         ? `Each cell ran ${doc.run.settings.repetitions} repetitions, then further interleaved rounds while its interval at ${pct(decisionLevel(p.confidence) * 100)} was wider than ±${pct(p.relative * 100)}, up to ${p.maxRepetitions}: ` +
           `precise (reached: ${count("precise")} of ${stopped.length}), cap (${p.maxRepetitions} repetitions first: ${count("cap")}), failed (${count("failed")}). ` +
-          `Stopping looked at each cell's own width only, never at a comparison. The rule judges at ${pct(decisionLevel(p.confidence) * 100)} so that, after stopping on width, the interval still covers the median with at least ${pct(p.confidence * 100)} (checked by simulation with outliers and drift, test/precision.test.ts).`
+          `Stopping looked at each cell's own width only, never at a comparison. The rule judges at ${pct(decisionLevel(p.confidence) * 100)} so that, after stopping on width, the interval still covers the median with at least ${pct(p.confidence * 100)} (checked by simulation with outliers and drift, test/unit/core/bench/precision.test.ts).`
         : `Every cell ran the set ${doc.run.settings.repetitions} repetitions (fixed).`;
     return [
         { kind: "table", head: ["Cell (metric)", ...view.cols.map((c) => c.title)], rows: rowsOut, align: ["left", ...view.cols.map(() => "right" as const)] },
