@@ -376,10 +376,8 @@ async function settleGuest(
     return { placement, irqs };
 }
 
-/** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
-async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: MicroVmState }> {
-    const t = hostTransport(ctx, i.host);
-    const dir = runDir(i.host, ctx.name, ctx.urn);
+/** What the VMM runs: its driver's argv, and the launcher's root stage (taps, sockets) under a profile. */
+async function planLaunch(ctx: Ctx, t: Transport, i: MicroVmInputs, dir: string) {
     const model = DRIVER_MODELS[i.driver];
     const { accel, accelWarning } = chooseAccel(i);
     if (accelWarning) ctx.log.warn(ctx.urn, accelWarning);
@@ -390,59 +388,75 @@ async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: M
     const spec = vmSpec(i, nics.vm, { name: ctx.name, binary, accel, dir, servers: guestServers(i) });
     const listen = byLauncher ? model.render(spec).listen.map((l, k) => ({ ...l, fd: nextFd(nics) + k })) : [];
     const launch = model.render({ ...spec, listenFds: Object.fromEntries(listen.map((l) => [l.name, l.fd])) });
-    const argv = launch.argv;
     const rootArgs = [...nics.taps, ...listen.flatMap((l) => ["--listen", `${l.path}=${l.fd}`])];
-    const wrapper = await confinement(ctx, t, i, binary, dir, accel, rootArgs);
+    return { model, accel, accelWarning, nics, binary, spec, launch, rootArgs };
+}
+
+type LaunchPlan = Awaited<ReturnType<typeof planLaunch>>;
+
+/** A booted VM's state: its inputs and what its boot observed. */
+function bootedState(
+    i: MicroVmInputs,
+    dir: string,
+    plan: LaunchPlan,
+    boot: { vmm: { pid: number; start: string }; ready: ReadyLine; wallSeconds: number; wrapper?: string[]; agentKey: string },
+    settled: { placement: Placement; irqs: IrqApplied[] },
+): MicroVmState {
+    const { launch, nics } = plan;
+    return {
+        ...i,
+        pid: boot.vmm.pid,
+        startTime: boot.vmm.start,
+        accelUsed: i.driver === "custom" ? "vmm's own" : plan.accel,
+        accelWarning: plan.accelWarning,
+        bootTime: { guestSeconds: boot.ready.uptime, wallSeconds: boot.wallSeconds },
+        // Always present ("" without QMP), so previews read it as known.
+        qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
+        // The agent's socket on the VM's host and the key every request carries ("" without the agent).
+        agentSocket: launch.agent ?? "",
+        agentKey: boot.agentKey,
+        consoleLog: `${dir}/console.log`,
+        interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
+        // What the guest's init read back (null: it reported none), and the model in effect.
+        guestBusyPoll: boot.ready.busyPoll ?? null,
+        notification: notificationModel(
+            boot.ready.busyPoll,
+            nics.vm.map((n) => n.vhostPollUs ?? 0),
+        ),
+        placement: settled.placement,
+        argv: launch.argv,
+        wrapper: boot.wrapper,
+        // Always present (unlike the optional `security` input), so previews read it as known.
+        confinement: i.security ? i.security.profile : "none",
+        irqs: settled.irqs,
+    };
+}
+
+/** Starts the VMM and waits for the guest (the create step once the NIC taps exist). */
+async function bootVm(ctx: Ctx, i: MicroVmInputs): Promise<{ id: string; outs: MicroVmState }> {
+    const t = hostTransport(ctx, i.host);
+    const dir = runDir(i.host, ctx.name, ctx.urn);
+    const plan = await planLaunch(ctx, t, i, dir);
+    const wrapper = await confinement(ctx, t, i, plan.binary, dir, plan.accel, plan.rootArgs);
     if (!wrapper) ctx.log.warn(ctx.urn, UNCONFINED);
-    const agentKey = launch.agent ? randomBytes(32).toString("hex") : "";
-    await prepareRunDir(t, i, dir, launch, spec.initrdPath, agentKey);
+    const agentKey = plan.launch.agent ? randomBytes(32).toString("hex") : "";
+    await prepareRunDir(t, i, dir, plan.launch, plan.spec.initrdPath, agentKey);
     const started = Date.now();
     // The shell steps (console, device fds) and the launcher's root stage (taps, sockets) run first;
     // the confinement chain execs the VMM last, so those fds are open when the uid, Landlock and the
     // filter apply.
-    const vmm = await startVmm(t, i, dir, binary, [...(wrapper ?? []), ...argv], nics.devices);
-    const pid = vmm.pid;
+    const vmm = await startVmm(t, i, dir, plan.binary, [...(wrapper ?? []), ...plan.launch.argv], plan.nics.devices);
     try {
-        ctx.log.info(
-            ctx.urn,
-            `VMM pid ${pid} started (${i.driver}, ${i.driver === "custom" ? "its own acceleration" : accel}); waiting for the guest's readiness line`,
-        );
+        const accel = i.driver === "custom" ? "its own acceleration" : plan.accel;
+        ctx.log.info(ctx.urn, `VMM pid ${vmm.pid} started (${i.driver}, ${accel}); waiting for the guest's readiness line`);
         const ready = await waitReady(ctx, t, i, dir, vmm, started);
         const wallSeconds = Math.round((Date.now() - started) / 10) / 100;
-        const { placement, irqs } = await settleGuest(ctx, t, i, dir, pid, model, launch, ready);
+        const settled = await settleGuest(ctx, t, i, dir, vmm.pid, plan.model, plan.launch, ready);
         ctx.log.info(ctx.urn, `guest ready at uptime ${ready.uptime} s (${wallSeconds} s wall)`);
-        return {
-            id: `${i.host.name}/${ctx.name}/${pid}`,
-            outs: {
-                ...i,
-                pid,
-                startTime: vmm.start,
-                accelUsed: i.driver === "custom" ? "vmm's own" : accel,
-                accelWarning,
-                bootTime: { guestSeconds: ready.uptime, wallSeconds },
-                // Always present ("" without QMP), so previews read it as known.
-                qmpSocket: launch.api?.kind === "qmp" ? launch.api.path : "",
-                // The agent's socket on the VM's host and the key every request carries ("" without the agent).
-                agentSocket: launch.agent ?? "",
-                agentKey,
-                consoleLog: `${dir}/console.log`,
-                interfaces: i.nics.map((n, k) => ({ host: nics.hostIf[k], mac: nics.vm[k].mac, address: n.address, backend: n.backend })),
-                // What the guest's init read back (null: it reported none), and the model in effect.
-                guestBusyPoll: ready.busyPoll ?? null,
-                notification: notificationModel(
-                    ready.busyPoll,
-                    nics.vm.map((n) => n.vhostPollUs ?? 0),
-                ),
-                placement,
-                argv,
-                wrapper,
-                // Always present (unlike the optional `security` input), so previews read it as known.
-                confinement: i.security ? i.security.profile : "none",
-                irqs,
-            },
-        };
+        const outs = bootedState(i, dir, plan, { vmm, ready, wallSeconds, wrapper, agentKey }, settled);
+        return { id: `${i.host.name}/${ctx.name}/${vmm.pid}`, outs };
     } catch (e) {
-        await stop(ctx, t, dir, pid, vmm.start, model.stopLine);
+        await stop(ctx, t, dir, vmm.pid, vmm.start, plan.model.stopLine);
         await t.run(["rm", "-rf", "--", dir], { check: false });
         throw new Error(`on host '${i.host.name}': guest '${ctx.name}' failed to boot: ${(e as Error).message}`);
     }
