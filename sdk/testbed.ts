@@ -54,53 +54,55 @@ export class Testbed extends pulumi.ComponentResource {
         super(TOKENS.Testbed, name, {}, opts);
         // Validate everything before declaring anything.
         const c = (this.config = parseStackConfig(args.config));
-        const child = { parent: this };
         const n = (s: string) => `${name}-${s}`;
+        this.declareHosts(c, n);
+        this.declareFabric(c, n);
+        this.declareVms(c, n);
+        this.setupSteps = args.setup ? args.setup(this) : [];
+        if (c.benchmark) this.benchmark = this.declareBenchmark(c.benchmark, n);
+        this.registerOutputs({});
+    }
 
+    /** Hosts, then their tuning: the fabric and the guests come up on a tuned host. */
+    private declareHosts(c: ParsedConfig, n: (s: string) => string): void {
+        const child = { parent: this };
         for (const [h, a] of Object.entries(c.hosts)) {
             const ssh = a.ssh ? { ...a.ssh, privateKey: a.ssh.privateKey === undefined ? undefined : pulumi.secret(a.ssh.privateKey) } : undefined;
             this.hosts[h] = new Host(n(h), { ...a, ssh }, child);
         }
-        const strip = <T extends { host: unknown }>(a: T): Omit<T, "host"> => {
-            const { host: _h, ...rest } = a;
-            return rest;
-        };
-        // Tuning first: the fabric and the guests come up on a tuned host.
-        for (const [h, t] of Object.entries(c.tuning)) this.tuning[h] = new HostTuning(n(`${h}-tuning`), { ...strip(t), host: this.hosts[h] }, child);
-        const tuned = (h: string) => (this.tuning[h] ? [this.tuning[h]] : []);
+        for (const [h, t] of Object.entries(c.tuning)) this.tuning[h] = new HostTuning(n(`${h}-tuning`), { ...withoutHost(t), host: this.hosts[h] }, child);
+    }
 
+    /** Wires first: bridge members and macvtap parents may be wire ends. */
+    private declareFabric(c: ParsedConfig, n: (s: string) => string): void {
+        const child = { parent: this };
         for (const [w, a] of Object.entries(c.wires)) {
             this.wires[w] = new VethPair(
                 n(`wire-${w}`),
-                { a: { ...strip(a.args.a), host: this.hosts[a.a] }, b: { ...strip(a.args.b), host: this.hosts[a.b] }, mtu: a.args.mtu },
+                { a: { ...withoutHost(a.args.a), host: this.hosts[a.a] }, b: { ...withoutHost(a.args.b), host: this.hosts[a.b] }, mtu: a.args.mtu },
                 child,
             );
         }
-        const wires = Object.values(this.wires);
-        // Bridge members and macvtap parents may be wire ends: create the wires first.
+        const afterWires = { ...child, dependsOn: Object.values(this.wires) };
         for (const [k, b] of Object.entries(c.bridges)) {
-            this.bridges[`${b.host}/${b.args.name}`] = new Bridge(
-                n(`${b.host}-${k}`),
-                { ...strip(b.args), host: this.hosts[b.host] },
-                { ...child, dependsOn: wires },
-            );
+            this.bridges[`${b.host}/${b.args.name}`] = new Bridge(n(`${b.host}-${k}`), { ...withoutHost(b.args), host: this.hosts[b.host] }, afterWires);
         }
         for (const [k, t] of Object.entries(c.taps)) {
             const br = t.args.bridge ? this.bridges[`${t.host}/${t.args.bridge}`] : undefined;
             this.taps[`${t.host}/${t.args.name}`] = new Tap(
                 n(`${t.host}-${k}`),
-                { ...strip(t.args), host: this.hosts[t.host], bridge: br ?? t.args.bridge },
+                { ...withoutHost(t.args), host: this.hosts[t.host], bridge: br ?? t.args.bridge },
                 child,
             );
         }
         for (const [k, m] of Object.entries(c.macvtaps)) {
-            this.macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(
-                n(`${m.host}-${k}`),
-                { ...strip(m.args), host: this.hosts[m.host] },
-                { ...child, dependsOn: wires },
-            );
+            this.macvtaps[`${m.host}/${m.args.name}`] = new MacvtapLink(n(`${m.host}-${k}`), { ...withoutHost(m.args), host: this.hosts[m.host] }, afterWires);
         }
+    }
 
+    /** One kernel, image and profile per host that runs VMs, then the VMs on their tuned hosts. */
+    private declareVms(c: ParsedConfig, n: (s: string) => string): void {
+        const child = { parent: this };
         for (const [v, vm] of Object.entries(c.vms)) {
             if (!this.artifacts[vm.host]) {
                 const host = this.hosts[vm.host];
@@ -116,35 +118,41 @@ export class Testbed extends pulumi.ComponentResource {
             }));
             const { host: _h, nics: _n, ...rest } = vm.args as any;
             const a = this.artifacts[vm.host];
+            const tuned = this.tuning[vm.host] ? [this.tuning[vm.host]] : [];
             this.vms[v] = new MicroVm(
                 n(v),
                 { ...rest, host: this.hosts[vm.host], kernel: a.kernel, image: a.image, security: a.security, nics },
-                { ...child, dependsOn: tuned(vm.host) },
+                { parent: this, dependsOn: tuned },
             );
         }
-
-        this.setupSteps = args.setup ? args.setup(this) : [];
-        if (c.benchmark) {
-            const b = c.benchmark;
-            const end = (e: EndpointConfig): EndpointArgs =>
-                "vm" in e
-                    ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined, address: e.address }
-                    : { host: this.hosts[e.host], address: e.address };
-            this.benchmark = new BenchmarkRun(
-                n("bench"),
-                {
-                    pairs: b.pairs.map((p) => ({ label: p.label, topology: p.topology, client: end(p.client), server: end(p.server) })),
-                    tests: b.tests,
-                    settings: b.settings,
-                    resultsDir: path.resolve(b.resultsDir),
-                    allowFailedCells: b.allowFailedCells,
-                    triggers: b.triggers,
-                },
-                // Measured on the finished fabric (a host-to-host pair reaches its server over a
-                // wire nothing else waits for) and the tuned hosts, after the user's setup steps.
-                { ...child, dependsOn: [...Object.values(this.wires), ...Object.values(this.bridges), ...Object.values(this.tuning), ...this.setupSteps] },
-            );
-        }
-        this.registerOutputs({});
     }
+
+    private declareBenchmark(b: NonNullable<ParsedConfig["benchmark"]>, n: (s: string) => string): BenchmarkRun {
+        const end = (e: EndpointConfig): EndpointArgs =>
+            "vm" in e
+                ? { vm: this.vms[e.vm], nic: e.nic, via: e.via ? this.hosts[e.via] : undefined, address: e.address }
+                : { host: this.hosts[e.host], address: e.address };
+        return new BenchmarkRun(
+            n("bench"),
+            {
+                pairs: b.pairs.map((p) => ({ label: p.label, topology: p.topology, client: end(p.client), server: end(p.server) })),
+                tests: b.tests,
+                settings: b.settings,
+                resultsDir: path.resolve(b.resultsDir),
+                allowFailedCells: b.allowFailedCells,
+                triggers: b.triggers,
+            },
+            // Measured on the finished fabric (a host-to-host pair reaches its server over a
+            // wire nothing else waits for) and the tuned hosts, after the user's setup steps.
+            {
+                parent: this,
+                dependsOn: [...Object.values(this.wires), ...Object.values(this.bridges), ...Object.values(this.tuning), ...this.setupSteps],
+            },
+        );
+    }
+}
+
+function withoutHost<T extends { host: unknown }>(a: T): Omit<T, "host"> {
+    const { host: _h, ...rest } = a;
+    return rest;
 }
