@@ -96,9 +96,10 @@ function finding(view: ReportView, row: Row): string {
     }
     const n = view.native ? valueAt(view, row, view.native) : undefined;
     if (n?.ok) {
-        const share = (g: Ranked) => (row.higherIsBetter ? pct((g.v / n.median) * 100) : `${(g.v / n.median).toFixed(1)}×`);
+        // A percent of bare metal's value for every metric, as in the tables and the summary.
+        const share = (g: Ranked) => pct((g.v / n.median) * 100);
         const st = standing(view, row, share)!;
-        const of = row.higherIsBetter ? "of bare metal" : "bare metal's value";
+        const of = row.higherIsBetter ? "of bare metal" : "of bare metal's value";
         s += ` ${capital(st.subject)} ${st.verb} at ${st.share} ${of} (${fmtVal(row, n.median)}).`;
     }
     return s;

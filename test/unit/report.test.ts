@@ -191,7 +191,11 @@ describe("report: Volt markdown", () => {
             ),
         );
         assert.match(md, /With no significant leader, the guests are at 16\.4% \(virtio\) and 16\.2% \(macvtap\) of bare metal \(13\.34 Gbit\/s\)\./);
-        assert.match(md, /the guests are at 14\.8× \(virtio\) and 20\.0× \(macvtap\) bare metal's value \(50\.6 µs\)/);
+        assert.match(
+            md,
+            /the guests are at 1476% \(virtio\) and 2004% \(macvtap\) of bare metal's value \(50\.6 µs\)/,
+            "latency as a percent of bare metal, as in the tables",
+        );
         assert.match(md, /\(native reference; virtio is at 14\.3% of it\)/, "one guest measured (macvtap's TCP_CRR failed): named, not called best");
         const fm = voltMarkdown(boosted(fixtureWithReps(5), "virtio", 1.5));
         assert.match(fm, /\(native reference; the best guest, virtio, is at 24\.6% of it\)/);
