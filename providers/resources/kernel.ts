@@ -113,9 +113,10 @@ async function buildDebian(ctx: Ctx, t: Transport, i: KernelInputs, tmp: string,
     return { ...meta, release };
 }
 
-async function buildFile(t: Transport, i: KernelInputs & { source: { kind: "file" } }, tmp: string): Promise<KernelMeta> {
+type SourceOf<K extends KernelInputs["source"]["kind"]> = Extract<KernelInputs["source"], { kind: K }>;
+
+async function buildFile(t: Transport, s: SourceOf<"file">, tmp: string): Promise<KernelMeta> {
     const started = Date.now();
-    const s = i.source;
     const entry = `${tmp}/entry`;
     await t.run(["cp", "-L", "--", s.path, `${entry}/vmlinuz`]);
     const config = s.config ? (await t.getFile(s.config)).toString() : undefined;
@@ -124,8 +125,7 @@ async function buildFile(t: Transport, i: KernelInputs & { source: { kind: "file
     return { ...meta, release: releaseFromBzImage(await t.getFile(`${entry}/vmlinuz`)) ?? "unknown" };
 }
 
-async function buildSource(ctx: Ctx, t: Transport, i: KernelInputs & { source: { kind: "build" } }, tmp: string, cores: number): Promise<KernelMeta> {
-    const s = i.source;
+async function buildSource(ctx: Ctx, t: Transport, i: KernelInputs, s: SourceOf<"build">, tmp: string, cores: number): Promise<KernelMeta> {
     const started = Date.now();
     const deadline = started + s.timeoutMinutes * 60_000;
     const left = () => {
@@ -253,8 +253,8 @@ export const kernelHandler: ReplaceOnlyHandler<KernelInputs, KernelOutputs> = {
                     s.kind === "debian"
                         ? await buildDebian(ctx, t, i, tmp, debian!)
                         : s.kind === "file"
-                          ? await buildFile(t, i as any, tmp)
-                          : await buildSource(ctx, t, i as any, tmp, cores);
+                          ? await buildFile(t, s, tmp)
+                          : await buildSource(ctx, t, i, s, tmp, cores);
                 ctx.log.info(ctx.urn, `kernel ${m.release} (${m.virtio} virtio) built in ${m.buildSeconds} s`);
                 return m;
             },
