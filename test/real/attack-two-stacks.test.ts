@@ -132,6 +132,7 @@ describe("attack: a second stack with the same names", function () {
             pid: 2 ** 22 + 1,
             startTime: "1",
             consoleLog: `${legacy}/console.log`,
+            irqs: [],
         };
         // Only what delete reads of a state an older version wrote: typed state has more.
         await microvmHandler.delete(ctx, "x", state as never);
