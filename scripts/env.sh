@@ -18,6 +18,7 @@ export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=${PULUMI_AUTOMATION_API_SKIP_VER
 export PULUMI_HOME=${PULUMI_HOME:-$HOME/.pulumi}
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     mkdir -p -m 700 "$_nb_home/.netbed/state"
-    export PULUMI_BACKEND_URL="file://$_nb_home/.netbed/state"
+    # No metadata sidecars: one left empty by a killed CLI makes the stack unloadable (scripts/engine.ts).
+    export PULUMI_BACKEND_URL="file://$_nb_home/.netbed/state?metadata=skip"
 fi
 unset _nb_root _nb_bin _nb_home

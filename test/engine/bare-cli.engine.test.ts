@@ -147,6 +147,11 @@ for (const driver of ["pulumi", "netbed"] as Driver[]) {
 
             const rf = await op("refresh");
             assert.equal(rf.code, 0, rf.out);
+            // The backend as scripts/env.sh sets it writes no metadata sidecar a killed CLI could leave empty.
+            assert.deepEqual(
+                fs.readdirSync(backend, { recursive: true }).filter((f) => String(f).endsWith(".attrs")),
+                [],
+            );
             console.log(
                 `      ${driver}: preview ${pv.seconds.toFixed(1)} s, up ${up.seconds.toFixed(1)} s, stack output ${out.seconds.toFixed(1)} s, no-op up ${again.seconds.toFixed(1)} s, refresh ${rf.seconds.toFixed(1)} s; the up ended with ${endLines} lines (${driver === "pulumi" ? "its Outputs block" : "from Duration: on"})`,
             );

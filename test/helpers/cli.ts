@@ -3,7 +3,7 @@
 // inline). Every run is bounded: one that outlives its timeout is killed and reported as hung.
 import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { ROOT, engineBinDir } from "../../scripts/engine";
+import { ROOT, engineBinDir, withoutSidecars } from "../../scripts/engine";
 
 export type Driver = "pulumi" | "netbed";
 export type Op = "preview" | "up" | "refresh" | "destroy" | "outputs";
@@ -24,7 +24,7 @@ export function cliEnv(backend: string, extra: Record<string, string> = {}): Nod
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_BACKEND_URL: withoutSidecars(`file://${backend}`),
         PULUMI_CONFIG_PASSPHRASE: "test",
         ...extra,
     };
