@@ -264,6 +264,19 @@ export class NetbedProvider implements provider.Provider {
 
     async delete(id: string, urn: string, props: any): Promise<void> {
         const h = this.handler(urn);
-        await h.delete(this.ctx(urn), id, this.state(urn, h, props));
+        await h.delete(this.ctx(urn), id, this.stateToDelete(urn, h, props));
+    }
+
+    /**
+     * A state this version's schemas refuse (one an older netbed wrote, say) must not make its
+     * resource impossible to destroy: delete then gets the state as recorded, with a warning.
+     */
+    private stateToDelete(urn: string, h: ResourceHandler, raw: unknown): Record<string, unknown> {
+        try {
+            return this.state(urn, h, raw);
+        } catch (e) {
+            this.log.warn(urn, `${(e as Error).message}; deleting it with the state as recorded`);
+            return plainBag(raw).value;
+        }
     }
 }

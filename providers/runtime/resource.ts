@@ -1,5 +1,5 @@
 // What every netbed resource implements in the provider, and the context it runs with.
-import type { z } from "zod";
+import { ZodError, type z } from "zod";
 import type { Path } from "../../core/secrets";
 import type { CheckFailure, StandIn } from "../../core/check";
 import type { HostProbe } from "../../core/probe";
@@ -185,6 +185,7 @@ export function stateOf<I extends Record<string, unknown>, O extends Record<stri
     try {
         return { ...keysFromState(h.schema, state), ...keysFromState(h.outputs, state) };
     } catch (e) {
-        throw new Error(`the resource's state does not match its schema (written by another netbed version?): ${(e as Error).message}`);
+        const issues = e instanceof ZodError ? e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (e as Error).message;
+        throw new Error(`the resource's state does not match its schema (written by another netbed version?): ${issues}`);
     }
 }

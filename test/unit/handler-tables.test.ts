@@ -113,6 +113,20 @@ describe("handler results", () => {
         assert.deepEqual((await p.create(urn, { name: "e" })).outs, { name: "e", size: 1 });
         await assert.rejects(p.read("e", urn, { name: "e", size: "big" }), /Echo 'e': the resource's state does not match its schema/);
     });
+
+    it("a state the schemas refuse still deletes, as recorded and with a warning: destroy is never blocked by it", async () => {
+        const deleted: unknown[] = [];
+        const log = new MemoryLogger();
+        const h = { ...echo({ size: 1 }), delete: async (_ctx: unknown, _id: string, state: unknown) => void deleted.push(state) };
+        const p = new NetbedProvider("0.0.0-test", { "netbed:index:Echo": h }, log);
+        await p.delete("e", urn, { name: "e", size: "big" });
+        assert.deepEqual(deleted, [{ name: "e", size: "big" }]);
+        assert.deepEqual(log.lines, [
+            "warn: netbed:index:Echo 'e': the resource's state does not match its schema (written by another netbed version?): size: Expected number, received string; deleting it with the state as recorded",
+        ]);
+        await p.delete("e", urn, { name: "e", size: 2 });
+        assert.deepEqual(deleted[1], { name: "e", size: 2 });
+    });
 });
 
 // The SDK classes' output fields against the schemas, checked by tsc: `missing` lists outputs a
