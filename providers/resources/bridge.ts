@@ -75,8 +75,7 @@ export const bridgeHandler: UpdatingHandler<BridgeInputs, BridgeOutputs> = {
         return { ...news, ifindex: obs.link.ifindex, observed: observedOutput(obs) };
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(BridgeArgsSchema, state);
+    async delete(ctx, _id, i) {
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
         // Members are not ours: detach them (the kernel would too) and leave them as they are. A

@@ -182,8 +182,7 @@ export const hostHandler: UpdatingHandler<HostInputs, HostOutputs> = {
         );
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(HostArgsSchema, state);
+    async delete(ctx, _id, i) {
         if (i.kind !== "netns") return; // local and SSH machines are not netbed's to remove
         const ns = i.namespace!;
         const owner = await ownerOf(ns);

@@ -172,8 +172,7 @@ export const imageHandler: ReplaceOnlyHandler<GuestImageInputs, GuestImageOutput
         return { ...state, sha256: meta.sha256, size: meta.size };
     },
 
-    async delete(ctx, id, state) {
-        const i = inputsFromState(GuestImageArgsSchema, state);
+    async delete(ctx, id, i) {
         await dropRef(hostTransport(ctx, i.host), entryDir(i.cacheDir, "images", id), ctx.urn);
     },
 };

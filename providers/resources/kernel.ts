@@ -271,8 +271,7 @@ export const kernelHandler: ReplaceOnlyHandler<KernelInputs, KernelOutputs> = {
         return { ...state, release: meta.release, sha256: meta.sha256, size: meta.size, virtio: meta.virtio };
     },
 
-    async delete(ctx, id, state) {
-        const i = inputsFromState(KernelArgsSchema, state);
+    async delete(ctx, id, i) {
         // The entry is shared: drop this stack's reference; `netbed cache prune` removes unreferenced entries.
         await dropRef(hostTransport(ctx, i.host), entryDir(i.cacheDir, "kernels", id), ctx.urn);
     },

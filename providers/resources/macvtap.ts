@@ -145,8 +145,7 @@ export const macvtapHandler: UpdatingHandler<MacvtapLinkInputs, MacvtapLinkOutpu
         return outsOf(news, obs, await ensureDevice(t, news.host, news.name, obs.link.ifindex));
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(MacvtapLinkArgsSchema, state);
+    async delete(ctx, _id, i) {
         if (await hostGone(i.host)) return;
         const t = hostTransport(ctx, i.host);
         // The node is named by the link: a link of that name that is another resource's has it now.

@@ -227,13 +227,12 @@ export const microvmHandler: ReplaceOnlyHandler<MicroVmInputs, MicroVmOutputs> =
         return { property: "pid", reason: `guest '${ctx.name}': its VMM (pid ${state.pid}) on host '${i.host.name}' is no longer running` };
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(MicroVmArgsSchema, state);
+    async delete(ctx, _id, i) {
         const t = hostTransport(ctx, i.host);
-        const dir = recordedRunDir(ctx, i.host, state.consoleLog);
+        const dir = recordedRunDir(ctx, i.host, i.consoleLog);
         // No start time recorded: no process can be known to be this VMM, so none is stopped.
-        if (state.startTime !== undefined) await stop(ctx, t, dir, state.pid, state.startTime, DRIVER_MODELS[i.driver].stopLine);
-        await restoreIrqAffinity(t, state.irqs);
+        if (i.startTime !== undefined) await stop(ctx, t, dir, i.pid, i.startTime, DRIVER_MODELS[i.driver].stopLine);
+        await restoreIrqAffinity(t, i.irqs);
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
         await removeOwnTaps(ctx, i);

@@ -183,8 +183,7 @@ export const natHandler: UpdatingHandler<NatInputs, NatOutputs> = {
         return { ...news, rules: seen.lines, drift: natDrift(news.rules, seen.lines), forwarding: await forwarding(ctx, t, news) };
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(NatArgsSchema, state);
+    async delete(ctx, _id, i) {
         if (await hostGone(i.host)) return;
         await deleteMine(ctx, hostTransport(ctx, i.host), i);
     },

@@ -299,10 +299,9 @@ export const securityHandler: ReplaceOnlyHandler<SecurityProfileInputs, Security
         return state;
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(SecurityProfileArgsSchema, state);
+    async delete(ctx, _id, i) {
         const t = hostTransport(ctx, i.host);
-        const dir = recordedProfileDir(ctx, i.host, state);
+        const dir = recordedProfileDir(ctx, i.host, i);
         await t.run(["rm", "-rf", "--", dir]);
         await t.run(["rmdir", "--ignore-fail-on-non-empty", "--", dir.slice(0, dir.lastIndexOf("/"))], { check: false });
     },

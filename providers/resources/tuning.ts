@@ -138,10 +138,9 @@ export const tuningHandler: ReplaceOnlyHandler<HostTuningInputs, HostTuningOutpu
         return { ...state, ...seen, drift };
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(HostTuningArgsSchema, state);
+    async delete(ctx, _id, i) {
         const t = hostTransport(ctx, i.host);
-        await restoreIrqAffinity(t, state.irqs);
-        await restore(t, state.applied);
+        await restoreIrqAffinity(t, i.irqs);
+        await restore(t, i.applied);
     },
 };

@@ -103,8 +103,7 @@ export const vethHandler: UpdatingHandler<VethPairInputs, VethPairOutputs> = {
         return outsOf(news, oa, ob);
     },
 
-    async delete(ctx, _id, state) {
-        const i = inputsFromState(VethPairArgsSchema, state);
+    async delete(ctx, _id, i) {
         const aGone = await hostGone(i.a.host);
         const bGone = await hostGone(i.b.host);
         // A namespace's deletion takes its veth end and so the whole pair with it.
