@@ -126,6 +126,7 @@ describe("attack: a second stack with the same names", function () {
         // A VMM long gone: pid and start time of no live process.
         const state = {
             host: conn,
+            driver: "qemu",
             kernel: "/nonexistent/vmlinuz",
             image: "/nonexistent/initramfs",
             nics: [{ backend: "virtio", tap: "s11st0", address: "10.77.0.2/24" }],
